@@ -1,0 +1,402 @@
+/*
+ * The prelude: the first code that runs in every mod's isolate, before any mod code.
+ *
+ * It is a script (no imports or exports) whose completion value is the engine's private API object;
+ * the host keeps References to its functions and nothing of it stays reachable from the global.
+ * It compiles under its own tsconfig with no Node types, so host-only code cannot leak in here.
+ *
+ * Everything the host receives from here is a string built inside the isolate, within the timed
+ * call: a hostile getter, Proxy or cyclic value can only time out or fail, never run in the host.
+ */
+
+/** Bridge functions the host passes in; they accept and return strings only. */
+type LogBridge = (level: string, message: string) => void;
+type CapabilityBridge = (seq: number, permission: string, argsJson: string) => string;
+
+interface PreludeConfig {
+  mod: { name: string; version: string };
+  permissions: string[];
+  seed: number[];
+  maxBytes: number;
+  maxLogsPerCall: number;
+}
+
+interface ModDefinition {
+  init?: () => unknown;
+  migrate?: (old: unknown, fromVersion: string) => unknown;
+  on?: Record<string, (state: unknown, payload: unknown, ctx: unknown) => unknown>;
+}
+
+/** One event as the host sends it: [seq, name, payload, logical time]. */
+type WireEvent = [number, string, unknown, number];
+
+(function modhostPrelude() {
+  "use strict";
+  const g = globalThis as Record<string, unknown>;
+
+  // Primordials: captured before any mod code can replace them.
+  const ObjectKeys = Object.keys;
+  const ObjectFreeze = Object.freeze;
+  const ObjectCreate = Object.create;
+  const ObjectDefineProperty = Object.defineProperty;
+  const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectProto = Object.prototype;
+  const ArrayProto = Array.prototype;
+  const ArrayIsArray = Array.isArray;
+  const JSONParse = JSON.parse;
+  const JSONStringify = JSON.stringify;
+  const ReflectApply = Reflect.apply;
+  const ReflectConstruct = Reflect.construct;
+  const StringCtor = String;
+  const NumberIsFinite = Number.isFinite;
+  const MathImul = Math.imul;
+  const RealDate = Date;
+  const realNow = Date.now;
+  const PromiseCtor = Promise;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const EvalErrorCtor = EvalError;
+  const RangeErrorCtor = RangeError;
+  const ArrayJoin = Array.prototype.join;
+  const ArraySlice = Array.prototype.slice;
+  const RegExpTest = RegExp.prototype.test;
+  const StringSlice = String.prototype.slice;
+
+  /** Errors the engine raises inside the isolate carry a code the host maps to ERROR_CODES. */
+  class ModhostSandboxError extends ErrorCtor {
+    constructor(readonly code: string, message: string) {
+      super(message);
+    }
+  }
+
+  // ---- Code generation from strings: every route to the Function constructors throws. ----
+  function blockedCodegen(): never {
+    throw new EvalErrorCtor("code generation from strings is disabled in modhost mods");
+  }
+  const functionPrototypes = [
+    ObjectGetPrototypeOf(function () {}),
+    ObjectGetPrototypeOf(async function () {}),
+    ObjectGetPrototypeOf(function* () {}),
+    ObjectGetPrototypeOf(async function* () {}),
+  ] as object[];
+  for (const proto of functionPrototypes) {
+    const blocked = function Function() {
+      return blockedCodegen();
+    };
+    ObjectDefineProperty(blocked, "prototype", { value: proto, writable: false });
+    ObjectDefineProperty(proto, "constructor", { value: blocked, writable: false, configurable: false });
+  }
+  ObjectDefineProperty(g, "Function", {
+    value: (functionPrototypes[0] as { constructor: unknown }).constructor,
+    writable: false,
+    configurable: false,
+  });
+  ObjectDefineProperty(g, "eval", { value: blockedCodegen, writable: false, configurable: false });
+
+  // ---- Globals that could hang, crash or leak out of the sandbox do not exist. ----
+  for (const name of [
+    "WebAssembly",
+    "SharedArrayBuffer",
+    "Atomics",
+    "FinalizationRegistry",
+    "WeakRef",
+    "setTimeout",
+    "setInterval",
+    "setImmediate",
+    "clearTimeout",
+    "clearInterval",
+    "queueMicrotask",
+  ]) {
+    delete g[name];
+  }
+
+  // ---- Determinism: logical time and a seeded random generator. ----
+  let logicalNow = 0;
+  function ModDate(this: unknown, ...args: unknown[]): unknown {
+    if (new.target === undefined) return new RealDate(logicalNow).toString();
+    return ReflectConstruct(RealDate, args.length === 0 ? [logicalNow] : args, new.target);
+  }
+  ObjectDefineProperty(ModDate, "prototype", { value: RealDate.prototype, writable: false });
+  ModDate.now = () => logicalNow;
+  ModDate.parse = RealDate.parse;
+  ModDate.UTC = RealDate.UTC;
+  ObjectDefineProperty(RealDate.prototype, "constructor", { value: ModDate, writable: true, configurable: true });
+  g.Date = ModDate;
+
+  // sfc32: small, fast, and its whole state is four 32-bit words that travel with checkpoints.
+  let rng = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 1];
+  function random(): number {
+    let [a, b, c, d] = rng as [number, number, number, number];
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    rng = [a, b, c, d];
+    return (t >>> 0) / 4294967296;
+  }
+  void MathImul;
+  ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
+
+  // ---- Strict plain-data serialization (results, state, capability arguments). ----
+  function plainReplacer(this: unknown, key: string, value: unknown): unknown {
+    const raw = key === "" ? value : (this as Record<string, unknown>)[key];
+    switch (typeof raw) {
+      case "string":
+      case "boolean":
+        return value;
+      case "number":
+        if (!NumberIsFinite(raw)) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${StringCtor(raw)}, which JSON cannot hold`);
+        return value;
+      case "object": {
+        if (raw === null) return value;
+        const proto = ObjectGetPrototypeOf(raw);
+        if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
+          const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
+          throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
+        }
+        return value;
+      }
+      default:
+        if (raw === undefined && key !== "" && !ArrayIsArray(this)) return undefined; // absent optional field
+        throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${typeof raw}; only plain data crosses the sandbox`);
+    }
+  }
+  function describeKey(key: string): string {
+    return key === "" ? "the value" : `field "${key}"`;
+  }
+  /** Serializes plain data to JSON, or throws a ModhostSandboxError saying what is wrong. */
+  function toJson(value: unknown, what: string, maxBytes: number): string {
+    let text: string | undefined;
+    try {
+      text = JSONStringify(value, plainReplacer);
+    } catch (err) {
+      if (err instanceof ModhostSandboxError) throw new ModhostSandboxError(err.code, `${what}: ${err.message}`);
+      if (err instanceof RangeErrorCtor) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
+      if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
+      throw err;
+    }
+    if (text === undefined) return "null";
+    if (text.length > maxBytes) throw new ModhostSandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
+    return text;
+  }
+
+  // ---- Engine state, set by boot(). ----
+  let config: PreludeConfig | undefined;
+  let definition: ModDefinition | undefined;
+  let state: unknown;
+  let log: LogBridge | undefined;
+  let capability: CapabilityBridge | undefined;
+  let currentSeq = -1;
+  let logsThisCall = 0;
+  let droppedLogs = 0;
+  let ctx: unknown;
+
+  function formatLogArg(value: unknown): string {
+    if (typeof value === "string") return value;
+    try {
+      const text = JSONStringify(value);
+      return text === undefined ? StringCtor(value) : text;
+    } catch {
+      return StringCtor(typeof value);
+    }
+  }
+  function makeLogger(level: string) {
+    return (...args: unknown[]): void => {
+      if (log === undefined || config === undefined) return;
+      if (logsThisCall >= config.maxLogsPerCall) {
+        droppedLogs++;
+        return;
+      }
+      logsThisCall++;
+      let message = "";
+      for (let i = 0; i < args.length; i++) message += (i ? " " : "") + formatLogArg(args[i]);
+      if (message.length > config.maxBytes) message = ReflectApply(StringSlice, message, [0, config.maxBytes]) + "…[truncated]";
+      log(level, message);
+    };
+  }
+  const modConsole = ObjectFreeze({
+    log: makeLogger("info"),
+    info: makeLogger("info"),
+    debug: makeLogger("debug"),
+    warn: makeLogger("warn"),
+    error: makeLogger("error"),
+  });
+  ObjectDefineProperty(g, "console", { value: modConsole, writable: true, configurable: true });
+
+  function makeCapability(permission: string) {
+    return (...args: unknown[]): unknown => {
+      if (capability === undefined || config === undefined) throw new ErrorCtor("capabilities are not available now");
+      const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
+      const reply = capability(currentSeq, permission, argsJson);
+      const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string };
+      if (!parsed.ok) throw new ModhostSandboxError(parsed.code ?? "E_CAPABILITY_FAILED", parsed.message ?? `host.${permission}() failed`);
+      return parsed.value;
+    };
+  }
+
+  /** Describes an error thrown inside the isolate as plain data (message, code, stack text). */
+  function errorInfo(err: unknown, fallbackCode: string): { code: string; message: string; stack?: string } {
+    try {
+      if (err instanceof ModhostSandboxError) return { code: err.code, message: err.message, stack: StringCtor(err.stack) };
+      if (err instanceof ErrorCtor) {
+        return { code: fallbackCode, message: `${StringCtor(err.name)}: ${StringCtor(err.message)}`, stack: StringCtor(err.stack) };
+      }
+      return { code: fallbackCode, message: `threw ${typeof err === "string" ? err : typeof err}` };
+    } catch {
+      return { code: fallbackCode, message: "threw a value that could not be described" };
+    }
+  }
+
+  function checkSync(value: unknown, what: string): unknown {
+    if (value instanceof PromiseCtor || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")) {
+      throw new ModhostSandboxError("E_ASYNC_HANDLER", `${what} returned a Promise; handlers must be synchronous`);
+    }
+    return value;
+  }
+
+  // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
+  let sliceResults: string[] = [];
+
+  const api = {
+    /** Sets up the mod's world. Called once, before the mod's modules are evaluated. */
+    boot(configJson: string, logBridge: LogBridge, capabilityBridge: CapabilityBridge): void {
+      config = JSONParse(configJson) as PreludeConfig;
+      log = logBridge;
+      capability = capabilityBridge;
+      rng = ReflectApply(ArraySlice, config.seed, [0, 4]) as number[];
+      const host = ObjectCreate(null) as Record<string, unknown>;
+      for (const permission of config.permissions) host[permission] = makeCapability(permission);
+      ObjectFreeze(host);
+      const mod = ObjectFreeze({ name: config.mod.name, version: config.mod.version });
+      ctx = ObjectFreeze({
+        host,
+        mod,
+        now: () => logicalNow,
+        random,
+        log: modConsole.log,
+      });
+      // The internal module reads this once and deletes it before any mod module runs.
+      ObjectDefineProperty(g, "__modhostRegister", {
+        value: (def: unknown) => {
+          definition = def as ModDefinition;
+        },
+        configurable: true,
+      });
+    },
+
+    /** Checks what the entry module registered; returns JSON `{ events, hasInit, hasMigrate }`. */
+    describe(): string {
+      const def = definition;
+      if (typeof def !== "object" || def === null) {
+        throw new ModhostSandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
+      }
+      const on = def.on ?? {};
+      if (typeof on !== "object" || on === null) throw new ModhostSandboxError("E_MOD_DEFINITION", "`on` must be an object of event handlers");
+      const events: string[] = [];
+      const keys = ObjectKeys(on);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k] as string;
+        if (typeof on[key] !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", `on.${key} must be a function`);
+        events[events.length] = key;
+      }
+      if (def.init !== undefined && typeof def.init !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`init` must be a function");
+      if (def.migrate !== undefined && typeof def.migrate !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
+      return JSONStringify({ events, hasInit: typeof def.init === "function", hasMigrate: typeof def.migrate === "function" });
+    },
+
+    /** Creates the first state with init() (or `{}`), at logical time `now`. */
+    initState(now: number): string {
+      return guarded(() => {
+        logicalNow = now;
+        const def = definition as ModDefinition;
+        const value = def.init ? checkSync(def.init(), "init()") : {};
+        toJson(value, "the state returned by init()", Infinity);
+        state = value;
+        return `{"ok":true}`;
+      }, "E_THREW");
+    },
+
+    /** Runs migrate(old, fromVersion) and makes its result the state. */
+    migrateState(oldJson: string, fromVersion: string, now: number): string {
+      return guarded(() => {
+        logicalNow = now;
+        const def = definition as ModDefinition;
+        if (!def.migrate) throw new ModhostSandboxError("E_MIGRATION_REQUIRED", "this version has no migrate()");
+        const value = checkSync(def.migrate(JSONParse(oldJson), fromVersion), "migrate()");
+        toJson(value, "the state returned by migrate()", Infinity);
+        state = value;
+        return `{"ok":true}`;
+      }, "E_MIGRATION_FAILED");
+    },
+
+    /** The whole resumable world of the mod: its state and the random generator's position. */
+    exportState(): string {
+      // "rng\nstate" on success (the host splits it without parsing the state); an error envelope
+      // (which starts with "{") otherwise.
+      return guarded(() => `${JSONStringify(rng)}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
+    },
+
+    importState(stateJson: string, rngJson: string): void {
+      state = JSONParse(stateJson);
+      rng = JSONParse(rngJson) as number[];
+    },
+
+    /**
+     * Runs events in order from the batch until all are done or `sliceMs` of real time has passed
+     * since the slice began (checked between events), so that every event still has the full call
+     * timeout. Returns `{"done":n,"results":[...]}`.
+     */
+    dispatch(batchJson: string, sliceMs: number): string {
+      const events = JSONParse(batchJson) as WireEvent[];
+      const def = definition as ModDefinition;
+      const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
+      const maxBytes = (config as PreludeConfig).maxBytes;
+      sliceResults = [];
+      logsThisCall = 0;
+      droppedLogs = 0;
+      const start = realNow();
+      let i = 0;
+      for (; i < events.length; i++) {
+        if (i > 0 && realNow() - start >= sliceMs) break;
+        // Index access, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
+        const event = events[i] as WireEvent;
+        const seq = event[0], name = event[1], payload = event[2], now = event[3];
+        currentSeq = seq;
+        logicalNow = now;
+        let result: string;
+        try {
+          const handler = on[name];
+          if (typeof handler !== "function") throw new ModhostSandboxError("E_THREW", `no handler for "${name}"`);
+          const value = checkSync(ReflectApply(handler, def.on, [state, payload, ctx]), `on.${name}()`);
+          result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, `the result of on.${name}()`, maxBytes)}}`;
+        } catch (err) {
+          result = `{"ok":false,"error":${JSONStringify(errorInfo(err, "E_THREW"))}}`;
+        }
+        sliceResults[sliceResults.length] = result;
+      }
+      currentSeq = -1;
+      if (droppedLogs > 0 && log) log("warn", `${droppedLogs} log lines dropped (over ${(config as PreludeConfig).maxLogsPerCall} per call)`);
+      return `{"done":${i},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
+    },
+
+    /** After a terminated dispatch: the results of the events that finished before it. */
+    collect(): string {
+      currentSeq = -1;
+      return `{"done":${sliceResults.length},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
+    },
+  };
+
+  /** Runs `fn`; any throw becomes a JSON error envelope instead of crossing as an exception. */
+  function guarded(fn: () => string, fallbackCode: string): string {
+    try {
+      return fn();
+    } catch (err) {
+      return `{"ok":false,"error":${JSONStringify(errorInfo(err, fallbackCode))}}`;
+    }
+  }
+
+  return ObjectFreeze(api);
+})();

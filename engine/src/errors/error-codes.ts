@@ -1,0 +1,98 @@
+/**
+ * The registry of every stable error code modhost reports. Codes are never reused or renamed;
+ * docs/errors.md documents each with its fix. `blame` says who must act: the mod's author, the
+ * operator (configuration, grants, limits), the game (embedding code), or the engine itself.
+ */
+export const ERROR_CODES = {
+  // --- options and configuration (the embedding game or the operator) ---
+  /** ModHost.create() got an option it does not know or of the wrong type. */
+  E_OPTIONS_INVALID: "operator",
+  /** modsDir does not exist or is not a readable folder. */
+  E_MODS_DIR: "operator",
+  /** emit() was given an event name or payload that is not plain JSON data. */
+  E_EVENT_INVALID: "game",
+  /** A capability function offered by the game threw or returned non-JSON data. */
+  E_CAPABILITY_FAILED: "game",
+  /** The host was closed; the call cannot be served. */
+  E_HOST_CLOSED: "game",
+  /** No mod with that name is loaded. */
+  E_MOD_NOT_FOUND: "game",
+
+  // --- loading a mod (the mod author or the operator) ---
+  /** mod.json is missing, not JSON, or a field is wrong (see `field`). */
+  E_MANIFEST_INVALID: "mod",
+  /** Two mod folders declare the same name. */
+  E_MOD_DUPLICATE: "mod",
+  /** A file of the mod could not be read. */
+  E_MOD_UNREADABLE: "mod",
+  /** The manifest asks for more memory or time than the operator's caps allow. */
+  E_LIMIT_EXCEEDS_CAP: "operator",
+  /** The manifest asks for a permission the operator did not grant this mod. */
+  E_PERMISSION_NOT_GRANTED: "operator",
+  /** The manifest asks for a permission the game does not offer. */
+  E_PERMISSION_UNKNOWN: "mod",
+  /** TypeScript syntax error in a mod file. */
+  E_SYNTAX: "mod",
+  /** TypeScript type error in a mod file (typecheck policy "block"). */
+  E_TYPE: "mod",
+  /** An import outside the mod's folder and @modhost/sdk. */
+  E_IMPORT_REFUSED: "mod",
+  /** A relative import names a file the mod does not have. */
+  E_IMPORT_NOT_FOUND: "mod",
+  /** A static safety rule refused the code (eval, Function constructors, import(), with...). */
+  E_UNSAFE_CODE: "mod",
+  /** The entry module does not `export default defineMod({...})`. */
+  E_MOD_DEFINITION: "mod",
+  /** Top-level module code threw while the mod was being loaded. */
+  E_MOD_LOAD_THREW: "mod",
+
+  // --- running a mod (the mod author) ---
+  /** A handler, init or migrate threw. */
+  E_THREW: "mod",
+  /** A call ran past the mod's time limit and was terminated. */
+  E_TIMEOUT: "mod",
+  /** The mod's isolate ran past its memory limit and was disposed; state was restored. */
+  E_MEMORY_LIMIT: "mod",
+  /** A handler returned a Promise: handlers must be synchronous. */
+  E_ASYNC_HANDLER: "mod",
+  /** A result, state or capability argument is not plain JSON data (or cyclic, or too deep). */
+  E_NOT_PLAIN_DATA: "mod",
+  /** A result, argument, log line or state is larger than the configured cap. */
+  E_TOO_LARGE: "mod",
+  /** The sandbox process died while this mod's call was running. */
+  E_SANDBOX_CRASHED: "mod",
+  /** The mod brought the sandbox down (or hit its limits) too many times in a row. */
+  E_QUARANTINED: "mod",
+  /** The mod is not running (it failed to load or to be restored). */
+  E_MOD_FAULTED: "mod",
+  /** A replay asked for a capability result the journal does not hold. */
+  E_REPLAY_DIVERGED: "engine",
+
+  // --- swaps (the mod author or the operator) ---
+  /** The state's shape changed and the new version has no migrate(). */
+  E_MIGRATION_REQUIRED: "mod",
+  /** migrate() threw, timed out, ran out of memory or returned non-plain data. */
+  E_MIGRATION_FAILED: "mod",
+  /** The new version needs the operator's approval (new permission or higher limit). */
+  E_APPROVAL_REQUIRED: "operator",
+  /** There is no earlier version to roll back to. */
+  E_NO_PREVIOUS_VERSION: "operator",
+
+  // --- persistence ---
+  /** The stateDir was written by a newer, unknown format version. */
+  E_STATE_FORMAT: "operator",
+  /** Stored state could not be read back. */
+  E_STATE_CORRUPT: "engine",
+
+  // --- the engine itself ---
+  /** The sandbox process could not be started or stopped answering. */
+  E_SANDBOX_UNAVAILABLE: "engine",
+  /** An invariant inside the engine was broken: a bug in modhost. */
+  E_INTERNAL: "engine",
+} as const;
+
+/** A stable modhost error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Who must act to fix an error. */
+export type ErrorBlame = (typeof ERROR_CODES)[ErrorCode];

@@ -1,0 +1,196 @@
+/**
+ * The only module that imports isolated-vm. It turns isolated-vm's failures into an outcome union
+ * and keeps every handle on the host side: no Reference, Module, Context or isolate ever crosses
+ * into an isolate, only strings, numbers and host callbacks wrapped as plain functions.
+ */
+import { createRequire } from "node:module";
+import type * as IvmTypes from "isolated-vm";
+import { trackResource } from "../util/resource-registry.js";
+
+type Ivm = typeof IvmTypes;
+let ivmModule: Ivm | undefined;
+
+/** Loads isolated-vm on first use, so that importing modhost in process isolation never does. */
+function ivm(): Ivm {
+  if (ivmModule === undefined) {
+    const require = createRequire(import.meta.url);
+    ivmModule = require("isolated-vm") as Ivm;
+  }
+  return ivmModule;
+}
+
+/** How a call into an isolate ended. Anything not listed here is rethrown as an engine bug. */
+export type CallOutcome<T> =
+  | { readonly kind: "ok"; readonly value: T }
+  | { readonly kind: "threw"; readonly message: string }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "memory" }
+  | { readonly kind: "disposed" };
+
+/** A host function exposed to the isolate; it receives and returns copied primitives only. */
+export type HostFunction = (...args: (string | number)[]) => string | undefined;
+
+/** A function inside the isolate that the host can call. Stale after its isolate is disposed. */
+export interface IsolateFunction {
+  readonly generation: number;
+  readonly ref: IvmTypes.Reference<(...args: unknown[]) => unknown>;
+}
+
+let nextGeneration = 1;
+
+/** One isolate with one context. The owner must call dispose(). */
+export class IsolateHandle {
+  readonly generation = nextGeneration++;
+  readonly #isolate: IvmTypes.Isolate;
+  readonly #context: IvmTypes.Context;
+  readonly #held: { release(): void }[] = [];
+  readonly #untrack = trackResource("isolate");
+  #disposed = false;
+
+  private constructor(isolate: IvmTypes.Isolate, context: IvmTypes.Context) {
+    this.#isolate = isolate;
+    this.#context = context;
+  }
+
+  /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
+  static create(memoryMb: number): IsolateHandle {
+    const { Isolate } = ivm();
+    const isolate = new Isolate({ memoryLimit: Math.max(8, memoryMb) });
+    try {
+      const context = isolate.createContextSync();
+      return new IsolateHandle(isolate, context);
+    } catch (err) {
+      isolate.dispose();
+      throw err;
+    }
+  }
+
+  get disposed(): boolean {
+    return this.#disposed || this.#isolate.isDisposed;
+  }
+
+  /** Runs a script; returns References to the named functions of the object it evaluates to. */
+  runScriptForFunctions<Name extends string>(
+    code: string,
+    filename: string,
+    names: readonly Name[],
+    timeoutMs: number,
+  ): CallOutcome<Record<Name, IsolateFunction>> {
+    return this.#guard(() => {
+      const script = this.#isolate.compileScriptSync(code, { filename });
+      this.#held.push(script);
+      const api = script.runSync(this.#context, { reference: true, timeout: timeoutMs }) as IvmTypes.Reference<Record<string, unknown>>;
+      this.#held.push(api);
+      const out = {} as Record<Name, IsolateFunction>;
+      for (const name of names) {
+        const ref = api.getSync(name, { reference: true }) as IvmTypes.Reference<(...args: unknown[]) => unknown>;
+        this.#held.push(ref);
+        out[name] = { generation: this.generation, ref };
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Compiles, links and evaluates ES modules from `rootPath`. `resolve(specifier, referrerPath)`
+   * returns the path of the module to link or a refusal; the linker resolves nothing else.
+   */
+  loadModules(
+    sources: readonly { readonly path: string; readonly code: string }[],
+    rootPath: string,
+    resolve: (specifier: string, referrerPath: string) => string | { refused: string },
+    timeoutMs: number,
+  ): CallOutcome<void> {
+    return this.#guard(() => {
+      const byPath = new Map<string, IvmTypes.Module>();
+      const pathOf = new Map<IvmTypes.Module, string>();
+      for (const source of sources) {
+        const module = this.#isolate.compileModuleSync(source.code, { filename: source.path });
+        this.#held.push(module);
+        byPath.set(source.path, module);
+        pathOf.set(module, source.path);
+      }
+      const root = byPath.get(rootPath);
+      if (root === undefined) throw new Error(`no module ${rootPath}`);
+      root.instantiateSync(this.#context, (specifier, referrer) => {
+        const target = resolve(specifier, pathOf.get(referrer) ?? "");
+        if (typeof target !== "string") throw new Error(target.refused);
+        const module = byPath.get(target);
+        if (module === undefined) throw new Error(`cannot resolve ${specifier}`);
+        return module;
+      });
+      root.evaluateSync({ timeout: timeoutMs });
+    });
+  }
+
+  /** Wraps a host function so the isolate can call it synchronously. */
+  callback(fn: HostFunction): IvmTypes.Callback {
+    return new (ivm().Callback)(fn);
+  }
+
+  /** Calls a function in this isolate with primitive or callback arguments. */
+  call(fn: IsolateFunction, args: readonly unknown[], timeoutMs: number): CallOutcome<string> {
+    if (fn.generation !== this.generation) {
+      throw new Error(`stale isolate function: generation ${fn.generation}, isolate ${this.generation}`);
+    }
+    return this.#guard(() => {
+      const value = fn.ref.applySync(undefined, args as unknown[], { timeout: timeoutMs, arguments: { copy: true } });
+      return value === undefined ? "" : String(value);
+    });
+  }
+
+  /** Heap figures as V8 counts them (heap plus externally allocated buffers). */
+  heap(): { usedBytes: number; limitBytes: number } | undefined {
+    if (this.disposed) return undefined;
+    const stats = this.#isolate.getHeapStatisticsSync();
+    return { usedBytes: stats.used_heap_size + stats.externally_allocated_size, limitBytes: stats.heap_size_limit };
+  }
+
+  /** CPU time this isolate has used, in nanoseconds. */
+  cpuTimeNs(): bigint {
+    return this.disposed ? 0n : this.#isolate.cpuTime;
+  }
+
+  /** Releases every handle and the isolate. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#untrack();
+    if (!this.#isolate.isDisposed) {
+      for (const handle of this.#held.splice(0)) {
+        try {
+          handle.release();
+        } catch {
+          // A handle from a disposed isolate cannot be released; disposing the isolate frees it.
+        }
+      }
+      this.#context.release();
+      this.#isolate.dispose();
+    }
+    this.#held.length = 0;
+  }
+
+  #guard<T>(fn: () => T): CallOutcome<T> {
+    if (this.disposed) return { kind: "disposed" };
+    try {
+      return { kind: "ok", value: fn() };
+    } catch (err) {
+      return classify(err, this.#isolate);
+    }
+  }
+}
+
+/** Maps an isolated-vm failure to an outcome; rethrows anything unrecognised. */
+function classify(err: unknown, isolate: IvmTypes.Isolate): CallOutcome<never> {
+  const message = err instanceof Error ? err.message : String(err);
+  // The only way an isolate is disposed during a synchronous call is its memory limit.
+  if (isolate.isDisposed) return { kind: "memory" };
+  if (/Script execution timed out/i.test(message)) return { kind: "timeout" };
+  if (/Isolate is disposed/i.test(message)) return { kind: "disposed" };
+  return { kind: "threw", message: sanitize(message) };
+}
+
+/** Strips host file paths from a message that crosses to a mod author. */
+function sanitize(message: string): string {
+  return message.replace(/(?:file:\/\/)?\/[^\s:()]+\.(?:js|mjs|cjs|ts)(?::\d+)*/g, "<host>");
+}

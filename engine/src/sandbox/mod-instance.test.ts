@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ModInstance } from "./mod-instance.js";
+import type { LoadSpec, SandboxBridge, WireEvent } from "./wire.js";
+
+const instances: ModInstance[] = [];
+afterEach(() => {
+  for (const i of instances.splice(0)) i.dispose();
+});
+
+function spec(js: string, extra: Partial<LoadSpec> = {}): LoadSpec {
+  return {
+    name: "m",
+    version: "1.0.0",
+    hash: "h",
+    entry: "main.ts",
+    modules: [{ path: "main.ts", js, imports: { "@modhost/sdk": "@modhost/sdk" } }],
+    permissions: [],
+    memoryMb: 32,
+    callTimeoutMs: 50,
+    maxBytes: 1 << 20,
+    maxLogsPerCall: 100,
+    ...extra,
+  };
+}
+const logs: string[] = [];
+const bridge: SandboxBridge = {
+  log: (_m, level, message) => void logs.push(`${level}:${message}`),
+  capability: (_m, _seq, permission, argsJson) => JSON.stringify({ ok: true, value: `${permission}${argsJson}` }),
+};
+function start(js: string, extra: Partial<LoadSpec> = {}): ModInstance {
+  const i = ModInstance.create(spec(js, extra), bridge, [1, 2, 3, 4]);
+  instances.push(i);
+  expect(i.initState(1000).kind).toBe("ok");
+  return i;
+}
+const ev = (seq: number, name: string, payload: unknown = {}): WireEvent => ({ seq, name, payload: JSON.stringify(payload), now: 5000 + seq });
+const results = (json: string) => JSON.parse(json) as { ok: boolean; value?: unknown; error?: { code: string; message: string } }[];
+
+describe("mod instance", () => {
+  it("runs handlers in order against the state and returns their results", () => {
+    const i = start(`import { defineMod } from "@modhost/sdk";
+      export default defineMod({ init: () => ({ n: 0 }), on: { hit(s, e) { s.n += e.by; return s.n; } } });`);
+    expect(i.shape.events).toEqual(["hit"]);
+    const out = i.dispatch([ev(1, "hit", { by: 2 }), ev(2, "hit", { by: 3 })], false);
+    expect(out.stop).toBeUndefined();
+    expect(results(out.resultsJson).map((r) => r.value)).toEqual([2, 5]);
+    const snap = i.exportState();
+    expect(snap.kind === "ok" && JSON.parse(snap.value.state)).toEqual({ n: 5 });
+  });
+
+  it("times out an infinite loop and reports the events before it", () => {
+    const i = start(`export default { on: { ok() { return 1; }, spin() { for (;;) {} } } };`);
+    const out = i.dispatch([ev(1, "ok"), ev(2, "spin"), ev(3, "ok")], false);
+    expect(out.stop).toBe("timeout");
+    expect(out.count).toBe(1);
+    expect(i.dead).toBe(false);
+  });
+
+  it("blocks eval and every Function constructor route", () => {
+    const i = start(`export default { on: { probe() {
+      const tries = [
+        () => eval("1"), () => Function("return 1")(), () => new Function("return 1")(),
+        () => (() => {}).constructor("return 1")(), () => (async () => {}).constructor("return 1"),
+        () => (function*(){}).constructor("return 1"), () => (async function*(){}).constructor("return 1"),
+        () => Object.getPrototypeOf(Function).constructor("return 1"),
+        () => Reflect.construct(Function.prototype.constructor, ["return 1"]),
+      ];
+      return tries.map((t) => { try { t(); return "escaped"; } catch (e) { return e.name; } });
+    }, globals() { return ["WebAssembly","SharedArrayBuffer","Atomics","FinalizationRegistry","WeakRef","setTimeout","__modhostRegister"].map((n) => typeof globalThis[n]); },
+       fn() { return (function(){}) instanceof Function; } } };`);
+    const [probe, globals, fn] = results(i.dispatch([ev(1, "probe"), ev(2, "globals"), ev(3, "fn")], false).resultsJson);
+    expect(probe?.value).toEqual(Array(9).fill("EvalError"));
+    expect(globals?.value).toEqual(Array(7).fill("undefined"));
+    expect(fn?.value).toBe(true);
+  });
+
+  it("gives logical time and seeded random numbers", () => {
+    const js = `export default { on: { t() { return [Date.now(), new Date().getTime(), Math.random()]; } } };`;
+    const a = start(js), b = start(js);
+    const ra = results(a.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
+    const rb = results(b.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
+    expect(ra[0]).toBe(5001);
+    expect(ra[1]).toBe(5001);
+    expect(ra).toEqual(rb);
+  });
+
+  it("survives a memory bomb by reporting memory and dying alone", () => {
+    const i = start(`export default { on: { bomb() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); } } };`, { callTimeoutMs: 5000 });
+    const out = i.dispatch([ev(1, "bomb")], false);
+    expect(out.stop).toBe("memory");
+    expect(i.dead).toBe(true);
+  });
+
+  it("refuses hostile results as data errors", () => {
+    const i = start(`export default { on: {
+      cyc() { const a = {}; a.a = a; return a; },
+      deep() { let v = {}; for (let i = 0; i < 1e5; i++) v = { v }; return v; },
+      map() { return new Map(); },
+      getter() { return { get x() { for (;;) {} } }; },
+      prox() { return new Proxy({}, { ownKeys() { for (;;) {} } }); },
+      big() { return "x".repeat(2e6); },
+    } };`);
+    const out = results(i.dispatch([ev(1, "cyc"), ev(2, "deep"), ev(3, "map"), ev(4, "big")], false).resultsJson);
+    expect(out.map((r) => r.error?.code)).toEqual(["E_NOT_PLAIN_DATA", "E_NOT_PLAIN_DATA", "E_NOT_PLAIN_DATA", "E_TOO_LARGE"]);
+    expect(i.dispatch([ev(5, "getter")], false).stop).toBe("timeout");
+    expect(i.dispatch([ev(6, "prox")], false).stop).toBe("timeout");
+  });
+
+  it("calls capabilities and logs through the bridge", () => {
+    logs.length = 0;
+    const i = start(`export default { on: { go(s, e, ctx) { console.log("hi", { a: 1 }); return ctx.host.say(1, "x"); } } };`, { permissions: ["say"] });
+    expect(results(i.dispatch([ev(1, "go")], false).resultsJson)[0]?.value).toBe('say[1,"x"]');
+    expect(logs).toEqual(['info:hi {"a":1}']);
+  });
+});

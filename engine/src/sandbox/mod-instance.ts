@@ -1,0 +1,310 @@
+import { ModhostError } from "../errors/modhost-error.js";
+import type { ErrorCode } from "../errors/error-codes.js";
+import { IsolateHandle, type CallOutcome, type IsolateFunction } from "./ivm.js";
+import {
+  INTERNAL_MODULE_SOURCE,
+  PRELUDE_FUNCTIONS,
+  SDK_MODULE_SOURCE,
+  bootModuleSource,
+  preludeSource,
+} from "./prelude-source.js";
+import type {
+  CapabilityRecord,
+  DispatchOutcome,
+  LoadSpec,
+  ModShape,
+  SandboxBridge,
+  StateSnapshot,
+  WireEvent,
+} from "./wire.js";
+
+const SDK_SPECIFIER = "@modhost/sdk";
+const INTERNAL_PATH = "modhost:internal";
+const BOOT_PATH = "modhost:boot";
+const LOG_LEVELS = new Set(["debug", "info", "warn", "error"]);
+
+type PreludeApi = Record<(typeof PRELUDE_FUNCTIONS)[number], IsolateFunction>;
+
+/** A failure of init/migrate/export as the prelude reports it. */
+export interface InstanceFailure {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** The outcome of a state operation: done, failed inside the mod, or the isolate stopped. */
+export type StateOutcome<T> =
+  | { readonly kind: "ok"; readonly value: T }
+  | { readonly kind: "failed"; readonly error: InstanceFailure }
+  | { readonly kind: "timeout" | "memory" | "disposed" };
+
+/**
+ * One version of one mod running in its own isolate. Synchronous: it is driven by a backend that
+ * owns it (inline in the host, or inside the sandbox process), and disposed by that owner.
+ */
+export class ModInstance {
+  readonly spec: LoadSpec;
+  readonly shape: ModShape;
+  readonly #isolate: IsolateHandle;
+  readonly #api: PreludeApi;
+  readonly #bridge: SandboxBridge;
+  /** Recorded capability answers for the events of the dispatch in progress. */
+  #recorded = new Map<number, { caps: readonly CapabilityRecord[]; cursor: number }>();
+  #replaying = false;
+
+  private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeApi, shape: ModShape, bridge: SandboxBridge) {
+    this.spec = spec;
+    this.#isolate = isolate;
+    this.#api = api;
+    this.shape = shape;
+    this.#bridge = bridge;
+  }
+
+  /**
+   * Creates the isolate, runs the prelude, links and evaluates the mod's modules. Throws a
+   * ModhostError (E_MOD_LOAD_THREW, E_MOD_DEFINITION, E_TIMEOUT, E_MEMORY_LIMIT) if the mod cannot
+   * be brought up; the isolate is disposed in that case.
+   */
+  static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[]): ModInstance {
+    const isolate = IsolateHandle.create(spec.memoryMb);
+    try {
+      const holder: { instance?: ModInstance } = {};
+      const api = expectOk(
+        isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000),
+        spec,
+        "starting the sandbox",
+      );
+      const config = JSON.stringify({
+        mod: { name: spec.name, version: spec.version },
+        permissions: spec.permissions,
+        seed,
+        maxBytes: spec.maxBytes,
+        maxLogsPerCall: spec.maxLogsPerCall,
+      });
+      const logFn = isolate.callback((level, message) => {
+        holder.instance?.#onLog(level, message);
+        return undefined;
+      });
+      const capFn = isolate.callback((seq, permission, argsJson) => {
+        const instance = holder.instance;
+        if (instance === undefined) return JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: "capabilities cannot be used while the mod loads" });
+        return instance.#onCapability(seq, permission, argsJson);
+      });
+      expectOk(isolate.call(api.boot, [config, logFn, capFn], 1000), spec, "starting the sandbox");
+
+      const imports = new Map<string, Readonly<Record<string, string>>>();
+      for (const module of spec.modules) {
+        if (!module.path.endsWith(".ts")) throw new ModhostError("E_INTERNAL", `module path ${module.path} is not a .ts file`, { mod: spec.name });
+        imports.set(module.path, module.imports);
+      }
+      const sources = [
+        ...spec.modules.map((m) => ({ path: m.path, code: m.js })),
+        { path: SDK_SPECIFIER, code: SDK_MODULE_SOURCE },
+        { path: INTERNAL_PATH, code: INTERNAL_MODULE_SOURCE },
+        { path: BOOT_PATH, code: bootModuleSource(spec.entry) },
+      ];
+      const resolve = (specifier: string, referrer: string): string | { refused: string } => {
+        if (referrer === BOOT_PATH) {
+          if (specifier === INTERNAL_PATH || specifier === spec.entry) return specifier;
+          return { refused: `boot cannot import ${specifier}` };
+        }
+        const target = imports.get(referrer)?.[specifier];
+        if (target === undefined) return { refused: `import "${specifier}" from ${referrer} is not allowed` };
+        return target;
+      };
+      const loaded = isolate.loadModules(sources, BOOT_PATH, resolve, spec.callTimeoutMs * 10);
+      if (loaded.kind !== "ok") {
+        throw outcomeError(loaded, spec, "loading the mod's modules", "E_MOD_LOAD_THREW");
+      }
+      const described = expectOk(isolate.call(api.describe, [], spec.callTimeoutMs), spec, "reading the mod's definition", "E_MOD_DEFINITION");
+      const shape = JSON.parse(described) as ModShape;
+      const instance = new ModInstance(spec, isolate, api, shape, bridge);
+      holder.instance = instance;
+      return instance;
+    } catch (err) {
+      isolate.dispose();
+      throw err;
+    }
+  }
+
+  /** Has the isolate gone (memory limit, or disposed)? */
+  get dead(): boolean {
+    return this.#isolate.disposed;
+  }
+
+  /** Runs init() and makes its result the state. */
+  initState(now: number): StateOutcome<void> {
+    return this.#stateCall(this.#api.initState, [now], "E_THREW");
+  }
+
+  /** Runs migrate(old, fromVersion) and makes its result the state. */
+  migrateState(oldStateJson: string, fromVersion: string, now: number): StateOutcome<void> {
+    return this.#stateCall(this.#api.migrateState, [oldStateJson, fromVersion, now], "E_MIGRATION_FAILED");
+  }
+
+  /** Replaces the state and the random generator's position with a snapshot. */
+  importState(snapshot: StateSnapshot): StateOutcome<void> {
+    const out = this.#isolate.call(this.#api.importState, [snapshot.state, JSON.stringify(snapshot.rng)], this.spec.callTimeoutMs * 10);
+    if (out.kind === "ok") return { kind: "ok", value: undefined };
+    if (out.kind === "threw") return { kind: "failed", error: { code: "E_STATE_CORRUPT", message: out.message } };
+    return { kind: out.kind };
+  }
+
+  /** The state as JSON text plus the random generator's position. */
+  exportState(): StateOutcome<StateSnapshot> {
+    const out = this.#isolate.call(this.#api.exportState, [], this.spec.callTimeoutMs * 10);
+    if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_INTERNAL", message: out.message } } : { kind: out.kind };
+    if (out.value.startsWith("{")) return { kind: "failed", error: failureOf(out.value, "E_NOT_PLAIN_DATA") };
+    const newline = out.value.indexOf("\n");
+    return { kind: "ok", value: { rng: JSON.parse(out.value.slice(0, newline)) as number[], state: out.value.slice(newline + 1) } };
+  }
+
+  /**
+   * Runs events in order. Each event gets the full call timeout: the prelude starts new events
+   * only during the first tenth of it, and the call is cut at slice + timeout. A replay serves
+   * capability calls from the records only and drops log lines.
+   */
+  dispatch(events: readonly WireEvent[], replay: boolean): DispatchOutcome {
+    this.#recorded.clear();
+    for (const event of events) if (event.caps && event.caps.length > 0) this.#recorded.set(event.seq, { caps: event.caps, cursor: 0 });
+    this.#replaying = replay;
+    const timeout = this.spec.callTimeoutMs;
+    const sliceMs = Math.max(1, Math.floor(timeout / 10));
+    const parts: string[] = [];
+    let done = 0;
+    try {
+      while (done < events.length) {
+        const batch = encodeBatch(events, done);
+        const out = this.#isolate.call(this.#api.dispatch, [batch, sliceMs], timeout + sliceMs);
+        if (out.kind === "ok") {
+          const { count, inner } = splitResults(out.value);
+          if (count > 0) parts.push(inner);
+          done += count;
+          continue;
+        }
+        if (out.kind === "timeout") {
+          const collected = this.#isolate.call(this.#api.collect, [], 100);
+          if (collected.kind === "ok") {
+            const { count, inner } = splitResults(collected.value);
+            if (count > 0) parts.push(inner);
+            done += count;
+          }
+          return { count: done, resultsJson: `[${parts.join(",")}]`, stop: "timeout" };
+        }
+        if (out.kind === "threw") {
+          // The prelude itself failed: the mod broke the primordials it relies on. Fail the rest.
+          const error = JSON.stringify({ ok: false, error: { code: "E_THREW", message: `the sandbox runtime failed: ${out.message}` } });
+          for (; done < events.length; done++) parts.push(error);
+          break;
+        }
+        return { count: done, resultsJson: `[${parts.join(",")}]`, stop: out.kind };
+      }
+      return { count: done, resultsJson: `[${parts.join(",")}]` };
+    } finally {
+      this.#recorded.clear();
+      this.#replaying = false;
+    }
+  }
+
+  /** Heap used and the limit, in bytes. */
+  heap(): { usedBytes: number; limitBytes: number } | undefined {
+    return this.#isolate.heap();
+  }
+
+  /** Releases the isolate. Idempotent. */
+  dispose(): void {
+    this.#isolate.dispose();
+  }
+
+  #onLog(level: unknown, message: unknown): void {
+    if (this.#replaying) return;
+    if (typeof level !== "string" || typeof message !== "string" || !LOG_LEVELS.has(level)) return;
+    try {
+      this.#bridge.log(this.spec.name, level, message);
+    } catch (err) {
+      // A failing log listener must not break the mod's call; it is the host's problem.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  #onCapability(seq: unknown, permission: unknown, argsJson: unknown): string {
+    if (typeof seq !== "number" || typeof permission !== "string" || typeof argsJson !== "string") {
+      return JSON.stringify({ ok: false, code: "E_INTERNAL", message: "malformed capability call" });
+    }
+    const recorded = this.#recorded.get(seq);
+    if (recorded !== undefined && recorded.cursor < recorded.caps.length) {
+      const record = recorded.caps[recorded.cursor++] as CapabilityRecord;
+      if (record.permission === permission) return record.reply;
+      return JSON.stringify({ ok: false, code: "E_REPLAY_DIVERGED", message: `replay called host.${permission}() where the journal has host.${record.permission}()` });
+    }
+    if (this.#replaying) {
+      return JSON.stringify({ ok: false, code: "E_REPLAY_DIVERGED", message: `replay called host.${permission}(), which the journal does not hold` });
+    }
+    try {
+      return this.#bridge.capability(this.spec.name, seq, permission, argsJson);
+    } catch (err) {
+      return JSON.stringify({ ok: false, code: "E_INTERNAL", message: `capability bridge failed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  #stateCall(fn: IsolateFunction, args: unknown[], fallback: ErrorCode): StateOutcome<void> {
+    const out = this.#isolate.call(fn, args, this.spec.callTimeoutMs);
+    if (out.kind === "threw") return { kind: "failed", error: { code: fallback, message: out.message } };
+    if (out.kind !== "ok") return { kind: out.kind };
+    const reply = JSON.parse(out.value) as { ok: boolean };
+    if (reply.ok) return { kind: "ok", value: undefined };
+    return { kind: "failed", error: failureOf(out.value, fallback) };
+  }
+}
+
+/** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */
+function encodeBatch(events: readonly WireEvent[], from: number): string {
+  let out = "[";
+  for (let i = from; i < events.length; i++) {
+    const e = events[i] as WireEvent;
+    out += `${i > from ? "," : ""}[${e.seq},${JSON.stringify(e.name)},${e.payload},${e.now}]`;
+  }
+  return out + "]";
+}
+
+/** The prelude answers `{"done":n,"results":[...]}`; returns n and the array's inner text. */
+function splitResults(text: string): { count: number; inner: string } {
+  const marker = `,"results":[`;
+  const at = text.indexOf(marker);
+  const count = Number(text.slice(8, at));
+  return { count, inner: text.slice(at + marker.length, -2) };
+}
+
+function failureOf(envelope: string, fallback: ErrorCode): InstanceFailure {
+  const parsed = JSON.parse(envelope) as { error?: { code?: string; message?: string; stack?: string } };
+  const error = parsed.error ?? {};
+  const failure: InstanceFailure = {
+    code: (error.code as ErrorCode | undefined) ?? fallback,
+    message: error.message ?? "failed",
+    ...(error.stack !== undefined ? { stack: error.stack } : {}),
+  };
+  return failure;
+}
+
+function expectOk<T>(outcome: CallOutcome<T>, spec: LoadSpec, doing: string, code: ErrorCode = "E_MOD_LOAD_THREW"): T {
+  if (outcome.kind === "ok") return outcome.value;
+  throw outcomeError(outcome, spec, doing, code);
+}
+
+function outcomeError(outcome: Exclude<CallOutcome<unknown>, { kind: "ok" }>, spec: LoadSpec, doing: string, code: ErrorCode): ModhostError {
+  const mod = { mod: spec.name };
+  switch (outcome.kind) {
+    case "timeout":
+      return new ModhostError("E_TIMEOUT", `${doing} took longer than the time limit`, mod);
+    case "memory":
+      return new ModhostError("E_MEMORY_LIMIT", `${doing} ran past the ${spec.memoryMb} MB memory limit`, mod);
+    case "disposed":
+      return new ModhostError("E_INTERNAL", `${doing}: the isolate was disposed`, mod);
+    case "threw": {
+      const definition = /must `export default defineMod|must be (a function|an object)/.test(outcome.message);
+      return new ModhostError(definition ? "E_MOD_DEFINITION" : code, `${doing}: ${outcome.message}`, mod);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Data that crosses between the host and a sandbox (in the same process or the sandbox child
+ * process). Everything here is plain JSON data; both sides import these types.
+ */
+
+/** A compiled module as the sandbox links it. */
+export interface WireModule {
+  /** Path relative to the mod folder, e.g. "lib/util.ts"; also the isolate's filename for it. */
+  readonly path: string;
+  readonly js: string;
+  /** Each import specifier of this module -> the path it links to, or "@modhost/sdk". */
+  readonly imports: Readonly<Record<string, string>>;
+}
+
+/** Everything a sandbox needs to bring up one version of a mod. */
+export interface LoadSpec {
+  readonly name: string;
+  readonly version: string;
+  readonly hash: string;
+  readonly entry: string;
+  readonly modules: readonly WireModule[];
+  /** The granted permissions; `ctx.host` gets exactly these functions. */
+  readonly permissions: readonly string[];
+  readonly memoryMb: number;
+  readonly callTimeoutMs: number;
+  /** Cap on results, capability arguments and log lines, in characters. */
+  readonly maxBytes: number;
+  readonly maxLogsPerCall: number;
+}
+
+/** What the sandbox learned about the mod's definition while loading it. */
+export interface ModShape {
+  readonly events: readonly string[];
+  readonly hasInit: boolean;
+  readonly hasMigrate: boolean;
+}
+
+/** A mod's resumable world: its state (JSON text) and its random generator's position. */
+export interface StateSnapshot {
+  readonly state: string;
+  readonly rng: readonly number[];
+}
+
+/** A capability call made while handling an event, and the envelope it returned. */
+export interface CapabilityRecord {
+  readonly permission: string;
+  readonly reply: string;
+}
+
+/** One event for one mod. `caps` are answers already given, served again on retry or replay. */
+export interface WireEvent {
+  readonly seq: number;
+  readonly name: string;
+  /** The payload as JSON text. */
+  readonly payload: string;
+  /** Logical time (ms since the epoch) the mod sees as Date.now(). */
+  readonly now: number;
+  readonly caps?: readonly CapabilityRecord[];
+}
+
+/** The error part of a failed event result, as the isolate reports it. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  /** The isolate's stack text (JS positions), mapped to .ts positions on the host. */
+  readonly stack?: string;
+}
+
+/** The result of one event. `value` is parsed JSON data. */
+export type WireResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: WireError };
+
+/** Why a dispatch stopped before every event ran. */
+export type StopReason = "timeout" | "memory" | "disposed" | "crashed" | "lost";
+
+/**
+ * The outcome of dispatching events to one mod: the results of the first `count` events as a JSON
+ * array text, and if it stopped early, why. On "timeout" the event at index `count` is the one
+ * that ran out of time; on "memory" the culprit is one of the events from `count` on.
+ */
+export interface DispatchOutcome {
+  readonly count: number;
+  readonly resultsJson: string;
+  readonly stop?: StopReason;
+}
+
+/** The reply envelope of a capability call, as the isolate receives it. */
+export type CapabilityReply = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** A sandbox's view of the host: log lines out, capability calls answered synchronously. */
+export interface SandboxBridge {
+  log(mod: string, level: string, message: string): void;
+  /** Returns a CapabilityReply as JSON text. Never throws. */
+  capability(mod: string, seq: number, permission: string, argsJson: string): string;
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// isolated-vm needs --no-node-snapshot on Node 20, and vitest's threads pool refuses that flag:
+// every test file runs in a forked child with it.
+export default defineConfig({
+  test: {
+    include: ["engine/src/**/*.test.ts", "scripts-sdk/src/**/*.test.ts", "test/**/*.test.ts", "samples/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    pool: "forks",
+    execArgv: ["--no-node-snapshot"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    setupFiles: ["test/setup/leak-guard.ts"],
+  },
+});
