@@ -82,7 +82,7 @@ export class ModInstance {
         maxLogsPerCall: spec.maxLogsPerCall,
       });
       const logFn = isolate.callback((level, message) => {
-        holder.instance?.#onLog(level, message);
+        if (holder.instance) holder.instance.#onLog(level, message);
         return undefined;
       });
       const capFn = isolate.callback((seq, permission, argsJson) => {

@@ -73,13 +73,20 @@ export type WireResult = { readonly ok: true; readonly value?: unknown } | { rea
 export type StopReason = "timeout" | "memory" | "disposed" | "crashed" | "lost";
 
 /**
- * The outcome of dispatching events to one mod: the results of the first `count` events as a JSON
- * array text, and if it stopped early, why. On "timeout" the event at index `count` is the one
- * that ran out of time; on "memory" the culprit is one of the events from `count` on.
+ * The outcome of dispatching events to one mod inside a sandbox: the results of the first `count`
+ * events as JSON array text (kept as text so the sandbox process can forward it unparsed), and
+ * if it stopped early, why. On "timeout" the event at index `count` is the one that ran out of
+ * time; on "memory" or "crashed" the culprit is one of the events from `count` on.
  */
 export interface DispatchOutcome {
   readonly count: number;
   readonly resultsJson: string;
+  readonly stop?: StopReason;
+}
+
+/** The same outcome as the host receives it, with results parsed. */
+export interface DispatchResult {
+  readonly results: readonly WireResult[];
   readonly stop?: StopReason;
 }
 

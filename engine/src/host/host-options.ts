@@ -1,0 +1,135 @@
+import { resolve } from "node:path";
+import { ModhostError } from "../errors/modhost-error.js";
+
+/** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
+export type CapabilityFunction = (...args: never[]) => unknown;
+
+/** Caps the operator puts on every mod; a manifest may ask for less, never more. */
+export interface HostLimits {
+  /** Heap limit of each mod's isolate, in MB (default cap 128). */
+  readonly memoryMb?: number;
+  /** Time limit of each call into a mod, in ms (default cap 1000). */
+  readonly callTimeoutMs?: number;
+}
+
+/** Options of ModHost.create(). Unknown keys are refused. */
+export interface ModHostOptions {
+  /** Folder whose sub-folders holding a mod.json are mods. */
+  readonly modsDir: string;
+  /** Where checkpoints and the journal live; omitted keeps state in memory only. */
+  readonly stateDir?: string;
+  /** Functions the game offers, by permission name. */
+  readonly capabilities?: Readonly<Record<string, CapabilityFunction>>;
+  /** The permissions the operator grants each mod, by mod name. */
+  readonly grants?: Readonly<Record<string, readonly string[]>>;
+  /** The operator's caps on each mod's limits. */
+  readonly limits?: HostLimits;
+  /** Reload a mod when its files change. */
+  readonly watch?: boolean;
+  /** "process" (default): isolates live in a supervised child process. "inline": in this process. */
+  readonly isolation?: "process" | "inline";
+  /** Largest result, capability argument list or log line, in characters (default 1 MiB). */
+  readonly maxBytes?: number;
+  /** Take a checkpoint of a mod's state after this many journaled events (default 1000). */
+  readonly checkpointEvery?: number;
+  /** Quarantine a mod after this many crashes or limit hits in a row (default 3). */
+  readonly quarantineAfter?: number;
+  /** Log lines a mod may write per second before lines are dropped (default 200). */
+  readonly logRatePerSecond?: number;
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedOptions {
+  readonly modsDir: string;
+  readonly stateDir: string | undefined;
+  readonly capabilities: ReadonlyMap<string, CapabilityFunction>;
+  readonly grants: ReadonlyMap<string, readonly string[]>;
+  readonly caps: { readonly memoryMb: number; readonly callTimeoutMs: number };
+  readonly defaults: { readonly memoryMb: number; readonly callTimeoutMs: number };
+  readonly watch: boolean;
+  readonly isolation: "process" | "inline";
+  readonly maxBytes: number;
+  readonly checkpointEvery: number;
+  readonly quarantineAfter: number;
+  readonly logRatePerSecond: number;
+}
+
+const KEYS = new Set([
+  "modsDir",
+  "stateDir",
+  "capabilities",
+  "grants",
+  "limits",
+  "watch",
+  "isolation",
+  "maxBytes",
+  "checkpointEvery",
+  "quarantineAfter",
+  "logRatePerSecond",
+]);
+
+/** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const fail = (field: string, message: string): never => {
+    throw new ModhostError("E_OPTIONS_INVALID", `options.${field}: ${message}`, { field });
+  };
+  if (typeof input !== "object" || input === null) throw new ModhostError("E_OPTIONS_INVALID", "ModHost.create() needs an options object");
+  const o = input as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (!KEYS.has(key)) fail(key, `unknown option (allowed: ${[...KEYS].join(", ")})`);
+
+  if (typeof o.modsDir !== "string" || o.modsDir === "") fail("modsDir", "must be the path of a folder");
+  if (o.stateDir !== undefined && (typeof o.stateDir !== "string" || o.stateDir === "")) fail("stateDir", "must be the path of a folder");
+
+  const capabilities = new Map<string, CapabilityFunction>();
+  if (o.capabilities !== undefined) {
+    if (typeof o.capabilities !== "object" || o.capabilities === null) fail("capabilities", "must be an object of functions by permission name");
+    for (const [name, fn] of Object.entries(o.capabilities as Record<string, unknown>)) {
+      if (typeof fn !== "function") fail(`capabilities.${name}`, "must be a function");
+      capabilities.set(name, fn as CapabilityFunction);
+    }
+  }
+
+  const grants = new Map<string, readonly string[]>();
+  if (o.grants !== undefined) {
+    if (typeof o.grants !== "object" || o.grants === null) fail("grants", "must be an object: { [modName]: permission[] }");
+    for (const [mod, list] of Object.entries(o.grants as Record<string, unknown>)) {
+      if (!Array.isArray(list) || list.some((p) => typeof p !== "string")) fail(`grants.${mod}`, "must be an array of permission names");
+      grants.set(mod, [...(list as string[])]);
+    }
+  }
+
+  const caps = { memoryMb: 128, callTimeoutMs: 1000 };
+  if (o.limits !== undefined) {
+    if (typeof o.limits !== "object" || o.limits === null) fail("limits", "must be an object { memoryMb?, callTimeoutMs? }");
+    for (const [key, value] of Object.entries(o.limits as Record<string, unknown>)) {
+      if (key !== "memoryMb" && key !== "callTimeoutMs") fail(`limits.${key}`, "unknown limit (allowed: memoryMb, callTimeoutMs)");
+      const min = key === "memoryMb" ? 8 : 1;
+      if (typeof value !== "number" || !Number.isInteger(value) || value < min) fail(`limits.${key}`, `must be a whole number of at least ${min}`);
+      caps[key as "memoryMb" | "callTimeoutMs"] = value as number;
+    }
+  }
+
+  if (o.watch !== undefined && typeof o.watch !== "boolean") fail("watch", "must be true or false");
+  if (o.isolation !== undefined && o.isolation !== "process" && o.isolation !== "inline") fail("isolation", `must be "process" or "inline"`);
+  const positive = (key: string, fallback: number): number => {
+    const value = o[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) fail(key, "must be a whole number of at least 1");
+    return value as number;
+  };
+
+  return {
+    modsDir: resolve(o.modsDir as string),
+    stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
+    capabilities,
+    grants,
+    caps,
+    defaults: { memoryMb: Math.min(32, caps.memoryMb), callTimeoutMs: Math.min(50, caps.callTimeoutMs) },
+    watch: (o.watch as boolean | undefined) ?? false,
+    isolation: (o.isolation as "process" | "inline" | undefined) ?? "process",
+    maxBytes: positive("maxBytes", 1024 * 1024),
+    checkpointEvery: positive("checkpointEvery", 1000),
+    quarantineAfter: positive("quarantineAfter", 3),
+    logRatePerSecond: positive("logRatePerSecond", 200),
+  };
+}

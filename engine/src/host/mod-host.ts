@@ -1,0 +1,259 @@
+import { EventEmitter } from "node:events";
+import { stat } from "node:fs/promises";
+import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
+import { InlineBackend } from "../sandbox/inline-backend.js";
+import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
+import type { SandboxBridge } from "../sandbox/wire.js";
+import { ProcessBackend } from "../supervisor/process-backend.js";
+import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
+import { LogLimiter } from "./log-limiter.js";
+import { findModFolders, prepareMod, type ModVersion } from "./mod-loader.js";
+import { ModSlot, type EmitResult, type FaultEvent, type ModStatus } from "./mod-slot.js";
+import type { SwapReport } from "./swap-report.js";
+
+/** A mod as `mods()` lists it. */
+export interface ModInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly status: ModStatus;
+  /** sha256 of the compiled sources: identifies exactly what runs. Empty if it never loaded. */
+  readonly hash: string;
+  /** Why the mod is faulted or quarantined. */
+  readonly error?: ErrorInfo;
+}
+
+/** A line a mod logged (console.* or ctx.log). */
+export interface LogEvent {
+  readonly mod: string;
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly message: string;
+}
+
+/** The events a ModHost emits, and their listeners' arguments. */
+export interface ModHostEvents {
+  swap: [report: SwapReport];
+  fault: [fault: FaultEvent];
+  log: [line: LogEvent];
+}
+
+/**
+ * The engine's public facade: loads every mod under `modsDir` into its own sandbox, dispatches
+ * events to the mods that handle them, and reports results, faults and logs. Create it with
+ * `ModHost.create()`; release it with `close()`.
+ */
+export class ModHost {
+  readonly #options: ResolvedOptions;
+  readonly #backend: SandboxBackend;
+  readonly #slots = new Map<string, ModSlot>();
+  readonly #failed = new Map<string, ModInfo>();
+  readonly #events = new EventEmitter();
+  readonly #logLimiter: LogLimiter;
+  #seq = 0;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
+    this.#options = options;
+    this.#backend = backend;
+    this.#logLimiter = logLimiter;
+  }
+
+  /**
+   * Validates the options, starts the sandbox (a child process unless `isolation: "inline"`) and
+   * loads every mod. A mod that fails to load is listed by `mods()` as "faulted" with its error;
+   * the others load anyway. Throws ModhostError only for bad options or an unusable modsDir.
+   */
+  static async create(options: ModHostOptions): Promise<ModHost> {
+    const resolved = resolveOptions(options);
+    const info = await stat(resolved.modsDir).catch((err: unknown) => {
+      throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} cannot be read: ${(err as Error).message}`, { field: "modsDir" });
+    });
+    if (!info.isDirectory()) throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} is not a folder`, { field: "modsDir" });
+    if (resolved.isolation === "inline") checkInlineAllowed();
+
+    // The bridge needs the host, and the host needs the backend: bind late through this holder.
+    const holder: { host?: ModHost } = {};
+    const bridge: SandboxBridge = {
+      log: (mod, level, message) => {
+        if (holder.host) holder.host.#onLog(mod, level, message);
+      },
+      capability: (mod, seq, permission, argsJson) =>
+        holder.host
+          ? holder.host.#onCapability(mod, seq, permission, argsJson)
+          : JSON.stringify({ ok: false, code: "E_HOST_CLOSED", message: "the host is not ready" }),
+    };
+    const backend = resolved.isolation === "inline" ? new InlineBackend(bridge) : await ProcessBackend.create(bridge, { graceMs: 1000 });
+    const logLimiter = new LogLimiter(resolved.logRatePerSecond);
+    const host = new ModHost(resolved, backend, logLimiter);
+    holder.host = host;
+    backend.onCrash((crash) => {
+      host.#emitLog({ mod: crash.culprit?.split(":")[1]?.split("#")[0] ?? "<sandbox>", level: "error", message: `sandbox process died (exit code ${crash.exitCode}, signal ${crash.signal}) and was restarted${crash.stderrTail ? `: ${crash.stderrTail.trim().slice(-500)}` : ""}` });
+    });
+    try {
+      await host.#loadAll();
+    } catch (err) {
+      await host.close();
+      throw err;
+    }
+    return host;
+  }
+
+  /**
+   * Sends an event to every mod that handles it. Each mod runs its events in the order they were
+   * emitted; the promise resolves with one result per mod once all have answered. A mod's failure
+   * is a result with `ok: false`, never a rejection.
+   */
+  emit(event: string, payload?: unknown): Promise<EmitResult[]> {
+    if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emit() after close()"));
+    if (typeof event !== "string" || event.length === 0 || event.length > 256) {
+      return Promise.reject(new ModhostError("E_EVENT_INVALID", "the event name must be a non-empty string of at most 256 characters"));
+    }
+    let payloadJson: string | undefined;
+    try {
+      payloadJson = JSON.stringify(payload === undefined ? null : payload);
+    } catch (err) {
+      return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data: ${(err as Error).message}`, {}, { cause: err }));
+    }
+    if (payloadJson === undefined) return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data`));
+    const wire = { seq: ++this.#seq, name: event, payload: payloadJson, now: Date.now() };
+    const pending: Promise<EmitResult>[] = [];
+    for (const slot of this.#slots.values()) if (slot.handles(event)) pending.push(slot.enqueue(wire));
+    return Promise.all(pending);
+  }
+
+  /** Every mod found, with its version, status and hash. */
+  mods(): ModInfo[] {
+    const out: ModInfo[] = [];
+    for (const slot of this.#slots.values()) {
+      const error = slot.lastError;
+      out.push({
+        name: slot.name,
+        version: slot.version.manifest.version,
+        status: slot.status,
+        hash: slot.version.hash,
+        ...(error !== undefined && slot.status !== "running" ? { error } : {}),
+      });
+    }
+    for (const failed of this.#failed.values()) out.push(failed);
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** A copy of a mod's current state (after every event emitted before this call). */
+  state(name: string): Promise<unknown> {
+    return this.#slot(name).state();
+  }
+
+  /** Subscribes to "swap", "fault" or "log". */
+  on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
+    this.#events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Unsubscribes a listener. */
+  off<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
+    this.#events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /**
+   * Finishes every event already emitted, stops every mod and the sandbox. Idempotent: later
+   * calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      const errors: unknown[] = [];
+      await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
+      await this.#backend.close().catch((err: unknown) => errors.push(err));
+      if (errors.length > 0) throw errors[0];
+    })();
+    return this.#closed;
+  }
+
+  async #loadAll(): Promise<void> {
+    const folders = await findModFolders(this.#options.modsDir);
+    const prepared = await Promise.all(folders.map((dir) => prepareMod(dir, this.#options)));
+    const ready: ModVersion[] = [];
+    for (const [index, result] of prepared.entries()) {
+      if (!result.ok) {
+        this.#failed.set(`${result.name}@${folders[index]}`, { name: result.name, version: "", status: "faulted", hash: "", error: result.error });
+        continue;
+      }
+      const name = result.version.manifest.name;
+      if (ready.some((v) => v.manifest.name === name)) {
+        this.#failed.set(`${name}@${folders[index]}`, {
+          name,
+          version: result.version.manifest.version,
+          status: "faulted",
+          hash: result.version.hash,
+          error: { code: "E_MOD_DUPLICATE", message: `mod name "${name}" is already used by ${ready.find((v) => v.manifest.name === name)?.dir}; ${result.version.dir} was not loaded`, mod: name, file: "mod.json", field: "name" },
+        });
+        continue;
+      }
+      ready.push(result.version);
+    }
+    await Promise.all(
+      ready.map(async (version) => {
+        const slot = new ModSlot(version, {
+          backend: this.#backend,
+          checkpointEvery: this.#options.checkpointEvery,
+          quarantineAfter: this.#options.quarantineAfter,
+          fault: (fault) => this.#events.emit("fault", fault),
+        });
+        this.#slots.set(version.manifest.name, slot);
+        await slot.start();
+      }),
+    );
+  }
+
+  #slot(name: string): ModSlot {
+    const slot = this.#slots.get(name);
+    if (slot === undefined) throw new ModhostError("E_MOD_NOT_FOUND", `no mod named "${name}" is loaded`, { mod: name });
+    return slot;
+  }
+
+  #onLog(mod: string, level: string, message: string): void {
+    const verdict = this.#logLimiter.admit(mod);
+    if (verdict.dropped > 0) this.#emitLog({ mod, level: "warn", message: `${verdict.dropped} log lines dropped (over ${this.#options.logRatePerSecond} per second)` });
+    if (verdict.admit) this.#emitLog({ mod, level: level as LogEvent["level"], message });
+  }
+
+  #emitLog(line: LogEvent): void {
+    this.#events.emit("log", line);
+  }
+
+  /** Answers a capability call from a mod: checks the grant, calls the game, records the answer. */
+  #onCapability(mod: string, seq: number, permission: string, argsJson: string): string {
+    const slot = this.#slots.get(mod);
+    const fn = this.#options.capabilities.get(permission);
+    let reply: string;
+    if (slot === undefined || fn === undefined || !slot.version.spec.permissions.includes(permission)) {
+      reply = JSON.stringify({ ok: false, code: "E_PERMISSION_NOT_GRANTED", message: `host.${permission}() is not granted to this mod` });
+    } else {
+      try {
+        const args = JSON.parse(argsJson) as never[];
+        const value: unknown = fn(...args);
+        if (typeof (value as { then?: unknown } | null)?.then === "function") {
+          reply = JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: `host.${permission}() returned a Promise; capabilities must answer synchronously` });
+        } else {
+          reply = JSON.stringify({ ok: true, value });
+        }
+      } catch (err) {
+        // The game's error message reaches the mod; its stack (host paths) does not.
+        reply = JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: `host.${permission}() failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+    slot?.recordCapability(seq, { permission, reply });
+    return reply;
+  }
+}
+
+/** Inline isolation loads isolated-vm here, which on Node 20 needs --no-node-snapshot. */
+function checkInlineAllowed(): void {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  if (Number(process.versions.node.split(".")[0]) < 22 && !flags.includes("--no-node-snapshot")) {
+    throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" needs this process to run with node --no-node-snapshot (or use the default isolation: "process")`, { field: "isolation" });
+  }
+  const unsafe = flags.find((flag) => flag === "--allow-natives-syntax" || flag === "--expose-gc" || flag.startsWith("--expose"));
+  if (unsafe !== undefined) {
+    throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" refuses to run mods in a process started with ${unsafe}: V8 flags reach every isolate`, { field: "isolation" });
+  }
+}

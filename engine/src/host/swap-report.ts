@@ -1,0 +1,33 @@
+import type { ErrorInfo } from "../errors/modhost-error.js";
+
+/** One declaration that a new version added, removed or changed, by path (e.g. `on.hit`). */
+export interface SwapChange {
+  readonly kind: "added" | "removed" | "modified";
+  readonly path: string;
+}
+
+/** Time spent in each phase of a swap, in ms. */
+export interface SwapPhases {
+  readonly compile?: number;
+  readonly typecheck?: number;
+  readonly analyze?: number;
+  readonly stage?: number;
+  readonly commit?: number;
+}
+
+/** What a reload, rollback or approval did, or why it refused. */
+export interface SwapReport {
+  readonly ok: boolean;
+  readonly mod: string;
+  readonly kind: "swap" | "noop" | "rejected" | "rollback";
+  /** The version that was live before. */
+  readonly from: string;
+  /** The version that is live after (equal to `from` when nothing changed). */
+  readonly to: string;
+  /** How long this mod's events were held, in ms. */
+  readonly pauseMs: number;
+  readonly totalMs: number;
+  readonly phases: SwapPhases;
+  readonly changes: readonly SwapChange[];
+  readonly error?: ErrorInfo;
+}

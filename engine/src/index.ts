@@ -1,0 +1,17 @@
+/**
+ * modhost: run untrusted TypeScript game mods in isolated-vm sandboxes and hot-patch them live.
+ * This is the whole public API; nothing else in the package is reachable.
+ */
+export { ModHost } from "./host/mod-host.js";
+export type { ModInfo, LogEvent, ModHostEvents } from "./host/mod-host.js";
+export type { ModHostOptions, HostLimits, CapabilityFunction } from "./host/host-options.js";
+export type { EmitResult, FaultEvent, ModStatus } from "./host/mod-slot.js";
+export type { SwapReport, SwapChange, SwapPhases } from "./host/swap-report.js";
+export { ModhostError, isModhostError } from "./errors/modhost-error.js";
+export type { ErrorInfo, ErrorLocation } from "./errors/modhost-error.js";
+export { ERROR_CODES } from "./errors/error-codes.js";
+export type { ErrorCode, ErrorBlame } from "./errors/error-codes.js";
+export { formatDiagnostic } from "./errors/diagnostic.js";
+export type { Diagnostic } from "./errors/diagnostic.js";
+export { parseManifest } from "./manifest/mod-manifest.js";
+export type { ModManifest } from "./manifest/mod-manifest.js";

@@ -1,0 +1,44 @@
+import { InstanceRegistry } from "./instance-registry.js";
+import type { StateOutcome } from "./mod-instance.js";
+import type { CrashInfo, SandboxBackend, StartResult, StateInit } from "./sandbox-backend.js";
+import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "./wire.js";
+
+/**
+ * Runs isolates in the host process: the lowest latency, but a V8 crash inside an isolate takes
+ * the host down with it. The host process must run with --no-node-snapshot.
+ */
+export class InlineBackend implements SandboxBackend {
+  readonly kind = "inline";
+  readonly generation = 1;
+  readonly #registry: InstanceRegistry;
+
+  constructor(bridge: SandboxBridge) {
+    this.#registry = new InstanceRegistry(bridge, "inline");
+  }
+
+  start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
+    return Promise.resolve(this.#registry.start(spec, seed, init));
+  }
+  dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
+    const outcome = this.#registry.dispatch(id, events, replay);
+    const results = JSON.parse(outcome.resultsJson) as WireResult[];
+    return Promise.resolve(outcome.stop === undefined ? { results } : { results, stop: outcome.stop });
+  }
+  exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+    return Promise.resolve(this.#registry.exportState(id));
+  }
+  heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
+    return Promise.resolve(this.#registry.heap(id));
+  }
+  stop(id: string): Promise<void> {
+    this.#registry.stop(id);
+    return Promise.resolve();
+  }
+  onCrash(listener: (info: CrashInfo) => void): void {
+    void listener; // an inline sandbox cannot crash without taking the host down too
+  }
+  close(): Promise<void> {
+    this.#registry.close();
+    return Promise.resolve();
+  }
+}

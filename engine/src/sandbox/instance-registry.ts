@@ -1,0 +1,96 @@
+import { ModhostError } from "../errors/modhost-error.js";
+import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
+import { ModInstance } from "./mod-instance.js";
+import type { StartResult, StateInit } from "./sandbox-backend.js";
+import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "./wire.js";
+
+/**
+ * Owns the ModInstances of one process (the host in inline mode, the sandbox process otherwise)
+ * and runs requests against them synchronously. Both backends are thin layers over this.
+ */
+export class InstanceRegistry {
+  readonly #instances = new Map<string, ModInstance>();
+  readonly #bridge: SandboxBridge;
+  readonly #idPrefix: string;
+  #next = 1;
+
+  /** `idPrefix` keeps ids unique across sandbox process generations. */
+  constructor(bridge: SandboxBridge, idPrefix: string) {
+    this.#bridge = bridge;
+    this.#idPrefix = idPrefix;
+  }
+
+  start(spec: LoadSpec, seed: readonly number[], init: StateInit): StartResult {
+    let instance: ModInstance;
+    try {
+      instance = ModInstance.create(spec, this.#bridge, seed);
+    } catch (err) {
+      if (err instanceof ModhostError) {
+        const stop = err.code === "E_TIMEOUT" ? "timeout" : err.code === "E_MEMORY_LIMIT" ? "memory" : undefined;
+        return { ok: false, error: { code: err.code, message: err.message }, ...(stop ? { stop } : {}) };
+      }
+      throw err;
+    }
+    const initialized = initialize(instance, init);
+    if (initialized.kind !== "ok") {
+      instance.dispose();
+      return { ok: false, error: failureFrom(initialized, init.kind === "migrate" ? "E_MIGRATION_FAILED" : "E_THREW") };
+    }
+    const id = `${this.#idPrefix}:${spec.name}#${this.#next++}`;
+    this.#instances.set(id, instance);
+    return { ok: true, id, shape: instance.shape };
+  }
+
+  dispatch(id: string, events: readonly WireEvent[], replay: boolean): DispatchOutcome {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.dead) return { count: 0, resultsJson: "[]", stop: "disposed" };
+    return instance.dispatch(events, replay);
+  }
+
+  exportState(id: string): StateOutcome<StateSnapshot> {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.dead) return { kind: "disposed" };
+    return instance.exportState();
+  }
+
+  heap(id: string): { usedBytes: number; limitBytes: number } | undefined {
+    return this.#instances.get(id)?.heap();
+  }
+
+  stop(id: string): void {
+    this.#instances.get(id)?.dispose();
+    this.#instances.delete(id);
+  }
+
+  close(): void {
+    for (const instance of this.#instances.values()) instance.dispose();
+    this.#instances.clear();
+  }
+}
+
+function initialize(instance: ModInstance, init: StateInit): StateOutcome<void> {
+  switch (init.kind) {
+    case "init":
+      return instance.initState(init.now);
+    case "import":
+      return instance.importState(init.snapshot);
+    case "migrate": {
+      const imported = instance.importState({ state: "null", rng: init.snapshot.rng });
+      if (imported.kind !== "ok") return imported;
+      return instance.migrateState(init.snapshot.state, init.fromVersion, init.now);
+    }
+  }
+}
+
+function failureFrom(outcome: Exclude<StateOutcome<void>, { kind: "ok" }>, code: InstanceFailure["code"]): InstanceFailure {
+  switch (outcome.kind) {
+    case "failed":
+      return outcome.error;
+    case "timeout":
+      return { code: code === "E_MIGRATION_FAILED" ? code : "E_TIMEOUT", message: "ran past the time limit" };
+    case "memory":
+      return { code: code === "E_MIGRATION_FAILED" ? code : "E_MEMORY_LIMIT", message: "ran past the memory limit" };
+    case "disposed":
+      return { code: "E_INTERNAL", message: "the isolate was disposed" };
+  }
+}

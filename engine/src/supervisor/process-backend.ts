@@ -1,0 +1,292 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { ModhostError } from "../errors/modhost-error.js";
+import type { StateOutcome } from "../sandbox/mod-instance.js";
+import type { CrashInfo, SandboxBackend, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
+import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../sandbox/wire.js";
+import { packagePath } from "../util/package-path.js";
+import { trackResource } from "../util/resource-registry.js";
+import { FrameDecoder, encodeFrame } from "./framing.js";
+import type { SandboxMessage, SandboxRequest } from "./protocol.js";
+
+/** Options of the supervisor. */
+export interface ProcessBackendOptions {
+  /** Extra time past a request's own limits before the sandbox process is presumed wedged. */
+  readonly graceMs: number;
+}
+
+interface Pending {
+  readonly request: SandboxRequest;
+  readonly budgetMs: number;
+  readonly resolve: (message: SandboxMessage | { t: "crash"; culprit: boolean }) => void;
+}
+
+type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
+
+/** One running sandbox process and its pipes. */
+interface Child {
+  readonly process: ChildProcess;
+  readonly toChild: Writable;
+  readonly capabilityReplies: Writable;
+  readonly generation: number;
+  stderrTail: string;
+  exited: boolean;
+  readonly exitedPromise: Promise<void>;
+  readonly untrack: () => void;
+}
+
+/**
+ * Runs isolates in a supervised child process. Requests are answered strictly in order, so when
+ * the process dies the first unanswered request is the one that was running (its mod is the
+ * culprit) and the rest were merely lost. A request that overruns its time budget plus a grace
+ * period gets the process killed. The process is restarted at once; every instance is gone and
+ * `generation` grows, so that owners bring their mods back from their checkpoints.
+ */
+export class ProcessBackend implements SandboxBackend {
+  readonly kind = "process";
+  #generation = 0;
+  #child: Child | undefined;
+  #pending: Pending[] = [];
+  #outbox: SandboxRequest[] = [];
+  #flushScheduled = false;
+  #nextId = 1;
+  #watchdog: NodeJS.Timeout | undefined;
+  #watchedId = -1;
+  #closing = false;
+  readonly #bridge: SandboxBridge;
+  readonly #options: ProcessBackendOptions;
+  readonly #crashListeners: ((info: CrashInfo) => void)[] = [];
+  /** Time limit of each live instance, for request budgets. */
+  readonly #timeouts = new Map<string, number>();
+
+  private constructor(bridge: SandboxBridge, options: ProcessBackendOptions) {
+    this.#bridge = bridge;
+    this.#options = options;
+  }
+
+  /** Starts the sandbox process and waits until it is ready. */
+  static async create(bridge: SandboxBridge, options: ProcessBackendOptions): Promise<ProcessBackend> {
+    const backend = new ProcessBackend(bridge, options);
+    await backend.#spawn();
+    return backend;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The sandbox process's pid (for diagnostics and crash tests). */
+  get pid(): number | undefined {
+    return this.#child?.process.pid;
+  }
+
+  onCrash(listener: (info: CrashInfo) => void): void {
+    this.#crashListeners.push(listener);
+  }
+
+  async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
+    const reply = await this.#request({ op: "start", spec, seed, init }, spec.callTimeoutMs * 20 + 1000);
+    if (reply.t === "crash") {
+      return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
+    }
+    const result = (reply as { value: StartResult }).value;
+    if (result.ok) this.#timeouts.set(result.id, spec.callTimeoutMs);
+    return result;
+  }
+
+  async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
+    const timeout = this.#timeouts.get(id);
+    if (timeout === undefined) return { results: [], stop: "disposed" };
+    const reply = await this.#request({ op: "dispatch", instance: id, events, replay }, events.length * Math.ceil(timeout * 1.1 + 1));
+    if (reply.t === "crash") return { results: [], stop: reply.culprit ? "crashed" : "lost" };
+    const out = reply as Extract<SandboxMessage, { t: "out" }>;
+    const results = out.results as WireResult[];
+    return out.stop === undefined ? { results } : { results, stop: out.stop };
+  }
+
+  async exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+    const timeout = this.#timeouts.get(id);
+    if (timeout === undefined) return { kind: "disposed" };
+    const reply = await this.#request({ op: "export", instance: id }, timeout * 10);
+    if (reply.t === "crash") return { kind: "disposed" };
+    return (reply as { value: StateOutcome<StateSnapshot> }).value;
+  }
+
+  async heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
+    if (!this.#timeouts.has(id)) return undefined;
+    const reply = await this.#request({ op: "heap", instance: id }, 100);
+    if (reply.t === "crash") return undefined;
+    return ((reply as { value: { usedBytes: number; limitBytes: number } | null }).value) ?? undefined;
+  }
+
+  async stop(id: string): Promise<void> {
+    if (!this.#timeouts.delete(id)) return;
+    await this.#request({ op: "stop", instance: id }, 1000);
+  }
+
+  /** Ends the sandbox process: asks it to exit, then kills it if it does not. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closing) return this.#child?.exitedPromise;
+    this.#closing = true;
+    this.#clearWatchdog();
+    const child = this.#child;
+    if (child === undefined) return;
+    child.toChild.end();
+    const killer = setTimeout(() => child.process.kill("SIGKILL"), 2000);
+    await child.exitedPromise;
+    clearTimeout(killer);
+  }
+
+  #request(request: Distribute<SandboxRequest>, budgetMs: number): Promise<SandboxMessage | { t: "crash"; culprit: boolean }> {
+    if (this.#closing) return Promise.reject(new ModhostError("E_HOST_CLOSED", "the sandbox is closed"));
+    const full = { ...request, id: this.#nextId++ } as SandboxRequest;
+    return new Promise((resolve) => {
+      this.#pending.push({ request: full, budgetMs, resolve });
+      this.#outbox.push(full);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // Requests made in the same turn of the event loop travel in one frame.
+        setImmediate(() => this.#flush());
+      }
+      if (this.#pending.length === 1) this.#armWatchdog();
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const child = this.#child;
+    if (child === undefined || child.exited || this.#outbox.length === 0) return;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    child.toChild.write(encodeFrame(JSON.stringify(batch)));
+  }
+
+  #armWatchdog(): void {
+    this.#clearWatchdog();
+    const head = this.#pending[0];
+    if (head === undefined) return;
+    this.#watchedId = head.request.id;
+    this.#watchdog = setTimeout(() => {
+      const stillHead = this.#pending[0];
+      if (stillHead !== undefined && stillHead.request.id === this.#watchedId) {
+        this.#child?.process.kill("SIGKILL");
+      }
+    }, head.budgetMs + this.#options.graceMs);
+    this.#watchdog.unref();
+  }
+
+  #clearWatchdog(): void {
+    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  #spawn(): Promise<void> {
+    this.#generation++;
+    const generation = this.#generation;
+    const env = { ...process.env };
+    // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
+    delete env.NODE_OPTIONS;
+    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/supervisor/sandbox-main.js"), String(generation)], {
+      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
+      env,
+      serialization: "json",
+    });
+    const stdio = proc.stdio as unknown as [null, null, Readable, Writable, Readable, Writable];
+    let markExited!: () => void;
+    const child: Child = {
+      process: proc,
+      toChild: stdio[3],
+      capabilityReplies: stdio[5],
+      generation,
+      stderrTail: "",
+      exited: false,
+      exitedPromise: new Promise<void>((resolve) => (markExited = resolve)),
+      untrack: trackResource("sandbox-process"),
+    };
+    this.#child = child;
+    let onReady: (() => void) | undefined;
+    let onFailed: ((err: Error) => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onFailed = reject;
+    });
+    stdio[2].setEncoding("utf8");
+    stdio[2].on("data", (text: string) => {
+      child.stderrTail = (child.stderrTail + text).slice(-4096);
+    });
+    // Pipe errors (EPIPE after a crash) are expected; the exit handler deals with the crash.
+    for (const stream of [stdio[3], stdio[4], stdio[5]]) stream.on("error", () => undefined);
+    const decoder = new FrameDecoder((json) => {
+      const message = JSON.parse(json) as SandboxMessage;
+      if (message.t === "ready") {
+        onReady?.();
+        return;
+      }
+      this.#onMessage(child, message);
+    });
+    stdio[4].on("data", (chunk: Buffer) => decoder.push(chunk));
+    proc.on("error", (err) => onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err })));
+    proc.on("exit", (code, signal) => {
+      child.exited = true;
+      child.untrack();
+      onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.stderrTail}`));
+      markExited();
+      this.#onExit(child, code, signal);
+    });
+    return ready.then(() => {
+      onFailed = undefined;
+      this.#flush();
+    });
+  }
+
+  #onMessage(child: Child, message: SandboxMessage): void {
+    switch (message.t) {
+      case "log":
+        this.#bridge.log(message.mod, message.level, message.message);
+        return;
+      case "cap": {
+        const reply = this.#bridge.capability(message.mod, message.seq, message.permission, message.args);
+        child.capabilityReplies.write(encodeFrame(reply));
+        return;
+      }
+      case "res":
+      case "out": {
+        const head = this.#pending.shift();
+        if (head === undefined || head.request.id !== message.id) {
+          // Out-of-order replies mean the protocol is broken: restart the process.
+          child.process.kill("SIGKILL");
+          return;
+        }
+        if (head.request.op === "stop") this.#timeouts.delete(head.request.instance);
+        this.#armWatchdog();
+        head.resolve(message);
+        return;
+      }
+      case "ready":
+        return;
+    }
+  }
+
+  #onExit(child: Child, exitCode: number | null, signal: string | null): void {
+    if (child !== this.#child) return;
+    this.#clearWatchdog();
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#outbox = [];
+    this.#timeouts.clear();
+    const head = pending[0]?.request;
+    const culprit = head !== undefined && "instance" in head ? head.instance : head?.op === "start" ? `${head.spec.name}` : undefined;
+    if (this.#closing) {
+      for (const p of pending) p.resolve({ t: "crash", culprit: false });
+      return;
+    }
+    const info: CrashInfo = { exitCode, signal, stderrTail: child.stderrTail, ...(culprit !== undefined ? { culprit } : {}) };
+    // Restart first, so that owners reacting to the crash find a live process.
+    const restarted = this.#spawn();
+    pending.forEach((p, index) => p.resolve({ t: "crash", culprit: index === 0 }));
+    for (const listener of this.#crashListeners) listener(info);
+    restarted.catch((err: unknown) => {
+      for (const listener of this.#crashListeners) listener({ exitCode: null, signal: null, stderrTail: String(err) });
+    });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Messages between the host (the supervisor) and the sandbox process. Both sides import these.
+ *
+ * File descriptors in the sandbox process: 3 carries requests in (read asynchronously), 4 carries
+ * replies, logs and capability calls out (written synchronously, so nothing is lost to a crash
+ * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
+ */
+import type { StateInit } from "../sandbox/sandbox-backend.js";
+import type { LoadSpec, StopReason, WireEvent } from "../sandbox/wire.js";
+
+export const FD_REQUESTS = 3;
+export const FD_OUT = 4;
+export const FD_CAPABILITY_REPLIES = 5;
+
+/** A request to the sandbox process; a frame carries an array of them, run in order. */
+export type SandboxRequest =
+  | { readonly op: "start"; readonly id: number; readonly spec: LoadSpec; readonly seed: readonly number[]; readonly init: StateInit }
+  | { readonly op: "dispatch"; readonly id: number; readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }
+  | { readonly op: "export"; readonly id: number; readonly instance: string }
+  | { readonly op: "heap"; readonly id: number; readonly instance: string }
+  | { readonly op: "stop"; readonly id: number; readonly instance: string };
+
+/** A message from the sandbox process. */
+export type SandboxMessage =
+  | { readonly t: "ready"; readonly pid: number }
+  | { readonly t: "res"; readonly id: number; readonly value: unknown }
+  | { readonly t: "out"; readonly id: number; readonly stop?: StopReason; readonly results: readonly unknown[] }
+  | { readonly t: "log"; readonly mod: string; readonly level: string; readonly message: string }
+  | { readonly t: "cap"; readonly mod: string; readonly seq: number; readonly permission: string; readonly args: string };

@@ -1,0 +1,76 @@
+/**
+ * Entry point of the sandbox process: owns every isolate, runs the host's requests in order and
+ * answers on fd 4. Started by ProcessBackend with --no-node-snapshot and nothing else.
+ */
+import { readSync, writeSync } from "node:fs";
+import { Socket } from "node:net";
+import { InstanceRegistry } from "../sandbox/instance-registry.js";
+import type { SandboxBridge } from "../sandbox/wire.js";
+import { FrameDecoder, encodeFrame } from "./framing.js";
+import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, type SandboxRequest } from "./protocol.js";
+
+function writeAll(json: string): void {
+  const frame = encodeFrame(json);
+  let offset = 0;
+  while (offset < frame.length) offset += writeSync(FD_OUT, frame, offset, frame.length - offset);
+}
+
+function readExactly(size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const n = readSync(FD_CAPABILITY_REPLIES, buffer, offset, size - offset, null);
+    if (n === 0) process.exit(0); // the host is gone
+    offset += n;
+  }
+  return buffer;
+}
+
+const bridge: SandboxBridge = {
+  log(mod, level, message) {
+    writeAll(JSON.stringify({ t: "log", mod, level, message }));
+  },
+  capability(mod, seq, permission, args) {
+    writeAll(JSON.stringify({ t: "cap", mod, seq, permission, args }));
+    const size = readExactly(4).readUInt32LE(0);
+    return readExactly(size).toString("utf8");
+  },
+};
+
+const registry = new InstanceRegistry(bridge, `p${process.argv[2] ?? "0"}`);
+
+function handle(request: SandboxRequest): void {
+  switch (request.op) {
+    case "start":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.start(request.spec, request.seed, request.init) }));
+      return;
+    case "dispatch": {
+      const outcome = registry.dispatch(request.instance, request.events, request.replay);
+      const stop = outcome.stop === undefined ? "" : `,"stop":${JSON.stringify(outcome.stop)}`;
+      // The results are already JSON text: forward them without parsing.
+      writeAll(`{"t":"out","id":${request.id}${stop},"results":${outcome.resultsJson}}`);
+      return;
+    }
+    case "export":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.exportState(request.instance) }));
+      return;
+    case "heap":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.heap(request.instance) ?? null }));
+      return;
+    case "stop":
+      registry.stop(request.instance);
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
+      return;
+  }
+}
+
+const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
+const decoder = new FrameDecoder((json) => {
+  for (const request of JSON.parse(json) as SandboxRequest[]) handle(request);
+});
+input.on("data", (chunk: Buffer) => decoder.push(chunk));
+input.on("end", () => {
+  registry.close();
+  process.exit(0);
+});
+writeAll(JSON.stringify({ t: "ready", pid: process.pid }));
