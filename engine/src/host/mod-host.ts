@@ -120,6 +120,14 @@ export class ModHost {
     return Promise.all(pending);
   }
 
+  /**
+   * The pid of the sandbox process (undefined with inline isolation). For operators' diagnostics
+   * and for crash tests; killing it is survivable by design.
+   */
+  get sandboxPid(): number | undefined {
+    return this.#backend instanceof ProcessBackend ? this.#backend.pid : undefined;
+  }
+
   /** Every mod found, with its version, status and hash. */
   mods(): ModInfo[] {
     const out: ModInfo[] = [];
