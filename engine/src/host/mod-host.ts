@@ -146,7 +146,7 @@ export class ModHost {
   }
 
   /** A copy of a mod's current state (after every event emitted before this call). */
-  state(name: string): Promise<unknown> {
+  async state(name: string): Promise<unknown> {
     return this.#slot(name).state();
   }
 

@@ -303,7 +303,7 @@ function outcomeError(outcome: Exclude<CallOutcome<unknown>, { kind: "ok" }>, sp
     case "disposed":
       return new ModhostError("E_INTERNAL", `${doing}: the isolate was disposed`, mod);
     case "threw": {
-      const definition = /must `export default defineMod|must be (a function|an object)/.test(outcome.message);
+      const definition = /must `export default defineMod|must be (a function|an object)|export named 'default'/.test(outcome.message);
       return new ModhostError(definition ? "E_MOD_DEFINITION" : code, `${doing}: ${outcome.message}`, mod);
     }
   }
