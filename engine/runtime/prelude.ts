@@ -16,7 +16,6 @@ type CapabilityBridge = (seq: number, permission: string, argsJson: string) => s
 interface PreludeConfig {
   mod: { name: string; version: string };
   permissions: string[];
-  seed: number[];
   maxBytes: number;
   maxLogsPerCall: number;
 }
@@ -260,36 +259,67 @@ type WireEvent = [number, string, unknown, number];
   // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
   let sliceResults: string[] = [];
 
-  const api = {
-    /** Sets up the mod's world. Called once, before the mod's modules are evaluated. */
-    boot(configJson: string, logBridge: LogBridge, capabilityBridge: CapabilityBridge): void {
-      config = JSONParse(configJson) as PreludeConfig;
-      log = logBridge;
-      capability = capabilityBridge;
-      rng = ReflectApply(ArraySlice, config.seed, [0, 4]) as number[];
-      const host = ObjectCreate(null) as Record<string, unknown>;
-      for (const permission of config.permissions) host[permission] = makeCapability(permission);
-      ObjectFreeze(host);
-      const mod = ObjectFreeze({ name: config.mod.name, version: config.mod.version });
-      ctx = ObjectFreeze({
+  /** A version of the mod's code: its manifest-derived config, its definition and its ctx. */
+  interface World {
+    config: PreludeConfig;
+    ctx: unknown;
+    definition: ModDefinition | undefined;
+  }
+  let staged: World | undefined;
+
+  function makeWorld(configJson: string): World {
+    const cfg = JSONParse(configJson) as PreludeConfig;
+    const host = ObjectCreate(null) as Record<string, unknown>;
+    for (let i = 0; i < cfg.permissions.length; i++) {
+      const permission = cfg.permissions[i] as string;
+      host[permission] = makeCapability(permission);
+    }
+    ObjectFreeze(host);
+    const world: World = {
+      config: cfg,
+      definition: undefined,
+      ctx: ObjectFreeze({
         host,
-        mod,
+        mod: ObjectFreeze({ name: cfg.mod.name, version: cfg.mod.version }),
         now: () => logicalNow,
         random,
         log: modConsole.log,
-      });
-      // The internal module reads this once and deletes it before any mod module runs.
+      }),
+    };
+    return world;
+  }
+
+  function stagedWorld(): World {
+    if (staged === undefined) throw new ModhostSandboxError("E_INTERNAL", "no version is staged");
+    return staged;
+  }
+
+  const api = {
+    /** Connects the host's bridges and seeds the random generator. Called once per isolate. */
+    boot(logBridge: LogBridge, capabilityBridge: CapabilityBridge, seedJson: string): void {
+      log = logBridge;
+      capability = capabilityBridge;
+      rng = JSONParse(seedJson) as number[];
+    },
+
+    /**
+     * Prepares a version's world; the modules evaluated next register their definition into it
+     * through a global that the internal module deletes before any mod module runs.
+     */
+    stage(configJson: string): void {
+      const world = makeWorld(configJson);
+      staged = world;
       ObjectDefineProperty(g, "__modhostRegister", {
         value: (def: unknown) => {
-          definition = def as ModDefinition;
+          world.definition = def as ModDefinition;
         },
         configurable: true,
       });
     },
 
-    /** Checks what the entry module registered; returns JSON `{ events, hasInit, hasMigrate }`. */
+    /** Checks what the staged entry module registered; returns JSON `{ events, hasInit, hasMigrate }`. */
     describe(): string {
-      const def = definition;
+      const def = stagedWorld().definition;
       if (typeof def !== "object" || def === null) {
         throw new ModhostSandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
       }
@@ -305,6 +335,43 @@ type WireEvent = [number, string, unknown, number];
       if (def.init !== undefined && typeof def.init !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`init` must be a function");
       if (def.migrate !== undefined && typeof def.migrate !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
       return JSONStringify({ events, hasInit: typeof def.init === "function", hasMigrate: typeof def.migrate === "function" });
+    },
+
+    /** Makes the staged version live; the state object is handed over as it is. */
+    activate(): void {
+      const world = stagedWorld();
+      staged = undefined;
+      config = world.config;
+      ctx = world.ctx;
+      definition = world.definition;
+    },
+
+    /** Forgets the staged version. */
+    abort(): void {
+      staged = undefined;
+      delete g.__modhostRegister;
+    },
+
+    /**
+     * Runs the staged version's migrate() on the live state and, if the result is plain data,
+     * makes that version live with it. Returns "rng\nstate" (a checkpoint) or an error envelope.
+     * On failure the live state may have been changed by migrate(): the host restores it.
+     */
+    migrateInPlace(fromVersion: string, now: number): string {
+      return guarded(() => {
+        const world = stagedWorld();
+        const def = world.definition as ModDefinition;
+        if (!def.migrate) throw new ModhostSandboxError("E_MIGRATION_REQUIRED", "the new version has no migrate()");
+        logicalNow = now;
+        const value = checkSync(ReflectApply(def.migrate, def, [state, fromVersion]), "migrate()");
+        const text = toJson(value, "the state returned by migrate()", Infinity);
+        staged = undefined;
+        config = world.config;
+        ctx = world.ctx;
+        definition = def;
+        state = value;
+        return `${JSONStringify(rng)}\n${text}`;
+      }, "E_MIGRATION_FAILED");
     },
 
     /** Creates the first state with init() (or `{}`), at logical time `now`. */

@@ -77,6 +77,12 @@ export const ERROR_CODES = {
   E_APPROVAL_REQUIRED: "operator",
   /** There is no earlier version to roll back to. */
   E_NO_PREVIOUS_VERSION: "operator",
+  /** approve() was called for a mod that has no patch waiting for approval. */
+  E_NOTHING_TO_APPROVE: "operator",
+  /** A new version failed probation (error rate or limit hits) and was rolled back. */
+  E_PROBATION_FAILED: "mod",
+  /** The new version could not be staged (its top-level code threw, timed out, or the sandbox died). */
+  E_STAGE_FAILED: "mod",
 
   // --- persistence ---
   /** The stateDir was written by a newer, unknown format version. */

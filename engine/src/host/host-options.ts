@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
+import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
 export type CapabilityFunction = (...args: never[]) => unknown;
@@ -36,6 +37,12 @@ export interface ModHostOptions {
   readonly quarantineAfter?: number;
   /** Log lines a mod may write per second before lines are dropped (default 200). */
   readonly logRatePerSecond?: number;
+  /** Type errors in a new version: "block" refuses it (default), "warn" logs them, "off" skips the check. */
+  readonly typecheck?: "block" | "warn" | "off";
+  /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
+  readonly modTypes?: readonly string[];
+  /** Automatic rollback of a new version that misbehaves (false turns it off). */
+  readonly probation?: boolean | { readonly durationMs?: number; readonly maxEvents?: number; readonly maxErrorRate?: number; readonly minCalls?: number };
 }
 
 /** Options after validation and defaults. */
@@ -52,6 +59,9 @@ export interface ResolvedOptions {
   readonly checkpointEvery: number;
   readonly quarantineAfter: number;
   readonly logRatePerSecond: number;
+  readonly typecheck: "block" | "warn" | "off";
+  readonly modTypes: readonly string[];
+  readonly probation: ProbationPolicy | undefined;
 }
 
 const KEYS = new Set([
@@ -66,6 +76,9 @@ const KEYS = new Set([
   "checkpointEvery",
   "quarantineAfter",
   "logRatePerSecond",
+  "typecheck",
+  "modTypes",
+  "probation",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -118,6 +131,25 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     return value as number;
   };
 
+  if (o.typecheck !== undefined && o.typecheck !== "block" && o.typecheck !== "warn" && o.typecheck !== "off") fail("typecheck", `must be "block", "warn" or "off"`);
+  const modTypes: string[] = [];
+  if (o.modTypes !== undefined) {
+    if (!Array.isArray(o.modTypes) || o.modTypes.some((p) => typeof p !== "string" || !p.endsWith(".d.ts"))) fail("modTypes", "must be an array of paths of .d.ts files");
+    for (const p of o.modTypes as string[]) modTypes.push(resolve(p));
+  }
+  let probation: ProbationPolicy | undefined = DEFAULT_PROBATION;
+  if (o.probation === false) probation = undefined;
+  else if (o.probation !== undefined && o.probation !== true) {
+    if (typeof o.probation !== "object" || o.probation === null) fail("probation", "must be true, false or an object");
+    const p = { ...DEFAULT_PROBATION } as Record<string, number>;
+    for (const [key, value] of Object.entries(o.probation as Record<string, unknown>)) {
+      if (!["durationMs", "maxEvents", "maxErrorRate", "minCalls"].includes(key)) fail(`probation.${key}`, "unknown setting (allowed: durationMs, maxEvents, maxErrorRate, minCalls)");
+      if (typeof value !== "number" || !(value >= 0)) fail(`probation.${key}`, "must be a number of at least 0");
+      p[key] = value as number;
+    }
+    probation = p as unknown as ProbationPolicy;
+  }
+
   return {
     modsDir: resolve(o.modsDir as string),
     stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
@@ -131,5 +163,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),
     logRatePerSecond: positive("logRatePerSecond", 200),
+    typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
+    modTypes,
+    probation,
   };
 }

@@ -10,6 +10,8 @@ import { LogLimiter } from "./log-limiter.js";
 import { findModFolders, prepareMod, type ModVersion } from "./mod-loader.js";
 import { ModSlot, type EmitResult, type FaultEvent, type ModStatus } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
+import { SwapCoordinator } from "../swap/swap-coordinator.js";
+import { VersionTypeCheck } from "./version-type-check.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -48,6 +50,8 @@ export class ModHost {
   readonly #failed = new Map<string, ModInfo>();
   readonly #events = new EventEmitter();
   readonly #logLimiter: LogLimiter;
+  readonly #typeCheck: VersionTypeCheck;
+  readonly #swaps: SwapCoordinator;
   #seq = 0;
   #closed: Promise<void> | undefined;
 
@@ -55,6 +59,8 @@ export class ModHost {
     this.#options = options;
     this.#backend = backend;
     this.#logLimiter = logLimiter;
+    this.#typeCheck = new VersionTypeCheck(options.modTypes);
+    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#events.emit("swap", report));
   }
 
   /**
@@ -145,8 +151,31 @@ export class ModHost {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Reloads a mod from its folder: compile, type-check, safety rules, semantic diff against the
+   * live version, then the swap transaction. Resolves with the report (a refusal is a report with
+   * `ok: false`, never a rejection). Concurrent calls for one mod coalesce.
+   */
+  async reload(name: string): Promise<SwapReport> {
+    this.#checkOpen();
+    return this.#swaps.reload(this.#slot(name));
+  }
+
+  /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
+  async rollback(name: string): Promise<SwapReport> {
+    this.#checkOpen();
+    return this.#swaps.rollback(this.#slot(name));
+  }
+
+  /** Applies the patch held for approval (it asked for a new permission or a higher limit). */
+  async approve(name: string): Promise<SwapReport> {
+    this.#checkOpen();
+    return this.#swaps.approve(this.#slot(name));
+  }
+
   /** A copy of a mod's current state (after every event emitted before this call). */
   async state(name: string): Promise<unknown> {
+    this.#checkOpen();
     return this.#slot(name).state();
   }
 
@@ -171,6 +200,7 @@ export class ModHost {
       const errors: unknown[] = [];
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
+      this.#typeCheck.dispose();
       if (errors.length > 0) throw errors[0];
     })();
     return this.#closed;
@@ -204,12 +234,22 @@ export class ModHost {
           backend: this.#backend,
           checkpointEvery: this.#options.checkpointEvery,
           quarantineAfter: this.#options.quarantineAfter,
+          probation: this.#options.probation,
+          historySize: 5,
           fault: (fault) => this.#events.emit("fault", fault),
+          probationFailed: (failed, reason) => {
+            this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
+            void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
+          },
         });
         this.#slots.set(version.manifest.name, slot);
         await slot.start();
       }),
     );
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ModhostError("E_HOST_CLOSED", "the host is closed");
   }
 
   #slot(name: string): ModSlot {

@@ -1,10 +1,13 @@
 import { randomInt } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { mapStackTrace } from "../compile/source-position.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import type { CapabilityRecord, ModShape, StateSnapshot, StopReason, WireError, WireEvent, WireResult } from "../sandbox/wire.js";
+import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../sandbox/wire.js";
+import { Probation, type ProbationPolicy } from "../swap/probation.js";
 import type { ModVersion } from "./mod-loader.js";
+import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
 
 /** A mod's status as operators see it. */
 export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
@@ -34,7 +37,26 @@ export interface SlotContext {
   readonly backend: SandboxBackend;
   readonly checkpointEvery: number;
   readonly quarantineAfter: number;
+  /** Automatic rollback policy; undefined turns probation off. */
+  readonly probation: ProbationPolicy | undefined;
+  readonly historySize: number;
   fault(fault: FaultEvent): void;
+  /** A version failed probation: the host rolls it back (through its own queue of reloads). */
+  probationFailed(slot: ModSlot, reason: string): void;
+}
+
+/** How a swap should bring the new version in. */
+export interface SwapPlan {
+  readonly kind: "swap" | "rollback";
+  /** Run the new version's migrate() on the state (the state's shape changed). */
+  readonly migrate: boolean;
+  readonly changes: readonly SwapChange[];
+  /** Phases already spent before the swap (compile, typecheck, analyze), in ms. */
+  readonly phases: SwapPhases;
+  /** When the reload began (performance.now()), for totalMs. */
+  readonly startedAt: number;
+  /** For automatic rollbacks: why. */
+  readonly reason?: ErrorInfo;
 }
 
 /** An event waiting in (or going through) a mod's queue. */
@@ -53,40 +75,53 @@ interface QueuedTask {
 
 type QueueItem = QueuedEvent | QueuedTask;
 
-/** An event that changed the state since the last checkpoint, with the answers it was given. */
-interface JournalEntry {
-  readonly event: WireEvent;
+/**
+ * What happened to the state since the last checkpoint, in order: events (with the capability
+ * answers they got) and code handovers to a new version, so that a replay runs each event with
+ * the code that ran it the first time.
+ */
+type JournalEntry = { readonly kind: "event"; readonly event: WireEvent } | { readonly kind: "activate"; readonly version: ModVersion };
+
+interface Checkpoint {
+  readonly snapshot: StateSnapshot;
+  /** The version live when it was taken: a restore starts that version. */
+  readonly version: ModVersion;
 }
 
 const MAX_BATCH = 1000;
 
 /**
- * One loaded mod: its version, its live instance in the sandbox, its checkpoint and journal, and
- * the queue that orders everything that touches it (events, state reads, swaps, unloading).
+ * One loaded mod: its live version and history, its instance in the sandbox, its checkpoint and
+ * journal, and the queue that orders everything that touches it (events, state reads, swaps).
  *
  * Recovery: the state lives in the isolate, so after anything that loses or taints it (a timeout
- * cut a handler short, the memory limit disposed the isolate, the sandbox process died) the slot
- * starts a new instance from the last checkpoint and replays the journal, serving capability
- * answers from the records. Events that were lost with the old instance run again; a culprit
- * event gets an error instead (or, for a crash, another try until quarantine).
+ * cut a handler short, the memory limit disposed the isolate, the sandbox process died, a failed
+ * migrate) the slot starts a new instance from the last checkpoint and replays the journal,
+ * serving capability answers from the records. Events lost with the old instance run again; a
+ * culprit event gets an error instead (or, for a crash, another try until quarantine).
  */
 export class ModSlot {
   readonly name: string;
   #version: ModVersion;
+  /** Earlier versions, oldest first (at most historySize - 1). */
+  #previous: ModVersion[] = [];
+  #pendingApproval: { version: ModVersion; plan: SwapPlan } | undefined;
   #status: ModStatus = "running";
-  #shape: ModShape | undefined;
+  #shape: { readonly events: readonly string[] } | undefined;
   #instance: string | undefined;
   #instanceGeneration = -1;
-  #checkpoint: StateSnapshot | undefined;
+  #checkpoint: Checkpoint | undefined;
   #journal: JournalEntry[] = [];
+  #journaledEvents = 0;
   #queue: QueueItem[] = [];
   #pumping = false;
   #consecutiveFaults = 0;
   /** How many upcoming events run one at a time, to find the culprit of a lost batch. */
   #singleStep = 0;
   #lastError: ErrorInfo | undefined;
+  #probation: Probation | undefined;
   readonly #ctx: SlotContext;
-  /** Capability calls of the dispatch in flight, by event seq. */
+  /** Events of the dispatch in flight, by seq, for recording capability answers. */
   readonly #inFlight = new Map<number, QueuedEvent>();
 
   constructor(version: ModVersion, ctx: SlotContext) {
@@ -99,10 +134,18 @@ export class ModSlot {
     return this.#version;
   }
   get status(): ModStatus {
-    return this.#status;
+    return this.#pendingApproval !== undefined && this.#status === "running" ? "pending-approval" : this.#status;
   }
   get lastError(): ErrorInfo | undefined {
     return this.#lastError;
+  }
+  /** Versions that rollback() can return to, newest last. */
+  get previousVersions(): readonly ModVersion[] {
+    return this.#previous;
+  }
+  /** The version waiting for the operator's approval, if any. */
+  get pendingApproval(): { version: ModVersion; plan: SwapPlan } | undefined {
+    return this.#pendingApproval;
   }
 
   /** Does this mod handle `event`? (A quarantined mod still answers, with an error.) */
@@ -114,25 +157,17 @@ export class ModSlot {
   async start(): Promise<ErrorInfo | undefined> {
     const backend = this.#ctx.backend;
     const started = await backend.start(this.#version.spec, randomSeed(), { kind: "init", now: Date.now() });
-    if (!started.ok) {
-      const error = this.#errorInfo(started.error.code, started.error.message, started.error.stack);
-      this.#status = "faulted";
-      this.#lastError = error;
-      return error;
-    }
-    this.#instance = started.id;
-    this.#instanceGeneration = backend.generation;
+    if (!started.ok) return this.#failStart(this.#errorInfo(started.error.code, started.error.message, started.error.stack));
+    this.#setInstance(started.id);
     this.#shape = started.shape;
     const snapshot = await backend.exportState(started.id);
     if (snapshot.kind !== "ok") {
-      const error = this.#errorInfo(snapshot.kind === "failed" ? snapshot.error.code : "E_INTERNAL", snapshot.kind === "failed" ? snapshot.error.message : `exporting the first state: ${snapshot.kind}`);
-      this.#status = "faulted";
-      this.#lastError = error;
-      await backend.stop(started.id);
-      this.#instance = undefined;
-      return error;
+      await this.#dropInstance();
+      return this.#failStart(
+        this.#errorInfo(snapshot.kind === "failed" ? snapshot.error.code : "E_INTERNAL", snapshot.kind === "failed" ? snapshot.error.message : `exporting the first state: ${snapshot.kind}`),
+      );
     }
-    this.#checkpoint = snapshot.value;
+    this.#checkpoint = { snapshot: snapshot.value, version: this.#version };
     return undefined;
   }
 
@@ -170,6 +205,63 @@ export class ModSlot {
     this.#inFlight.get(seq)?.caps.push(record);
   }
 
+  /** Holds a version until the operator approves it; the live version keeps serving. */
+  holdForApproval(version: ModVersion, plan: SwapPlan): void {
+    this.#pendingApproval = { version, plan };
+  }
+
+  /** Forgets a held version (a newer reload superseded it). */
+  clearPendingApproval(): void {
+    this.#pendingApproval = undefined;
+  }
+
+  /**
+   * The swap transaction. The new version's code is staged in the live isolate while the old
+   * version keeps serving; then, at a barrier in the queue, it goes live with the state handed
+   * over (or migrated in place). Any failure leaves the old version live with its state exactly as
+   * it was (restored from the checkpoint and journal if a failed migrate touched it).
+   */
+  async swap(next: ModVersion, plan: SwapPlan): Promise<SwapReport> {
+    const from = this.#version;
+    const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = { ...plan.phases };
+    const report = (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport => ({
+      ok: fields.ok,
+      mod: this.name,
+      kind: fields.kind,
+      from: from.manifest.version,
+      to: fields.to.manifest.version,
+      pauseMs: round(fields.pauseMs),
+      totalMs: round(performance.now() - plan.startedAt),
+      phases: roundPhases(phases),
+      changes: plan.changes,
+      ...(fields.error !== undefined ? { error: fields.error } : plan.reason !== undefined && fields.ok ? { error: plan.reason } : {}),
+    });
+    const rejected = (error: ErrorInfo, pauseMs = 0): SwapReport => report({ ok: false, kind: "rejected", to: from, pauseMs, error });
+
+    if (this.#status === "quarantined" || this.#status === "faulted") {
+      // A faulted or quarantined mod gets a fresh start with the new version, from its last good state.
+      return this.task(async () => this.#replaceFaulted(next, plan, phases, report, rejected));
+    }
+
+    // Stage: in queue order, but events keep flowing around it.
+    const stageStart = performance.now();
+    const fresh = next.spec.memoryMb !== from.spec.memoryMb;
+    const staged = fresh ? { ok: true as const } : await this.task(() => this.#stage(next));
+    phases.stage = performance.now() - stageStart;
+    if (!staged.ok) return rejected(staged.error);
+
+    // Commit: a barrier in the queue.
+    return this.task(async () => {
+      const barrier = performance.now();
+      const outcome = fresh || !("instance" in staged) ? await this.#commitFresh(next, plan) : await this.#commitStaged(next, plan, staged);
+      phases.commit = performance.now() - barrier;
+      const pauseMs = performance.now() - barrier;
+      if (!outcome.ok) return rejected(outcome.error, pauseMs);
+      this.#adopt(next, from, plan.kind, outcome.events);
+      return report({ ok: true, kind: plan.kind, to: next, pauseMs });
+    });
+  }
+
   /** Stops the instance after everything queued so far; later events get E_HOST_CLOSED. */
   close(): Promise<void> {
     return this.task(async () => {
@@ -178,6 +270,139 @@ export class ModSlot {
       await this.#dropInstance();
     });
   }
+
+  // ---------------------------------------------------------------- swap internals
+
+  async #stage(next: ModVersion): Promise<{ ok: true; instance: string; events: readonly string[] } | { ok: false; error: ErrorInfo }> {
+    if (!(await this.#ensureInstance())) return { ok: false, error: this.#lastError ?? this.#info("E_MOD_FAULTED", "the mod is not running") };
+    const id = this.#instance as string;
+    const staged = await this.#ctx.backend.stage(id, next.spec);
+    if (staged.ok) return { ok: true, instance: id, events: staged.shape.events };
+    // A failed stage ran the new version's top-level code in the live isolate: start clean.
+    await this.#dropInstance();
+    return { ok: false, error: this.#errorInfo(staged.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : staged.error.code, staged.error.message, staged.error.stack, next) };
+  }
+
+  async #commitStaged(next: ModVersion, plan: SwapPlan, staged: { instance: string; events: readonly string[] }): Promise<{ ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo }> {
+    const backend = this.#ctx.backend;
+    let events = staged.events;
+    if (this.#instance !== staged.instance || this.#instanceGeneration !== backend.generation) {
+      // The instance was replaced between stage and commit (a restore): stage again, inside the barrier.
+      const again = await this.#stage(next);
+      if (!again.ok) return again;
+      events = again.events;
+    }
+    const id = this.#instance as string;
+    if (plan.migrate) {
+      const out = await backend.commit(id, { kind: "migrate", fromVersion: this.#version.manifest.version, now: Date.now() });
+      if (out.kind !== "ok" || out.value === null) {
+        await this.#dropInstance(); // migrate may have changed the live state: restore it
+        return { ok: false, error: this.#migrationError(out, next) };
+      }
+      this.#checkpoint = { snapshot: out.value, version: next };
+      this.#journal = [];
+      this.#journaledEvents = 0;
+      return { ok: true, events };
+    }
+    const out = await backend.commit(id, { kind: "handover" });
+    if (out.kind !== "ok") {
+      await this.#dropInstance();
+      return { ok: false, error: this.#info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
+    }
+    this.#journal.push({ kind: "activate", version: next });
+    return { ok: true, events };
+  }
+
+  /** A swap into a fresh isolate (the memory limit changed): export, then import or migrate. */
+  async #commitFresh(next: ModVersion, plan: SwapPlan): Promise<{ ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo }> {
+    const backend = this.#ctx.backend;
+    let snapshot: StateSnapshot;
+    try {
+      snapshot = await this.#snapshot();
+    } catch (err) {
+      return { ok: false, error: this.#info("E_STAGE_FAILED", `reading the state for the swap failed: ${(err as Error).message}`) };
+    }
+    const init = plan.migrate ? { kind: "migrate" as const, snapshot, fromVersion: this.#version.manifest.version, now: Date.now() } : { kind: "import" as const, snapshot };
+    const started = await backend.start(next.spec, snapshot.rng, init);
+    if (!started.ok) {
+      const code = plan.migrate ? "E_MIGRATION_FAILED" : "E_STAGE_FAILED";
+      return { ok: false, error: this.#errorInfo(code, started.error.message, started.error.stack, next) };
+    }
+    const exported = plan.migrate ? await backend.exportState(started.id) : { kind: "ok" as const, value: snapshot };
+    if (exported.kind !== "ok") {
+      await backend.stop(started.id);
+      return { ok: false, error: this.#info("E_MIGRATION_FAILED", "the migrated state could not be read back") };
+    }
+    await this.#dropInstance();
+    this.#setInstance(started.id);
+    this.#checkpoint = { snapshot: exported.value, version: next };
+    this.#journal = [];
+    this.#journaledEvents = 0;
+    return { ok: true, events: started.shape.events };
+  }
+
+  async #replaceFaulted(
+    next: ModVersion,
+    plan: SwapPlan,
+    phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] },
+    report: (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport,
+    rejected: (error: ErrorInfo, pauseMs?: number) => SwapReport,
+  ): Promise<SwapReport> {
+    const from = this.#version;
+    const barrier = performance.now();
+    const checkpoint = this.#checkpoint;
+    const backend = this.#ctx.backend;
+    await this.#dropInstance();
+    // Without a checkpoint the mod never ran: start it fresh with init().
+    const init = checkpoint === undefined ? { kind: "init" as const, now: Date.now() } : plan.migrate ? { kind: "migrate" as const, snapshot: checkpoint.snapshot, fromVersion: checkpoint.version.manifest.version, now: Date.now() } : { kind: "import" as const, snapshot: checkpoint.snapshot };
+    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(), init);
+    phases.stage = performance.now() - barrier;
+    if (!started.ok) return rejected(this.#errorInfo(started.error.code, started.error.message, started.error.stack, next), performance.now() - barrier);
+    this.#setInstance(started.id);
+    this.#shape = started.shape;
+    // Replaying the old journal through new code would not be honest: the new version starts
+    // from the last checkpoint (events journaled since were already answered by the old one).
+    const exported = await backend.exportState(started.id);
+    if (exported.kind !== "ok") {
+      await this.#dropInstance();
+      return rejected(this.#info("E_STAGE_FAILED", "the new version's state could not be read"), performance.now() - barrier);
+    }
+    this.#checkpoint = { snapshot: exported.value, version: next };
+    this.#journal = [];
+    this.#journaledEvents = 0;
+    this.#status = "running";
+    this.#lastError = undefined;
+    this.#consecutiveFaults = 0;
+    phases.commit = performance.now() - barrier;
+    this.#adopt(next, from, plan.kind, started.shape.events);
+    return report({ ok: true, kind: plan.kind, to: next, pauseMs: performance.now() - barrier });
+  }
+
+  /** Bookkeeping once a version is live: history, shape, probation. */
+  #adopt(next: ModVersion, from: ModVersion, kind: "swap" | "rollback", events: readonly string[]): void {
+    if (kind === "rollback") {
+      this.#previous.pop();
+      this.#probation = undefined;
+    } else {
+      this.#previous.push(from);
+      if (this.#previous.length > this.#ctx.historySize - 1) this.#previous.shift();
+      this.#probation = this.#ctx.probation ? new Probation(this.#ctx.probation) : undefined;
+    }
+    if (this.#pendingApproval?.version === next) this.#pendingApproval = undefined;
+    this.#version = next;
+    this.#shape = { events };
+  }
+
+  #migrationError(out: { kind: string; error?: { code: string; message: string; stack?: string } }, next: ModVersion): ErrorInfo {
+    if (out.kind === "failed" && out.error) {
+      const code = out.error.code === "E_MIGRATION_REQUIRED" ? "E_MIGRATION_REQUIRED" : "E_MIGRATION_FAILED";
+      return this.#errorInfo(code, `migrate() failed: ${out.error.message}`, out.error.stack, next);
+    }
+    const what = out.kind === "timeout" ? `ran past the ${next.spec.callTimeoutMs * 10} ms migration time limit` : out.kind === "memory" ? `ran past the ${next.spec.memoryMb} MB memory limit` : `was interrupted (${out.kind})`;
+    return this.#info("E_MIGRATION_FAILED", `migrate() ${what}; the old version and its state were kept`);
+  }
+
+  // ---------------------------------------------------------------- the queue
 
   #schedule(): void {
     if (this.#pumping) return;
@@ -230,7 +455,7 @@ export class ModSlot {
     for (let i = 0; i < results.length; i++) this.#finish(batch[i] as QueuedEvent, results[i] as WireResult, true);
     if (this.#singleStep > 0 && results.length > 0) this.#singleStep = Math.max(0, this.#singleStep - results.length);
     if (stop === undefined) {
-      if (results.length > 0 && results.some((r) => r.ok)) this.#consecutiveFaults = 0;
+      if (results.some((r) => r.ok)) this.#consecutiveFaults = 0;
       await this.#maybeCheckpoint();
       return;
     }
@@ -253,27 +478,14 @@ export class ModSlot {
         if (culprit) this.#fail(culprit, "E_MEMORY_LIMIT", `on.${culprit.event.name}() ran past the ${this.#version.spec.memoryMb} MB memory limit; the state was restored to before this event`);
         return;
       case "crashed":
-        if (rest.length > 1) {
-          this.#singleStep = rest.length;
-          this.#countFault("E_SANDBOX_CRASHED", "the sandbox process died while this mod was running", culprit?.event.name);
-          return;
-        }
-        if (culprit) {
-          // Crashes are retried: the batch is run again after recovery, unless this mod is now quarantined.
-          this.#countFault("E_SANDBOX_CRASHED", `the sandbox process died while on.${culprit.event.name}() was running`, culprit.event.name);
-        }
+        if (rest.length > 1) this.#singleStep = rest.length;
+        // Crashes are retried: the events run again after recovery, unless this mod is now quarantined.
+        this.#countFault("E_SANDBOX_CRASHED", `the sandbox process died while ${rest.length > 1 ? "a batch of" : `on.${culprit?.event.name}()`} ${rest.length > 1 ? "events was" : "was"} running`, rest.length === 1 ? culprit?.event.name : undefined);
         return;
       case "lost":
       case "disposed":
         return; // another mod's crash, or the instance went away: run them again after recovery
     }
-  }
-
-  /** Stops the live instance (if its sandbox still has it) and forgets it. */
-  async #dropInstance(): Promise<void> {
-    const id = this.#instance;
-    this.#instance = undefined;
-    if (id !== undefined && this.#instanceGeneration === this.#ctx.backend.generation) await this.#ctx.backend.stop(id);
   }
 
   /** Fails the culprit event with `code` and counts the fault towards quarantine. */
@@ -287,7 +499,7 @@ export class ModSlot {
     const quarantined = this.#consecutiveFaults >= this.#ctx.quarantineAfter;
     if (quarantined) {
       this.#status = "quarantined";
-      this.#lastError = { code: "E_QUARANTINED", message: `mod ${this.name} was quarantined after ${this.#consecutiveFaults} faults in a row; last: ${message}`, mod: this.name };
+      this.#lastError = this.#info("E_QUARANTINED", `mod ${this.name} was quarantined after ${this.#consecutiveFaults} faults in a row; last: ${message}`);
     }
     this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code, message, ...(event !== undefined ? { event } : {}), quarantined });
   }
@@ -296,14 +508,24 @@ export class ModSlot {
   #finish(item: QueuedEvent, result: WireResult, ran: boolean): void {
     const index = this.#queue.indexOf(item);
     if (index >= 0) this.#queue.splice(index, 1);
-    if (ran) this.#journal.push({ event: item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event });
+    if (ran) {
+      this.#journal.push({ kind: "event", event: item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event });
+      this.#journaledEvents++;
+    }
     const version = this.#version.manifest.version;
     if (result.ok) {
       item.resolve(result.value === undefined ? { mod: this.name, version, ok: true } : { mod: this.name, version, ok: true, value: result.value });
     } else {
       item.resolve({ mod: this.name, version, ok: false, error: this.#errorInfo(result.error.code, result.error.message, result.error.stack) });
     }
+    if (this.#probation !== undefined && this.#status === "running") {
+      const code = result.ok ? undefined : result.error.code;
+      const verdict = this.#probation.record(result.ok ? "ok" : code === "E_TIMEOUT" || code === "E_MEMORY_LIMIT" || code === "E_SANDBOX_CRASHED" ? "termination" : "error");
+      if (verdict !== undefined) this.#ctx.probationFailed(this, `version ${version} ${verdict}`);
+    }
   }
+
+  // ---------------------------------------------------------------- recovery
 
   /** Makes sure a live instance holds the state as of the last journaled event. */
   async #ensureInstance(): Promise<boolean> {
@@ -317,40 +539,62 @@ export class ModSlot {
     }
     if (this.#status === "running") {
       this.#status = "faulted";
-      this.#lastError ??= { code: "E_MOD_FAULTED", message: `mod ${this.name} could not be restored from its checkpoint`, mod: this.name };
+      this.#lastError ??= this.#info("E_MOD_FAULTED", `mod ${this.name} could not be restored from its checkpoint`);
       this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code: "E_MOD_FAULTED", message: this.#lastError.message, quarantined: false });
     }
     return false;
   }
 
+  /** Starts the checkpoint's version from the checkpoint and replays the journal. */
   async #restore(): Promise<"ok" | "lost" | "failed"> {
     const backend = this.#ctx.backend;
     const checkpoint = this.#checkpoint;
     if (checkpoint === undefined) return "failed";
-    const started = await backend.start(this.#version.spec, checkpoint.rng, { kind: "import", snapshot: checkpoint });
+    const started = await backend.start(checkpoint.version.spec, checkpoint.snapshot.rng, { kind: "import", snapshot: checkpoint.snapshot });
     if (!started.ok) {
       if (started.stop === "lost") return "lost";
-      this.#lastError = this.#errorInfo("E_MOD_FAULTED", `restoring from the checkpoint failed: ${started.error.message}`);
+      this.#lastError = this.#info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${started.error.message}`);
       return "failed";
     }
+    const id = started.id;
     const generation = backend.generation;
-    if (this.#journal.length > 0) {
-      const replay = await backend.dispatch(started.id, this.#journal.map((entry) => entry.event), true);
-      if (replay.stop !== undefined || replay.results.length !== this.#journal.length) {
-        if (replay.stop === "lost") return "lost";
-        await backend.stop(started.id);
-        this.#lastError = this.#errorInfo("E_MOD_FAULTED", `replaying ${this.#journal.length} journaled events failed (${replay.stop ?? "short"})`);
-        return "failed";
+    const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
+      if (stop === "lost") return "lost";
+      await backend.stop(id);
+      this.#lastError = this.#info("E_MOD_FAULTED", `replaying the journal failed: ${why}`);
+      return "failed";
+    };
+    let events: WireEvent[] = [];
+    const flush = async (): Promise<StopReason | "short" | undefined> => {
+      if (events.length === 0) return undefined;
+      const replay = await backend.dispatch(id, events, true);
+      const count = events.length;
+      events = [];
+      if (replay.stop !== undefined) return replay.stop;
+      return replay.results.length === count ? undefined : "short";
+    };
+    for (const entry of this.#journal) {
+      if (entry.kind === "event") {
+        events.push(entry.event);
+        continue;
       }
+      const stopped = await flush();
+      if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
+      const staged = await backend.stage(id, entry.version.spec);
+      if (!staged.ok) return fail(`staging version ${entry.version.manifest.version}: ${staged.error.message}`, staged.stop === "lost" ? "lost" : undefined);
+      const activated = await backend.commit(id, { kind: "handover" });
+      if (activated.kind !== "ok") return fail(`activating version ${entry.version.manifest.version}: ${activated.kind}`, undefined);
     }
-    this.#instance = started.id;
+    const stopped = await flush();
+    if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
+    this.#instance = id;
     this.#instanceGeneration = generation;
     return "ok";
   }
 
   async #snapshot(): Promise<StateSnapshot> {
     if (!(await this.#ensureInstance())) {
-      if (this.#checkpoint && this.#journal.length === 0) return this.#checkpoint;
+      if (this.#checkpoint && this.#journaledEvents === 0) return this.#checkpoint.snapshot;
       throw new Error(this.#lastError?.message ?? `mod ${this.name} is not running`);
     }
     const out = await this.#ctx.backend.exportState(this.#instance as string);
@@ -360,7 +604,7 @@ export class ModSlot {
   }
 
   async #maybeCheckpoint(): Promise<void> {
-    if (this.#journal.length < this.#ctx.checkpointEvery || this.#instance === undefined) return;
+    if (this.#journaledEvents < this.#ctx.checkpointEvery || this.#instance === undefined) return;
     const out = await this.#ctx.backend.exportState(this.#instance);
     if (out.kind !== "ok") {
       // Keep the old checkpoint and the journal: nothing is lost, recovery just replays more.
@@ -368,15 +612,38 @@ export class ModSlot {
       else await this.#dropInstance();
       return;
     }
-    this.#checkpoint = out.value;
+    this.#checkpoint = { snapshot: out.value, version: this.#version };
     this.#journal = [];
+    this.#journaledEvents = 0;
+  }
+
+  #setInstance(id: string): void {
+    this.#instance = id;
+    this.#instanceGeneration = this.#ctx.backend.generation;
+  }
+
+  /** Stops the live instance (if its sandbox still has it) and forgets it. */
+  async #dropInstance(): Promise<void> {
+    const id = this.#instance;
+    this.#instance = undefined;
+    if (id !== undefined && this.#instanceGeneration === this.#ctx.backend.generation) await this.#ctx.backend.stop(id);
+  }
+
+  #failStart(error: ErrorInfo): ErrorInfo {
+    this.#status = "faulted";
+    this.#lastError = error;
+    return error;
+  }
+
+  #info(code: ErrorCode, message: string): ErrorInfo {
+    return { code, message, mod: this.name };
   }
 
   /** An ErrorInfo whose position points at the mod's .ts source when a stack is known. */
-  #errorInfo(code: string, message: string, stack?: string): ErrorInfo {
+  #errorInfo(code: string, message: string, stack?: string, version: ModVersion = this.#version): ErrorInfo {
     const base = { code: code as ErrorCode, message, mod: this.name };
     if (stack === undefined) return base;
-    const modules = this.#version.modules;
+    const modules = version.modules;
     const mapped = mapStackTrace(stack, (file) => modules.find((m) => m.path === file));
     if (mapped.top === undefined) return base;
     return { ...base, file: mapped.top.file, line: mapped.top.line, column: mapped.top.column };
@@ -387,5 +654,3 @@ export class ModSlot {
 function randomSeed(): number[] {
   return [randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32)];
 }
-
-export type { WireError };

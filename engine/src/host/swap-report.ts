@@ -31,3 +31,15 @@ export interface SwapReport {
   readonly changes: readonly SwapChange[];
   readonly error?: ErrorInfo;
 }
+
+/** Milliseconds rounded to the microsecond, as reports show them. */
+export function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Every phase's time rounded as by `round`. */
+export function roundPhases(phases: SwapPhases): SwapPhases {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(phases)) if (value !== undefined) out[key] = round(value);
+  return out as SwapPhases;
+}

@@ -1,6 +1,6 @@
 import { InstanceRegistry } from "./instance-registry.js";
 import type { StateOutcome } from "./mod-instance.js";
-import type { CrashInfo, SandboxBackend, StartResult, StateInit } from "./sandbox-backend.js";
+import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
 import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "./wire.js";
 
 /**
@@ -26,6 +26,16 @@ export class InlineBackend implements SandboxBackend {
   }
   exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
     return Promise.resolve(this.#registry.exportState(id));
+  }
+  stage(id: string, spec: LoadSpec): Promise<StageResult> {
+    return Promise.resolve(this.#registry.stage(id, spec));
+  }
+  commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+    return Promise.resolve(this.#registry.commit(id, mode));
+  }
+  abortStaged(id: string): Promise<void> {
+    this.#registry.abortStaged(id);
+    return Promise.resolve();
   }
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
     return Promise.resolve(this.#registry.heap(id));

@@ -1,7 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
 import { ModInstance } from "./mod-instance.js";
-import type { StartResult, StateInit } from "./sandbox-backend.js";
+import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
 import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "./wire.js";
 
 /**
@@ -51,6 +51,28 @@ export class InstanceRegistry {
     const instance = this.#instances.get(id);
     if (instance === undefined || instance.dead) return { kind: "disposed" };
     return instance.exportState();
+  }
+
+  stage(id: string, spec: LoadSpec): StageResult {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.dead) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
+    const staged = instance.stage(spec);
+    if (staged.ok) return staged;
+    return { ok: false, error: { code: staged.error.code, message: staged.error.message } };
+  }
+
+  commit(id: string, mode: CommitMode): StateOutcome<StateSnapshot | null> {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.dead) return { kind: "disposed" };
+    if (mode.kind === "handover") {
+      const out = instance.activate();
+      return out.kind === "ok" ? { kind: "ok", value: null } : out;
+    }
+    return instance.migrateInPlace(mode.fromVersion, mode.now);
+  }
+
+  abortStaged(id: string): void {
+    this.#instances.get(id)?.abortStaged();
   }
 
   heap(id: string): { usedBytes: number; limitBytes: number } | undefined {

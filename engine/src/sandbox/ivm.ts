@@ -36,6 +36,11 @@ export interface IsolateFunction {
   readonly ref: IvmTypes.Reference<(...args: unknown[]) => unknown>;
 }
 
+/** The handles of one loaded version's modules. */
+export interface ModuleSet {
+  release(): void;
+}
+
 let nextGeneration = 1;
 
 /** One isolate with one context. The owner must call dispose(). */
@@ -44,6 +49,7 @@ export class IsolateHandle {
   readonly #isolate: IvmTypes.Isolate;
   readonly #context: IvmTypes.Context;
   readonly #held: { release(): void }[] = [];
+  readonly #moduleSets = new Set<ModuleSet>();
   readonly #untrack = trackResource("isolate");
   #disposed = false;
 
@@ -93,20 +99,29 @@ export class IsolateHandle {
 
   /**
    * Compiles, links and evaluates ES modules from `rootPath`. `resolve(specifier, referrerPath)`
-   * returns the path of the module to link or a refusal; the linker resolves nothing else.
+   * returns the path of the module to link or a refusal; the linker resolves nothing else. The
+   * returned set releases the modules' handles (after a newer version replaced them).
    */
   loadModules(
     sources: readonly { readonly path: string; readonly code: string }[],
     rootPath: string,
     resolve: (specifier: string, referrerPath: string) => string | { refused: string },
     timeoutMs: number,
-  ): CallOutcome<void> {
-    return this.#guard(() => {
+  ): CallOutcome<ModuleSet> {
+    const modules: IvmTypes.Module[] = [];
+    const set: ModuleSet = {
+      release: () => {
+        this.#moduleSets.delete(set);
+        if (!this.disposed) for (const module of modules.splice(0)) module.release();
+      },
+    };
+    this.#moduleSets.add(set);
+    const outcome = this.#guard(() => {
       const byPath = new Map<string, IvmTypes.Module>();
       const pathOf = new Map<IvmTypes.Module, string>();
       for (const source of sources) {
         const module = this.#isolate.compileModuleSync(source.code, { filename: source.path });
-        this.#held.push(module);
+        modules.push(module);
         byPath.set(source.path, module);
         pathOf.set(module, source.path);
       }
@@ -120,7 +135,10 @@ export class IsolateHandle {
         return module;
       });
       root.evaluateSync({ timeout: timeoutMs });
+      return set;
     });
+    if (outcome.kind !== "ok") set.release();
+    return outcome;
   }
 
   /** Wraps a host function so the isolate can call it synchronously. */
@@ -156,6 +174,7 @@ export class IsolateHandle {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#untrack();
+    for (const set of [...this.#moduleSets]) set.release();
     if (!this.#isolate.isDisposed) {
       for (const handle of this.#held.splice(0)) {
         try {

@@ -1,6 +1,6 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
-import { IsolateHandle, type CallOutcome, type IsolateFunction } from "./ivm.js";
+import { IsolateHandle, type CallOutcome, type IsolateFunction, type ModuleSet } from "./ivm.js";
 import {
   INTERNAL_MODULE_SOURCE,
   PRELUDE_FUNCTIONS,
@@ -43,8 +43,10 @@ export type StateOutcome<T> =
  * owns it (inline in the host, or inside the sandbox process), and disposed by that owner.
  */
 export class ModInstance {
-  readonly spec: LoadSpec;
-  readonly shape: ModShape;
+  #spec: LoadSpec;
+  #shape: ModShape;
+  #modules: ModuleSet | undefined;
+  #staged: { spec: LoadSpec; shape: ModShape; modules: ModuleSet } | undefined;
   readonly #isolate: IsolateHandle;
   readonly #api: PreludeApi;
   readonly #bridge: SandboxBridge;
@@ -53,11 +55,21 @@ export class ModInstance {
   #replaying = false;
 
   private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeApi, shape: ModShape, bridge: SandboxBridge) {
-    this.spec = spec;
+    this.#spec = spec;
     this.#isolate = isolate;
     this.#api = api;
-    this.shape = shape;
+    this.#shape = shape;
     this.#bridge = bridge;
+  }
+
+  /** The live version's load spec. */
+  get spec(): LoadSpec {
+    return this.#spec;
+  }
+
+  /** What the live version's definition handles. */
+  get shape(): ModShape {
+    return this.#shape;
   }
 
   /**
@@ -74,13 +86,6 @@ export class ModInstance {
         spec,
         "starting the sandbox",
       );
-      const config = JSON.stringify({
-        mod: { name: spec.name, version: spec.version },
-        permissions: spec.permissions,
-        seed,
-        maxBytes: spec.maxBytes,
-        maxLogsPerCall: spec.maxLogsPerCall,
-      });
       const logFn = isolate.callback((level, message) => {
         if (holder.instance) holder.instance.#onLog(level, message);
         return undefined;
@@ -90,41 +95,74 @@ export class ModInstance {
         if (instance === undefined) return JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: "capabilities cannot be used while the mod loads" });
         return instance.#onCapability(seq, permission, argsJson);
       });
-      expectOk(isolate.call(api.boot, [config, logFn, capFn], 1000), spec, "starting the sandbox");
-
-      const imports = new Map<string, Readonly<Record<string, string>>>();
-      for (const module of spec.modules) {
-        if (!module.path.endsWith(".ts")) throw new ModhostError("E_INTERNAL", `module path ${module.path} is not a .ts file`, { mod: spec.name });
-        imports.set(module.path, module.imports);
-      }
-      const sources = [
-        ...spec.modules.map((m) => ({ path: m.path, code: m.js })),
-        { path: SDK_SPECIFIER, code: SDK_MODULE_SOURCE },
-        { path: INTERNAL_PATH, code: INTERNAL_MODULE_SOURCE },
-        { path: BOOT_PATH, code: bootModuleSource(spec.entry) },
-      ];
-      const resolve = (specifier: string, referrer: string): string | { refused: string } => {
-        if (referrer === BOOT_PATH) {
-          if (specifier === INTERNAL_PATH || specifier === spec.entry) return specifier;
-          return { refused: `boot cannot import ${specifier}` };
-        }
-        const target = imports.get(referrer)?.[specifier];
-        if (target === undefined) return { refused: `import "${specifier}" from ${referrer} is not allowed` };
-        return target;
-      };
-      const loaded = isolate.loadModules(sources, BOOT_PATH, resolve, spec.callTimeoutMs * 10);
-      if (loaded.kind !== "ok") {
-        throw outcomeError(loaded, spec, "loading the mod's modules", "E_MOD_LOAD_THREW");
-      }
-      const described = expectOk(isolate.call(api.describe, [], spec.callTimeoutMs), spec, "reading the mod's definition", "E_MOD_DEFINITION");
-      const shape = JSON.parse(described) as ModShape;
-      const instance = new ModInstance(spec, isolate, api, shape, bridge);
+      expectOk(isolate.call(api.boot, [logFn, capFn, JSON.stringify(seed)], 1000), spec, "starting the sandbox");
+      const staged = stageVersion(isolate, api, spec);
+      if (!staged.ok) throw staged.error;
+      expectOk(isolate.call(api.activate, [], 1000), spec, "starting the mod");
+      const instance = new ModInstance(spec, isolate, api, staged.shape, bridge);
+      instance.#modules = staged.modules;
       holder.instance = instance;
       return instance;
     } catch (err) {
       isolate.dispose();
       throw err;
     }
+  }
+
+  /**
+   * Loads another version's modules into this isolate while the live version keeps serving.
+   * Nothing changes for events until activate() or migrateInPlace(); abortStaged() forgets it.
+   * A failure here may have left globals changed by the new version's top-level code, so the
+   * owner should treat the instance as tainted.
+   */
+  stage(spec: LoadSpec): { ok: true; shape: ModShape } | { ok: false; error: ModhostError } {
+    this.abortStaged();
+    const staged = stageVersion(this.#isolate, this.#api, spec);
+    if (!staged.ok) return staged;
+    this.#staged = { spec, shape: staged.shape, modules: staged.modules };
+    return { ok: true, shape: staged.shape };
+  }
+
+  /** Makes the staged version live; the state object is handed over untouched. */
+  activate(): StateOutcome<void> {
+    const staged = this.#staged;
+    if (staged === undefined) return { kind: "failed", error: { code: "E_INTERNAL", message: "no version is staged" } };
+    const out = this.#isolate.call(this.#api.activate, [], 100);
+    if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_INTERNAL", message: out.message } } : { kind: out.kind };
+    this.#promote(staged);
+    return { kind: "ok", value: undefined };
+  }
+
+  /**
+   * Runs the staged version's migrate() on the live state; on success that version is live and
+   * the result is the new state's snapshot. On failure the state may be half-migrated: the owner
+   * must restore the instance from its checkpoint.
+   */
+  migrateInPlace(fromVersion: string, now: number): StateOutcome<StateSnapshot> {
+    const staged = this.#staged;
+    if (staged === undefined) return { kind: "failed", error: { code: "E_INTERNAL", message: "no version is staged" } };
+    const out = this.#isolate.call(this.#api.migrateInPlace, [fromVersion, now], staged.spec.callTimeoutMs * 10);
+    if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_MIGRATION_FAILED", message: out.message } } : { kind: out.kind };
+    if (out.value.startsWith("{")) return { kind: "failed", error: failureOf(out.value, "E_MIGRATION_FAILED") };
+    this.#promote(staged);
+    return { kind: "ok", value: splitSnapshot(out.value) };
+  }
+
+  /** Forgets a staged version, if any. */
+  abortStaged(): void {
+    const staged = this.#staged;
+    if (staged === undefined) return;
+    this.#staged = undefined;
+    staged.modules.release();
+    if (!this.dead) this.#isolate.call(this.#api.abort, [], 100);
+  }
+
+  #promote(staged: { spec: LoadSpec; shape: ModShape; modules: ModuleSet }): void {
+    this.#staged = undefined;
+    this.#modules?.release();
+    this.#modules = staged.modules;
+    this.#spec = staged.spec;
+    this.#shape = staged.shape;
   }
 
   /** Has the isolate gone (memory limit, or disposed)? */
@@ -155,8 +193,7 @@ export class ModInstance {
     const out = this.#isolate.call(this.#api.exportState, [], this.spec.callTimeoutMs * 10);
     if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_INTERNAL", message: out.message } } : { kind: out.kind };
     if (out.value.startsWith("{")) return { kind: "failed", error: failureOf(out.value, "E_NOT_PLAIN_DATA") };
-    const newline = out.value.indexOf("\n");
-    return { kind: "ok", value: { rng: JSON.parse(out.value.slice(0, newline)) as number[], state: out.value.slice(newline + 1) } };
+    return { kind: "ok", value: splitSnapshot(out.value) };
   }
 
   /**
@@ -257,6 +294,61 @@ export class ModInstance {
     if (reply.ok) return { kind: "ok", value: undefined };
     return { kind: "failed", error: failureOf(out.value, fallback) };
   }
+}
+
+/** Builds a version's modules in the isolate and reads its definition's shape. */
+function stageVersion(
+  isolate: IsolateHandle,
+  api: PreludeApi,
+  spec: LoadSpec,
+): { ok: true; shape: ModShape; modules: ModuleSet } | { ok: false; error: ModhostError } {
+  const config = JSON.stringify({
+    mod: { name: spec.name, version: spec.version },
+    permissions: spec.permissions,
+    maxBytes: spec.maxBytes,
+    maxLogsPerCall: spec.maxLogsPerCall,
+  });
+  try {
+    expectOk(isolate.call(api.stage, [config], 1000), spec, "starting the sandbox");
+    const imports = new Map<string, Readonly<Record<string, string>>>();
+    for (const module of spec.modules) {
+      if (!module.path.endsWith(".ts")) throw new ModhostError("E_INTERNAL", `module path ${module.path} is not a .ts file`, { mod: spec.name });
+      imports.set(module.path, module.imports);
+    }
+    const sources = [
+      ...spec.modules.map((m) => ({ path: m.path, code: m.js })),
+      { path: SDK_SPECIFIER, code: SDK_MODULE_SOURCE },
+      { path: INTERNAL_PATH, code: INTERNAL_MODULE_SOURCE },
+      { path: BOOT_PATH, code: bootModuleSource(spec.entry) },
+    ];
+    const resolve = (specifier: string, referrer: string): string | { refused: string } => {
+      if (referrer === BOOT_PATH) {
+        if (specifier === INTERNAL_PATH || specifier === spec.entry) return specifier;
+        return { refused: `boot cannot import ${specifier}` };
+      }
+      const target = imports.get(referrer)?.[specifier];
+      if (target === undefined) return { refused: `import "${specifier}" from ${referrer} is not allowed` };
+      return target;
+    };
+    const loaded = isolate.loadModules(sources, BOOT_PATH, resolve, spec.callTimeoutMs * 10);
+    if (loaded.kind !== "ok") throw outcomeError(loaded, spec, "loading the mod's modules", "E_MOD_LOAD_THREW");
+    try {
+      const described = expectOk(isolate.call(api.describe, [], spec.callTimeoutMs), spec, "reading the mod's definition", "E_MOD_DEFINITION");
+      return { ok: true, shape: JSON.parse(described) as ModShape, modules: loaded.value };
+    } catch (err) {
+      loaded.value.release();
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof ModhostError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
+/** "rng\nstate" as the prelude exports it. */
+function splitSnapshot(text: string): StateSnapshot {
+  const newline = text.indexOf("\n");
+  return { rng: JSON.parse(text.slice(0, newline)) as number[], state: text.slice(newline + 1) };
 }
 
 /** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */

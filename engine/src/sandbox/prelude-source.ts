@@ -12,7 +12,11 @@ export function preludeSource(): string {
 /** Names of the prelude API functions the host keeps References to. */
 export const PRELUDE_FUNCTIONS = [
   "boot",
+  "stage",
   "describe",
+  "activate",
+  "abort",
+  "migrateInPlace",
   "initState",
   "migrateState",
   "exportState",

@@ -12,6 +12,14 @@ export type StartResult =
   | { readonly ok: true; readonly id: string; readonly shape: ModShape }
   | { readonly ok: false; readonly error: InstanceFailure; readonly stop?: "timeout" | "memory" | "crashed" | "lost" };
 
+/** The result of staging a version's code in a live instance. */
+export type StageResult =
+  | { readonly ok: true; readonly shape: ModShape }
+  | { readonly ok: false; readonly error: InstanceFailure; readonly stop?: "crashed" | "lost" | "disposed" };
+
+/** How a staged version goes live: with the state handed over, or through its migrate(). */
+export type CommitMode = { readonly kind: "handover" } | { readonly kind: "migrate"; readonly fromVersion: string; readonly now: number };
+
 /** What a sandbox process crash looked like, for fault reports. */
 export interface CrashInfo {
   readonly exitCode: number | null;
@@ -32,6 +40,12 @@ export interface SandboxBackend {
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult>;
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult>;
   exportState(id: string): Promise<StateOutcome<StateSnapshot>>;
+  /** Loads another version's code into a live instance, beside the version that keeps serving. */
+  stage(id: string, spec: LoadSpec): Promise<StageResult>;
+  /** Makes the staged version live. With "migrate", returns the migrated state's snapshot. */
+  commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>>;
+  /** Forgets a staged version. */
+  abortStaged(id: string): Promise<void>;
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined>;
   stop(id: string): Promise<void>;
   /** Called with every crash of the sandbox process (never for inline). */

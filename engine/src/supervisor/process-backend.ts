@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { StateOutcome } from "../sandbox/mod-instance.js";
-import type { CrashInfo, SandboxBackend, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
 import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../sandbox/wire.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
@@ -58,6 +58,8 @@ export class ProcessBackend implements SandboxBackend {
   readonly #crashListeners: ((info: CrashInfo) => void)[] = [];
   /** Time limit of each live instance, for request budgets. */
   readonly #timeouts = new Map<string, number>();
+  /** Time limit of the version staged in an instance, which becomes its limit on commit. */
+  readonly #staged = new Map<string, number>();
 
   private constructor(bridge: SandboxBridge, options: ProcessBackendOptions) {
     this.#bridge = bridge;
@@ -110,6 +112,34 @@ export class ProcessBackend implements SandboxBackend {
     const reply = await this.#request({ op: "export", instance: id }, timeout * 10);
     if (reply.t === "crash") return { kind: "disposed" };
     return (reply as { value: StateOutcome<StateSnapshot> }).value;
+  }
+
+  async stage(id: string, spec: LoadSpec): Promise<StageResult> {
+    const timeout = this.#timeouts.get(id);
+    if (timeout === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
+    const reply = await this.#request({ op: "stage", instance: id, spec }, spec.callTimeoutMs * 20 + 1000);
+    if (reply.t === "crash") return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" }, stop: reply.culprit ? "crashed" : "lost" };
+    const result = (reply as { value: StageResult }).value;
+    if (result.ok) this.#staged.set(id, spec.callTimeoutMs);
+    return result;
+  }
+
+  async commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+    const timeout = this.#timeouts.get(id);
+    if (timeout === undefined) return { kind: "disposed" };
+    const budget = mode.kind === "migrate" ? (this.#staged.get(id) ?? timeout) * 10 : 100;
+    const reply = await this.#request({ op: "commit", instance: id, mode }, budget);
+    if (reply.t === "crash") return { kind: "disposed" };
+    const out = (reply as { value: StateOutcome<StateSnapshot | null> }).value;
+    if (out.kind === "ok") this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
+    this.#staged.delete(id);
+    return out;
+  }
+
+  async abortStaged(id: string): Promise<void> {
+    this.#staged.delete(id);
+    if (!this.#timeouts.has(id)) return;
+    await this.#request({ op: "abort", instance: id }, 100);
   }
 
   async heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
@@ -274,6 +304,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#pending = [];
     this.#outbox = [];
     this.#timeouts.clear();
+    this.#staged.clear();
     const head = pending[0]?.request;
     const culprit = head !== undefined && "instance" in head ? head.instance : head?.op === "start" ? `${head.spec.name}` : undefined;
     if (this.#closing) {

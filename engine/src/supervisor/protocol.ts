@@ -5,7 +5,7 @@
  * replies, logs and capability calls out (written synchronously, so nothing is lost to a crash
  * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
  */
-import type { StateInit } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, StateInit } from "../sandbox/sandbox-backend.js";
 import type { LoadSpec, StopReason, WireEvent } from "../sandbox/wire.js";
 
 export const FD_REQUESTS = 3;
@@ -17,6 +17,9 @@ export type SandboxRequest =
   | { readonly op: "start"; readonly id: number; readonly spec: LoadSpec; readonly seed: readonly number[]; readonly init: StateInit }
   | { readonly op: "dispatch"; readonly id: number; readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }
   | { readonly op: "export"; readonly id: number; readonly instance: string }
+  | { readonly op: "stage"; readonly id: number; readonly instance: string; readonly spec: LoadSpec }
+  | { readonly op: "commit"; readonly id: number; readonly instance: string; readonly mode: CommitMode }
+  | { readonly op: "abort"; readonly id: number; readonly instance: string }
   | { readonly op: "heap"; readonly id: number; readonly instance: string }
   | { readonly op: "stop"; readonly id: number; readonly instance: string };
 

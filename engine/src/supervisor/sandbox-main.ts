@@ -54,6 +54,16 @@ function handle(request: SandboxRequest): void {
     case "export":
       writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.exportState(request.instance) }));
       return;
+    case "stage":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.stage(request.instance, request.spec) }));
+      return;
+    case "commit":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.commit(request.instance, request.mode) }));
+      return;
+    case "abort":
+      registry.abortStaged(request.instance);
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
+      return;
     case "heap":
       writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.heap(request.instance) ?? null }));
       return;

@@ -1,0 +1,33 @@
+// Runs a benchmark step in a fresh node process (fresh compile cache, fresh heap).
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const CHILD = fileURLToPath(new URL("./child.js", import.meta.url));
+
+/** Runs `child(params)` of benchmarks/<moduleName>.js in a new `node --no-node-snapshot`; resolves with its result. */
+export function runChild(moduleName, params, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS; // inline isolation refuses V8 flags that reach isolates
+    const proc = spawn(process.execPath, ["--no-node-snapshot", CHILD, moduleName, JSON.stringify(params)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env,
+    });
+    let out = "";
+    let err = "";
+    proc.stdout.setEncoding("utf8").on("data", (text) => (out += text));
+    proc.stderr.setEncoding("utf8").on("data", (text) => (err += text));
+    const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+    proc.on("error", reject);
+    proc.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`benchmark child ${moduleName} exited with ${code ?? signal}: ${err.trim().slice(-2000)}`));
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`benchmark child ${moduleName} printed no JSON: ${out.slice(-500)} ${err.slice(-500)}`));
+      }
+    });
+  });
+}

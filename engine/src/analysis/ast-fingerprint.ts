@@ -1,0 +1,392 @@
+import type ts from "typescript";
+import type { TypeScript } from "../compile/load-typescript.js";
+
+/**
+ * The canonical form of some syntax: equal `text` means the same code up to formatting.
+ * `references` are the names it uses that may point at other declarations: `Foo`, `ns.Foo`
+ * (the first member of a namespace-like name) and `import("./x").Foo` (an import type).
+ */
+export interface Fingerprint {
+  readonly text: string;
+  readonly references: ReadonlySet<string>;
+}
+
+/**
+ * Builds a fingerprint from an AST by a walk that writes each node's kind, the semantic fields
+ * the children do not carry (operators, `let`/`const`, `import type`...) and the value of each
+ * token: identifier names, cooked string contents, numeric values. What it ignores is exactly
+ * what the parser already dropped or what it normalizes here:
+ * - whitespace, comments, semicolons, trailing commas (not in the AST at all);
+ * - quote style and escapes: `'a'`, `"a"`, `"\x61"` and `` `a` `` are the string a;
+ * - number spelling: `0x10`, `16`, `1_6`; bigint spelling `0x10n`, `16n`;
+ * - parentheses (the tree already encodes precedence; `(a?.b).c` keeps its meaning through the
+ *   optional-chain flag);
+ * - property-name spelling: `{ a: 1 }` and `{ "a": 1 }`, `o.a` and `o["a"]`;
+ * - shorthand: `{ a }` and `{ a: a }`, `const { a } = o` and `const { a: a } = o`;
+ * - `new X` and `new X()`.
+ *
+ * Fingerprints are only compared within one process (the kind numbers belong to the TypeScript
+ * version that parsed them). Nodes may be replaced by a placeholder, which is how a declaration's
+ * fingerprint leaves out parts fingerprinted on their own (a mod definition's properties).
+ */
+export class FingerprintBuilder {
+  private readonly parts: string[] = [];
+  private readonly references = new Set<string>();
+  private readonly k: typeof ts.SyntaxKind;
+
+  constructor(
+    private readonly ts: TypeScript,
+    private readonly placeholders?: ReadonlyMap<ts.Node, string>,
+  ) {
+    this.k = ts.SyntaxKind;
+  }
+
+  /** Appends a node (parsed with parent pointers: key positions are told by the parent). */
+  add(node: ts.Node): this {
+    this.visit(node);
+    return this;
+  }
+
+  /** Appends a list of nodes, delimited so that lists of different lengths never collide. */
+  addList(nodes: readonly ts.Node[] | undefined): this {
+    this.list(nodes);
+    return this;
+  }
+
+  /**
+   * Appends a declaration without its modifiers (`export`, `declare`, `default`...): what the
+   * state-shape comparison uses, since exporting a type does not change the shape it describes.
+   */
+  addWithoutModifiers(node: ts.Node): this {
+    const modifiers = this.ts.canHaveModifiers(node) ? node.modifiers : undefined;
+    this.open(node);
+    this.ts.forEachChild(
+      node,
+      (child) => this.visit(child),
+      (nodes) => {
+        if (nodes !== modifiers) this.list(nodes);
+      },
+    );
+    this.parts.push(")");
+    return this;
+  }
+
+  /** Appends a literal marker (e.g. a declaration kind or flags the caller reads itself). */
+  mark(text: string): this {
+    this.parts.push(text);
+    return this;
+  }
+
+  /** The fingerprint so far. */
+  finish(): Fingerprint {
+    return { text: this.parts.join(" "), references: this.references };
+  }
+
+  private list(nodes: readonly ts.Node[] | undefined): void {
+    this.parts.push("[");
+    if (nodes !== undefined) for (const node of nodes) this.visit(node);
+    this.parts.push("]");
+  }
+
+  /** An optional child, written as `-` when absent so that neighbouring slots cannot swap. */
+  private slot(node: ts.Node | undefined): void {
+    if (node === undefined) this.parts.push("-");
+    else this.visit(node);
+  }
+
+  private open(node: ts.Node): void {
+    const ts = this.ts;
+    // `let`/`const`/`using` live in the flags of the declaration list, `?.` in every link of an
+    // optional chain; no other flag from the parser changes what the code means.
+    const flags = node.flags & (ts.NodeFlags.BlockScoped | ts.NodeFlags.Using | ts.NodeFlags.OptionalChain | ts.NodeFlags.GlobalAugmentation);
+    this.parts.push(flags === 0 ? `(${node.kind}` : `(${node.kind}/${flags}`);
+  }
+
+  private visit(node: ts.Node): void {
+    const placeholder = this.placeholders?.get(node);
+    if (placeholder !== undefined) {
+      this.parts.push(placeholder);
+      return;
+    }
+    const ts = this.ts;
+    const k = this.k;
+    switch (node.kind) {
+      case k.ParenthesizedExpression:
+        this.visit((node as ts.ParenthesizedExpression).expression);
+        return;
+      case k.ParenthesizedType:
+        this.visit((node as ts.ParenthesizedTypeNode).type);
+        return;
+      case k.Identifier:
+        this.identifier(node as ts.Identifier);
+        return;
+      case k.PrivateIdentifier:
+        this.parts.push(`#${(node as ts.PrivateIdentifier).text}`);
+        return;
+      case k.StringLiteral:
+      case k.NumericLiteral: {
+        const text = (node as ts.StringLiteral | ts.NumericLiteral).text;
+        if (this.isKeyPosition(node)) this.key(text);
+        else this.parts.push(node.kind === k.StringLiteral ? `s:${JSON.stringify(text)}` : `n:${text}`);
+        return;
+      }
+      case k.NoSubstitutionTemplateLiteral: {
+        const literal = node as ts.NoSubstitutionTemplateLiteral;
+        // A tag sees the raw text (String.raw`\n` is not String.raw`\\n`); anywhere else it is a string.
+        if (ts.isTaggedTemplateExpression(node.parent)) this.parts.push(`raw:${JSON.stringify(literal.rawText ?? literal.text)}`);
+        else this.parts.push(`s:${JSON.stringify(literal.text)}`);
+        return;
+      }
+      case k.TemplateHead:
+      case k.TemplateMiddle:
+      case k.TemplateTail: {
+        const literal = node as ts.TemplateLiteralLikeNode;
+        const text = this.isTagged(node) ? `raw:${JSON.stringify(literal.rawText ?? literal.text)}` : JSON.stringify(literal.text);
+        this.parts.push(`(${node.kind} ${text})`);
+        return;
+      }
+      case k.BigIntLiteral:
+        this.parts.push(`big:${bigintValue((node as ts.BigIntLiteral).text)}`);
+        return;
+      case k.RegularExpressionLiteral:
+        this.parts.push(`re:${JSON.stringify((node as ts.RegularExpressionLiteral).text)}`);
+        return;
+      case k.PropertyAccessExpression: {
+        const access = node as ts.PropertyAccessExpression;
+        this.member(access, access.expression, access.questionDotToken, access.name);
+        return;
+      }
+      case k.ElementAccessExpression: {
+        const access = node as ts.ElementAccessExpression;
+        const argument = unparenthesize(ts, access.argumentExpression);
+        // `o["a"]` is `o.a`: write both the same way.
+        if (ts.isStringLiteral(argument) || ts.isNoSubstitutionTemplateLiteral(argument) || ts.isNumericLiteral(argument)) {
+          this.member(access, access.expression, access.questionDotToken, argument);
+          return;
+        }
+        break;
+      }
+      case k.QualifiedName: {
+        const name = node as ts.QualifiedName;
+        this.open(name);
+        this.visit(name.left);
+        this.key(name.right.text);
+        this.parts.push(")");
+        if (ts.isIdentifier(name.left)) this.references.add(`${name.left.text}.${name.right.text}`);
+        return;
+      }
+      case k.ShorthandPropertyAssignment: {
+        const shorthand = node as ts.ShorthandPropertyAssignment;
+        if (shorthand.objectAssignmentInitializer !== undefined) break;
+        // `{ a }` is `{ a: a }`.
+        this.parts.push(`(${k.PropertyAssignment}`);
+        this.key(shorthand.name.text);
+        this.parts.push(`i:${shorthand.name.text})`);
+        this.references.add(shorthand.name.text);
+        return;
+      }
+      case k.BindingElement: {
+        const element = node as ts.BindingElement;
+        this.open(element);
+        if (element.dotDotDotToken !== undefined) this.parts.push("...");
+        // `{ a }` is `{ a: a }` here too; `[a]` has no property name at all.
+        if (element.propertyName !== undefined) this.propertyName(element.propertyName);
+        else if (ts.isObjectBindingPattern(element.parent) && ts.isIdentifier(element.name)) this.key(element.name.text);
+        else this.parts.push("-");
+        this.visit(element.name);
+        this.slot(element.initializer);
+        this.parts.push(")");
+        return;
+      }
+      case k.ForStatement: {
+        const loop = node as ts.ForStatement;
+        this.open(loop);
+        this.slot(loop.initializer);
+        this.slot(loop.condition);
+        this.slot(loop.incrementor);
+        this.visit(loop.statement);
+        this.parts.push(")");
+        return;
+      }
+      case k.TypeParameter: {
+        const parameter = node as ts.TypeParameterDeclaration;
+        this.open(parameter);
+        this.list(parameter.modifiers);
+        this.visit(parameter.name);
+        this.slot(parameter.constraint);
+        this.slot(parameter.default);
+        this.parts.push(")");
+        return;
+      }
+      case k.NewExpression: {
+        const construct = node as ts.NewExpression;
+        this.open(construct);
+        this.visit(construct.expression);
+        if (construct.typeArguments !== undefined) this.list(construct.typeArguments);
+        // `new X` calls X with no arguments, like `new X()`.
+        this.list(construct.arguments ?? []);
+        this.parts.push(")");
+        return;
+      }
+      case k.ImportType: {
+        const importType = node as ts.ImportTypeNode;
+        const argument = importType.argument;
+        if (ts.isLiteralTypeNode(argument) && ts.isStringLiteral(argument.literal) && importType.qualifier !== undefined) {
+          const first = leftmost(ts, importType.qualifier);
+          this.references.add(`import(${JSON.stringify(argument.literal.text)}).${first.text}`);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.generic(node);
+  }
+
+  private generic(node: ts.Node): void {
+    this.open(node);
+    const extra = this.fields(node);
+    if (extra !== undefined) this.parts.push(extra);
+    this.ts.forEachChild(
+      node,
+      (child) => this.visit(child),
+      (nodes) => this.list(nodes),
+    );
+    this.parts.push(")");
+  }
+
+  /** The meaningful fields of a node that are not child nodes. */
+  private fields(node: ts.Node): string | undefined {
+    const k = this.k;
+    switch (node.kind) {
+      case k.PrefixUnaryExpression:
+      case k.PostfixUnaryExpression:
+        return `op:${(node as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator}`;
+      case k.TypeOperator:
+        return `op:${(node as ts.TypeOperatorNode).operator}`;
+      case k.MetaProperty:
+        return `kw:${(node as ts.MetaProperty).keywordToken}`;
+      case k.HeritageClause:
+        return `kw:${(node as ts.HeritageClause).token}`;
+      case k.ImportAttributes:
+        return `kw:${(node as ts.ImportAttributes).token}`;
+      case k.ImportType:
+        return (node as ts.ImportTypeNode).isTypeOf ? "typeof" : undefined;
+      case k.ImportClause: {
+        const clause = node as ts.ImportClause;
+        return `type:${clause.isTypeOnly} phase:${clause.phaseModifier ?? "-"}`;
+      }
+      case k.ImportSpecifier:
+      case k.ExportSpecifier:
+      case k.ExportDeclaration:
+      case k.ImportEqualsDeclaration:
+        return `type:${(node as ts.ImportSpecifier | ts.ExportSpecifier | ts.ExportDeclaration | ts.ImportEqualsDeclaration).isTypeOnly}`;
+      case k.ExportAssignment:
+        return (node as ts.ExportAssignment).isExportEquals === true ? "=" : "default";
+      default:
+        return undefined;
+    }
+  }
+
+  /** `o.a`, `o?.a`, `o["a"]`: one form. */
+  private member(
+    node: ts.Node,
+    expression: ts.Expression,
+    questionDot: ts.QuestionDotToken | undefined,
+    name: ts.MemberName | ts.StringLiteral | ts.NoSubstitutionTemplateLiteral | ts.NumericLiteral,
+  ): void {
+    const ts = this.ts;
+    this.parts.push(`(${this.k.PropertyAccessExpression}/${node.flags & ts.NodeFlags.OptionalChain}`);
+    this.visit(expression);
+    if (questionDot !== undefined) this.parts.push("?.");
+    if (ts.isPrivateIdentifier(name)) this.parts.push(`#${name.text}`);
+    else this.key(name.text);
+    this.parts.push(")");
+    const inner = unparenthesize(ts, expression);
+    if (ts.isIdentifier(inner)) this.references.add(`${inner.text}.${name.text}`);
+  }
+
+  private identifier(node: ts.Identifier): void {
+    if (this.isKeyPosition(node)) {
+      this.key(node.text);
+      return;
+    }
+    this.parts.push(`i:${node.text}`);
+    if (this.isReference(node)) this.references.add(node.text);
+  }
+
+  private propertyName(name: ts.PropertyName): void {
+    const ts = this.ts;
+    if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) this.key(name.text);
+    else this.visit(name);
+  }
+
+  private key(text: string): void {
+    this.parts.push(`k:${JSON.stringify(text)}`);
+  }
+
+  /** Is the node a property name, where `a`, `"a"` and `'a'` name the same property? */
+  private isKeyPosition(node: ts.Node): boolean {
+    const ts = this.ts;
+    const parent = node.parent as ts.Node | undefined;
+    if (parent === undefined) return false;
+    if (
+      ts.isPropertyAssignment(parent) ||
+      ts.isMethodDeclaration(parent) ||
+      ts.isPropertyDeclaration(parent) ||
+      ts.isPropertySignature(parent) ||
+      ts.isMethodSignature(parent) ||
+      ts.isGetAccessorDeclaration(parent) ||
+      ts.isSetAccessorDeclaration(parent) ||
+      ts.isEnumMember(parent)
+    ) {
+      return parent.name === node;
+    }
+    return false;
+  }
+
+  /** Could this identifier name a declaration elsewhere (rather than declare one, or name a member)? */
+  private isReference(node: ts.Identifier): boolean {
+    const ts = this.ts;
+    const parent = node.parent as ts.Node | undefined;
+    if (parent === undefined) return true;
+    if (ts.isShorthandPropertyAssignment(parent)) return true;
+    if ("name" in parent && parent.name === node) return false;
+    if ("propertyName" in parent && parent.propertyName === node) return false;
+    if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return parent.label !== node;
+    return true;
+  }
+
+  /** Is a template head/middle/tail part of a tagged template (whose tag sees the raw text)? */
+  private isTagged(node: ts.Node): boolean {
+    const ts = this.ts;
+    let template: ts.Node | undefined = node.parent;
+    if (template !== undefined && ts.isTemplateSpan(template)) template = template.parent;
+    return template !== undefined && ts.isTemplateExpression(template) && ts.isTaggedTemplateExpression(template.parent);
+  }
+}
+
+/** The expression under any parentheses. */
+export function unparenthesize(ts: TypeScript, node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current)) current = current.expression;
+  return current;
+}
+
+function leftmost(ts: TypeScript, name: ts.EntityName): ts.Identifier {
+  let current = name;
+  while (ts.isQualifiedName(current)) current = current.left;
+  return current;
+}
+
+/** The decimal value of a bigint literal's text (`0x10n` -> `16`); the text itself if malformed. */
+function bigintValue(text: string): string {
+  const digits = text.endsWith("n") ? text.slice(0, -1) : text;
+  try {
+    return BigInt(digits.replaceAll("_", "")).toString();
+  } catch (error) {
+    // The parser reported the malformed literal already; its text still tells versions apart.
+    if (error instanceof SyntaxError) return text;
+    throw error;
+  }
+}

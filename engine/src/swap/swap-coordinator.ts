@@ -1,0 +1,173 @@
+import { performance } from "node:perf_hooks";
+import { diffVersions, type SemanticDiff } from "../analysis/semantic-diff.js";
+import type { ErrorInfo } from "../errors/modhost-error.js";
+import type { ResolvedOptions } from "../host/host-options.js";
+import { prepareMod, type ModVersion } from "../host/mod-loader.js";
+import type { ModSlot, SwapPlan } from "../host/mod-slot.js";
+import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "../host/swap-report.js";
+
+/** Type-checks a version; returns E_TYPE errors (and may return warnings). */
+export type VersionTypeChecker = (version: ModVersion) => Promise<{ errors: ErrorInfo[]; ms: number }>;
+
+/**
+ * Runs reloads, rollbacks and approvals: compile, type-check, analyze (semantic diff), then the
+ * slot's swap transaction. One at a time per mod; requests that arrive while one runs coalesce
+ * into a single follow-up that reads the files afresh.
+ */
+export class SwapCoordinator {
+  readonly #options: ResolvedOptions;
+  readonly #typecheck: VersionTypeChecker | undefined;
+  readonly #onReport: (report: SwapReport) => void;
+  /** Per mod: the end of its line of swap operations, and a reload that has not started yet. */
+  readonly #chains = new Map<string, { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> }>();
+
+  constructor(options: ResolvedOptions, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void) {
+    this.#options = options;
+    this.#typecheck = typecheck;
+    this.#onReport = onReport;
+  }
+
+  /** Reloads a mod from its folder. Calls made before it starts share its result. */
+  reload(slot: ModSlot): Promise<SwapReport> {
+    const chain = this.#chain(slot.name);
+    if (chain.queuedReload !== undefined) return chain.queuedReload;
+    const reload = chain.tail.then(() => {
+      delete chain.queuedReload; // from here on, a new request reads the files again
+      return this.#reloadSteps(slot);
+    });
+    chain.queuedReload = reload;
+    chain.tail = reload.catch(() => undefined);
+    return reload;
+  }
+
+  /** Returns a mod to its previous version, carrying the current state over. */
+  rollback(slot: ModSlot, reason?: ErrorInfo): Promise<SwapReport> {
+    return this.#exclusive(slot, async () => {
+      const startedAt = performance.now();
+      const previous = slot.previousVersions.at(-1);
+      const from = slot.version;
+      if (previous === undefined) {
+        return this.#emit(refusal(slot, "rollback", startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message: `mod ${slot.name} has no earlier version to roll back to`, mod: slot.name }));
+      }
+      const analyzeStart = performance.now();
+      const diff = await diffVersions(from, previous);
+      const phases: SwapPhases = { analyze: performance.now() - analyzeStart };
+      if (diff.stateShapeChanged && !diff.newHasMigrate) {
+        return this.#emit(
+          refusal(slot, "rollback", startedAt, phases, diff.changes, {
+            code: "E_MIGRATION_REQUIRED",
+            message: `rolling back to ${previous.manifest.version} changes the state's shape (${diff.stateShapeReasons.join(", ")}) and that version has no migrate()`,
+            mod: slot.name,
+          }),
+        );
+      }
+      const plan: SwapPlan = { kind: "rollback", migrate: diff.stateShapeChanged, changes: diff.changes, phases, startedAt, ...(reason ? { reason } : {}) };
+      return this.#emit(await slot.swap(previous, plan));
+    });
+  }
+
+  /** Applies the version held for approval. */
+  approve(slot: ModSlot): Promise<SwapReport> {
+    return this.#exclusive(slot, async () => {
+      const startedAt = performance.now();
+      const pending = slot.pendingApproval;
+      if (pending === undefined) {
+        return this.#emit(refusal(slot, "swap", startedAt, {}, [], { code: "E_NOTHING_TO_APPROVE", message: `mod ${slot.name} has no patch waiting for approval`, mod: slot.name }));
+      }
+      slot.clearPendingApproval();
+      return this.#emit(await slot.swap(pending.version, { ...pending.plan, startedAt }));
+    });
+  }
+
+  async #reloadSteps(slot: ModSlot): Promise<SwapReport> {
+    const startedAt = performance.now();
+    const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = {};
+    const prepared = await prepareMod(slot.version.dir, this.#options);
+    phases.compile = performance.now() - startedAt;
+    if (!prepared.ok) return this.#emit(refusal(slot, "swap", startedAt, phases, [], prepared.error));
+    const next = prepared.version;
+    if (next.manifest.name !== slot.name) {
+      return this.#emit(
+        refusal(slot, "swap", startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }),
+      );
+    }
+    if (this.#typecheck !== undefined && this.#options.typecheck !== "off") {
+      const checked = await this.#typecheck(next);
+      phases.typecheck = checked.ms;
+      const first = checked.errors[0];
+      if (first !== undefined && this.#options.typecheck === "block") {
+        return this.#emit(refusal(slot, "swap", startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
+      }
+    }
+    const analyzeStart = performance.now();
+    const diff = await diffVersions(slot.version, next);
+    phases.analyze = performance.now() - analyzeStart;
+    if (diff.noop) {
+      return this.#emit({ ok: true, mod: slot.name, kind: "noop", from: slot.version.manifest.version, to: slot.version.manifest.version, pauseMs: 0, totalMs: round(performance.now() - startedAt), phases: roundPhases(phases), changes: [] });
+    }
+    if (diff.stateShapeChanged && !diff.newHasMigrate) {
+      return this.#emit(
+        refusal(slot, "swap", startedAt, phases, diff.changes, {
+          code: "E_MIGRATION_REQUIRED",
+          message: `the state's shape changed (${diff.stateShapeReasons.join(", ")}); add a migrate(old, fromVersion) to the new version`,
+          mod: slot.name,
+          file: next.manifest.entry,
+        }),
+      );
+    }
+    const plan: SwapPlan = { kind: "swap", migrate: diff.stateShapeChanged, changes: diff.changes, phases, startedAt };
+    const approval = approvalNeeded(diff);
+    if (approval !== undefined) {
+      slot.holdForApproval(next, plan);
+      return this.#emit(refusal(slot, "swap", startedAt, phases, diff.changes, { code: "E_APPROVAL_REQUIRED", message: `${approval}; the operator must approve it (modhost approve ${slot.name})`, mod: slot.name, file: "mod.json" }));
+    }
+    slot.clearPendingApproval();
+    return this.#emit(await slot.swap(next, plan));
+  }
+
+  #chain(mod: string): { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> } {
+    let chain = this.#chains.get(mod);
+    if (chain === undefined) {
+      chain = { tail: Promise.resolve() };
+      this.#chains.set(mod, chain);
+    }
+    return chain;
+  }
+
+  /** Runs `fn` after every swap operation of this mod asked for before it. */
+  #exclusive(slot: ModSlot, fn: () => Promise<SwapReport>): Promise<SwapReport> {
+    const chain = this.#chain(slot.name);
+    const run = chain.tail.then(fn);
+    chain.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #emit(report: SwapReport): SwapReport {
+    this.#onReport(report);
+    return report;
+  }
+}
+
+/** Why a version needs the operator's approval, if it does. */
+function approvalNeeded(diff: SemanticDiff): string | undefined {
+  const reasons: string[] = [];
+  if (diff.permissionsAdded.length > 0) reasons.push(`it asks for new permissions: ${diff.permissionsAdded.join(", ")}`);
+  if (diff.limitsRaised.length > 0) reasons.push(`it raises limits: ${diff.limitsRaised.join(", ")}`);
+  return reasons.length > 0 ? reasons.join("; ") : undefined;
+}
+
+function refusal(slot: ModSlot, kind: "swap" | "rollback", startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
+  void kind;
+  return {
+    ok: false,
+    mod: slot.name,
+    kind: "rejected",
+    from: slot.version.manifest.version,
+    to: slot.version.manifest.version,
+    pauseMs: 0,
+    totalMs: round(performance.now() - startedAt),
+    phases: roundPhases(phases),
+    changes,
+    error: { ...error, mod: slot.name },
+  };
+}

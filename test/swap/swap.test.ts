@@ -1,0 +1,264 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ModHost, type SwapReport } from "modhost";
+import { ISOLATIONS, makeModsDir, type ModsDir } from "../support/mod-fixture.js";
+
+let host: ModHost | undefined;
+let mods: ModsDir | undefined;
+afterEach(async () => {
+  await host?.close();
+  await mods?.cleanup();
+  host = undefined;
+  mods = undefined;
+});
+
+const manifest = (version: string, extra: object = {}) => ({ name: "combat", version, entry: "main.ts", permissions: [], ...extra });
+
+/** Version 1: damage 1 per hit, state keeps hp by player. */
+const V1 = `import { defineMod } from "@modhost/sdk";
+type State = { hp: Record<string, number> };
+export default defineMod<State>({
+  init: () => ({ hp: {} }),
+  on: {
+    hit(state, e: { target: string }) {
+      state.hp[e.target] = (state.hp[e.target] ?? 100) - 1;
+      return state.hp[e.target];
+    },
+  },
+});
+`;
+/** Same code, reformatted with comments. */
+const V1_REFORMATTED = `// combat rules
+import { defineMod } from '@modhost/sdk'
+
+type State = {
+  hp: Record<string, number>,
+}
+
+export default defineMod<State>({
+  init: () => ({ hp: {} }), // fresh
+  on: {
+    /* one hit */
+    hit(state, e: { target: string }) {
+      state.hp[e.target] = (state.hp[e.target] ?? 100) - 1
+      return state.hp[e.target]
+    },
+  },
+})
+`;
+/** A balance change: damage 5. */
+const V2 = V1.replace("(state.hp[e.target] ?? 100) - 1", "(state.hp[e.target] ?? 100) - 5");
+/** A shape change: hp becomes { [player]: { hp, hits } }, with a migrate. */
+const V3 = `import { defineMod } from "@modhost/sdk";
+type Fighter = { hp: number; hits: number };
+type State = { fighters: Record<string, Fighter> };
+export default defineMod<State>({
+  init: () => ({ fighters: {} }),
+  migrate(old) {
+    const fighters: Record<string, Fighter> = {};
+    for (const [name, hp] of Object.entries((old as { hp: Record<string, number> }).hp)) fighters[name] = { hp, hits: 0 };
+    return { fighters };
+  },
+  on: {
+    hit(state, e: { target: string }) {
+      const f = (state.fighters[e.target] ??= { hp: 100, hits: 0 });
+      f.hp -= 5;
+      f.hits += 1;
+      return f.hp;
+    },
+  },
+});
+`;
+const V3_NO_MIGRATE = V3.replace(/  migrate\(old\) \{[\s\S]*?\n  \},\n/, "");
+
+async function start(isolation: "process" | "inline", main = V1, extra: object = {}, options: object = {}): Promise<ModHost> {
+  mods = await makeModsDir({ combat: { "mod.json": manifest("1.0.0", extra), "main.ts": main } });
+  host = await ModHost.create({ modsDir: mods.dir, isolation, ...options });
+  return host;
+}
+async function patch(main: string, version: string, extra: object = {}): Promise<void> {
+  await mods!.write("combat", { "mod.json": manifest(version, extra), "main.ts": main });
+}
+const hit = async (target = "ann") => (await host!.emit("hit", { target }))[0];
+
+describe.each(ISOLATIONS)("swap (%s isolation)", (isolation) => {
+  it("a code change swaps in the new version and keeps the state", async () => {
+    await start(isolation);
+    await hit();
+    await hit();
+    await patch(V2, "1.1.0");
+    const swaps: SwapReport[] = [];
+    host!.on("swap", (r) => swaps.push(r));
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: true, kind: "swap", from: "1.0.0", to: "1.1.0", changes: [{ kind: "modified", path: "on.hit" }] });
+    expect(report.pauseMs).toBeGreaterThanOrEqual(0);
+    expect(report.totalMs).toBeGreaterThanOrEqual(report.pauseMs);
+    expect(swaps).toEqual([report]);
+    expect(await hit()).toMatchObject({ ok: true, version: "1.1.0", value: 93 });
+    expect(host!.mods()[0]).toMatchObject({ version: "1.1.0", status: "running" });
+  });
+
+  it("a formatting-only change is a no-op", async () => {
+    await start(isolation);
+    const before = host!.mods()[0]?.hash;
+    await patch(V1_REFORMATTED, "1.0.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: true, kind: "noop", changes: [] });
+    expect(host!.mods()[0]?.hash).toBe(before);
+  });
+
+  it.each([
+    ["syntax error", V2.replace("return state.hp[e.target];", "return state.hp[e.target;"), "E_SYNTAX"],
+    ["type error", V2.replace("return state.hp[e.target];", "const n: string = state.hp[e.target]; return n;"), "E_TYPE"],
+    ["unsafe code", V2.replace("return state.hp[e.target];", "return eval('1');"), "E_UNSAFE_CODE"],
+  ])("a patch with a %s is refused with its position and the old version keeps serving", async (_what, main, code) => {
+    await start(isolation);
+    await hit();
+    await patch(main, "1.1.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: false, kind: "rejected", from: "1.0.0", to: "1.0.0", error: { code, file: "main.ts", line: expect.any(Number) } });
+    expect(await hit()).toMatchObject({ ok: true, version: "1.0.0", value: 98 });
+  });
+
+  it("a patch whose top-level code throws is refused, state untouched", async () => {
+    await start(isolation);
+    await hit();
+    await patch(`throw new Error("broken at load");\n${V2}`, "1.1.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: false, kind: "rejected", error: { message: expect.stringContaining("broken at load") } });
+    expect(await hit()).toMatchObject({ ok: true, version: "1.0.0", value: 98 });
+  });
+
+  it("a state-shape change without migrate is refused", async () => {
+    await start(isolation);
+    await patch(V3_NO_MIGRATE, "2.0.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: false, kind: "rejected", error: { code: "E_MIGRATION_REQUIRED" } });
+    expect(await hit()).toMatchObject({ version: "1.0.0", value: 99 });
+  });
+
+  it("a state-shape change with migrate carries the state into the new shape", async () => {
+    await start(isolation);
+    await hit("ann");
+    await hit("bob");
+    await hit("bob");
+    await patch(V3, "2.0.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: true, kind: "swap", to: "2.0.0" });
+    expect(await host!.state("combat")).toEqual({ fighters: { ann: { hp: 99, hits: 0 }, bob: { hp: 98, hits: 0 } } });
+    expect(await hit("bob")).toMatchObject({ version: "2.0.0", value: 93 });
+  });
+
+  it.each([
+    ["throws", `throw new Error("bad migrate");`, "bad migrate"],
+    ["times out", `for (;;) {}`, "time limit"],
+    ["blows the memory limit", `const a = []; for (;;) a.push(new Array(1e5).fill(1));`, "memory"],
+    ["returns non-plain data", `return { fighters: new Map() };`, "Map"],
+    ["mutates the old state, then throws", `(old as any).hp = null; throw new Error("half done");`, "half done"],
+  ])("a migrate that %s aborts the swap and the old version and state stay exactly as they were", async (_what, body, message) => {
+    await start(isolation);
+    await hit("ann");
+    await hit("ann");
+    await patch(V3.replace(/migrate\(old\) \{/, `migrate(old) {\n    ${body}`), "2.0.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: false, kind: "rejected", error: { code: "E_MIGRATION_FAILED", message: expect.stringContaining(message) } });
+    expect(await host!.state("combat")).toEqual({ hp: { ann: 98 } });
+    expect(await hit("ann")).toMatchObject({ ok: true, version: "1.0.0", value: 97 });
+  });
+
+  it("a new permission is held for approval, then approved", async () => {
+    await start(isolation, V1, {}, { capabilities: { say: () => "said" }, grants: { combat: ["say"] } });
+    await hit();
+    await patch(V2.replace("return state.hp[e.target];", "return (ctx.host as Record<string, (t: string) => string>).say?.(e.target) ?? state.hp[e.target];").replace("hit(state, e: { target: string })", "hit(state, e: { target: string }, ctx)"), "1.1.0", { permissions: ["say"] });
+    const held = await host!.reload("combat");
+    expect(held).toMatchObject({ ok: false, kind: "rejected", error: { code: "E_APPROVAL_REQUIRED", message: expect.stringContaining("say") } });
+    expect(host!.mods()[0]).toMatchObject({ status: "pending-approval", version: "1.0.0" });
+    expect(await hit()).toMatchObject({ version: "1.0.0", value: 98 });
+    const approved = await host!.approve("combat");
+    expect(approved).toMatchObject({ ok: true, kind: "swap", to: "1.1.0" });
+    expect(host!.mods()[0]).toMatchObject({ status: "running", version: "1.1.0" });
+    expect(await hit()).toMatchObject({ version: "1.1.0", value: "said" });
+    expect(await host!.approve("combat")).toMatchObject({ ok: false, error: { code: "E_NOTHING_TO_APPROVE" } });
+  });
+
+  it("thousands of events emitted across a swap are each processed exactly once, in order", async () => {
+    await start(isolation);
+    await patch(V2, "1.1.0");
+    const emits: Promise<unknown>[] = [];
+    for (let i = 0; i < 1500; i++) emits.push(host!.emit("hit", { target: "ann" }));
+    const reload = host!.reload("combat");
+    for (let i = 0; i < 1500; i++) emits.push(host!.emit("hit", { target: "ann" }));
+    const [report, ...results] = await Promise.all([reload, ...emits]);
+    expect(report).toMatchObject({ ok: true, kind: "swap" });
+    const values = (results as { value: number; version: string }[][]).map((r) => r[0]!);
+    // Every event ran once: hp went down by 1 (old) or 5 (new), and never rose, never repeated.
+    const oldCount = values.filter((v) => v.version === "1.0.0").length;
+    const newCount = values.filter((v) => v.version === "1.1.0").length;
+    expect(oldCount + newCount).toBe(3000);
+    expect(oldCount).toBeGreaterThanOrEqual(1500);
+    expect(values.at(-1)!.value).toBe(100 - oldCount - 5 * newCount);
+    for (let i = 1; i < values.length; i++) expect(values[i]!.value).toBeLessThan(values[i - 1]!.value);
+    // Versions never interleave: all old, then all new.
+    const firstNew = values.findIndex((v) => v.version === "1.1.0");
+    expect(values.slice(firstNew).every((v) => v.version === "1.1.0")).toBe(true);
+  });
+
+  it("concurrent reloads of one mod coalesce", async () => {
+    await start(isolation);
+    await patch(V2, "1.1.0");
+    const reports = await Promise.all([host!.reload("combat"), host!.reload("combat"), host!.reload("combat")]);
+    expect(reports.filter((r) => r.kind === "swap")).toHaveLength(1);
+    expect(reports.every((r) => r.ok)).toBe(true);
+  });
+
+  it("rollback returns to the previous version with the current state", async () => {
+    await start(isolation);
+    await hit();
+    await patch(V2, "1.1.0");
+    await host!.reload("combat");
+    await hit();
+    const report = await host!.rollback("combat");
+    expect(report).toMatchObject({ ok: true, kind: "rollback", from: "1.1.0", to: "1.0.0" });
+    expect(await hit()).toMatchObject({ version: "1.0.0", value: 93 });
+    expect(await host!.rollback("combat")).toMatchObject({ ok: false, error: { code: "E_NO_PREVIOUS_VERSION" } });
+  });
+
+  it("rollback across a shape change goes through the older version's migrate", async () => {
+    const V1_WITH_MIGRATE = V1.replace("  init: () => ({ hp: {} }),", `  init: () => ({ hp: {} }),
+  migrate(old) {
+    const hp: Record<string, number> = {};
+    for (const [n, f] of Object.entries((old as { fighters: Record<string, { hp: number }> }).fighters)) hp[n] = f.hp;
+    return { hp };
+  },`);
+    await start(isolation, V1_WITH_MIGRATE);
+    await hit();
+    await patch(V3, "2.0.0");
+    expect(await host!.reload("combat")).toMatchObject({ ok: true });
+    await hit();
+    expect(await host!.rollback("combat")).toMatchObject({ ok: true, kind: "rollback", to: "1.0.0" });
+    expect(await host!.state("combat")).toEqual({ hp: { ann: 94 } });
+  });
+
+  it("probation rolls a failing new version back automatically", async () => {
+    await start(isolation, V1, {}, { probation: { minCalls: 5 } });
+    await hit();
+    const swaps: SwapReport[] = [];
+    host!.on("swap", (r) => swaps.push(r));
+    await patch(V2.replace("return state.hp[e.target];", `if (e.target === "bad") throw new Error("oops"); return state.hp[e.target];`), "1.1.0");
+    await host!.reload("combat");
+    for (let i = 0; i < 10; i++) await hit("bad");
+    await expect.poll(() => host!.mods()[0]?.version).toBe("1.0.0");
+    expect(swaps.at(-1)).toMatchObject({ ok: true, kind: "rollback", to: "1.0.0", error: { code: "E_PROBATION_FAILED" } });
+    expect(await hit()).toMatchObject({ version: "1.0.0" });
+  });
+
+  it("a swap keeps state through a later crash recovery (journal replays each event with its version)", async () => {
+    await start(isolation, V1, { limits: { callTimeoutMs: 200 } }, { checkpointEvery: 1000 });
+    await hit();
+    await patch(V2.replace("    hit(state", `    spin() { for (;;) {} },\n    hit(state`), "1.1.0", { limits: { callTimeoutMs: 200 } });
+    expect(await host!.reload("combat")).toMatchObject({ ok: true });
+    await hit();
+    // A timeout forces a restore from the checkpoint (taken under 1.0.0) plus the journal.
+    expect((await host!.emit("spin"))[0]).toMatchObject({ ok: false, error: { code: "E_TIMEOUT" } });
+    expect(await hit()).toMatchObject({ version: "1.1.0", value: 89 });
+  });
+});
