@@ -12,7 +12,7 @@ export const name = "cold-start";
 const ISOLATIONS = ["process", "inline"];
 
 function sizes(quick) {
-  return quick ? { cached: 2, uncached: 1 } : { cached: 15, uncached: 6 };
+  return quick ? { cached: 1, uncached: 1 } : { cached: 15, uncached: 6 };
 }
 
 /** One timed start: create, first event answered by all `expected` mods. Closes the host untimed. */

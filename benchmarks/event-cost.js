@@ -6,42 +6,73 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { COMBAT_LOGIC, NOOP_MOD, attackPayloads, combatMod, makeModsDir, nativeCombat } from "./lib/fixtures.js";
+import { cpuNsOf, selfCpuNs } from "./lib/machine.js";
 import { nowNs, record, recordValue, round, tick } from "./lib/stats.js";
 
 export const name = "event-cost";
 
 function sizes(quick) {
   return quick
-    ? { entities: 100, warmSingle: 200, single: { inline: 300, process: 150 }, warmBatches: 1, batches: { inline: 4, process: 3 }, batchSize: 1000, nativeRuns: 5, nativeCalls: 20_000, ivmCalls: 2000, ivmRuns: 3, echo: 150 }
+    ? { entities: 100, warmSingle: 100, single: { inline: 200, process: 100 }, warmBatches: 1, batches: { inline: 3, process: 2 }, batchSize: 1000, nativeRuns: 5, nativeCalls: 20_000, ivmCalls: 1000, ivmRuns: 3, echo: 100 }
     : { entities: 1000, warmSingle: 3000, single: { inline: 20_000, process: 5000 }, warmBatches: 5, batches: { inline: 60, process: 40 }, batchSize: 1000, nativeRuns: 30, nativeCalls: 200_000, ivmCalls: 20_000, ivmRuns: 15, echo: 3000 };
 }
 
-/** Round-trip time of each awaited emit, in microseconds. */
-async function singleEmits(host, event, payloads, count) {
-  const samples = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const payload = payloads[i % payloads.length];
-    const t0 = nowNs();
-    const results = await host.emit(event, payload);
-    samples[i] = (nowNs() - t0) / 1000;
-    if (results.length !== 1 || !results[0].ok) throw new Error(`emit ${event} failed: ${JSON.stringify(results)}`);
-  }
-  return samples;
+/**
+ * CPU time per event over a stretch of work: this process (all threads) and, for process
+ * isolation, the sandbox process (all threads). Robust to other load on the machine, unlike wall
+ * time.
+ */
+function cpuMeter(host) {
+  const pid = host.sandboxPid;
+  const read = () => ({ self: selfCpuNs(), sandbox: pid === undefined ? 0 : cpuNsOf(pid) });
+  return {
+    samples: { host: [], sandbox: [] },
+    start() {
+      this.at = read();
+    },
+    stop(events) {
+      const now = read();
+      this.samples.host.push((now.self - this.at.self) / events);
+      this.samples.sandbox.push((now.sandbox - this.at.sandbox) / events);
+    },
+  };
 }
 
-/** Per run: emit `size` events without awaiting, then await all; ns per event. */
+/** Round-trip time of each awaited emit (us), and CPU per event (ns) over chunks of emits. */
+async function singleEmits(host, event, payloads, count, chunk = 500) {
+  const samples = new Array(count);
+  const cpu = cpuMeter(host);
+  for (let from = 0; from < count; from += chunk) {
+    const to = Math.min(count, from + chunk);
+    cpu.start();
+    for (let i = from; i < to; i++) {
+      const payload = payloads[i % payloads.length];
+      const t0 = nowNs();
+      const results = await host.emit(event, payload);
+      samples[i] = (nowNs() - t0) / 1000;
+      if (results.length !== 1 || !results[0].ok) throw new Error(`emit ${event} failed: ${JSON.stringify(results)}`);
+    }
+    cpu.stop(to - from);
+  }
+  return { wall: samples, cpu: cpu.samples };
+}
+
+/** Per run: emit `size` events without awaiting, then await all; ns per event (wall and CPU). */
 async function batchedEmits(host, event, payloads, runs, size) {
   const samples = [];
+  const cpu = cpuMeter(host);
   for (let r = 0; r < runs; r++) {
     const pending = new Array(size);
+    cpu.start();
     const t0 = nowNs();
     for (let i = 0; i < size; i++) pending[i] = host.emit(event, payloads[i % payloads.length]);
     const all = await Promise.all(pending);
     samples.push((nowNs() - t0) / size);
+    cpu.stop(size);
     if (all.length !== size || !all[size - 1][0]?.ok) throw new Error(`batched ${event} failed`);
     await tick();
   }
-  return samples;
+  return { wall: samples, cpu: cpu.samples };
 }
 
 /** The native floor: the same handler on the same kind of state, called directly (ns per call). */
@@ -65,7 +96,8 @@ function nativeFloor(entities, runs, calls) {
 
 /**
  * A bare isolated-vm call shaped like the engine's dispatch (JSON string in, JSON string out,
- * the handler inside), with and without the options the engine passes (timeout, copy).
+ * the handler inside), with the options the engine passes (timeout and arguments.copy), with
+ * each of them left out, and with neither.
  */
 function ivmFloor(entities, runs, calls) {
   const require = createRequire(new URL("../engine/package.json", import.meta.url));
@@ -84,6 +116,7 @@ function ivmFloor(entities, runs, calls) {
     const payloads = attackPayloads(entities, 1000).map((p, i) => `[[${i},"attack",${JSON.stringify(p)},${Date.now()}]]`);
     const variants = {
       engine: { timeout: 55, arguments: { copy: true } },
+      nocopy: { timeout: 55 },
       notimeout: { arguments: { copy: true } },
       bare: undefined,
     };
@@ -148,6 +181,27 @@ async function ipcFloor(count) {
   return samples;
 }
 
+/**
+ * Warm-up, then single and batched emits of `event` on `host`. Records wall time under
+ * `event.single.<label><isolation>_us` and `event.batched.<label><isolation>_ns`, and CPU per event
+ * under `event.cpu.single.<label><isolation>_{host,sandbox}_us` and
+ * `event.cpu.batched.<label><isolation>_{host,sandbox}_ns` (sandbox: process isolation only).
+ */
+async function measure(host, { label, isolation, event, payloads, s, metrics, counts }) {
+  await singleEmits(host, event, payloads, s.warmSingle);
+  const single = await singleEmits(host, event, payloads, s.single[isolation]);
+  record(metrics, `event.single.${label}${isolation}_us`, single.wall, counts);
+  await batchedEmits(host, event, payloads, s.warmBatches, s.batchSize);
+  const batched = await batchedEmits(host, event, payloads, s.batches[isolation], s.batchSize);
+  const summary = record(metrics, `event.batched.${label}${isolation}_ns`, batched.wall, counts);
+  const sides = isolation === "process" ? ["host", "sandbox"] : ["host"];
+  for (const side of sides) {
+    record(metrics, `event.cpu.single.${label}${isolation}_${side}_us`, single.cpu[side].map((ns) => ns / 1000), counts);
+    record(metrics, `event.cpu.batched.${label}${isolation}_${side}_ns`, batched.cpu[side], counts);
+  }
+  return { batched: batched.wall, summary };
+}
+
 export async function run({ quick }) {
   const { ModHost } = await import("modhost");
   const s = sizes(quick);
@@ -159,40 +213,30 @@ export async function run({ quick }) {
   const batched = {};
   try {
     for (const isolation of ["inline", "process"]) {
+      const common = { isolation, s, metrics, counts };
       // The combat mod, default options (a checkpoint every 1000 events, as shipped).
       let host = await ModHost.create({ modsDir: combat.dir, isolation });
       try {
-        await singleEmits(host, "attack", payloads, s.warmSingle);
-        record(metrics, `event.single.${isolation}_us`, await singleEmits(host, "attack", payloads, s.single[isolation]), counts);
-        await batchedEmits(host, "attack", payloads, s.warmBatches, s.batchSize);
-        const ns = await batchedEmits(host, "attack", payloads, s.batches[isolation], s.batchSize);
-        batched[isolation] = record(metrics, `event.batched.${isolation}_ns`, ns, counts);
-        record(metrics, `event.batched.eps_${isolation}`, ns.map((x) => 1e9 / x), counts);
-        // eps: the p99 key is the slow tail (1st percentile of events/s), not the 99th.
-        const eps = ns.map((x) => 1e9 / x).sort((a, b) => a - b);
-        metrics[`event.batched.eps_${isolation}.p99`] = round(eps[Math.floor((eps.length - 1) * 0.01)]);
+        const out = await measure(host, { ...common, label: "", event: "attack", payloads });
+        batched[isolation] = out.summary;
+        const eps = out.batched.map((ns) => 1e9 / ns);
+        record(metrics, `event.batched.eps_${isolation}`, eps, counts);
+        // For events/s the slow tail is the low end: report the 1st percentile as ".p99".
+        metrics[`event.batched.eps_${isolation}.p99`] = round(1e9 / out.summary.p99);
       } finally {
         await host.close();
       }
-
-      // Breakdown: the engine's own cost with a handler that does nothing (tiny state, no payload).
+      // Breakdown: the engine's own cost, with a handler that does nothing (tiny state, null payload).
       host = await ModHost.create({ modsDir: noop.dir, isolation });
       try {
-        await singleEmits(host, "noop", [null], s.warmSingle);
-        record(metrics, `event.single.noop_${isolation}_us`, await singleEmits(host, "noop", [null], s.single[isolation]), counts);
-        await batchedEmits(host, "noop", [null], s.warmBatches, s.batchSize);
-        record(metrics, `event.batched.noop_${isolation}_ns`, await batchedEmits(host, "noop", [null], s.batches[isolation], s.batchSize), counts);
+        await measure(host, { ...common, label: "noop_", event: "noop", payloads: [null] });
       } finally {
         await host.close();
       }
-
-      // Breakdown: the combat mod with checkpoints (state export every 1000 events) turned off.
+      // Breakdown: the combat mod with checkpoints (a state export every 1000 events) out of reach.
       host = await ModHost.create({ modsDir: combat.dir, isolation, checkpointEvery: 1_000_000_000 });
       try {
-        await singleEmits(host, "attack", payloads, s.warmSingle);
-        record(metrics, `event.single.nocheckpoint_${isolation}_us`, await singleEmits(host, "attack", payloads, s.single[isolation]), counts);
-        await batchedEmits(host, "attack", payloads, s.warmBatches, s.batchSize);
-        record(metrics, `event.batched.nocheckpoint_${isolation}_ns`, await batchedEmits(host, "attack", payloads, s.batches[isolation], s.batchSize), counts);
+        await measure(host, { ...common, label: "nocheckpoint_", event: "attack", payloads });
       } finally {
         await host.close();
       }
@@ -208,9 +252,9 @@ export async function run({ quick }) {
 
   const ivm = ivmFloor(s.entities, s.ivmRuns, s.ivmCalls);
   record(metrics, "event.breakdown.ivm_call_us", ivm.engine, counts);
+  record(metrics, "event.breakdown.ivm_call_nocopy_us", ivm.nocopy, counts);
   record(metrics, "event.breakdown.ivm_call_notimeout_us", ivm.notimeout, counts);
   record(metrics, "event.breakdown.ivm_call_bare_us", ivm.bare, counts);
   record(metrics, "event.breakdown.ipc_roundtrip_us", await ipcFloor(s.echo), counts);
-  metrics["event.entities"] = s.entities;
-  return { metrics, counts };
+  return { metrics, counts, params: { "event.entities": s.entities, "event.batch_size": s.batchSize } };
 }

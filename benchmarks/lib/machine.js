@@ -1,5 +1,5 @@
 // The machine a run happened on.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 
@@ -31,4 +31,23 @@ export function rssMbOf(pid) {
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) / 1024;
+}
+
+/** CPU time (ns) used so far by every thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat. */
+export function cpuNsOf(pid) {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended in between
+    }
+  }
+  return total;
+}
+
+/** CPU time (ns) used so far by this process (all threads). */
+export function selfCpuNs() {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) * 1000;
 }

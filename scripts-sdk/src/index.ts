@@ -36,8 +36,14 @@ export interface ModContext {
   readonly mod: { readonly name: string; readonly version: string };
 }
 
-/** A handler: mutates `state` in place and returns plain data (or nothing). Must be synchronous. */
-export type Handler<State, Payload> = (state: State, payload: Payload, ctx: ModContext) => unknown;
+/**
+ * A handler: mutates `state` in place and returns plain data (or nothing). Must be synchronous.
+ * Declared through a method so that its parameters are checked bivariantly: a handler may annotate
+ * its payload (`e: { player: string }`) where the game has not declared the event's type.
+ */
+export type Handler<State, Payload> = {
+  handle(state: State, payload: Payload, ctx: ModContext): unknown;
+}["handle"];
 
 /** Handlers by event name: typed by ModEvents when the game declares it, open otherwise. */
 export type Handlers<State> = keyof ModEvents extends never

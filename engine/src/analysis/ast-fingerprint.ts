@@ -23,7 +23,11 @@ export interface Fingerprint {
  *   optional-chain flag);
  * - property-name spelling: `{ a: 1 }` and `{ "a": 1 }`, `o.a` and `o["a"]`;
  * - shorthand: `{ a }` and `{ a: a }`, `const { a } = o` and `const { a: a } = o`;
- * - `new X` and `new X()`.
+ * - `new X` and `new X()`;
+ * - the order of the properties of a type literal or interface, and of a union's members.
+ *
+ * Where the parser recovered from a syntax error the fingerprint says so (`!error`), so broken
+ * code never passes for the code the parser guessed.
  *
  * Fingerprints are only compared within one process (the kind numbers belong to the TypeScript
  * version that parsed them). Nodes may be replaced by a placeholder, which is how a declaration's
@@ -33,6 +37,8 @@ export class FingerprintBuilder {
   private readonly parts: string[] = [];
   private readonly references = new Set<string>();
   private readonly k: typeof ts.SyntaxKind;
+  /** Above zero while visiting names that are not references (an import type's qualifier). */
+  private quiet = 0;
 
   constructor(
     private readonly ts: TypeScript,
@@ -59,6 +65,7 @@ export class FingerprintBuilder {
    */
   addWithoutModifiers(node: ts.Node): this {
     const modifiers = this.ts.canHaveModifiers(node) ? node.modifiers : undefined;
+    if ((node.flags & this.ts.NodeFlags.ThisNodeHasError) !== 0) this.parts.push("!error");
     this.open(node);
     this.ts.forEachChild(
       node,
@@ -83,9 +90,49 @@ export class FingerprintBuilder {
   }
 
   private list(nodes: readonly ts.Node[] | undefined): void {
+    const unordered = nodes === undefined ? undefined : this.unordered(nodes);
+    if (unordered !== undefined && nodes !== undefined) {
+      this.sortedList(nodes, unordered);
+      return;
+    }
     this.parts.push("[");
     if (nodes !== undefined) for (const node of nodes) this.visit(node);
     this.parts.push("]");
+  }
+
+  /**
+   * Lists whose order carries no meaning, with the test for the items that may move: the
+   * property signatures of a type literal or interface (`{ a: A; b: B }` is `{ b: B; a: A }`;
+   * call signatures and method overloads stay in place, their order decides overload
+   * resolution) and the members of a union type (`A | B` is `B | A`).
+   */
+  private unordered(nodes: readonly ts.Node[]): ((node: ts.Node) => boolean) | undefined {
+    const ts = this.ts;
+    const parent = nodes[0]?.parent;
+    if (parent === undefined) return undefined;
+    if ((ts.isTypeLiteralNode(parent) || ts.isInterfaceDeclaration(parent)) && parent.members === nodes) return (node) => ts.isPropertySignature(node);
+    if (ts.isUnionTypeNode(parent) && parent.types === nodes) return () => true;
+    return undefined;
+  }
+
+  private sortedList(nodes: readonly ts.Node[], movable: (node: ts.Node) => boolean): void {
+    const moved: string[] = [];
+    const fixed: ts.Node[] = [];
+    for (const node of nodes) {
+      if (!movable(node)) {
+        fixed.push(node);
+        continue;
+      }
+      const item = new FingerprintBuilder(this.ts, this.placeholders);
+      item.quiet = this.quiet;
+      item.visit(node);
+      const print = item.finish();
+      moved.push(print.text);
+      for (const reference of print.references) this.references.add(reference);
+    }
+    this.parts.push("{", ...moved.sort());
+    for (const node of fixed) this.visit(node);
+    this.parts.push("}");
   }
 
   /** An optional child, written as `-` when absent so that neighbouring slots cannot swap. */
@@ -103,13 +150,16 @@ export class FingerprintBuilder {
   }
 
   private visit(node: ts.Node): void {
+    const ts = this.ts;
+    const k = this.k;
+    // The parser recovers from errors by inventing what was missing: `a[b;` gives the tree of
+    // `a[b];`. Marking where it did keeps broken code from passing for the code it resembles.
+    if ((node.flags & ts.NodeFlags.ThisNodeHasError) !== 0) this.parts.push("!error");
     const placeholder = this.placeholders?.get(node);
     if (placeholder !== undefined) {
       this.parts.push(placeholder);
       return;
     }
-    const ts = this.ts;
-    const k = this.k;
     switch (node.kind) {
       case k.ParenthesizedExpression:
         this.visit((node as ts.ParenthesizedExpression).expression);
@@ -172,7 +222,7 @@ export class FingerprintBuilder {
         this.visit(name.left);
         this.key(name.right.text);
         this.parts.push(")");
-        if (ts.isIdentifier(name.left)) this.references.add(`${name.left.text}.${name.right.text}`);
+        if (this.quiet === 0 && ts.isIdentifier(name.left)) this.references.add(`${name.left.text}.${name.right.text}`);
         return;
       }
       case k.ShorthandPropertyAssignment: {
@@ -181,8 +231,8 @@ export class FingerprintBuilder {
         // `{ a }` is `{ a: a }`.
         this.parts.push(`(${k.PropertyAssignment}`);
         this.key(shorthand.name.text);
-        this.parts.push(`i:${shorthand.name.text})`);
-        this.references.add(shorthand.name.text);
+        this.parts.push(`i:${shorthand.name.text}`, ")");
+        if (this.quiet === 0) this.references.add(shorthand.name.text);
         return;
       }
       case k.BindingElement: {
@@ -235,7 +285,14 @@ export class FingerprintBuilder {
           const first = leftmost(ts, importType.qualifier);
           this.references.add(`import(${JSON.stringify(argument.literal.text)}).${first.text}`);
         }
-        break;
+        // The qualifier names members of the imported module, not declarations of this file.
+        this.quiet++;
+        try {
+          this.generic(node);
+        } finally {
+          this.quiet--;
+        }
+        return;
       }
       default:
         break;
@@ -303,7 +360,7 @@ export class FingerprintBuilder {
     else this.key(name.text);
     this.parts.push(")");
     const inner = unparenthesize(ts, expression);
-    if (ts.isIdentifier(inner)) this.references.add(`${inner.text}.${name.text}`);
+    if (this.quiet === 0 && ts.isIdentifier(inner)) this.references.add(`${inner.text}.${name.text}`);
   }
 
   private identifier(node: ts.Identifier): void {
@@ -312,7 +369,7 @@ export class FingerprintBuilder {
       return;
     }
     this.parts.push(`i:${node.text}`);
-    if (this.isReference(node)) this.references.add(node.text);
+    if (this.quiet === 0 && this.isReference(node)) this.references.add(node.text);
   }
 
   private propertyName(name: ts.PropertyName): void {

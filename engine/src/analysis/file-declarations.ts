@@ -242,8 +242,20 @@ class FileIndexer {
     this.exports.set(this.hasModifier(node, k.DefaultKeyword) ? "default" : name, { kind: "local", name });
   }
 
+  /**
+   * Import and export declarations are reduced to sets of bindings, which would hide where the
+   * parser recovered from an error (`import { a from "x"` reads as `import { a } from "x"`):
+   * such a declaration is added whole, so that it differs from the code it resembles.
+   */
+  private recordParseError(statement: ts.Statement, items: Set<string>): void {
+    const ts = this.ts;
+    const broken = (node: ts.Node): boolean => (node.flags & ts.NodeFlags.ThisNodeHasError) !== 0 || ts.forEachChild(node, broken) === true;
+    if (broken(statement)) items.add(`!error ${this.builder().add(statement).finish().text}`);
+  }
+
   private indexImport(statement: ts.ImportDeclaration): void {
     const ts = this.ts;
+    this.recordParseError(statement, this.importItems);
     if (!ts.isStringLiteral(statement.moduleSpecifier)) return;
     const specifier = statement.moduleSpecifier.text;
     const attributes = statement.attributes === undefined ? "" : ` ${this.builder().add(statement.attributes).finish().text}`;
@@ -272,6 +284,7 @@ class FileIndexer {
 
   private indexExport(statement: ts.ExportDeclaration): void {
     const ts = this.ts;
+    this.recordParseError(statement, this.exportItems);
     const specifier = statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
     const attributes = statement.attributes === undefined ? "" : ` ${this.builder().add(statement.attributes).finish().text}`;
     const from = specifier === undefined ? "" : ` from ${JSON.stringify(specifier)}${attributes}`;
@@ -389,22 +402,26 @@ class FileIndexer {
     const exported = statements.find((s): s is ts.ExportAssignment => ts.isExportAssignment(s) && s.isExportEquals !== true);
     if (exported === undefined) return;
     let host = "export default";
+    let declared = this.declaredState(exported.expression);
     let expression = unwrap(ts, exported.expression);
     if (ts.isIdentifier(expression)) {
       const name = expression.text;
       const found = this.findVariable(name);
       if (found === undefined) return;
       host = `${declarationKeyword(ts, found.list)} ${name}`;
+      declared ??= this.declaredState(found.initializer) ?? this.stateOfType(found.type);
       expression = unwrap(ts, found.initializer);
     }
     let definition: ts.ObjectLiteralExpression | undefined;
     let stateType: ts.TypeNode | undefined;
     if (ts.isCallExpression(expression) && this.isDefineMod(expression.expression)) {
-      stateType = expression.typeArguments?.[0];
+      stateType = expression.typeArguments?.[0] ?? declared;
       const argument = expression.arguments[0];
       const object = argument === undefined ? undefined : unwrap(ts, argument);
       if (object !== undefined && ts.isObjectLiteralExpression(object)) definition = object;
     } else if (ts.isObjectLiteralExpression(expression)) {
+      // `export default { ... } satisfies ModDefinition<State>`: the SDK's type names the state.
+      stateType = declared;
       definition = expression;
     } else {
       return;
@@ -488,13 +505,40 @@ class FileIndexer {
     return false;
   }
 
-  private findVariable(name: string): { list: ts.VariableDeclarationList; initializer: ts.Expression } | undefined {
+  /** The `State` of `x satisfies ModDefinition<State>` / `x as ModDefinition<State>`, through parentheses. */
+  private declaredState(expression: ts.Expression): ts.TypeNode | undefined {
+    const ts = this.ts;
+    let current = expression;
+    for (;;) {
+      if (ts.isSatisfiesExpression(current) || ts.isAsExpression(current)) {
+        const state = this.stateOfType(current.type);
+        if (state !== undefined) return state;
+        current = current.expression;
+      } else if (ts.isParenthesizedExpression(current) || ts.isNonNullExpression(current)) {
+        current = current.expression;
+      } else {
+        return undefined;
+      }
+    }
+  }
+
+  /** The type argument of `ModDefinition<State>` (also `sdk.ModDefinition<State>`). */
+  private stateOfType(type: ts.TypeNode | undefined): ts.TypeNode | undefined {
+    const ts = this.ts;
+    if (type === undefined || !ts.isTypeReferenceNode(type)) return undefined;
+    const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
+    const binding = ts.isIdentifier(type.typeName) ? this.imports.get(name) : undefined;
+    const isSdkType = binding === undefined ? name === "ModDefinition" : binding.specifier === SDK_SPECIFIER && binding.name === "ModDefinition";
+    return isSdkType ? type.typeArguments?.[0] : undefined;
+  }
+
+  private findVariable(name: string): { list: ts.VariableDeclarationList; initializer: ts.Expression; type: ts.TypeNode | undefined } | undefined {
     const ts = this.ts;
     for (const statement of this.file.statements) {
       if (!ts.isVariableStatement(statement)) continue;
       for (const declaration of statement.declarationList.declarations) {
         if (ts.isIdentifier(declaration.name) && declaration.name.text === name && declaration.initializer !== undefined) {
-          return { list: statement.declarationList, initializer: declaration.initializer };
+          return { list: statement.declarationList, initializer: declaration.initializer, type: declaration.type };
         }
       }
     }

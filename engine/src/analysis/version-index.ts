@@ -48,6 +48,7 @@ export class DeclarationResolver {
 
   /** The declarations `reference` (as written in `file`) may stand for. */
   resolve(file: string, reference: string): Located[] {
+    this.seenExports.clear();
     const found: Located[] = [];
     const imported = IMPORT_TYPE.exec(reference);
     if (imported !== null) {

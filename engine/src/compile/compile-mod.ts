@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Diagnostic } from "../errors/diagnostic.js";
-import { compileFile } from "./compile-file.js";
+import { compileFile, type FileCompilation } from "./compile-file.js";
 import type { CompiledModule, ModuleImport } from "./compiled-module.js";
+import type { DiskCompileCache } from "./disk-cache.js";
 import { loadTypeScript } from "./load-typescript.js";
 import { resolveModSpecifier } from "./resolve-mod-specifier.js";
 
@@ -31,16 +32,26 @@ export interface CompileResult {
 // version (compiler options, source map rewriting), so hashes never name two different outputs.
 const COMPILE_REVISION = "modhost-compile-1";
 
+/** Options of `compileMod`; every one may be left out. */
+export interface CompileModOptions {
+  /**
+   * An on-disk cache shared across processes (see `DiskCompileCache`): files are looked up there
+   * after memory and written there when compiled. With every file in it, TypeScript is not
+   * loaded at all, which is most of a cold start's compile time.
+   */
+  readonly diskCache?: DiskCompileCache;
+}
+
 /**
  * Compiles a mod: transpiles every module reachable from the entry through imports (type-only
  * ones included, since the linker may still be asked for them), checks each import (only files
  * of the mod and `@modhost/sdk`), and runs the safety rules. Files unchanged since an earlier
- * compile come from the cache. Findings are data in `diagnostics`; this throws only if the
- * TypeScript compiler cannot be loaded.
+ * compile come from the cache (and from `options.diskCache`, if given). Findings are data in
+ * `diagnostics`; this throws only if the TypeScript compiler cannot be loaded.
  */
-export async function compileMod(input: ModSourceInput): Promise<CompileResult> {
-  const typescript = await loadTypeScript();
-  const hash = modHash(input, typescript.version);
+export async function compileMod(input: ModSourceInput, options: CompileModOptions = {}): Promise<CompileResult> {
+  const compiler = await fileCompiler(options.diskCache);
+  const hash = modHash(input, compiler.typescriptVersion);
   const diagnostics: Diagnostic[] = [];
   const modules: CompiledModule[] = [];
 
@@ -61,7 +72,7 @@ export async function compileMod(input: ModSourceInput): Promise<CompileResult> 
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     const path = next;
     const text = input.files.get(path) ?? "";
-    const compiled = compileFile(typescript, path, text);
+    const compiled = await compiler.compile(path, text);
     diagnostics.push(...compiled.diagnostics);
 
     const imports: ModuleImport[] = [];
@@ -115,4 +126,21 @@ function modHash(input: ModSourceInput, typescriptVersion: string): string {
     part(input.files.get(path) ?? "");
   }
   return hash.digest("hex");
+}
+
+// ---- The optional disk cache (disk-cache.ts) ----
+
+/** How compileMod compiles one file: with the in-memory cache only, or through a disk cache. */
+interface FileCompiler {
+  readonly typescriptVersion: string;
+  compile(path: string, text: string): FileCompilation | Promise<FileCompilation>;
+}
+
+async function fileCompiler(diskCache: DiskCompileCache | undefined): Promise<FileCompiler> {
+  if (diskCache !== undefined) {
+    // No loadTypeScript() here: the disk cache loads the compiler only for a file it misses.
+    return { typescriptVersion: diskCache.typescriptVersion, compile: (path, text) => diskCache.compileFile(COMPILE_REVISION, path, text) };
+  }
+  const typescript = await loadTypeScript();
+  return { typescriptVersion: typescript.version, compile: (path, text) => compileFile(typescript, path, text) };
 }

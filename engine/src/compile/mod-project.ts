@@ -1,7 +1,8 @@
 import type ts from "typescript";
 import type { TypeScript } from "./load-typescript.js";
 import { resolveModSpecifier, SDK_SPECIFIER } from "./resolve-mod-specifier.js";
-import { SharedScriptFiles } from "./shared-script-files.js";
+import { LIB_DIR, SharedScriptFiles } from "./shared-script-files.js";
+import { TextSnapshot } from "./text-snapshot.js";
 
 /** What every mod's project shares: one per `ModTypeChecker`. */
 export interface ModProjectSetup {
@@ -64,7 +65,6 @@ export class ModProject {
    * whose name does not end in `.ts` are left out: the linker only ever resolves `.ts` files.
    */
   update(files: ReadonlyMap<string, string>): void {
-    const { typescript } = this.#setup;
     let changed = false;
     const wanted = new Set<string>();
     for (const [path, text] of files) {
@@ -73,7 +73,7 @@ export class ModProject {
       wanted.add(fileName);
       const current = this.#files.get(fileName);
       if (current?.text === text) continue;
-      this.#files.set(fileName, { text, version: String(++this.#nextVersion), snapshot: typescript.ScriptSnapshot.fromString(text) });
+      this.#files.set(fileName, { text, version: String(++this.#nextVersion), snapshot: new TextSnapshot(text) });
       changed = true;
     }
     for (const fileName of this.#files.keys()) {
@@ -124,13 +124,13 @@ export class ModProject {
       getScriptVersion: (fileName) => (isModFile(fileName) ? (this.#files.get(fileName)?.version ?? "") : SharedScriptFiles.VERSION),
       getScriptSnapshot: (fileName) => (isModFile(fileName) ? this.#files.get(fileName)?.snapshot : shared.snapshot(fileName)),
       getCurrentDirectory: () => this.root,
-      getDefaultLibFileName: (o) => typescript.getDefaultLibFilePath(o),
+      getDefaultLibFileName: (o) => shared.defaultLibFileName(o),
       useCaseSensitiveFileNames: () => true,
       fileExists: (fileName) => (isModFile(fileName) ? this.#files.has(fileName) : shared.exists(fileName)),
       readFile: (fileName) => (isModFile(fileName) ? this.#files.get(fileName)?.text : shared.read(fileName)),
       // Only asked for when looking for @types packages, which `types: []` turns off.
       getDirectories: () => [],
-      directoryExists: (dir) => (isModFile(`${dir}/`) ? true : (typescript.sys.directoryExists?.(dir) ?? false)),
+      directoryExists: (dir) => isModFile(`${dir}/`) || `${dir}/` === LIB_DIR || (typescript.sys.directoryExists?.(dir) ?? false),
       resolveModuleNameLiterals: (literals, containingFile) => literals.map((literal) => this.#resolve(literal.text, containingFile)),
     };
   }

@@ -8,7 +8,7 @@ import { SDK_SPECIFIER } from "./resolve-mod-specifier.js";
 export interface SdkLocation {
   /** Absolute path of the package folder (the one holding its package.json). */
   readonly packageDir: string;
-  /** Absolute path of the SDK's declaration file, e.g. `.../scripts-sdk/dist/index.d.ts`. */
+  /** Absolute path of the SDK's declaration file, e.g. `.../scripts-sdk/dist/index.d.ts` (`locateSdk` checks it exists). */
   readonly typesPath: string;
   /** The package's `version` field. */
   readonly version: string;
@@ -22,13 +22,25 @@ interface SdkPackageJson {
 }
 
 /**
- * Finds the `@modhost/sdk` package: first as Node would resolve it from this module (the
- * workspace link in node_modules, or an installed dependency), then by walking up from this
- * module to a folder that holds `scripts-sdk/package.json` (the repository layout), so it works
- * from `engine/src` under a test runner as well as from `engine/dist`. Throws an Error naming
- * what was tried when the package or its built declaration file is missing.
+ * Finds the `@modhost/sdk` package and checks that its declaration file is built (see
+ * `locateSdkPackage`). Throws an Error naming what was tried, or saying to build the SDK.
  */
 export function locateSdk(from: string = import.meta.url): SdkLocation {
+  const location = locateSdkPackage(from);
+  if (!existsSync(location.typesPath)) {
+    throw new Error(`the "${SDK_SPECIFIER}" declaration file ${location.typesPath} does not exist: build the SDK first (npm run build)`);
+  }
+  return location;
+}
+
+/**
+ * Finds the `@modhost/sdk` package: first as Node would resolve it from `from` (default: this
+ * module; the workspace link in node_modules, or an installed dependency), then by walking up to
+ * a folder that holds `scripts-sdk/package.json` (the repository layout), so it works from
+ * `engine/src` under a test runner as well as from `engine/dist`. `typesPath` may not exist yet
+ * (an unbuilt SDK). Throws an Error naming what was tried when the package is not found.
+ */
+export function locateSdkPackage(from: string = import.meta.url): SdkLocation {
   const tried: string[] = [];
   const fromNode = packageDirFromNodeResolution(from, tried);
   if (fromNode !== undefined) return describe(fromNode);
@@ -75,11 +87,7 @@ function isSdkPackage(dir: string): boolean {
 
 function describe(packageDir: string): SdkLocation {
   const pkg = readPackageJson(packageDir) ?? {};
-  const types = typesField(pkg);
-  const typesPath = join(packageDir, types);
-  if (!existsSync(typesPath)) {
-    throw new Error(`the "${SDK_SPECIFIER}" declaration file ${typesPath} does not exist: build the SDK first (npm run build)`);
-  }
+  const typesPath = join(packageDir, typesField(pkg));
   return { packageDir, typesPath, version: typeof pkg.version === "string" ? pkg.version : "0.0.0" };
 }
 

@@ -1,25 +1,41 @@
 import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type ts from "typescript";
 import type { TypeScript } from "./load-typescript.js";
+
+/**
+ * The folder TypeScript's lib files appear in to every program. Their real folder is inside
+ * node_modules, and for a path under node_modules the compiler looks for package.json files (to
+ * tell ES modules from CommonJS) on every program update: ~2 ms per re-check for ~90 lib files.
+ */
+export const LIB_DIR = "/__modhost__/lib/";
 
 /**
  * The files every mod's program shares (TypeScript's lib files, the SDK's declarations, the
  * game's extra declarations, the sandbox globals): read from disk at most once per checker and
  * never changed afterwards, so one version string serves them all and the shared document
  * registry parses each once for every mod. A file changed on disk after its first read is not
- * seen: create a new checker for that.
+ * seen: create a new checker for that. TypeScript's lib files are served under `LIB_DIR`.
  */
 export class SharedScriptFiles {
   /** The version every shared file reports: they never change while the checker lives. */
   static readonly VERSION = "0";
 
   readonly #typescript: TypeScript;
+  readonly #realLibDir: string;
   readonly #snapshots = new Map<string, ts.IScriptSnapshot>();
-  // Negative answers are cached too: the program asks about missing files repeatedly.
+  // Answers are cached, the negative ones too: the program asks about missing files repeatedly.
+  readonly #exists = new Map<string, boolean>();
   readonly #missing = new Set<string>();
 
   constructor(typescript: TypeScript) {
     this.#typescript = typescript;
+    this.#realLibDir = dirname(typescript.getDefaultLibFilePath({}));
+  }
+
+  /** Where TypeScript's default lib file for `options` appears to programs (under `LIB_DIR`). */
+  defaultLibFileName(options: ts.CompilerOptions): string {
+    return LIB_DIR + this.#typescript.getDefaultLibFileName(options);
   }
 
   /** Adds a file whose text does not come from disk (e.g. generated declarations). */
@@ -35,7 +51,12 @@ export class SharedScriptFiles {
   exists(path: string): boolean {
     if (this.#snapshots.has(path)) return true;
     if (this.#missing.has(path)) return false;
-    return existsSync(path);
+    let exists = this.#exists.get(path);
+    if (exists === undefined) {
+      exists = existsSync(this.#diskPath(path));
+      this.#exists.set(path, exists);
+    }
+    return exists;
   }
 
   /** The file's text as a snapshot, or undefined when it does not exist. */
@@ -44,7 +65,7 @@ export class SharedScriptFiles {
     if (snapshot !== undefined || this.#missing.has(path)) return snapshot;
     let text: string;
     try {
-      text = readFileSync(path, "utf8");
+      text = readFileSync(this.#diskPath(path), "utf8");
     } catch (error) {
       // A file that is not there is an answer the compiler expects; any other failure is not.
       if (error instanceof Error && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR")) {
@@ -56,6 +77,10 @@ export class SharedScriptFiles {
     snapshot = this.#typescript.ScriptSnapshot.fromString(text);
     this.#snapshots.set(path, snapshot);
     return snapshot;
+  }
+
+  #diskPath(path: string): string {
+    return path.startsWith(LIB_DIR) ? join(this.#realLibDir, path.slice(LIB_DIR.length)) : path;
   }
 
   /** The file's text (for the compiler host's `readFile`). */

@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModTypeChecker } from "./type-checker.js";
 
@@ -148,5 +150,55 @@ describe("ModTypeChecker", () => {
   it("rejects a missing declaration file at create", async () => {
     await expect(ModTypeChecker.create({ extraTypeFiles: [join(tmp, "nope.d.ts")] })).rejects.toThrow(/nope\.d\.ts/);
     await expect(ModTypeChecker.create({ extraTypeFiles: ["relative.d.ts"] })).rejects.toThrow(/absolute/);
+  });
+});
+
+// MODHOST_BENCH=1 npx vitest run engine/src/compile/type-checker.test.ts -t benchmark
+// A fresh Node process on the built engine (npm run build), so "cold" is really cold.
+const BENCH_CHILD = `
+const [dist] = process.argv.slice(2);
+const lines = ['import { defineMod } from "@modhost/sdk";', "type State = { hits: Record<string, number>; total: number };"];
+for (let i = 0; i < 16; i++) {
+  lines.push(\`export function helper\${i}(state: State, player: string): number {\`, \`  const next = (state.hits[player] ?? 0) + \${i};\`, "  state.hits[player] = next;", "  return next * 2;", "}");
+}
+lines.push("export default defineMod<State>({", "  init: () => ({ hits: {}, total: 0 }),", "  on: {", "    hit(state, e, ctx) {", "      const p = (e as { player: string }).player;", "      state.total += helper0(state, p) + helper1(state, p);", "      ctx.log(p);", "      return state.total;", "    },", "  },", "});");
+while (lines.length < 100) lines.push(\`export const filler\${lines.length}: readonly number[] = [\${lines.length}].map((n) => n + 1);\`);
+const main = lines.join("\\n") + "\\n";
+const edit = (n) => new Map([["main.ts", main.replace("return next * 2;", \`return next * \${n};\`)]]);
+const time = (f) => { const t = performance.now(); const c = process.cpuUsage(); const r = f(); const u = process.cpuUsage(c); return { r, wall: performance.now() - t, cpu: (u.user + u.system) / 1000 }; };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let t = performance.now();
+const { ModTypeChecker } = await import(dist + "type-checker.js");
+const checker = await ModTypeChecker.create();
+const createMs = performance.now() - t;
+const cold = time(() => checker.check("a", new Map([["main.ts", main]])));
+if (cold.r.length !== 0) throw new Error(JSON.stringify(cold.r));
+const firstEdit = time(() => checker.check("a", edit(3)));
+const edits = [];
+for (let i = 0; i < 30; i++) edits.push(time(() => checker.check("a", edit(i + 4))));
+const unchanged = time(() => checker.check("a", edit(33)));
+const secondMod = time(() => checker.check("b", new Map([["main.ts", main.replace("hits", "count")]])));
+console.log(JSON.stringify({
+  lines: main.split("\\n").length - 1,
+  createMs, coldCheckMs: cold.wall, firstEditMs: firstEdit.wall,
+  editMedianMs: median(edits.map((e) => e.wall)), editMedianCpuMs: median(edits.map((e) => e.cpu)),
+  unchangedMs: unchanged.wall, secondModMs: secondMod.wall,
+}));
+`;
+
+describe.runIf(process.env["MODHOST_BENCH"] !== undefined)("ModTypeChecker benchmark", () => {
+  it("benchmark: cold check, warm re-check after a one-line edit, second mod", () => {
+    const dist = fileURLToPath(new URL("../../dist/compile/", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "modhost-types-bench-"));
+    try {
+      const script = join(dir, "bench.mjs");
+      writeFileSync(script, BENCH_CHILD);
+      const runs = Array.from({ length: 5 }, () => JSON.parse(execFileSync(process.execPath, [script, dist], { encoding: "utf8" })) as Record<string, number>);
+      const keys = Object.keys(runs[0] ?? {});
+      const medians = Object.fromEntries(keys.map((k) => [k, Number([...runs.map((r) => r[k] ?? 0)].sort((a, b) => a - b)[2]?.toFixed(2))]));
+      console.log(`type checker, median of ${runs.length} fresh processes: ${JSON.stringify(medians)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -98,7 +98,10 @@ export class ModsWatcher {
     // onError like later ones. Only an unwatchable root is, and it is rethrown below instead.
     const startErrors: Error[] = [];
     const report = onError ?? warn;
-    const watcher = new ModsWatcher(root, debounceMs, onChange, (error) => (watcher.#started ? report(error) : startErrors.push(error)));
+    const watcher = new ModsWatcher(root, debounceMs, onChange, (error) => {
+      if (watcher.#started) report(error);
+      else startErrors.push(error);
+    });
     if (!watcher.#start()) {
       await watcher.close();
       throw startErrors[0] ?? new ModhostError("E_MODS_DIR", `cannot watch modsDir ${root}: it disappeared while starting`);
