@@ -7,7 +7,10 @@ import type { SandboxBridge } from "../sandbox/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
 import { LogLimiter } from "./log-limiter.js";
-import { findModFolders, prepareMod, type ModVersion } from "./mod-loader.js";
+import { findModFolders, prepareMod, type PrepareResult } from "./mod-loader.js";
+import { round } from "./swap-report.js";
+import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
+import { performance } from "node:perf_hooks";
 import { ModSlot, type EmitResult, type FaultEvent, type ModStatus } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
@@ -54,6 +57,7 @@ export class ModHost {
   readonly #swaps: SwapCoordinator;
   #seq = 0;
   #closed: Promise<void> | undefined;
+  #watcher: ModsWatcher | undefined;
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
     this.#options = options;
@@ -96,6 +100,16 @@ export class ModHost {
     });
     try {
       await host.#loadAll();
+      if (resolved.watch) {
+        host.#watcher = await ModsWatcher.create(
+          resolved.modsDir,
+          {},
+          (change) => {
+            host.#onFolderChange(change).catch((err: unknown) => host.#emitLog({ mod: "<watch>", level: "error", message: `reacting to ${change.kind} ${change.dir}: ${(err as Error).message}` }));
+          },
+          (err) => host.#emitLog({ mod: "<watch>", level: "error", message: err.message }),
+        );
+      }
     } catch (err) {
       await host.close();
       throw err;
@@ -158,7 +172,12 @@ export class ModHost {
    */
   async reload(name: string): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.reload(this.#slot(name));
+    const slot = this.#slots.get(name);
+    if (slot !== undefined) return this.#swaps.reload(slot);
+    // A mod that failed to load: try its folder again.
+    const failed = [...this.#failed.entries()].find(([, info]) => info.name === name);
+    if (failed !== undefined) return this.#loadFolder(failed[0]);
+    throw new ModhostError("E_MOD_NOT_FOUND", `no mod named "${name}" is loaded`, { mod: name });
   }
 
   /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
@@ -198,6 +217,7 @@ export class ModHost {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
+      await this.#watcher?.close().catch((err: unknown) => errors.push(err));
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       this.#typeCheck.dispose();
@@ -209,43 +229,83 @@ export class ModHost {
   async #loadAll(): Promise<void> {
     const folders = await findModFolders(this.#options.modsDir);
     const prepared = await Promise.all(folders.map((dir) => prepareMod(dir, this.#options)));
-    const ready: ModVersion[] = [];
-    for (const [index, result] of prepared.entries()) {
-      if (!result.ok) {
-        this.#failed.set(`${result.name}@${folders[index]}`, { name: result.name, version: "", status: "faulted", hash: "", error: result.error });
-        continue;
-      }
-      const name = result.version.manifest.name;
-      if (ready.some((v) => v.manifest.name === name)) {
-        this.#failed.set(`${name}@${folders[index]}`, {
-          name,
-          version: result.version.manifest.version,
-          status: "faulted",
-          hash: result.version.hash,
-          error: { code: "E_MOD_DUPLICATE", message: `mod name "${name}" is already used by ${ready.find((v) => v.manifest.name === name)?.dir}; ${result.version.dir} was not loaded`, mod: name, file: "mod.json", field: "name" },
-        });
-        continue;
-      }
-      ready.push(result.version);
+    // Register in folder order, so that which of two same-named folders wins is deterministic.
+    const slots = prepared.map((result, index) => this.#register(folders[index] as string, result));
+    await Promise.all(slots.map((slot) => slot?.start()));
+  }
+
+  /** Loads one mod folder (a new one, or one that failed before). Returns its report. */
+  async #loadFolder(dir: string): Promise<SwapReport> {
+    const startedAt = performance.now();
+    const result = await prepareMod(dir, this.#options);
+    const slot = this.#register(dir, result);
+    const error = slot === undefined ? this.#failed.get(dir)?.error : await slot.start();
+    const report: SwapReport = {
+      ok: error === undefined,
+      mod: result.ok ? result.version.manifest.name : result.name,
+      kind: error === undefined ? "swap" : "rejected",
+      from: "",
+      to: error === undefined && result.ok ? result.version.manifest.version : "",
+      pauseMs: 0,
+      totalMs: round(performance.now() - startedAt),
+      phases: {},
+      changes: error === undefined ? [{ kind: "added", path: "mod" }] : [],
+      ...(error !== undefined ? { error } : {}),
+    };
+    this.#events.emit("swap", report);
+    return report;
+  }
+
+  /** Turns a prepared folder into a slot, or records why it cannot be one. */
+  #register(dir: string, result: PrepareResult): ModSlot | undefined {
+    this.#failed.delete(dir);
+    if (!result.ok) {
+      this.#failed.set(dir, { name: result.name, version: "", status: "faulted", hash: "", error: result.error });
+      return undefined;
     }
-    await Promise.all(
-      ready.map(async (version) => {
-        const slot = new ModSlot(version, {
-          backend: this.#backend,
-          checkpointEvery: this.#options.checkpointEvery,
-          quarantineAfter: this.#options.quarantineAfter,
-          probation: this.#options.probation,
-          historySize: 5,
-          fault: (fault) => this.#events.emit("fault", fault),
-          probationFailed: (failed, reason) => {
-            this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
-            void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
-          },
-        });
-        this.#slots.set(version.manifest.name, slot);
-        await slot.start();
-      }),
-    );
+    const version = result.version;
+    const name = version.manifest.name;
+    const existing = this.#slots.get(name);
+    if (existing !== undefined) {
+      this.#failed.set(dir, {
+        name,
+        version: version.manifest.version,
+        status: "faulted",
+        hash: version.hash,
+        error: { code: "E_MOD_DUPLICATE", message: `mod name "${name}" is already used by ${existing.version.dir}; ${dir} was not loaded`, mod: name, file: "mod.json", field: "name" },
+      });
+      return undefined;
+    }
+    const slot = new ModSlot(version, {
+      backend: this.#backend,
+      checkpointEvery: this.#options.checkpointEvery,
+      quarantineAfter: this.#options.quarantineAfter,
+      probation: this.#options.probation,
+      historySize: 5,
+      fault: (fault) => this.#events.emit("fault", fault),
+      probationFailed: (failed, reason) => {
+        this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
+        void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
+      },
+    });
+    this.#slots.set(name, slot);
+    return slot;
+  }
+
+  /** Reacts to the watcher: reload a changed mod, load a new one, unload a removed one. */
+  async #onFolderChange(change: ModFolderChange): Promise<void> {
+    if (this.#closed) return;
+    const slot = [...this.#slots.values()].find((s) => s.version.dir === change.dir);
+    if (change.kind === "removed") {
+      this.#failed.delete(change.dir);
+      if (slot === undefined) return;
+      this.#slots.delete(slot.name);
+      await slot.close();
+      this.#emitLog({ mod: slot.name, level: "info", message: `unloaded: ${change.dir} was removed` });
+      return;
+    }
+    if (slot !== undefined) await this.#swaps.reload(slot);
+    else await this.#loadFolder(change.dir);
   }
 
   #checkOpen(): void {
