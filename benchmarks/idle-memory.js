@@ -1,6 +1,6 @@
 // Memory per idle mod: load 1, 10 and 50 small idle mods and fit RSS against the mod count. Process
 // isolation: VmRSS of the sandbox process. Inline isolation: growth of the host process's RSS
-// across create() (in a fresh child process per sample; in this process with --quick).
+// across create() (in a fresh child process per sample, see child(); in this process with --quick).
 import { idleMod, makeModsDir, modSet } from "./lib/fixtures.js";
 import { rssMbOf } from "./lib/machine.js";
 import { runChild } from "./lib/spawn.js";
@@ -43,25 +43,31 @@ async function loadIdle(ModHost, modsDir, isolation, count, settleMs) {
   }
 }
 
-/** Host RSS before and after loading `count` idle mods inline (run in a fresh process). */
-export async function child({ modsDir, warmDir, count, settleMs }) {
+/**
+ * Host RSS growth across loading `count` idle mods inline (run in a fresh process per sample).
+ * A first host loads the same mods and stays open: it pays for loading TypeScript and isolated-vm
+ * and for compiling (whose garbage would otherwise count), and the measured host's isolates cannot
+ * reuse memory freed by a closed one. The measured create() is served by the compile cache.
+ */
+export async function child({ modsDir, count, settleMs }) {
   const { ModHost } = await import("modhost");
-  // Load TypeScript, isolated-vm and the prelude first, with one unrelated mod, so that the
-  // difference below is what the mods themselves cost (plus their compile's leftovers).
-  const warm = await ModHost.create({ modsDir: warmDir, isolation: "inline" });
-  await warm.emit("probe", null);
-  await sleep(settleMs);
-  const before = process.memoryUsage();
-  const host = await ModHost.create({ modsDir, isolation: "inline" });
+  const twin = await ModHost.create({ modsDir, isolation: "inline" });
   try {
-    const results = await host.emit("probe", null);
-    if (results.length !== count) throw new Error(`probe answered by ${results.length} mods, not ${count}`);
+    await twin.emit("probe", null);
     await sleep(settleMs);
-    const after = process.memoryUsage();
-    return { rssMb: (after.rss - before.rss) / 2 ** 20, heapMb: (after.heapUsed - before.heapUsed) / 2 ** 20 };
+    const before = process.memoryUsage();
+    const host = await ModHost.create({ modsDir, isolation: "inline" });
+    try {
+      const results = await host.emit("probe", null);
+      if (results.length !== count) throw new Error(`probe answered by ${results.length} mods, not ${count}`);
+      await sleep(settleMs);
+      const after = process.memoryUsage();
+      return { rssMb: (after.rss - before.rss) / 2 ** 20, heapMb: (after.heapUsed - before.heapUsed) / 2 ** 20 };
+    } finally {
+      await host.close();
+    }
   } finally {
-    await host.close();
-    await warm.close();
+    await twin.close();
   }
 }
 
@@ -72,7 +78,6 @@ export async function run({ quick }) {
   const counts = {};
   const dirs = {};
   for (const count of COUNTS) dirs[count] = await makeModsDir(modSet("idle", count, idleMod));
-  const warmDir = await makeModsDir({ warm: idleMod(9999) });
   try {
     const slopes = { process: [], inline: [], inlineHeap: [] };
     const rss = { process: {}, inline: {} };
@@ -84,7 +89,7 @@ export async function run({ quick }) {
         const p = await loadIdle(ModHost, dirs[count].dir, "process", count, n.settleMs);
         proc.push(p.rssMb);
         (rss.process[count] ??= []).push(p.rssMb);
-        const params = { modsDir: dirs[count].dir, warmDir: warmDir.dir, count, settleMs: n.settleMs };
+        const params = { modsDir: dirs[count].dir, count, settleMs: n.settleMs };
         // --quick measures inline in this process (compile cache already warm) to stay fast.
         const i = quick ? await child(params) : await runChild(name, params);
         inl.push(i.rssMb);
@@ -105,7 +110,6 @@ export async function run({ quick }) {
     }
   } finally {
     for (const dir of Object.values(dirs)) await dir.cleanup();
-    await warmDir.cleanup();
   }
   return { metrics, counts };
 }

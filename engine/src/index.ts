@@ -7,6 +7,8 @@ export type { ModInfo, LogEvent, ModHostEvents } from "./host/mod-host.js";
 export type { ModHostOptions, HostLimits, CapabilityFunction } from "./host/host-options.js";
 export type { EmitResult, FaultEvent, ModStatus } from "./host/mod-slot.js";
 export type { SwapReport, SwapChange, SwapPhases } from "./host/swap-report.js";
+export { LATENCY_BUCKETS_MS } from "./host/host-metrics.js";
+export type { MetricsSnapshot, ModMetrics } from "./host/host-metrics.js";
 export { ModhostError, isModhostError } from "./errors/modhost-error.js";
 export type { ErrorInfo, ErrorLocation } from "./errors/modhost-error.js";
 export { ERROR_CODES } from "./errors/error-codes.js";

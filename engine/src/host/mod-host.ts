@@ -7,6 +7,7 @@ import type { SandboxBridge } from "../sandbox/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
 import { LogLimiter } from "./log-limiter.js";
+import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
 import { findModFolders, prepareMod, type PrepareResult } from "./mod-loader.js";
 import { round } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
@@ -54,6 +55,7 @@ export class ModHost {
   readonly #events = new EventEmitter();
   readonly #logLimiter: LogLimiter;
   readonly #typeCheck: VersionTypeCheck;
+  readonly #metrics = new HostMetrics();
   readonly #swaps: SwapCoordinator;
   #seq = 0;
   #closed: Promise<void> | undefined;
@@ -64,7 +66,7 @@ export class ModHost {
     this.#backend = backend;
     this.#logLimiter = logLimiter;
     this.#typeCheck = new VersionTypeCheck(options.modTypes);
-    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#events.emit("swap", report));
+    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report));
   }
 
   /**
@@ -96,6 +98,7 @@ export class ModHost {
     const host = new ModHost(resolved, backend, logLimiter);
     holder.host = host;
     backend.onCrash((crash) => {
+      host.#metrics.sandboxRestart();
       host.#emitLog({ mod: crash.culprit?.split(":")[1]?.split("#")[0] ?? "<sandbox>", level: "error", message: `sandbox process died (exit code ${crash.exitCode}, signal ${crash.signal}) and was restarted${crash.stderrTail ? `: ${crash.stderrTail.trim().slice(-500)}` : ""}` });
     });
     try {
@@ -146,6 +149,23 @@ export class ModHost {
    */
   get sandboxPid(): number | undefined {
     return this.#backend instanceof ProcessBackend ? this.#backend.pid : undefined;
+  }
+
+  /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */
+  metrics(): MetricsSnapshot {
+    return this.#metrics.snapshot();
+  }
+
+  /** Heap used and limit of each running mod's isolate, in bytes. */
+  async heaps(): Promise<Record<string, { usedBytes: number; limitBytes: number }>> {
+    const out: Record<string, { usedBytes: number; limitBytes: number }> = {};
+    await Promise.all(
+      [...this.#slots.values()].map(async (slot) => {
+        const heap = await slot.heap();
+        if (heap !== undefined) out[slot.name] = heap;
+      }),
+    );
+    return out;
   }
 
   /** Every mod found, with its version, status and hash. */
@@ -252,8 +272,13 @@ export class ModHost {
       changes: error === undefined ? [{ kind: "added", path: "mod" }] : [],
       ...(error !== undefined ? { error } : {}),
     };
-    this.#events.emit("swap", report);
+    this.#emitSwap(report);
     return report;
+  }
+
+  #emitSwap(report: SwapReport): void {
+    this.#metrics.swap(report);
+    this.#events.emit("swap", report);
   }
 
   /** Turns a prepared folder into a slot, or records why it cannot be one. */
@@ -282,7 +307,11 @@ export class ModHost {
       quarantineAfter: this.#options.quarantineAfter,
       probation: this.#options.probation,
       historySize: 5,
-      fault: (fault) => this.#events.emit("fault", fault),
+      metrics: this.#metrics,
+      fault: (fault) => {
+        this.#metrics.fault(fault);
+        this.#events.emit("fault", fault);
+      },
       probationFailed: (failed, reason) => {
         this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
         void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });

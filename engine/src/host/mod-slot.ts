@@ -6,6 +6,7 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../sandbox/wire.js";
 import { Probation, type ProbationPolicy } from "../swap/probation.js";
+import type { HostMetrics } from "./host-metrics.js";
 import type { ModVersion } from "./mod-loader.js";
 import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
 
@@ -40,6 +41,7 @@ export interface SlotContext {
   /** Automatic rollback policy; undefined turns probation off. */
   readonly probation: ProbationPolicy | undefined;
   readonly historySize: number;
+  readonly metrics: HostMetrics;
   fault(fault: FaultEvent): void;
   /** A version failed probation: the host rolls it back (through its own queue of reloads). */
   probationFailed(slot: ModSlot, reason: string): void;
@@ -66,6 +68,8 @@ interface QueuedEvent {
   /** Capability answers given so far; served again if the event has to be run again. */
   readonly caps: CapabilityRecord[];
   readonly resolve: (result: EmitResult) => void;
+  /** performance.now() when it was queued, for the latency histogram. */
+  readonly queuedAt: number;
 }
 
 interface QueuedTask {
@@ -174,7 +178,7 @@ export class ModSlot {
   /** Queues an event; resolves with this mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
     return new Promise((resolve) => {
-      this.#queue.push({ kind: "event", event, caps: [], resolve });
+      this.#queue.push({ kind: "event", event, caps: [], resolve, queuedAt: performance.now() });
       this.#schedule();
     });
   }
@@ -513,6 +517,7 @@ export class ModSlot {
       this.#journaledEvents++;
     }
     const version = this.#version.manifest.version;
+    this.#ctx.metrics.event(this.name, result.ok ? undefined : result.error.code, performance.now() - item.queuedAt);
     if (result.ok) {
       item.resolve(result.value === undefined ? { mod: this.name, version, ok: true } : { mod: this.name, version, ok: true, value: result.value });
     } else {
@@ -605,6 +610,7 @@ export class ModSlot {
 
   async #maybeCheckpoint(): Promise<void> {
     if (this.#journaledEvents < this.#ctx.checkpointEvery || this.#instance === undefined) return;
+    const started = performance.now();
     const out = await this.#ctx.backend.exportState(this.#instance);
     if (out.kind !== "ok") {
       // Keep the old checkpoint and the journal: nothing is lost, recovery just replays more.
@@ -615,6 +621,7 @@ export class ModSlot {
     this.#checkpoint = { snapshot: out.value, version: this.#version };
     this.#journal = [];
     this.#journaledEvents = 0;
+    this.#ctx.metrics.checkpoint(this.name, performance.now() - started, out.value.state.length);
   }
 
   #setInstance(id: string): void {
