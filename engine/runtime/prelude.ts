@@ -39,6 +39,7 @@ type WireEvent = [number, string, unknown, number];
   const ObjectCreate = Object.create;
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectProto = Object.prototype;
   const ArrayProto = Array.prototype;
   const ArrayIsArray = Array.isArray;
@@ -60,12 +61,51 @@ type WireEvent = [number, string, unknown, number];
   const ArraySlice = Array.prototype.slice;
   const RegExpTest = RegExp.prototype.test;
   const StringSlice = String.prototype.slice;
+  const WeakMapCtor = WeakMap;
+  const WeakMapGet = WeakMap.prototype.get;
+  const WeakMapSet = WeakMap.prototype.set;
 
-  /** Errors the engine raises inside the isolate carry a code the host maps to ERROR_CODES. */
-  class ModhostSandboxError extends ErrorCtor {
-    constructor(readonly code: string, message: string) {
-      super(message);
-    }
+  // ---- Hardening against the mod's own realm. ----
+  // Mod code shares this realm: it can replace anything on Object.prototype / Array.prototype
+  // (setters on indices, toJSON, iterators) and reach the constructor of any error it catches.
+  // So the text the host parses is never built with JSON.stringify on engine objects or with
+  // index stores into ordinary arrays, and an engine error's code is never read back from the
+  // error itself.
+
+  /** A property descriptor with no prototype: Object.prototype.get/set cannot leak into it. */
+  function dataDescriptor(value: unknown, enumerable: boolean): PropertyDescriptor {
+    const d = ObjectCreate(null) as PropertyDescriptor;
+    d.value = value;
+    d.enumerable = enumerable;
+    d.configurable = true;
+    return d;
+  }
+  /** An array with no prototype: index stores cannot hit setters mod code put on Array.prototype. */
+  function bareArray<T>(): T[] {
+    return ObjectSetPrototypeOf([], null) as T[];
+  }
+  /** JSON text of a string primitive (JSON.stringify never looks up toJSON on primitives). */
+  function quote(text: string): string {
+    return JSONStringify(text);
+  }
+
+  /**
+   * Errors the engine raises inside the isolate carry a code the host maps to ERROR_CODES. The
+   * code lives in this private registry, not in the error: a mod can catch an engine error (a
+   * failed capability call), reach its constructor and change its properties, and must not be
+   * able to forge an engine code (E_TIMEOUT, E_QUARANTINED...) or relabel a real one.
+   */
+  const engineErrorCodes = new WeakMapCtor<object, string>();
+  function sandboxError(code: string, message: string): Error {
+    const err = new ErrorCtor(message);
+    ObjectDefineProperty(err, "code", dataDescriptor(code, true));
+    ReflectApply(WeakMapSet, engineErrorCodes, [err, code]);
+    return err;
+  }
+  /** The code of an error the engine raised, or undefined for anything else. */
+  function engineCode(err: unknown): string | undefined {
+    if ((typeof err !== "object" && typeof err !== "function") || err === null) return undefined;
+    return ReflectApply(WeakMapGet, engineErrorCodes, [err]) as string | undefined;
   }
 
   // ---- Code generation from strings: every route to the Function constructors throws. ----
@@ -125,8 +165,8 @@ type WireEvent = [number, string, unknown, number];
   // sfc32: small, fast, and its whole state is four 32-bit words that travel with checkpoints.
   let rng = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 1];
   function random(): number {
-    let [a, b, c, d] = rng as [number, number, number, number];
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    // Index reads, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
+    let a = (rng[0] as number) >>> 0, b = (rng[1] as number) >>> 0, c = (rng[2] as number) >>> 0, d = (rng[3] as number) >>> 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -136,49 +176,68 @@ type WireEvent = [number, string, unknown, number];
     rng = [a, b, c, d];
     return (t >>> 0) / 4294967296;
   }
+  /** The generator's position as JSON text, without JSON.stringify (Array.prototype.toJSON). */
+  function rngJson(): string {
+    let out = "[";
+    for (let i = 0; i < 4; i++) {
+      const word = rng[i];
+      out += (i ? "," : "") + (typeof word === "number" && NumberIsFinite(word) ? `${word}` : "0");
+    }
+    return out + "]";
+  }
   void MathImul;
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
   function plainReplacer(this: unknown, key: string, value: unknown): unknown {
-    const raw = key === "" ? value : (this as Record<string, unknown>)[key];
+    // `value` is what toJSON returned, if the value has one (a Date's ISO string, say): check the
+    // value as its holder has it. At the root, `this` is JSON.stringify's wrapper `{ "": value }`.
+    const raw = (this as Record<string, unknown>)[key];
+    checkPlain(this, key, raw);
+    // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
+    // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
+    if (value !== raw) checkPlain(this, key, value);
+    return value;
+  }
+  function checkPlain(holder: unknown, key: string, raw: unknown): void {
     switch (typeof raw) {
       case "string":
       case "boolean":
-        return value;
+        return;
       case "number":
-        if (!NumberIsFinite(raw)) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${StringCtor(raw)}, which JSON cannot hold`);
-        return value;
+        if (!NumberIsFinite(raw)) throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${StringCtor(raw)}, which JSON cannot hold`);
+        return;
       case "object": {
-        if (raw === null) return value;
+        if (raw === null) return;
         const proto = ObjectGetPrototypeOf(raw);
         if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
           const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
-          throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
+          throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
         }
-        return value;
+        return;
       }
       default:
-        if (raw === undefined && key !== "" && !ArrayIsArray(this)) return undefined; // absent optional field
-        throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${typeof raw}; only plain data crosses the sandbox`);
+        if (raw === undefined && key !== "" && !ArrayIsArray(holder)) return; // absent optional field
+        throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${typeof raw}; only plain data crosses the sandbox`);
     }
   }
   function describeKey(key: string): string {
     return key === "" ? "the value" : `field "${key}"`;
   }
-  /** Serializes plain data to JSON, or throws a ModhostSandboxError saying what is wrong. */
+  /** Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE). */
   function toJson(value: unknown, what: string, maxBytes: number): string {
     let text: string | undefined;
     try {
       text = JSONStringify(value, plainReplacer);
     } catch (err) {
-      if (err instanceof ModhostSandboxError) throw new ModhostSandboxError(err.code, `${what}: ${err.message}`);
-      if (err instanceof RangeErrorCtor) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
-      if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw new ModhostSandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
+      const code = engineCode(err);
+      if (code !== undefined) throw sandboxError(code, `${what}: ${StringCtor((err as Error).message)}`);
+      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
+      if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
       throw err;
     }
     if (text === undefined) return "null";
-    if (text.length > maxBytes) throw new ModhostSandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
+    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
     return text;
   }
 
@@ -231,33 +290,53 @@ type WireEvent = [number, string, unknown, number];
       const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
       const reply = capability(currentSeq, permission, argsJson);
       const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string };
-      if (!parsed.ok) throw new ModhostSandboxError(parsed.code ?? "E_CAPABILITY_FAILED", parsed.message ?? `host.${permission}() failed`);
+      if (!parsed.ok) throw sandboxError(parsed.code ?? "E_CAPABILITY_FAILED", parsed.message ?? `host.${permission}() failed`);
       return parsed.value;
     };
   }
 
-  /** Describes an error thrown inside the isolate as plain data (message, code, stack text). */
-  function errorInfo(err: unknown, fallbackCode: string): { code: string; message: string; stack?: string } {
+  /** Longest message or stack text an error result carries (a mod can throw a huge string). */
+  const ERROR_TEXT_MAX = 16 * 1024;
+  function capText(text: string): string {
+    return text.length > ERROR_TEXT_MAX ? ReflectApply(StringSlice, text, [0, ERROR_TEXT_MAX]) + "…[truncated]" : text;
+  }
+
+  /**
+   * Describes an error thrown inside the isolate as JSON text `{ code, message, stack? }`. Only an
+   * engine error (see sandboxError) has its own code; anything the mod threw gets `fallbackCode`.
+   */
+  function errorJson(err: unknown, fallbackCode: string): string {
+    let code = fallbackCode;
+    let message: string;
+    let stack: string | undefined;
     try {
-      if (err instanceof ModhostSandboxError) return { code: err.code, message: err.message, stack: StringCtor(err.stack) };
-      if (err instanceof ErrorCtor) {
-        return { code: fallbackCode, message: `${StringCtor(err.name)}: ${StringCtor(err.message)}`, stack: StringCtor(err.stack) };
+      const engine = engineCode(err);
+      if (engine !== undefined) {
+        code = engine;
+        message = StringCtor((err as Error).message);
+        stack = StringCtor((err as Error).stack);
+      } else if (err instanceof ErrorCtor) {
+        message = `${StringCtor(err.name)}: ${StringCtor(err.message)}`;
+        stack = StringCtor(err.stack);
+      } else {
+        message = `threw ${typeof err === "string" ? err : typeof err}`;
       }
-      return { code: fallbackCode, message: `threw ${typeof err === "string" ? err : typeof err}` };
     } catch {
-      return { code: fallbackCode, message: "threw a value that could not be described" };
+      message = "threw a value that could not be described";
+      stack = undefined;
     }
+    return `{"code":${quote(code)},"message":${quote(capText(message))}${stack === undefined ? "" : `,"stack":${quote(capText(stack))}`}}`;
   }
 
   function checkSync(value: unknown, what: string): unknown {
     if (value instanceof PromiseCtor || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")) {
-      throw new ModhostSandboxError("E_ASYNC_HANDLER", `${what} returned a Promise; handlers must be synchronous`);
+      throw sandboxError("E_ASYNC_HANDLER", `${what} returned a Promise; handlers must be synchronous`);
     }
     return value;
   }
 
   // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
-  let sliceResults: string[] = [];
+  let sliceResults: string[] = bareArray();
 
   /** A version of the mod's code: its manifest-derived config, its definition and its ctx. */
   interface World {
@@ -290,7 +369,7 @@ type WireEvent = [number, string, unknown, number];
   }
 
   function stagedWorld(): World {
-    if (staged === undefined) throw new ModhostSandboxError("E_INTERNAL", "no version is staged");
+    if (staged === undefined) throw sandboxError("E_INTERNAL", "no version is staged");
     return staged;
   }
 
@@ -309,32 +388,34 @@ type WireEvent = [number, string, unknown, number];
     stage(configJson: string): void {
       const world = makeWorld(configJson);
       staged = world;
-      ObjectDefineProperty(g, "__modhostRegister", {
-        value: (def: unknown) => {
+      ObjectDefineProperty(
+        g,
+        "__modhostRegister",
+        dataDescriptor((def: unknown) => {
           world.definition = def as ModDefinition;
-        },
-        configurable: true,
-      });
+        }, false),
+      );
     },
 
     /** Checks what the staged entry module registered; returns JSON `{ events, hasInit, hasMigrate }`. */
     describe(): string {
       const def = stagedWorld().definition;
       if (typeof def !== "object" || def === null) {
-        throw new ModhostSandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
+        throw sandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
       }
       const on = def.on ?? {};
-      if (typeof on !== "object" || on === null) throw new ModhostSandboxError("E_MOD_DEFINITION", "`on` must be an object of event handlers");
-      const events: string[] = [];
+      if (typeof on !== "object" || on === null) throw sandboxError("E_MOD_DEFINITION", "`on` must be an object of event handlers");
+      let eventsJson = "";
       const keys = ObjectKeys(on);
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k] as string;
-        if (typeof on[key] !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", `on.${key} must be a function`);
-        events[events.length] = key;
+        if (typeof on[key] !== "function") throw sandboxError("E_MOD_DEFINITION", `on.${key} must be a function`);
+        eventsJson += (k ? "," : "") + quote(key);
       }
-      if (def.init !== undefined && typeof def.init !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`init` must be a function");
-      if (def.migrate !== undefined && typeof def.migrate !== "function") throw new ModhostSandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
-      return JSONStringify({ events, hasInit: typeof def.init === "function", hasMigrate: typeof def.migrate === "function" });
+      if (def.init !== undefined && typeof def.init !== "function") throw sandboxError("E_MOD_DEFINITION", "`init` must be a function");
+      if (def.migrate !== undefined && typeof def.migrate !== "function") throw sandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
+      // Built by hand: JSON.stringify on an object would consult a toJSON mod code put on Object.prototype.
+      return `{"events":[${eventsJson}],"hasInit":${typeof def.init === "function"},"hasMigrate":${typeof def.migrate === "function"}}`;
     },
 
     /** Makes the staged version live; the state object is handed over as it is. */
@@ -361,7 +442,7 @@ type WireEvent = [number, string, unknown, number];
       return guarded(() => {
         const world = stagedWorld();
         const def = world.definition as ModDefinition;
-        if (!def.migrate) throw new ModhostSandboxError("E_MIGRATION_REQUIRED", "the new version has no migrate()");
+        if (!def.migrate) throw sandboxError("E_MIGRATION_REQUIRED", "the new version has no migrate()");
         logicalNow = now;
         const value = checkSync(ReflectApply(def.migrate, def, [state, fromVersion]), "migrate()");
         const text = toJson(value, "the state returned by migrate()", Infinity);
@@ -370,7 +451,7 @@ type WireEvent = [number, string, unknown, number];
         ctx = world.ctx;
         definition = def;
         state = value;
-        return `${JSONStringify(rng)}\n${text}`;
+        return `${rngJson()}\n${text}`;
       }, "E_MIGRATION_FAILED");
     },
 
@@ -391,7 +472,7 @@ type WireEvent = [number, string, unknown, number];
       return guarded(() => {
         logicalNow = now;
         const def = definition as ModDefinition;
-        if (!def.migrate) throw new ModhostSandboxError("E_MIGRATION_REQUIRED", "this version has no migrate()");
+        if (!def.migrate) throw sandboxError("E_MIGRATION_REQUIRED", "this version has no migrate()");
         const value = checkSync(def.migrate(JSONParse(oldJson), fromVersion), "migrate()");
         toJson(value, "the state returned by migrate()", Infinity);
         state = value;
@@ -403,7 +484,7 @@ type WireEvent = [number, string, unknown, number];
     exportState(): string {
       // "rng\nstate" on success (the host splits it without parsing the state); an error envelope
       // (which starts with "{") otherwise.
-      return guarded(() => `${JSONStringify(rng)}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
+      return guarded(() => `${rngJson()}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
     },
 
     importState(stateJson: string, rngJson: string): void {
@@ -421,7 +502,7 @@ type WireEvent = [number, string, unknown, number];
       const def = definition as ModDefinition;
       const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
       const maxBytes = (config as PreludeConfig).maxBytes;
-      sliceResults = [];
+      sliceResults = bareArray();
       logsThisCall = 0;
       droppedLogs = 0;
       const start = realNow();
@@ -436,11 +517,11 @@ type WireEvent = [number, string, unknown, number];
         let result: string;
         try {
           const handler = on[name];
-          if (typeof handler !== "function") throw new ModhostSandboxError("E_THREW", `no handler for "${name}"`);
+          if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
           const value = checkSync(ReflectApply(handler, def.on, [state, payload, ctx]), `on.${name}()`);
           result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, `the result of on.${name}()`, maxBytes)}}`;
         } catch (err) {
-          result = `{"ok":false,"error":${JSONStringify(errorInfo(err, "E_THREW"))}}`;
+          result = `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;
         }
         sliceResults[sliceResults.length] = result;
       }
@@ -461,7 +542,7 @@ type WireEvent = [number, string, unknown, number];
     try {
       return fn();
     } catch (err) {
-      return `{"ok":false,"error":${JSONStringify(errorInfo(err, fallbackCode))}}`;
+      return `{"ok":false,"error":${errorJson(err, fallbackCode)}}`;
     }
   }
 

@@ -1,5 +1,6 @@
 import type ts from "typescript";
 import type { TypeScript } from "./load-typescript.js";
+import { moduleReferences, type ModuleReferences } from "./module-references.js";
 import { resolveModSpecifier, SDK_SPECIFIER } from "./resolve-mod-specifier.js";
 import { LIB_DIR, SharedScriptFiles } from "./shared-script-files.js";
 import { TextSnapshot } from "./text-snapshot.js";
@@ -32,13 +33,21 @@ export interface FileDiagnostics {
   readonly semantic: readonly ts.Diagnostic[];
 }
 
+/** What the last `diagnostics()` found for one file, at one version of its text. */
+interface CheckedFile {
+  readonly version: string;
+  readonly references: ModuleReferences;
+  readonly diagnostics: FileDiagnostics;
+}
+
 /**
  * One mod's warm language service: its files live under a virtual root (`/__mod__/<name>/`) that
  * exists nowhere on disk, so nothing outside the mod can be reached through a relative import;
  * every other file (lib, SDK, game declarations) comes from the shared store, and
  * `@modhost/sdk` is the ambient module among the shared roots. `update` gives new
  * versions only to files whose text changed, so the language service re-parses just those and
- * the program reuses every other source file.
+ * the program reuses every other source file; `diagnostics` then re-checks only those files and
+ * the files that import them.
  */
 export class ModProject {
   /** The virtual folder of the mod's files, ending in `/`. */
@@ -50,6 +59,7 @@ export class ModProject {
   #rootNames: string[] = [];
   #relativePaths: ReadonlySet<string> = new Set();
   #projectVersion = 0;
+  #checked = new Map<string, CheckedFile>();
   // Versions come from one counter, never from a per-file count: a file deleted and added back
   // must not reuse a version the document registry may still hold for its old text.
   #nextVersion = 0;
@@ -90,18 +100,83 @@ export class ModProject {
     }
   }
 
-  /** Syntactic and semantic diagnostics of each of the mod's files, in path order. */
+  /**
+   * Syntactic and semantic diagnostics of each of the mod's files, in path order. A new program
+   * means a new type checker, which would check every file again: instead only the files whose
+   * text changed since the last call and the files importing them (transitively) are re-checked;
+   * the others cannot have changed, and keep their diagnostics. Everything is re-checked when
+   * files were added or removed (imports may resolve differently) or when a changed file can
+   * reach files that do not import it (see `ModuleReferences.global`).
+   */
   diagnostics(): FileDiagnostics[] {
-    const out: FileDiagnostics[] = [];
-    for (const fileName of this.#rootNames) {
-      if (!fileName.startsWith(this.root)) continue;
-      out.push({
-        path: fileName.slice(this.root.length),
-        syntactic: this.#service.getSyntacticDiagnostics(fileName),
-        semantic: this.#service.getSemanticDiagnostics(fileName),
-      });
+    const program = this.#service.getProgram();
+    if (program === undefined) throw new Error(`the language service of ${this.root} has no program`);
+    const fileNames = this.#rootNames.filter((fileName) => fileName.startsWith(this.root));
+
+    let everything = fileNames.length !== this.#checked.size;
+    const changed = new Set<string>();
+    const references = new Map<string, ModuleReferences>();
+    for (const fileName of fileNames) {
+      const version = this.#files.get(fileName)?.version;
+      const checked = this.#checked.get(fileName);
+      if (checked !== undefined && checked.version === version) {
+        references.set(fileName, checked.references);
+        continue;
+      }
+      const sourceFile = program.getSourceFile(fileName);
+      if (sourceFile === undefined) throw new Error(`the program has no ${fileName}`);
+      const found = moduleReferences(this.#setup.typescript, sourceFile);
+      references.set(fileName, found);
+      changed.add(fileName);
+      if (checked === undefined || checked.references.global || found.global) everything = true;
     }
+
+    const recheck = everything ? undefined : this.#withImporters(changed, references);
+    const next = new Map<string, CheckedFile>();
+    const out: FileDiagnostics[] = [];
+    for (const fileName of fileNames) {
+      const version = this.#files.get(fileName)?.version ?? "";
+      const checked = this.#checked.get(fileName);
+      const diagnostics =
+        recheck === undefined || recheck.has(fileName) || checked === undefined
+          ? {
+              path: fileName.slice(this.root.length),
+              syntactic: this.#service.getSyntacticDiagnostics(fileName),
+              semantic: this.#service.getSemanticDiagnostics(fileName),
+            }
+          : checked.diagnostics;
+      next.set(fileName, { version, references: references.get(fileName) ?? { specifiers: [], global: true }, diagnostics });
+      out.push(diagnostics);
+    }
+    this.#checked = next;
     return out;
+  }
+
+  /** `changed` and every file that imports one of them, directly or through others. */
+  #withImporters(changed: ReadonlySet<string>, references: ReadonlyMap<string, ModuleReferences>): Set<string> {
+    const importers = new Map<string, string[]>();
+    for (const [fileName, found] of references) {
+      const from = fileName.slice(this.root.length);
+      for (const specifier of found.specifiers) {
+        const resolved = resolveModSpecifier(from, specifier, this.#relativePaths);
+        if (resolved.kind !== "mod") continue;
+        const target = this.root + resolved.path;
+        const list = importers.get(target);
+        if (list === undefined) importers.set(target, [fileName]);
+        else list.push(fileName);
+      }
+    }
+    const result = new Set(changed);
+    const queue = [...changed];
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+      for (const importer of importers.get(next) ?? []) {
+        if (!result.has(importer)) {
+          result.add(importer);
+          queue.push(importer);
+        }
+      }
+    }
+    return result;
   }
 
   /** The mod-relative path of a file of this project, or undefined for files outside the mod. */

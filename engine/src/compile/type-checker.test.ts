@@ -85,6 +85,40 @@ describe("ModTypeChecker", () => {
     expect(checker.check("fixme", files({ "main.ts": COUNTER }))).toMatchObject([{ code: "E_TYPE", file: "main.ts", line: 2 }]);
   });
 
+  it("re-checks the importers of an edited file, even through re-exports and import types", () => {
+    const mod = (value: string): Map<string, string> =>
+      files({
+        "main.ts": `import { ns } from "./mid";\nexport const n: number = ns.value;\n`,
+        "mid.ts": `export * as ns from "./leaf";\n`,
+        "types.ts": `export type Value = typeof import("./leaf").value;\nexport const check: Value = 1;\n`,
+        "leaf.ts": `export const value = ${value};\n`,
+        "other.ts": `export const broken: string = 1;\n`,
+      });
+    const before = checker.check("importers", mod("1"));
+    expect(before.map((d) => d.file)).toEqual(["other.ts"]);
+    const after = checker.check("importers", mod(`"one"`));
+    expect(after.map((d) => [d.file, d.line, d.message.slice(-8)])).toEqual([
+      ["main.ts", 2, "(TS2322)"],
+      ["other.ts", 1, "(TS2322)"],
+      ["types.ts", 2, "(TS2322)"],
+    ]);
+    expect(checker.check("importers", mod("1"))).toEqual(before);
+  });
+
+  it("re-checks every file when an edited file declares globals or augments a module", () => {
+    const mod = (global: string, augment: string): Map<string, string> =>
+      files({
+        "globals.ts": `export {};\ndeclare global {\n  ${global}\n}\n`,
+        "aug.ts": `import "./thing";\ndeclare module "./thing" {\n  interface Thing { ${augment} }\n}\n`,
+        "thing.ts": `export interface Thing { a: number }\n`,
+        "use.ts": `import type { Thing } from "./thing";\nexport const t: Thing = { a: 1, b: 2 };\nexport const s: number = score;\n`,
+      });
+    expect(checker.check("globals", mod("var score: number;", "b: number;"))).toEqual([]);
+    expect(checker.check("globals", mod("var other: number;", "b: number;")).map((d) => [d.file, d.line])).toEqual([["use.ts", 3]]);
+    expect(checker.check("globals", mod("var score: number;", "c: number;")).map((d) => [d.file, d.line])).toEqual([["use.ts", 2]]);
+    expect(checker.check("globals", mod("var score: number;", "b: number;"))).toEqual([]);
+  });
+
   it("resolves ./x, ./x.js and ./x.ts to the mod's files and nothing else", () => {
     const main = `import { a } from "./a";\nimport { b } from "./b.js";\nimport { c } from "./c.ts";\nimport { d } from "../outside";\nexport const sum: number = a + b + c;\n`;
     const diagnostics = checker.check("imports", files({ "main.ts": main, "a.ts": "export const a = 1;\n", "b.ts": "export const b = 2;\n", "c.ts": "export const c = 3;\n" }));
@@ -178,11 +212,28 @@ const edits = [];
 for (let i = 0; i < 30; i++) edits.push(time(() => checker.check("a", edit(i + 4))));
 const unchanged = time(() => checker.check("a", edit(33)));
 const secondMod = time(() => checker.check("b", new Map([["main.ts", main.replace("hits", "count")]])));
+// A third mod of 10 files (~300 lines): a one-line edit of a file only main.ts imports.
+const ten = new Map();
+for (let i = 1; i < 10; i++) {
+  const body = [\`export interface Part\${i} { readonly n: number; readonly tags: readonly string[] }\`];
+  for (let j = 0; j < 8; j++) body.push(\`export function part\${i}_\${j}(x: number): Part\${i} {\`, \`  const tags = [String(x), "\${j}"].filter((t) => t.length > 0);\`, \`  return { n: x * \${j + 1}, tags };\`, "}");
+  ten.set(\`lib/part\${i}.ts\`, body.join("\\n") + "\\n");
+}
+ten.set("main.ts", 'import { defineMod } from "@modhost/sdk";\\n' + [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => \`import { part\${i}_0 } from "./lib/part\${i}.js";\`).join("\\n") + "\\nexport default defineMod({ init: () => ({ total: part1_0(1).n + part9_0(2).n }) });\\n");
+const tenCold = time(() => checker.check("ten", ten));
+if (tenCold.r.length !== 0) throw new Error(JSON.stringify(tenCold.r));
+const tenEdits = [];
+for (let i = 0; i < 30; i++) {
+  const edited = new Map(ten);
+  edited.set("lib/part5.ts", ten.get("lib/part5.ts").replace("x * 3", \`x * \${i + 10}\`));
+  tenEdits.push(time(() => checker.check("ten", edited)));
+}
 console.log(JSON.stringify({
   lines: main.split("\\n").length - 1,
   createMs, coldCheckMs: cold.wall, firstEditMs: firstEdit.wall,
   editMedianMs: median(edits.map((e) => e.wall)), editMedianCpuMs: median(edits.map((e) => e.cpu)),
   unchangedMs: unchanged.wall, secondModMs: secondMod.wall,
+  tenFileModColdMs: tenCold.wall, tenFileLeafEditMedianMs: median(tenEdits.map((e) => e.wall)),
 }));
 `;
 

@@ -30,7 +30,8 @@ const SDK_FILE = "/__modhost__/sdk.d.ts";
 
 /**
  * Type-checks mods against the SDK's declarations, with one warm TypeScript language service per
- * mod so that a re-check after an edit re-parses only the changed files. Every mod sees ES2023
+ * mod so that a re-check after an edit re-parses only the changed files and re-checks only them
+ * and their importers. Every mod sees ES2023
  * built-ins, the sandbox's `console`, `@modhost/sdk` and the `extraTypeFiles`; nothing of Node or
  * the DOM. The lib, SDK and extra files are parsed once for all mods (a shared document registry).
  */
@@ -73,11 +74,12 @@ export class ModTypeChecker {
   /**
    * Type-checks one mod's files (posix path relative to the mod folder -> text, the entry
    * included; files not ending in `.ts` are ignored). Incremental: the mod's language service
-   * stays warm between calls and only files whose text changed get new versions. Returns the
+   * stays warm between calls, only files whose text changed get new versions (and are
+   * re-parsed), and only they and the files importing them are re-checked. Returns the
    * program diagnostics of the mod's own files (never the SDK's or the game's): semantic ones as
    * `E_TYPE`, syntactic ones as `E_SYNTAX` (what `compileMod` reports for them too), each with its
    * mod-relative file, 1-based line, 0-based column and a message ending in ` (TS<code>)`.
-   * Sorted by file, then position.
+   * In file path order; within a file, syntactic ones first, each kind in TypeScript's order.
    */
   check(modName: string, files: ReadonlyMap<string, string>): Diagnostic[] {
     if (this.#disposed) throw new Error("the type checker was disposed");

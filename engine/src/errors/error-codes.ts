@@ -89,6 +89,22 @@ export const ERROR_CODES = {
   E_STATE_FORMAT: "operator",
   /** Stored state could not be read back. */
   E_STATE_CORRUPT: "engine",
+  /** Writing the journal, a checkpoint or a version to the stateDir failed (disk full, permissions). */
+  E_PERSIST_FAILED: "operator",
+
+  // --- the admin channel and the modhost command (the operator) ---
+  /** The admin token is missing or wrong: the connection was refused (HTTP 401) before any WebSocket. */
+  E_ADMIN_AUTH: "operator",
+  /** The request's Host or Origin header is not allowed (HTTP 403): DNS rebinding or a browser page. */
+  E_ADMIN_FORBIDDEN: "operator",
+  /** An admin message is not valid JSON, has an unknown type, or a field is missing or wrong. */
+  E_ADMIN_MESSAGE: "operator",
+  /** Too many admin messages on one connection; wait and retry. */
+  E_ADMIN_RATE_LIMITED: "operator",
+  /** The admin server cannot be reached, or the connection closed before the answer came. */
+  E_ADMIN_UNAVAILABLE: "operator",
+  /** A deploy was refused before compiling: a file path outside the mod, too many or too large files, a name clash. */
+  E_DEPLOY_REFUSED: "operator",
 
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */

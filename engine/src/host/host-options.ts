@@ -19,6 +19,15 @@ export interface ModHostOptions {
   readonly modsDir: string;
   /** Where checkpoints and the journal live; omitted keeps state in memory only. */
   readonly stateDir?: string;
+  /**
+   * What a returned emit result promises (with a stateDir): "fsync", its event is on disk (synced
+   * before the result returns); "batch" (default), the same, with syncs shared across mods within
+   * a 2 ms window (group commit); "none", written to the OS before the result returns but not
+   * synced: survives a crash of this process, not of the machine.
+   */
+  readonly durability?: "fsync" | "batch" | "none";
+  /** Take a checkpoint when a mod's journal is older than this (ms; default 30000). */
+  readonly checkpointIntervalMs?: number;
   /** Functions the game offers, by permission name. */
   readonly capabilities?: Readonly<Record<string, CapabilityFunction>>;
   /** The permissions the operator grants each mod, by mod name. */
@@ -49,6 +58,8 @@ export interface ModHostOptions {
 export interface ResolvedOptions {
   readonly modsDir: string;
   readonly stateDir: string | undefined;
+  readonly durability: "fsync" | "batch" | "none";
+  readonly checkpointIntervalMs: number;
   readonly capabilities: ReadonlyMap<string, CapabilityFunction>;
   readonly grants: ReadonlyMap<string, readonly string[]>;
   readonly caps: { readonly memoryMb: number; readonly callTimeoutMs: number };
@@ -67,6 +78,8 @@ export interface ResolvedOptions {
 const KEYS = new Set([
   "modsDir",
   "stateDir",
+  "durability",
+  "checkpointIntervalMs",
   "capabilities",
   "grants",
   "limits",
@@ -131,6 +144,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     return value as number;
   };
 
+  if (o.durability !== undefined && o.durability !== "fsync" && o.durability !== "batch" && o.durability !== "none") fail("durability", `must be "fsync", "batch" or "none"`);
   if (o.typecheck !== undefined && o.typecheck !== "block" && o.typecheck !== "warn" && o.typecheck !== "off") fail("typecheck", `must be "block", "warn" or "off"`);
   const modTypes: string[] = [];
   if (o.modTypes !== undefined) {
@@ -153,6 +167,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   return {
     modsDir: resolve(o.modsDir as string),
     stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
+    durability: (o.durability as "fsync" | "batch" | "none" | undefined) ?? "batch",
+    checkpointIntervalMs: positive("checkpointIntervalMs", 30_000),
     capabilities,
     grants,
     caps,

@@ -8,11 +8,15 @@ import { ProcessBackend } from "../supervisor/process-backend.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
 import { LogLimiter } from "./log-limiter.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
-import { findModFolders, prepareMod, type PrepareResult } from "./mod-loader.js";
+import { findModFolders, prepareMod, prepareSources, type ModVersion, type PrepareResult } from "./mod-loader.js";
+import { openStateDir } from "../persist/state-dir.js";
+import { VersionStore } from "../persist/version-store.js";
+import { GroupCommit } from "../persist/group-commit.js";
+import { ModStore } from "../persist/mod-store.js";
 import { round } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
-import { ModSlot, type EmitResult, type FaultEvent, type ModStatus } from "./mod-slot.js";
+import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPersistence } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
@@ -60,6 +64,11 @@ export class ModHost {
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
+  /** The stateDir's shared parts, when there is one. */
+  #state: { modsDir: string; versions: VersionStore; group: GroupCommit } | undefined;
+  readonly #persistence = new Map<string, SlotPersistence>();
+  /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
+  readonly #folderHashes = new Map<string, string>();
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
     this.#options = options;
@@ -102,6 +111,10 @@ export class ModHost {
       host.#emitLog({ mod: crash.culprit?.split(":")[1]?.split("#")[0] ?? "<sandbox>", level: "error", message: `sandbox process died (exit code ${crash.exitCode}, signal ${crash.signal}) and was restarted${crash.stderrTail ? `: ${crash.stderrTail.trim().slice(-500)}` : ""}` });
     });
     try {
+      if (resolved.stateDir !== undefined) {
+        const { modsDir } = await openStateDir(resolved.stateDir);
+        host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit(2, (ms) => host.#metrics.journalSync(ms)) };
+      }
       await host.#loadAll();
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
@@ -240,6 +253,8 @@ export class ModHost {
       await this.#watcher?.close().catch((err: unknown) => errors.push(err));
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
+      await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
+      for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
       this.#typeCheck.dispose();
       if (errors.length > 0) throw errors[0];
     })();
@@ -251,7 +266,45 @@ export class ModHost {
     const prepared = await Promise.all(folders.map((dir) => prepareMod(dir, this.#options)));
     // Register in folder order, so that which of two same-named folders wins is deterministic.
     const slots = prepared.map((result, index) => this.#register(folders[index] as string, result));
-    await Promise.all(slots.map((slot) => slot?.start()));
+    await Promise.all(slots.map((slot) => (slot === undefined ? undefined : this.#bringUp(slot))));
+  }
+
+  /** Starts a slot: from its stateDir if it has state there, with init() otherwise. */
+  async #bringUp(slot: ModSlot): Promise<ErrorInfo | undefined> {
+    const persistence = this.#persistence.get(slot.name);
+    let recovered;
+    try {
+      recovered = persistence ? await persistence.store.recover() : undefined;
+    } catch (err) {
+      // State exists but cannot be trusted: fault this mod (never start it from scratch), load the others.
+      const info = err instanceof ModhostError ? err.toInfo() : { code: "E_STATE_CORRUPT" as const, message: (err as Error).message };
+      return slot.failResume({ ...info, mod: slot.name });
+    }
+    if (persistence === undefined || recovered === undefined) return slot.start();
+    for (const warning of recovered.warnings) this.#emitLog({ mod: slot.name, level: "warn", message: `state recovery: ${warning}` });
+    this.#seq = Math.max(this.#seq, recovered.maxSeq);
+    const hashes = new Set<string>([recovered.checkpoint.version, ...(recovered.meta?.history ?? [])]);
+    for (const entry of recovered.entries) if (entry.kind !== "event") hashes.add(entry.version);
+    const versions = new Map<string, ModVersion>();
+    for (const hash of hashes) {
+      if (hash === slot.version.hash) {
+        versions.set(hash, slot.version);
+        continue;
+      }
+      const stored = await persistence.versions.read(hash).catch((err: unknown) => err as Error);
+      if (stored instanceof Error) {
+        if (recovered.meta?.history.includes(hash) && hash !== recovered.checkpoint.version) continue; // history is best effort
+        return slot.failResume({ code: "E_STATE_CORRUPT", message: stored.message, mod: slot.name });
+      }
+      const result = await prepareSources(slot.version.dir, stored.manifest, new Map(Object.entries(stored.files)), this.#options);
+      if (!result.ok) return slot.failResume({ ...result.error, message: `the stored version ${stored.manifest.version} (${hash.slice(0, 12)}) no longer loads: ${result.error.message}` });
+      versions.set(hash, result.version);
+    }
+    const error = await slot.resume({ recovered, versions });
+    if (error === undefined && slot.version.hash !== this.#folderHashes.get(slot.name)) {
+      this.#emitLog({ mod: slot.name, level: "info", message: `resumed version ${slot.version.manifest.version} from the stateDir; the folder holds other code: reload to swap it in` });
+    }
+    return error;
   }
 
   /** Loads one mod folder (a new one, or one that failed before). Returns its report. */
@@ -259,7 +312,7 @@ export class ModHost {
     const startedAt = performance.now();
     const result = await prepareMod(dir, this.#options);
     const slot = this.#register(dir, result);
-    const error = slot === undefined ? this.#failed.get(dir)?.error : await slot.start();
+    const error = slot === undefined ? this.#failed.get(dir)?.error : await this.#bringUp(slot);
     const report: SwapReport = {
       ok: error === undefined,
       mod: result.ok ? result.version.manifest.name : result.name,
@@ -301,9 +354,13 @@ export class ModHost {
       });
       return undefined;
     }
+    this.#folderHashes.set(name, version.hash);
+    const persistence = this.#persistFor(name);
     const slot = new ModSlot(version, {
       backend: this.#backend,
+      persistence,
       checkpointEvery: this.#options.checkpointEvery,
+      checkpointIntervalMs: this.#options.checkpointIntervalMs,
       quarantineAfter: this.#options.quarantineAfter,
       probation: this.#options.probation,
       historySize: 5,
@@ -335,6 +392,18 @@ export class ModHost {
     }
     if (slot !== undefined) await this.#swaps.reload(slot);
     else await this.#loadFolder(change.dir);
+  }
+
+  /** The store of a mod, opened on first use (stores are created lazily per mod name). */
+  #persistFor(name: string): SlotPersistence | undefined {
+    const state = this.#state;
+    if (state === undefined) return undefined;
+    let persistence = this.#persistence.get(name);
+    if (persistence === undefined) {
+      persistence = { store: ModStore.openSync(state.modsDir, name, this.#options.durability, state.group, this.#metrics), versions: state.versions };
+      this.#persistence.set(name, persistence);
+    }
+    return persistence;
   }
 
   #checkOpen(): void {

@@ -61,17 +61,25 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
   const manifest = parsed.manifest;
   const name = manifest.name;
 
-  const limitProblem = checkLimits(manifest, options);
-  if (limitProblem) return { ok: false, name, error: { ...limitProblem, mod: name }, diagnostics: [] };
-  const permissionProblem = checkPermissions(manifest, options);
-  if (permissionProblem) return { ok: false, name, error: { ...permissionProblem, mod: name }, diagnostics: [] };
-
   let files: Map<string, string>;
   try {
     files = await readSources(dir);
   } catch (err) {
     return failure(name, "E_MOD_UNREADABLE", (err as Error).message, {});
   }
+  return prepareSources(dir, manifest, files, options);
+}
+
+/**
+ * Validates and compiles a version from its manifest and sources (read from its folder, or from
+ * the stateDir on restart). Never throws for anything in the sources.
+ */
+export async function prepareSources(dir: string, manifest: ModManifest, files: ReadonlyMap<string, string>, options: ResolvedOptions): Promise<PrepareResult> {
+  const name = manifest.name;
+  const limitProblem = checkLimits(manifest, options);
+  if (limitProblem) return { ok: false, name, error: { ...limitProblem, mod: name }, diagnostics: [] };
+  const permissionProblem = checkPermissions(manifest, options);
+  if (permissionProblem) return { ok: false, name, error: { ...permissionProblem, mod: name }, diagnostics: [] };
   const compiled = await compileMod({ modName: name, entry: manifest.entry, files });
   if (!compiled.ok) return fromDiagnostics(name, compiled.diagnostics);
 

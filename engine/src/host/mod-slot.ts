@@ -6,6 +6,9 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../sandbox/wire.js";
 import { Probation, type ProbationPolicy } from "../swap/probation.js";
+import type { DurableEntry } from "../persist/durable-entry.js";
+import type { ModStore, RecoveredMod } from "../persist/mod-store.js";
+import type { StoredVersion, VersionStore } from "../persist/version-store.js";
 import type { HostMetrics } from "./host-metrics.js";
 import type { ModVersion } from "./mod-loader.js";
 import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
@@ -37,14 +40,30 @@ export interface FaultEvent {
 export interface SlotContext {
   readonly backend: SandboxBackend;
   readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
   readonly quarantineAfter: number;
   /** Automatic rollback policy; undefined turns probation off. */
   readonly probation: ProbationPolicy | undefined;
   readonly historySize: number;
   readonly metrics: HostMetrics;
+  /** Where the slot makes its state durable; undefined keeps it in memory only. */
+  readonly persistence: SlotPersistence | undefined;
   fault(fault: FaultEvent): void;
   /** A version failed probation: the host rolls it back (through its own queue of reloads). */
   probationFailed(slot: ModSlot, reason: string): void;
+}
+
+/** A slot's durable storage: its own store, and the shared store of versions. */
+export interface SlotPersistence {
+  readonly store: ModStore;
+  readonly versions: VersionStore;
+}
+
+/** A mod's state as recovered from disk, with its versions compiled again. */
+export interface ResumeInput {
+  readonly recovered: RecoveredMod;
+  /** Every version the checkpoint, the journal and the history name, by hash. */
+  readonly versions: ReadonlyMap<string, ModVersion>;
 }
 
 /** How a swap should bring the new version in. */
@@ -84,7 +103,10 @@ type QueueItem = QueuedEvent | QueuedTask;
  * answers they got) and code handovers to a new version, so that a replay runs each event with
  * the code that ran it the first time.
  */
-type JournalEntry = { readonly kind: "event"; readonly event: WireEvent } | { readonly kind: "activate"; readonly version: ModVersion };
+type JournalEntry =
+  | { readonly kind: "event"; readonly event: WireEvent }
+  | { readonly kind: "activate"; readonly version: ModVersion }
+  | { readonly kind: "migrate"; readonly version: ModVersion; readonly fromVersion: string; readonly now: number };
 
 interface Checkpoint {
   readonly snapshot: StateSnapshot;
@@ -115,6 +137,7 @@ export class ModSlot {
   #instance: string | undefined;
   #instanceGeneration = -1;
   #checkpoint: Checkpoint | undefined;
+  #checkpointAt = performance.now();
   #journal: JournalEntry[] = [];
   #journaledEvents = 0;
   #queue: QueueItem[] = [];
@@ -172,6 +195,58 @@ export class ModSlot {
       );
     }
     this.#checkpoint = { snapshot: snapshot.value, version: this.#version };
+    const persistence = this.#ctx.persistence;
+    if (persistence !== undefined) {
+      try {
+        await persistence.versions.write(storedVersion(this.#version));
+        await persistence.store.checkpoint(snapshot.value, this.#version.hash);
+        await this.#writeMeta();
+      } catch (err) {
+        await this.#dropInstance();
+        return this.#failStart(this.#info("E_PERSIST_FAILED", `the first checkpoint could not be written: ${(err as Error).message}`));
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks the mod faulted because its stored state cannot be brought back. */
+  failResume(error: ErrorInfo): ErrorInfo {
+    return this.#failStart(error);
+  }
+
+  /**
+   * Brings a mod back from its stateDir: the checkpoint, the journal after it (replayed through
+   * the versions that ran it), the live version and its history, its quarantine.
+   */
+  async resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
+    const { recovered, versions } = input;
+    const lookup = (hash: string): ModVersion => {
+      const version = versions.get(hash);
+      if (version === undefined) throw new Error(`version ${hash} is missing`);
+      return version;
+    };
+    try {
+      this.#checkpoint = { snapshot: recovered.checkpoint.snapshot, version: lookup(recovered.checkpoint.version) };
+      let live = this.#checkpoint.version;
+      this.#journal = recovered.entries.map((entry): JournalEntry => {
+        if (entry.kind === "event") return entry;
+        live = lookup(entry.version);
+        return entry.kind === "activate" ? { kind: "activate", version: live } : { kind: "migrate", version: live, fromVersion: entry.fromVersion, now: entry.now };
+      });
+      this.#journaledEvents = this.#journal.length;
+      this.#version = live;
+      const history = recovered.meta?.live === live.hash ? recovered.meta.history : [];
+      this.#previous = history.flatMap((hash) => (versions.has(hash) ? [lookup(hash)] : []));
+    } catch (err) {
+      return this.#failStart(this.#info("E_STATE_CORRUPT", `the stateDir does not hold everything this mod's state needs: ${(err as Error).message}`));
+    }
+    if (recovered.meta?.quarantined) {
+      this.#status = "quarantined";
+      this.#lastError = this.#info("E_QUARANTINED", `mod ${this.name} was quarantined before the restart; load a new version to release it`);
+      this.#shape = { events: [] };
+      return undefined;
+    }
+    if (!(await this.#ensureInstance())) return this.#lastError ?? this.#info("E_MOD_FAULTED", "the mod could not be restored");
     return undefined;
   }
 
@@ -249,6 +324,14 @@ export class ModSlot {
 
     // Stage: in queue order, but events keep flowing around it.
     const stageStart = performance.now();
+    const persistence = this.#ctx.persistence;
+    if (persistence !== undefined) {
+      try {
+        await persistence.versions.write(storedVersion(next));
+      } catch (err) {
+        return rejected(this.#info("E_PERSIST_FAILED", `the new version could not be stored: ${(err as Error).message}`));
+      }
+    }
     const fresh = next.spec.memoryMb !== from.spec.memoryMb;
     const staged = fresh ? { ok: true as const } : await this.task(() => this.#stage(next));
     phases.stage = performance.now() - stageStart;
@@ -298,14 +381,13 @@ export class ModSlot {
     }
     const id = this.#instance as string;
     if (plan.migrate) {
-      const out = await backend.commit(id, { kind: "migrate", fromVersion: this.#version.manifest.version, now: Date.now() });
+      const migrateNow = Date.now();
+      const out = await backend.commit(id, { kind: "migrate", fromVersion: this.#version.manifest.version, now: migrateNow });
       if (out.kind !== "ok" || out.value === null) {
         await this.#dropInstance(); // migrate may have changed the live state: restore it
         return { ok: false, error: this.#migrationError(out, next) };
       }
-      this.#checkpoint = { snapshot: out.value, version: next };
-      this.#journal = [];
-      this.#journaledEvents = 0;
+      this.#persistTransition({ kind: "migrate", version: next.hash, fromVersion: this.#version.manifest.version, now: migrateNow }, out.value, next);
       return { ok: true, events };
     }
     const out = await backend.commit(id, { kind: "handover" });
@@ -314,6 +396,8 @@ export class ModSlot {
       return { ok: false, error: this.#info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
     }
     this.#journal.push({ kind: "activate", version: next });
+    // Not awaited: events after it are appended after it, so none is durable before it is.
+    this.#persistEntries([{ kind: "activate", version: next.hash }]);
     return { ok: true, events };
   }
 
@@ -339,9 +423,8 @@ export class ModSlot {
     }
     await this.#dropInstance();
     this.#setInstance(started.id);
-    this.#checkpoint = { snapshot: exported.value, version: next };
-    this.#journal = [];
-    this.#journaledEvents = 0;
+    const transition: DurableEntry = plan.migrate ? { kind: "migrate", version: next.hash, fromVersion: init.kind === "migrate" ? init.fromVersion : "", now: init.kind === "migrate" ? init.now : 0 } : { kind: "activate", version: next.hash };
+    this.#persistTransition(transition, exported.value, next);
     return { ok: true, events: started.shape.events };
   }
 
@@ -371,9 +454,7 @@ export class ModSlot {
       await this.#dropInstance();
       return rejected(this.#info("E_STAGE_FAILED", "the new version's state could not be read"), performance.now() - barrier);
     }
-    this.#checkpoint = { snapshot: exported.value, version: next };
-    this.#journal = [];
-    this.#journaledEvents = 0;
+    this.#setCheckpoint(exported.value, next);
     this.#status = "running";
     this.#lastError = undefined;
     this.#consecutiveFaults = 0;
@@ -395,6 +476,7 @@ export class ModSlot {
     if (this.#pendingApproval?.version === next) this.#pendingApproval = undefined;
     this.#version = next;
     this.#shape = { events };
+    void this.#writeMeta().catch((err: unknown) => this.#persistFault("the mod's meta", err));
   }
 
   #migrationError(out: { kind: string; error?: { code: string; message: string; stack?: string } }, next: ModVersion): ErrorInfo {
@@ -441,7 +523,7 @@ export class ModSlot {
     }
     if (this.#status === "quarantined" || this.#status === "faulted") {
       const code = this.#status === "quarantined" ? "E_QUARANTINED" : "E_MOD_FAULTED";
-      for (const item of batch) this.#finish(item, { ok: false, error: { code, message: this.#lastError?.message ?? `mod ${this.name} is ${this.#status}` } }, false);
+      for (const item of batch) this.#finish(item, { ok: false, error: { code, message: this.#lastError?.message ?? `mod ${this.name} is ${this.#status}` } });
       return;
     }
     if (!(await this.#ensureInstance())) return; // faulted: the next round fails the events
@@ -456,7 +538,9 @@ export class ModSlot {
       this.#inFlight.clear();
     }
     const { results, stop } = outcome;
-    for (let i = 0; i < results.length; i++) this.#finish(batch[i] as QueuedEvent, results[i] as WireResult, true);
+    const ran: [QueuedEvent, WireResult][] = [];
+    for (let i = 0; i < results.length; i++) ran.push([batch[i] as QueuedEvent, results[i] as WireResult]);
+    await this.#journalAndAnswer(ran);
     if (this.#singleStep > 0 && results.length > 0) this.#singleStep = Math.max(0, this.#singleStep - results.length);
     if (stop === undefined) {
       if (results.some((r) => r.ok)) this.#consecutiveFaults = 0;
@@ -494,7 +578,7 @@ export class ModSlot {
 
   /** Fails the culprit event with `code` and counts the fault towards quarantine. */
   #fail(item: QueuedEvent, code: ErrorCode, message: string): void {
-    this.#finish(item, { ok: false, error: { code, message } }, false);
+    this.#finish(item, { ok: false, error: { code, message } });
     this.#countFault(code, message, item.event.name);
   }
 
@@ -504,18 +588,49 @@ export class ModSlot {
     if (quarantined) {
       this.#status = "quarantined";
       this.#lastError = this.#info("E_QUARANTINED", `mod ${this.name} was quarantined after ${this.#consecutiveFaults} faults in a row; last: ${message}`);
+      void this.#writeMeta().catch((err: unknown) => this.#persistFault("the mod's meta", err));
     }
     this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code, message, ...(event !== undefined ? { event } : {}), quarantined });
   }
 
-  /** Removes a finished event from the queue, journals it if it ran, and answers its caller. */
-  #finish(item: QueuedEvent, result: WireResult, ran: boolean): void {
+  /**
+   * Journals events that ran (durably, as the durability setting says) and then answers their
+   * callers: a result is never returned for an event that a crash could still lose.
+   */
+  async #journalAndAnswer(ran: readonly [QueuedEvent, WireResult][]): Promise<void> {
+    if (ran.length === 0) return;
+    const entries: DurableEntry[] = [];
+    for (const [item] of ran) {
+      this.#unqueue(item);
+      const entry: JournalEntry = { kind: "event", event: item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event };
+      this.#journal.push(entry);
+      entries.push(entry);
+    }
+    this.#journaledEvents += ran.length;
+    const store = this.#ctx.persistence?.store;
+    if (store !== undefined) {
+      try {
+        await store.append(entries, seqOf);
+      } catch (err) {
+        // The events ran and their state is live; only their durability failed. Say so loudly.
+        this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code: "E_PERSIST_FAILED", message: `journal write failed: ${(err as Error).message}`, quarantined: false });
+      }
+    }
+    for (const [item, result] of ran) this.#answer(item, result);
+  }
+
+  /** Fails an event that did not run (nothing to journal). */
+  #finish(item: QueuedEvent, result: WireResult): void {
+    this.#unqueue(item);
+    this.#answer(item, result);
+  }
+
+  #unqueue(item: QueuedEvent): void {
     const index = this.#queue.indexOf(item);
     if (index >= 0) this.#queue.splice(index, 1);
-    if (ran) {
-      this.#journal.push({ kind: "event", event: item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event });
-      this.#journaledEvents++;
-    }
+  }
+
+  #answer(item: QueuedEvent, result: WireResult): void {
     const version = this.#version.manifest.version;
     this.#ctx.metrics.event(this.name, result.ok ? undefined : result.error.code, performance.now() - item.queuedAt);
     if (result.ok) {
@@ -563,6 +678,7 @@ export class ModSlot {
     }
     const id = started.id;
     const generation = backend.generation;
+    let events_: readonly string[] = started.shape.events;
     const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
       if (stop === "lost") return "lost";
       await backend.stop(id);
@@ -587,13 +703,16 @@ export class ModSlot {
       if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
       const staged = await backend.stage(id, entry.version.spec);
       if (!staged.ok) return fail(`staging version ${entry.version.manifest.version}: ${staged.error.message}`, staged.stop === "lost" ? "lost" : undefined);
-      const activated = await backend.commit(id, { kind: "handover" });
-      if (activated.kind !== "ok") return fail(`activating version ${entry.version.manifest.version}: ${activated.kind}`, undefined);
+      events_ = staged.shape.events;
+      const mode = entry.kind === "activate" ? { kind: "handover" as const } : { kind: "migrate" as const, fromVersion: entry.fromVersion, now: entry.now };
+      const activated = await backend.commit(id, mode);
+      if (activated.kind !== "ok") return fail(`${entry.kind === "activate" ? "activating" : "migrating to"} version ${entry.version.manifest.version}: ${activated.kind}`, undefined);
     }
     const stopped = await flush();
     if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
     this.#instance = id;
     this.#instanceGeneration = generation;
+    this.#shape = { events: events_ };
     return "ok";
   }
 
@@ -609,7 +728,9 @@ export class ModSlot {
   }
 
   async #maybeCheckpoint(): Promise<void> {
-    if (this.#journaledEvents < this.#ctx.checkpointEvery || this.#instance === undefined) return;
+    if (this.#instance === undefined || this.#journaledEvents === 0) return;
+    const due = this.#journaledEvents >= this.#ctx.checkpointEvery || performance.now() - this.#checkpointAt >= this.#ctx.checkpointIntervalMs;
+    if (!due) return;
     const started = performance.now();
     const out = await this.#ctx.backend.exportState(this.#instance);
     if (out.kind !== "ok") {
@@ -618,10 +739,37 @@ export class ModSlot {
       else await this.#dropInstance();
       return;
     }
-    this.#checkpoint = { snapshot: out.value, version: this.#version };
+    this.#setCheckpoint(out.value, this.#version);
+    this.#ctx.metrics.checkpoint(this.name, performance.now() - started, out.value.state.length);
+  }
+
+  /** A new checkpoint in memory and (written beside the events) on disk; the journal restarts. */
+  #setCheckpoint(snapshot: StateSnapshot, version: ModVersion): void {
+    this.#checkpoint = { snapshot, version };
+    this.#checkpointAt = performance.now();
     this.#journal = [];
     this.#journaledEvents = 0;
-    this.#ctx.metrics.checkpoint(this.name, performance.now() - started, out.value.state.length);
+    this.#ctx.persistence?.store.checkpoint(snapshot, version.hash).catch((err: unknown) => this.#persistFault("a checkpoint", err));
+  }
+
+  /** A version change that came with a new state: journal the transition, then checkpoint after it. */
+  #persistTransition(entry: DurableEntry, snapshot: StateSnapshot, version: ModVersion): void {
+    this.#persistEntries([entry]);
+    this.#setCheckpoint(snapshot, version);
+  }
+
+  #persistEntries(entries: readonly DurableEntry[]): void {
+    this.#ctx.persistence?.store.append(entries, seqOf).catch((err: unknown) => this.#persistFault("the journal", err));
+  }
+
+  #writeMeta(): Promise<void> {
+    const store = this.#ctx.persistence?.store;
+    if (store === undefined) return Promise.resolve();
+    return store.writeMeta({ live: this.#version.hash, history: this.#previous.map((v) => v.hash), quarantined: this.#status === "quarantined" });
+  }
+
+  #persistFault(what: string, err: unknown): void {
+    this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code: "E_PERSIST_FAILED", message: `writing ${what} failed: ${(err as Error).message}`, quarantined: false });
   }
 
   #setInstance(id: string): void {
@@ -655,6 +803,16 @@ export class ModSlot {
     if (mapped.top === undefined) return base;
     return { ...base, file: mapped.top.file, line: mapped.top.line, column: mapped.top.column };
   }
+}
+
+/** The sequence number a journal record carries (transitions take the last event's). */
+function seqOf(entry: DurableEntry): number {
+  return entry.kind === "event" ? entry.event.seq : 0;
+}
+
+/** What the version store keeps of a version. */
+function storedVersion(version: ModVersion): StoredVersion {
+  return { hash: version.hash, manifest: version.manifest, files: Object.fromEntries(version.files) };
 }
 
 /** Four random 32-bit words: the first seed of a mod's random generator. */
