@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
+import type { DiskCompileCache } from "../compile/disk-cache.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
 export type CapabilityFunction = (...args: never[]) => unknown;
@@ -50,6 +51,8 @@ export interface ModHostOptions {
   readonly typecheck?: "block" | "warn" | "off";
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
+  /** Folder for the on-disk compile cache: a cold start with unchanged mods skips TypeScript. */
+  readonly cacheDir?: string;
   /** Automatic rollback of a new version that misbehaves (false turns it off). */
   readonly probation?: boolean | { readonly durationMs?: number; readonly maxEvents?: number; readonly maxErrorRate?: number; readonly minCalls?: number };
 }
@@ -73,6 +76,9 @@ export interface ResolvedOptions {
   readonly typecheck: "block" | "warn" | "off";
   readonly modTypes: readonly string[];
   readonly probation: ProbationPolicy | undefined;
+  readonly cacheDir: string | undefined;
+  /** The opened compile cache (set by ModHost.create when cacheDir is given). */
+  readonly diskCache?: DiskCompileCache;
 }
 
 const KEYS = new Set([
@@ -92,6 +98,7 @@ const KEYS = new Set([
   "typecheck",
   "modTypes",
   "probation",
+  "cacheDir",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -144,6 +151,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     return value as number;
   };
 
+  if (o.cacheDir !== undefined && (typeof o.cacheDir !== "string" || o.cacheDir === "")) fail("cacheDir", "must be the path of a folder");
   if (o.durability !== undefined && o.durability !== "fsync" && o.durability !== "batch" && o.durability !== "none") fail("durability", `must be "fsync", "batch" or "none"`);
   if (o.typecheck !== undefined && o.typecheck !== "block" && o.typecheck !== "warn" && o.typecheck !== "off") fail("typecheck", `must be "block", "warn" or "off"`);
   const modTypes: string[] = [];
@@ -179,6 +187,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),
     logRatePerSecond: positive("logRatePerSecond", 200),
+    cacheDir: typeof o.cacheDir === "string" && o.cacheDir !== "" ? resolve(o.cacheDir) : undefined,
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
     modTypes,
     probation,

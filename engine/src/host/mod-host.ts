@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
@@ -10,6 +11,7 @@ import { LogLimiter } from "./log-limiter.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
 import { findModFolders, prepareMod, prepareSources, type ModVersion, type PrepareResult } from "./mod-loader.js";
 import { openStateDir } from "../persist/state-dir.js";
+import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
 import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
@@ -64,6 +66,8 @@ export class ModHost {
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
+  /** Loads of new (or failed) folders in progress, by folder: concurrent loads of one folder share one. */
+  readonly #loading = new Map<string, Promise<SwapReport>>();
   /** The stateDir's shared parts, when there is one. */
   #state: { modsDir: string; versions: VersionStore; group: GroupCommit } | undefined;
   readonly #persistence = new Map<string, SlotPersistence>();
@@ -84,7 +88,16 @@ export class ModHost {
    * the others load anyway. Throws ModhostError only for bad options or an unusable modsDir.
    */
   static async create(options: ModHostOptions): Promise<ModHost> {
-    const resolved = resolveOptions(options);
+    const parsed = resolveOptions(options);
+    const resolved: ResolvedOptions =
+      parsed.cacheDir === undefined
+        ? parsed
+        : {
+            ...parsed,
+            diskCache: await DiskCompileCache.open(parsed.cacheDir).catch((err: unknown) => {
+              throw new ModhostError("E_OPTIONS_INVALID", `options.cacheDir: ${(err as Error).message}`, { field: "cacheDir" }, { cause: err });
+            }),
+          };
     const info = await stat(resolved.modsDir).catch((err: unknown) => {
       throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} cannot be read: ${(err as Error).message}`, { field: "modsDir" });
     });
@@ -213,6 +226,27 @@ export class ModHost {
     throw new ModhostError("E_MOD_NOT_FOUND", `no mod named "${name}" is loaded`, { mod: name });
   }
 
+  /**
+   * Loads the mod in `dir`, a folder directly inside modsDir that appeared (or was fixed) since
+   * create(), for hosts without `watch` (the admin channel's deploy uses it). A folder already
+   * loaded is reloaded instead, through the same pipeline as reload(). Resolves with the report;
+   * rejects with E_MOD_NOT_FOUND when `dir` is not directly inside modsDir.
+   */
+  async load(dir: string): Promise<SwapReport> {
+    this.#checkOpen();
+    const full = resolve(dir);
+    if (dirname(full) !== this.#options.modsDir) {
+      throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#options.modsDir}`);
+    }
+    // A load of this folder that started earlier may have read the files before they changed:
+    // let it finish, then reload (which reads them afresh).
+    // Its own caller gets its error, if any.
+    await this.#loading.get(full)?.catch(() => undefined);
+    const slot = [...this.#slots.values()].find((s) => s.version.dir === full);
+    if (slot !== undefined) return this.#swaps.reload(slot);
+    return this.#loadFolder(full);
+  }
+
   /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
   async rollback(name: string): Promise<SwapReport> {
     this.#checkOpen();
@@ -308,7 +342,16 @@ export class ModHost {
   }
 
   /** Loads one mod folder (a new one, or one that failed before). Returns its report. */
-  async #loadFolder(dir: string): Promise<SwapReport> {
+  #loadFolder(dir: string): Promise<SwapReport> {
+    let loading = this.#loading.get(dir);
+    if (loading === undefined) {
+      loading = this.#loadFolderNow(dir).finally(() => this.#loading.delete(dir));
+      this.#loading.set(dir, loading);
+    }
+    return loading;
+  }
+
+  async #loadFolderNow(dir: string): Promise<SwapReport> {
     const startedAt = performance.now();
     const result = await prepareMod(dir, this.#options);
     const slot = this.#register(dir, result);

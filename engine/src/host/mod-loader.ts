@@ -80,7 +80,7 @@ export async function prepareSources(dir: string, manifest: ModManifest, files: 
   if (limitProblem) return { ok: false, name, error: { ...limitProblem, mod: name }, diagnostics: [] };
   const permissionProblem = checkPermissions(manifest, options);
   if (permissionProblem) return { ok: false, name, error: { ...permissionProblem, mod: name }, diagnostics: [] };
-  const compiled = await compileMod({ modName: name, entry: manifest.entry, files });
+  const compiled = await compileMod({ modName: name, entry: manifest.entry, files }, options.diskCache ? { diskCache: options.diskCache } : {});
   if (!compiled.ok) return fromDiagnostics(name, compiled.diagnostics);
 
   const modules: WireModule[] = compiled.modules.map((module) => {
