@@ -275,3 +275,22 @@ describe.each(ISOLATIONS)("swap (%s isolation)", (isolation) => {
     expect(await hit()).toMatchObject({ version: "1.1.0", value: 89 });
   });
 });
+
+describe("swap: type-check policy", () => {
+  const typeError = V2.replace("return state.hp[e.target];", "const n: string = state.hp[e.target]; return n;");
+  it("\"warn\" swaps a version with type errors and logs them", async () => {
+    await start("inline", V1, {}, { typecheck: "warn" });
+    const logs: string[] = [];
+    host!.on("log", (l) => logs.push(`${l.level} ${l.message}`));
+    await patch(typeError, "1.1.0");
+    expect(await host!.reload("combat")).toMatchObject({ ok: true, kind: "swap" });
+    expect(logs.some((l) => l.startsWith("warn") && l.includes("main.ts:"))).toBe(true);
+  });
+  it("\"off\" skips the check (no typecheck phase in the report)", async () => {
+    await start("inline", V1, {}, { typecheck: "off" });
+    await patch(typeError, "1.1.0");
+    const report = await host!.reload("combat");
+    expect(report).toMatchObject({ ok: true, kind: "swap" });
+    expect(report.phases.typecheck).toBeUndefined();
+  });
+});

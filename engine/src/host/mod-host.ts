@@ -79,7 +79,7 @@ export class ModHost {
     this.#backend = backend;
     this.#logLimiter = logLimiter;
     this.#typeCheck = new VersionTypeCheck(options.modTypes);
-    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report));
+    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
   }
 
   /**

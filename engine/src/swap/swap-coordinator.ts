@@ -18,13 +18,15 @@ export class SwapCoordinator {
   readonly #options: ResolvedOptions;
   readonly #typecheck: VersionTypeChecker | undefined;
   readonly #onReport: (report: SwapReport) => void;
+  readonly #warn: (mod: string, message: string) => void;
   /** Per mod: the end of its line of swap operations, and a reload that has not started yet. */
   readonly #chains = new Map<string, { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> }>();
 
-  constructor(options: ResolvedOptions, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void) {
+  constructor(options: ResolvedOptions, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void, warn: (mod: string, message: string) => void) {
     this.#options = options;
     this.#typecheck = typecheck;
     this.#onReport = onReport;
+    this.#warn = warn;
   }
 
   /** Reloads a mod from its folder. Calls made before it starts share its result. */
@@ -97,6 +99,9 @@ export class SwapCoordinator {
       const first = checked.errors[0];
       if (first !== undefined && this.#options.typecheck === "block") {
         return this.#emit(refusal(slot, "swap", startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
+      }
+      for (const error of checked.errors) {
+        this.#warn(slot.name, `type error (typecheck: "warn"): ${error.file ?? ""}:${error.line ?? 0}:${(error.column ?? 0) + 1} ${error.message}`);
       }
     }
     const analyzeStart = performance.now();
