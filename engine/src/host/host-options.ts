@@ -51,6 +51,8 @@ export interface ModHostOptions {
   readonly typecheck?: "block" | "warn" | "off";
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
+  /** With `watch`: quiet time after the last change of a burst of saves before reloading (ms, default 10). */
+  readonly watchDebounceMs?: number;
   /** Folder for the on-disk compile cache: a cold start with unchanged mods skips TypeScript. */
   readonly cacheDir?: string;
   /** Automatic rollback of a new version that misbehaves (false turns it off). */
@@ -77,6 +79,7 @@ export interface ResolvedOptions {
   readonly modTypes: readonly string[];
   readonly probation: ProbationPolicy | undefined;
   readonly cacheDir: string | undefined;
+  readonly watchDebounceMs: number;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
 }
@@ -99,6 +102,7 @@ const KEYS = new Set([
   "modTypes",
   "probation",
   "cacheDir",
+  "watchDebounceMs",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -187,6 +191,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),
     logRatePerSecond: positive("logRatePerSecond", 200),
+    watchDebounceMs: positive("watchDebounceMs", 10),
     cacheDir: typeof o.cacheDir === "string" && o.cacheDir !== "" ? resolve(o.cacheDir) : undefined,
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
     modTypes,

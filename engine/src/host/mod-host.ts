@@ -132,7 +132,7 @@ export class ModHost {
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
           resolved.modsDir,
-          {},
+          { debounceMs: resolved.watchDebounceMs },
           (change) => {
             host.#onFolderChange(change).catch((err: unknown) => host.#emitLog({ mod: "<watch>", level: "error", message: `reacting to ${change.kind} ${change.dir}: ${(err as Error).message}` }));
           },
