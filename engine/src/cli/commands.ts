@@ -1,30 +1,35 @@
+import { CHECK_HELP, checkCommand } from "./check-command.js";
+import { deployCommand } from "./deploy-command.js";
+import { DEV_HELP, devCommand } from "./dev-command.js";
+import { INIT_HELP, initCommand } from "./init-command.js";
+import { logsCommand } from "./logs-command.js";
+import { metricsCommand, statusCommand, swapCommand } from "./remote-commands.js";
+import { SERVE_HELP, serveCommand } from "./serve-command.js";
+import { SERVER_HELP } from "./server-connection.js";
+
 /** A CLI command: its usage line, a one-line summary, and what it does. */
 export interface Command {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
   readonly help?: string;
+  /** Runs the command; resolves with the exit code, or rejects (main maps the error to one). */
   run(args: readonly string[]): Promise<number>;
 }
 
-function notYet(name: string): () => Promise<number> {
-  return () => {
-    console.error(`modhost ${name}: not available in this build yet`);
-    return Promise.resolve(2);
-  };
-}
+const REMOTE_HELP = `Options:\n${SERVER_HELP}`;
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  { name: "init", usage: "init <dir>", summary: "scaffold a new mod (mod.json, main.ts, tsconfig, a test)", run: notYet("init") },
-  { name: "check", usage: "check <modDir> [--against <dir>] [--json]", summary: "compile, type-check and safety-check a mod; diff it against another version", run: notYet("check") },
-  { name: "serve", usage: "serve <modsDir> [--state <dir>] [--port <n>] [--token-file <f>] [--watch]", summary: "run a host with the admin channel", run: notYet("serve") },
-  { name: "dev", usage: "dev <modDir> [--server <url>]", summary: "watch a mod and push every save to a server", run: notYet("dev") },
-  { name: "status", usage: "status --server <url>", summary: "list the mods of a running server", run: notYet("status") },
-  { name: "reload", usage: "reload <mod> --server <url>", summary: "reload a mod from disk", run: notYet("reload") },
-  { name: "rollback", usage: "rollback <mod> --server <url>", summary: "return a mod to its previous version", run: notYet("rollback") },
-  { name: "approve", usage: "approve <mod> --server <url>", summary: "apply a patch held for approval", run: notYet("approve") },
-  { name: "deploy", usage: "deploy <modDir> --server <url>", summary: "send a mod's files to a server and swap it in", run: notYet("deploy") },
-  { name: "logs", usage: "logs [mod] --server <url> [--follow]", summary: "show mods' log lines", run: notYet("logs") },
-  { name: "metrics", usage: "metrics --server <url>", summary: "show the server's metrics", run: notYet("metrics") },
+  { name: "init", usage: "init <dir>", summary: "scaffold a new mod (mod.json, main.ts, tsconfig, a test)", help: INIT_HELP, run: initCommand },
+  { name: "check", usage: "check <modDir> [--against <dir>] [--json]", summary: "compile, type-check and safety-check a mod; diff it against another version", help: CHECK_HELP, run: checkCommand },
+  { name: "serve", usage: "serve <modsDir> [--state <dir>] [--port <n>] [--token-file <f>] [--watch]", summary: "run a host with the admin channel and /metrics", help: SERVE_HELP, run: serveCommand },
+  { name: "dev", usage: "dev <modDir> [--server <url>]", summary: "watch a mod and push every save to a server (or a local host)", help: DEV_HELP, run: devCommand },
+  { name: "status", usage: "status --server <url>", summary: "list the mods of a running server", help: REMOTE_HELP, run: statusCommand },
+  { name: "reload", usage: "reload <mod> --server <url>", summary: "reload a mod from the server's disk", help: REMOTE_HELP, run: swapCommand("reload") },
+  { name: "rollback", usage: "rollback <mod> --server <url>", summary: "return a mod to its previous version", help: REMOTE_HELP, run: swapCommand("rollback") },
+  { name: "approve", usage: "approve <mod> --server <url>", summary: "apply a patch held for approval", help: REMOTE_HELP, run: swapCommand("approve") },
+  { name: "deploy", usage: "deploy <modDir> --server <url>", summary: "send a mod's files to a server and swap it in", help: REMOTE_HELP, run: deployCommand },
+  { name: "logs", usage: "logs [mod] --server <url> [--follow]", summary: "show mods' log lines", help: `Options:\n${SERVER_HELP}\n  --follow, -f        keep printing new lines until Ctrl-C\n  --limit <n>         how many recent lines (default 200)`, run: logsCommand },
+  { name: "metrics", usage: "metrics --server <url>", summary: "show the server's metrics", help: REMOTE_HELP, run: metricsCommand },
 ];

@@ -1,4 +1,8 @@
+import { isModhostError, messageOf } from "../errors/modhost-error.js";
 import { COMMANDS, type Command } from "./commands.js";
+import { EXIT_CODES, exitCodeOf } from "./exit-codes.js";
+import { formatErrorLine } from "./report-format.js";
+import { styleFor } from "./terminal-style.js";
 
 /** Version of the modhost package, for `--version`. */
 const VERSION = "0.1.0";
@@ -14,28 +18,44 @@ function usage(): string {
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     "",
     "Options: --help (on any command), --version, --json (machine-readable output)",
+    "Exit codes: 0 ok, 1 findings or refused, 2 usage error, 3 server unreachable or token refused",
   ].join("\n");
 }
 
-/** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
+/**
+ * Runs the CLI with `argv` (without node and the script); resolves with the exit code. Errors a
+ * command throws are printed as `CODE message` (with --json: `{ "error": {...} }` on stdout) and
+ * mapped to exit codes: 2 usage, 3 server unreachable or refused, 1 anything else.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT_CODES.usage : EXIT_CODES.ok;
   }
   if (name === "--version" || name === "-v") {
     console.log(VERSION);
-    return 0;
+    return EXIT_CODES.ok;
   }
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
     console.error(`modhost: unknown command "${name}"\n\n${usage()}`);
-    return 2;
+    return EXIT_CODES.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(`Usage: modhost ${command.usage}\n\n${command.summary}${command.help ? `\n\n${command.help}` : ""}`);
-    return 0;
+    return EXIT_CODES.ok;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const code = exitCodeOf(err);
+    const info = isModhostError(err) ? err.toInfo() : { code: "E_INTERNAL" as const, message: messageOf(err) };
+    if (rest.includes("--json")) process.stdout.write(`${JSON.stringify({ error: info })}\n`);
+    const style = styleFor(process.stderr);
+    if (code === EXIT_CODES.usage) console.error(`${info.message}\n\nUsage: modhost ${command.usage}   (modhost ${command.name} --help for more)`);
+    else console.error(formatErrorLine(info, style));
+    if (!isModhostError(err) && err instanceof Error && process.env.MODHOST_DEBUG) console.error(err.stack);
+    return code;
+  }
 }

@@ -5,26 +5,19 @@ import type ts from "typescript";
 export type TypeScript = typeof ts;
 
 let loaded: TypeScript | undefined;
-let loading: Promise<TypeScript> | undefined;
 
 /**
  * Loads the TypeScript compiler on first use and only once: it costs ~200 ms, which a host that
  * never compiles (or has not compiled yet) should not pay at import time.
  */
 export function loadTypeScript(): Promise<TypeScript> {
-  if (loaded !== undefined) return Promise.resolve(loaded);
-  loading ??= import("typescript").then(
-    (module) => {
-      loaded = module.default;
-      return loaded;
-    },
-    (error: unknown) => {
-      // Forget the failed attempt so a later call can retry instead of failing forever.
-      loading = undefined;
-      throw error;
-    },
-  );
-  return loading;
+  // Through the CommonJS loader, not import(): import() of the 9 MB CommonJS file makes Node scan
+  // it for named exports, which costs ~3x the load itself (measured: 650 ms vs 220 ms).
+  try {
+    return Promise.resolve(loadTypeScriptSync());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /**

@@ -105,6 +105,8 @@ export const ERROR_CODES = {
   E_ADMIN_UNAVAILABLE: "operator",
   /** A deploy was refused before compiling: a file path outside the mod, too many or too large files, a name clash. */
   E_DEPLOY_REFUSED: "operator",
+  /** The modhost command got an unknown flag, a missing argument or a bad value (exit code 2). */
+  E_CLI_USAGE: "operator",
 
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */

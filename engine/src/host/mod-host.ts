@@ -115,7 +115,13 @@ export class ModHost {
           ? holder.host.#onCapability(mod, seq, permission, argsJson)
           : JSON.stringify({ ok: false, code: "E_HOST_CLOSED", message: "the host is not ready" }),
     };
-    const backend = resolved.isolation === "inline" ? new InlineBackend(bridge) : await ProcessBackend.create(bridge, { graceMs: 1000 });
+    // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
+    const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
+    const folders = findModFolders(resolved.modsDir).then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    const backend = await backendReady.catch(async (err: unknown) => {
+      await folders.catch(() => undefined);
+      throw err;
+    });
     const logLimiter = new LogLimiter(resolved.logRatePerSecond);
     const host = new ModHost(resolved, backend, logLimiter);
     holder.host = host;
@@ -128,7 +134,7 @@ export class ModHost {
         const { modsDir } = await openStateDir(resolved.stateDir);
         host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit(2, (ms) => host.#metrics.journalSync(ms)) };
       }
-      await host.#loadAll();
+      await host.#loadAll(await folders);
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
           resolved.modsDir,
@@ -295,11 +301,9 @@ export class ModHost {
     return this.#closed;
   }
 
-  async #loadAll(): Promise<void> {
-    const folders = await findModFolders(this.#options.modsDir);
-    const prepared = await Promise.all(folders.map((dir) => prepareMod(dir, this.#options)));
+  async #loadAll(prepared: readonly { dir: string; result: PrepareResult }[]): Promise<void> {
     // Register in folder order, so that which of two same-named folders wins is deterministic.
-    const slots = prepared.map((result, index) => this.#register(folders[index] as string, result));
+    const slots = prepared.map(({ dir, result }) => this.#register(dir, result));
     await Promise.all(slots.map((slot) => (slot === undefined ? undefined : this.#bringUp(slot))));
   }
 

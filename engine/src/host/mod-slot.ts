@@ -600,8 +600,10 @@ export class ModSlot {
   async #journalAndAnswer(ran: readonly [QueuedEvent, WireResult][]): Promise<void> {
     if (ran.length === 0) return;
     const entries: DurableEntry[] = [];
+    // The events that ran are the head of the queue, in order: drop them in one splice.
+    if (this.#queue[0] === ran[0]?.[0] && this.#queue[ran.length - 1] === ran[ran.length - 1]?.[0]) this.#queue.splice(0, ran.length);
+    else for (const [item] of ran) this.#unqueue(item);
     for (const [item] of ran) {
-      this.#unqueue(item);
       const entry: JournalEntry = { kind: "event", event: item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event };
       this.#journal.push(entry);
       entries.push(entry);
@@ -716,15 +718,19 @@ export class ModSlot {
     return "ok";
   }
 
+  /** The live state; if the sandbox dies while it is read, restores and reads again. */
   async #snapshot(): Promise<StateSnapshot> {
-    if (!(await this.#ensureInstance())) {
-      if (this.#checkpoint && this.#journaledEvents === 0) return this.#checkpoint.snapshot;
-      throw new Error(this.#lastError?.message ?? `mod ${this.name} is not running`);
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.#ensureInstance())) {
+        if (this.#checkpoint && this.#journaledEvents === 0) return this.#checkpoint.snapshot;
+        throw new Error(this.#lastError?.message ?? `mod ${this.name} is not running`);
+      }
+      const out = await this.#ctx.backend.exportState(this.#instance as string);
+      if (out.kind === "ok") return out.value;
+      if (out.kind === "failed") throw new Error(out.error.message);
+      await this.#dropInstance();
+      if (attempt >= 2) throw new Error(`reading the state failed: ${out.kind}`);
     }
-    const out = await this.#ctx.backend.exportState(this.#instance as string);
-    if (out.kind === "ok") return out.value;
-    if (out.kind !== "failed") await this.#dropInstance();
-    throw new Error(out.kind === "failed" ? out.error.message : `reading the state failed: ${out.kind}`);
   }
 
   async #maybeCheckpoint(): Promise<void> {

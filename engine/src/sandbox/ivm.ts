@@ -152,7 +152,8 @@ export class IsolateHandle {
       throw new Error(`stale isolate function: generation ${fn.generation}, isolate ${this.generation}`);
     }
     return this.#guard(() => {
-      const value = fn.ref.applySync(undefined, args as unknown[], { timeout: timeoutMs, arguments: { copy: true } });
+      // Arguments are strings, numbers and Callbacks, which cross as they are: no copy option needed.
+      const value = fn.ref.applySync(undefined, args as never[], { timeout: timeoutMs });
       return value === undefined ? "" : String(value);
     });
   }

@@ -1,0 +1,139 @@
+import type { ErrorInfo } from "../errors/modhost-error.js";
+import { REQUEST_TYPES, STREAMS, type AdminRequest, type RequestId, type RequestType, type Stream } from "./protocol.js";
+
+/** A request, or why the message is not one (with its id when the id could be read). */
+export type ParsedRequest = { readonly ok: true; readonly request: AdminRequest } | { readonly ok: false; readonly id: RequestId | null; readonly error: ErrorInfo };
+
+/** The parameters each request type accepts (besides `id` and `type`), and which are required. */
+const PARAMS: Readonly<Record<RequestType, Readonly<Record<string, "required" | "optional">>>> = {
+  status: {},
+  reload: { mod: "required" },
+  rollback: { mod: "required" },
+  approve: { mod: "required" },
+  deploy: { files: "required" },
+  logs: { mod: "optional", limit: "optional" },
+  metrics: {},
+  subscribe: { streams: "required", mod: "optional" },
+  unsubscribe: { streams: "optional" },
+};
+
+const MOD_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const MAX_LOG_LIMIT = 10_000;
+
+class MessageError extends Error {}
+
+/**
+ * Parses one admin message (the text of a WebSocket frame) against the protocol's schema: a JSON
+ * object with a valid `id`, a known `type`, exactly that type's parameters with the right types.
+ * Never throws: a bad message comes back as an E_ADMIN_MESSAGE error naming the field.
+ */
+export function parseRequest(text: string): ParsedRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return fail(null, `the message is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail(null, "a message must be a JSON object { id, type, ... }");
+  const message = raw as Record<string, unknown>;
+  const id = parseId(message.id);
+  if (id === undefined) return fail(null, `"id" must be a string of 1-64 characters or a safe integer`, "id");
+  const type = message.type;
+  if (typeof type !== "string" || !Object.hasOwn(REQUEST_TYPES, type)) {
+    return fail(id, `unknown message type ${JSON.stringify(type)} (known: ${Object.keys(REQUEST_TYPES).join(", ")})`, "type");
+  }
+  const requestType = type as RequestType;
+  const allowed = PARAMS[requestType];
+  for (const key of Object.keys(message)) {
+    if (key !== "id" && key !== "type" && !Object.hasOwn(allowed, key)) {
+      return fail(id, `"${requestType}" has no field "${key}" (allowed: ${["id", "type", ...Object.keys(allowed)].join(", ")})`, key);
+    }
+  }
+  for (const [key, presence] of Object.entries(allowed)) {
+    if (presence === "required" && message[key] === undefined) return fail(id, `"${requestType}" needs the field "${key}"`, key);
+  }
+  try {
+    return { ok: true, request: buildRequest(id, requestType, message) };
+  } catch (err) {
+    if (!(err instanceof MessageError)) throw err;
+    return fail(id, err.message, fieldOf(err.message));
+  }
+}
+
+function buildRequest(id: RequestId, type: RequestType, m: Record<string, unknown>): AdminRequest {
+  switch (type) {
+    case "status":
+      return { id, type };
+    case "metrics":
+      return { id, type };
+    case "reload":
+    case "rollback":
+    case "approve":
+      return { id, type, mod: modName(m.mod) };
+    case "deploy":
+      return { id, type, files: fileMap(m.files) };
+    case "logs":
+      return {
+        id,
+        type,
+        ...(m.mod !== undefined ? { mod: modName(m.mod) } : {}),
+        ...(m.limit !== undefined ? { limit: limit(m.limit) } : {}),
+      };
+    case "subscribe":
+      return { id, type, streams: streams(m.streams), ...(m.mod !== undefined ? { mod: modName(m.mod) } : {}) };
+    case "unsubscribe":
+      return { id, type, ...(m.streams !== undefined ? { streams: streams(m.streams) } : {}) };
+  }
+}
+
+function parseId(value: unknown): RequestId | undefined {
+  if (typeof value === "string" && value.length >= 1 && value.length <= 64) return value;
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  return undefined;
+}
+
+function modName(value: unknown): string {
+  if (typeof value !== "string" || !MOD_NAME.test(value)) throw new MessageError(`"mod" must be a mod name (lowercase letters, digits, ".", "_", "-"); got ${preview(value)}`);
+  return value;
+}
+
+function limit(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_LOG_LIMIT) {
+    throw new MessageError(`"limit" must be a whole number from 1 to ${MAX_LOG_LIMIT}; got ${preview(value)}`);
+  }
+  return value;
+}
+
+function streams(value: unknown): Stream[] {
+  if (!Array.isArray(value) || value.length === 0) throw new MessageError(`"streams" must be a non-empty array of ${Object.keys(STREAMS).join(", ")}`);
+  const out: Stream[] = [];
+  for (const item of value) {
+    if (typeof item !== "string" || !Object.hasOwn(STREAMS, item)) throw new MessageError(`"streams" has an unknown stream ${preview(item)} (known: ${Object.keys(STREAMS).join(", ")})`);
+    if (!out.includes(item as Stream)) out.push(item as Stream);
+  }
+  return out;
+}
+
+/** `files`: an object of path -> text. Paths and sizes are checked by the deploy writer. */
+function fileMap(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new MessageError(`"files" must be an object { "mod.json": text, "main.ts": text, ... }`);
+  const out: Record<string, string> = {};
+  for (const [path, text] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof text !== "string") throw new MessageError(`"files" entry ${JSON.stringify(path)} must be the file's text`);
+    out[path] = text;
+  }
+  return out;
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+}
+
+function fieldOf(message: string): string | undefined {
+  return /^"(\w+)"/.exec(message)?.[1];
+}
+
+function fail(id: RequestId | null, message: string, field?: string): ParsedRequest {
+  return { ok: false, id, error: { code: "E_ADMIN_MESSAGE", message, ...(field !== undefined ? { field } : {}) } };
+}

@@ -1,0 +1,194 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { AdminClient } from "../admin/admin-client.js";
+import { AdminServer } from "../admin/admin-server.js";
+import { generateToken } from "../admin/admin-token.js";
+import { readDeployFiles } from "../admin/deploy-files.js";
+import { isModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModHost } from "../host/mod-host.js";
+import { parseManifest } from "../manifest/mod-manifest.js";
+import { parseCommandArgs, usageError } from "./cli-args.js";
+import { cliOutput, type CliOutput } from "./cli-output.js";
+import { codeFrame } from "./code-frame.js";
+import { EXIT_CODES } from "./exit-codes.js";
+import { ModFolderWatch } from "./mod-folder-watch.js";
+import { formatErrorLine, formatFault, formatLogLine, formatReport } from "./report-format.js";
+import { connectToServer, SERVER_FLAGS } from "./server-connection.js";
+import { shutdownSignal } from "./shutdown-signal.js";
+
+const FLAGS = { ...SERVER_FLAGS, types: { type: "string", multiple: true } } as const;
+
+/** Help for `modhost dev --help`. */
+export const DEV_HELP = [
+  "Options:",
+  "  --server <url>         push to this running server (see modhost serve); without it, a local host is started",
+  "  --token-file <f>       the server's admin token (default: $MODHOST_TOKEN)",
+  "  --types <file.d.ts>    for the local host: the game's declarations (repeatable)",
+  "  --json                 print JSON lines: { type: \"report\" | \"error\" | \"log\" | \"fault\" | \"rollback\", ... }",
+].join("\n");
+
+/** Quiet time after the last save of a burst before deploying it. */
+const DEBOUNCE_MS = 50;
+
+/** A local host for `dev` without --server: a temp modsDir, the host, and its admin server. */
+interface LocalServer {
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `modhost dev <modDir>`: deploys the mod, then watches its folder and deploys every save, printing
+ * each swap report as it comes (what changed, pause and total time, or the refusal with file:line
+ * and a code frame), the mod's log lines and faults, and automatic rollbacks. Against --server it
+ * pushes to a running server; otherwise it starts a local host (in a temp folder) and pushes there,
+ * through the very same deploy path. Runs until SIGINT/SIGTERM.
+ */
+export async function devCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("dev", args, FLAGS, { min: 1, max: 1, names: "the mod folder to develop" });
+  const out = cliOutput(values.json === true);
+  const dir = resolve(positionals[0] as string);
+  const shown = positionals[0] as string;
+  const manifestText = await readFile(join(dir, "mod.json"), "utf8").catch((err: unknown) => {
+    throw usageError(`modhost dev: ${shown} is not a mod folder: cannot read its mod.json (${messageOf(err)})`);
+  });
+  const parsedManifest = parseManifest(manifestText);
+  const modName = parsedManifest.ok ? parsedManifest.manifest.name : undefined;
+
+  const signal = shutdownSignal();
+  let local: LocalServer | undefined;
+  let client: AdminClient | undefined;
+  let watch: ModFolderWatch | undefined;
+  try {
+    if (values.server === undefined && process.env.MODHOST_SERVER === undefined) {
+      local = await startLocalServer(values.types ?? [], out);
+      client = await AdminClient.connect(local.url, local.token);
+      out.note(out.errStyle.gray(`modhost dev: local host at ${local.url}; watching ${shown}`));
+    } else {
+      client = await connectToServer("dev", values);
+      out.note(out.errStyle.gray(`modhost dev: pushing ${shown} to ${values.server ?? process.env.MODHOST_SERVER}`));
+    }
+    const connection = client;
+    connection.onEvent((event) => {
+      if (event.stream === "log") {
+        if (out.json) out.data({ type: "log", data: event.data });
+        else out.line(formatLogLine(event.data, out.style));
+      } else if (event.stream === "fault") {
+        if (out.json) out.data({ type: "fault", data: event.data });
+        else out.line(formatFault(event.data, out.style));
+      } else if (event.data.kind === "rollback") {
+        // Our own deploys' reports come back as answers; the stream adds automatic rollbacks.
+        if (out.json) out.data({ type: "rollback", data: event.data });
+        else out.line(formatReport(event.data, out.style));
+      }
+    });
+    await connection.request("subscribe", { streams: ["log", "fault", "swap"], ...(modName !== undefined ? { mod: modName } : {}) });
+
+    const deployer = new SerialDeployer(() => deployOnce(connection, dir, shown, out));
+    watch = await ModFolderWatch.create(dir, DEBOUNCE_MS, () => deployer.trigger(), (err) => out.note(out.errStyle.yellow(`watch: ${err.message}`)));
+    deployer.trigger();
+
+    const ended = await Promise.race([signal.received.then(() => "signal" as const), connection.closed.then(() => "closed" as const), deployer.fatal]);
+    if (ended === "signal") return EXIT_CODES.ok;
+    if (ended === "closed") out.note(out.errStyle.red("modhost dev: the server closed the connection"));
+    else out.note(out.errStyle.red(`modhost dev: ${ended.code} ${ended.message}`));
+    return EXIT_CODES.unavailable;
+  } finally {
+    signal.dispose();
+    await watch?.close();
+    await client?.close();
+    await local?.close();
+  }
+}
+
+/** Runs deploys one at a time; a save during a deploy queues exactly one more. */
+class SerialDeployer {
+  readonly #deploy: () => Promise<void>;
+  #running = false;
+  #again = false;
+  #fail: (error: ErrorInfo) => void = () => undefined;
+  /** Resolves when a deploy hits an error dev cannot go on after (the server is gone). */
+  readonly fatal = new Promise<ErrorInfo>((resolve) => {
+    this.#fail = resolve;
+  });
+
+  constructor(deploy: () => Promise<void>) {
+    this.#deploy = deploy;
+  }
+
+  trigger(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    void (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#deploy();
+        } while (this.#again);
+      } catch (err) {
+        this.#fail(isModhostError(err) ? err.toInfo() : { code: "E_INTERNAL", message: messageOf(err) });
+      } finally {
+        this.#running = false;
+      }
+    })();
+  }
+}
+
+/** Reads the folder and deploys it; prints the report or what stopped it. Throws only if the server is gone. */
+async function deployOnce(client: AdminClient, dir: string, shown: string, out: CliOutput): Promise<void> {
+  const prefix = `${shown.replace(/\/+$/, "")}/`.replace(/^\.\//, "");
+  let files: Record<string, string>;
+  try {
+    files = await readDeployFiles(dir);
+  } catch (err) {
+    if (!isModhostError(err)) throw err;
+    printError(err.toInfo(), out, prefix, undefined);
+    return;
+  }
+  try {
+    const report = await client.request("deploy", { files });
+    if (out.json) out.data({ type: "report", report });
+    else out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${formatReport(report, out.style, (file) => files[file], prefix)}`);
+  } catch (err) {
+    if (isModhostError(err, "E_ADMIN_UNAVAILABLE")) throw err;
+    if (!isModhostError(err)) throw err;
+    printError(err.toInfo(), out, prefix, files);
+  }
+}
+
+function printError(error: ErrorInfo, out: CliOutput, prefix: string, files: Record<string, string> | undefined): void {
+  if (out.json) {
+    out.data({ type: "error", error });
+    return;
+  }
+  out.line(`${out.style.red("✗")} ${formatErrorLine(error, out.style, prefix)}`);
+  const text = error.file !== undefined ? files?.[error.file] : undefined;
+  if (text !== undefined && error.line !== undefined) out.line(codeFrame(text, error.line, error.column ?? 0, out.style));
+}
+
+/** A host in a temp modsDir with its admin server on loopback, for `dev` without --server. */
+async function startLocalServer(types: readonly string[], out: CliOutput): Promise<LocalServer> {
+  const modsDir = await mkdtemp(join(tmpdir(), "modhost-dev-"));
+  const token = generateToken();
+  let host: ModHost | undefined;
+  let admin: AdminServer | undefined;
+  const close = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    await admin?.close().catch((err: unknown) => errors.push(err));
+    await host?.close().catch((err: unknown) => errors.push(err));
+    await rm(modsDir, { recursive: true, force: true }).catch((err: unknown) => errors.push(err));
+    for (const err of errors) out.note(out.errStyle.red(`while stopping the local host: ${messageOf(err)}`));
+  };
+  try {
+    host = await ModHost.create({ modsDir, ...(types.length > 0 ? { modTypes: types.map((t) => resolve(t)) } : {}) });
+    admin = await AdminServer.create({ host, token, modsDir, onProblem: (message) => out.note(out.errStyle.yellow(message)) });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { url: admin.url, token, close };
+}

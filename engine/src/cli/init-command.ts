@@ -1,0 +1,102 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { basename, join, relative, resolve, sep } from "node:path";
+import { locateSdk } from "../compile/sdk-location.js";
+import { messageOf } from "../errors/modhost-error.js";
+import { parseCommandArgs, usageError } from "./cli-args.js";
+import { cliOutput } from "./cli-output.js";
+import { EXIT_CODES } from "./exit-codes.js";
+import { scaffoldFiles, type ScaffoldSetup } from "./mod-scaffold.js";
+
+const FLAGS = { name: { type: "string" }, json: { type: "boolean" } } as const;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** Help for `modhost init --help`. */
+export const INIT_HELP = [
+  "Writes mod.json, main.ts (a defineMod counter), main.test.ts (runs the mod in a real sandbox),",
+  "tsconfig.json (the sandbox's environment, wired to the @modhost/sdk types), package.json and",
+  ".gitignore into a new or empty folder.",
+  "",
+  "Options:",
+  "  --name <name>    the mod's name (default: the folder's name, lowercased)",
+  "  --json           print { dir, name, files }",
+].join("\n");
+
+/** `modhost init <dir> [--name <name>]`: scaffolds a mod in a new or empty folder. */
+export async function initCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("init", args, FLAGS, { min: 1, max: 1, names: "the folder to create the mod in" });
+  const out = cliOutput(values.json === true);
+  const shown = positionals[0] as string;
+  const dir = resolve(shown);
+  const name = values.name ?? nameFromFolder(basename(dir));
+  if (!NAME.test(name)) throw usageError(`modhost init: ${JSON.stringify(name)} cannot be a mod name (1-64 lowercase letters, digits, ".", "_", "-"); give one with --name`);
+
+  const existing = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    throw usageError(`modhost init: ${shown}: ${messageOf(err)}`);
+  });
+  if (existing.length > 0) throw usageError(`modhost init: ${shown} is not empty; give a new or empty folder`);
+  await mkdir(dir, { recursive: true });
+
+  const files = scaffoldFiles(sdkSetup(dir, name));
+  for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { flag: "wx" });
+
+  if (out.json) {
+    out.data({ dir, name, files: Object.keys(files) });
+    return EXIT_CODES.ok;
+  }
+  const s = out.style;
+  out.line(`${s.green("✓")} created mod ${s.bold(name)} in ${shown}: ${Object.keys(files).join(", ")}`);
+  out.line("");
+  out.line("next:");
+  out.line(`  modhost check ${shown}       compile, type-check and safety-check it`);
+  out.line(`  modhost dev ${shown}         run it and hot-swap every save`);
+  out.line(`  cd ${shown} && npm install && npm test`);
+  return EXIT_CODES.ok;
+}
+
+/** A mod name from a folder name: lowercased, other characters turned into "-". */
+function nameFromFolder(folder: string): string {
+  return folder
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 64);
+}
+
+/**
+ * How the scaffold reaches the SDK: through node resolution from the mod folder when the SDK is
+ * installed there (or above), else through a tsconfig `paths` mapping to the SDK this modhost uses.
+ */
+function sdkSetup(dir: string, name: string): ScaffoldSetup {
+  const sdk = locateSdk();
+  const testingTypes = join(sdk.packageDir, testingTypesPath(sdk.packageDir) ?? "dist/testing/index.d.ts");
+  const harness = testingTypesPath(sdk.packageDir) !== undefined && existsSync(testingTypes);
+  let resolvable = false;
+  try {
+    createRequire(join(dir, "package.json")).resolve("@modhost/sdk");
+    resolvable = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+  }
+  const rel = (path: string): string => {
+    const r = relative(dir, path).split(sep).join("/");
+    return r.startsWith(".") ? r : `./${r}`;
+  };
+  return {
+    name,
+    sdkTypes: resolvable ? undefined : rel(sdk.typesPath),
+    sdkTestingTypes: resolvable || !harness ? undefined : rel(testingTypes),
+    harness,
+  };
+}
+
+/** The declaration file of the SDK's `./testing` export, if the package has one. */
+function testingTypesPath(packageDir: string): string | undefined {
+  const pkg = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { exports?: Record<string, unknown> };
+  const entry = pkg.exports?.["./testing"];
+  if (typeof entry !== "object" || entry === null) return undefined;
+  const types = (entry as Record<string, unknown>).types;
+  return typeof types === "string" ? types : undefined;
+}

@@ -1,0 +1,92 @@
+import type { LogLine } from "../admin/protocol.js";
+import type { ErrorInfo } from "../errors/modhost-error.js";
+import type { ModInfo } from "../host/mod-host.js";
+import type { FaultEvent } from "../host/mod-slot.js";
+import type { SwapChange, SwapReport } from "../host/swap-report.js";
+import { codeFrame } from "./code-frame.js";
+import type { Style } from "./terminal-style.js";
+
+/** Source text by mod-relative path, to show code frames for errors with a position. */
+export type SourceLookup = (file: string) => string | undefined;
+
+/** `file:line:col code message` for an error, with the column 1-based as editors count. */
+export function formatErrorLine(error: ErrorInfo, style: Style, filePrefix = ""): string {
+  let where = error.file !== undefined ? `${filePrefix}${error.file}` : "";
+  if (where !== "" && error.line !== undefined) where += `:${error.line}:${(error.column ?? 0) + 1}`;
+  if (error.field !== undefined) where += `${where === "" ? "" : "#"}${error.field}`;
+  return `${where !== "" ? `${style.cyan(where)} ` : ""}${style.red(error.code)} ${error.message}`;
+}
+
+/**
+ * A swap report for people: what happened (swapped, no change, rolled back, refused), the versions,
+ * pause and total time, then each change by path; for a refusal, the error with its position and,
+ * when `sources` has the file, a code frame.
+ */
+export function formatReport(report: SwapReport, style: Style, sources?: SourceLookup, filePrefix = ""): string {
+  const lines: string[] = [];
+  const times = style.gray(`(pause ${ms(report.pauseMs)}, total ${ms(report.totalMs)})`);
+  const name = style.bold(report.mod);
+  if (!report.ok) {
+    lines.push(`${style.red("✗")} ${name} ${report.from || "(new)"}: refused`);
+    if (report.error !== undefined) {
+      lines.push(`  ${formatErrorLine(report.error, style, filePrefix)}`);
+      const text = report.error.file !== undefined ? sources?.(report.error.file) : undefined;
+      if (text !== undefined && report.error.line !== undefined) lines.push(indent(codeFrame(text, report.error.line, report.error.column ?? 0, style), "  "));
+    }
+  } else if (report.kind === "noop") {
+    lines.push(`${style.gray("=")} ${name} ${report.to}: no change to swap (formatting or comments only) ${style.gray(`(${ms(report.totalMs)})`)}`);
+  } else if (report.kind === "rollback") {
+    lines.push(`${style.yellow("↩")} ${name} ${report.from} -> ${report.to}: rolled back ${times}`);
+  } else if (report.from === "") {
+    lines.push(`${style.green("✓")} ${name} ${report.to}: loaded ${style.gray(`(${ms(report.totalMs)})`)}`);
+  } else {
+    lines.push(`${style.green("✓")} ${name} ${report.from} -> ${report.to}: swapped ${times}`);
+  }
+  for (const change of report.changes) lines.push(`  ${formatChange(change, style)}`);
+  return lines.join("\n");
+}
+
+function formatChange(change: SwapChange, style: Style): string {
+  if (change.kind === "added") return `${style.green("+")} ${change.path}`;
+  if (change.kind === "removed") return `${style.red("-")} ${change.path}`;
+  return `${style.yellow("~")} ${change.path}`;
+}
+
+/** The mods of a server as a table: name, version, status, hash; errors under their mod. */
+export function formatMods(mods: readonly ModInfo[], style: Style): string {
+  if (mods.length === 0) return style.gray("no mods");
+  const rows = mods.map((m) => [m.name, m.version || "-", m.status, m.hash.slice(0, 12) || "-"]);
+  const header = ["MOD", "VERSION", "STATUS", "HASH"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const pad = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const out = [style.bold(pad(header))];
+  mods.forEach((mod, i) => {
+    const row = pad(rows[i] ?? []);
+    out.push(mod.status === "running" ? row : mod.status === "pending-approval" ? style.yellow(row) : style.red(row));
+    if (mod.error !== undefined) out.push(`  ${formatErrorLine(mod.error, style)}`);
+  });
+  return out.join("\n");
+}
+
+/** One log line: time, mod, level, message. */
+export function formatLogLine(line: LogLine, style: Style): string {
+  const time = new Date(line.time).toISOString().slice(11, 23);
+  const level = line.level === "error" ? style.red(line.level) : line.level === "warn" ? style.yellow(line.level) : style.gray(line.level);
+  return `${style.gray(time)} ${style.cyan(`[${line.mod}]`)} ${level} ${line.message}`;
+}
+
+/** One fault: mod, version, code, message, event, and whether it was quarantined. */
+export function formatFault(fault: FaultEvent, style: Style): string {
+  return `${style.red("fault")} ${style.bold(fault.mod)} ${fault.version} ${style.red(fault.code)} ${fault.message}${fault.event !== undefined ? style.gray(` (event ${fault.event})`) : ""}${fault.quarantined ? style.red(" [quarantined]") : ""}`;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${Math.round(value)} ms` : `${Math.round(value * 100) / 100} ms`;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split("\n")
+    .map((l) => prefix + l)
+    .join("\n");
+}

@@ -1,0 +1,116 @@
+import { resolve } from "node:path";
+import { AdminServer } from "../admin/admin-server.js";
+import { ADMIN_PATH, METRICS_PATH } from "../admin/protocol.js";
+import { isLoopback } from "../admin/request-guard.js";
+import { messageOf } from "../errors/modhost-error.js";
+import { ModHost, type LogEvent } from "../host/mod-host.js";
+import type { ModHostOptions } from "../host/host-options.js";
+import { parseCommandArgs, parsePort, usageError } from "./cli-args.js";
+import { cliOutput, type CliOutput } from "./cli-output.js";
+import { EXIT_CODES } from "./exit-codes.js";
+import { formatFault, formatLogLine, formatMods, formatReport } from "./report-format.js";
+import { shutdownSignal } from "./shutdown-signal.js";
+import { readOrCreateToken } from "./token-file.js";
+
+const FLAGS = {
+  state: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  "token-file": { type: "string" },
+  watch: { type: "boolean" },
+  isolation: { type: "string" },
+  types: { type: "string", multiple: true },
+  json: { type: "boolean" },
+} as const;
+
+/** Help for `modhost serve --help`. */
+export const SERVE_HELP = [
+  "Options:",
+  "  --state <dir>          keep checkpoints and the journal there (state survives restarts)",
+  "  --port <n>             port to listen on (default 0: any free port, printed)",
+  "  --host <addr>          address to listen on (default 127.0.0.1; anything else exposes the admin channel)",
+  "  --token-file <f>       admin token file; generated (mode 0600) if missing (default <modsDir>/.modhost-token)",
+  "  --watch                reload mods when their files change",
+  "  --isolation <mode>     process (default: isolates in a supervised child process) or inline",
+  "  --types <file.d.ts>    the game's declarations mods are type-checked against (repeatable)",
+  "  --json                 print JSON lines: first { type: \"listening\", ... }, then swap/fault/log events",
+].join("\n");
+
+/**
+ * `modhost serve <modsDir>`: a standalone host with the admin channel and /metrics. Prints where
+ * it listens and where the token is, then every swap, fault and log line; shuts down cleanly on
+ * SIGINT/SIGTERM (admin connections closed with 1001, then the host closed, which checkpoints).
+ */
+export async function serveCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("serve", args, FLAGS, { min: 1, max: 1, names: "the mods folder to serve" });
+  const out = cliOutput(values.json === true);
+  const modsDir = resolve(positionals[0] as string);
+  const port = values.port === undefined ? 0 : parsePort("serve", values.port);
+  const hostname = values.host ?? "127.0.0.1";
+  const isolation = values.isolation;
+  if (isolation !== undefined && isolation !== "process" && isolation !== "inline") throw usageError(`modhost serve: --isolation must be "process" or "inline", got ${JSON.stringify(isolation)}`);
+  const tokenFile = resolve(values["token-file"] ?? `${modsDir}/.modhost-token`);
+  const token = await readOrCreateToken(tokenFile);
+  if (token.readableByOthers) out.note(out.errStyle.yellow(`warning: ${tokenFile} can be read by other users (chmod 600 it)`));
+  if (!isLoopback(hostname)) out.note(out.errStyle.yellow(`warning: listening on ${hostname}: the admin channel is reachable from the network (the token is all that protects it)`));
+
+  const signal = shutdownSignal();
+  let exitCode: number = EXIT_CODES.ok;
+  let host: ModHost | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    const options: ModHostOptions = {
+      modsDir,
+      ...(values.state !== undefined ? { stateDir: resolve(values.state) } : {}),
+      ...(values.watch === true ? { watch: true } : {}),
+      ...(isolation !== undefined ? { isolation } : {}),
+      ...(values.types !== undefined ? { modTypes: values.types.map((t) => resolve(t)) } : {}),
+    };
+    host = await ModHost.create(options);
+    printEvents(host, out);
+    admin = await AdminServer.create({ host, token: token.token, modsDir, hostname, port, onProblem: (message) => out.note(out.errStyle.yellow(message)) });
+    const base = admin.url;
+    const wsUrl = `${base.replace(/^http/, "ws")}${ADMIN_PATH}`;
+    if (out.json) {
+      out.data({ type: "listening", url: base, admin: wsUrl, metrics: `${base}${METRICS_PATH}`, tokenFile, tokenCreated: token.created, pid: process.pid, mods: host.mods() });
+    } else {
+      const s = out.style;
+      out.line(`${s.bold("modhost")} serving ${host.mods().length} mod(s) from ${modsDir}`);
+      out.line(`  ${s.gray("url")}      ${s.cyan(base)}`);
+      out.line(`  ${s.gray("admin")}    ${wsUrl}`);
+      out.line(`  ${s.gray("metrics")}  ${base}${METRICS_PATH}  (Authorization: Bearer <token>)`);
+      out.line(`  ${s.gray("token")}    ${tokenFile}${token.created ? " (new)" : ""}`);
+      out.line(`  ${s.gray("try")}      modhost status --server ${base} --token-file ${tokenFile}`);
+      out.line("");
+      out.line(formatMods(host.mods(), s));
+    }
+    const received = await signal.received;
+    out.note(`${received}: shutting down`);
+  } finally {
+    signal.dispose();
+    const errors: unknown[] = [];
+    await admin?.close().catch((err: unknown) => errors.push(err));
+    await host?.close().catch((err: unknown) => errors.push(err));
+    for (const err of errors) out.note(out.errStyle.red(`while shutting down: ${messageOf(err)}`));
+    if (errors.length > 0) exitCode = EXIT_CODES.failed;
+  }
+  return exitCode;
+}
+
+/** Prints every swap, fault and log line of the host as it happens. */
+function printEvents(host: ModHost, out: CliOutput): void {
+  let seq = 0;
+  host.on("swap", (report) => {
+    if (out.json) out.data({ type: "swap", data: report });
+    else out.line(formatReport(report, out.style));
+  });
+  host.on("fault", (fault) => {
+    if (out.json) out.data({ type: "fault", data: fault });
+    else out.line(formatFault(fault, out.style));
+  });
+  host.on("log", (line: LogEvent) => {
+    const numbered = { ...line, seq: ++seq, time: Date.now() };
+    if (out.json) out.data({ type: "log", data: numbered });
+    else out.line(formatLogLine(numbered, out.style));
+  });
+}
