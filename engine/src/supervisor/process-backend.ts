@@ -53,6 +53,7 @@ export class ProcessBackend implements SandboxBackend {
   #watchdog: NodeJS.Timeout | undefined;
   #watchedId = -1;
   #closing = false;
+  #recentCrashes: number[] = [];
   readonly #bridge: SandboxBridge;
   readonly #options: ProcessBackendOptions;
   readonly #crashListeners: ((info: CrashInfo) => void)[] = [];
@@ -165,6 +166,8 @@ export class ProcessBackend implements SandboxBackend {
     const killer = setTimeout(() => child.process.kill("SIGKILL"), 2000);
     await child.exitedPromise;
     clearTimeout(killer);
+    // Requests made while a restart was backing off never reached a process: answer them now.
+    for (const pending of this.#pending.splice(0)) pending.resolve({ t: "crash", culprit: false });
   }
 
   #request(request: Distribute<SandboxRequest>, budgetMs: number): Promise<SandboxMessage | { t: "crash"; culprit: boolean }> {
@@ -312,8 +315,12 @@ export class ProcessBackend implements SandboxBackend {
       return;
     }
     const info: CrashInfo = { exitCode, signal, stderrTail: child.stderrTail, ...(culprit !== undefined ? { culprit } : {}) };
-    // Restart first, so that owners reacting to the crash find a live process.
-    const restarted = this.#spawn();
+    // Restart first, so that owners reacting to the crash find a live process; back off when the
+    // process keeps dying (3 crashes within a second), so a broken sandbox cannot spin the CPU.
+    const now = Date.now();
+    this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < 1000), now];
+    const delayMs = this.#recentCrashes.length >= 3 ? Math.min(5000, 100 * 2 ** (this.#recentCrashes.length - 3)) : 0;
+    const restarted = delayMs === 0 ? this.#spawn() : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
     pending.forEach((p, index) => p.resolve({ t: "crash", culprit: index === 0 }));
     for (const listener of this.#crashListeners) listener(info);
     restarted.catch((err: unknown) => {
