@@ -177,7 +177,7 @@ type WireEvent = [number, string, unknown, number];
     return (t >>> 0) / 4294967296;
   }
   /** The generator's position as JSON text, without JSON.stringify (Array.prototype.toJSON). */
-  function rngJson(): string {
+  function rngText(): string {
     let out = "[";
     for (let i = 0; i < 4; i++) {
       const word = rng[i];
@@ -189,6 +189,13 @@ type WireEvent = [number, string, unknown, number];
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
+  /**
+   * Characters toJson may still produce. The replacer runs before each value is written, so it
+   * counts a lower bound of the output as it goes and stops a result that will be too large
+   * before JSON.stringify writes it: serializing one huge string (a rope built in a few
+   * microseconds) does not check the time limit, and would hold the thread for seconds.
+   */
+  let jsonBudget = Infinity;
   function plainReplacer(this: unknown, key: string, value: unknown): unknown {
     // `value` is what toJSON returned, if the value has one (a Date's ISO string, say): check the
     // value as its holder has it. At the root, `this` is JSON.stringify's wrapper `{ "": value }`.
@@ -197,6 +204,13 @@ type WireEvent = [number, string, unknown, number];
     // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
     // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
     if (value !== raw) checkPlain(this, key, value);
+    if (value === undefined) return value; // an absent optional field: nothing is written
+    if (jsonBudget !== Infinity) {
+      let cost = typeof value === "string" ? value.length + 2 : 1;
+      if (key !== "" && !ArrayIsArray(this)) cost += key.length + 3; // "key":
+      jsonBudget -= cost;
+      if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
+    }
     return value;
   }
   function checkPlain(holder: unknown, key: string, raw: unknown): void {
@@ -227,14 +241,21 @@ type WireEvent = [number, string, unknown, number];
   /** Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE). */
   function toJson(value: unknown, what: string, maxBytes: number): string {
     let text: string | undefined;
+    // Saved and restored: a getter run by this serialization may call a capability, which
+    // serializes its arguments in turn.
+    const outerBudget = jsonBudget;
+    jsonBudget = maxBytes;
     try {
       text = JSONStringify(value, plainReplacer);
     } catch (err) {
       const code = engineCode(err);
+      if (code === "E_TOO_LARGE") throw sandboxError(code, `${what} is over the ${maxBytes} character limit`);
       if (code !== undefined) throw sandboxError(code, `${what}: ${StringCtor((err as Error).message)}`);
       if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
       if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
       throw err;
+    } finally {
+      jsonBudget = outerBudget;
     }
     if (text === undefined) return "null";
     if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
@@ -252,13 +273,27 @@ type WireEvent = [number, string, unknown, number];
   let droppedLogs = 0;
   let ctx: unknown;
 
-  function formatLogArg(value: unknown): string {
+  /** Lets JSON.stringify write anything (logs are lenient) but stops it past jsonBudget. */
+  function budgetReplacer(this: unknown, key: string, value: unknown): unknown {
+    if (value === undefined || typeof value === "function" || typeof value === "symbol") return value; // not written
+    let cost = typeof value === "string" ? value.length + 2 : 1;
+    if (key !== "" && !ArrayIsArray(this)) cost += key.length + 3;
+    jsonBudget -= cost;
+    if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
+    return value;
+  }
+  function formatLogArg(value: unknown, maxBytes: number): string {
     if (typeof value === "string") return value;
+    const outerBudget = jsonBudget;
+    jsonBudget = maxBytes;
     try {
-      const text = JSONStringify(value);
+      const text = JSONStringify(value, budgetReplacer);
       return text === undefined ? StringCtor(value) : text;
-    } catch {
+    } catch (err) {
+      if (engineCode(err) === "E_TOO_LARGE") return `[${typeof value} over ${maxBytes} characters]`;
       return StringCtor(typeof value);
+    } finally {
+      jsonBudget = outerBudget;
     }
   }
   function makeLogger(level: string) {
@@ -270,7 +305,7 @@ type WireEvent = [number, string, unknown, number];
       }
       logsThisCall++;
       let message = "";
-      for (let i = 0; i < args.length; i++) message += (i ? " " : "") + formatLogArg(args[i]);
+      for (let i = 0; i < args.length && message.length <= config.maxBytes; i++) message += (i ? " " : "") + formatLogArg(args[i], config.maxBytes);
       if (message.length > config.maxBytes) message = ReflectApply(StringSlice, message, [0, config.maxBytes]) + "…[truncated]";
       log(level, message);
     };
@@ -345,6 +380,8 @@ type WireEvent = [number, string, unknown, number];
     definition: ModDefinition | undefined;
   }
   let staged: World | undefined;
+  let registrationName: string | undefined;
+  let sliceFinished = false;
 
   function makeWorld(configJson: string): World {
     const cfg = JSONParse(configJson) as PreludeConfig;
@@ -385,12 +422,15 @@ type WireEvent = [number, string, unknown, number];
      * Prepares a version's world; the modules evaluated next register their definition into it
      * through a global that the internal module deletes before any mod module runs.
      */
-    stage(configJson: string): void {
+    stage(configJson: string, registerName: string): void {
       const world = makeWorld(configJson);
       staged = world;
+      // A fresh, unguessable global name per staging (the host picks it): a version cannot pin
+      // the name the next version registers through.
+      registrationName = registerName;
       ObjectDefineProperty(
         g,
-        "__modhostRegister",
+        registerName,
         dataDescriptor((def: unknown) => {
           world.definition = def as ModDefinition;
         }, false),
@@ -430,7 +470,7 @@ type WireEvent = [number, string, unknown, number];
     /** Forgets the staged version. */
     abort(): void {
       staged = undefined;
-      delete g.__modhostRegister;
+      if (registrationName !== undefined) delete g[registrationName];
     },
 
     /**
@@ -451,7 +491,7 @@ type WireEvent = [number, string, unknown, number];
         ctx = world.ctx;
         definition = def;
         state = value;
-        return `${rngJson()}\n${text}`;
+        return `${rngText()}\n${text}`;
       }, "E_MIGRATION_FAILED");
     },
 
@@ -484,7 +524,7 @@ type WireEvent = [number, string, unknown, number];
     exportState(): string {
       // "rng\nstate" on success (the host splits it without parsing the state); an error envelope
       // (which starts with "{") otherwise.
-      return guarded(() => `${rngJson()}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
+      return guarded(() => `${rngText()}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
     },
 
     importState(stateJson: string, rngJson: string): void {
@@ -503,6 +543,7 @@ type WireEvent = [number, string, unknown, number];
       const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
       const maxBytes = (config as PreludeConfig).maxBytes;
       sliceResults = bareArray();
+      sliceFinished = false;
       logsThisCall = 0;
       droppedLogs = 0;
       const start = realNow();
@@ -527,10 +568,16 @@ type WireEvent = [number, string, unknown, number];
       }
       currentSeq = -1;
       if (droppedLogs > 0 && log) log("warn", `${droppedLogs} log lines dropped (over ${(config as PreludeConfig).maxLogsPerCall} per call)`);
+      sliceFinished = true;
       return `{"done":${i},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
     },
 
     /** After a terminated dispatch: the results of the events that finished before it. */
+    /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
+    sliceFinished(): string {
+      return sliceFinished ? "1" : "0";
+    },
+
     collect(): string {
       currentSeq = -1;
       return `{"done":${sliceResults.length},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;

@@ -1,7 +1,8 @@
 /**
  * Smoke test of the benchmark suite: `benchmarks/run.js --quick` runs end to end in a child
- * process and reports every metric as a finite number. It never asserts on a measured value:
- * timings depend on the machine and its load.
+ * process and reports every metric as a finite number, for modhost and for every peer it is
+ * compared with; `benchmarks/chart.js` draws an SVG from that JSON. It never asserts on a
+ * measured value: timings depend on the machine and its load.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -12,6 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const RUN = fileURLToPath(new URL("../../benchmarks/run.js", import.meta.url));
+const CHART = fileURLToPath(new URL("../../benchmarks/chart.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Keys whose median is reported as `<key>` and p99 as `<key>.p99`. */
@@ -46,6 +48,7 @@ const PAIRED_KEYS = [
   "memory.idle_mod_mb_process",
   "memory.idle_mod_mb_inline",
   "memory.idle_mod_host_heap_mb_inline",
+  "memory.breakdown.bare_isolate_mb",
   "memory.sandbox_rss_mb.mods1",
   "memory.sandbox_rss_mb.mods10",
   "memory.sandbox_rss_mb.mods50",
@@ -64,17 +67,93 @@ const CPU_KEYS = ["", "noop_", "nocheckpoint_"].flatMap((variant) =>
 );
 
 /** Cold-start figures: `<prefix>.p50_ms<suffix>` and `<prefix>.p99_ms<suffix>`. */
-const COLD_START_KEYS = ["coldstart.cached10", "coldstart.cached1", "coldstart.uncached10", "coldstart.empty"].flatMap((prefix) =>
+const COLD_START_KEYS = ["coldstart.cached10", "coldstart.cached1", "coldstart.uncached10", "coldstart.diskcached10", "coldstart.empty"].flatMap((prefix) =>
   ["", "_process", "_inline"].flatMap((suffix) => [`${prefix}.p50_ms${suffix}`, `${prefix}.p99_ms${suffix}`]),
 );
 
-const EXPECTED_KEYS = [...[...PAIRED_KEYS, ...CPU_KEYS].flatMap((key) => [key, `${key}.p99`]), ...COLD_START_KEYS];
+/** The keys the issue names: modhost's headline figures. */
+const HEADLINE_KEYS = [
+  "swap.pause.p50_ms",
+  "swap.pause.p99_ms",
+  "swap.e2e.p50_ms",
+  "swap.migrate10k.p50_ms",
+  "coldstart.cached10.p50_ms",
+  "event.batched.ratio_native",
+  "event.single.inline_us",
+  "event.single.process_us",
+  "memory.idle_mod_mb",
+  "native.event_ns",
+];
+
+/** Swap figures of modhost (swap.js): `<base>.p50_ms<suffix>` and `.p99_ms<suffix>`. */
+const SWAP_KEYS = ["swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "swap.migrate10k", "swap.e2e", "swap.e2e_typecheck", "swap.pause"].flatMap((base) =>
+  ["", "_inline"].flatMap((suffix) => [`${base}.p50_ms${suffix}`, `${base}.p99_ms${suffix}`]),
+);
+
+/** Durability figures (durability.js). */
+const PERSIST_KEYS = [
+  "persist.checkpoint10k_ms",
+  "persist.journal.eps_memory",
+  "persist.journal.single_us_memory",
+  ...["fsync", "batch", "none"].flatMap((mode) => [`persist.journal.eps_${mode}`, `persist.journal.single_us_${mode}`, `persist.journal.single_us_${mode}.p99`, `persist.journal.added_us_${mode}`]),
+  "persist.recovery_ms_1000",
+];
+
+const PEERS = ["naive_ivm", "quickjs", "nodevm", "native"];
+const SCALE_CONFIGS = ["mods1", "mods10", "mods100", "state1k", "state10k"];
+
+/** What every peer reports under `<peer>.` (median keys; `.p99` checked alongside). */
+const PEER_PAIRED = [
+  "event.single_us",
+  "event.batched_ns",
+  "event.batched.eps",
+  "event.batched.ratio_native",
+  "event.single.ratio_native",
+  "memory.idle_mod_mb",
+  "coldstart.import_ms",
+  ...SCALE_CONFIGS.flatMap((c) => [`scale.${c}.eps`, `scale.${c}.rss_mb`, `scale.${c}.ratio_native`]),
+  "swap.pause.ratio_native",
+  "swap.migrate10k.ratio_native",
+  "swap.e2e.ratio_native",
+  ...["cached10", "cached1", "uncached10", "combat10k"].map((c) => `coldstart.${c}.ratio_native`),
+];
+const PEER_MS = ["swap.pause", "swap.e2e", "swap.migrate10k", "swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "coldstart.cached10", "coldstart.cached1", "coldstart.uncached10", "coldstart.combat10k"];
+const PEER_KEYS = PEERS.flatMap((peer) => [
+  ...PEER_PAIRED.flatMap((key) => [`${peer}.${key}`, `${peer}.${key}.p99`]),
+  ...PEER_MS.flatMap((base) => [`${peer}.${base}.p50_ms`, `${peer}.${base}.p99_ms`]),
+]);
+
+/** modhost's side of the comparison: ratios to the native floor, scale, the combat cold start. */
+const COMPARISON_KEYS = [
+  ...["event.single.ratio_native", "event.single.ratio_native_process", "event.batched.ratio_native_process"].flatMap((key) => [key, `${key}.p99`]),
+  ...["", "_inline"].flatMap((suffix) => ["swap.pause", "swap.migrate10k", "swap.e2e"].flatMap((base) => [`${base}.ratio_native${suffix}`, `${base}.ratio_native${suffix}.p99`])),
+  ...["process", "inline"].flatMap((iso) => [
+    `coldstart.combat10k.p50_ms_${iso}`,
+    `coldstart.combat10k.p99_ms_${iso}`,
+    ...["cached10", "cached1", "uncached10", "combat10k"].flatMap((c) => [`coldstart.${c}.ratio_native_${iso}`, `coldstart.${c}.ratio_native_${iso}.p99`]),
+    ...SCALE_CONFIGS.flatMap((c) => ["eps", "rss_mb", "ratio_native"].flatMap((what) => [`scale.${c}.${what}_${iso}`, `scale.${c}.${what}_${iso}.p99`])),
+  ]),
+  "nodevm.swap.samectx.pause.p50_ms",
+  "nodevm.swap.samectx.pause.p99_ms",
+];
+
+const EXPECTED_KEYS = [
+  ...[...PAIRED_KEYS, ...CPU_KEYS].flatMap((key) => [key, `${key}.p99`]),
+  ...COLD_START_KEYS,
+  ...HEADLINE_KEYS,
+  ...SWAP_KEYS,
+  ...PERSIST_KEYS,
+  ...PEER_KEYS,
+  ...COMPARISON_KEYS,
+];
 
 interface BenchResult {
   date: string;
   quick: boolean;
   machine: Record<string, unknown>;
+  peers: Record<string, string>;
   metrics: Record<string, unknown>;
+  failures: Record<string, number>;
   targets: Record<string, { met: boolean }>;
 }
 
@@ -82,21 +161,22 @@ describe("benchmarks/run.js --quick", () => {
   let dir: string;
   let stdout: string;
   let fromFile: BenchResult;
+  let out: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "modhost-bench-test-"));
-    const out = join(dir, "result.json");
+    out = join(dir, "result.json");
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const result = await promisify(execFile)(process.execPath, ["--no-node-snapshot", RUN, "--quick", "--out", out], {
       cwd: ROOT,
       env,
       maxBuffer: 16 * 1024 * 1024,
-      timeout: 170_000,
+      timeout: 230_000,
     });
     stdout = result.stdout;
     fromFile = JSON.parse(await readFile(out, "utf8")) as BenchResult;
-  }, 180_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -124,6 +204,21 @@ describe("benchmarks/run.js --quick", () => {
     expect(missing).toEqual([]);
     const notFinite = Object.entries(metrics).filter(([, value]) => typeof value !== "number" || !Number.isFinite(value));
     expect(notFinite).toEqual([]);
+  });
+
+  it("names the peers it compared, and counts failures as numbers", () => {
+    expect(Object.keys(fromFile.peers)).toEqual(PEERS);
+    for (const value of Object.values(fromFile.failures)) expect(Number.isInteger(value)).toBe(true);
+  });
+
+  it("draws the chart: benchmarks/chart.js writes an SVG of the JSON", async () => {
+    const svg = join(dir, "chart.svg");
+    await promisify(execFile)(process.execPath, [CHART, out, svg], { cwd: ROOT, timeout: 30_000 });
+    const text = await readFile(svg, "utf8");
+    expect(text.startsWith("<svg")).toBe(true);
+    expect(text.trimEnd().endsWith("</svg>")).toBe(true);
+    for (const label of ["modhost", "isolated-vm", "quickjs", "node:vm", "native"]) expect(text).toContain(label);
+    expect(text).not.toContain("NaN");
   });
 
   it("evaluates each target it knows (without judging the numbers here)", () => {

@@ -53,12 +53,13 @@ describe("watch", () => {
     const reports = await watched();
     const main = join(mods!.dir, "counter", "main.ts");
     await writeFile(main, "export default {{{");
-    await expect.poll(() => reports.length, { timeout: 10_000 }).toBe(1);
-    expect(reports[0]).toMatchObject({ ok: false, kind: "rejected", error: { code: "E_SYNTAX", file: "main.ts" } });
+    // A loaded machine may split one write into two change bursts: every report must be a refusal.
+    await expect.poll(() => reports.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(reports.every((r) => r.kind === "rejected" && r.error?.code === "E_SYNTAX" && r.error.file === "main.ts")).toBe(true);
     expect(await hit()).toMatchObject({ ok: true, value: 1 });
     await writeFile(main, DOUBLE);
-    await expect.poll(() => reports.length, { timeout: 10_000 }).toBe(2);
-    expect(reports[1]).toMatchObject({ ok: true, kind: "swap" });
+    await expect.poll(() => reports.some((r) => r.kind === "swap"), { timeout: 10_000 }).toBe(true);
+    expect(reports.filter((r) => r.kind === "swap")).toHaveLength(1);
     expect(await hit()).toMatchObject({ value: 3 });
   });
 

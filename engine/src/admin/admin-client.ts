@@ -51,6 +51,7 @@ export class AdminClient {
   readonly #closed: Promise<{ code: number; reason: string }>;
   readonly #untrack: () => void;
   #nextId = 1;
+  #lastError: Error | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(ws: WebSocket, untrack: () => void) {
@@ -60,7 +61,8 @@ export class AdminClient {
       ws.once("close", (code, reason) => {
         const why = reason.toString("utf8");
         for (const pending of this.#pending.values()) {
-          pending.reject(new ModhostError("E_ADMIN_UNAVAILABLE", `the server closed the connection (${code}${why ? `: ${why}` : ""}) before answering "${pending.type}"`));
+          const cause = this.#lastError !== undefined ? `; ${this.#lastError.message}` : "";
+          pending.reject(new ModhostError("E_ADMIN_UNAVAILABLE", `the connection closed (${code}${why ? `: ${why}` : ""}${cause}) before the answer to "${pending.type}"`));
         }
         this.#pending.clear();
         this.#untrack();
@@ -68,6 +70,8 @@ export class AdminClient {
       });
     });
     ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    // An error always ends in a close, which rejects what is pending; keep it to say why.
+    ws.on("error", (err) => (this.#lastError = err));
   }
 
   /**
@@ -137,7 +141,6 @@ export class AdminClient {
         }
         settle();
         ws.off("error", onError);
-        ws.on("error", () => undefined); // errors end in a close, which rejects what is pending
         resolve(new AdminClient(ws, untrack));
       };
       ws.on("unexpected-response", onUnexpected);

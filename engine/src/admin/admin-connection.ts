@@ -2,7 +2,7 @@ import { WebSocket, type RawData } from "ws";
 import { isModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import type { HostRequest } from "./admin-requests.js";
 import { parseRequest } from "./parse-request.js";
-import { CLOSE_CODES, type RequestId, type ServerMessage, type Stream, type StreamData } from "./protocol.js";
+import { ADMIN_DEFAULTS, CLOSE_CODES, type RequestId, type ServerMessage, type Stream, type StreamData } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /** What a connection needs from its server. */
@@ -34,6 +34,7 @@ export class AdminConnection {
   readonly #bucket: TokenBucket;
   readonly #streams = new Set<Stream>();
   #modFilter: string | undefined;
+  #inFlight = 0;
   #dropTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #done: Promise<void>;
@@ -118,10 +119,18 @@ export class AdminConnection {
       this.send({ type: "result", id: request.id, result: { streams: [...this.#streams] } });
       return;
     }
-    this.#context.run(request).then(
-      (result) => this.send({ type: "result", id: request.id, result }),
-      (err: unknown) => this.#error(request.id, errorInfo(err)),
-    );
+    if (this.#inFlight >= ADMIN_DEFAULTS.maxInFlight) {
+      this.#error(request.id, { code: "E_ADMIN_RATE_LIMITED", message: `${ADMIN_DEFAULTS.maxInFlight} requests of this connection are still running; wait for their answers` });
+      return;
+    }
+    this.#inFlight++;
+    this.#context
+      .run(request)
+      .then(
+        (result) => this.send({ type: "result", id: request.id, result }),
+        (err: unknown) => this.#error(request.id, errorInfo(err)),
+      )
+      .finally(() => this.#inFlight--);
   }
 
   #error(id: RequestId | null, error: ErrorInfo): void {

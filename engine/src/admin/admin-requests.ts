@@ -12,14 +12,14 @@ const DEFAULT_LOG_LIMIT = 200;
 
 /**
  * Runs admin requests against a host: status, reload, rollback, approve, deploy, logs, metrics.
- * Deploys of one mod run one at a time (write, then reload), so two deploys never interleave
- * their files.
+ * Deploys write their files one deploy at a time, so two deploys never interleave their files;
+ * their reloads then queue and coalesce as reloads of local saves do (the last files written win).
  */
 export class AdminRequests {
   readonly #host: ModHost;
   readonly #modsDir: string | undefined;
   readonly #history: LogHistory;
-  readonly #deploys = new Map<string, Promise<unknown>>();
+  #writes: Promise<void> = Promise.resolve();
 
   /**
    * @param modsDir the host's modsDir, where deploys are written; undefined refuses deploys.
@@ -53,18 +53,13 @@ export class AdminRequests {
   async #deploy(files: Record<string, string>): Promise<SwapReport> {
     const modsDir = this.#modsDir;
     if (modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    // One deploy at a time per server keeps the folder lookup and the writes of two deploys of
-    // the same (possibly new) mod from interleaving; the reload itself is not held up by it.
-    const previous = this.#deploys.get(modsDir) ?? Promise.resolve();
-    const written = previous.then(() => writeDeploy(modsDir, files));
-    const settled = written.then(
+    // One deploy's writes at a time keeps the folder lookup and the files of two deploys of the
+    // same (possibly new) mod from interleaving; the reloads themselves go on in parallel.
+    const written = this.#writes.then(() => writeDeploy(modsDir, files));
+    this.#writes = written.then(
       () => undefined,
-      () => undefined,
+      () => undefined, // this deploy's caller gets its error from `written`
     );
-    this.#deploys.set(modsDir, settled);
-    void settled.then(() => {
-      if (this.#deploys.get(modsDir) === settled) this.#deploys.delete(modsDir);
-    });
     const target = await written;
     return this.#host.load(target.dir);
   }

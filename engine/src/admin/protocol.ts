@@ -144,6 +144,8 @@ export const ADMIN_DEFAULTS = {
   rateBurst: 30,
   /** ...and per second after it (a token bucket). */
   ratePerSecond: 10,
+  /** Requests of one connection that may run at once; more are refused (E_ADMIN_RATE_LIMITED). */
+  maxInFlight: 8,
   /** Most simultaneous admin connections. */
   maxConnections: 32,
   /** Log lines kept for the `logs` request. */

@@ -23,7 +23,7 @@ const REMOTE_HELP = `Options:\n${SERVER_HELP}`;
 export const COMMANDS: readonly Command[] = [
   { name: "init", usage: "init <dir>", summary: "scaffold a new mod (mod.json, main.ts, tsconfig, a test)", help: INIT_HELP, run: initCommand },
   { name: "check", usage: "check <modDir> [--against <dir>] [--json]", summary: "compile, type-check and safety-check a mod; diff it against another version", help: CHECK_HELP, run: checkCommand },
-  { name: "serve", usage: "serve <modsDir> [--state <dir>] [--port <n>] [--token-file <f>] [--watch]", summary: "run a host with the admin channel and /metrics", help: SERVE_HELP, run: serveCommand },
+  { name: "serve", usage: "serve <modsDir> [--state <dir>] [--port <n>] [--token-file <f>] [--watch] [--isolation inline|process]", summary: "run a host with the admin channel and /metrics", help: SERVE_HELP, run: serveCommand },
   { name: "dev", usage: "dev <modDir> [--server <url>]", summary: "watch a mod and push every save to a server (or a local host)", help: DEV_HELP, run: devCommand },
   { name: "status", usage: "status --server <url>", summary: "list the mods of a running server", help: REMOTE_HELP, run: statusCommand },
   { name: "reload", usage: "reload <mod> --server <url>", summary: "reload a mod from the server's disk", help: REMOTE_HELP, run: swapCommand("reload") },

@@ -58,6 +58,7 @@ export async function logsCommand(args: readonly string[]): Promise<number> {
       }
     }
     const signal = shutdownSignal();
+    out.note(out.errStyle.gray(`following ${mod ?? "every mod"}'s log (Ctrl-C to stop)`));
     try {
       const ended = await Promise.race([signal.received.then(() => undefined), client.closed]);
       if (ended === undefined) return EXIT_CODES.ok;

@@ -66,8 +66,11 @@ export class ModHost {
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
-  /** Loads of new (or failed) folders in progress, by folder: concurrent loads of one folder share one. */
-  readonly #loading = new Map<string, Promise<SwapReport>>();
+  /**
+   * Loads of new (or failed) folders, by folder: the one running, and the one queued behind it that
+   * every later request shares (it reads the folder afresh when it starts, as reloads do).
+   */
+  readonly #loading = new Map<string, { running?: Promise<SwapReport>; queued?: Promise<SwapReport> }>();
   /** The stateDir's shared parts, when there is one. */
   #state: { modsDir: string; versions: VersionStore; group: GroupCommit } | undefined;
   readonly #persistence = new Map<string, SlotPersistence>();
@@ -244,12 +247,6 @@ export class ModHost {
     if (dirname(full) !== this.#options.modsDir) {
       throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#options.modsDir}`);
     }
-    // A load of this folder that started earlier may have read the files before they changed:
-    // let it finish, then reload (which reads them afresh).
-    // Its own caller gets its error, if any.
-    await this.#loading.get(full)?.catch(() => undefined);
-    const slot = [...this.#slots.values()].find((s) => s.version.dir === full);
-    if (slot !== undefined) return this.#swaps.reload(slot);
     return this.#loadFolder(full);
   }
 
@@ -291,6 +288,9 @@ export class ModHost {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
       await this.#watcher?.close().catch((err: unknown) => errors.push(err));
+      // Loads of new folders still under way end first, so the slots they register are closed too
+      // (their callers get their reports or errors).
+      await Promise.all([...this.#loading.values()].flatMap((line) => [line.running, line.queued]).map((load) => load?.then(noop, noop)));
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
@@ -345,14 +345,40 @@ export class ModHost {
     return error;
   }
 
-  /** Loads one mod folder (a new one, or one that failed before). Returns its report. */
+  /**
+   * Loads one mod folder (a new one, or one that failed before), or reloads it if it has become a
+   * mod meanwhile. Loads of one folder run one at a time: a request made while one runs shares a
+   * single follow-up, which reads the folder afresh, so no save is missed and no folder registers
+   * twice. Returns its report.
+   */
   #loadFolder(dir: string): Promise<SwapReport> {
-    let loading = this.#loading.get(dir);
-    if (loading === undefined) {
-      loading = this.#loadFolderNow(dir).finally(() => this.#loading.delete(dir));
-      this.#loading.set(dir, loading);
+    let line = this.#loading.get(dir);
+    if (line === undefined) {
+      line = {};
+      this.#loading.set(dir, line);
     }
-    return loading;
+    if (line.queued !== undefined) return line.queued;
+    const entry = line;
+    const previous = entry.running;
+    const self: { task?: Promise<SwapReport> } = {};
+    const task = (async (): Promise<SwapReport> => {
+      // The earlier load's caller gets its error; this one only waits for it to end.
+      await (previous === undefined ? undefined : previous.then(noop, noop));
+      if (self.task !== undefined) entry.running = self.task;
+      delete entry.queued;
+      try {
+        const slot = [...this.#slots.values()].find((s) => s.version.dir === dir);
+        return slot !== undefined ? await this.#swaps.reload(slot) : await this.#loadFolderNow(dir);
+      } finally {
+        if (entry.running === self.task) {
+          delete entry.running;
+          if (entry.queued === undefined) this.#loading.delete(dir);
+        }
+      }
+    })();
+    self.task = task;
+    entry.queued = task;
+    return task;
   }
 
   async #loadFolderNow(dir: string): Promise<SwapReport> {
@@ -498,6 +524,8 @@ export class ModHost {
     return reply;
   }
 }
+
+function noop(): void {}
 
 /** Inline isolation loads isolated-vm here, which on Node 20 needs --no-node-snapshot. */
 function checkInlineAllowed(): void {

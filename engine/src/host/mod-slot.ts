@@ -183,7 +183,13 @@ export class ModSlot {
   /** Starts the first instance with init() and takes the first checkpoint. */
   async start(): Promise<ErrorInfo | undefined> {
     const backend = this.#ctx.backend;
-    const started = await backend.start(this.#version.spec, randomSeed(), { kind: "init", now: Date.now() });
+    const seed = randomSeed();
+    const now = Date.now();
+    let started = await backend.start(this.#version.spec, seed, { kind: "init", now });
+    // Another mod crashed the sandbox while this one was starting: start again (it was not at fault).
+    for (let attempt = 0; !started.ok && started.stop === "lost" && attempt < 3; attempt++) {
+      started = await backend.start(this.#version.spec, seed, { kind: "init", now });
+    }
     if (!started.ok) return this.#failStart(this.#errorInfo(started.error.code, started.error.message, started.error.stack));
     this.#setInstance(started.id);
     this.#shape = started.shape;
@@ -542,8 +548,12 @@ export class ModSlot {
     for (let i = 0; i < results.length; i++) ran.push([batch[i] as QueuedEvent, results[i] as WireResult]);
     await this.#journalAndAnswer(ran);
     if (this.#singleStep > 0 && results.length > 0) this.#singleStep = Math.max(0, this.#singleStep - results.length);
+    if (stop === undefined && results.some((r) => r.ok)) this.#consecutiveFaults = 0;
+    if (outcome.late !== undefined && outcome.late > 0) {
+      // The events ran; what they left behind was cut off. The state holds whatever it did.
+      this.#countFault("E_TIMEOUT", "work a handler left behind (promise callbacks) ran past the time limit after the handler returned, and was stopped", undefined);
+    }
     if (stop === undefined) {
-      if (results.some((r) => r.ok)) this.#consecutiveFaults = 0;
       await this.#maybeCheckpoint();
       return;
     }

@@ -22,7 +22,7 @@ export class InlineBackend implements SandboxBackend {
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
     const results = JSON.parse(outcome.resultsJson) as WireResult[];
-    return Promise.resolve(outcome.stop === undefined ? { results } : { results, stop: outcome.stop });
+    return Promise.resolve({ results, ...(outcome.stop !== undefined ? { stop: outcome.stop } : {}), ...(outcome.late ? { late: outcome.late } : {}) });
   }
   exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
     return Promise.resolve(this.#registry.exportState(id));

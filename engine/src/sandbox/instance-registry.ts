@@ -1,6 +1,6 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
-import { ModInstance } from "./mod-instance.js";
+import { ModInstance, ModLoadError } from "./mod-instance.js";
 import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
 import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "./wire.js";
 
@@ -27,7 +27,8 @@ export class InstanceRegistry {
     } catch (err) {
       if (err instanceof ModhostError) {
         const stop = err.code === "E_TIMEOUT" ? "timeout" : err.code === "E_MEMORY_LIMIT" ? "memory" : undefined;
-        return { ok: false, error: { code: err.code, message: err.message }, ...(stop ? { stop } : {}) };
+        const stack = err instanceof ModLoadError ? err.isolateStack : undefined;
+        return { ok: false, error: { code: err.code, message: err.message, ...(stack ? { stack } : {}) }, ...(stop ? { stop } : {}) };
       }
       throw err;
     }
@@ -58,7 +59,8 @@ export class InstanceRegistry {
     if (instance === undefined || instance.dead) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
     const staged = instance.stage(spec);
     if (staged.ok) return staged;
-    return { ok: false, error: { code: staged.error.code, message: staged.error.message } };
+    const stack = staged.error instanceof ModLoadError ? staged.error.isolateStack : undefined;
+    return { ok: false, error: { code: staged.error.code, message: staged.error.message, ...(stack ? { stack } : {}) } };
   }
 
   commit(id: string, mode: CommitMode): StateOutcome<StateSnapshot | null> {

@@ -22,7 +22,7 @@ function ivm(): Ivm {
 /** How a call into an isolate ended. Anything not listed here is rethrown as an engine bug. */
 export type CallOutcome<T> =
   | { readonly kind: "ok"; readonly value: T }
-  | { readonly kind: "threw"; readonly message: string }
+  | { readonly kind: "threw"; readonly message: string; readonly stack?: string }
   | { readonly kind: "timeout" }
   | { readonly kind: "memory" }
   | { readonly kind: "disposed" };
@@ -207,7 +207,14 @@ function classify(err: unknown, isolate: IvmTypes.Isolate): CallOutcome<never> {
   if (isolate.isDisposed) return { kind: "memory" };
   if (/Script execution timed out/i.test(message)) return { kind: "timeout" };
   if (/Isolate is disposed/i.test(message)) return { kind: "disposed" };
-  return { kind: "threw", message: sanitize(message) };
+  const stack = err instanceof Error && typeof err.stack === "string" ? isolateFrames(err.stack) : undefined;
+  return stack ? { kind: "threw", message: sanitize(message), stack } : { kind: "threw", message: sanitize(message) };
+}
+
+/** The frames of a stack that are inside the isolate (mod files), without any host frame. */
+function isolateFrames(stack: string): string | undefined {
+  const frames = stack.split("\n").filter((line) => /^\s*at /.test(line) && !/(file:\/\/|node:|\(\/|at \/|<isolated-vm)/.test(line));
+  return frames.length > 0 ? frames.join("\n") : undefined;
 }
 
 /** Strips host file paths from a message that crosses to a mod author. */

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type CallOutcome, type IsolateFunction, type ModuleSet } from "./ivm.js";
 import {
-  INTERNAL_MODULE_SOURCE,
+  internalModuleSource,
   PRELUDE_FUNCTIONS,
   SDK_MODULE_SOURCE,
   bootModuleSource,
@@ -24,6 +25,15 @@ const BOOT_PATH = "modhost:boot";
 const LOG_LEVELS = new Set(["debug", "info", "warn", "error"]);
 
 type PreludeApi = Record<(typeof PRELUDE_FUNCTIONS)[number], IsolateFunction>;
+
+/** A version that could not be brought up, with the isolate's stack when its code threw. */
+export class ModLoadError extends ModhostError {
+  readonly isolateStack: string | undefined;
+  constructor(code: ErrorCode, message: string, mod: string, isolateStack?: string) {
+    super(code, message, { mod });
+    this.isolateStack = isolateStack;
+  }
+}
 
 /** A failure of init/migrate/export as the prelude reports it. */
 export interface InstanceFailure {
@@ -144,8 +154,14 @@ export class ModInstance {
     const out = this.#isolate.call(this.#api.migrateInPlace, [fromVersion, now], staged.spec.callTimeoutMs * 10);
     if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_MIGRATION_FAILED", message: out.message } } : { kind: out.kind };
     if (out.value.startsWith("{")) return { kind: "failed", error: failureOf(out.value, "E_MIGRATION_FAILED") };
+    let snapshot: StateSnapshot;
+    try {
+      snapshot = splitSnapshot(out.value);
+    } catch (err) {
+      return { kind: "failed", error: { code: "E_MIGRATION_FAILED", message: `the migrated state could not be read: ${(err as Error).message}` } };
+    }
     this.#promote(staged);
-    return { kind: "ok", value: splitSnapshot(out.value) };
+    return { kind: "ok", value: snapshot };
   }
 
   /** Forgets a staged version, if any. */
@@ -193,7 +209,11 @@ export class ModInstance {
     const out = this.#isolate.call(this.#api.exportState, [], this.spec.callTimeoutMs * 10);
     if (out.kind !== "ok") return out.kind === "threw" ? { kind: "failed", error: { code: "E_INTERNAL", message: out.message } } : { kind: out.kind };
     if (out.value.startsWith("{")) return { kind: "failed", error: failureOf(out.value, "E_NOT_PLAIN_DATA") };
-    return { kind: "ok", value: splitSnapshot(out.value) };
+    try {
+      return { kind: "ok", value: splitSnapshot(out.value) };
+    } catch (err) {
+      return { kind: "failed", error: { code: "E_NOT_PLAIN_DATA", message: `the state could not be read: ${(err as Error).message}` } };
+    }
   }
 
   /**
@@ -205,10 +225,18 @@ export class ModInstance {
     this.#recorded.clear();
     for (const event of events) if (event.caps && event.caps.length > 0) this.#recorded.set(event.seq, { caps: event.caps, cursor: 0 });
     this.#replaying = replay;
-    const timeout = this.spec.callTimeoutMs;
-    const sliceMs = Math.max(1, Math.floor(timeout / 10));
+    // A replay re-runs events that already succeeded once: a loaded machine must not fail them.
+    const timeout = this.spec.callTimeoutMs * (replay ? 10 : 1);
+    const sliceMs = Math.max(1, Math.floor(this.spec.callTimeoutMs / 10));
     const parts: string[] = [];
     let done = 0;
+    let late = 0;
+    const finish = (stop?: DispatchOutcome["stop"]): DispatchOutcome => ({
+      count: done,
+      resultsJson: `[${parts.join(",")}]`,
+      ...(stop !== undefined ? { stop } : {}),
+      ...(late > 0 ? { late } : {}),
+    });
     try {
       while (done < events.length) {
         const batch = encodeBatch(events, done);
@@ -219,24 +247,31 @@ export class ModInstance {
           done += count;
           continue;
         }
+        if (out.kind !== "timeout" && out.kind !== "threw") return finish(out.kind);
+        // What finished before the call was stopped (or threw) still counts.
+        const collected = this.#isolate.call(this.#api.collect, [], 100);
+        const finished = this.#isolate.call(this.#api.sliceFinished, [], 100);
+        if (collected.kind === "ok") {
+          const { count, inner } = splitResults(collected.value);
+          if (count > 0) parts.push(inner);
+          done += count;
+        }
+        const sliceRanToEnd = finished.kind === "ok" && finished.value === "1";
         if (out.kind === "timeout") {
-          const collected = this.#isolate.call(this.#api.collect, [], 100);
-          if (collected.kind === "ok") {
-            const { count, inner } = splitResults(collected.value);
-            if (count > 0) parts.push(inner);
-            done += count;
-          }
-          return { count: done, resultsJson: `[${parts.join(",")}]`, stop: "timeout" };
+          if (!sliceRanToEnd) return finish("timeout");
+          late++; // promise callbacks a handler left behind ran out of time after the slice: stopped
+          continue;
         }
-        if (out.kind === "threw") {
-          // The prelude itself failed: the mod broke the primordials it relies on. Fail the rest.
-          const error = JSON.stringify({ ok: false, error: { code: "E_THREW", message: `the sandbox runtime failed: ${out.message}` } });
-          for (; done < events.length; done++) parts.push(error);
-          break;
+        if (sliceRanToEnd) {
+          // An unhandled rejection surfaces after the slice: every event of it did run.
+          this.#onLog("warn", `unhandled promise rejection: ${out.message}`);
+          continue;
         }
-        return { count: done, resultsJson: `[${parts.join(",")}]`, stop: out.kind };
+        // The prelude itself failed: the mod broke something it relies on. Fail the rest.
+        const error = JSON.stringify({ ok: false, error: { code: "E_THREW", message: `the sandbox runtime failed: ${out.message}` } });
+        for (; done < events.length; done++) parts.push(error);
       }
-      return { count: done, resultsJson: `[${parts.join(",")}]` };
+      return finish();
     } finally {
       this.#recorded.clear();
       this.#replaying = false;
@@ -309,7 +344,8 @@ function stageVersion(
     maxLogsPerCall: spec.maxLogsPerCall,
   });
   try {
-    expectOk(isolate.call(api.stage, [config], 1000), spec, "starting the sandbox");
+    const registerName = `__modhost_${randomBytes(12).toString("hex")}`;
+    expectOk(isolate.call(api.stage, [config, registerName], 1000), spec, "starting the sandbox");
     const imports = new Map<string, Readonly<Record<string, string>>>();
     for (const module of spec.modules) {
       if (!module.path.endsWith(".ts")) throw new ModhostError("E_INTERNAL", `module path ${module.path} is not a .ts file`, { mod: spec.name });
@@ -318,7 +354,7 @@ function stageVersion(
     const sources = [
       ...spec.modules.map((m) => ({ path: m.path, code: m.js })),
       { path: SDK_SPECIFIER, code: SDK_MODULE_SOURCE },
-      { path: INTERNAL_PATH, code: INTERNAL_MODULE_SOURCE },
+      { path: INTERNAL_PATH, code: internalModuleSource(registerName) },
       { path: BOOT_PATH, code: bootModuleSource(spec.entry) },
     ];
     const resolve = (specifier: string, referrer: string): string | { refused: string } => {
@@ -334,7 +370,7 @@ function stageVersion(
     if (loaded.kind !== "ok") throw outcomeError(loaded, spec, "loading the mod's modules", "E_MOD_LOAD_THREW");
     try {
       const described = expectOk(isolate.call(api.describe, [], spec.callTimeoutMs), spec, "reading the mod's definition", "E_MOD_DEFINITION");
-      return { ok: true, shape: JSON.parse(described) as ModShape, modules: loaded.value };
+      return { ok: true, shape: parseShape(described, spec), modules: loaded.value };
     } catch (err) {
       loaded.value.release();
       throw err;
@@ -345,10 +381,27 @@ function stageVersion(
   }
 }
 
+/** The definition's shape as the prelude describes it, checked: the text comes from the isolate. */
+function parseShape(text: string, spec: LoadSpec): ModShape {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ModhostError("E_MOD_DEFINITION", `the mod's definition could not be read: ${(err as Error).message}`, { mod: spec.name });
+  }
+  const shape = raw as Partial<ModShape>;
+  if (!Array.isArray(shape.events) || !shape.events.every((e) => typeof e === "string") || typeof shape.hasInit !== "boolean" || typeof shape.hasMigrate !== "boolean") {
+    throw new ModhostError("E_MOD_DEFINITION", "the mod's definition could not be read", { mod: spec.name });
+  }
+  return { events: shape.events, hasInit: shape.hasInit, hasMigrate: shape.hasMigrate };
+}
+
 /** "rng\nstate" as the prelude exports it. */
 function splitSnapshot(text: string): StateSnapshot {
   const newline = text.indexOf("\n");
-  return { rng: JSON.parse(text.slice(0, newline)) as number[], state: text.slice(newline + 1) };
+  const rng = JSON.parse(text.slice(0, newline)) as unknown;
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((n) => Number.isInteger(n))) throw new Error("the random generator's position is malformed");
+  return { rng: rng as number[], state: text.slice(newline + 1) };
 }
 
 /** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */
@@ -370,7 +423,13 @@ function splitResults(text: string): { count: number; inner: string } {
 }
 
 function failureOf(envelope: string, fallback: ErrorCode): InstanceFailure {
-  const parsed = JSON.parse(envelope) as { error?: { code?: string; message?: string; stack?: string } };
+  let parsed: { error?: { code?: string; message?: string; stack?: string } };
+  try {
+    parsed = JSON.parse(envelope) as typeof parsed;
+  } catch (err) {
+    // Text from the isolate is untrusted: an unreadable envelope is a failure of its own.
+    return { code: fallback, message: `the sandbox answered with unreadable text (${(err as Error).message})` };
+  }
   const error = parsed.error ?? {};
   const failure: InstanceFailure = {
     code: (error.code as ErrorCode | undefined) ?? fallback,
@@ -396,7 +455,7 @@ function outcomeError(outcome: Exclude<CallOutcome<unknown>, { kind: "ok" }>, sp
       return new ModhostError("E_INTERNAL", `${doing}: the isolate was disposed`, mod);
     case "threw": {
       const definition = /must `export default defineMod|must be (a function|an object)|export named 'default'/.test(outcome.message);
-      return new ModhostError(definition ? "E_MOD_DEFINITION" : code, `${doing}: ${outcome.message}`, mod);
+      return new ModLoadError(definition ? "E_MOD_DEFINITION" : code, `${doing}: ${outcome.message}`, spec.name, outcome.stack);
     }
   }
 }

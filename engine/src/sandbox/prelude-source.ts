@@ -23,16 +23,19 @@ export const PRELUDE_FUNCTIONS = [
   "importState",
   "dispatch",
   "collect",
+  "sliceFinished",
 ] as const;
 
 /** The SDK's runtime part as the isolate sees `@modhost/sdk`: `defineMod` is an identity. */
 export const SDK_MODULE_SOURCE = `export function defineMod(definition) { return definition; }\n`;
 
-/** Hands the prelude's registration function to the boot module, then removes it from the global. */
-export const INTERNAL_MODULE_SOURCE =
-  `const register = globalThis.__modhostRegister;\n` +
-  `delete globalThis.__modhostRegister;\n` +
-  `export { register };\n`;
+/**
+ * Hands the prelude's registration function to the boot module, then removes it from the global.
+ * `name` is random per staging, so mod code can neither predict nor pin it.
+ */
+export function internalModuleSource(name: string): string {
+  return `const register = globalThis[${JSON.stringify(name)}];\n` + `delete globalThis[${JSON.stringify(name)}];\n` + `export { register };\n`;
+}
 
 /** The root module: imports the internal module first, so the global is clean before mod code runs. */
 export function bootModuleSource(entryPath: string): string {

@@ -82,12 +82,15 @@ export interface DispatchOutcome {
   readonly count: number;
   readonly resultsJson: string;
   readonly stop?: StopReason;
+  /** Times work a handler left behind (promise callbacks) ran past the limit after it returned. */
+  readonly late?: number;
 }
 
 /** The same outcome as the host receives it, with results parsed. */
 export interface DispatchResult {
   readonly results: readonly WireResult[];
   readonly stop?: StopReason;
+  readonly late?: number;
 }
 
 /** The reply envelope of a capability call, as the isolate receives it. */

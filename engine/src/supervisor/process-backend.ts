@@ -104,7 +104,7 @@ export class ProcessBackend implements SandboxBackend {
     if (reply.t === "crash") return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     const out = reply as Extract<SandboxMessage, { t: "out" }>;
     const results = out.results as WireResult[];
-    return out.stop === undefined ? { results } : { results, stop: out.stop };
+    return { results, ...(out.stop !== undefined ? { stop: out.stop } : {}), ...(out.late ? { late: out.late } : {}) };
   }
 
   async exportState(id: string): Promise<StateOutcome<StateSnapshot>> {

@@ -27,6 +27,6 @@ export type SandboxRequest =
 export type SandboxMessage =
   | { readonly t: "ready"; readonly pid: number }
   | { readonly t: "res"; readonly id: number; readonly value: unknown }
-  | { readonly t: "out"; readonly id: number; readonly stop?: StopReason; readonly results: readonly unknown[] }
+  | { readonly t: "out"; readonly id: number; readonly stop?: StopReason; readonly late?: number; readonly results: readonly unknown[] }
   | { readonly t: "log"; readonly mod: string; readonly level: string; readonly message: string }
   | { readonly t: "cap"; readonly mod: string; readonly seq: number; readonly permission: string; readonly args: string };

@@ -47,8 +47,9 @@ function handle(request: SandboxRequest): void {
     case "dispatch": {
       const outcome = registry.dispatch(request.instance, request.events, request.replay);
       const stop = outcome.stop === undefined ? "" : `,"stop":${JSON.stringify(outcome.stop)}`;
+      const late = outcome.late ? `,"late":${outcome.late}` : "";
       // The results are already JSON text: forward them without parsing.
-      writeAll(`{"t":"out","id":${request.id}${stop},"results":${outcome.resultsJson}}`);
+      writeAll(`{"t":"out","id":${request.id}${stop}${late},"results":${outcome.resultsJson}}`);
       return;
     }
     case "export":
