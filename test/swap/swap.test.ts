@@ -294,3 +294,45 @@ describe("swap: type-check policy", () => {
     expect(report.phases.typecheck).toBeUndefined();
   });
 });
+
+describe.each(ISOLATIONS)("swap into a fresh isolate (%s isolation)", (isolation) => {
+  it("a lower memory limit moves the mod to a new isolate with its state", async () => {
+    await start(isolation, V1, { limits: { memoryMb: 64 } }, { limits: { memoryMb: 128 } });
+    await hit();
+    await patch(V2, "1.1.0", { limits: { memoryMb: 48 } });
+    expect(await host!.reload("combat")).toMatchObject({ ok: true, kind: "swap", to: "1.1.0" });
+    expect(await hit()).toMatchObject({ version: "1.1.0", value: 94 });
+    const heaps = await host!.heaps();
+    expect(heaps.combat?.limitBytes).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("a raised memory limit waits for approval, then migrates into a new isolate", async () => {
+    await start(isolation, V1, { limits: { memoryMb: 32 } }, { limits: { memoryMb: 128 } });
+    await hit("ann");
+    await patch(V3, "2.0.0", { limits: { memoryMb: 96 } });
+    expect(await host!.reload("combat")).toMatchObject({ ok: false, error: { code: "E_APPROVAL_REQUIRED", message: expect.stringContaining("memoryMb") } });
+    expect(await host!.approve("combat")).toMatchObject({ ok: true, kind: "swap", to: "2.0.0" });
+    expect(await host!.state("combat")).toEqual({ fighters: { ann: { hp: 99, hits: 0 } } });
+    expect((await host!.heaps()).combat?.limitBytes).toBeGreaterThan(64 * 1024 * 1024);
+  });
+
+  it("a failing migrate into a new isolate leaves the old version and state untouched", async () => {
+    await start(isolation, V1, { limits: { memoryMb: 64 } }, { limits: { memoryMb: 128 } });
+    await hit("ann");
+    await patch(V3.replace(/migrate\(old\) \{/, `migrate(old) {\n    (old as any).hp = null; throw new Error("nope");`), "2.0.0", { limits: { memoryMb: 48 } });
+    expect(await host!.reload("combat")).toMatchObject({ ok: false, error: { code: "E_MIGRATION_FAILED", message: expect.stringContaining("nope") } });
+    expect(await host!.state("combat")).toEqual({ hp: { ann: 99 } });
+    expect(await hit("ann")).toMatchObject({ version: "1.0.0", value: 98 });
+  });
+
+  it("after many swaps in one isolate, the next one moves to a fresh isolate and keeps the state", async () => {
+    await start(isolation, V1, {}, { probation: false });
+    let expected = 100;
+    for (let i = 1; i <= 22; i++) {
+      await patch(V1.replace("- 1;", `- 1; /* ${i} */ void ${i};`), `1.0.${i}`);
+      expect(await host!.reload("combat")).toMatchObject({ ok: true, kind: "swap" });
+      expected -= 1;
+      expect(await hit()).toMatchObject({ value: expected, version: `1.0.${i}` });
+    }
+  });
+});

@@ -115,6 +115,8 @@ interface Checkpoint {
 }
 
 const MAX_BATCH = 1000;
+/** After this many versions in one isolate, the next swap moves to a fresh one. */
+const MAX_SAME_ISOLATE_SWAPS = 20;
 
 /**
  * One loaded mod: its live version and history, its instance in the sandbox, its checkpoint and
@@ -143,6 +145,8 @@ export class ModSlot {
   #queue: QueueItem[] = [];
   #pumping = false;
   #consecutiveFaults = 0;
+  /** Versions swapped into the live isolate since it was created. */
+  #sameIsolateSwaps = 0;
   /** How many upcoming events run one at a time, to find the culprit of a lost batch. */
   #singleStep = 0;
   #lastError: ErrorInfo | undefined;
@@ -338,15 +342,21 @@ export class ModSlot {
         return rejected(this.#info("E_PERSIST_FAILED", `the new version could not be stored: ${(err as Error).message}`));
       }
     }
-    const fresh = next.spec.memoryMb !== from.spec.memoryMb;
-    const staged = fresh ? { ok: true as const } : await this.task(() => this.#stage(next));
+    // A fresh isolate when the memory limit changes, or when this one has carried many versions
+    // (each leaves its compiled code and any built-ins it patched behind) or is nearly full.
+    const heap = await this.heap();
+    const fresh =
+      next.spec.memoryMb !== from.spec.memoryMb ||
+      this.#sameIsolateSwaps >= MAX_SAME_ISOLATE_SWAPS ||
+      (heap !== undefined && heap.usedBytes > 0.8 * heap.limitBytes);
+    const staged = fresh ? await this.#stageFresh(next) : await this.task(() => this.#stage(next));
     phases.stage = performance.now() - stageStart;
     if (!staged.ok) return rejected(staged.error);
 
     // Commit: a barrier in the queue.
     return this.task(async () => {
       const barrier = performance.now();
-      const outcome = fresh || !("instance" in staged) ? await this.#commitFresh(next, plan) : await this.#commitStaged(next, plan, staged);
+      const outcome = "fresh" in staged ? await this.#commitFresh(next, plan, staged.fresh) : await this.#commitStaged(next, plan, staged);
       phases.commit = performance.now() - barrier;
       const pauseMs = performance.now() - barrier;
       if (!outcome.ok) return rejected(outcome.error, pauseMs);
@@ -393,6 +403,7 @@ export class ModSlot {
         await this.#dropInstance(); // migrate may have changed the live state: restore it
         return { ok: false, error: this.#migrationError(out, next) };
       }
+      this.#sameIsolateSwaps++;
       this.#persistTransition({ kind: "migrate", version: next.hash, fromVersion: this.#version.manifest.version, now: migrateNow }, out.value, next);
       return { ok: true, events };
     }
@@ -401,37 +412,61 @@ export class ModSlot {
       await this.#dropInstance();
       return { ok: false, error: this.#info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
     }
+    this.#sameIsolateSwaps++;
     this.#journal.push({ kind: "activate", version: next });
     // Not awaited: events after it are appended after it, so none is durable before it is.
     this.#persistEntries([{ kind: "activate", version: next.hash }]);
     return { ok: true, events };
   }
 
-  /** A swap into a fresh isolate (the memory limit changed): export, then import or migrate. */
-  async #commitFresh(next: ModVersion, plan: SwapPlan): Promise<{ ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo }> {
+  /**
+   * Stages a version in a new isolate, off the queue: the isolate is created and the code loaded
+   * while the live version serves; only the state moves at the barrier.
+   */
+  async #stageFresh(next: ModVersion): Promise<{ ok: true; fresh: { id: string; generation: number; events: readonly string[] } } | { ok: false; error: ErrorInfo }> {
     const backend = this.#ctx.backend;
+    const started = await backend.start(next.spec, [0, 0, 0, 1], { kind: "empty" });
+    if (!started.ok) return { ok: false, error: this.#errorInfo(started.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : started.error.code, started.error.message, started.error.stack, next) };
+    return { ok: true, fresh: { id: started.id, generation: backend.generation, events: started.shape.events } };
+  }
+
+  /** The barrier of a fresh-isolate swap: export the live state, import or migrate it there, switch. */
+  async #commitFresh(next: ModVersion, plan: SwapPlan, staged: { id: string; generation: number; events: readonly string[] }): Promise<{ ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo }> {
+    const backend = this.#ctx.backend;
+    let target = staged;
+    if (target.generation !== backend.generation) {
+      // The sandbox process was restarted since: warm it up again, inside the barrier.
+      const again = await this.#stageFresh(next);
+      if (!again.ok) return again;
+      target = again.fresh;
+    }
     let snapshot: StateSnapshot;
     try {
       snapshot = await this.#snapshot();
     } catch (err) {
+      await backend.stop(target.id);
       return { ok: false, error: this.#info("E_STAGE_FAILED", `reading the state for the swap failed: ${(err as Error).message}`) };
     }
-    const init = plan.migrate ? { kind: "migrate" as const, snapshot, fromVersion: this.#version.manifest.version, now: Date.now() } : { kind: "import" as const, snapshot };
-    const started = await backend.start(next.spec, snapshot.rng, init);
-    if (!started.ok) {
-      const code = plan.migrate ? "E_MIGRATION_FAILED" : "E_STAGE_FAILED";
-      return { ok: false, error: this.#errorInfo(code, started.error.message, started.error.stack, next) };
+    const now = Date.now();
+    const fromVersion = this.#version.manifest.version;
+    const init = plan.migrate ? { kind: "migrate" as const, snapshot, fromVersion, now } : { kind: "import" as const, snapshot };
+    const adopted = await backend.adopt(target.id, init);
+    if (adopted.kind !== "ok") {
+      await backend.stop(target.id);
+      // migrate() ran on a copy in the new isolate: the live version and its state are untouched.
+      return { ok: false, error: plan.migrate ? this.#migrationError(adopted, next) : this.#info("E_STAGE_FAILED", `moving the state to the new isolate failed: ${adopted.kind === "failed" ? adopted.error.message : adopted.kind}`) };
     }
-    const exported = plan.migrate ? await backend.exportState(started.id) : { kind: "ok" as const, value: snapshot };
-    if (exported.kind !== "ok") {
-      await backend.stop(started.id);
-      return { ok: false, error: this.#info("E_MIGRATION_FAILED", "the migrated state could not be read back") };
-    }
+    const from = this.#version;
     await this.#dropInstance();
-    this.#setInstance(started.id);
-    const transition: DurableEntry = plan.migrate ? { kind: "migrate", version: next.hash, fromVersion: init.kind === "migrate" ? init.fromVersion : "", now: init.kind === "migrate" ? init.now : 0 } : { kind: "activate", version: next.hash };
-    this.#persistTransition(transition, exported.value, next);
-    return { ok: true, events: started.shape.events };
+    this.#instance = target.id;
+    this.#instanceGeneration = target.generation;
+    // The state at the barrier becomes the checkpoint; the transition is its journal's first entry.
+    const entry: JournalEntry = plan.migrate ? { kind: "migrate", version: next, fromVersion, now } : { kind: "activate", version: next };
+    this.#setCheckpoint(snapshot, from);
+    this.#journal.push(entry);
+    this.#persistEntries([plan.migrate ? { kind: "migrate", version: next.hash, fromVersion, now } : { kind: "activate", version: next.hash }]);
+    this.#sameIsolateSwaps = 0;
+    return { ok: true, events: target.events };
   }
 
   async #replaceFaulted(

@@ -33,6 +33,9 @@ export class InlineBackend implements SandboxBackend {
   commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
     return Promise.resolve(this.#registry.commit(id, mode));
   }
+  adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+    return Promise.resolve(this.#registry.adopt(id, init));
+  }
   abortStaged(id: string): Promise<void> {
     this.#registry.abortStaged(id);
     return Promise.resolve();

@@ -73,6 +73,12 @@ export class InstanceRegistry {
     return instance.migrateInPlace(mode.fromVersion, mode.now);
   }
 
+  adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): StateOutcome<void> {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.dead) return { kind: "disposed" };
+    return initialize(instance, init);
+  }
+
   abortStaged(id: string): void {
     this.#instances.get(id)?.abortStaged();
   }
@@ -96,6 +102,8 @@ function initialize(instance: ModInstance, init: StateInit): StateOutcome<void> 
   switch (init.kind) {
     case "init":
       return instance.initState(init.now);
+    case "empty":
+      return { kind: "ok", value: undefined };
     case "import":
       return instance.importState(init.snapshot);
     case "migrate": {

@@ -4,6 +4,8 @@ import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } fro
 /** How a new instance gets its first state. */
 export type StateInit =
   | { readonly kind: "init"; readonly now: number }
+  /** Code loaded, no state yet: a warm instance that adopt() gives a state at a swap's barrier. */
+  | { readonly kind: "empty" }
   | { readonly kind: "import"; readonly snapshot: StateSnapshot }
   | { readonly kind: "migrate"; readonly snapshot: StateSnapshot; readonly fromVersion: string; readonly now: number };
 
@@ -46,6 +48,8 @@ export interface SandboxBackend {
   commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>>;
   /** Forgets a staged version. */
   abortStaged(id: string): Promise<void>;
+  /** Gives an instance started "empty" its state: imported as it is, or through its migrate(). */
+  adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>>;
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined>;
   stop(id: string): Promise<void>;
   /** Called with every crash of the sandbox process (never for inline). */

@@ -137,6 +137,14 @@ export class ProcessBackend implements SandboxBackend {
     return out;
   }
 
+  async adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+    const timeout = this.#timeouts.get(id);
+    if (timeout === undefined) return { kind: "disposed" };
+    const reply = await this.#request({ op: "adopt", instance: id, init }, timeout * 20 + 1000);
+    if (reply.t === "crash") return { kind: "disposed" };
+    return (reply as { value: StateOutcome<void> }).value;
+  }
+
   async abortStaged(id: string): Promise<void> {
     this.#staged.delete(id);
     if (!this.#timeouts.has(id)) return;

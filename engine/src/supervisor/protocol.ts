@@ -20,6 +20,7 @@ export type SandboxRequest =
   | { readonly op: "stage"; readonly id: number; readonly instance: string; readonly spec: LoadSpec }
   | { readonly op: "commit"; readonly id: number; readonly instance: string; readonly mode: CommitMode }
   | { readonly op: "abort"; readonly id: number; readonly instance: string }
+  | { readonly op: "adopt"; readonly id: number; readonly instance: string; readonly init: Extract<StateInit, { kind: "import" | "migrate" }> }
   | { readonly op: "heap"; readonly id: number; readonly instance: string }
   | { readonly op: "stop"; readonly id: number; readonly instance: string };
 

@@ -61,6 +61,9 @@ function handle(request: SandboxRequest): void {
     case "commit":
       writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.commit(request.instance, request.mode) }));
       return;
+    case "adopt":
+      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.adopt(request.instance, request.init) }));
+      return;
     case "abort":
       registry.abortStaged(request.instance);
       writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
