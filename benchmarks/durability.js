@@ -6,9 +6,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ModHost } from "modhost";
-import { attackPayloads, combatMod, makeModsDir } from "./lib/fixtures.js";
+import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir } from "./lib/fixtures.js";
 import { nowMs, percentile, round } from "./lib/stats.js";
+import { loadModhost } from "./lib/engine.js";
+
+const { ModHost } = await loadModhost();
 
 export const name = "durability";
 
@@ -22,7 +24,7 @@ async function withState(fn) {
 }
 
 async function checkpointCost(entities, reps) {
-  const mods = await makeModsDir({ combat: combatMod(entities) });
+  const mods = await makeModsDir({ combat: combatMod(entities) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
       const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "process", checkpointEvery: 100 });
@@ -41,7 +43,7 @@ async function checkpointCost(entities, reps) {
 }
 
 async function journalThroughput(durability, batches, singles) {
-  const mods = await makeModsDir({ combat: combatMod(100) });
+  const mods = await makeModsDir({ combat: combatMod(100) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
       const host = await ModHost.create({ modsDir: mods.dir, ...(durability ? { stateDir, durability } : {}), isolation: "process", checkpointEvery: 1_000_000 });
@@ -68,7 +70,7 @@ async function journalThroughput(durability, batches, singles) {
 }
 
 async function recoveryTime(events) {
-  const mods = await makeModsDir({ combat: combatMod(1000) });
+  const mods = await makeModsDir({ combat: combatMod(1000) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
       const writer = await ModHost.create({ modsDir: mods.dir, stateDir, durability: "none", isolation: "process", checkpointEvery: 10_000_000 });

@@ -2,19 +2,29 @@
 // result), single awaited emits and 1000-event batches, inline and process isolation, against the
 // same logic called natively; plus a breakdown (no-op handler, checkpoints off, bare isolated-vm
 // call, bare IPC round trip) of where the single-event time goes.
+//
+// Side by side: the same mod, state and payloads run by every peer (benchmarks/peers/): a naive
+// isolated-vm loader, quickjs-emscripten, node:vm, and native host code. Every runner is measured
+// in rounds, taking turns (the native floor too), so that load from elsewhere on the machine falls
+// on all of them alike. A peer's single emit is one synchronous call; its batch is one call per mod
+// carrying the whole batch as JSON (the nearest thing to modhost's batching of pending emits).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { COMBAT_LOGIC, NOOP_MOD, attackPayloads, combatMod, makeModsDir, nativeCombat } from "./lib/fixtures.js";
+import { COMBAT_LIMITS, COMBAT_LOGIC, NOOP_MOD, attackPayloads, combatMod, makeModsDir, nativeCombat } from "./lib/fixtures.js";
+import { putRatio, roundRobin } from "./lib/compare.js";
+import { createHost, noteFailedResult } from "./lib/failures.js";
 import { cpuNsOf, selfCpuNs } from "./lib/machine.js";
-import { nowNs, record, recordValue, round, tick } from "./lib/stats.js";
+import { nowNs, percentile, record, recordValue, round, tick } from "./lib/stats.js";
+import { PEERS, createRunner } from "./peers/index.js";
+import { loadModhost } from "./lib/engine.js";
 
 export const name = "event-cost";
 
 function sizes(quick) {
   return quick
-    ? { entities: 100, warmSingle: 100, single: { inline: 200, process: 100 }, warmBatches: 1, batches: { inline: 3, process: 2 }, batchSize: 1000, nativeRuns: 5, nativeCalls: 20_000, ivmCalls: 1000, ivmRuns: 3, echo: 100 }
-    : { entities: 1000, warmSingle: 3000, single: { inline: 20_000, process: 5000 }, warmBatches: 5, batches: { inline: 60, process: 40 }, batchSize: 1000, nativeRuns: 30, nativeCalls: 200_000, ivmCalls: 20_000, ivmRuns: 15, echo: 3000 };
+    ? { entities: 1000, rounds: 2, warmSingle: 100, single: { inline: 200, process: 100, peer: 200 }, warmBatches: 1, batches: { inline: 3, process: 2, peer: 3 }, batchSize: 1000, nativeCalls: 20_000, ivmCalls: 1000, ivmRuns: 3, echo: 100 }
+    : { entities: 10_000, rounds: 20, warmSingle: 3000, single: { inline: 20_000, process: 5000, peer: 20_000 }, warmBatches: 5, batches: { inline: 60, process: 40, peer: 60 }, batchSize: 1000, nativeCalls: 200_000, ivmCalls: 20_000, ivmRuns: 15, echo: 3000 };
 }
 
 /**
@@ -50,7 +60,8 @@ async function singleEmits(host, event, payloads, count, chunk = 500) {
       const t0 = nowNs();
       const results = await host.emit(event, payload);
       samples[i] = (nowNs() - t0) / 1000;
-      if (results.length !== 1 || !results[0].ok) throw new Error(`emit ${event} failed: ${JSON.stringify(results)}`);
+      if (results.length !== 1) throw new Error(`emit ${event}: ${JSON.stringify(results)}`);
+      if (!results[0].ok) noteFailedResult(host.sandboxPid === undefined ? "inline" : "process", results[0]);
     }
     cpu.stop(to - from);
   }
@@ -69,14 +80,18 @@ async function batchedEmits(host, event, payloads, runs, size) {
     const all = await Promise.all(pending);
     samples.push((nowNs() - t0) / size);
     cpu.stop(size);
-    if (all.length !== size || !all[size - 1][0]?.ok) throw new Error(`batched ${event} failed`);
+    if (all.length !== size) throw new Error(`batched ${event}: ${all.length} results`);
+    for (const results of all) if (!results[0]?.ok) noteFailedResult(host.sandboxPid === undefined ? "inline" : "process", results[0]);
     await tick();
   }
   return { wall: samples, cpu: cpu.samples };
 }
 
-/** The native floor: the same handler on the same kind of state, called directly (ns per call). */
-function nativeFloor(entities, runs, calls) {
+/**
+ * The native floor: the same handler on the same kind of state, called directly. Returns a
+ * sampler: each call runs `calls` calls and returns ns per call (the first call warms the JIT up).
+ */
+function nativeFloor(entities, calls) {
   const { state, attack } = nativeCombat(entities);
   const payloads = attackPayloads(entities, 1000);
   let sink = 0;
@@ -84,14 +99,37 @@ function nativeFloor(entities, runs, calls) {
     for (let i = 0; i < n; i++) sink += attack(state, payloads[i % 1000]).damage;
   };
   once(calls); // warm up (JIT)
-  const samples = [];
-  for (let r = 0; r < runs; r++) {
+  return () => {
     const t0 = nowNs();
     once(calls);
-    samples.push((nowNs() - t0) / calls);
+    const ns = (nowNs() - t0) / calls;
+    if (sink === 0) throw new Error("native floor optimised away");
+    return ns;
+  };
+}
+
+/** A peer's single emits: one synchronous call each (us per call). */
+function peerSingles(loader, payloads, count, offset = 0) {
+  const samples = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const payload = payloads[(offset + i) % payloads.length];
+    const t0 = nowNs();
+    const results = loader.emit("attack", payload);
+    samples[i] = (nowNs() - t0) / 1000;
+    if (results.length !== 1) throw new Error(`${loader.constructor.peer} emit: ${JSON.stringify(results)}`);
+    if (!results[0].ok) noteFailedResult(loader.constructor.peer, results[0]);
   }
-  if (sink === 0) throw new Error("native floor optimised away");
   return samples;
+}
+
+/** A peer's batch: `size` events in one emitBatch (one call per mod); ns per event. */
+function peerBatch(loader, events) {
+  const t0 = nowNs();
+  const all = loader.emitBatch(events);
+  const ns = (nowNs() - t0) / events.length;
+  if (all.length !== events.length) throw new Error(`${loader.constructor.peer} batch: ${all.length} results`);
+  for (const results of all) if (!results[0]?.ok) noteFailedResult(loader.constructor.peer, results[0]);
+  return ns;
 }
 
 /**
@@ -181,60 +219,138 @@ async function ipcFloor(count) {
   return samples;
 }
 
-/**
- * Warm-up, then single and batched emits of `event` on `host`. Records wall time under
- * `event.single.<label><isolation>_us` and `event.batched.<label><isolation>_ns`, and CPU per event
- * under `event.cpu.single.<label><isolation>_{host,sandbox}_us` and
- * `event.cpu.batched.<label><isolation>_{host,sandbox}_ns` (sandbox: process isolation only).
- */
-async function measure(host, { label, isolation, event, payloads, s, metrics, counts }) {
-  await singleEmits(host, event, payloads, s.warmSingle);
-  const single = await singleEmits(host, event, payloads, s.single[isolation]);
+/** Records the single and batched wall times and CPU of a modhost runner under `<label><isolation>`. */
+function recordModhost(metrics, counts, label, isolation, single, batched) {
   record(metrics, `event.single.${label}${isolation}_us`, single.wall, counts);
-  await batchedEmits(host, event, payloads, s.warmBatches, s.batchSize);
-  const batched = await batchedEmits(host, event, payloads, s.batches[isolation], s.batchSize);
   const summary = record(metrics, `event.batched.${label}${isolation}_ns`, batched.wall, counts);
   const sides = isolation === "process" ? ["host", "sandbox"] : ["host"];
   for (const side of sides) {
     record(metrics, `event.cpu.single.${label}${isolation}_${side}_us`, single.cpu[side].map((ns) => ns / 1000), counts);
     record(metrics, `event.cpu.batched.${label}${isolation}_${side}_ns`, batched.cpu[side], counts);
   }
-  return { batched: batched.wall, summary };
+  return summary;
 }
 
-export async function run({ quick }) {
-  const { ModHost } = await import("modhost");
+/** Appends a singleEmits/batchedEmits result to an accumulator. */
+function append(into, part) {
+  into.wall.push(...part.wall);
+  for (const side of ["host", "sandbox"]) into.cpu[side].push(...part.cpu[side]);
+}
+
+const emptySamples = () => ({ wall: [], cpu: { host: [], sandbox: [] } });
+
+/**
+ * Every runner on the combat mod, taking turns: warm-up, then `s.rounds` rounds of single emits
+ * (each runner's share of its total), then rounds of one 1000-event batch each, with a native
+ * floor sample per batch round.
+ */
+async function sideBySide(ModHost, s, combat, peers, metrics, counts) {
+  const payloads = attackPayloads(s.entities, 1000);
+  const batchEvents = payloads.map((p) => ["attack", p]);
+  const runners = [];
+  try {
+    for (const isolation of ["inline", "process"]) {
+      // Default options: a checkpoint (state export) every 1000 events, as shipped.
+      const host = await createHost(ModHost, { modsDir: combat.dir, isolation });
+      runners.push({ name: isolation, host, single: emptySamples(), batched: emptySamples() });
+    }
+    for (const peer of peers) {
+      const loader = await createRunner(peer, { combat: combatMod(s.entities) }, { limits: COMBAT_LIMITS });
+      runners.push({ name: peer, loader, single: [], batched: [] });
+    }
+    const floor = nativeFloor(s.entities, s.nativeCalls);
+    const nativeSamples = [];
+
+    for (const r of runners) {
+      if (r.host) {
+        await singleEmits(r.host, "attack", payloads, s.warmSingle);
+        await batchedEmits(r.host, "attack", payloads, s.warmBatches, s.batchSize);
+      } else {
+        peerSingles(r.loader, payloads, s.warmSingle);
+        for (let b = 0; b < s.warmBatches; b++) peerBatch(r.loader, batchEvents);
+      }
+    }
+    for (let round = 0; round < s.rounds; round++) {
+      await roundRobin(runners, round, async (r) => {
+        if (r.host) append(r.single, await singleEmits(r.host, "attack", payloads, Math.ceil(s.single[r.name] / s.rounds)));
+        else r.single.push(...peerSingles(r.loader, payloads, Math.ceil(s.single.peer / s.rounds), round * 7919));
+        await tick();
+      });
+    }
+    const batchRounds = Math.max(s.batches.inline, s.batches.process, s.batches.peer);
+    for (let round = 0; round < batchRounds; round++) {
+      await roundRobin(runners, round, async (r) => {
+        if (r.host) {
+          if (round < s.batches[r.name]) append(r.batched, await batchedEmits(r.host, "attack", payloads, 1, s.batchSize));
+        } else if (round < s.batches.peer) {
+          r.batched.push(peerBatch(r.loader, batchEvents));
+          await tick();
+        }
+      });
+      nativeSamples.push(floor());
+    }
+
+    const native = record(metrics, "event.native_ns", nativeSamples, counts);
+    record(metrics, "native.event_ns", nativeSamples, counts);
+    for (const r of runners) {
+      if (r.host) {
+        const isolation = r.name;
+        const summary = recordModhost(metrics, counts, "", isolation, r.single, r.batched);
+        record(metrics, `event.batched.eps_${isolation}`, r.batched.wall.map((ns) => 1e9 / ns), counts);
+        // For events/s the slow tail is the low end: report the 1st percentile as ".p99".
+        metrics[`event.batched.eps_${isolation}.p99`] = round(1e9 / summary.p99);
+        const suffix = isolation === "inline" ? "" : "_process";
+        recordValue(metrics, `event.batched.ratio_native${suffix}`, summary.median / native.median, summary.p99 / native.median);
+        const single = { p50: percentile(r.single.wall, 50) * 1000, p99: percentile(r.single.wall, 99) * 1000 };
+        putRatio(metrics, `event.single.ratio_native${suffix}`, single, native.median);
+      } else {
+        const p = r.name;
+        const single = record(metrics, `${p}.event.single_us`, r.single, counts);
+        const batched = record(metrics, `${p}.event.batched_ns`, r.batched, counts);
+        record(metrics, `${p}.event.batched.eps`, r.batched.map((ns) => 1e9 / ns), counts);
+        metrics[`${p}.event.batched.eps.p99`] = round(1e9 / batched.p99);
+        putRatio(metrics, `${p}.event.batched.ratio_native`, { p50: batched.median, p99: batched.p99 }, native.median);
+        putRatio(metrics, `${p}.event.single.ratio_native`, { p50: single.median * 1000, p99: single.p99 * 1000 }, native.median);
+      }
+    }
+  } finally {
+    for (const r of runners) {
+      if (r.host) await r.host.close();
+      else await r.loader.close();
+    }
+  }
+}
+
+/** Warm-up, then single and batched emits of one modhost variant (the breakdown). */
+async function measure(host, { label, isolation, event, payloads, s, metrics, counts }) {
+  await singleEmits(host, event, payloads, s.warmSingle);
+  const single = await singleEmits(host, event, payloads, s.single[isolation]);
+  await batchedEmits(host, event, payloads, s.warmBatches, s.batchSize);
+  const batched = await batchedEmits(host, event, payloads, s.batches[isolation], s.batchSize);
+  recordModhost(metrics, counts, label, isolation, single, batched);
+}
+
+export async function run({ quick, peers = PEERS }) {
+  const { ModHost } = await loadModhost();
   const s = sizes(quick);
   const metrics = {};
   const counts = {};
-  const combat = await makeModsDir({ combat: combatMod(s.entities) });
+  const combat = await makeModsDir({ combat: combatMod(s.entities) }, { limits: COMBAT_LIMITS });
   const noop = await makeModsDir({ noop: NOOP_MOD });
   const payloads = attackPayloads(s.entities, 1000);
-  const batched = {};
   try {
+    await sideBySide(ModHost, s, combat, peers, metrics, counts);
     for (const isolation of ["inline", "process"]) {
       const common = { isolation, s, metrics, counts };
-      // The combat mod, default options (a checkpoint every 1000 events, as shipped).
-      let host = await ModHost.create({ modsDir: combat.dir, isolation });
-      try {
-        const out = await measure(host, { ...common, label: "", event: "attack", payloads });
-        batched[isolation] = out.summary;
-        const eps = out.batched.map((ns) => 1e9 / ns);
-        record(metrics, `event.batched.eps_${isolation}`, eps, counts);
-        // For events/s the slow tail is the low end: report the 1st percentile as ".p99".
-        metrics[`event.batched.eps_${isolation}.p99`] = round(1e9 / out.summary.p99);
-      } finally {
-        await host.close();
-      }
       // Breakdown: the engine's own cost, with a handler that does nothing (tiny state, null payload).
-      host = await ModHost.create({ modsDir: noop.dir, isolation });
+      let host = await createHost(ModHost, { modsDir: noop.dir, isolation });
       try {
         await measure(host, { ...common, label: "noop_", event: "noop", payloads: [null] });
       } finally {
         await host.close();
       }
       // Breakdown: the combat mod with checkpoints (a state export every 1000 events) out of reach.
-      host = await ModHost.create({ modsDir: combat.dir, isolation, checkpointEvery: 1_000_000_000 });
+      host = await createHost(ModHost, { modsDir: combat.dir, isolation, checkpointEvery: 1_000_000_000 });
       try {
         await measure(host, { ...common, label: "nocheckpoint_", event: "attack", payloads });
       } finally {
@@ -246,15 +362,11 @@ export async function run({ quick }) {
     await noop.cleanup();
   }
 
-  const native = record(metrics, "event.native_ns", nativeFloor(s.entities, s.nativeRuns, s.nativeCalls), counts);
-  recordValue(metrics, "event.batched.ratio_native", batched.inline.median / native.median, batched.inline.p99 / native.median);
-  recordValue(metrics, "event.batched.ratio_native_process", batched.process.median / native.median, batched.process.p99 / native.median);
-
   const ivm = ivmFloor(s.entities, s.ivmRuns, s.ivmCalls);
   record(metrics, "event.breakdown.ivm_call_us", ivm.engine, counts);
   record(metrics, "event.breakdown.ivm_call_nocopy_us", ivm.nocopy, counts);
   record(metrics, "event.breakdown.ivm_call_notimeout_us", ivm.notimeout, counts);
   record(metrics, "event.breakdown.ivm_call_bare_us", ivm.bare, counts);
   record(metrics, "event.breakdown.ipc_roundtrip_us", await ipcFloor(s.echo), counts);
-  return { metrics, counts, params: { "event.entities": s.entities, "event.batch_size": s.batchSize } };
+  return { metrics, counts, params: { "event.entities": s.entities, "event.batch_size": s.batchSize, "event.peers": peers.join(",") } };
 }

@@ -1,21 +1,27 @@
-// Runs every benchmark and prints one JSON object: { date, quick, machine, durationMs, metrics,
-// samples, targets }. `metrics` is flat: `<key>` is a median and `<key>.p99` its 99th percentile
-// (cold-start keys carry it in the name: `.p50_ms` / `.p99_ms`).
+// Runs every benchmark and prints one JSON object: { date, quick, machine, engine, durationMs,
+// peers, params, metrics, samples, failures, targets, notes }. `metrics` is flat: `<key>` is a median and
+// `<key>.p99` its 99th percentile (cold-start and swap keys carry it in the name: `.p50_ms` /
+// `.p99_ms`). modhost's figures are unprefixed; each peer's are `<peer>.<key>` (see NOTES.peers).
 //
-//   node --no-node-snapshot benchmarks/run.js [--quick] [--out <file>] [--only a,b]
+//   node --no-node-snapshot benchmarks/run.js [--quick] [--out <file>] [--only a,b] [--peers a,b]
 //
-// Default output file: benchmarks/results/latest.json. Progress goes to stderr.
-import { mkdir, writeFile } from "node:fs/promises";
+// Default output file: benchmarks/results/latest.json (--quick: benchmarks/results/quick.json).
+// Progress goes to stderr. `node benchmarks/chart.js <results.json>` draws docs/benchmarks.svg and
+// `node benchmarks/report.js <results.json>` rewrites the tables of docs/benchmarks.md.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as coldStart from "./cold-start.js";
-import * as eventCost from "./event-cost.js";
-import * as idleMemory from "./idle-memory.js";
+import { renderChart } from "./chart.js";
+import { engineInfo, snapshotEngine } from "./lib/engine.js";
+import { takeFailures } from "./lib/failures.js";
 import { machineInfo } from "./lib/machine.js";
 import { nowMs, round } from "./lib/stats.js";
+import { LABELS, PEERS } from "./peers/index.js";
+import { readmeBlock, replaceBlock, resultsBlock } from "./report.js";
 
-const BENCHMARKS = [coldStart, eventCost, idleMemory];
+/** Benchmark modules in run order (imported after the engine snapshot: see lib/engine.js). */
+const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "idle-memory", "durability"];
 
 /** The issue's targets: metric key -> upper bound. */
 const TARGETS = {
@@ -30,24 +36,44 @@ const TARGETS = {
 const NOTES = {
   keys: "metrics[k] is the median over the samples counted in samples[k]; metrics[`${k}.p99`] is the 99th percentile (nearest-rank interpolation). Cold-start keys name it: .p50_ms / .p99_ms. Unsuffixed cold-start keys are process isolation.",
   eps: "event.batched.eps_*.p99 is the slow tail: the 1st percentile of events per second.",
-  coldstart: "create() until the first event is answered by every mod. cached: a later create in the same process (compile cache, TypeScript and isolated-vm warm). uncached: the first create in a fresh node process, one per sample (import of modhost not included; see coldstart.import_ms_*). empty: a modsDir with no mods (the fixed cost, e.g. the sandbox process spawn).",
+  coldstart: "create() until the first event is answered by every mod. cached: a later create in the same process (compile cache, TypeScript and isolated-vm warm). uncached: the first create in a fresh node process, one per sample (import of modhost not included; see coldstart.import_ms_*). diskcached: the same with options.cacheDir on a compile cache filled by an earlier process. empty: a modsDir with no mods (the fixed cost, e.g. the sandbox process spawn).",
   events: "single: each emit awaited before the next. batched: 1000 emits, then await all; ns per event. noop: a handler that does nothing, tiny state. nocheckpoint: checkpointEvery set out of reach (default is a state export every 1000 events). native: the same handler as a plain function in this process. breakdown.ivm_call_*: one bare isolated-vm applySync running the same handler (engine options: timeout + arguments.copy; nocopy; notimeout; bare: neither). breakdown.ipc_roundtrip_us: one framed request/reply with an echo child using the sandbox's I/O pattern.",
-  memory: "Least-squares slope of RSS over 1, 10, 50 idle mods. process: VmRSS of the sandbox process. inline: growth of the host process's RSS across create() (fresh child process per sample, except --quick).",
+  swap: "swap.code<size>.pause / .total: events held / whole reload() (compile, diff, stage, commit), typecheck off, probation off. swap.pause = code10k. migrate10k: pause of a swap whose migrate() rewrites 10k entities. e2e: file save until the new revision answers an event (watch, debounce 10 ms). Peers: pause = state export until import done (no event can be served); total adds the transpile; e2e through fs.watch + the same debounce.",
+  scale: "One fresh process per runner and sample; all configurations created in it and kept alive (RSS growth per creation; process isolation adds the sandbox process's whole RSS), then batches of events each answered by every mod. eps = events/s; .p99 of eps is the 1st percentile. ratio_native = native eps / eps.",
+  peers: "Peers run the same mods with the same payloads: naive_ivm (a plain isolated-vm loader), quickjs (quickjs-emscripten), nodevm (node:vm, no security boundary), native (the mod as host code: the floor). <peer>.<key> mirrors modhost's <key>; ratio_native keys divide by the native floor measured in the same benchmark (p50 / native p50; .p99: p99 / native p50).",
+  failures: "failures counts what went wrong without stopping the run (events answered ok: false, mods retried after failing to load, refused swaps), by runner and error code.",
+  memory: "Least-squares slope of RSS over 1, 10, 50 idle mods. process: VmRSS of the sandbox process. inline: growth of the host process's RSS across create() (fresh child process per sample, except --quick). breakdown.bare_isolate_mb: RSS per bare isolated-vm isolate + context, the floor of one isolate per mod.",
 };
 
 function parseArgs(argv) {
-  const args = { quick: false, out: fileURLToPath(new URL("./results/latest.json", import.meta.url)), only: undefined };
+  const args = { quick: false, out: undefined, only: undefined, peers: PEERS, snapshot: true, docs: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--quick") args.quick = true;
     else if (arg === "--out") args.out = resolve(argv[++i] ?? "");
     else if (arg.startsWith("--out=")) args.out = resolve(arg.slice(6));
     else if (arg === "--only") args.only = new Set((argv[++i] ?? "").split(","));
+    else if (arg === "--peers") args.peers = (argv[++i] ?? "").split(",").filter((p) => p !== "");
+    else if (arg === "--no-snapshot") args.snapshot = false;
+    else if (arg === "--docs") args.docs = true;
     else if (arg === "--help" || arg === "-h") {
-      process.stderr.write("usage: node --no-node-snapshot benchmarks/run.js [--quick] [--out <file>] [--only cold-start,event-cost,idle-memory]\n");
+      process.stderr.write(
+        [
+          `usage: node --no-node-snapshot benchmarks/run.js [--quick] [--out <file>] [--only ${BENCHMARK_NAMES.join(",")}] [--peers ${PEERS.join(",")}] [--no-snapshot] [--docs]`,
+          "  --quick        smoke run (~15-30 s): tiny sizes, every benchmark at once; its figures mean nothing",
+          "  --only         run only these benchmarks",
+          "  --peers        compare with only these peers (default: all)",
+          "  --no-snapshot  measure engine/dist in place instead of a copy taken at the start",
+          "  --docs         after a full run, write docs/benchmarks.json (this run), docs/benchmarks.svg, and the tables of docs/benchmarks.md and README.md",
+          "",
+        ].join("\n"),
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
+  if (args.docs && args.quick) throw new Error("--docs publishes figures: not from a --quick run");
+  for (const peer of args.peers) if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer} (known: ${PEERS.join(", ")})`);
+  args.out ??= fileURLToPath(new URL(args.quick ? "./results/quick.json" : "./results/latest.json", import.meta.url));
   return args;
 }
 
@@ -58,17 +84,39 @@ const loadavgStart = os.loadavg().map((x) => round(x, 3));
 const metrics = {};
 const samples = {};
 const params = {};
+const failures = {};
 const durationMs = {};
-for (const bench of BENCHMARKS) {
-  if (args.only && !args.only.has(bench.name)) continue;
+for (const name of args.only ?? []) if (!BENCHMARK_NAMES.includes(name)) throw new Error(`unknown benchmark ${name} (known: ${BENCHMARK_NAMES.join(", ")})`);
+const removeSnapshot = args.snapshot ? await snapshotEngine() : async () => {};
+const engine = await engineInfo();
+const selected = [];
+for (const name of BENCHMARK_NAMES) if (!args.only || args.only.has(name)) selected.push(await import(`./${name}.js`));
+
+/** Runs one benchmark and merges what it returns. */
+async function runOne(bench) {
   process.stderr.write(`[bench] ${bench.name}${args.quick ? " (quick)" : ""}...\n`);
   const t0 = nowMs();
-  const out = await bench.run({ quick: args.quick });
+  const out = await bench.run({ quick: args.quick, peers: args.peers });
   durationMs[bench.name] = Math.round(nowMs() - t0);
   Object.assign(metrics, out.metrics);
   Object.assign(samples, out.counts);
   Object.assign(params, out.params ?? {});
   process.stderr.write(`[bench] ${bench.name} done in ${durationMs[bench.name]} ms\n`);
+}
+
+try {
+  if (args.quick) {
+    // A smoke run: every benchmark at once (their figures mean nothing; it checks that all run).
+    await Promise.all(selected.map(runOne));
+    Object.assign(failures, takeFailures());
+  } else {
+    for (const bench of selected) {
+      await runOne(bench);
+      for (const [kind, count] of Object.entries(takeFailures())) failures[`${bench.name}:${kind}`] = count;
+    }
+  }
+} finally {
+  await removeSnapshot();
 }
 durationMs.total = Math.round(nowMs() - started);
 
@@ -81,10 +129,13 @@ const result = {
   date,
   quick: args.quick,
   machine: { ...machineInfo(), loadavgStart, loadavgEnd: os.loadavg().map((x) => round(x, 3)) },
+  engine,
   durationMs,
+  peers: Object.fromEntries(args.peers.map((peer) => [peer, LABELS[peer]])),
   params,
   metrics,
   samples,
+  failures,
   targets,
   notes: NOTES,
 };
@@ -92,3 +143,12 @@ const text = `${JSON.stringify(result, null, 2)}\n`;
 await mkdir(dirname(args.out), { recursive: true });
 await writeFile(args.out, text);
 process.stdout.write(text);
+
+if (args.docs) {
+  const docs = (file) => fileURLToPath(new URL(`../${file}`, import.meta.url));
+  await writeFile(docs("docs/benchmarks.json"), text);
+  await writeFile(docs("docs/benchmarks.svg"), renderChart(result));
+  await writeFile(docs("docs/benchmarks.md"), replaceBlock(await readFile(docs("docs/benchmarks.md"), "utf8"), "bench:results", resultsBlock(result)));
+  await writeFile(docs("README.md"), replaceBlock(await readFile(docs("README.md"), "utf8"), "bench:readme", readmeBlock(result)));
+  process.stderr.write("[bench] wrote docs/benchmarks.json, docs/benchmarks.svg, docs/benchmarks.md and README.md\n");
+}

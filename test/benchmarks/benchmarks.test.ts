@@ -86,7 +86,7 @@ const HEADLINE_KEYS = [
 ];
 
 /** Swap figures of modhost (swap.js): `<base>.p50_ms<suffix>` and `.p99_ms<suffix>`. */
-const SWAP_KEYS = ["swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "swap.migrate10k", "swap.e2e", "swap.e2e_typecheck", "swap.pause"].flatMap((base) =>
+const SWAP_KEYS = ["swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "swap.migrate10k", "swap.migrate100", "swap.e2e", "swap.e2e10k", "swap.e2e_typecheck", "swap.pause"].flatMap((base) =>
   ["", "_inline"].flatMap((suffix) => [`${base}.p50_ms${suffix}`, `${base}.p99_ms${suffix}`]),
 );
 
@@ -117,7 +117,7 @@ const PEER_PAIRED = [
   "swap.e2e.ratio_native",
   ...["cached10", "cached1", "uncached10", "combat10k"].map((c) => `coldstart.${c}.ratio_native`),
 ];
-const PEER_MS = ["swap.pause", "swap.e2e", "swap.migrate10k", "swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "coldstart.cached10", "coldstart.cached1", "coldstart.uncached10", "coldstart.combat10k"];
+const PEER_MS = ["swap.pause", "swap.e2e", "swap.e2e10k", "swap.migrate10k", "swap.migrate100", "swap.code100.pause", "swap.code100.total", "swap.code10k.pause", "swap.code10k.total", "coldstart.cached10", "coldstart.cached1", "coldstart.uncached10", "coldstart.combat10k"];
 const PEER_KEYS = PEERS.flatMap((peer) => [
   ...PEER_PAIRED.flatMap((key) => [`${peer}.${key}`, `${peer}.${key}.p99`]),
   ...PEER_MS.flatMap((base) => [`${peer}.${base}.p50_ms`, `${peer}.${base}.p99_ms`]),
@@ -151,6 +151,7 @@ interface BenchResult {
   date: string;
   quick: boolean;
   machine: Record<string, unknown>;
+  engine: Record<string, unknown>;
   peers: Record<string, string>;
   metrics: Record<string, unknown>;
   failures: Record<string, number>;
@@ -206,7 +207,8 @@ describe("benchmarks/run.js --quick", () => {
     expect(notFinite).toEqual([]);
   });
 
-  it("names the peers it compared, and counts failures as numbers", () => {
+  it("names the engine build and the peers it compared, and counts failures as numbers", () => {
+    expect(fromFile.engine).toMatchObject({ commit: expect.any(String), distSha256: expect.stringMatching(/^[0-9a-f]{16}$/), uncommitted: expect.any(Array) });
     expect(Object.keys(fromFile.peers)).toEqual(PEERS);
     for (const value of Object.values(fromFile.failures)) expect(Number.isInteger(value)).toBe(true);
   });

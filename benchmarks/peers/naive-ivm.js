@@ -1,0 +1,60 @@
+// Peer: a plain isolated-vm loader, written the obvious way. One isolate (memory limit) and context
+// per mod; the mod's TypeScript transpiled and run as a script; its state lives inside the isolate;
+// events go in as JSON strings through Reference.applySync with a time limit, results come back as
+// JSON strings. Hot swap: export the state as JSON, dispose of the isolate, create a new one with
+// the new code, import the state. What it lacks next to modhost: no process isolation, no fault
+// handling or quarantine, no type check or safety rules, no checkpoints, no in-place swap.
+import { createRequire } from "node:module";
+import { PeerLoader, eventSet } from "./loader.js";
+import { glue } from "./mod-glue.js";
+
+const require = createRequire(new URL("../../engine/package.json", import.meta.url));
+const ivm = require("isolated-vm");
+
+/** modhost's defaults: a 32 MB heap and a 50 ms call time limit per mod. */
+const MEMORY_MB = 32;
+const TIMEOUT_MS = 50;
+const FUNCTIONS = ["__init", "__dispatch", "__dispatchBatch", "__export", "__import"];
+
+class IvmSandbox {
+  constructor(js) {
+    this.isolate = new ivm.Isolate({ memoryLimit: MEMORY_MB });
+    try {
+      this.context = this.isolate.createContextSync();
+      const script = this.isolate.compileScriptSync(glue(js));
+      this.events = eventSet(script.runSync(this.context, { timeout: TIMEOUT_MS * 20 }));
+      script.release();
+      this.refs = {};
+      for (const fn of FUNCTIONS) this.refs[fn] = this.context.global.getSync(fn, { reference: true });
+    } catch (err) {
+      this.isolate.dispose();
+      throw err;
+    }
+  }
+
+  call(fn, ...args) {
+    // One event gets the per-event limit; a batch, init, export and import a longer one.
+    const timeout = fn === "__dispatch" ? TIMEOUT_MS : TIMEOUT_MS * 20;
+    return this.refs[fn].applySync(undefined, args, { timeout });
+  }
+
+  dispose() {
+    for (const ref of Object.values(this.refs)) ref.release();
+    this.context.release();
+    this.isolate.dispose();
+  }
+}
+
+export class NaiveIvmLoader extends PeerLoader {
+  static peer = "naive_ivm";
+
+  static async create(mods, options) {
+    return new NaiveIvmLoader().load(mods, options);
+  }
+
+  // eslint-disable-next-line class-methods-use-this
+  build(js) {
+    const sandbox = new IvmSandbox(js);
+    return { sandbox, events: sandbox.events };
+  }
+}

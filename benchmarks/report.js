@@ -1,0 +1,198 @@
+// Writes the generated parts of docs/benchmarks.md (the results block) and of README.md (the
+// headline block of its "Benchmarks" section) from a results JSON. Only the text between the
+// markers is replaced; everything else in both files is left as it is.
+//
+//   node benchmarks/report.js [results.json]      (default: benchmarks/results/latest.json)
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RUNNERS, fmt } from "./chart.js";
+
+const DOC = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
+const README = fileURLToPath(new URL("../README.md", import.meta.url));
+
+const isModhost = (r) => r === "process" || r === "inline";
+
+/** Key builders for each kind of figure: (runner) => [median key, tail key]. */
+const K = {
+  /** modhost `<a>.<runner>_<unit>`, peer `<peer>.<b>` (event figures). */
+  event: (a, unit, b) => (r) => (isModhost(r) ? [`${a}.${r}_${unit}`, `${a}.${r}_${unit}.p99`] : [`${r}.${b}`, `${r}.${b}.p99`]),
+  /** modhost `<base>.p50_ms` (process) / `<base>.p50_ms_inline`, peer `<peer>.<base>.p50_ms`. */
+  swap: (base) => (r) => (r === "process" ? [`${base}.p50_ms`, `${base}.p99_ms`] : r === "inline" ? [`${base}.p50_ms_inline`, `${base}.p99_ms_inline`] : [`${r}.${base}.p50_ms`, `${r}.${base}.p99_ms`]),
+  /** modhost `<base>.p50_ms_<runner>`, peer `<peer>.<base>.p50_ms`. */
+  cold: (base) => (r) => (isModhost(r) ? [`${base}.p50_ms_${r}`, `${base}.p99_ms_${r}`] : [`${r}.${base}.p50_ms`, `${r}.${base}.p99_ms`]),
+  /** modhost `<base>_<runner>`, peer `<peer>.<base>` (paired median/.p99 keys). */
+  suffixed: (base) => (r) => (isModhost(r) ? [`${base}_${r}`, `${base}_${r}.p99`] : [`${r}.${base}`, `${r}.${base}.p99`]),
+  /** modhost `scale.<c>.<what>_<runner>`, peer `<peer>.scale.<c>.<what>`. */
+  scale: (config, what) => (r) => (isModhost(r) ? [`scale.${config}.${what}_${r}`, `scale.${config}.${what}_${r}.p99`] : [`${r}.scale.${config}.${what}`, `${r}.scale.${config}.${what}.p99`]),
+  /** Ratio keys: modhost process / inline have their own names. */
+  ratio: (process, inline, peer) => (r) => (r === "process" ? [process, `${process}.p99`] : r === "inline" ? [inline, `${inline}.p99`] : [`${r}.${peer}`, `${r}.${peer}.p99`]),
+};
+
+/** The side-by-side table: sections of rows; `tail` names what the parenthesised figure is. */
+const SECTIONS = [
+  {
+    title: "Per event (combat mod, 10k-entity state)",
+    rows: [
+      { label: "single emit, awaited (µs)", keys: K.event("event.single", "us", "event.single_us") },
+      { label: "batched, 1000 emits (ns per event)", keys: K.event("event.batched", "ns", "event.batched_ns") },
+      { label: "batched throughput (events/s; tail = 1st percentile)", keys: (r) => (isModhost(r) ? [`event.batched.eps_${r}`, `event.batched.eps_${r}.p99`] : [`${r}.event.batched.eps`, `${r}.event.batched.eps.p99`]) },
+      { label: "single emit, checkpoints off (µs)", keys: (r) => (isModhost(r) ? [`event.single.nocheckpoint_${r}_us`, `event.single.nocheckpoint_${r}_us.p99`] : [undefined, undefined]) },
+      { label: "batched, checkpoints off (ns per event)", keys: (r) => (isModhost(r) ? [`event.batched.nocheckpoint_${r}_ns`, `event.batched.nocheckpoint_${r}_ns.p99`] : [undefined, undefined]) },
+    ],
+  },
+  {
+    title: "Hot swap (pause: events held; peers: export, new sandbox, import)",
+    rows: [
+      { label: "pause, code-only change, 10k entities (ms)", keys: K.swap("swap.code10k.pause") },
+      { label: "pause, code-only change, 100 entities (ms)", keys: K.swap("swap.code100.pause") },
+      { label: "pause, shape change + migrate(), 10k entities (ms)", keys: K.swap("swap.migrate10k") },
+      { label: "pause, shape change + migrate(), 100 entities (ms)", keys: K.swap("swap.migrate100") },
+      { label: "whole swap incl. compile, 10k entities (ms)", keys: K.swap("swap.code10k.total") },
+      { label: "save → first answer by new code, 100 entities (ms)", keys: K.swap("swap.e2e") },
+      { label: "save → first answer by new code, 10k entities (ms)", keys: K.swap("swap.e2e10k") },
+      { label: "same, with type check (ms)", keys: (r) => (isModhost(r) ? K.swap("swap.e2e_typecheck")(r) : [undefined, undefined]) },
+    ],
+  },
+  {
+    title: "Cold start (create → first event answered)",
+    rows: [
+      { label: "1 small mod, warm process (ms)", keys: K.cold("coldstart.cached1") },
+      { label: "10 small mods, warm process (ms)", keys: K.cold("coldstart.cached10") },
+      { label: "10 small mods, fresh process (ms)", keys: K.cold("coldstart.uncached10") },
+      { label: "1 combat mod, 10k entities, warm process (ms)", keys: K.cold("coldstart.combat10k") },
+      { label: "import of the library, fresh process (ms)", keys: (r) => (isModhost(r) ? [`coldstart.import_ms_${r}`, `coldstart.import_ms_${r}.p99`] : [`${r}.coldstart.import_ms`, `${r}.coldstart.import_ms.p99`]) },
+    ],
+  },
+  {
+    title: "Scale (combat mods; every event answered by every mod)",
+    rows: [
+      { label: "1 mod (events/s)", keys: K.scale("mods1", "eps") },
+      { label: "10 mods (events/s)", keys: K.scale("mods10", "eps") },
+      { label: "100 mods (events/s)", keys: K.scale("mods100", "eps") },
+      { label: "1 mod, 1k entities (events/s)", keys: K.scale("state1k", "eps") },
+      { label: "1 mod, 10k entities (events/s)", keys: K.scale("state10k", "eps") },
+      { label: "memory, 1 mod of 100 entities (MB)", keys: K.scale("mods1", "rss_mb") },
+      { label: "memory, 10 mods (MB)", keys: K.scale("mods10", "rss_mb") },
+      { label: "memory, 100 mods (MB)", keys: K.scale("mods100", "rss_mb") },
+      { label: "memory, 1 mod of 10k entities (MB)", keys: K.scale("state10k", "rss_mb") },
+    ],
+  },
+  {
+    title: "Memory",
+    rows: [{ label: "per idle mod (MB, slope over 1/10/50 mods)", keys: K.suffixed("memory.idle_mod_mb") }],
+  },
+];
+
+/** Ratios to the native floor measured in the same run (median / native median). */
+const RATIOS = [
+  { label: "single emit", keys: K.ratio("event.single.ratio_native_process", "event.single.ratio_native", "event.single.ratio_native") },
+  { label: "batched emit", keys: K.ratio("event.batched.ratio_native_process", "event.batched.ratio_native", "event.batched.ratio_native") },
+  { label: "swap pause, code-only, 10k", keys: K.ratio("swap.pause.ratio_native", "swap.pause.ratio_native_inline", "swap.pause.ratio_native") },
+  { label: "swap pause, migration, 10k", keys: K.ratio("swap.migrate10k.ratio_native", "swap.migrate10k.ratio_native_inline", "swap.migrate10k.ratio_native") },
+  { label: "save → first answer", keys: K.ratio("swap.e2e.ratio_native", "swap.e2e.ratio_native_inline", "swap.e2e.ratio_native") },
+  { label: "cold start, 10 small mods, warm", keys: K.ratio("coldstart.cached10.ratio_native_process", "coldstart.cached10.ratio_native_inline", "coldstart.cached10.ratio_native") },
+  { label: "cold start, 10 small mods, fresh process", keys: K.ratio("coldstart.uncached10.ratio_native_process", "coldstart.uncached10.ratio_native_inline", "coldstart.uncached10.ratio_native") },
+  { label: "cold start, 10k-entity mod", keys: K.ratio("coldstart.combat10k.ratio_native_process", "coldstart.combat10k.ratio_native_inline", "coldstart.combat10k.ratio_native") },
+  { label: "throughput, 100 mods", keys: K.ratio("scale.mods100.ratio_native_process", "scale.mods100.ratio_native_inline", "scale.mods100.ratio_native") },
+];
+
+function num(metrics, key) {
+  const v = key === undefined ? undefined : metrics[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function cell(metrics, keys, runner, { tail = true } = {}) {
+  const [m, p] = keys(runner);
+  const median = num(metrics, m);
+  if (median === undefined) return "—";
+  const p99 = num(metrics, p);
+  return tail && p99 !== undefined ? `${fmt(median)} (${fmt(p99)})` : fmt(median);
+}
+
+/** The generated results block of docs/benchmarks.md. */
+export function resultsBlock(results) {
+  const metrics = results.metrics;
+  const runners = RUNNERS.filter((r) => isModhost(r.id) || r.id in (results.peers ?? {}));
+  const head = `| | ${runners.map((r) => r.label).join(" | ")} |\n|---|${runners.map(() => "---:").join("|")}|`;
+  const out = [];
+  const m = results.machine ?? {};
+  const minutes = (results.durationMs?.total ?? 0) / 60_000;
+  out.push(`Run of ${results.date}${results.quick ? " (**--quick smoke run: these figures mean nothing**)" : ""}, ${minutes.toFixed(1)} minutes: ${m.cpuModel} × ${m.cpuCount} (${m.availableParallelism} usable), ${Math.round((m.memoryTotalMb ?? 0) / 1024)} GB, ${m.platform}, Node ${m.node}, isolated-vm ${m.isolatedVm}, flags \`${(m.execArgv ?? []).join(" ")}\`. Load average (1/5/15 min) ${(m.loadavgStart ?? []).join(" / ")} at the start and ${(m.loadavgEnd ?? []).join(" / ")} at the end: the machine is shared, so read the tails with that in mind.`);
+  const e = results.engine;
+  if (e) {
+    const dirty = e.uncommitted.length > 0 ? `; engine files then modified and not committed: ${e.uncommitted.map((f) => `\`${f}\``).join(", ")}` : "";
+    out.push(`\nEngine measured: the build in \`engine/dist\` (sha256 \`${e.distSha256}\`${e.snapshot ? ", copied at the start of the run" : ""}) of the working tree at commit \`${e.commit}\`${dirty}. The whole JSON of this run: [benchmarks.json](benchmarks.json).`);
+  }
+  out.push("");
+  out.push("Median (p99) of every figure; for events/s the tail in parentheses is the 1st percentile. `—`: does not apply.");
+  out.push("");
+  out.push(head);
+  for (const section of SECTIONS) {
+    out.push(`| **${section.title}** |${runners.map(() => "").join("|")}|`);
+    for (const row of section.rows) out.push(`| ${row.label} | ${runners.map((r) => cell(metrics, row.keys, r.id)).join(" | ")} |`);
+  }
+  out.push("");
+  out.push("**× native**: each figure over the native floor's median from the same benchmark (throughput: native events/s over the runner's). 1 is the floor; the tail ratio in parentheses is p99 over the native median.");
+  out.push("");
+  out.push(head);
+  for (const row of RATIOS) out.push(`| ${row.label} | ${runners.map((r) => (r.id === "native" ? "1" : cell(metrics, row.keys, r.id))).join(" | ")} |`);
+  const failures = Object.entries(results.failures ?? {});
+  out.push("");
+  if (failures.length === 0) out.push("Nothing failed during the run (no event answered `ok: false`, no load or swap retried).");
+  else {
+    out.push("What failed during the run without stopping it (counts; the samples concerned are left out):");
+    out.push("");
+    for (const [kind, count] of failures) out.push(`- \`${kind}\`: ${count}`);
+  }
+  return out.join("\n");
+}
+
+/** The generated headline block of README.md's Benchmarks section. */
+export function readmeBlock(results) {
+  const metrics = results.metrics;
+  const g = (k) => num(metrics, k);
+  const runners = [
+    ["modhost, process isolation", "process"],
+    ["modhost, inline", "inline"],
+    ["isolated-vm, naive loader", "naive_ivm"],
+    ["quickjs-emscripten", "quickjs"],
+    ["node:vm (no security boundary)", "nodevm"],
+    ["native host code (floor)", "native"],
+  ].filter(([, r]) => isModhost(r) || r in (results.peers ?? {}));
+  const lines = [
+    "| same combat mod, 10k-entity state | single emit (µs) | batched (ns/event) | swap pause, 10k (ms) | migration pause, 10k (ms) | idle mod (MB) |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const [label, r] of runners) {
+    const single = K.event("event.single", "us", "event.single_us")(r)[0];
+    const batched = K.event("event.batched", "ns", "event.batched_ns")(r)[0];
+    const pause = K.swap("swap.code10k.pause")(r)[0];
+    const migrate = K.swap("swap.migrate10k")(r)[0];
+    const idle = K.suffixed("memory.idle_mod_mb")(r)[0];
+    lines.push(`| ${label} | ${fmt(g(single))} | ${fmt(g(batched))} | ${fmt(g(pause))} | ${fmt(g(migrate))} | ${fmt(g(idle))} |`);
+  }
+  const m = results.machine ?? {};
+  lines.push("");
+  lines.push(`Medians from \`npm run bench\` on ${results.date.slice(0, 10)} (${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, a shared machine). p99s, cold starts, scale and the ratios to the native floor: [docs/benchmarks.md](docs/benchmarks.md).`);
+  return lines.join("\n");
+}
+
+/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in `text`. */
+export function replaceBlock(text, name, body) {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`no ${start} ... ${end} block`);
+  return `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`;
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  const input = process.argv[2] ?? fileURLToPath(new URL("./results/latest.json", import.meta.url));
+  const results = JSON.parse(readFileSync(input, "utf8"));
+  if (results.quick && !process.argv.includes("--allow-quick")) throw new Error("refusing to publish a --quick run (its figures mean nothing); pass --allow-quick to try the layout");
+  writeFileSync(DOC, replaceBlock(readFileSync(DOC, "utf8"), "bench:results", resultsBlock(results)));
+  writeFileSync(README, replaceBlock(readFileSync(README, "utf8"), "bench:readme", readmeBlock(results)));
+  process.stderr.write(`[report] ${DOC}, ${README}\n`);
+}
