@@ -135,7 +135,7 @@ export class ModHost {
     try {
       if (resolved.stateDir !== undefined) {
         const { modsDir } = await openStateDir(resolved.stateDir);
-        host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit(2, (ms) => host.#metrics.journalSync(ms)) };
+        host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit((ms) => host.#metrics.journalSync(ms)) };
       }
       await host.#loadAll(await folders);
       if (resolved.watch) {

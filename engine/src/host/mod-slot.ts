@@ -115,8 +115,8 @@ interface Checkpoint {
 }
 
 const MAX_BATCH = 1000;
-/** After this many versions in one isolate, the next swap moves to a fresh one. */
-const MAX_SAME_ISOLATE_SWAPS = 20;
+/** A periodic checkpoint waits at least this many times its own last cost since the previous one. */
+const CHECKPOINT_COST_FACTOR = 20;
 
 /**
  * One loaded mod: its live version and history, its instance in the sandbox, its checkpoint and
@@ -140,13 +140,13 @@ export class ModSlot {
   #instanceGeneration = -1;
   #checkpoint: Checkpoint | undefined;
   #checkpointAt = performance.now();
+  /** How long the last periodic checkpoint's export took (ms), to keep checkpoints to ~5 % of time. */
+  #lastCheckpointMs = 0;
   #journal: JournalEntry[] = [];
   #journaledEvents = 0;
   #queue: QueueItem[] = [];
   #pumping = false;
   #consecutiveFaults = 0;
-  /** Versions swapped into the live isolate since it was created. */
-  #sameIsolateSwaps = 0;
   /** How many upcoming events run one at a time, to find the culprit of a lost batch. */
   #singleStep = 0;
   #lastError: ErrorInfo | undefined;
@@ -342,13 +342,11 @@ export class ModSlot {
         return rejected(this.#info("E_PERSIST_FAILED", `the new version could not be stored: ${(err as Error).message}`));
       }
     }
-    // A fresh isolate when the memory limit changes, or when this one has carried many versions
-    // (each leaves its compiled code and any built-ins it patched behind) or is nearly full.
+    // A fresh isolate when the memory limit changes or this one is nearly full (old versions'
+    // compiled code is collected with their modules; a fresh isolate costs a full state copy at
+    // the barrier, so it is not used without a reason).
     const heap = await this.heap();
-    const fresh =
-      next.spec.memoryMb !== from.spec.memoryMb ||
-      this.#sameIsolateSwaps >= MAX_SAME_ISOLATE_SWAPS ||
-      (heap !== undefined && heap.usedBytes > 0.8 * heap.limitBytes);
+    const fresh = next.spec.memoryMb !== from.spec.memoryMb || (heap !== undefined && heap.usedBytes > 0.8 * heap.limitBytes);
     const staged = fresh ? await this.#stageFresh(next) : await this.task(() => this.#stage(next));
     phases.stage = performance.now() - stageStart;
     if (!staged.ok) return rejected(staged.error);
@@ -403,7 +401,6 @@ export class ModSlot {
         await this.#dropInstance(); // migrate may have changed the live state: restore it
         return { ok: false, error: this.#migrationError(out, next) };
       }
-      this.#sameIsolateSwaps++;
       this.#persistTransition({ kind: "migrate", version: next.hash, fromVersion: this.#version.manifest.version, now: migrateNow }, out.value, next);
       return { ok: true, events };
     }
@@ -412,7 +409,6 @@ export class ModSlot {
       await this.#dropInstance();
       return { ok: false, error: this.#info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
     }
-    this.#sameIsolateSwaps++;
     this.#journal.push({ kind: "activate", version: next });
     // Not awaited: events after it are appended after it, so none is durable before it is.
     this.#persistEntries([{ kind: "activate", version: next.hash }]);
@@ -465,7 +461,6 @@ export class ModSlot {
     this.#setCheckpoint(snapshot, from);
     this.#journal.push(entry);
     this.#persistEntries([plan.migrate ? { kind: "migrate", version: next.hash, fromVersion, now } : { kind: "activate", version: next.hash }]);
-    this.#sameIsolateSwaps = 0;
     return { ok: true, events: target.events };
   }
 
@@ -780,7 +775,13 @@ export class ModSlot {
 
   async #maybeCheckpoint(): Promise<void> {
     if (this.#instance === undefined || this.#journaledEvents === 0) return;
-    const due = this.#journaledEvents >= this.#ctx.checkpointEvery || performance.now() - this.#checkpointAt >= this.#ctx.checkpointIntervalMs;
+    const sinceLast = performance.now() - this.#checkpointAt;
+    // Every checkpointEvery events, but never more than ~5 % of the time: a large state's export
+    // (10k entities: ~10 ms) must not dominate a busy mod's events. A longer journal only makes a
+    // recovery replay more; nothing is lost.
+    const due =
+      (this.#journaledEvents >= this.#ctx.checkpointEvery && sinceLast >= CHECKPOINT_COST_FACTOR * this.#lastCheckpointMs) ||
+      sinceLast >= this.#ctx.checkpointIntervalMs;
     if (!due) return;
     const started = performance.now();
     const out = await this.#ctx.backend.exportState(this.#instance);
@@ -791,7 +792,8 @@ export class ModSlot {
       return;
     }
     this.#setCheckpoint(out.value, this.#version);
-    this.#ctx.metrics.checkpoint(this.name, performance.now() - started, out.value.state.length);
+    this.#lastCheckpointMs = performance.now() - started;
+    this.#ctx.metrics.checkpoint(this.name, this.#lastCheckpointMs, out.value.state.length);
   }
 
   /** A new checkpoint in memory and (written beside the events) on disk; the journal restarts. */

@@ -1,52 +1,67 @@
 import { performance } from "node:perf_hooks";
 
+/** Something that can be synced to disk (a journal segment). */
+interface Syncable {
+  sync(): Promise<void>;
+}
+
+interface FileState {
+  syncing: boolean;
+  waiting: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
 /**
- * Group commit for the "batch" durability: callers that need a file synced within the same few
- * milliseconds share one fdatasync per file. Each caller's promise resolves once a sync that began
- * after its write has finished.
+ * Group commit for the "batch" durability. A sync starts as soon as one is asked for and none is
+ * running for that file (an idle mod pays one fdatasync, no waiting window); callers that ask while
+ * one is running share the next one. Each caller's promise resolves once a sync that began after
+ * its request has finished, so its write is on disk.
  */
 export class GroupCommit {
-  readonly #windowMs: number;
-  readonly #pending = new Map<{ sync(): Promise<void> }, { resolve: () => void; reject: (err: unknown) => void }[]>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #files = new Map<Syncable, FileState>();
+  readonly #running = new Set<Promise<void>>();
   readonly #onSync: (ms: number) => void;
 
-  constructor(windowMs: number, onSync: (ms: number) => void) {
-    this.#windowMs = windowMs;
+  constructor(onSync: (ms: number) => void) {
     this.#onSync = onSync;
   }
 
   /** Resolves when `file` has been synced after this call. */
-  sync(file: { sync(): Promise<void> }): Promise<void> {
+  sync(file: Syncable): Promise<void> {
+    let state = this.#files.get(file);
+    if (state === undefined) {
+      state = { syncing: false, waiting: [] };
+      this.#files.set(file, state);
+    }
+    const current = state;
     return new Promise((resolve, reject) => {
-      const waiters = this.#pending.get(file) ?? [];
-      waiters.push({ resolve, reject });
-      this.#pending.set(file, waiters);
-      this.#timer ??= setTimeout(() => void this.#flush(), this.#windowMs);
+      current.waiting.push({ resolve, reject });
+      if (!current.syncing) {
+        const run = this.#run(file, current);
+        this.#running.add(run);
+        void run.finally(() => this.#running.delete(run));
+      }
     });
   }
 
-  async #flush(): Promise<void> {
-    this.#timer = undefined;
-    const batch = [...this.#pending];
-    this.#pending.clear();
-    await Promise.all(
-      batch.map(async ([file, waiters]) => {
-        const start = performance.now();
-        try {
-          await file.sync();
-          this.#onSync(performance.now() - start);
-          for (const w of waiters) w.resolve();
-        } catch (err) {
-          for (const w of waiters) w.reject(err);
-        }
-      }),
-    );
+  async #run(file: Syncable, state: FileState): Promise<void> {
+    state.syncing = true;
+    while (state.waiting.length > 0) {
+      const group = state.waiting.splice(0);
+      const start = performance.now();
+      try {
+        await file.sync();
+        this.#onSync(performance.now() - start);
+        for (const w of group) w.resolve();
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    state.syncing = false;
+    this.#files.delete(file);
   }
 
-  /** Syncs whatever is pending now (used on close). */
+  /** Waits for every sync under way (used on close). */
   async drain(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#flush();
+    while (this.#running.size > 0) await Promise.all([...this.#running]);
   }
 }

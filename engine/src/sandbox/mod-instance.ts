@@ -188,12 +188,13 @@ export class ModInstance {
 
   /** Runs init() and makes its result the state. */
   initState(now: number): StateOutcome<void> {
-    return this.#stateCall(this.#api.initState, [now], "E_THREW");
+    // init() builds a whole world once (10k entities take tens of ms): it gets the load budget.
+    return this.#stateCall(this.#api.initState, [now], "E_THREW", this.spec.callTimeoutMs * 10);
   }
 
   /** Runs migrate(old, fromVersion) and makes its result the state. */
   migrateState(oldStateJson: string, fromVersion: string, now: number): StateOutcome<void> {
-    return this.#stateCall(this.#api.migrateState, [oldStateJson, fromVersion, now], "E_MIGRATION_FAILED");
+    return this.#stateCall(this.#api.migrateState, [oldStateJson, fromVersion, now], "E_MIGRATION_FAILED", this.spec.callTimeoutMs * 10);
   }
 
   /** Replaces the state and the random generator's position with a snapshot. */
@@ -321,8 +322,8 @@ export class ModInstance {
     }
   }
 
-  #stateCall(fn: IsolateFunction, args: unknown[], fallback: ErrorCode): StateOutcome<void> {
-    const out = this.#isolate.call(fn, args, this.spec.callTimeoutMs);
+  #stateCall(fn: IsolateFunction, args: unknown[], fallback: ErrorCode, timeoutMs: number): StateOutcome<void> {
+    const out = this.#isolate.call(fn, args, timeoutMs);
     if (out.kind === "threw") return { kind: "failed", error: { code: fallback, message: out.message } };
     if (out.kind !== "ok") return { kind: out.kind };
     const reply = JSON.parse(out.value) as { ok: boolean };
