@@ -184,7 +184,11 @@ async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    // Anything else (EACCES...): treat it as a mod folder, so that reading its mod.json reports
+    // the problem against this mod while the others load.
+    return true;
   }
 }
