@@ -38,6 +38,7 @@ type WireEvent = [number, string, unknown, number];
   const ObjectFreeze = Object.freeze;
   const ObjectCreate = Object.create;
   const ObjectDefineProperty = Object.defineProperty;
+  const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
   const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectProto = Object.prototype;
@@ -161,6 +162,27 @@ type WireEvent = [number, string, unknown, number];
   ModDate.UTC = RealDate.UTC;
   ObjectDefineProperty(RealDate.prototype, "constructor", { value: ModDate, writable: true, configurable: true });
   g.Date = ModDate;
+
+  // Intl.DateTimeFormat formats "now" when given no date: make that the logical time too.
+  const DateTimeFormatProto = Intl.DateTimeFormat.prototype;
+  const formatGetter = ObjectGetOwnPropertyDescriptor(DateTimeFormatProto, "format")?.get;
+  const formatToParts = DateTimeFormatProto.formatToParts;
+  if (formatGetter !== undefined) {
+    ObjectDefineProperty(DateTimeFormatProto, "format", {
+      get(this: Intl.DateTimeFormat) {
+        const bound = ReflectApply(formatGetter, this, []) as (date?: Date | number) => string;
+        return (date?: Date | number): string => bound(date === undefined ? logicalNow : date);
+      },
+      configurable: true,
+    });
+  }
+  ObjectDefineProperty(DateTimeFormatProto, "formatToParts", {
+    value(this: Intl.DateTimeFormat, date?: Date | number) {
+      return ReflectApply(formatToParts, this, [date === undefined ? logicalNow : date]);
+    },
+    writable: true,
+    configurable: true,
+  });
 
   // sfc32: small, fast, and its whole state is four 32-bit words that travel with checkpoints.
   let rng = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 1];

@@ -75,12 +75,14 @@ describe("mod instance", () => {
   });
 
   it("gives logical time and seeded random numbers", () => {
-    const js = `export default { on: { t() { return [Date.now(), new Date().getTime(), Math.random()]; } } };`;
+    const js = `export default { on: { t() { return [Date.now(), new Date().getTime(), Math.random(), new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric" }).format(), new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric" }).formatToParts()[0].value]; } } };`;
     const a = start(js), b = start(js);
     const ra = results(a.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
     const rb = results(b.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
     expect(ra[0]).toBe(5001);
     expect(ra[1]).toBe(5001);
+    expect(ra[3]).toBe("1970"); // formatting "now" reads the logical time too
+    expect(ra[4]).toBe("1970");
     expect(ra).toEqual(rb);
   });
 
