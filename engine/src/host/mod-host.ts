@@ -15,7 +15,7 @@ import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
 import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
-import { round } from "./swap-report.js";
+import { buildReport } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
 import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPersistence } from "./mod-slot.js";
@@ -386,18 +386,17 @@ export class ModHost {
     const result = await prepareMod(dir, this.#options);
     const slot = this.#register(dir, result);
     const error = slot === undefined ? this.#failed.get(dir)?.error : await this.#bringUp(slot);
-    const report: SwapReport = {
+    const loaded = error === undefined && result.ok;
+    const report = buildReport({
       ok: error === undefined,
       mod: result.ok ? result.version.manifest.name : result.name,
       kind: error === undefined ? "swap" : "rejected",
       from: "",
-      to: error === undefined && result.ok ? result.version.manifest.version : "",
-      pauseMs: 0,
-      totalMs: round(performance.now() - startedAt),
-      phases: {},
+      to: loaded ? result.version.manifest.version : "",
+      startedAt,
       changes: error === undefined ? [{ kind: "added", path: "mod" }] : [],
       ...(error !== undefined ? { error } : {}),
-    };
+    });
     this.#emitSwap(report);
     return report;
   }

@@ -11,7 +11,7 @@ import type { ModStore, RecoveredMod } from "../persist/mod-store.js";
 import type { StoredVersion, VersionStore } from "../persist/version-store.js";
 import type { HostMetrics } from "./host-metrics.js";
 import type { ModVersion } from "./mod-loader.js";
-import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
 
 /** A mod's status as operators see it. */
 export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
@@ -313,18 +313,21 @@ export class ModSlot {
   async swap(next: ModVersion, plan: SwapPlan): Promise<SwapReport> {
     const from = this.#version;
     const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = { ...plan.phases };
-    const report = (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport => ({
-      ok: fields.ok,
-      mod: this.name,
-      kind: fields.kind,
-      from: from.manifest.version,
-      to: fields.to.manifest.version,
-      pauseMs: round(fields.pauseMs),
-      totalMs: round(performance.now() - plan.startedAt),
-      phases: roundPhases(phases),
-      changes: plan.changes,
-      ...(fields.error !== undefined ? { error: fields.error } : plan.reason !== undefined && fields.ok ? { error: plan.reason } : {}),
-    });
+    const report = (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport => {
+      const error = fields.error ?? (fields.ok ? plan.reason : undefined);
+      return buildReport({
+        ok: fields.ok,
+        mod: this.name,
+        kind: fields.kind,
+        from: from.manifest.version,
+        to: fields.to.manifest.version,
+        startedAt: plan.startedAt,
+        pauseMs: fields.pauseMs,
+        phases,
+        changes: plan.changes,
+        ...(error !== undefined ? { error } : {}),
+      });
+    };
     const rejected = (error: ErrorInfo, pauseMs = 0): SwapReport => report({ ok: false, kind: "rejected", to: from, pauseMs, error });
 
     if (this.#status === "quarantined" || this.#status === "faulted") {

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 
 /** One declaration that a new version added, removed or changed, by path (e.g. `on.hit`). */
@@ -30,6 +31,37 @@ export interface SwapReport {
   readonly phases: SwapPhases;
   readonly changes: readonly SwapChange[];
   readonly error?: ErrorInfo;
+}
+
+/** What a report says, with its times still raw: `buildReport` rounds them and derives totalMs. */
+export interface ReportFields {
+  readonly ok: boolean;
+  readonly mod: string;
+  readonly kind: SwapReport["kind"];
+  readonly from: string;
+  readonly to: string;
+  /** performance.now() when the operation began. */
+  readonly startedAt: number;
+  readonly pauseMs?: number;
+  readonly phases?: SwapPhases;
+  readonly changes?: readonly SwapChange[];
+  readonly error?: ErrorInfo;
+}
+
+/** The one place a SwapReport is put together: times rounded, totalMs measured now. */
+export function buildReport(fields: ReportFields): SwapReport {
+  return {
+    ok: fields.ok,
+    mod: fields.mod,
+    kind: fields.kind,
+    from: fields.from,
+    to: fields.to,
+    pauseMs: round(fields.pauseMs ?? 0),
+    totalMs: round(performance.now() - fields.startedAt),
+    phases: roundPhases(fields.phases ?? {}),
+    changes: fields.changes ?? [],
+    ...(fields.error !== undefined ? { error: fields.error } : {}),
+  };
 }
 
 /** Milliseconds rounded to the microsecond, as reports show them. */

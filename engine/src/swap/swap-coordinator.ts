@@ -4,7 +4,7 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ResolvedOptions } from "../host/host-options.js";
 import { prepareMod, type ModVersion } from "../host/mod-loader.js";
 import type { ModSlot, SwapPlan } from "../host/mod-slot.js";
-import { round, roundPhases, type SwapChange, type SwapPhases, type SwapReport } from "../host/swap-report.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../host/swap-report.js";
 
 /** Type-checks a version; returns E_TYPE errors (and may return warnings). */
 export type VersionTypeChecker = (version: ModVersion) => Promise<{ errors: ErrorInfo[]; ms: number }>;
@@ -49,14 +49,14 @@ export class SwapCoordinator {
       const previous = slot.previousVersions.at(-1);
       const from = slot.version;
       if (previous === undefined) {
-        return this.#emit(refusal(slot, "rollback", startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message: `mod ${slot.name} has no earlier version to roll back to`, mod: slot.name }));
+        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message: `mod ${slot.name} has no earlier version to roll back to`, mod: slot.name }));
       }
       const analyzeStart = performance.now();
       const diff = await diffVersions(from, previous);
       const phases: SwapPhases = { analyze: performance.now() - analyzeStart };
       if (diff.stateShapeChanged && !diff.newHasMigrate) {
         return this.#emit(
-          refusal(slot, "rollback", startedAt, phases, diff.changes, {
+          refusal(slot, startedAt, phases, diff.changes, {
             code: "E_MIGRATION_REQUIRED",
             message: `rolling back to ${previous.manifest.version} changes the state's shape (${diff.stateShapeReasons.join(", ")}) and that version has no migrate()`,
             mod: slot.name,
@@ -74,7 +74,7 @@ export class SwapCoordinator {
       const startedAt = performance.now();
       const pending = slot.pendingApproval;
       if (pending === undefined) {
-        return this.#emit(refusal(slot, "swap", startedAt, {}, [], { code: "E_NOTHING_TO_APPROVE", message: `mod ${slot.name} has no patch waiting for approval`, mod: slot.name }));
+        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NOTHING_TO_APPROVE", message: `mod ${slot.name} has no patch waiting for approval`, mod: slot.name }));
       }
       slot.clearPendingApproval();
       return this.#emit(await slot.swap(pending.version, { ...pending.plan, startedAt }));
@@ -86,11 +86,11 @@ export class SwapCoordinator {
     const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = {};
     const prepared = await prepareMod(slot.version.dir, this.#options);
     phases.compile = performance.now() - startedAt;
-    if (!prepared.ok) return this.#emit(refusal(slot, "swap", startedAt, phases, [], prepared.error));
+    if (!prepared.ok) return this.#emit(refusal(slot, startedAt, phases, [], prepared.error));
     const next = prepared.version;
     if (next.manifest.name !== slot.name) {
       return this.#emit(
-        refusal(slot, "swap", startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }),
+        refusal(slot, startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }),
       );
     }
     if (this.#typecheck !== undefined && this.#options.typecheck !== "off") {
@@ -98,7 +98,7 @@ export class SwapCoordinator {
       phases.typecheck = checked.ms;
       const first = checked.errors[0];
       if (first !== undefined && this.#options.typecheck === "block") {
-        return this.#emit(refusal(slot, "swap", startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
+        return this.#emit(refusal(slot, startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
       }
       for (const error of checked.errors) {
         this.#warn(slot.name, `type error (typecheck: "warn"): ${error.file ?? ""}:${error.line ?? 0}:${(error.column ?? 0) + 1} ${error.message}`);
@@ -108,11 +108,12 @@ export class SwapCoordinator {
     const diff = await diffVersions(slot.version, next);
     phases.analyze = performance.now() - analyzeStart;
     if (diff.noop) {
-      return this.#emit({ ok: true, mod: slot.name, kind: "noop", from: slot.version.manifest.version, to: slot.version.manifest.version, pauseMs: 0, totalMs: round(performance.now() - startedAt), phases: roundPhases(phases), changes: [] });
+      const live = slot.version.manifest.version;
+      return this.#emit(buildReport({ ok: true, mod: slot.name, kind: "noop", from: live, to: live, startedAt, phases }));
     }
     if (diff.stateShapeChanged && !diff.newHasMigrate) {
       return this.#emit(
-        refusal(slot, "swap", startedAt, phases, diff.changes, {
+        refusal(slot, startedAt, phases, diff.changes, {
           code: "E_MIGRATION_REQUIRED",
           message: `the state's shape changed (${diff.stateShapeReasons.join(", ")}); add a migrate(old, fromVersion) to the new version`,
           mod: slot.name,
@@ -124,7 +125,7 @@ export class SwapCoordinator {
     const approval = approvalNeeded(diff);
     if (approval !== undefined) {
       slot.holdForApproval(next, plan);
-      return this.#emit(refusal(slot, "swap", startedAt, phases, diff.changes, { code: "E_APPROVAL_REQUIRED", message: `${approval}; the operator must approve it (modhost approve ${slot.name})`, mod: slot.name, file: "mod.json" }));
+      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_APPROVAL_REQUIRED", message: `${approval}; the operator must approve it (modhost approve ${slot.name})`, mod: slot.name, file: "mod.json" }));
     }
     slot.clearPendingApproval();
     return this.#emit(await slot.swap(next, plan));
@@ -161,18 +162,8 @@ function approvalNeeded(diff: SemanticDiff): string | undefined {
   return reasons.length > 0 ? reasons.join("; ") : undefined;
 }
 
-function refusal(slot: ModSlot, kind: "swap" | "rollback", startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
-  void kind;
-  return {
-    ok: false,
-    mod: slot.name,
-    kind: "rejected",
-    from: slot.version.manifest.version,
-    to: slot.version.manifest.version,
-    pauseMs: 0,
-    totalMs: round(performance.now() - startedAt),
-    phases: roundPhases(phases),
-    changes,
-    error: { ...error, mod: slot.name },
-  };
+/** A report of a swap that did not happen: the live version stays. */
+function refusal(slot: ModSlot, startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
+  const live = slot.version.manifest.version;
+  return buildReport({ ok: false, mod: slot.name, kind: "rejected", from: live, to: live, startedAt, phases, changes, error: { ...error, mod: slot.name } });
 }
