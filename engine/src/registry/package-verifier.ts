@@ -56,7 +56,14 @@ export function checkIntegrity(bytes: Uint8Array, integrity: string): void {
 export async function verifyPackage(tgz: Uint8Array, expect: VerifyExpectations): Promise<VerifiedPackage> {
   if (expect.integrity !== undefined) checkIntegrity(tgz, expect.integrity);
   const files = await readTarball(tgz, expect.limits ?? DEFAULT_TARBALL_LIMITS);
+  return { sha256: sha256Hex(tgz), ...verifyPackageFiles(files, expect) };
+}
 
+/**
+ * The checks after the tarball's: the listing, the signature and key, the names and the version
+ * (see verifyPackage). Used on their own for a signed package unpacked into a mod folder.
+ */
+export function verifyPackageFiles(files: ReadonlyMap<string, Buffer>, expect: VerifyExpectations): Omit<VerifiedPackage, "sha256"> {
   const listingBytes = files.get(LISTING_FILE);
   if (listingBytes === undefined) throw new ModhostError("E_LISTING_MISMATCH", `the package has no ${LISTING_FILE}: it is not a signed modhost package`, { file: LISTING_FILE });
   const signatureBytes = files.get(SIGNATURE_FILE);
@@ -90,7 +97,7 @@ export async function verifyPackage(tgz: Uint8Array, expect: VerifyExpectations)
     throw new ModhostError("E_DOWNGRADE", `${listing.mod} ${listing.version} is not newer than ${expect.newerThan}, which this server has run; rolling back is the operator's act (modhost rollback)`, { mod: listing.mod });
   }
   const modFiles = new Map([...content].filter(([path]) => path !== "package.json"));
-  return { sha256: sha256Hex(tgz), listing, manifest, files, modFiles, keyId: signature.keyId };
+  return { listing, manifest, files, modFiles, keyId: signature.keyId };
 }
 
 function readManifest(files: ReadonlyMap<string, Buffer>): ModManifest {
