@@ -79,7 +79,12 @@ export class RegistryClient {
     // npm's path form: a scoped name keeps its @ and escapes the slash.
     const url = new URL(encodeURIComponent(name).replace(/^%40/, "@"), this.#base);
     const headers: Record<string, string> = { accept: ABBREVIATED };
-    if (etag !== undefined) headers["if-none-match"] = etag;
+    if (etag !== undefined) {
+      headers["if-none-match"] = etag;
+      // fetch adds "Cache-Control: no-cache" to a conditional request that has none, and servers
+      // (Express's `fresh`, so Verdaccio) then never answer 304: ask for revalidation explicitly.
+      headers["cache-control"] = "max-age=0";
+    }
     this.counters.packumentRequests++;
     const answer = await this.#request(url, headers, this.#options.maxPackumentBytes ?? 8 * 1024 * 1024, `the packument of ${name}`);
     if (answer.status === 304) {
