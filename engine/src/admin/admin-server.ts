@@ -354,6 +354,8 @@ function pathOf(url: string | undefined): string {
   return (url ?? "/").split("?")[0] ?? "/";
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 const OPTION_KEYS = new Set([
   "host",
   "token",
@@ -416,8 +418,9 @@ function resolveAdminOptions(input: unknown): ResolvedAdminOptions {
     ratePerSecond: positive("ratePerSecond", ADMIN_DEFAULTS.ratePerSecond),
     maxConnections: Math.max(1, Math.floor(positive("maxConnections", ADMIN_DEFAULTS.maxConnections))),
     maxPendingConnections: Math.max(1, Math.floor(positive("maxPendingConnections", ADMIN_DEFAULTS.maxPendingConnections))),
-    handshakeTimeoutMs: positive("handshakeTimeoutMs", ADMIN_DEFAULTS.handshakeTimeoutMs),
-    heartbeatMs: positive("heartbeatMs", ADMIN_DEFAULTS.heartbeatMs),
+    // setTimeout's longest delay: beyond it Node fires at once.
+    handshakeTimeoutMs: Math.min(positive("handshakeTimeoutMs", ADMIN_DEFAULTS.handshakeTimeoutMs), MAX_TIMER_MS),
+    heartbeatMs: Math.min(positive("heartbeatMs", ADMIN_DEFAULTS.heartbeatMs), MAX_TIMER_MS),
     idleTimeoutMs: positive("idleTimeoutMs", ADMIN_DEFAULTS.idleTimeoutMs),
     logHistory: Math.floor(positive("logHistory", ADMIN_DEFAULTS.logHistory)),
     onProblem: (o.onProblem as ((message: string) => void) | undefined) ?? ((message) => process.emitWarning(message, { code: "MODHOST_ADMIN" })),
