@@ -82,11 +82,16 @@ describe("admin server: connections that do nothing (finding 8)", () => {
     expect(admin!.connections).toBe(2);
   });
 
-  it("a new operator evicts the longest-idle client when every slot is held by silent clients", async () => {
+  it("a new operator evicts the longest-idle unsubscribed client when every slot is held by silent clients", async () => {
     const { url, port } = await setup({ maxConnections: 4 });
     const silent: TestSocket[] = [];
     for (let i = 0; i < 4; i++) {
       silent.push(await TestSocket.open(url, TOKEN));
+      if (i === 1) {
+        // A subscriber (say `modhost logs --follow`) is silent on purpose: it goes last.
+        silent[1]!.send({ id: 1, type: "subscribe", streams: ["log"] });
+        await silent[1]!.answer(1);
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     sockets.push(...silent);
@@ -99,7 +104,8 @@ describe("admin server: connections that do nothing (finding 8)", () => {
     const operator = await AdminClient.connect(`http://127.0.0.1:${port}`, TOKEN);
     clients.push(operator);
     expect(await operator.request("status", {})).toMatchObject({ mods: [expect.objectContaining({ name: "counter" })] });
-    expect(await silent[1]!.closed).toMatchObject({ code: CLOSE_CODES.evicted });
+    expect(await silent[2]!.closed).toMatchObject({ code: CLOSE_CODES.evicted });
+    expect(silent[1]!.ws.readyState).toBe(1);
     expect(admin!.connections).toBe(4);
     // A wrong token never evicts anyone.
     expect(await tryUpgrade(port, { Authorization: "Bearer not-the-token-at-all" })).toMatchObject({ status: 401 });

@@ -262,14 +262,16 @@ export class AdminServer {
 
   /**
    * Makes room for a newly authenticated client: closes (4003) the connection that has sent
-   * nothing for longest among those with no request running. False when every one is busy.
+   * nothing for longest among those with no request running, unsubscribed ones first (a
+   * subscriber, e.g. `modhost logs --follow`, is silent on purpose). False when every one is busy.
    */
   #evictLongestIdle(): boolean {
     const now = performance.now();
+    const rank = (c: AdminConnection): number => (c.subscribed ? 0 : 1e15) + c.idleMs(now);
     let victim: AdminConnection | undefined;
     for (const connection of this.#connections) {
       if (connection.inFlight > 0) continue;
-      if (victim === undefined || connection.idleMs(now) > victim.idleMs(now)) victim = connection;
+      if (victim === undefined || rank(connection) > rank(victim)) victim = connection;
     }
     if (victim === undefined) return false;
     this.#connections.delete(victim);
