@@ -9,6 +9,7 @@ import type { LogEvent, ModHost } from "../host/mod-host.js";
 import type { FaultEvent } from "../host/mod-slot.js";
 import type { SwapReport } from "../host/swap-report.js";
 import { trackResource } from "../util/resource-registry.js";
+import { safeMessageOf } from "../util/safe-message.js";
 import { AdminConnection } from "./admin-connection.js";
 import { AdminRequests } from "./admin-requests.js";
 import { checkToken } from "./admin-token.js";
@@ -124,11 +125,11 @@ export class AdminServer {
         requestTimeout: options.handshakeTimeoutMs * 3,
         connectionsCheckingInterval: Math.max(50, Math.min(1000, options.handshakeTimeoutMs / 2)),
       },
-      (req, res) => this.#onRequest(req, res),
+      (req, res) => this.#guard(req.socket, () => this.#onRequest(req, res)),
     );
     this.#http.on("connection", (socket: Socket) => this.#onConnection(socket));
     this.#http.on("request", (req: IncomingMessage) => this.#clearDeadline(req.socket));
-    this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#guard(socket, () => this.#onUpgrade(req, socket, head)));
     this.#listeners = {
       swap: (report) => this.#publish("swap", report),
       fault: (fault) => this.#publish("fault", fault),
@@ -213,6 +214,19 @@ export class AdminServer {
     for (const connection of this.#connections) {
       if (stream === "swap") connection.publish("swap", data as SwapReport);
       else connection.publish("fault", data as FaultEvent);
+    }
+  }
+
+  /**
+   * Runs an HTTP-level handler so that nothing throws out of it (an exception in a server
+   * listener would reach the process): a failure is reported and the client's socket destroyed.
+   */
+  #guard(socket: Duplex, handler: () => void): void {
+    try {
+      handler();
+    } catch (err) {
+      this.#options.onProblem(`admin server: handling a request failed: ${safeMessageOf(err)}`);
+      socket.destroy();
     }
   }
 

@@ -53,12 +53,12 @@ export function parseManifest(text: string): ManifestResult {
     problems.push({ code: "E_MANIFEST_INVALID", severity: "error", message, file: FILE, field, ...lineOf(text, field) });
   };
   /** Reports the first few offenders of one kind, then how many more there were. */
-  const offenders = (what: string): { add: (field: string, message: string) => void; end: () => void } => {
+  const offenders = (what: string): { add: (field: string, message: () => string) => void; end: () => void } => {
     let count = 0;
     let firstField = "";
     return {
       add: (field, message) => {
-        if (count++ < MAX_REPORTED) fail(field, message);
+        if (count++ < MAX_REPORTED) fail(field, message());
         if (count === 1) firstField = field;
       },
       end: () => {
@@ -72,7 +72,7 @@ export function parseManifest(text: string): ManifestResult {
   const obj = raw as Record<string, unknown>;
   const unknownKeys = offenders("unknown fields");
   for (const key of Object.keys(obj)) {
-    if (!KNOWN_KEYS.has(key)) unknownKeys.add(key, `unknown field ${describeValue(key)} (allowed: ${[...KNOWN_KEYS].join(", ")})`);
+    if (!KNOWN_KEYS.has(key)) unknownKeys.add(key, () => `unknown field ${describeValue(key)} (allowed: ${[...KNOWN_KEYS].join(", ")})`);
   }
   unknownKeys.end();
 
@@ -101,8 +101,8 @@ export function parseManifest(text: string): ManifestResult {
     else {
       const bad = offenders("bad permissions");
       permissions.forEach((p: unknown, i) => {
-        if (typeof p !== "string" || !PERMISSION.test(p)) bad.add(`permissions[${i}]`, `permission names are identifiers like "broadcast" or "world.damage"; got ${describeValue(p)}`);
-        else if (perms.has(p)) bad.add(`permissions[${i}]`, `permission "${p}" is listed twice`);
+        if (typeof p !== "string" || !PERMISSION.test(p)) bad.add(`permissions[${i}]`, () => `permission names are identifiers like "broadcast" or "world.damage"; got ${describeValue(p)}`);
+        else if (perms.has(p)) bad.add(`permissions[${i}]`, () => `permission "${p}" is listed twice`);
         else perms.add(p);
       });
       bad.end();
@@ -116,7 +116,7 @@ export function parseManifest(text: string): ManifestResult {
       const unknownLimits = offenders("unknown limits");
       for (const [key, value] of Object.entries(limits as Record<string, unknown>)) {
         if (!LIMIT_KEYS.has(key)) {
-          unknownLimits.add(`limits.${key}`, `unknown limit ${describeValue(key)} (allowed: memoryMb, callTimeoutMs)`);
+          unknownLimits.add(`limits.${key}`, () => `unknown limit ${describeValue(key)} (allowed: memoryMb, callTimeoutMs)`);
           continue;
         }
         const min = key === "memoryMb" ? 8 : 1;
