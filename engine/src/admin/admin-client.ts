@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage } from "node:http";
 import { WebSocket, type RawData } from "ws";
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
+import { safeMessageOf } from "../util/safe-message.js";
 import { checkResult, parseServerMessage } from "./parse-server-message.js";
 import { ADMIN_PATH, CLOSE_CODES, PROTOCOL_VERSION, type RequestMap, type RequestType, type ServerMessage, type StreamEvent } from "./protocol.js";
 
@@ -182,17 +183,28 @@ export class AdminClient {
     return this.#closing;
   }
 
+  /**
+   * Handles one message from the server. Nothing may throw out of it (ws would let it reach the
+   * process): a malformed message fails what is pending, a throwing event listener is reported as
+   * a process warning.
+   */
   #onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) return;
     let message: ServerMessage;
     try {
       message = parseServerMessage(textOf(data));
     } catch (err) {
-      this.#failAll(`the server sent a malformed message: ${messageOf(err)}`);
+      this.#failAll(`the server sent a malformed message: ${safeMessageOf(err)}`);
       return;
     }
     if (message.type === "event") {
-      for (const listener of this.#eventListeners) listener(message);
+      for (const listener of this.#eventListeners) {
+        try {
+          listener(message);
+        } catch (err) {
+          process.emitWarning(`an admin event listener threw: ${safeMessageOf(err)}`, { code: "MODHOST_ADMIN" });
+        }
+      }
       return;
     }
     if (message.type === "welcome") return;
@@ -212,7 +224,7 @@ export class AdminClient {
     try {
       checkResult(pending.type, message.result);
     } catch (err) {
-      pending.reject(new ModhostError("E_ADMIN_UNAVAILABLE", messageOf(err)));
+      pending.reject(new ModhostError("E_ADMIN_UNAVAILABLE", safeMessageOf(err)));
       return;
     }
     pending.resolve(message.result);

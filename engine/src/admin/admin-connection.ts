@@ -1,5 +1,7 @@
+import { performance } from "node:perf_hooks";
 import { WebSocket, type RawData } from "ws";
-import { isModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { safeMessageOf } from "../util/safe-message.js";
+import { isModhostError, type ErrorInfo } from "../errors/modhost-error.js";
 import type { HostRequest } from "./admin-requests.js";
 import { parseRequest } from "./parse-request.js";
 import { ADMIN_DEFAULTS, CLOSE_CODES, type RequestId, type ServerMessage, type Stream, type StreamData } from "./protocol.js";
@@ -9,6 +11,8 @@ import { TokenBucket } from "./token-bucket.js";
 export interface ConnectionContext {
   /** Runs a request against the host. */
   readonly run: (request: HostRequest) => Promise<unknown>;
+  /** Longest message text accepted (ws already refuses longer frames in bytes). */
+  readonly maxMessageChars: number;
   /** Unsent bytes past which the client is dropped. */
   readonly maxBufferedBytes: number;
   readonly rateBurst: number;
@@ -35,6 +39,10 @@ export class AdminConnection {
   readonly #streams = new Set<Stream>();
   #modFilter: string | undefined;
   #inFlight = 0;
+  /** performance.now() of the last message the client sent (or of the connection's start). */
+  #lastMessageAt = performance.now();
+  /** Has the client answered the last ping (or not been pinged yet)? */
+  #answeredPing = true;
   #dropTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #done: Promise<void>;
@@ -55,7 +63,40 @@ export class AdminConnection {
     // ws reports socket errors and protocol violations (an oversized message: it closes with
     // 1009 itself) here; the close event that follows does the cleanup.
     ws.on("error", (err) => context.onProblem(`admin connection: ${err.message}`));
-    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on("message", (data, isBinary) => this.#onMessageSafely(data, isBinary));
+    ws.on("pong", () => (this.#answeredPing = true));
+  }
+
+  /** How long the client has sent nothing, in ms (pongs do not count: ws libraries answer them unasked). */
+  idleMs(now: number = performance.now()): number {
+    return now - this.#lastMessageAt;
+  }
+
+  /** Is the client subscribed to a stream (so that its silence is expected)? */
+  get subscribed(): boolean {
+    return this.#streams.size > 0;
+  }
+
+  /** How many of its requests are running. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * One heartbeat (ws's own advice for finding dead peers): a client that did not answer the
+   * previous ping with a pong is cut off (terminate: a dead peer cannot take a close frame);
+   * otherwise it is pinged again. Returns false when the client was cut off.
+   */
+  heartbeat(): boolean {
+    if (this.#closed || this.#ws.readyState !== WebSocket.OPEN) return true;
+    if (!this.#answeredPing) {
+      this.#context.onProblem("admin connection cut off: no pong to the last heartbeat ping");
+      this.#ws.terminate();
+      return false;
+    }
+    this.#answeredPing = false;
+    this.#ws.ping();
+    return true;
   }
 
   /** Sends an event of `stream` if this client subscribed to it (and to its mod). */
@@ -92,13 +133,33 @@ export class AdminConnection {
     void this.close(CLOSE_CODES.slowConsumer, "slow consumer: too much unread data");
   }
 
+  /**
+   * The message handler ws calls: nothing may throw out of it (ws would let it reach the process
+   * as an uncaught exception). An internal failure is answered as E_INTERNAL and the connection
+   * goes on.
+   */
+  #onMessageSafely(data: RawData, isBinary: boolean): void {
+    try {
+      this.#onMessage(data, isBinary);
+    } catch (err) {
+      const message = safeMessageOf(err);
+      this.#context.onProblem(`admin connection: handling a message failed: ${message}`);
+      try {
+        this.#error(null, { code: "E_INTERNAL", message: `the server failed to handle the message: ${message}` });
+      } catch (sendErr) {
+        this.#context.onProblem(`admin connection: cannot answer: ${safeMessageOf(sendErr)}`);
+      }
+    }
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
+    this.#lastMessageAt = performance.now();
     if (isBinary) {
       this.#error(null, { code: "E_ADMIN_MESSAGE", message: "binary messages are not part of the protocol: send JSON text" });
       return;
     }
     const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8");
-    const parsed = parseRequest(text);
+    const parsed = parseRequest(text, this.#context.maxMessageChars);
     if (!this.#bucket.take()) {
       this.#error(parsed.ok ? parsed.request.id : parsed.id, { code: "E_ADMIN_RATE_LIMITED", message: `more than ${this.#context.rateBurst} messages in a burst or ${this.#context.ratePerSecond} per second; slow down` });
       return;
@@ -130,6 +191,7 @@ export class AdminConnection {
         (result) => this.send({ type: "result", id: request.id, result }),
         (err: unknown) => this.#error(request.id, errorInfo(err)),
       )
+      .catch((err: unknown) => this.#context.onProblem(`admin connection: cannot answer request ${String(request.id)}: ${safeMessageOf(err)}`))
       .finally(() => this.#inFlight--);
   }
 
@@ -141,5 +203,5 @@ export class AdminConnection {
 /** The error to answer with: a ModhostError's own data, anything else as E_INTERNAL without stack. */
 function errorInfo(err: unknown): ErrorInfo {
   if (isModhostError(err)) return err.toInfo();
-  return { code: "E_INTERNAL", message: messageOf(err) };
+  return { code: "E_INTERNAL", message: safeMessageOf(err) };
 }

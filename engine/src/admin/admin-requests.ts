@@ -1,7 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ModHost } from "../host/mod-host.js";
 import type { SwapReport } from "../host/swap-report.js";
-import { writeDeploy } from "./deploy-writer.js";
+import { deploy, type DeployOutcome } from "./deploy-writer.js";
 import type { LogHistory } from "./log-history.js";
 import type { AdminRequest, RequestMap } from "./protocol.js";
 
@@ -12,8 +12,8 @@ const DEFAULT_LOG_LIMIT = 200;
 
 /**
  * Runs admin requests against a host: status, reload, rollback, approve, deploy, logs, metrics.
- * Deploys write their files one deploy at a time, so two deploys never interleave their files;
- * their reloads then queue and coalesce as reloads of local saves do (the last files written win).
+ * Deploys run one at a time from staging to the host's answer (see deploy-writer), so that a
+ * refused deploy can put back exactly the folder it replaced.
  */
 export class AdminRequests {
   readonly #host: ModHost;
@@ -53,14 +53,23 @@ export class AdminRequests {
   async #deploy(files: Record<string, string>): Promise<SwapReport> {
     const modsDir = this.#modsDir;
     if (modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    // One deploy's writes at a time keeps the folder lookup and the files of two deploys of the
-    // same (possibly new) mod from interleaving; the reloads themselves go on in parallel.
-    const written = this.#writes.then(() => writeDeploy(modsDir, files));
-    this.#writes = written.then(
+    const done = this.#writes.then(() => deploy(modsDir, files, (dir) => this.#host.load(dir)));
+    this.#writes = done.then(
       () => undefined,
-      () => undefined, // this deploy's caller gets its error from `written`
+      () => undefined, // this deploy's caller gets its error from `done`
     );
-    const target = await written;
-    return this.#host.load(target.dir);
+    return describeOutcome(await done);
   }
+}
+
+/** The deploy's report, its error saying what became of the deployed files. */
+function describeOutcome(outcome: DeployOutcome): SwapReport {
+  const { report } = outcome;
+  if (report.error === undefined) return report;
+  const note = outcome.restored
+    ? "the deploy was undone: the mod's folder holds its previous files again"
+    : report.error.code === "E_APPROVAL_REQUIRED"
+      ? "the deployed files stay in the mod's folder, held until approved or replaced"
+      : undefined;
+  return note === undefined ? report : { ...report, error: { ...report.error, message: `${report.error.message} (${note})` } };
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -8,6 +9,7 @@ import type { LogEvent, ModHost } from "../host/mod-host.js";
 import type { FaultEvent } from "../host/mod-slot.js";
 import type { SwapReport } from "../host/swap-report.js";
 import { trackResource } from "../util/resource-registry.js";
+import { safeMessageOf } from "../util/safe-message.js";
 import { AdminConnection } from "./admin-connection.js";
 import { AdminRequests } from "./admin-requests.js";
 import { checkToken } from "./admin-token.js";
@@ -40,8 +42,24 @@ export interface AdminServerOptions {
   readonly rateBurst?: number;
   /** ...and per second after it (default 10). */
   readonly ratePerSecond?: number;
-  /** Most simultaneous admin connections (default 32); more are refused with HTTP 503. */
+  /**
+   * Most simultaneous admin connections (default 32). When all are taken, a newly authenticated
+   * client evicts the longest-idle one (close code 4003); only when every client has a request
+   * running is it refused with HTTP 503.
+   */
   readonly maxConnections?: number;
+  /**
+   * Most TCP connections that are not (yet) an authenticated WebSocket (default 64), counted apart
+   * from `maxConnections` so that unauthenticated clients can never take an operator's slot; over
+   * it the oldest such connection is cut.
+   */
+  readonly maxPendingConnections?: number;
+  /** A TCP connection must complete its WebSocket upgrade (or send an HTTP request) within this many ms (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Interval of the ping/pong heartbeat in ms (default 15 s); a client that misses a pong is cut off. */
+  readonly heartbeatMs?: number;
+  /** A client that sends nothing and subscribes to nothing for this many ms is closed with 4002 (default 10 min). */
+  readonly idleTimeoutMs?: number;
   /** Log lines kept for the `logs` request (default 1000). */
   readonly logHistory?: number;
   /** Where the server reports problems (a dropped client, a socket error); default: a process warning. */
@@ -61,6 +79,10 @@ interface ResolvedAdminOptions {
   readonly rateBurst: number;
   readonly ratePerSecond: number;
   readonly maxConnections: number;
+  readonly maxPendingConnections: number;
+  readonly handshakeTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly idleTimeoutMs: number;
   readonly logHistory: number;
   readonly onProblem: (message: string) => void;
 }
@@ -80,6 +102,11 @@ export class AdminServer {
   readonly #requests: AdminRequests;
   readonly #history: LogHistory;
   readonly #connections = new Set<AdminConnection>();
+  /** Connections closed to make way for others, still finishing their close. */
+  readonly #evicted = new Set<AdminConnection>();
+  /** TCP connections not upgraded (yet), oldest first, with their handshake deadline (if still running). */
+  readonly #pending = new Map<Socket, NodeJS.Timeout | undefined>();
+  readonly #sweep: NodeJS.Timeout;
   readonly #untrack: () => void;
   readonly #listeners: { swap: (r: SwapReport) => void; fault: (f: FaultEvent) => void; log: (l: LogEvent) => void };
   #closed: Promise<void> | undefined;
@@ -90,8 +117,19 @@ export class AdminServer {
     this.#history = new LogHistory(options.logHistory, ADMIN_DEFAULTS.maxLogChars);
     this.#requests = new AdminRequests(options.host, options.modsDir, this.#history);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
-    this.#http = createServer((req, res) => this.#onRequest(req, res));
-    this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    // Node's own request timeouts cover HTTP requests (the /metrics endpoint, keep-alive); the
+    // handshake deadline below covers a connection that never sends a request at all.
+    this.#http = createServer(
+      {
+        headersTimeout: options.handshakeTimeoutMs,
+        requestTimeout: options.handshakeTimeoutMs * 3,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, options.handshakeTimeoutMs / 2)),
+      },
+      (req, res) => this.#guard(req.socket, () => this.#onRequest(req, res)),
+    );
+    this.#http.on("connection", (socket: Socket) => this.#onConnection(socket));
+    this.#http.on("request", (req: IncomingMessage) => this.#clearDeadline(req.socket));
+    this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#guard(socket, () => this.#onUpgrade(req, socket, head)));
     this.#listeners = {
       swap: (report) => this.#publish("swap", report),
       fault: (fault) => this.#publish("fault", fault),
@@ -100,6 +138,7 @@ export class AdminServer {
         for (const connection of this.#connections) connection.publish("log", numbered);
       },
     };
+    this.#sweep = setInterval(() => this.#onSweep(), options.heartbeatMs);
     this.#untrack = trackResource("admin-server");
   }
 
@@ -148,6 +187,12 @@ export class AdminServer {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      clearInterval(this.#sweep);
+      for (const [socket, deadline] of this.#pending) {
+        clearTimeout(deadline);
+        socket.destroy();
+      }
+      this.#pending.clear();
       const host = this.#options.host;
       host.off("swap", this.#listeners.swap);
       host.off("fault", this.#listeners.fault);
@@ -156,7 +201,7 @@ export class AdminServer {
         if (!this.#http.listening) done();
         else this.#http.close(() => done());
       });
-      await Promise.all([...this.#connections].map((c) => c.close(CLOSE_CODES.goingAway, "server shutting down")));
+      await Promise.all([...this.#connections, ...this.#evicted].map((c) => c.close(CLOSE_CODES.goingAway, "server shutting down")));
       this.#http.closeAllConnections();
       await stopped;
       await new Promise<void>((done) => this.#wss.close(() => done()));
@@ -172,14 +217,95 @@ export class AdminServer {
     }
   }
 
+  /**
+   * Runs an HTTP-level handler so that nothing throws out of it (an exception in a server
+   * listener would reach the process): a failure is reported and the client's socket destroyed.
+   */
+  #guard(socket: Duplex, handler: () => void): void {
+    try {
+      handler();
+    } catch (err) {
+      this.#options.onProblem(`admin server: handling a request failed: ${safeMessageOf(err)}`);
+      socket.destroy();
+    }
+  }
+
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", (err) => this.#options.onProblem(`admin upgrade: ${err.message}`));
     if (this.#closed !== undefined) return refuse(socket, 503, "the server is shutting down");
     if (pathOf(req.url) !== ADMIN_PATH) return refuse(socket, 404, `no WebSocket at ${pathOf(req.url)} (the admin channel is at ${ADMIN_PATH})`);
     const verdict = checkRequest(req, this.#policy);
     if (!verdict.ok) return refuse(socket, verdict.status, verdict.message);
-    if (this.#connections.size >= this.#options.maxConnections) return refuse(socket, 503, `too many admin connections (at most ${this.#options.maxConnections})`);
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws));
+    if (this.#connections.size >= this.#options.maxConnections && !this.#evictLongestIdle()) {
+      return refuse(socket, 503, `too many admin connections (at most ${this.#options.maxConnections}), all with requests running`);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      this.#clearDeadline(socket);
+      this.#pending.delete(socket as Socket);
+      this.#accept(ws);
+    });
+  }
+
+  /** A new TCP connection: counted as pending until it is an authenticated WebSocket, with a deadline. */
+  #onConnection(socket: Socket): void {
+    if (this.#pending.size >= this.#options.maxPendingConnections) {
+      const [oldest] = this.#pending.keys();
+      if (oldest !== undefined) this.#cutPending(oldest, `more than ${this.#options.maxPendingConnections} connections without an authenticated WebSocket: the oldest was cut`);
+    }
+    const deadline = setTimeout(() => this.#cutPending(socket, `a connection did not complete its handshake within ${this.#options.handshakeTimeoutMs} ms`), this.#options.handshakeTimeoutMs);
+    this.#pending.set(socket, deadline);
+    socket.once("close", () => {
+      clearTimeout(this.#pending.get(socket));
+      this.#pending.delete(socket);
+    });
+  }
+
+  #clearDeadline(socket: Duplex): void {
+    const deadline = this.#pending.get(socket as Socket);
+    if (deadline === undefined) return;
+    clearTimeout(deadline);
+    this.#pending.set(socket as Socket, undefined);
+  }
+
+  #cutPending(socket: Socket, why: string): void {
+    clearTimeout(this.#pending.get(socket));
+    this.#pending.delete(socket);
+    this.#options.onProblem(`admin server: ${why}`);
+    socket.destroy();
+  }
+
+  /**
+   * Makes room for a newly authenticated client: closes (4003) the connection that has sent
+   * nothing for longest among those with no request running, unsubscribed ones first (a
+   * subscriber, e.g. `modhost logs --follow`, is silent on purpose). False when every one is busy.
+   */
+  #evictLongestIdle(): boolean {
+    const now = performance.now();
+    const rank = (c: AdminConnection): number => (c.subscribed ? 0 : 1e15) + c.idleMs(now);
+    let victim: AdminConnection | undefined;
+    for (const connection of this.#connections) {
+      if (connection.inFlight > 0) continue;
+      if (victim === undefined || rank(connection) > rank(victim)) victim = connection;
+    }
+    if (victim === undefined) return false;
+    this.#connections.delete(victim);
+    this.#evicted.add(victim);
+    this.#options.onProblem(`admin connection evicted after ${Math.round(victim.idleMs(now))} ms without a message: every slot was taken and a new client needed one`);
+    const closed = victim;
+    void closed.close(CLOSE_CODES.evicted, "evicted: every admin slot was taken; this client was the longest idle").then(() => this.#evicted.delete(closed));
+    return true;
+  }
+
+  /** Heartbeat for every client, and closing of clients idle past idleTimeoutMs. */
+  #onSweep(): void {
+    const now = performance.now();
+    for (const connection of [...this.#connections]) {
+      if (!connection.heartbeat()) continue;
+      if (!connection.subscribed && connection.inFlight === 0 && connection.idleMs(now) > this.#options.idleTimeoutMs) {
+        this.#options.onProblem(`admin connection closed: idle for more than ${this.#options.idleTimeoutMs} ms`);
+        void connection.close(CLOSE_CODES.idle, `idle: no message and no subscription for ${this.#options.idleTimeoutMs} ms`);
+      }
+    }
   }
 
   #accept(ws: WebSocket): void {
@@ -192,6 +318,7 @@ export class AdminServer {
       maxBufferedBytes: this.#options.maxBufferedBytes,
       rateBurst: this.#options.rateBurst,
       ratePerSecond: this.#options.ratePerSecond,
+      maxMessageChars: this.#options.maxMessageBytes,
       onClosed: (closed) => this.#connections.delete(closed),
       onProblem: this.#options.onProblem,
     });
@@ -243,6 +370,8 @@ function pathOf(url: string | undefined): string {
   return (url ?? "/").split("?")[0] ?? "/";
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 const OPTION_KEYS = new Set([
   "host",
   "token",
@@ -256,6 +385,10 @@ const OPTION_KEYS = new Set([
   "rateBurst",
   "ratePerSecond",
   "maxConnections",
+  "maxPendingConnections",
+  "handshakeTimeoutMs",
+  "heartbeatMs",
+  "idleTimeoutMs",
   "logHistory",
   "onProblem",
 ]);
@@ -299,7 +432,12 @@ function resolveAdminOptions(input: unknown): ResolvedAdminOptions {
     maxBufferedBytes: positive("maxBufferedBytes", ADMIN_DEFAULTS.maxBufferedBytes),
     rateBurst: positive("rateBurst", ADMIN_DEFAULTS.rateBurst),
     ratePerSecond: positive("ratePerSecond", ADMIN_DEFAULTS.ratePerSecond),
-    maxConnections: Math.floor(positive("maxConnections", ADMIN_DEFAULTS.maxConnections)),
+    maxConnections: Math.max(1, Math.floor(positive("maxConnections", ADMIN_DEFAULTS.maxConnections))),
+    maxPendingConnections: Math.max(1, Math.floor(positive("maxPendingConnections", ADMIN_DEFAULTS.maxPendingConnections))),
+    // setTimeout's longest delay: beyond it Node fires at once.
+    handshakeTimeoutMs: Math.min(positive("handshakeTimeoutMs", ADMIN_DEFAULTS.handshakeTimeoutMs), MAX_TIMER_MS),
+    heartbeatMs: Math.min(positive("heartbeatMs", ADMIN_DEFAULTS.heartbeatMs), MAX_TIMER_MS),
+    idleTimeoutMs: positive("idleTimeoutMs", ADMIN_DEFAULTS.idleTimeoutMs),
     logHistory: Math.floor(positive("logHistory", ADMIN_DEFAULTS.logHistory)),
     onProblem: (o.onProblem as ((message: string) => void) | undefined) ?? ((message) => process.emitWarning(message, { code: "MODHOST_ADMIN" })),
   };

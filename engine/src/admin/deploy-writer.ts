@@ -1,33 +1,53 @@
-import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { constants } from "node:fs";
+import { lstat, mkdir, mkdtemp, open, readdir, rm } from "node:fs/promises";
+import { renameSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { formatDiagnostic } from "../errors/diagnostic.js";
+import type { SwapReport } from "../host/swap-report.js";
 import { parseManifest } from "../manifest/mod-manifest.js";
+import { readManifestText } from "../manifest/read-manifest.js";
 import { checkDeployFiles, isSourcePath } from "./deploy-files.js";
 
-/** Where a deploy was written. */
-export interface DeployTarget {
+/** Where a deploy went, and what became of its files. */
+export interface DeployOutcome {
   /** The mod's name (from the deployed mod.json). */
   readonly name: string;
   /** The mod's folder (absolute). */
   readonly dir: string;
-  /** Did the folder exist before (a mod the host knows of, or a failed one)? */
-  readonly existed: boolean;
+  /** The host's report on loading it. */
+  readonly report: SwapReport;
+  /** Was the old folder put back because the host refused the new version? */
+  readonly restored: boolean;
 }
 
 /**
- * Writes a deploy into its mod's folder under `modsDir`, so that the host's ordinary reload reads
- * it exactly as it reads a local save:
- * - the folder is the one whose mod.json declares the same name, else `modsDir/<name>` (refused if
- *   that folder holds a different mod); symbolic links are never followed;
- * - each file is written to a temp file beside it (a dot-file the loader and watcher ignore) and
- *   renamed over the real one, so no reader ever sees half a file;
- * - source files the deploy does not carry are removed, so the folder compiles to exactly what was
- *   sent (other files, e.g. READMEs, tests or assets, are left alone).
- * Throws E_DEPLOY_REFUSED or E_MANIFEST_INVALID before writing anything.
+ * Prefix of the private folders a deploy is staged in, directly inside modsDir (same file system,
+ * so the swap is a rename). A dot-folder: the loader and the watcher never take it for a mod.
+ * One left behind by a crash holds nothing live and can be deleted.
  */
-export async function writeDeploy(modsDir: string, files: Readonly<Record<string, string>>): Promise<DeployTarget> {
+export const STAGING_PREFIX = ".modhost-staging-";
+
+/** A file written by a deploy: created, never opened through a link, never over an existing file. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/**
+ * Deploys `files` as the mod they declare, under `modsDir`, and loads it with `load` (the host's
+ * ordinary pipeline), so that the host reads a deploy exactly as it reads a local save:
+ * - the folder is the one whose mod.json declares the same name, else `modsDir/<name>` (refused if
+ *   that folder holds a different mod);
+ * - the whole new version is written into a fresh private folder (mkdtemp, mode 0700, inside
+ *   modsDir) with files created exclusively and never through a link, so nothing can redirect a
+ *   write outside it; files of the old folder that are not sources (READMEs, assets) are copied
+ *   over, symbolic links and special files are not; sources the deploy does not carry are gone;
+ * - the new folder is swapped in by two renames in one synchronous step (old aside, new in), so a
+ *   watcher never sees the mod missing;
+ * - if the host refuses the version (not merely holding it for approval), the old folder is
+ *   swapped back: refused files never stay where a restart or a watcher would read them.
+ * Throws E_DEPLOY_REFUSED or E_MANIFEST_INVALID before touching the mod's folder.
+ */
+export async function deploy(modsDir: string, files: Readonly<Record<string, string>>, load: (dir: string) => Promise<SwapReport>): Promise<DeployOutcome> {
   checkDeployFiles(files);
   const parsed = parseManifest(files["mod.json"] ?? "");
   if (!parsed.ok) {
@@ -41,17 +61,28 @@ export async function writeDeploy(modsDir: string, files: Readonly<Record<string
   }
   const name = parsed.manifest.name;
   const { dir, existed } = await targetFolder(modsDir, name);
-  if (!existed) await mkdir(dir);
-  else await refuseLinks(dir, "the mod folder");
-
-  // Sources first, mod.json last: a watcher that reacts early sees the old manifest with new code
-  // at worst, and the final reload reads everything.
-  const order = Object.keys(files).sort((a, b) => (a === "mod.json" ? 1 : b === "mod.json" ? -1 : a.localeCompare(b)));
-  for (const path of order) await writeAtomically(dir, path, files[path] ?? "");
-  for (const stale of await sourceFiles(dir)) {
-    if (!Object.hasOwn(files, stale)) await unlink(join(dir, ...stale.split("/")));
+  const staging = await mkdtemp(join(modsDir, STAGING_PREFIX));
+  try {
+    const fresh = join(staging, "new");
+    const aside = join(staging, "old");
+    await mkdir(fresh);
+    for (const path of Object.keys(files)) await createFile(fresh, path, files[path] ?? "");
+    if (existed) await carryOver(dir, fresh, files);
+    swapIn(dir, fresh, existed ? aside : undefined, name);
+    let report: SwapReport;
+    try {
+      report = await load(dir);
+    } catch (err) {
+      swapBack(dir, join(staging, "refused"), existed ? aside : undefined, name);
+      throw err;
+    }
+    if (report.ok || report.error?.code === "E_APPROVAL_REQUIRED") return { name, dir, report, restored: false };
+    swapBack(dir, join(staging, "refused"), existed ? aside : undefined, name);
+    return { name, dir, report, restored: true };
+  } finally {
+    // Holds the old folder (swapped out), the refused one (swapped back), or a half-written one.
+    await rm(staging, { recursive: true, force: true });
   }
-  return { name, dir, existed };
 }
 
 /** The folder of the mod called `name`: an existing one declaring that name, or modsDir/name. */
@@ -59,8 +90,8 @@ async function targetFolder(modsDir: string, name: string): Promise<{ dir: strin
   const entries = await readdir(modsDir, { withFileTypes: true });
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
-    const text = await readFile(join(modsDir, entry.name, "mod.json"), "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+    const text = await readManifestText(join(modsDir, entry.name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT" || err.code === "ENOTDIR" || err.code === "EISDIR") return undefined;
       throw err;
     });
     if (text === undefined) continue;
@@ -73,8 +104,8 @@ async function targetFolder(modsDir: string, name: string): Promise<{ dir: strin
     throw err;
   });
   if (info === undefined) return { dir, existed: false };
-  if (!info.isDirectory()) throw new ModhostError("E_DEPLOY_REFUSED", `${dir} exists and is not a folder`, { mod: name });
-  const text = await readFile(join(dir, "mod.json"), "utf8").catch((err: NodeJS.ErrnoException) => {
+  if (!info.isDirectory()) throw new ModhostError("E_DEPLOY_REFUSED", `${dir} exists and is not a folder (symbolic links are not followed)`, { mod: name });
+  const text = await readManifestText(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
@@ -85,53 +116,88 @@ async function targetFolder(modsDir: string, name: string): Promise<{ dir: strin
   return { dir, existed: true };
 }
 
-/** Writes one file through a temp file and a rename, creating its folders; never follows links. */
-async function writeAtomically(dir: string, path: string, text: string): Promise<void> {
+/** Creates `root/path` (posix, already checked) with `text`, making its folders inside `root`. */
+async function createFile(root: string, path: string, text: string | Buffer): Promise<void> {
   const segments = path.split("/");
-  let folder = dir;
+  let folder = root;
   for (const segment of segments.slice(0, -1)) {
     folder = join(folder, segment);
     await mkdir(folder).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "EEXIST") throw err;
     });
-    await refuseLinks(folder, path);
   }
-  const target = join(dir, ...segments);
-  const existing = await lstat(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") return undefined;
-    throw err;
-  });
-  if (existing !== undefined && !existing.isFile()) throw new ModhostError("E_DEPLOY_REFUSED", `${path} exists in the mod folder and is not a plain file`, { file: path });
-  const temp = join(dirname(target), `.${segments[segments.length - 1] ?? "file"}.${randomBytes(6).toString("hex")}.tmp`);
-  await writeFile(temp, text, { flag: "wx" });
+  const handle = await open(join(root, ...segments), CREATE_FLAGS, 0o644);
   try {
-    await rename(temp, target);
-  } catch (err) {
-    await unlink(temp).catch((cleanup: unknown) => {
-      throw new AggregateError([err, cleanup], `cannot rename ${temp} onto ${target}, nor remove it`);
-    });
-    throw err;
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
   }
 }
 
-async function refuseLinks(path: string, what: string): Promise<void> {
-  const info = await lstat(path);
-  if (!info.isDirectory()) throw new ModhostError("E_DEPLOY_REFUSED", `${what}: ${path} is not a plain folder (symbolic links are not followed)`);
-}
-
-/** The source files in a mod folder, as the loader would read them (posix paths). */
-async function sourceFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * Copies the files of the live folder that a deploy does not replace (anything but mod.json and
+ * sources: READMEs, assets, tests) into the new folder. Only plain files and folders are carried:
+ * a symbolic link or a special file is left behind, and each file is opened without following a
+ * link. Copied before the swap, from the live folder, so the mod is never missing meanwhile.
+ */
+async function carryOver(live: string, fresh: string, files: Readonly<Record<string, string>>): Promise<void> {
   const walk = async (folder: string): Promise<void> => {
-    for (const entry of await readdir(folder, { withFileTypes: true })) {
-      if (entry.name.startsWith(".")) continue;
+    const entries = await readdir(folder, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT" || err.code === "ENOTDIR") return [];
+      throw err;
+    });
+    for (const entry of entries) {
       const full = join(folder, entry.name);
-      const path = relative(dir, full).split(sep).join("/");
-      if (entry.isDirectory()) {
-        if (isSourcePath(`${path}/x.ts`)) await walk(full);
-      } else if (entry.isFile() && isSourcePath(path)) out.push(path);
+      const path = relative(live, full).split(sep).join("/");
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && path !== "mod.json" && !isSourcePath(path) && !Object.hasOwn(files, path)) {
+        const content = await readPlainFile(full);
+        if (content !== undefined) await createFile(fresh, path, content);
+      }
     }
   };
-  await walk(dir);
-  return out;
+  await walk(live);
+}
+
+/** A file's bytes, or undefined if it turned out to be a link or vanished meanwhile. */
+async function readPlainFile(path: string): Promise<Buffer | undefined> {
+  const handle = await open(path, READ_FLAGS).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ELOOP" || err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  if (handle === undefined) return undefined;
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Puts `fresh` at `dir`, moving what was there to `aside` first. Both renames happen in one
+ * synchronous step: no callback (a watcher's settle timer included) runs between them.
+ */
+function swapIn(dir: string, fresh: string, aside: string | undefined, name: string): void {
+  try {
+    if (aside !== undefined) renameSync(dir, aside);
+  } catch (err) {
+    throw new ModhostError("E_DEPLOY_REFUSED", `cannot move the old folder of "${name}" aside: ${(err as Error).message}`, { mod: name }, { cause: err });
+  }
+  try {
+    renameSync(fresh, dir);
+  } catch (err) {
+    if (aside !== undefined) renameSync(aside, dir);
+    throw new ModhostError("E_DEPLOY_REFUSED", `cannot put the new folder of "${name}" in place (did something else create ${dir}?): ${(err as Error).message}`, { mod: name }, { cause: err });
+  }
+}
+
+/** Undoes swapIn after a refusal: the refused folder goes to `refused`, the old one (if any) back. */
+function swapBack(dir: string, refused: string, aside: string | undefined, name: string): void {
+  try {
+    renameSync(dir, refused);
+    if (aside !== undefined) renameSync(aside, dir);
+  } catch (err) {
+    throw new ModhostError("E_INTERNAL", `the host refused the deployed "${name}", and its old folder could not be put back: ${(err as Error).message}`, { mod: name }, { cause: err });
+  }
 }

@@ -1,4 +1,6 @@
 import type { ErrorInfo } from "../errors/modhost-error.js";
+import { safeMessageOf } from "../util/safe-message.js";
+import { describeValue, parseBoundedJson, truncate } from "../util/bounded-json.js";
 import { REQUEST_TYPES, STREAMS, type AdminRequest, type RequestId, type RequestType, type Stream } from "./protocol.js";
 
 /** A request, or why the message is not one (with its id when the id could be read). */
@@ -19,34 +21,46 @@ const PARAMS: Readonly<Record<RequestType, Readonly<Record<string, "required" | 
 
 const MOD_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MAX_LOG_LIMIT = 10_000;
+/** Deepest nesting a request may have: the deepest real one (deploy's files) is 2. */
+export const MAX_MESSAGE_DEPTH = 8;
+/** Longest key or path quoted back in an error message. */
+const QUOTE_CHARS = 64;
 
 class MessageError extends Error {}
 
 /**
  * Parses one admin message (the text of a WebSocket frame) against the protocol's schema: a JSON
  * object with a valid `id`, a known `type`, exactly that type's parameters with the right types.
- * Never throws: a bad message comes back as an E_ADMIN_MESSAGE error naming the field.
+ * The text is checked for size (`maxChars`) and nesting depth (MAX_MESSAGE_DEPTH) before it is
+ * parsed, and bad values are described by kind and a short preview, so no message can make the
+ * parser recurse or build a huge error. Never throws: a bad message comes back as an
+ * E_ADMIN_MESSAGE error naming the field (E_INTERNAL if the parser itself fails).
  */
-export function parseRequest(text: string): ParsedRequest {
-  let raw: unknown;
+export function parseRequest(text: string, maxChars: number = Number.MAX_SAFE_INTEGER): ParsedRequest {
   try {
-    raw = JSON.parse(text);
+    return parseChecked(text, maxChars);
   } catch (err) {
-    return fail(null, `the message is not JSON: ${(err as Error).message}`);
+    return { ok: false, id: null, error: { code: "E_INTERNAL", message: `the server could not read the message: ${truncate(safeMessageOf(err), 200)}` } };
   }
+}
+
+function parseChecked(text: string, maxChars: number): ParsedRequest {
+  const parsed = parseBoundedJson(text, { maxChars, maxDepth: MAX_MESSAGE_DEPTH });
+  if (!parsed.ok) return fail(null, parsed.problem === "syntax" ? `the message is not JSON: ${parsed.message}` : `the message is refused: ${parsed.message}`);
+  const raw = parsed.value;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail(null, "a message must be a JSON object { id, type, ... }");
   const message = raw as Record<string, unknown>;
   const id = parseId(message.id);
   if (id === undefined) return fail(null, `"id" must be a string of 1-64 characters or a safe integer`, "id");
   const type = message.type;
   if (typeof type !== "string" || !Object.hasOwn(REQUEST_TYPES, type)) {
-    return fail(id, `unknown message type ${JSON.stringify(type)} (known: ${Object.keys(REQUEST_TYPES).join(", ")})`, "type");
+    return fail(id, `unknown message type ${describeValue(type)} (known: ${Object.keys(REQUEST_TYPES).join(", ")})`, "type");
   }
   const requestType = type as RequestType;
   const allowed = PARAMS[requestType];
   for (const key of Object.keys(message)) {
     if (key !== "id" && key !== "type" && !Object.hasOwn(allowed, key)) {
-      return fail(id, `"${requestType}" has no field "${key}" (allowed: ${["id", "type", ...Object.keys(allowed)].join(", ")})`, key);
+      return fail(id, `"${requestType}" has no field ${describeValue(key, QUOTE_CHARS)} (allowed: ${["id", "type", ...Object.keys(allowed)].join(", ")})`, truncate(key, QUOTE_CHARS));
     }
   }
   for (const [key, presence] of Object.entries(allowed)) {
@@ -93,13 +107,13 @@ function parseId(value: unknown): RequestId | undefined {
 }
 
 function modName(value: unknown): string {
-  if (typeof value !== "string" || !MOD_NAME.test(value)) throw new MessageError(`"mod" must be a mod name (lowercase letters, digits, ".", "_", "-"); got ${preview(value)}`);
+  if (typeof value !== "string" || !MOD_NAME.test(value)) throw new MessageError(`"mod" must be a mod name (lowercase letters, digits, ".", "_", "-"); got ${describeValue(value)}`);
   return value;
 }
 
 function limit(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_LOG_LIMIT) {
-    throw new MessageError(`"limit" must be a whole number from 1 to ${MAX_LOG_LIMIT}; got ${preview(value)}`);
+    throw new MessageError(`"limit" must be a whole number from 1 to ${MAX_LOG_LIMIT}; got ${describeValue(value)}`);
   }
   return value;
 }
@@ -108,7 +122,7 @@ function streams(value: unknown): Stream[] {
   if (!Array.isArray(value) || value.length === 0) throw new MessageError(`"streams" must be a non-empty array of ${Object.keys(STREAMS).join(", ")}`);
   const out: Stream[] = [];
   for (const item of value) {
-    if (typeof item !== "string" || !Object.hasOwn(STREAMS, item)) throw new MessageError(`"streams" has an unknown stream ${preview(item)} (known: ${Object.keys(STREAMS).join(", ")})`);
+    if (typeof item !== "string" || !Object.hasOwn(STREAMS, item)) throw new MessageError(`"streams" has an unknown stream ${describeValue(item)} (known: ${Object.keys(STREAMS).join(", ")})`);
     if (!out.includes(item as Stream)) out.push(item as Stream);
   }
   return out;
@@ -119,15 +133,10 @@ function fileMap(value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new MessageError(`"files" must be an object { "mod.json": text, "main.ts": text, ... }`);
   const out: Record<string, string> = {};
   for (const [path, text] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof text !== "string") throw new MessageError(`"files" entry ${JSON.stringify(path)} must be the file's text`);
+    if (typeof text !== "string") throw new MessageError(`"files" entry ${describeValue(path, QUOTE_CHARS)} must be the file's text`);
     out[path] = text;
   }
   return out;
-}
-
-function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }
 
 function fieldOf(message: string): string | undefined {

@@ -1,15 +1,25 @@
 import type { ErrorCode } from "../errors/error-codes.js";
 import { ERROR_CODES } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
+import { describeValue, parseBoundedJson, truncate } from "../util/bounded-json.js";
 import { STREAMS, type ServerMessage } from "./protocol.js";
 
+/** Deepest nesting a server message may have (the deepest real one, a swap event, is ~5). */
+export const MAX_SERVER_MESSAGE_DEPTH = 64;
+/** Longest server text (error message, code) a client passes on. */
+const MAX_TEXT_CHARS = 16 * 1024;
+
 /**
- * Parses a message from the admin server (the client's edge): the envelope is checked strictly
- * (type, id, error shape, stream name); results and event data are passed on as the server's
- * documented JSON. Throws an Error saying what is wrong.
+ * Parses a message from the admin server (the client's edge): size and nesting depth are checked
+ * before parsing (a hostile server cannot make the client recurse), the envelope is checked
+ * strictly (type, id, error shape, stream name), bad values are described without walking them;
+ * results and event data are passed on as the server's documented JSON. Throws an Error saying
+ * what is wrong.
  */
-export function parseServerMessage(text: string): ServerMessage {
-  const raw: unknown = JSON.parse(text);
+export function parseServerMessage(text: string, maxChars: number = Number.MAX_SAFE_INTEGER): ServerMessage {
+  const parsed = parseBoundedJson(text, { maxChars, maxDepth: MAX_SERVER_MESSAGE_DEPTH });
+  if (!parsed.ok) throw new Error(`the server's message is refused: ${parsed.message}`);
+  const raw = parsed.value;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("the server sent something other than a JSON object");
   const m = raw as Record<string, unknown>;
   switch (m.type) {
@@ -23,11 +33,11 @@ export function parseServerMessage(text: string): ServerMessage {
       if (!isId(m.id) && m.id !== null) throw new Error("an error with an invalid id");
       return { type: "error", id: m.id, error: errorInfo(m.error) };
     case "event":
-      if (typeof m.stream !== "string" || !Object.hasOwn(STREAMS, m.stream)) throw new Error(`an event of unknown stream ${JSON.stringify(m.stream)}`);
+      if (typeof m.stream !== "string" || !Object.hasOwn(STREAMS, m.stream)) throw new Error(`an event of unknown stream ${describeValue(m.stream)}`);
       if (typeof m.data !== "object" || m.data === null) throw new Error("an event without data");
       return { type: "event", stream: m.stream, data: m.data } as ServerMessage;
     default:
-      throw new Error(`unknown message type ${JSON.stringify(m.type)}`);
+      throw new Error(`unknown message type ${describeValue(m.type)}`);
   }
 }
 
@@ -41,15 +51,16 @@ function errorInfo(value: unknown): ErrorInfo {
   if (typeof e.code !== "string" || typeof e.message !== "string") throw new Error("an error without code and message");
   // A code this client does not know (a newer server) is kept as the server's own words.
   const code = (Object.hasOwn(ERROR_CODES, e.code) ? e.code : "E_INTERNAL") as ErrorCode;
-  const message = code === e.code ? e.message : `${e.code}: ${e.message}`;
+  const text = truncate(e.message, MAX_TEXT_CHARS);
+  const message = code === e.code ? text : `${truncate(e.code, 64)}: ${text}`;
   return {
     code,
     message,
-    ...(typeof e.mod === "string" ? { mod: e.mod } : {}),
-    ...(typeof e.file === "string" ? { file: e.file } : {}),
+    ...(typeof e.mod === "string" ? { mod: truncate(e.mod, 256) } : {}),
+    ...(typeof e.file === "string" ? { file: truncate(e.file, 1024) } : {}),
     ...(typeof e.line === "number" ? { line: e.line } : {}),
     ...(typeof e.column === "number" ? { column: e.column } : {}),
-    ...(typeof e.field === "string" ? { field: e.field } : {}),
+    ...(typeof e.field === "string" ? { field: truncate(e.field, 256) } : {}),
   };
 }
 

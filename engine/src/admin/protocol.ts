@@ -85,6 +85,10 @@ export const CLOSE_CODES = {
   messageTooBig: 1009,
   /** The client did not read what the server sent fast enough: its send buffer passed the bound. */
   slowConsumer: 4001,
+  /** The client sent nothing and subscribed to nothing for `idleTimeoutMs`. */
+  idle: 4002,
+  /** Every connection slot was taken and a newly authenticated client needed one: the longest-idle client made way. */
+  evicted: 4003,
 } as const;
 
 /** A request id, as the client chose it. */
@@ -146,8 +150,16 @@ export const ADMIN_DEFAULTS = {
   ratePerSecond: 10,
   /** Requests of one connection that may run at once; more are refused (E_ADMIN_RATE_LIMITED). */
   maxInFlight: 8,
-  /** Most simultaneous admin connections. */
+  /** Most simultaneous admin connections; when all are taken, a new one evicts the longest-idle client. */
   maxConnections: 32,
+  /** Most TCP connections not (yet) upgraded to an authenticated WebSocket; over it the oldest is cut. */
+  maxPendingConnections: 64,
+  /** A TCP connection must complete its upgrade (or send its first HTTP request) within this many ms. */
+  handshakeTimeoutMs: 10_000,
+  /** Ping interval; a client that has not answered the previous ping is cut off. */
+  heartbeatMs: 15_000,
+  /** A client that sends nothing and is subscribed to nothing for this long is closed (4002). */
+  idleTimeoutMs: 10 * 60_000,
   /** Log lines kept for the `logs` request. */
   logHistory: 1000,
   /** Longest log message the channel carries, in characters; longer ones are cut. */

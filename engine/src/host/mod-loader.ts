@@ -6,6 +6,7 @@ import type { Diagnostic } from "../errors/diagnostic.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import { parseManifest, type ModManifest } from "../manifest/mod-manifest.js";
+import { readManifestText } from "../manifest/read-manifest.js";
 import type { LoadSpec, WireModule } from "../sandbox/wire.js";
 import type { ResolvedOptions } from "./host-options.js";
 
@@ -52,7 +53,7 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
   const folderName = dir.split(sep).pop() ?? dir;
   let manifestText: string;
   try {
-    manifestText = await readFile(join(dir, "mod.json"), "utf8");
+    manifestText = await readManifestText(dir);
   } catch (err) {
     return failure(folderName, "E_MANIFEST_INVALID", `cannot read mod.json: ${(err as Error).message}`, { file: "mod.json" });
   }

@@ -1,4 +1,5 @@
 import type { Diagnostic } from "../errors/diagnostic.js";
+import { describeValue, parseBoundedJson } from "../util/bounded-json.js";
 
 /** A mod's manifest (mod.json) after validation. */
 export interface ModManifest {
@@ -23,35 +24,64 @@ const PERMISSION = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 const KNOWN_KEYS = new Set(["name", "version", "entry", "permissions", "limits", "description"]);
 const LIMIT_KEYS = new Set(["memoryMb", "callTimeoutMs"]);
 
+/** Largest mod.json, in characters (a real one is well under 2 KiB). */
+export const MAX_MANIFEST_CHARS = 64 * 1024;
+/** Most permissions a manifest may ask for. */
+export const MAX_PERMISSIONS = 256;
+/** Deepest nesting of arrays/objects in mod.json (a valid one has 2). */
+const MAX_MANIFEST_DEPTH = 8;
+/** Offenders of one kind named in diagnostics; the rest are counted in one more. */
+const MAX_REPORTED = 5;
+
 /**
  * Parses mod.json text. Every problem is reported as a diagnostic naming the field and, where the
- * field can be found in the text, its line.
+ * field can be found in the text, its line. Linear in the text and bounded: the text is refused
+ * over MAX_MANIFEST_CHARS or nested deeper than a manifest can be before it is parsed, permissions
+ * are capped at MAX_PERMISSIONS, and at most a few offenders of each kind are named (so a hostile
+ * manifest with 100k bad keys costs one pass, not 100k searches of the text).
  */
 export function parseManifest(text: string): ManifestResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, diagnostics: [jsonError(text, err)] };
+  const parsed = parseBoundedJson(text, { maxChars: MAX_MANIFEST_CHARS, maxDepth: MAX_MANIFEST_DEPTH });
+  if (!parsed.ok) {
+    if (parsed.problem === "syntax") return { ok: false, diagnostics: [jsonError(text, parsed.message, parsed.offset)] };
+    const message = parsed.problem === "size" ? `mod.json is refused: ${parsed.message} (${MAX_MANIFEST_CHARS / 1024} KiB)` : `mod.json is refused: ${parsed.message}`;
+    return { ok: false, diagnostics: [{ code: "E_MANIFEST_INVALID", severity: "error", message, file: FILE, ...(parsed.offset !== undefined ? position(text, parsed.offset) : { line: 1, column: 0 }) }] };
   }
+  const raw = parsed.value;
   const problems: Diagnostic[] = [];
   const fail = (field: string, message: string): void => {
     problems.push({ code: "E_MANIFEST_INVALID", severity: "error", message, file: FILE, field, ...lineOf(text, field) });
+  };
+  /** Reports the first few offenders of one kind, then how many more there were. */
+  const offenders = (what: string): { add: (field: string, message: () => string) => void; end: () => void } => {
+    let count = 0;
+    let firstField = "";
+    return {
+      add: (field, message) => {
+        if (count++ < MAX_REPORTED) fail(field, message());
+        if (count === 1) firstField = field;
+      },
+      end: () => {
+        if (count > MAX_REPORTED) fail(firstField, `...and ${count - MAX_REPORTED} more ${what}`);
+      },
+    };
   };
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return { ok: false, diagnostics: [{ code: "E_MANIFEST_INVALID", severity: "error", message: "mod.json must hold a JSON object", file: FILE, line: 1, column: 0 }] };
   }
   const obj = raw as Record<string, unknown>;
+  const unknownKeys = offenders("unknown fields");
   for (const key of Object.keys(obj)) {
-    if (!KNOWN_KEYS.has(key)) fail(key, `unknown field "${key}" (allowed: ${[...KNOWN_KEYS].join(", ")})`);
+    if (!KNOWN_KEYS.has(key)) unknownKeys.add(key, () => `unknown field ${describeValue(key)} (allowed: ${[...KNOWN_KEYS].join(", ")})`);
   }
+  unknownKeys.end();
 
   const { name, version, entry, permissions, limits, description } = obj;
   if (typeof name !== "string") fail("name", `"name" is required and must be a string`);
-  else if (!NAME.test(name)) fail("name", `"name" must be 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(name)}`);
+  else if (!NAME.test(name)) fail("name", `"name" must be 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit; got ${describeValue(name)}`);
 
   if (typeof version !== "string") fail("version", `"version" is required and must be a semver string like "1.0.0"`);
-  else if (!SEMVER.test(version)) fail("version", `"version" must be a semantic version like "1.2.3"; got ${JSON.stringify(version)}`);
+  else if (!SEMVER.test(version)) fail("version", `"version" must be a semantic version like "1.2.3"; got ${describeValue(version)}`);
 
   let entryPath = "main.ts";
   if (entry !== undefined) {
@@ -59,36 +89,42 @@ export function parseManifest(text: string): ManifestResult {
     else {
       const normalized = entry.replace(/^\.\//, "");
       if (normalized.startsWith("/") || normalized.split("/").includes("..") || normalized.includes("\\")) {
-        fail("entry", `"entry" must stay inside the mod folder; got ${JSON.stringify(entry)}`);
+        fail("entry", `"entry" must stay inside the mod folder; got ${describeValue(entry)}`);
       } else entryPath = normalized;
     }
   }
 
-  const perms: string[] = [];
+  const perms = new Set<string>();
   if (permissions !== undefined) {
     if (!Array.isArray(permissions)) fail("permissions", `"permissions" must be an array of permission names`);
-    else
+    else if (permissions.length > MAX_PERMISSIONS) fail("permissions", `"permissions" lists ${permissions.length} names; at most ${MAX_PERMISSIONS} are allowed`);
+    else {
+      const bad = offenders("bad permissions");
       permissions.forEach((p: unknown, i) => {
-        if (typeof p !== "string" || !PERMISSION.test(p)) fail(`permissions[${i}]`, `permission names are identifiers like "broadcast" or "world.damage"; got ${JSON.stringify(p)}`);
-        else if (perms.includes(p)) fail(`permissions[${i}]`, `permission "${p}" is listed twice`);
-        else perms.push(p);
+        if (typeof p !== "string" || !PERMISSION.test(p)) bad.add(`permissions[${i}]`, () => `permission names are identifiers like "broadcast" or "world.damage"; got ${describeValue(p)}`);
+        else if (perms.has(p)) bad.add(`permissions[${i}]`, () => `permission "${p}" is listed twice`);
+        else perms.add(p);
       });
+      bad.end();
+    }
   }
 
   const lim: { memoryMb?: number; callTimeoutMs?: number } = {};
   if (limits !== undefined) {
     if (typeof limits !== "object" || limits === null || Array.isArray(limits)) fail("limits", `"limits" must be an object like { "memoryMb": 32, "callTimeoutMs": 50 }`);
     else {
+      const unknownLimits = offenders("unknown limits");
       for (const [key, value] of Object.entries(limits as Record<string, unknown>)) {
         if (!LIMIT_KEYS.has(key)) {
-          fail(`limits.${key}`, `unknown limit "${key}" (allowed: memoryMb, callTimeoutMs)`);
+          unknownLimits.add(`limits.${key}`, () => `unknown limit ${describeValue(key)} (allowed: memoryMb, callTimeoutMs)`);
           continue;
         }
         const min = key === "memoryMb" ? 8 : 1;
         if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-          fail(`limits.${key}`, `"limits.${key}" must be a whole number of at least ${min}; got ${JSON.stringify(value)}`);
+          fail(`limits.${key}`, `"limits.${key}" must be a whole number of at least ${min}; got ${describeValue(value)}`);
         } else lim[key as "memoryMb" | "callTimeoutMs"] = value;
       }
+      unknownLimits.end();
     }
   }
   if (description !== undefined && typeof description !== "string") fail("description", `"description" must be a string`);
@@ -100,7 +136,7 @@ export function parseManifest(text: string): ManifestResult {
       name: name as string,
       version: version as string,
       entry: entryPath,
-      permissions: perms,
+      permissions: [...perms],
       limits: lim,
       ...(typeof description === "string" ? { description } : {}),
     },
@@ -120,9 +156,7 @@ function position(text: string, offset: number): { line: number; column: number 
   return { line, column: offset - (before.lastIndexOf("\n") + 1) };
 }
 
-function jsonError(text: string, err: unknown): Diagnostic {
-  const message = err instanceof Error ? err.message : String(err);
-  const at = /position (\d+)/.exec(message);
-  const where = at ? position(text, Number(at[1])) : {};
+function jsonError(text: string, message: string, offset: number | undefined): Diagnostic {
+  const where = offset !== undefined ? position(text, offset) : {};
   return { code: "E_MANIFEST_INVALID", severity: "error", message: `mod.json is not valid JSON: ${message}`, file: FILE, ...where };
 }
