@@ -1,3 +1,4 @@
+import type { RegistryMetrics } from "../registry/host-packages.js";
 import type { FaultEvent } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
 
@@ -26,6 +27,8 @@ export interface MetricsSnapshot {
   readonly mods: Readonly<Record<string, ModMetrics>>;
   readonly journal: { readonly records: number; readonly bytes: number; readonly syncs: number; readonly syncMsTotal: number };
   readonly sandboxRestarts: number;
+  /** The registry follower's counters (present when the host follows packages or verifies them). */
+  readonly registry?: RegistryMetrics;
 }
 
 interface MutableModMetrics {

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
+import { parseRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from "../registry/registry-options.js";
+import type { TrustedKeys } from "../registry/trusted-keys.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
@@ -57,6 +59,10 @@ export interface ModHostOptions {
   readonly cacheDir?: string;
   /** Automatic rollback of a new version that misbehaves (false turns it off). */
   readonly probation?: boolean | { readonly durationMs?: number; readonly maxEvents?: number; readonly maxErrorRate?: number; readonly minCalls?: number };
+  /** Signed packages: the trusted keys, and packages to follow on an npm registry (docs/distribution.md). */
+  readonly registry?: RegistryOptions;
+  /** Refuse code that is not a verified signed package, from every route (E_UNSIGNED). Needs registry.trustedKeys. */
+  readonly requireSigned?: boolean;
 }
 
 /** Options after validation and defaults. */
@@ -82,6 +88,10 @@ export interface ResolvedOptions {
   readonly watchDebounceMs: number;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
+  readonly registry: ResolvedRegistryOptions | undefined;
+  readonly requireSigned: boolean;
+  /** The trusted keys (read by ModHost.create when registry is given). */
+  readonly trust?: TrustedKeys;
 }
 
 const KEYS = new Set([
@@ -103,6 +113,8 @@ const KEYS = new Set([
   "probation",
   "cacheDir",
   "watchDebounceMs",
+  "registry",
+  "requireSigned",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -176,6 +188,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probation = p as unknown as ProbationPolicy;
   }
 
+  const registry = o.registry === undefined ? undefined : parseRegistryOptions(o.registry);
+  if (o.requireSigned !== undefined && typeof o.requireSigned !== "boolean") fail("requireSigned", "must be true or false");
+  if (o.requireSigned === true && registry === undefined) fail("requireSigned", "needs registry.trustedKeys: the keys whose signatures are accepted");
+
   return {
     modsDir: resolve(o.modsDir as string),
     stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
@@ -196,5 +212,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
     modTypes,
     probation,
+    registry,
+    requireSigned: o.requireSigned === true,
   };
 }

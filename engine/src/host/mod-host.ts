@@ -22,6 +22,9 @@ import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPer
 import type { SwapReport } from "./swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
+import { HostPackages } from "../registry/host-packages.js";
+import type { ModOrigin } from "../registry/mod-origin.js";
+import { loadRegistryTrust } from "../registry/registry-options.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -32,6 +35,8 @@ export interface ModInfo {
   readonly hash: string;
   /** Why the mod is faulted or quarantined. */
   readonly error?: ErrorInfo;
+  /** Where the live version came from: its folder, a deploy, or a signed package (name, version, key id). */
+  readonly origin?: ModOrigin;
 }
 
 /** A line a mod logged (console.* or ctx.log). */
@@ -66,6 +71,8 @@ export class ModHost {
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
+  /** Signed packages: origins, tarball installs and the registry follower. */
+  #packages: HostPackages | undefined;
   /**
    * Loads of new (or failed) folders, by folder: the one running, and the one queued behind it that
    * every later request shares (it reads the folder afresh when it starts, as reloads do).
@@ -91,7 +98,9 @@ export class ModHost {
    * the others load anyway. Throws ModhostError only for bad options or an unusable modsDir.
    */
   static async create(options: ModHostOptions): Promise<ModHost> {
-    const parsed = resolveOptions(options);
+    const checked = resolveOptions(options);
+    // The trusted keys are read first: requireSigned checks every folder against them.
+    const parsed: ResolvedOptions = checked.registry === undefined ? checked : { ...checked, trust: await loadRegistryTrust(checked.registry) };
     const resolved: ResolvedOptions =
       parsed.cacheDir === undefined
         ? parsed
@@ -148,6 +157,15 @@ export class ModHost {
           (err) => host.#emitLog({ mod: "<watch>", level: "error", message: err.message }),
         );
       }
+      host.#packages = await HostPackages.open(resolved, {
+        load: (dir) => host.load(dir),
+        live: (mod) => {
+          const slot = host.#slots.get(mod);
+          return slot === undefined ? undefined : { version: slot.version.manifest.version, hash: slot.version.hash };
+        },
+        log: (level, message, mod) => host.#emitLog({ mod, level, message }),
+      });
+      await host.#packages.start();
     } catch (err) {
       await host.close();
       throw err;
@@ -188,7 +206,8 @@ export class ModHost {
 
   /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */
   metrics(): MetricsSnapshot {
-    return this.#metrics.snapshot();
+    const registry = this.#packages?.metrics();
+    return registry === undefined ? this.#metrics.snapshot() : { ...this.#metrics.snapshot(), registry };
   }
 
   /** Heap used and limit of each running mod's isolate, in bytes. */
@@ -213,6 +232,7 @@ export class ModHost {
         version: slot.version.manifest.version,
         status: slot.status,
         hash: slot.version.hash,
+        origin: this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
       });
     }
@@ -248,6 +268,29 @@ export class ModHost {
       throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#options.modsDir}`);
     }
     return this.#loadFolder(full);
+  }
+
+  /**
+   * Installs a package packed by `modhost pack`: verified against registry.trustedKeys (integrity
+   * of the listing, signature, key scope, expiry, revocation), written into the mod's folder as a
+   * deploy is, and loaded through the ordinary pipeline. Resolves with the report; rejects with the
+   * verifier's error (nothing is written then).
+   */
+  async installPackage(tarball: Uint8Array): Promise<SwapReport> {
+    this.#checkOpen();
+    if (this.#packages === undefined) throw new ModhostError("E_HOST_CLOSED", "the host is not ready");
+    return this.#packages.installTarball(tarball);
+  }
+
+  /** Records that the live version of `mod` arrived by the admin channel's deploy (for `mods()`' origin). */
+  async noteDeployed(mod: string): Promise<void> {
+    await this.#packages?.noteLive(mod, { source: "deploy" });
+  }
+
+  /** Polls every followed package now instead of waiting for pollMs. */
+  async pollRegistry(): Promise<void> {
+    this.#checkOpen();
+    await this.#packages?.pollNow();
   }
 
   /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
@@ -287,6 +330,7 @@ export class ModHost {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
+      await this.#packages?.close().catch((err: unknown) => errors.push(err));
       await this.#watcher?.close().catch((err: unknown) => errors.push(err));
       // Loads of new folders still under way end first, so the slots they register are closed too
       // (their callers get their reports or errors).

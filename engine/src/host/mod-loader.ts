@@ -9,6 +9,8 @@ import { parseManifest, type ModManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import type { LoadSpec, WireModule } from "../sandbox/wire.js";
 import type { ResolvedOptions } from "./host-options.js";
+import type { ModhostError } from "../errors/modhost-error.js";
+import { checkSignedFolder, type SignedOrigin } from "../registry/signed-folder.js";
 
 /** One version of a mod, compiled and checked, ready to start in a sandbox. */
 export interface ModVersion {
@@ -21,6 +23,8 @@ export interface ModVersion {
   readonly diagnostics: readonly Diagnostic[];
   /** The source text of each .ts file, for the semantic diff of a later swap. */
   readonly files: ReadonlyMap<string, string>;
+  /** The signed package this folder's files were verified as (requireSigned). */
+  readonly signed?: SignedOrigin;
 }
 
 /** A version, or why a mod folder could not become one. */
@@ -68,7 +72,18 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
   } catch (err) {
     return failure(name, "E_MOD_UNREADABLE", (err as Error).message, {});
   }
-  return prepareSources(dir, manifest, files, options);
+  let signed: SignedOrigin | undefined;
+  if (options.requireSigned) {
+    // Checked on the very text read above, before anything is compiled.
+    if (options.trust === undefined) return failure(name, "E_UNSIGNED", "requireSigned is on but no trusted keys were loaded", {});
+    try {
+      signed = await checkSignedFolder(dir, manifestText, files, options.trust);
+    } catch (err) {
+      return failure(name, "E_UNSIGNED", (err as Error).message, (err as ModhostError).location ?? {});
+    }
+  }
+  const result = await prepareSources(dir, manifest, files, options);
+  return result.ok && signed !== undefined ? { ok: true, version: { ...result.version, signed } } : result;
 }
 
 /**

@@ -37,7 +37,8 @@ export interface FollowerHost {
 export interface FollowerOptions {
   readonly client: RegistryClient;
   readonly trust: TrustedKeys;
-  readonly cache: PackageCache;
+  /** Where verified packages are kept (stateDir/packages); without one a restart needs the registry. */
+  readonly cache: PackageCache | undefined;
   readonly follow: readonly FollowTarget[];
   readonly pollMs: number;
 }
@@ -82,14 +83,16 @@ export class PackageFollower {
    */
   async restoreFromCache(): Promise<void> {
     for (const target of this.#options.follow) {
-      const ref = await this.#options.cache.ref(target.name).catch((err: unknown) => {
+      const cache = this.#options.cache;
+      if (cache === undefined) return;
+      const ref = await cache.ref(target.name).catch((err: unknown) => {
         this.#host.log("warn", `package cache: ${messageOf(err)}`);
         return undefined;
       });
       if (ref === undefined) continue;
       const current = this.#host.current(target);
       if (current.version !== undefined && !semver.gt(ref.version, current.version)) continue;
-      const tarball = await this.#options.cache.blob(ref.sha256);
+      const tarball = await cache.blob(ref.sha256);
       if (tarball === undefined) {
         this.#host.log("warn", `package cache: ${target.name}@${ref.version} (${ref.sha256}) is missing or damaged; waiting for the registry`);
         continue;
@@ -170,7 +173,7 @@ export class PackageFollower {
       const origin: PackageOrigin = { source: "registry", package: target.name, version: entry.version, keyId: verified.keyId, sha256: verified.sha256 };
       const ref = { name: target.name, version: entry.version, sha256: verified.sha256, keyId: verified.keyId, mod: verified.manifest.name, integrity: entry.integrity };
       const live = await this.#host.install(verified, origin);
-      if (live) await this.#options.cache.put(tarball, ref);
+      if (live) await this.#options.cache?.put(tarball, ref);
       else state.refused.set(key, { code: "E_PACKAGE_INVALID", message: `${target.name}@${entry.version} was verified but did not load (see the swap event)`, mod: verified.manifest.name });
       // The ETag is kept only once the answer has been acted on, so a failure is retried next poll.
       if (answer.etag !== undefined) state.etag = answer.etag;
