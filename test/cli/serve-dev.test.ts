@@ -55,7 +55,7 @@ describe("modhost serve", () => {
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual({ mods: [{ name: "counter", version: "1.0.0", status: "running", hash: expect.any(String) }] });
     const table = await runCli(["status", "--server", url, "--token-file", tokenFile]);
-    expect(table.stdout).toMatch(/MOD\s+VERSION\s+STATUS\s+HASH\ncounter\s+1\.0\.0\s+running/);
+    expect(table.stdout).toMatch(/MOD\s+VERSION\s+STATUS\s+HASH\s+ORIGIN\ncounter\s+1\.0\.0\s+running/);
 
     const stopped = await server.stop("SIGTERM");
     expect(stopped.code).toBe(0);

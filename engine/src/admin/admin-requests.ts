@@ -42,7 +42,7 @@ export class AdminRequests {
       case "approve":
         return this.#host.approve(request.mod);
       case "deploy":
-        return this.#deploy(request.files);
+        return request.package !== undefined ? this.#deployPackage(request.package) : this.#deploy(request.files);
       case "logs":
         return { lines: this.#history.recent(request.limit ?? DEFAULT_LOG_LIMIT, request.mod) };
       case "metrics":
@@ -58,7 +58,20 @@ export class AdminRequests {
       () => undefined,
       () => undefined, // this deploy's caller gets its error from `done`
     );
-    return describeOutcome(await done);
+    const outcome = await done;
+    if (outcome.report.ok) await this.#host.noteDeployed(outcome.name);
+    return describeOutcome(outcome);
+  }
+
+  /** A packed tarball: verified by the host against its trusted keys, then deployed the same way. */
+  async #deployPackage(base64: string): Promise<SwapReport> {
+    if (this.#modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
+    const done = this.#writes.then(() => this.#host.installPackage(Buffer.from(base64, "base64")));
+    this.#writes = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
   }
 }
 
