@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModHost, type LogEvent } from "modhost";
+import { CliProcess, runCli } from "../support/cli-runner.js";
 import { makePublisher, writeTrust, type Publisher } from "../support/signed-mod.js";
 import { startRegistry, type TestRegistry } from "../support/verdaccio.js";
 
@@ -41,6 +42,27 @@ describe("a host following a package on a real npm registry", () => {
     await publisher?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
+
+  it("modhost serve --registry --trust --follow name@tag installs the package and status says so", async () => {
+    const trust = await writeTrust(join(work, "cli-trust.json"), [{ key: publisher.publicKey, mods: ["greeter"] }]);
+    const modsDir = join(work, "cli-mods");
+    await mkdir(modsDir, { recursive: true });
+    const packed = await publisher.pack("greeter", { "mod.json": { name: "greeter", version: "0.1.0", entry: "main.ts", permissions: [] }, "main.ts": V1 }, { name: "@studio/greeter" });
+    await registry.publish(packed.file, "stable");
+    const server = CliProcess.start(["serve", modsDir, "--json", "--registry", registry.url, "--trust", trust, "--follow", "@studio/greeter@stable", "--poll", "200"], { env: { MODHOST_REGISTRY_TOKEN: registry.token } });
+    try {
+      const listening = await server.waitFor(() => server.jsonLines().find((l) => l.type === "listening") as { url: string; tokenFile: string } | undefined, 60_000);
+      const remote = ["--server", listening.url, "--token-file", listening.tokenFile];
+      let table = "";
+      for (let i = 0; i < 100 && !/greeter\s+0\.1\.0\s+running/.test(table); i++) {
+        table = (await runCli(["status", ...remote])).stdout;
+        if (!/greeter/.test(table)) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(table).toMatch(new RegExp(`greeter\\s+0\\.1\\.0\\s+running\\s+\\w+\\s+registry @studio/greeter@0\\.1\\.0 key ${publisher.keyId}`));
+    } finally {
+      await server.stop("SIGTERM");
+    }
+  }, 180_000);
 
   it("keygen -> pack -> npm publish -> the serving host swaps each new version in with its state; 304s cost no download; a restart with the registry down comes back from the cache", async () => {
     const trust = await writeTrust(join(work, "trust.json"), [{ key: publisher.publicKey, mods: ["counter"] }]);

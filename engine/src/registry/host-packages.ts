@@ -154,15 +154,23 @@ export class HostPackages {
       const bytes = pkg.files.get(path);
       if (bytes !== undefined) own[path] = bytes;
     }
+    const key = `${pkg.manifest.name}@${pkg.listing.version}`;
     const task = this.#writes.then(async () => {
-      const outcome = await deploy(this.#options.modsDir, sources, (dir) => this.#side.load(dir), own);
-      if (outcome.report.ok) {
+      // Known before the swap, so that mods() never shows the new version without its origin.
+      this.#pending.set(key, origin);
+      let report: SwapReport;
+      try {
+        report = (await deploy(this.#options.modsDir, sources, (dir) => this.#side.load(dir), own)).report;
+      } catch (err) {
+        this.#pending.delete(key);
+        throw err;
+      }
+      if (report.ok) {
         this.#installs++;
         await this.noteLive(pkg.manifest.name, origin);
-      } else if (outcome.report.error?.code === "E_APPROVAL_REQUIRED") {
-        this.#pending.set(`${pkg.manifest.name}@${pkg.listing.version}`, origin);
       }
-      return outcome.report;
+      if (report.error?.code !== "E_APPROVAL_REQUIRED") this.#pending.delete(key);
+      return report;
     });
     this.#writes = task.catch(() => undefined);
     return task;
