@@ -33,3 +33,6 @@ export { PackageCache } from "./registry/package-cache.js";
 export type { CachedRef } from "./registry/package-cache.js";
 export type { PackageListing, ListedFile } from "./registry/package-listing.js";
 export type { PublicKey } from "./registry/minisign-key.js";
+export type { ModOrigin } from "./registry/mod-origin.js";
+export type { RegistryOptions } from "./registry/registry-options.js";
+export type { RegistryMetrics } from "./registry/host-packages.js";
