@@ -289,6 +289,11 @@ export class ModSlot {
     return this.#instance === undefined ? undefined : this.#ctx.backend.heap(this.#instance);
   }
 
+  /** Is this event being dispatched now? Capabilities are answered only inside events in flight. */
+  inFlight(seq: number): boolean {
+    return this.#inFlight.has(seq);
+  }
+
   /** Records a live capability answer for an event of the dispatch in flight. */
   recordCapability(seq: number, record: CapabilityRecord): void {
     this.#inFlight.get(seq)?.caps.push(record);
