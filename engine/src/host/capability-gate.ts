@@ -112,9 +112,9 @@ export class CapabilityGate {
       usage.lateMs += ms;
       const message = `host.${call.permission}() answered after ${Math.round(ms)} ms, over the ${this.#limits.timeoutMs} ms capability time limit`;
       this.#report.log(call.mod, "warn", `the game's capability ${message} (event ${call.seq})`);
-      reply = envelope("E_CAPABILITY_FAILED", `${message}; its answer was dropped`);
+      if (isSuccess(reply)) reply = envelope("E_CAPABILITY_FAILED", `${message}; its answer was dropped`);
     }
-    if (!reply.startsWith(`{"ok":true`)) metrics.failed++;
+    if (!isSuccess(reply)) metrics.failed++;
     usage.bytes += reply.length;
     return this.#record(slot, call, reply, late);
   }
@@ -173,6 +173,8 @@ export class CapabilityGate {
       this.#settleLater(call, value as PromiseLike<unknown>, then as PromiseLike<unknown>["then"]);
       return envelope("E_CAPABILITY_FAILED", `${name} returned a Promise; capabilities must answer synchronously`);
     }
+    // A huge string is refused before it is copied into JSON text.
+    if (typeof value === "string" && value.length > this.#limits.answerBytes) return tooLarge(name, value.length + 2, this.#limits.answerBytes);
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -180,9 +182,7 @@ export class CapabilityGate {
       return envelope("E_CAPABILITY_FAILED", `${name} returned a value that is not JSON data: ${describeThrown(err)}`);
     }
     if (text === undefined) return `{"ok":true}`;
-    if (text.length > this.#limits.answerBytes) {
-      return envelope("E_CAPABILITY_FAILED", `${name} answered ${text.length} characters, over the ${this.#limits.answerBytes} character cap`);
-    }
+    if (text.length > this.#limits.answerBytes) return tooLarge(name, text.length, this.#limits.answerBytes);
     return `{"ok":true,"value":${text}}`;
   }
 
@@ -226,4 +226,12 @@ export class CapabilityGate {
 /** A failed reply as JSON text. */
 function envelope(code: string, message: string, flags: { final?: true; cut?: true } = {}): string {
   return JSON.stringify({ ok: false, code, message, ...flags });
+}
+
+function tooLarge(name: string, chars: number, cap: number): string {
+  return envelope("E_CAPABILITY_FAILED", `${name} answered ${chars} characters, over the ${cap} character cap`);
+}
+
+function isSuccess(reply: string): boolean {
+  return reply.startsWith(`{"ok":true`);
 }
