@@ -214,10 +214,12 @@ export class CapabilityGate {
   }
 
   #count(permission: string): { -readonly [K in keyof CapabilityMetrics]: number } {
-    let m = this.#metrics.get(permission);
+    // Names come from the sandbox: only offered ones get their own counters.
+    const key = this.#capabilities.has(permission) ? permission : "<not offered>";
+    let m = this.#metrics.get(key);
     if (m === undefined) {
       m = { calls: 0, failed: 0, refused: 0, slow: 0, lateRejections: 0, msTotal: 0 };
-      this.#metrics.set(permission, m);
+      this.#metrics.set(key, m);
     }
     return m;
   }
