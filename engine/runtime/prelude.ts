@@ -299,8 +299,11 @@ type WireEvent = [number, string, unknown, number];
   let logsMuted = false;
   /** Real time the current event began (for the capability time budget). */
   let eventStart = 0;
-  /** A refusal the host said holds for the rest of the event: further calls fail without crossing. */
-  let finalRefusal: { code: string; message: string } | undefined;
+  /**
+   * A refusal the host said holds for the rest of the event: further calls throw it again without
+   * crossing (one error object per event: a loop of refused calls stays cheap).
+   */
+  let finalRefusal: Error | undefined;
   /** The event's time ran out in a capability call: it is stopped, and the slice ends with it. */
   let eventCut = false;
   let ctx: unknown;
@@ -354,16 +357,17 @@ type WireEvent = [number, string, unknown, number];
   function makeCapability(permission: string) {
     return (...args: unknown[]): unknown => {
       if (capability === undefined || config === undefined) throw new ErrorCtor("capabilities are not available now");
-      if (finalRefusal !== undefined) throw sandboxError(finalRefusal.code, finalRefusal.message);
+      if (finalRefusal !== undefined) throw finalRefusal;
       const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
       const reply = capability(currentSeq, permission, argsJson, realNow() - eventStart);
       const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string; final?: boolean; cut?: boolean };
       if (!parsed.ok) {
         const code = typeof parsed.code === "string" ? parsed.code : "E_CAPABILITY_FAILED";
         const message = typeof parsed.message === "string" ? parsed.message : `host.${permission}() failed`;
-        if (parsed.final === true) finalRefusal = { code, message };
+        const err = sandboxError(code, message);
+        if (parsed.final === true) finalRefusal = err;
         if (parsed.cut === true) eventCut = true;
-        throw sandboxError(code, message);
+        throw err;
       }
       return parsed.value;
     };
