@@ -1,3 +1,4 @@
+import type { CapabilityMetrics } from "./capability-gate.js";
 import type { FaultEvent } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
 
@@ -26,6 +27,8 @@ export interface MetricsSnapshot {
   readonly mods: Readonly<Record<string, ModMetrics>>;
   readonly journal: { readonly records: number; readonly bytes: number; readonly syncs: number; readonly syncMsTotal: number };
   readonly sandboxRestarts: number;
+  /** Capability calls by permission: how the game's functions answered (see CapabilityGate). */
+  readonly capabilities?: Readonly<Record<string, CapabilityMetrics>>;
 }
 
 interface MutableModMetrics {
