@@ -10,8 +10,10 @@
  */
 
 /** Bridge functions the host passes in; they accept and return strings only. */
-type LogBridge = (level: string, message: string) => void;
-type CapabilityBridge = (seq: number, permission: string, argsJson: string) => string;
+/** Answers "drop" when the mod is over its log rate: the rest of the call's lines are dropped here. */
+type LogBridge = (level: string, message: string) => string | undefined;
+/** `elapsedMs`: real time since the event began, for the host's time budget. */
+type CapabilityBridge = (seq: number, permission: string, argsJson: string, elapsedMs: number) => string;
 
 interface PreludeConfig {
   mod: { name: string; version: string };
@@ -293,6 +295,17 @@ type WireEvent = [number, string, unknown, number];
   let currentSeq = -1;
   let logsThisCall = 0;
   let droppedLogs = 0;
+  /** The host said the mod is over its log rate: drop lines here until the next dispatch. */
+  let logsMuted = false;
+  /** Real time the current event began (for the capability time budget). */
+  let eventStart = 0;
+  /**
+   * A refusal the host said holds for the rest of the event: further calls throw it again without
+   * crossing (one error object per event: a loop of refused calls stays cheap).
+   */
+  let finalRefusal: Error | undefined;
+  /** The event's time ran out in a capability call: it is stopped, and the slice ends with it. */
+  let eventCut = false;
   let ctx: unknown;
 
   /** Lets JSON.stringify write anything (logs are lenient) but stops it past jsonBudget. */
@@ -321,7 +334,7 @@ type WireEvent = [number, string, unknown, number];
   function makeLogger(level: string) {
     return (...args: unknown[]): void => {
       if (log === undefined || config === undefined) return;
-      if (logsThisCall >= config.maxLogsPerCall) {
+      if (logsMuted || logsThisCall >= config.maxLogsPerCall) {
         droppedLogs++;
         return;
       }
@@ -329,7 +342,7 @@ type WireEvent = [number, string, unknown, number];
       let message = "";
       for (let i = 0; i < args.length && message.length <= config.maxBytes; i++) message += (i ? " " : "") + formatLogArg(args[i], config.maxBytes);
       if (message.length > config.maxBytes) message = ReflectApply(StringSlice, message, [0, config.maxBytes]) + "…[truncated]";
-      log(level, message);
+      if (log(level, message) === "drop") logsMuted = true;
     };
   }
   const modConsole = ObjectFreeze({
@@ -344,10 +357,18 @@ type WireEvent = [number, string, unknown, number];
   function makeCapability(permission: string) {
     return (...args: unknown[]): unknown => {
       if (capability === undefined || config === undefined) throw new ErrorCtor("capabilities are not available now");
+      if (finalRefusal !== undefined) throw finalRefusal;
       const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
-      const reply = capability(currentSeq, permission, argsJson);
-      const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string };
-      if (!parsed.ok) throw sandboxError(parsed.code ?? "E_CAPABILITY_FAILED", parsed.message ?? `host.${permission}() failed`);
+      const reply = capability(currentSeq, permission, argsJson, realNow() - eventStart);
+      const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string; final?: boolean; cut?: boolean };
+      if (!parsed.ok) {
+        const code = typeof parsed.code === "string" ? parsed.code : "E_CAPABILITY_FAILED";
+        const message = typeof parsed.message === "string" ? parsed.message : `host.${permission}() failed`;
+        const err = sandboxError(code, message);
+        if (parsed.final === true) finalRefusal = err;
+        if (parsed.cut === true) eventCut = true;
+        throw err;
+      }
       return parsed.value;
     };
   }
@@ -568,6 +589,7 @@ type WireEvent = [number, string, unknown, number];
       sliceFinished = false;
       logsThisCall = 0;
       droppedLogs = 0;
+      logsMuted = false;
       const start = realNow();
       let i = 0;
       for (; i < events.length; i++) {
@@ -577,6 +599,9 @@ type WireEvent = [number, string, unknown, number];
         const seq = event[0], name = event[1], payload = event[2], now = event[3];
         currentSeq = seq;
         logicalNow = now;
+        eventStart = realNow();
+        finalRefusal = undefined;
+        eventCut = false;
         let result: string;
         try {
           const handler = on[name];
@@ -586,10 +611,14 @@ type WireEvent = [number, string, unknown, number];
         } catch (err) {
           result = `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;
         }
+        // Stopped as a timeout: no result, and no later event runs on the state it left.
+        if (eventCut) break;
         sliceResults[sliceResults.length] = result;
       }
       currentSeq = -1;
-      if (droppedLogs > 0 && log) log("warn", `${droppedLogs} log lines dropped (over ${(config as PreludeConfig).maxLogsPerCall} per call)`);
+      finalRefusal = undefined;
+      // Lines dropped here are counted in the sandbox's "N log lines dropped" summary.
+      if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`);
       sliceFinished = true;
       return `{"done":${i},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
     },

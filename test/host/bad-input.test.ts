@@ -123,6 +123,12 @@ describe("bad input: options and calls", () => {
     [{ modsDir: "/tmp", limits: { memoryMb: "lots" } }, "limits.memoryMb"],
     [{ modsDir: "/tmp", grants: { m: "all" } }, "grants.m"],
     [{ modsDir: "/tmp", capabilities: { say: 1 } }, "capabilities.say"],
+    [{ modsDir: "/tmp", limits: { capabilityTimeoutMs: 0 } }, "limits.capabilityTimeoutMs"],
+    [{ modsDir: "/tmp", limits: { capabilityCallsPerEvent: 1.5 } }, "limits.capabilityCallsPerEvent"],
+    [{ modsDir: "/tmp", limits: { capabilityAnswerBytes: "1MB" } }, "limits.capabilityAnswerBytes"],
+    [{ modsDir: "/tmp", limits: { capabilityBytesPerEvent: -1 } }, "limits.capabilityBytesPerEvent"],
+    [{ modsDir: "/tmp", limits: { capabilityCalls: 5 } }, "limits.capabilityCalls"],
+    [{ modsDir: "/tmp", logBytesPerSecond: 0 }, "logBytesPerSecond"],
   ])("options %j are refused naming %s", async (options, field) => {
     const err = await ModHost.create(options as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModhostError);

@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   E_MODS_DIR: "operator",
   /** emit() was given an event name or payload that is not plain JSON data. */
   E_EVENT_INVALID: "game",
-  /** A capability function offered by the game threw or returned non-JSON data. */
+  /** A game capability threw, returned non-JSON data or a Promise, answered too much, or took longer than the capability time limit. */
   E_CAPABILITY_FAILED: "game",
   /** The host was closed; the call cannot be served. */
   E_HOST_CLOSED: "game",
@@ -53,6 +53,10 @@ export const ERROR_CODES = {
   E_TIMEOUT: "mod",
   /** The mod's isolate ran past its memory limit and was disposed; state was restored. */
   E_MEMORY_LIMIT: "mod",
+  /** One event made more capability calls, or got more answer bytes, than the per-event caps allow. */
+  E_CAPABILITY_LIMIT: "mod",
+  /** A capability was called outside an event handler (top-level code, init, migrate, a state getter). */
+  E_CAPABILITY_UNAVAILABLE: "mod",
   /** A handler returned a Promise: handlers must be synchronous. */
   E_ASYNC_HANDLER: "mod",
   /** A result, state or capability argument is not plain JSON data (or cyclic, or too deep). */

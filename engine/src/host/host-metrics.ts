@@ -1,4 +1,5 @@
 import type { RegistryMetrics } from "../registry/host-packages.js";
+import type { CapabilityMetrics } from "./capability-gate.js";
 import type { FaultEvent } from "./mod-slot.js";
 import type { SwapReport } from "./swap-report.js";
 
@@ -27,6 +28,8 @@ export interface MetricsSnapshot {
   readonly mods: Readonly<Record<string, ModMetrics>>;
   readonly journal: { readonly records: number; readonly bytes: number; readonly syncs: number; readonly syncMsTotal: number };
   readonly sandboxRestarts: number;
+  /** Capability calls by permission: how the game's functions answered (see CapabilityGate). */
+  readonly capabilities?: Readonly<Record<string, CapabilityMetrics>>;
   /** The registry follower's counters (present when the host follows packages or verifies them). */
   readonly registry?: RegistryMetrics;
 }

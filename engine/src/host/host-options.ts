@@ -4,6 +4,7 @@ import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
 import { parseRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from "../registry/registry-options.js";
 import type { TrustedKeys } from "../registry/trusted-keys.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
+import type { CapabilityLimits } from "./capability-gate.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
 export type CapabilityFunction = (...args: never[]) => unknown;
@@ -14,6 +15,18 @@ export interface HostLimits {
   readonly memoryMb?: number;
   /** Time limit of each call into a mod, in ms (default cap 1000). */
   readonly callTimeoutMs?: number;
+  /**
+   * Time a game capability may take per call, in ms (default 100). A slower answer fails the call
+   * with E_CAPABILITY_FAILED (the game's fault, never the mod's); up to this much of each call's
+   * time counts against the calling mod's own time limit.
+   */
+  readonly capabilityTimeoutMs?: number;
+  /** Capability calls one event may make (default 1000); the next fails with E_CAPABILITY_LIMIT. */
+  readonly capabilityCallsPerEvent?: number;
+  /** Largest answer of one capability call, in characters of JSON (default 1 MiB); bigger is E_CAPABILITY_FAILED. */
+  readonly capabilityAnswerBytes?: number;
+  /** Answer characters one event may collect from capabilities (default 4 MiB); then E_CAPABILITY_LIMIT. */
+  readonly capabilityBytesPerEvent?: number;
 }
 
 /** Options of ModHost.create(). Unknown keys are refused. */
@@ -49,6 +62,11 @@ export interface ModHostOptions {
   readonly quarantineAfter?: number;
   /** Log lines a mod may write per second before lines are dropped (default 200). */
   readonly logRatePerSecond?: number;
+  /**
+   * Characters of log text a mod may write per second (default 1 MiB). Lines over either rate are
+   * dropped inside the sandbox, before they cross, and counted in a "N log lines dropped" line.
+   */
+  readonly logBytesPerSecond?: number;
   /** Type errors in a new version: "block" refuses it (default), "warn" logs them, "off" skips the check. */
   readonly typecheck?: "block" | "warn" | "off";
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
@@ -74,6 +92,8 @@ export interface ResolvedOptions {
   readonly capabilities: ReadonlyMap<string, CapabilityFunction>;
   readonly grants: ReadonlyMap<string, readonly string[]>;
   readonly caps: { readonly memoryMb: number; readonly callTimeoutMs: number };
+  readonly capabilityLimits: CapabilityLimits;
+  readonly logBytesPerSecond: number;
   readonly defaults: { readonly memoryMb: number; readonly callTimeoutMs: number };
   readonly watch: boolean;
   readonly isolation: "process" | "inline";
@@ -108,6 +128,7 @@ const KEYS = new Set([
   "checkpointEvery",
   "quarantineAfter",
   "logRatePerSecond",
+  "logBytesPerSecond",
   "typecheck",
   "modTypes",
   "probation",
@@ -148,13 +169,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
 
   const caps = { memoryMb: 128, callTimeoutMs: 1000 };
+  const capability = { capabilityTimeoutMs: 100, capabilityCallsPerEvent: 1000, capabilityAnswerBytes: 1024 * 1024, capabilityBytesPerEvent: 4 * 1024 * 1024 };
   if (o.limits !== undefined) {
-    if (typeof o.limits !== "object" || o.limits === null) fail("limits", "must be an object { memoryMb?, callTimeoutMs? }");
+    const allowed = ["memoryMb", "callTimeoutMs", ...Object.keys(capability)];
+    if (typeof o.limits !== "object" || o.limits === null) fail("limits", `must be an object { ${allowed.map((k) => `${k}?`).join(", ")} }`);
     for (const [key, value] of Object.entries(o.limits as Record<string, unknown>)) {
-      if (key !== "memoryMb" && key !== "callTimeoutMs") fail(`limits.${key}`, "unknown limit (allowed: memoryMb, callTimeoutMs)");
+      if (!allowed.includes(key)) fail(`limits.${key}`, `unknown limit (allowed: ${allowed.join(", ")})`);
       const min = key === "memoryMb" ? 8 : 1;
       if (typeof value !== "number" || !Number.isInteger(value) || value < min) fail(`limits.${key}`, `must be a whole number of at least ${min}`);
-      caps[key as "memoryMb" | "callTimeoutMs"] = value as number;
+      if (key in caps) caps[key as keyof typeof caps] = value as number;
+      else capability[key as keyof typeof capability] = value as number;
     }
   }
 
@@ -207,6 +231,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),
     logRatePerSecond: positive("logRatePerSecond", 200),
+    logBytesPerSecond: positive("logBytesPerSecond", 1024 * 1024),
+    capabilityLimits: {
+      timeoutMs: capability.capabilityTimeoutMs,
+      callsPerEvent: capability.capabilityCallsPerEvent,
+      answerBytes: capability.capabilityAnswerBytes,
+      bytesPerEvent: capability.capabilityBytesPerEvent,
+    },
     watchDebounceMs: positive("watchDebounceMs", 10),
     cacheDir: typeof o.cacheDir === "string" && o.cacheDir !== "" ? resolve(o.cacheDir) : undefined,
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",

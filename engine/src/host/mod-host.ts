@@ -22,6 +22,7 @@ import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPer
 import type { SwapReport } from "./swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
+import { CapabilityGate } from "./capability-gate.js";
 import { HostPackages } from "../registry/host-packages.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
 import { loadRegistryTrust } from "../registry/registry-options.js";
@@ -68,6 +69,8 @@ export class ModHost {
   readonly #typeCheck: VersionTypeCheck;
   readonly #metrics = new HostMetrics();
   readonly #swaps: SwapCoordinator;
+  /** Answers the mods' capability calls (grants, caps, the game's failures and slowness). */
+  readonly #gate: CapabilityGate;
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
@@ -89,6 +92,13 @@ export class ModHost {
     this.#backend = backend;
     this.#logLimiter = logLimiter;
     this.#typeCheck = new VersionTypeCheck(options.modTypes);
+    this.#gate = new CapabilityGate({
+      capabilities: options.capabilities,
+      grants: options.grants,
+      limits: options.capabilityLimits,
+      slotOf: (mod) => this.#slots.get(mod),
+      report: { log: (mod, level, message) => this.#emitLog({ mod, level, message }) },
+    });
     this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
   }
 
@@ -122,10 +132,7 @@ export class ModHost {
       log: (mod, level, message) => {
         if (holder.host) holder.host.#onLog(mod, level, message);
       },
-      capability: (mod, seq, permission, argsJson) =>
-        holder.host
-          ? holder.host.#onCapability(mod, seq, permission, argsJson)
-          : JSON.stringify({ ok: false, code: "E_HOST_CLOSED", message: "the host is not ready" }),
+      capability: (call) => (holder.host ? holder.host.#gate.answer(call) : { reply: JSON.stringify({ ok: false, code: "E_HOST_CLOSED", message: "the host is not ready" }), late: false }),
     };
     // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
     const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
@@ -207,7 +214,7 @@ export class ModHost {
   /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */
   metrics(): MetricsSnapshot {
     const registry = this.#packages?.metrics();
-    return registry === undefined ? this.#metrics.snapshot() : { ...this.#metrics.snapshot(), registry };
+    return { ...this.#metrics.snapshot(), capabilities: this.#gate.metrics(), ...(registry !== undefined ? { registry } : {}) };
   }
 
   /** Heap used and limit of each running mod's isolate, in bytes. */
@@ -542,30 +549,6 @@ export class ModHost {
     this.#events.emit("log", line);
   }
 
-  /** Answers a capability call from a mod: checks the grant, calls the game, records the answer. */
-  #onCapability(mod: string, seq: number, permission: string, argsJson: string): string {
-    const slot = this.#slots.get(mod);
-    const fn = this.#options.capabilities.get(permission);
-    let reply: string;
-    if (slot === undefined || fn === undefined || !slot.version.spec.permissions.includes(permission)) {
-      reply = JSON.stringify({ ok: false, code: "E_PERMISSION_NOT_GRANTED", message: `host.${permission}() is not granted to this mod` });
-    } else {
-      try {
-        const args = JSON.parse(argsJson) as never[];
-        const value: unknown = fn(...args);
-        if (typeof (value as { then?: unknown } | null)?.then === "function") {
-          reply = JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: `host.${permission}() returned a Promise; capabilities must answer synchronously` });
-        } else {
-          reply = JSON.stringify({ ok: true, value });
-        }
-      } catch (err) {
-        // The game's error message reaches the mod; its stack (host paths) does not.
-        reply = JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: `host.${permission}() failed: ${err instanceof Error ? err.message : String(err)}` });
-      }
-    }
-    slot?.recordCapability(seq, { permission, reply });
-    return reply;
-  }
 }
 
 function noop(): void {}

@@ -118,6 +118,9 @@ export async function prepareSources(dir: string, manifest: ModManifest, files: 
     callTimeoutMs: manifest.limits.callTimeoutMs ?? options.defaults.callTimeoutMs,
     maxBytes: options.maxBytes,
     maxLogsPerCall: 100,
+    capabilityTimeoutMs: options.capabilityLimits.timeoutMs,
+    logLinesPerSecond: options.logRatePerSecond,
+    logBytesPerSecond: options.logBytesPerSecond,
   };
   return {
     ok: true,

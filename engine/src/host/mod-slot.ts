@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { mapStackTrace } from "../compile/source-position.js";
-import type { ErrorCode } from "../errors/error-codes.js";
+import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../sandbox/wire.js";
@@ -287,6 +287,11 @@ export class ModSlot {
   /** Heap figures of the live instance. */
   async heap(): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
     return this.#instance === undefined ? undefined : this.#ctx.backend.heap(this.#instance);
+  }
+
+  /** Is this event being dispatched now? Capabilities are answered only inside events in flight. */
+  inFlight(seq: number): boolean {
+    return this.#inFlight.has(seq);
   }
 
   /** Records a live capability answer for an event of the dispatch in flight. */
@@ -685,7 +690,9 @@ export class ModSlot {
     }
     if (this.#probation !== undefined && this.#status === "running") {
       const code = result.ok ? undefined : result.error.code;
-      const verdict = this.#probation.record(result.ok ? "ok" : code === "E_TIMEOUT" || code === "E_MEMORY_LIMIT" || code === "E_SANDBOX_CRASHED" ? "termination" : "error");
+      // A failure the game caused (a capability that threw or was too slow) says nothing about the new version.
+      const gameFault = code !== undefined && ERROR_CODES[code as ErrorCode] === "game";
+      const verdict = this.#probation.record(result.ok || gameFault ? "ok" : code === "E_TIMEOUT" || code === "E_MEMORY_LIMIT" || code === "E_SANDBOX_CRASHED" ? "termination" : "error");
       if (verdict !== undefined) this.#ctx.probationFailed(this, `version ${version} ${verdict}`);
     }
   }

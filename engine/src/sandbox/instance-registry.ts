@@ -1,6 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
 import { ModInstance, ModLoadError } from "./mod-instance.js";
+import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
 import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "./wire.js";
 
@@ -12,6 +13,8 @@ export class InstanceRegistry {
   readonly #instances = new Map<string, ModInstance>();
   readonly #bridge: SandboxBridge;
   readonly #idPrefix: string;
+  /** Each mod's log rate, shared by its instances (a restore must not reset it). */
+  readonly #logBudgets = new Map<string, LogBudget>();
   #next = 1;
 
   /** `idPrefix` keeps ids unique across sandbox process generations. */
@@ -23,7 +26,7 @@ export class InstanceRegistry {
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): StartResult {
     let instance: ModInstance;
     try {
-      instance = ModInstance.create(spec, this.#bridge, seed);
+      instance = ModInstance.create(spec, this.#bridge, seed, this.#logBudget(spec));
     } catch (err) {
       if (err instanceof ModhostError) {
         const stop = err.code === "E_TIMEOUT" ? "timeout" : err.code === "E_MEMORY_LIMIT" ? "memory" : undefined;
@@ -52,6 +55,17 @@ export class InstanceRegistry {
     const instance = this.#instances.get(id);
     if (instance === undefined || instance.dead) return { kind: "disposed" };
     return instance.exportState();
+  }
+
+  #logBudget(spec: LoadSpec): LogBudget {
+    let budget = this.#logBudgets.get(spec.name);
+    const lines = spec.logLinesPerSecond ?? DEFAULT_LOG_LINES_PER_SECOND;
+    const bytes = spec.logBytesPerSecond ?? DEFAULT_LOG_BYTES_PER_SECOND;
+    if (budget === undefined) {
+      budget = new LogBudget(lines, bytes);
+      this.#logBudgets.set(spec.name, budget);
+    } else budget.setRates(lines, bytes);
+    return budget;
   }
 
   stage(id: string, spec: LoadSpec): StageResult {

@@ -25,7 +25,7 @@ function spec(js: string, extra: Partial<LoadSpec> = {}): LoadSpec {
 const logs: string[] = [];
 const bridge: SandboxBridge = {
   log: (_m, level, message) => void logs.push(`${level}:${message}`),
-  capability: (_m, _seq, permission, argsJson) => JSON.stringify({ ok: true, value: `${permission}${argsJson}` }),
+  capability: (call) => ({ reply: JSON.stringify({ ok: true, value: `${call.permission}${call.args}` }), late: false }),
 };
 function start(js: string, extra: Partial<LoadSpec> = {}): ModInstance {
   const i = ModInstance.create(spec(js, extra), bridge, [1, 2, 3, 4]);

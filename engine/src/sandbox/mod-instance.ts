@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { LogBudget } from "./log-budget.js";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type CallOutcome, type IsolateFunction, type ModuleSet } from "./ivm.js";
@@ -23,6 +25,18 @@ const SDK_SPECIFIER = "@modhost/sdk";
 const INTERNAL_PATH = "modhost:internal";
 const BOOT_PATH = "modhost:boot";
 const LOG_LEVELS = new Set(["debug", "info", "warn", "error"]);
+/** Capability time limit when a LoadSpec names none (ms). */
+const DEFAULT_CAPABILITY_TIMEOUT_MS = 100;
+
+/** The refusal of a capability call made outside an event (it holds for the rest of the call). */
+function outsideEvent(permission: unknown): string {
+  return JSON.stringify({
+    ok: false,
+    code: "E_CAPABILITY_UNAVAILABLE",
+    message: `host.${String(permission)}() was called outside an event handler (top-level code, init, migrate or a state getter); capabilities exist only while a handler runs`,
+    final: true,
+  });
+}
 
 type PreludeApi = Record<(typeof PRELUDE_FUNCTIONS)[number], IsolateFunction>;
 
@@ -63,13 +77,24 @@ export class ModInstance {
   /** Recorded capability answers for the events of the dispatch in progress. */
   #recorded = new Map<number, { caps: readonly CapabilityRecord[]; cursor: number }>();
   #replaying = false;
+  /** The events of the dispatch in progress: capabilities are answered only for them. */
+  #dispatching: ReadonlySet<number> | undefined;
+  /**
+   * Per event of the dispatch in progress: capability time not charged to the mod (ms). The
+   * mod's time limit covers its own time and, of each call, up to the capability time limit.
+   */
+  readonly #uncharged = new Map<number, number>();
+  /** The event whose time budget ran out inside a capability call: it is stopped as a timeout. */
+  #cutSeq: number | undefined;
+  readonly #logs: LogBudget;
 
-  private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeApi, shape: ModShape, bridge: SandboxBridge) {
+  private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeApi, shape: ModShape, bridge: SandboxBridge, logs: LogBudget) {
     this.#spec = spec;
     this.#isolate = isolate;
     this.#api = api;
     this.#shape = shape;
     this.#bridge = bridge;
+    this.#logs = logs;
   }
 
   /** The live version's load spec. */
@@ -87,7 +112,7 @@ export class ModInstance {
    * ModhostError (E_MOD_LOAD_THREW, E_MOD_DEFINITION, E_TIMEOUT, E_MEMORY_LIMIT) if the mod cannot
    * be brought up; the isolate is disposed in that case.
    */
-  static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[]): ModInstance {
+  static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs = new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond)): ModInstance {
     const isolate = IsolateHandle.create(spec.memoryMb);
     try {
       const holder: { instance?: ModInstance } = {};
@@ -96,20 +121,17 @@ export class ModInstance {
         spec,
         "starting the sandbox",
       );
-      const logFn = isolate.callback((level, message) => {
-        if (holder.instance) holder.instance.#onLog(level, message);
-        return undefined;
-      });
-      const capFn = isolate.callback((seq, permission, argsJson) => {
+      const logFn = isolate.callback((level, message) => (holder.instance === undefined ? undefined : holder.instance.#onLog(level, message)));
+      const capFn = isolate.callback((seq, permission, argsJson, elapsedMs) => {
         const instance = holder.instance;
-        if (instance === undefined) return JSON.stringify({ ok: false, code: "E_CAPABILITY_FAILED", message: "capabilities cannot be used while the mod loads" });
-        return instance.#onCapability(seq, permission, argsJson);
+        if (instance === undefined) return outsideEvent(permission);
+        return instance.#onCapability(seq, permission, argsJson, elapsedMs);
       });
       expectOk(isolate.call(api.boot, [logFn, capFn, JSON.stringify(seed)], 1000), spec, "starting the sandbox");
       const staged = stageVersion(isolate, api, spec);
       if (!staged.ok) throw staged.error;
       expectOk(isolate.call(api.activate, [], 1000), spec, "starting the mod");
-      const instance = new ModInstance(spec, isolate, api, staged.shape, bridge);
+      const instance = new ModInstance(spec, isolate, api, staged.shape, bridge, logs);
       instance.#modules = staged.modules;
       holder.instance = instance;
       return instance;
@@ -226,6 +248,9 @@ export class ModInstance {
     this.#recorded.clear();
     for (const event of events) if (event.caps && event.caps.length > 0) this.#recorded.set(event.seq, { caps: event.caps, cursor: 0 });
     this.#replaying = replay;
+    this.#dispatching = new Set(events.map((event) => event.seq));
+    this.#uncharged.clear();
+    this.#cutSeq = undefined;
     // A replay re-runs events that already succeeded once: a loaded machine must not fail them.
     const timeout = this.spec.callTimeoutMs * (replay ? 10 : 1);
     const sliceMs = Math.max(1, Math.floor(this.spec.callTimeoutMs / 10));
@@ -246,6 +271,8 @@ export class ModInstance {
           const { count, inner } = splitResults(out.value);
           if (count > 0) parts.push(inner);
           done += count;
+          // The prelude ended the slice before the event whose time ran out in a capability call.
+          if (this.#cutSeq !== undefined) return finish("timeout");
           continue;
         }
         if (out.kind !== "timeout" && out.kind !== "threw") return finish(out.kind);
@@ -276,6 +303,10 @@ export class ModInstance {
     } finally {
       this.#recorded.clear();
       this.#replaying = false;
+      this.#dispatching = undefined;
+      this.#uncharged.clear();
+      this.#cutSeq = undefined;
+      this.#sendLogSummary();
     }
   }
 
@@ -289,9 +320,30 @@ export class ModInstance {
     this.#isolate.dispose();
   }
 
-  #onLog(level: unknown, message: unknown): void {
-    if (this.#replaying) return;
-    if (typeof level !== "string" || typeof message !== "string" || !LOG_LEVELS.has(level)) return;
+  /**
+   * A line the mod logged. Lines over the mod's rate are dropped here, before they leave the
+   * sandbox; the answer "drop" tells the prelude to drop the rest of this call's lines itself.
+   * Level "dropped" carries the count of lines the prelude dropped.
+   */
+  #onLog(level: unknown, message: unknown): string | undefined {
+    if (this.#replaying) return undefined;
+    if (level === "dropped" && typeof message === "string") {
+      this.#logs.countDropped(Math.max(0, Math.min(1e9, Number(message) || 0)));
+      return undefined;
+    }
+    if (typeof level !== "string" || typeof message !== "string" || !LOG_LEVELS.has(level)) return undefined;
+    if (!this.#logs.admit(message.length)) return "drop";
+    this.#sendLogSummary();
+    this.#sendLog(level, message);
+    return undefined;
+  }
+
+  #sendLogSummary(): void {
+    const summary = this.#logs.summary();
+    if (summary !== undefined) this.#sendLog("warn", summary);
+  }
+
+  #sendLog(level: string, message: string): void {
     try {
       this.#bridge.log(this.spec.name, level, message);
     } catch (err) {
@@ -302,9 +354,21 @@ export class ModInstance {
     }
   }
 
-  #onCapability(seq: unknown, permission: unknown, argsJson: unknown): string {
-    if (typeof seq !== "number" || typeof permission !== "string" || typeof argsJson !== "string") {
+  /**
+   * A capability call from the isolate. Checked here first (the host checks again): only inside
+   * an event of the dispatch in progress, only a permission the live version was granted, and
+   * only while the event's time budget lasts: its own time plus, of each call, up to the
+   * capability time limit (isolated-vm's timeout pauses while a host callback runs, so without
+   * this a mod looping on a capability would never time out).
+   */
+  #onCapability(seq: unknown, permission: unknown, argsJson: unknown, elapsedMs: unknown): string {
+    if (typeof seq !== "number" || typeof permission !== "string" || typeof argsJson !== "string" || typeof elapsedMs !== "number") {
       return JSON.stringify({ ok: false, code: "E_INTERNAL", message: "malformed capability call" });
+    }
+    // Before the records: a replay must refuse exactly what the first run refused.
+    if (this.#dispatching === undefined || !this.#dispatching.has(seq)) return outsideEvent(permission);
+    if (!this.#spec.permissions.includes(permission)) {
+      return JSON.stringify({ ok: false, code: "E_PERMISSION_NOT_GRANTED", message: `host.${permission}() is not granted to version ${this.#spec.version} of this mod` });
     }
     const recorded = this.#recorded.get(seq);
     if (recorded !== undefined && recorded.cursor < recorded.caps.length) {
@@ -315,11 +379,30 @@ export class ModInstance {
     if (this.#replaying) {
       return JSON.stringify({ ok: false, code: "E_REPLAY_DIVERGED", message: `replay called host.${permission}(), which the journal does not hold` });
     }
+    const limitMs = this.#spec.callTimeoutMs;
+    const uncharged = this.#uncharged.get(seq) ?? 0;
+    if (elapsedMs - uncharged >= limitMs) {
+      this.#cutSeq = seq;
+      return JSON.stringify({
+        ok: false,
+        code: "E_TIMEOUT",
+        message: `host.${permission}() was not called: the event has used its ${limitMs} ms time limit (its own time and its capability calls)`,
+        final: true,
+        cut: true,
+      });
+    }
+    const started = performance.now();
+    let answer;
     try {
-      return this.#bridge.capability(this.spec.name, seq, permission, argsJson);
+      answer = this.#bridge.capability({ mod: this.#spec.name, version: this.#spec.hash, seq, permission, args: argsJson });
     } catch (err) {
       return JSON.stringify({ ok: false, code: "E_INTERNAL", message: `capability bridge failed: ${err instanceof Error ? err.message : String(err)}` });
     }
+    const ms = performance.now() - started;
+    // A late answer is the game's time; of any other, the mod pays up to the capability time limit.
+    const capMs = this.#spec.capabilityTimeoutMs ?? DEFAULT_CAPABILITY_TIMEOUT_MS;
+    this.#uncharged.set(seq, uncharged + (answer.late ? ms : Math.max(0, ms - capMs)));
+    return answer.reply;
   }
 
   #stateCall(fn: IsolateFunction, args: unknown[], fallback: ErrorCode, timeoutMs: number): StateOutcome<void> {

@@ -26,6 +26,15 @@ export interface LoadSpec {
   /** Cap on results, capability arguments and log lines, in characters. */
   readonly maxBytes: number;
   readonly maxLogsPerCall: number;
+  /**
+   * A capability call's time charged to the mod is capped at this (ms); a game answering slower
+   * fails the call and the time is the game's. Default 100.
+   */
+  readonly capabilityTimeoutMs?: number;
+  /** Log lines a mod may send out of the sandbox per second (default 200). */
+  readonly logLinesPerSecond?: number;
+  /** Log text (characters) a mod may send out of the sandbox per second (default 1 MiB). */
+  readonly logBytesPerSecond?: number;
 }
 
 /** What the sandbox learned about the mod's definition while loading it. */
@@ -93,12 +102,39 @@ export interface DispatchResult {
   readonly late?: number;
 }
 
-/** The reply envelope of a capability call, as the isolate receives it. */
-export type CapabilityReply = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
+/**
+ * The reply envelope of a capability call, as the isolate receives it. A refusal with `final`
+ * holds for the rest of the event: the prelude fails every further call of that event the same
+ * way without crossing. `cut` means the event's time budget is spent: the event is stopped as a
+ * timeout (its result dropped, its changes undone) and the slice ends after it.
+ */
+export type CapabilityReply =
+  | { readonly ok: true; readonly value?: unknown }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly final?: true; readonly cut?: true };
+
+/** A capability call as it leaves the sandbox. */
+export interface CapabilityCall {
+  readonly mod: string;
+  /** Hash of the version whose code made the call (calls are answered only inside its events). */
+  readonly version: string;
+  /** The event being handled. */
+  readonly seq: number;
+  readonly permission: string;
+  /** The arguments as JSON text (an array). */
+  readonly args: string;
+}
+
+/** The host's answer to a capability call. */
+export interface CapabilityAnswer {
+  /** A CapabilityReply as JSON text. */
+  readonly reply: string;
+  /** The game took longer than the capability time limit: the call failed and its time is the game's. */
+  readonly late: boolean;
+}
 
 /** A sandbox's view of the host: log lines out, capability calls answered synchronously. */
 export interface SandboxBridge {
   log(mod: string, level: string, message: string): void;
-  /** Returns a CapabilityReply as JSON text. Never throws. */
-  capability(mod: string, seq: number, permission: string, argsJson: string): string;
+  /** Answers a capability call. Never throws. */
+  capability(call: CapabilityCall): CapabilityAnswer;
 }

@@ -7,7 +7,8 @@ import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent,
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import type { SandboxMessage, SandboxRequest } from "./protocol.js";
+import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from "./protocol.js";
+import { performance } from "node:perf_hooks";
 
 /** Options of the supervisor. */
 export interface ProcessBackendOptions {
@@ -18,6 +19,10 @@ export interface ProcessBackendOptions {
 interface Pending {
   readonly request: SandboxRequest;
   readonly budgetMs: number;
+  /** Time the host spent answering this request's capability calls (ms): the watchdog adds it. */
+  capabilityMs: number;
+  /** How much of capabilityMs the watchdog has already added. */
+  creditedMs: number;
   readonly resolve: (message: SandboxMessage | { t: "crash"; culprit: boolean }) => void;
 }
 
@@ -182,7 +187,7 @@ export class ProcessBackend implements SandboxBackend {
     if (this.#closing) return Promise.reject(new ModhostError("E_HOST_CLOSED", "the sandbox is closed"));
     const full = { ...request, id: this.#nextId++ } as SandboxRequest;
     return new Promise((resolve) => {
-      this.#pending.push({ request: full, budgetMs, resolve });
+      this.#pending.push({ request: full, budgetMs, capabilityMs: 0, creditedMs: 0, resolve });
       this.#outbox.push(full);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -207,12 +212,22 @@ export class ProcessBackend implements SandboxBackend {
     const head = this.#pending[0];
     if (head === undefined) return;
     this.#watchedId = head.request.id;
+    this.#startWatchdog(head.budgetMs + this.#options.graceMs);
+  }
+
+  #startWatchdog(ms: number): void {
     this.#watchdog = setTimeout(() => {
-      const stillHead = this.#pending[0];
-      if (stillHead !== undefined && stillHead.request.id === this.#watchedId) {
-        this.#child?.process.kill("SIGKILL");
+      const head = this.#pending[0];
+      if (head === undefined || head.request.id !== this.#watchedId) return;
+      // Time the host spent answering capability calls is not the sandbox's: extend by it.
+      const owed = head.capabilityMs - head.creditedMs;
+      if (owed > 0) {
+        head.creditedMs = head.capabilityMs;
+        this.#startWatchdog(owed);
+        return;
       }
-    }, head.budgetMs + this.#options.graceMs);
+      this.#child?.process.kill("SIGKILL");
+    }, ms);
     this.#watchdog.unref();
   }
 
@@ -286,8 +301,11 @@ export class ProcessBackend implements SandboxBackend {
         this.#bridge.log(message.mod, message.level, message.message);
         return;
       case "cap": {
-        const reply = this.#bridge.capability(message.mod, message.seq, message.permission, message.args);
-        child.capabilityReplies.write(encodeFrame(reply));
+        const started = performance.now();
+        const answer = this.#bridge.capability(message.call);
+        const head = this.#pending[0];
+        if (head !== undefined) head.capabilityMs += performance.now() - started;
+        child.capabilityReplies.write(encodeFrame(encodeCapabilityAnswer(answer)));
         return;
       }
       case "res":

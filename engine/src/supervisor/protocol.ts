@@ -6,7 +6,7 @@
  * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
  */
 import type { CommitMode, StateInit } from "../sandbox/sandbox-backend.js";
-import type { LoadSpec, StopReason, WireEvent } from "../sandbox/wire.js";
+import type { CapabilityAnswer, CapabilityCall, LoadSpec, StopReason, WireEvent } from "../sandbox/wire.js";
 
 export const FD_REQUESTS = 3;
 export const FD_OUT = 4;
@@ -30,4 +30,17 @@ export type SandboxMessage =
   | { readonly t: "res"; readonly id: number; readonly value: unknown }
   | { readonly t: "out"; readonly id: number; readonly stop?: StopReason; readonly late?: number; readonly results: readonly unknown[] }
   | { readonly t: "log"; readonly mod: string; readonly level: string; readonly message: string }
-  | { readonly t: "cap"; readonly mod: string; readonly seq: number; readonly permission: string; readonly args: string };
+  | { readonly t: "cap"; readonly call: CapabilityCall };
+
+/**
+ * A capability answer on fd 5: one frame whose text is "1" (the game was late) or "0", then the
+ * reply envelope's JSON.
+ */
+export function encodeCapabilityAnswer(answer: CapabilityAnswer): string {
+  return `${answer.late ? "1" : "0"}${answer.reply}`;
+}
+
+/** The inverse of encodeCapabilityAnswer. */
+export function decodeCapabilityAnswer(text: string): CapabilityAnswer {
+  return { late: text.startsWith("1"), reply: text.slice(1) };
+}

@@ -7,7 +7,7 @@ import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge } from "../sandbox/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, type SandboxRequest } from "./protocol.js";
+import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type SandboxRequest } from "./protocol.js";
 
 function writeAll(json: string): void {
   const frame = encodeFrame(json);
@@ -30,10 +30,10 @@ const bridge: SandboxBridge = {
   log(mod, level, message) {
     writeAll(JSON.stringify({ t: "log", mod, level, message }));
   },
-  capability(mod, seq, permission, args) {
-    writeAll(JSON.stringify({ t: "cap", mod, seq, permission, args }));
+  capability(call) {
+    writeAll(JSON.stringify({ t: "cap", call }));
     const size = readExactly(4).readUInt32LE(0);
-    return readExactly(size).toString("utf8");
+    return decodeCapabilityAnswer(readExactly(size).toString("utf8"));
   },
 };
 
