@@ -114,8 +114,10 @@ describe("a host following a package on a real npm registry", () => {
       await host.close();
     }
 
-    // Restart with the registry down: the host comes back with 3.0.0 and its state, says where it came from, and keeps serving.
+    // Restart with the registry down and the mod's folder lost: the host comes back from the cache
+    // with 3.0.0 and its state (from the stateDir), says where it came from, and keeps serving.
     await registry.stop();
+    await rm(join(modsDir, "counter"), { recursive: true });
     host = await ModHost.create({ ...options, registry: { ...options.registry, timeoutMs: 500 } });
     try {
       const logs: LogEvent[] = [];

@@ -60,6 +60,10 @@ export class HostPackages {
       const cache = options.stateDir !== undefined ? new PackageCache(join(options.stateDir, "packages")) : undefined;
       this.#follower = new PackageFollower({ client: this.#client, trust: options.trust, cache, follow: registry.follow, pollMs: registry.pollMs }, {
         current: (target) => this.#current(target),
+        running: (target) => {
+          const mod = this.#installed.get(target.name)?.mod;
+          return mod === undefined ? undefined : this.#side.live(mod)?.version;
+        },
         install: async (pkg, origin) => this.#installFollowed(pkg, origin),
         log: (level, message, mod) => side.log(level, message, mod ?? "<registry>"),
         failed: (_target, error) => {

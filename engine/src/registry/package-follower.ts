@@ -25,6 +25,8 @@ export interface PackageOrigin {
 export interface FollowerHost {
   /** The mod this package has carried and the newest version of it the server has run, if any. */
   current(pkg: FollowTarget): { readonly mod?: string; readonly version?: string };
+  /** The version of the package's mod live right now, if it is loaded. */
+  running(pkg: FollowTarget): string | undefined;
   /** Loads a verified package through the normal pipeline; resolves true when it is live (or held for approval). */
   install(pkg: VerifiedPackage, origin: PackageOrigin): Promise<boolean>;
   /** A line for the host's `log` event. */
@@ -90,15 +92,17 @@ export class PackageFollower {
         return undefined;
       });
       if (ref === undefined) continue;
+      // Installed again when the mod is not loaded (its folder was lost) or runs an older version.
       const current = this.#host.current(target);
-      if (current.version !== undefined && !semver.gt(ref.version, current.version)) continue;
+      const running = this.#host.running(target);
+      if (running !== undefined && !semver.gt(ref.version, running)) continue;
       const tarball = await cache.blob(ref.sha256);
       if (tarball === undefined) {
         this.#host.log("warn", `package cache: ${target.name}@${ref.version} (${ref.sha256}) is missing or damaged; waiting for the registry`);
         continue;
       }
       try {
-        const verified = await verifyPackage(tarball, { trust: this.#options.trust, packageName: target.name, integrity: ref.integrity, ...(current.mod !== undefined ? { modName: current.mod } : {}), ...(current.version !== undefined ? { newerThan: current.version } : {}) });
+        const verified = await verifyPackage(tarball, { trust: this.#options.trust, packageName: target.name, integrity: ref.integrity, ...(current.mod !== undefined ? { modName: current.mod } : {}), ...(running !== undefined ? { newerThan: running } : {}) });
         await this.#host.install(verified, { source: "cache", package: target.name, version: ref.version, keyId: verified.keyId, sha256: ref.sha256 });
       } catch (err) {
         this.#refuse(target, errorInfo(err));
