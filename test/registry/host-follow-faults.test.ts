@@ -7,7 +7,8 @@ import { ModHost, type LogEvent } from "modhost";
 import { CraftedRegistry } from "../support/crafted-registry.js";
 import { MAIN, buildPackage, packageFiles, rawTarball } from "../support/package-builder.js";
 import { generateKeyPair, publicKeyLine } from "../../engine/src/registry/minisign-key.js";
-import { LISTING_FILE, SIGNATURE_FILE } from "../../engine/src/registry/package-listing.js";
+import { signMessage } from "../../engine/src/registry/minisign-signature.js";
+import { LISTING_FILE, SIGNATURE_FILE, buildListing, serializeListing } from "../../engine/src/registry/package-listing.js";
 import { writeTarball } from "../../engine/src/registry/package-tarball.js";
 
 const NAME = "@studio/counter";
@@ -68,7 +69,7 @@ describe("a following host and a hostile registry: every fault has its code and 
         { key: publicKeyLine(narrowKey.publicKey), mods: ["loot"] },
       ],
     };
-    host = await ModHost.create({ modsDir: join(work, "mods"), stateDir: join(work, "state"), isolation: "inline", probation: false, typecheck: "off", registry: { url: registry.url, trustedKeys, follow: { [NAME]: "latest" }, pollMs: 600_000, timeoutMs: 300 } });
+    host = await ModHost.create({ modsDir: join(work, "mods"), stateDir: join(work, "state"), isolation: "inline", probation: false, typecheck: "off", capabilities: { broadcast: () => undefined }, grants: { counter: ["broadcast"] }, registry: { url: registry.url, trustedKeys, follow: { [NAME]: "latest" }, pollMs: 600_000, timeoutMs: 300 } });
     host.on("log", (line) => logs.push(line));
     await host.pollRegistry();
   }, 60_000);
@@ -112,5 +113,27 @@ describe("a following host and a hostile registry: every fault has its code and 
     expect(JSON.parse(await readFile(join(work, "mods", "counter", "mod.json"), "utf8"))).toMatchObject({ version: "1.0.0" });
     expect((await readFile(join(work, "mods", "counter", LISTING_FILE))).length).toBeGreaterThan(0);
     expect(await readdir(join(work, "state", "packages", "blobs"))).toEqual([`${createHash("sha256").update(v1).digest("hex")}.tgz`]);
+  });
+
+  it("a verified package asking for a new permission is held for approval, then goes live on approve", async () => {
+    const { files } = packageFiles({ key, mod: "counter", packageName: NAME, version: "1.2.0", main: MAIN.replace("return s.n;", `return { n: s.n, v: "1.2.0" };`) });
+    const manifest = JSON.parse(files.get("mod.json")!.toString()) as { permissions: string[] };
+    manifest.permissions = ["broadcast"];
+    // Signed again with the permission in mod.json.
+    files.set("mod.json", Buffer.from(JSON.stringify(manifest)));
+    files.delete(LISTING_FILE);
+    files.delete(SIGNATURE_FILE);
+    const listing = serializeListing(buildListing({ mod: "counter", version: "1.2.0", package: NAME, keyId: key.keyId }, files));
+    files.set(LISTING_FILE, listing);
+    files.set(SIGNATURE_FILE, Buffer.from(signMessage(listing, key, "modhost package")));
+    registry.publish(NAME, [{ version: "1.2.0", tarball: await writeTarball(files) }], { latest: "1.2.0" });
+    await host.pollRegistry();
+    expect(host.mods()).toMatchObject([{ name: "counter", version: "1.0.0", status: "pending-approval" }]);
+    hits++;
+    expect(await host.emit("hit")).toMatchObject([{ ok: true, value: { v: "1.0.0", n: hits } }]);
+    expect(await host.approve("counter")).toMatchObject({ ok: true, to: "1.2.0" });
+    expect(host.mods()).toMatchObject([{ name: "counter", version: "1.2.0", status: "running", origin: { source: "registry", version: "1.2.0" } }]);
+    hits++;
+    expect(await host.emit("hit")).toMatchObject([{ ok: true, value: { v: "1.2.0", n: hits } }]);
   });
 });
