@@ -58,6 +58,34 @@ describe("requireSigned: unsigned code is refused from every route (E_UNSIGNED)"
     }
   }, 120_000);
 
+  it("the watcher: a new unsigned folder is refused, a new unpacked signed package loads", async () => {
+    const modsDir = join(work, "watch-mods");
+    await mkdir(modsDir, { recursive: true });
+    const host = await ModHost.create({ modsDir, isolation: "inline", probation: false, watch: true, requireSigned: true, registry: { trustedKeys: trust } });
+    try {
+      const reports: { mod: string; ok: boolean; error?: { code: string } }[] = [];
+      host.on("swap", (report) => reports.push(report));
+      const until = async (probe: () => boolean): Promise<void> => {
+        for (let i = 0; i < 400 && !probe(); i++) await new Promise((r) => setTimeout(r, 25));
+        expect(probe()).toBe(true);
+      };
+      await mkdir(join(modsDir, "sneaky"));
+      await writeFile(join(modsDir, "sneaky", "main.ts"), COUNTER_MAIN);
+      await writeFile(join(modsDir, "sneaky", "mod.json"), JSON.stringify(manifest("sneaky", "1.0.0")));
+      await until(() => reports.some((r) => r.mod === "sneaky"));
+      expect(reports.find((r) => r.mod === "sneaky")).toMatchObject({ ok: false, error: { code: "E_UNSIGNED" } });
+      expect(host.mods().find((m) => m.name === "sneaky")).toMatchObject({ status: "faulted", error: { code: "E_UNSIGNED" } });
+      const staged = join(work, "staged-counter");
+      await mkdir(staged, { recursive: true });
+      execFileSync("tar", ["xzf", v1.file, "-C", staged, "--strip-components=1"]);
+      execFileSync("mv", [staged, join(modsDir, "counter")]);
+      await until(() => host.mods().some((m) => m.name === "counter" && m.status === "running"));
+      expect(await host.emit("hit", { player: "b" })).toEqual([expect.objectContaining({ mod: "counter", ok: true, value: 1 })]);
+    } finally {
+      await host.close();
+    }
+  }, 120_000);
+
   it("through the CLI: serve --require-signed refuses an unsigned deploy and accepts a packed tarball; status shows the origin", async () => {
     const modsDir = join(work, "cli-mods");
     await mkdir(modsDir, { recursive: true });
