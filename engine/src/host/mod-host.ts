@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../sandbox/wire.js";
@@ -120,7 +120,14 @@ export class ModHost {
     };
     // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
     const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
-    const folders = findModFolders(resolved.modsDir).then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    const folders = findModFolders(resolved.modsDir)
+      .catch((err: unknown) => {
+        throw new ModhostError("E_IO", `modsDir ${resolved.modsDir} cannot be listed: ${messageOf(err)}`, { field: "modsDir" }, { cause: err });
+      })
+      .then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    // It may settle while the sandbox spawns: observe it now so that a rejection is never
+    // unhandled (it is awaited, and rethrown to the caller, below).
+    folders.catch(noop);
     const backend = await backendReady.catch(async (err: unknown) => {
       await folders.catch(() => undefined);
       throw err;
