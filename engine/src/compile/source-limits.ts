@@ -1,5 +1,6 @@
 import type ts from "typescript";
 import type { Diagnostic } from "../errors/diagnostic.js";
+import { ModhostError } from "../errors/modhost-error.js";
 import type { TypeScript } from "./load-typescript.js";
 
 /**
@@ -186,4 +187,26 @@ function chains(typescript: TypeScript, kind: ts.SyntaxKind): boolean {
     kind === k.KeyOfKeyword ||
     kind === k.ExtendsKeyword
   );
+}
+
+/**
+ * Bounds the recursion of a syntax-tree walker to `SOURCE_LIMITS.maxTreeDepth`: sources are
+ * refused at compile time past that depth, so only a source that skipped the compiler can trip
+ * it, and it then ends in E_SOURCE_TOO_COMPLEX rather than a stack overflow.
+ */
+export class DepthGuard {
+  #depth = 0;
+
+  /** Runs `visit(node)` one level deeper; throws E_SOURCE_TOO_COMPLEX past the bound. */
+  descend<N, R>(node: N, visit: (node: N) => R): R {
+    if (this.#depth >= SOURCE_LIMITS.maxTreeDepth) {
+      throw new ModhostError("E_SOURCE_TOO_COMPLEX", `the code is nested more than ${SOURCE_LIMITS.maxTreeDepth} levels deep; split it up`);
+    }
+    this.#depth++;
+    try {
+      return visit(node);
+    } finally {
+      this.#depth--;
+    }
+  }
 }
