@@ -81,7 +81,7 @@ export async function diffVersions(previous: VersionSource, next: VersionSource)
   const entry = after.files.get(next.manifest.entry);
   const definition = entry?.modDefinition;
   const definitionProblem =
-    entry === undefined || !entry.exports.has("default")
+    entry === undefined || !(entry.exports.has("default") || entry.declarations.has("export default"))
       ? `the entry module ${next.manifest.entry} has no default export; it must \`export default defineMod({ ... })\``
       : definition?.invalid;
   return {

@@ -81,7 +81,7 @@ export class ModHost {
     this.#options = options;
     this.#backend = backend;
     this.#logLimiter = logLimiter;
-    this.#typeCheck = new VersionTypeCheck(options.modTypes);
+    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
   }
 
@@ -302,7 +302,7 @@ export class ModHost {
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
-      this.#typeCheck.dispose();
+      await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
       if (errors.length > 0) throw errors[0];
     })();
     return this.#closed;
