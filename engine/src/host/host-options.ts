@@ -54,6 +54,7 @@ export interface ModHostOptions {
   /**
    * Wall time one type-check of a new version may take (ms, default 10000). Type-checking runs in
    * a worker thread; past the budget the worker is stopped and the reload refused (E_TYPECHECK_BUDGET).
+   * The first check in a fresh worker (before its code is warm) gets five times the budget.
    */
   readonly typecheckBudgetMs?: number;
   /** Heap of the type-check worker thread (MB, default 512); running out refuses the reload (E_TYPECHECK_BUDGET). */
