@@ -8,7 +8,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ModHost, type ModHostOptions } from "modhost";
+import fc from "fast-check";
+import { ERROR_CODES, ModHost, type ModHostOptions } from "modhost";
 import { ISOLATIONS, makeModsDir } from "../support/mod-fixture.js";
 import { answer, counterMod, startRig, type Rig } from "./harness.js";
 
@@ -221,5 +222,47 @@ describe("I/O errors are not content errors", () => {
     } finally {
       await mods.cleanup();
     }
+  });
+});
+
+describe("property: generated sources", () => {
+  /** Brackets and bracket-free nesting, repeated up to well past every bound. */
+  const nested = fc
+    .tuple(
+      fc.constantFrom<[string, string]>(["(", ")"], ["[", "]"], ["{ a: ", " }"], ["`${", "}`"], ["if (a) ", ""], ["(a: any) => ", ""], ["!", ""], ["1 + ", ""], ["a.b", ""], ["typeof ", ""], ["f()", ""], ["1 ? 2 : ", ""]),
+      fc.integer({ min: 0, max: 3000 }),
+    )
+    .map(([[open, close], depth]) => `export const x: any = ${open.repeat(depth)}1${close.repeat(depth)};\n`);
+  /** Token soup: unbalanced brackets, unterminated strings, comments and templates, regexes. */
+  const soup = fc
+    .array(fc.constantFrom("(", ")", "[", "]", "{", "}", "`", "${", "+", "=>", "if (a)", "!", ".", "a", "1", ";", ",", "\n", "/", "'", '"', "//", "/*", "*/", "<", ">", "export default ", "defineMod(", "typeof ", "type T = ", "|"), { maxLength: 600 })
+    .map((parts) => parts.join(""));
+  const source = fc.oneof(nested, soup, fc.string({ maxLength: 400 }));
+
+  it("load and reload answer a report (success or a coded refusal), never throw; the canary keeps answering", async () => {
+    const { host, mods } = await rig({ canary: counterMod("canary"), victim: counterMod("victim") }, { isolation: "inline" });
+    const known = new Set(Object.keys(ERROR_CODES));
+    let count = 0;
+    let folder = 0;
+    await fc.assert(
+      fc.asyncProperty(source, fc.constantFrom("reload entry", "reload import", "load"), async (text, how) => {
+        let report;
+        if (how === "load") {
+          const dir = `fresh${++folder}`;
+          await mods.write(dir, { "mod.json": { name: dir, version: "1.0.0", entry: "main.ts" }, "main.ts": text });
+          report = await host.load(join(mods.dir, dir));
+        } else {
+          await mods.write("victim", how === "reload entry" ? { "main.ts": text } : { ...counterMod("victim", {}, { top: `import "./deep.ts";` }), "deep.ts": text });
+          report = await host.reload("victim");
+        }
+        if (!report.ok) {
+          expect(known.has(report.error?.code ?? ""), JSON.stringify(report.error)).toBe(true);
+          expect(report.error?.code).not.toBe("E_INTERNAL");
+        }
+        const canary = await answer(host, "canary", "inc");
+        expect(canary.value).toBe(++count);
+      }),
+      { numRuns: 30 },
+    );
   });
 });
