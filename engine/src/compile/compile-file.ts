@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import type ts from "typescript";
 import { checkSafety } from "../analysis/safety-rules.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
+import { isModhostError } from "../errors/modhost-error.js";
 import { findImports, type ImportReference } from "./find-imports.js";
 import type { TypeScript } from "./load-typescript.js";
 import { checkSourceBounds, checkTreeDepth, isStackOverflow, stackOverflowDiagnostic } from "./source-limits.js";
@@ -102,6 +103,7 @@ function compileBounded(typescript: TypeScript, path: string, text: string): Fil
     };
   } catch (err) {
     if (isStackOverflow(err)) return refused(stackOverflowDiagnostic(path, "compile"));
+    if (isModhostError(err, "E_SOURCE_TOO_COMPLEX")) return refused({ code: err.code, severity: "error", message: `${path}: ${err.message}`, file: path });
     throw err;
   }
 }
