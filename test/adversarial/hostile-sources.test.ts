@@ -158,7 +158,23 @@ describe("type-checking off the event loop", () => {
     await mods.write("slow", { "types.ts": "export type Fine = number;\n" });
     const fixed = await host.reload("slow");
     expect(fixed.ok, JSON.stringify(fixed.error)).toBe(true);
-  });
+   }, 120_000); // two cold worker starts on a loaded machine
+
+  it("a type that exhausts the worker's heap is refused with E_TYPECHECK_BUDGET; the host and the next check are fine", async () => {
+    const { host, mods } = await rig({ canary: counterMod("canary"), big: counterMod("big") }, { isolation: "inline", typecheckMemoryMb: 64 });
+    // 100k template-literal members: hundreds of MB in the checker.
+    const types =
+      `type L = "a"|"b"|"c"|"d"|"e"|"f"|"g"|"h"|"i"|"j";\ntype X = \`\${L}\${L}\${L}\${L}\`;\n` +
+      `type O = { [K in X]: [K, K, K] };\nexport const v: O[X] = ["q", "q", "q"];\ntype Y = \`\${X}-\${L}\`;\nexport const w: Y = "nope";\n`;
+    await mods.write("big", { ...counterMod("big", {}, { top: `import "./types.ts";` }), "types.ts": types });
+    const report = await host.reload("big");
+    expect(report.error).toMatchObject({ code: "E_TYPECHECK_BUDGET" });
+    expect(report.error?.message).toContain("typecheckMemoryMb");
+    expect((await answer(host, "canary", "inc")).value).toBe(1);
+    await mods.write("big", { "types.ts": "export type Fine = number;\n" });
+    const fixed = await host.reload("big");
+    expect(fixed.ok, JSON.stringify(fixed.error)).toBe(true);
+   }, 120_000); // two cold worker starts on a loaded machine
 
   it("the worker is a tracked resource: live while the host is open, released by close()", async () => {
     const live = (): Record<string, number> => Object.fromEntries((globalThis as { [k: symbol]: Map<string, number> })[Symbol.for("modhost.liveResources")] ?? []);
