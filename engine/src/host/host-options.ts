@@ -69,6 +69,14 @@ export interface ModHostOptions {
   readonly typecheck?: "block" | "warn" | "off";
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
+  /**
+   * Wall time one type-check of a new version may take (ms, default 10000). Type-checking runs in
+   * a worker thread; past the budget the worker is stopped and the reload refused (E_TYPECHECK_BUDGET).
+   * The first check in a fresh worker (before its code is warm) gets five times the budget.
+   */
+  readonly typecheckBudgetMs?: number;
+  /** Heap of the type-check worker thread (MB, default 512); running out refuses the reload (E_TYPECHECK_BUDGET). */
+  readonly typecheckMemoryMb?: number;
   /** With `watch`: quiet time after the last change of a burst of saves before reloading (ms, default 10). */
   readonly watchDebounceMs?: number;
   /** Folder for the on-disk compile cache: a cold start with unchanged mods skips TypeScript. */
@@ -97,6 +105,8 @@ export interface ResolvedOptions {
   readonly logRatePerSecond: number;
   readonly typecheck: "block" | "warn" | "off";
   readonly modTypes: readonly string[];
+  readonly typecheckBudgetMs: number;
+  readonly typecheckMemoryMb: number;
   readonly probation: ProbationPolicy | undefined;
   readonly cacheDir: string | undefined;
   readonly watchDebounceMs: number;
@@ -121,6 +131,8 @@ const KEYS = new Set([
   "logBytesPerSecond",
   "typecheck",
   "modTypes",
+  "typecheckBudgetMs",
+  "typecheckMemoryMb",
   "probation",
   "cacheDir",
   "watchDebounceMs",
@@ -179,6 +191,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     return value as number;
   };
 
+  const atLeast = (key: string, min: number, fallback: number): number => {
+    const value = o[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min) fail(key, `must be a whole number of at least ${min}`);
+    return value as number;
+  };
+
   if (o.cacheDir !== undefined && (typeof o.cacheDir !== "string" || o.cacheDir === "")) fail("cacheDir", "must be the path of a folder");
   if (o.durability !== undefined && o.durability !== "fsync" && o.durability !== "batch" && o.durability !== "none") fail("durability", `must be "fsync", "batch" or "none"`);
   if (o.typecheck !== undefined && o.typecheck !== "block" && o.typecheck !== "warn" && o.typecheck !== "off") fail("typecheck", `must be "block", "warn" or "off"`);
@@ -226,6 +245,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     cacheDir: typeof o.cacheDir === "string" && o.cacheDir !== "" ? resolve(o.cacheDir) : undefined,
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
     modTypes,
+    typecheckBudgetMs: positive("typecheckBudgetMs", 10_000),
+    typecheckMemoryMb: atLeast("typecheckMemoryMb", 64, 512),
     probation,
   };
 }

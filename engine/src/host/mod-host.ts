@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../sandbox/wire.js";
@@ -84,7 +84,7 @@ export class ModHost {
     this.#options = options;
     this.#backend = backend;
     this.#logLimiter = logLimiter;
-    this.#typeCheck = new VersionTypeCheck(options.modTypes);
+    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     this.#gate = new CapabilityGate({
       capabilities: options.capabilities,
       grants: options.grants,
@@ -127,7 +127,14 @@ export class ModHost {
     };
     // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
     const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
-    const folders = findModFolders(resolved.modsDir).then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    const folders = findModFolders(resolved.modsDir)
+      .catch((err: unknown) => {
+        throw new ModhostError("E_IO", `modsDir ${resolved.modsDir} cannot be listed: ${messageOf(err)}`, { field: "modsDir" }, { cause: err });
+      })
+      .then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    // It may settle while the sandbox spawns: observe it now so that a rejection is never
+    // unhandled (it is awaited, and rethrown to the caller, below).
+    folders.catch(noop);
     const backend = await backendReady.catch(async (err: unknown) => {
       await folders.catch(() => undefined);
       throw err;
@@ -302,7 +309,7 @@ export class ModHost {
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
-      this.#typeCheck.dispose();
+      await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
       if (errors.length > 0) throw errors[0];
     })();
     return this.#closed;

@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 import { performance } from "node:perf_hooks";
 import { mapStackTrace } from "../compile/source-position.js";
 import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
@@ -537,12 +538,14 @@ export class ModSlot {
   #schedule(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    queueMicrotask(() => void this.#pump());
+    if (turnOverdue()) setImmediate(() => void this.#pump());
+    else queueMicrotask(() => void this.#pump());
   }
 
   async #pump(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        if (turnOverdue()) await nextTurn(); // let timers, I/O and reloads run (see TURN_SLICE_MS)
         const head = this.#queue[0] as QueueItem;
         if (head.kind === "task") {
           this.#queue.shift();
