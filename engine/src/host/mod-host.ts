@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
@@ -14,7 +14,8 @@ import { openStateDir } from "../persist/state-dir.js";
 import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
 import { GroupCommit } from "../persist/group-commit.js";
-import { ModStore } from "../persist/mod-store.js";
+import { ModStore, scanReferences } from "../persist/mod-store.js";
+import type { RecoveryReport } from "../persist/recovery-report.js";
 import { buildReport } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
@@ -32,6 +33,19 @@ export interface ModInfo {
   readonly hash: string;
   /** Why the mod is faulted or quarantined. */
   readonly error?: ErrorInfo;
+  /** What recovery found in the stateDir when the mod was brought up (with a stateDir only). */
+  readonly recovery?: RecoveryReport;
+}
+
+/**
+ * Recovery news: what recovery found when a mod came up from the stateDir ("startup", with the
+ * report), journal storage failing for a mod ("storage-failed") or working again ("storage-restored").
+ */
+export interface RecoveryEvent {
+  readonly mod: string;
+  readonly kind: "startup" | "storage-failed" | "storage-restored";
+  readonly message: string;
+  readonly report?: RecoveryReport;
 }
 
 /** A line a mod logged (console.* or ctx.log). */
@@ -46,6 +60,7 @@ export interface ModHostEvents {
   swap: [report: SwapReport];
   fault: [fault: FaultEvent];
   log: [line: LogEvent];
+  recovery: [event: RecoveryEvent];
 }
 
 /**
@@ -76,6 +91,14 @@ export class ModHost {
   readonly #persistence = new Map<string, SlotPersistence>();
   /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
   readonly #folderHashes = new Map<string, string>();
+  /** What recovery found for each mod, by name. */
+  readonly #recoveries = new Map<string, RecoveryReport>();
+  /**
+   * Events emitted during create(), replayed to listeners attached before the next macrotask (i.e.
+   * right after `await ModHost.create()`), so that what recovery found is never emitted into the void.
+   */
+  #startupEvents: { name: keyof ModHostEvents; args: unknown[] }[] | undefined = [];
+  #pruning: { running: Promise<void>; again: boolean } | undefined;
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
     this.#options = options;
@@ -138,6 +161,7 @@ export class ModHost {
         host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit((ms) => host.#metrics.journalSync(ms)) };
       }
       await host.#loadAll(await folders);
+      host.#pruneVersions();
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
           resolved.modsDir,
@@ -152,6 +176,7 @@ export class ModHost {
       await host.close();
       throw err;
     }
+    setImmediate(() => (host.#startupEvents = undefined));
     return host;
   }
 
@@ -214,6 +239,7 @@ export class ModHost {
         status: slot.status,
         hash: slot.version.hash,
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
+        ...(this.#recoveries.has(slot.name) ? { recovery: this.#recoveries.get(slot.name) as RecoveryReport } : {}),
       });
     }
     for (const failed of this.#failed.values()) out.push(failed);
@@ -268,9 +294,29 @@ export class ModHost {
     return this.#slot(name).state();
   }
 
-  /** Subscribes to "swap", "fault" or "log". */
+  /**
+   * Continues a mod whose saved state was found damaged or incomplete (faulted with
+   * E_STATE_CORRUPT) from the last good point: the operator accepts losing what came after it.
+   * The files past that point are moved to the mod's `damaged/` folder. Resolves with the mod's
+   * error if it still cannot start, undefined once it runs.
+   */
+  async acceptStateLoss(name: string): Promise<ErrorInfo | undefined> {
+    this.#checkOpen();
+    const slot = this.#slot(name);
+    if (slot.status !== "faulted" || slot.lastError?.code !== "E_STATE_CORRUPT") {
+      throw new ModhostError("E_OPTIONS_INVALID", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
+    }
+    return slot.task(() => this.#bringUp(slot, true));
+  }
+
+  /**
+   * Subscribes to "swap", "fault", "log" or "recovery". A listener attached right after
+   * `await ModHost.create()` (before the next macrotask) first receives the events of that kind
+   * emitted during create(): what recovery found, and the log lines and faults of bringing mods up.
+   */
   on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);
+    for (const past of this.#startupEvents ?? []) if (past.name === event) (listener as (...args: unknown[]) => void)(...past.args);
     return this;
   }
 
@@ -294,6 +340,7 @@ export class ModHost {
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
+      await this.#pruning?.running;
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
       this.#typeCheck.dispose();
       if (errors.length > 0) throw errors[0];
@@ -308,18 +355,21 @@ export class ModHost {
   }
 
   /** Starts a slot: from its stateDir if it has state there, with init() otherwise. */
-  async #bringUp(slot: ModSlot): Promise<ErrorInfo | undefined> {
+  async #bringUp(slot: ModSlot, acceptLoss = false): Promise<ErrorInfo | undefined> {
     const persistence = this.#persistence.get(slot.name);
-    let recovered;
+    if (persistence === undefined) return slot.start();
+    let outcome;
     try {
-      recovered = persistence ? await persistence.store.recover() : undefined;
+      outcome = await persistence.store.recover({ acceptLoss: acceptLoss || this.#options.acceptLoss.has(slot.name) });
     } catch (err) {
-      // State exists but cannot be trusted: fault this mod (never start it from scratch), load the others.
+      // State exists but cannot be read at all (a newer format, an unreadable folder): fault this mod, load the others.
       const info = err instanceof ModhostError ? err.toInfo() : { code: "E_STATE_CORRUPT" as const, message: (err as Error).message };
       return slot.failResume({ ...info, mod: slot.name });
     }
-    if (persistence === undefined || recovered === undefined) return slot.start();
-    for (const warning of recovered.warnings) this.#emitLog({ mod: slot.name, level: "warn", message: `state recovery: ${warning}` });
+    this.#reportRecovery(slot.name, outcome.report);
+    if (outcome.kind === "corrupt") return slot.failResume({ ...outcome.error.toInfo(), mod: slot.name });
+    if (outcome.kind === "fresh") return slot.start();
+    const recovered = outcome.recovered;
     this.#seq = Math.max(this.#seq, recovered.maxSeq);
     const hashes = new Set<string>([recovered.checkpoint.version, ...(recovered.meta?.history ?? [])]);
     for (const entry of recovered.entries) if (entry.kind !== "event") hashes.add(entry.version);
@@ -343,6 +393,55 @@ export class ModHost {
       this.#emitLog({ mod: slot.name, level: "info", message: `resumed version ${slot.version.manifest.version} from the stateDir; the folder holds other code: reload to swap it in` });
     }
     return error;
+  }
+
+  /** Keeps what recovery found for mods() and says it: a "recovery" event, and log lines for anything unusual. */
+  #reportRecovery(mod: string, report: RecoveryReport): void {
+    this.#recoveries.set(mod, report);
+    for (const warning of report.warnings) this.#emitLog({ mod, level: "warn", message: `state recovery: ${warning}` });
+    for (const damage of report.damage) this.#emitLog({ mod, level: "error", message: `state recovery: ${damage}` });
+    const message =
+      report.outcome === "fresh"
+        ? "no saved state: starting with init()"
+        : report.outcome === "corrupt"
+          ? `saved state is damaged or incomplete; the mod is faulted (E_STATE_CORRUPT) until the loss is accepted${report.keptAside.length > 0 ? `; kept aside: ${report.keptAside.join(", ")}` : ""}`
+          : `${report.outcome === "loss-accepted" ? "continued from the last good point (loss accepted)" : "recovered"}: ${report.checkpoint ?? "no checkpoint"} + ${report.replayed} journal records${report.tailCut ? `; torn tail cut in ${report.tailCut.file} at byte ${report.tailCut.offset}` : ""}`;
+    this.#emitRecovery({ mod, kind: "startup", message, report });
+  }
+
+  #emitRecovery(event: RecoveryEvent): void {
+    this.#startupEvents?.push({ name: "recovery", args: [event] });
+    this.#events.emit("recovery", event);
+  }
+
+  /**
+   * Removes stored versions that nothing names any more: no mod's live version, history, pending
+   * approval, checkpoint or journal (in memory or on disk, loaded or not). Runs one at a time; a
+   * request while one runs runs it again after.
+   */
+  #pruneVersions(): void {
+    const state = this.#state;
+    if (state === undefined || this.#closed) return;
+    if (this.#pruning !== undefined) {
+      this.#pruning.again = true;
+      return;
+    }
+    const run = async (): Promise<void> => {
+      const keep = new Set<string>();
+      for (const slot of this.#slots.values()) for (const hash of slot.referencedVersions()) keep.add(hash);
+      for (const mod of await readdir(state.modsDir)) for (const hash of await scanReferences(join(state.modsDir, mod))) keep.add(hash);
+      await state.versions.prune(keep);
+    };
+    const pruning = {
+      again: false,
+      running: run()
+        .catch((err: unknown) => this.#emitLog({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${(err as Error).message}` }))
+        .finally(() => {
+          this.#pruning = undefined;
+          if (pruning.again) this.#pruneVersions();
+        }),
+    };
+    this.#pruning = pruning;
   }
 
   /**
@@ -403,6 +502,7 @@ export class ModHost {
 
   #emitSwap(report: SwapReport): void {
     this.#metrics.swap(report);
+    this.#startupEvents?.push({ name: "swap", args: [report] });
     this.#events.emit("swap", report);
   }
 
@@ -439,8 +539,14 @@ export class ModHost {
       metrics: this.#metrics,
       fault: (fault) => {
         this.#metrics.fault(fault);
+        this.#startupEvents?.push({ name: "fault", args: [fault] });
         this.#events.emit("fault", fault);
       },
+      storage: (mod, ok, message) => {
+        this.#emitLog({ mod, level: ok ? "info" : "error", message });
+        this.#emitRecovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
+      },
+      versionsChanged: () => this.#pruneVersions(),
       probationFailed: (failed, reason) => {
         this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
         void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
@@ -473,6 +579,7 @@ export class ModHost {
     let persistence = this.#persistence.get(name);
     if (persistence === undefined) {
       persistence = { store: ModStore.openSync(state.modsDir, name, this.#options.durability, state.group, this.#metrics), versions: state.versions };
+      persistence.store.onPruned = () => this.#pruneVersions();
       this.#persistence.set(name, persistence);
     }
     return persistence;
@@ -495,6 +602,7 @@ export class ModHost {
   }
 
   #emitLog(line: LogEvent): void {
+    this.#startupEvents?.push({ name: "log", args: [line] });
     this.#events.emit("log", line);
   }
 
