@@ -234,7 +234,10 @@ export class ModStore {
     for (const entry of entries) if (entry.kind !== "event") liveHash = entry.version;
     const kept: ModMeta | undefined = meta === undefined ? undefined : { live: meta.live, history: meta.history, quarantined: meta.quarantined };
     this.#meta = kept ?? { live: liveHash, history: [], quarantined: false };
-    if (metaDamaged || lost || meta?.segment !== this.#durable.segment) await this.#writeMetaNow();
+    if (metaDamaged || lost || meta?.segment !== this.#durable.segment) {
+      // Best effort: a read-only or full disk must not turn an intact state into a fault.
+      await this.#writeMetaNow().catch((err: unknown) => warnings.push(`meta.json could not be rewritten (${(err as Error).message}); it is written again with the next checkpoint`));
+    }
     const recovered: RecoveredMod = { checkpoint: { snapshot: found.snapshot, version: found.header.version }, entries, meta: kept, maxSeq, warnings: [...warnings, ...damage] };
     return { kind: "state", recovered, report: report(lost ? "loss-accepted" : "recovered", { checkpoint: checkpointName(base), replayed: entries.length }) };
   }
