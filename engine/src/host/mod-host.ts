@@ -427,10 +427,11 @@ export class ModHost {
       return;
     }
     const run = async (): Promise<void> => {
-      const keep = new Set<string>();
-      for (const slot of this.#slots.values()) for (const hash of slot.referencedVersions()) keep.add(hash);
-      for (const mod of await readdir(state.modsDir)) for (const hash of await scanReferences(join(state.modsDir, mod))) keep.add(hash);
-      await state.versions.prune(keep);
+      // What the files name (possibly a little stale: newer references are in some slot's memory)...
+      const onDisk = new Set<string>();
+      for (const mod of await readdir(state.modsDir)) for (const hash of await scanReferences(join(state.modsDir, mod))) onDisk.add(hash);
+      // ...and what the slots name at the moment each file would be removed.
+      await state.versions.prune((hash) => onDisk.has(hash) || [...this.#slots.values()].some((slot) => slot.referencedVersions().has(hash)));
     };
     const pruning = {
       again: false,

@@ -59,15 +59,19 @@ export class VersionStore {
     else this.#pinned.delete(hash);
   }
 
-  /** Removes every stored version not in `keep` and not pinned; returns how many were removed. */
-  prune(keep: ReadonlySet<string>): Promise<number> {
+  /**
+   * Removes every stored version that is not pinned and that `keep` does not claim; `keep` is asked
+   * right before each removal, so that it sees what the host names at that moment. Returns how
+   * many were removed.
+   */
+  prune(keep: (hash: string) => boolean): Promise<number> {
     const run = this.#chain.then(async () => {
       let removed = 0;
       for (const name of await readdir(this.#dir)) {
         const match = /^([0-9a-f]{16,128})\.json$/.exec(name);
         if (match === null) continue;
         const hash = match[1] as string;
-        if (keep.has(hash) || this.#pinned.has(hash)) continue;
+        if (this.#pinned.has(hash) || keep(hash)) continue;
         await rm(join(this.#dir, name), { force: true });
         this.#written.delete(hash);
         removed++;
