@@ -122,6 +122,7 @@ describe("damaged and deleted state files", () => {
     expect(recovery[0]?.report?.tailCut?.reason).toMatch(/torn/);
     expect(logs.some((l) => l.level === "warn" && l.message.includes("cut there"))).toBe(true);
     expect(await host.state("counter")).toMatchObject({ n: 5 });
+    await expect(host.acceptStateLoss("counter")).rejects.toMatchObject({ code: "E_NOTHING_TO_ACCEPT" });
   });
 
   it("every checkpoint and journal deleted but meta.json kept: E_STATE_CORRUPT, not a fresh start", async () => {

@@ -304,7 +304,7 @@ export class ModHost {
     this.#checkOpen();
     const slot = this.#slot(name);
     if (slot.status !== "faulted" || slot.lastError?.code !== "E_STATE_CORRUPT") {
-      throw new ModhostError("E_OPTIONS_INVALID", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
+      throw new ModhostError("E_NOTHING_TO_ACCEPT", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
     }
     return slot.task(() => this.#bringUp(slot, true));
   }
