@@ -102,6 +102,11 @@ interface QueuedTask {
 
 type QueueItem = QueuedEvent | QueuedTask;
 
+/** A swap's phase timings as it fills them in, and the two ways it ends (built once in swap()). */
+type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
+type ReportSwap = (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport;
+type RejectSwap = (error: ErrorInfo, pauseMs?: number) => SwapReport;
+
 /**
  * What happened to the state since the last checkpoint, in order: events (with the capability
  * answers they got) and code handovers to a new version, so that a replay runs each event with
@@ -394,9 +399,9 @@ export class ModSlot {
     next: ModVersion,
     plan: SwapPlan,
     from: ModVersion,
-    phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] },
-    report: (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport,
-    rejected: (error: ErrorInfo, pauseMs?: number) => SwapReport,
+    phases: MutablePhases,
+    report: ReportSwap,
+    rejected: RejectSwap,
   ): Promise<SwapReport> {
     const stageStart = performance.now();
     // A fresh isolate when the memory limit changes or this one is nearly full (old versions'
@@ -530,9 +535,9 @@ export class ModSlot {
   async #replaceFaulted(
     next: ModVersion,
     plan: SwapPlan,
-    phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] },
-    report: (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport,
-    rejected: (error: ErrorInfo, pauseMs?: number) => SwapReport,
+    phases: MutablePhases,
+    report: ReportSwap,
+    rejected: RejectSwap,
   ): Promise<SwapReport> {
     const from = this.#version;
     const barrier = performance.now();
