@@ -824,7 +824,8 @@ export class ModSlot {
     } else {
       item.resolve({ mod: this.name, version, ok: false, error: this.#errorInfo(result.error.code, result.error.message, result.error.stack) });
     }
-    if (this.#probation !== undefined && this.#status === "running") {
+    // A storage fault says nothing about the version: it does not count towards probation.
+    if (this.#probation !== undefined && this.#status === "running" && (result.ok || result.error.code !== "E_PERSIST_FAILED")) {
       const code = result.ok ? undefined : result.error.code;
       const verdict = this.#probation.record(result.ok ? "ok" : code === "E_TIMEOUT" || code === "E_MEMORY_LIMIT" || code === "E_SANDBOX_CRASHED" ? "termination" : "error");
       if (verdict !== undefined) this.#ctx.probationFailed(this, `version ${version} ${verdict}`);
