@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { readdir, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
@@ -14,8 +14,9 @@ import { openStateDir } from "../persist/state-dir.js";
 import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
 import { GroupCommit } from "../persist/group-commit.js";
-import { ModStore, scanReferences } from "../persist/mod-store.js";
-import type { RecoveryReport } from "../persist/recovery-report.js";
+import { ModStore } from "../persist/mod-store.js";
+import { VersionPruner } from "../persist/version-pruner.js";
+import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
 import { buildReport } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
@@ -87,7 +88,7 @@ export class ModHost {
    */
   readonly #loading = new Map<string, { running?: Promise<SwapReport>; queued?: Promise<SwapReport> }>();
   /** The stateDir's shared parts, when there is one. */
-  #state: { modsDir: string; versions: VersionStore; group: GroupCommit } | undefined;
+  #state: { modsDir: string; versions: VersionStore; group: GroupCommit; pruner: VersionPruner } | undefined;
   readonly #persistence = new Map<string, SlotPersistence>();
   /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
   readonly #folderHashes = new Map<string, string>();
@@ -98,7 +99,6 @@ export class ModHost {
    * right after `await ModHost.create()`), so that what recovery found is never emitted into the void.
    */
   #startupEvents: { name: keyof ModHostEvents; args: unknown[] }[] | undefined = [];
-  #pruning: { running: Promise<void>; again: boolean } | undefined;
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
     this.#options = options;
@@ -158,10 +158,17 @@ export class ModHost {
     try {
       if (resolved.stateDir !== undefined) {
         const { modsDir } = await openStateDir(resolved.stateDir);
-        host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit((ms) => host.#metrics.journalSync(ms)) };
+        const versions = await VersionStore.open(resolved.stateDir);
+        const pruner = new VersionPruner(
+          versions,
+          modsDir,
+          (hash) => [...host.#slots.values()].some((slot) => slot.referencedVersions().has(hash)),
+          (err) => host.#emitLog({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${err.message}` }),
+        );
+        host.#state = { modsDir, versions, group: new GroupCommit((ms) => host.#metrics.journalSync(ms)), pruner };
       }
       await host.#loadAll(await folders);
-      host.#pruneVersions();
+      host.#state?.pruner.request();
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
           resolved.modsDir,
@@ -340,7 +347,7 @@ export class ModHost {
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
-      await this.#pruning?.running;
+      await this.#state?.pruner.close();
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
       this.#typeCheck.dispose();
       if (errors.length > 0) throw errors[0];
@@ -400,49 +407,12 @@ export class ModHost {
     this.#recoveries.set(mod, report);
     for (const warning of report.warnings) this.#emitLog({ mod, level: "warn", message: `state recovery: ${warning}` });
     for (const damage of report.damage) this.#emitLog({ mod, level: "error", message: `state recovery: ${damage}` });
-    const message =
-      report.outcome === "fresh"
-        ? "no saved state: starting with init()"
-        : report.outcome === "corrupt"
-          ? `saved state is damaged or incomplete; the mod is faulted (E_STATE_CORRUPT) until the loss is accepted${report.keptAside.length > 0 ? `; kept aside: ${report.keptAside.join(", ")}` : ""}`
-          : `${report.outcome === "loss-accepted" ? "continued from the last good point (loss accepted)" : "recovered"}: ${report.checkpoint ?? "no checkpoint"} + ${report.replayed} journal records${report.tailCut ? `; torn tail cut in ${report.tailCut.file} at byte ${report.tailCut.offset}` : ""}`;
-    this.#emitRecovery({ mod, kind: "startup", message, report });
+    this.#emitRecovery({ mod, kind: "startup", message: describeRecovery(report), report });
   }
 
   #emitRecovery(event: RecoveryEvent): void {
     this.#startupEvents?.push({ name: "recovery", args: [event] });
     this.#events.emit("recovery", event);
-  }
-
-  /**
-   * Removes stored versions that nothing names any more: no mod's live version, history, pending
-   * approval, checkpoint or journal (in memory or on disk, loaded or not). Runs one at a time; a
-   * request while one runs runs it again after.
-   */
-  #pruneVersions(): void {
-    const state = this.#state;
-    if (state === undefined || this.#closed) return;
-    if (this.#pruning !== undefined) {
-      this.#pruning.again = true;
-      return;
-    }
-    const run = async (): Promise<void> => {
-      // What the files name (possibly a little stale: newer references are in some slot's memory)...
-      const onDisk = new Set<string>();
-      for (const mod of await readdir(state.modsDir)) for (const hash of await scanReferences(join(state.modsDir, mod))) onDisk.add(hash);
-      // ...and what the slots name at the moment each file would be removed.
-      await state.versions.prune((hash) => onDisk.has(hash) || [...this.#slots.values()].some((slot) => slot.referencedVersions().has(hash)));
-    };
-    const pruning = {
-      again: false,
-      running: run()
-        .catch((err: unknown) => this.#emitLog({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${(err as Error).message}` }))
-        .finally(() => {
-          this.#pruning = undefined;
-          if (pruning.again) this.#pruneVersions();
-        }),
-    };
-    this.#pruning = pruning;
   }
 
   /**
@@ -547,7 +517,7 @@ export class ModHost {
         this.#emitLog({ mod, level: ok ? "info" : "error", message });
         this.#emitRecovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
       },
-      versionsChanged: () => this.#pruneVersions(),
+      versionsChanged: () => this.#state?.pruner.request(),
       probationFailed: (failed, reason) => {
         this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
         void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
@@ -580,7 +550,7 @@ export class ModHost {
     let persistence = this.#persistence.get(name);
     if (persistence === undefined) {
       persistence = { store: ModStore.openSync(state.modsDir, name, this.#options.durability, state.group, this.#metrics), versions: state.versions };
-      persistence.store.onPruned = () => this.#pruneVersions();
+      persistence.store.onPruned = () => state.pruner.request();
       this.#persistence.set(name, persistence);
     }
     return persistence;

@@ -23,3 +23,14 @@ export interface RecoveryReport {
   /** Everything else worth knowing (a damaged meta.json replaced, an older checkpoint used). */
   readonly warnings: readonly string[];
 }
+
+/** One line saying what recovery found (the message of the "startup" recovery event). */
+export function describeRecovery(report: RecoveryReport): string {
+  if (report.outcome === "fresh") return "no saved state: starting with init()";
+  if (report.outcome === "corrupt") {
+    return `saved state is damaged or incomplete; the mod is faulted (E_STATE_CORRUPT) until the loss is accepted${report.keptAside.length > 0 ? `; kept aside: ${report.keptAside.join(", ")}` : ""}`;
+  }
+  const how = report.outcome === "loss-accepted" ? "continued from the last good point (loss accepted)" : "recovered";
+  const cut = report.tailCut !== undefined ? `; torn tail cut in ${report.tailCut.file} at byte ${report.tailCut.offset}` : "";
+  return `${how}: ${report.checkpoint ?? "no checkpoint"} + ${report.replayed} journal records${cut}`;
+}
