@@ -167,7 +167,7 @@ export class ModStore {
       } catch (err) {
         if (err instanceof ModhostError && err.code === "E_STATE_FORMAT") throw err;
         warnings.push(`${checkpointName(n)} is damaged (${(err as Error).message}); it was moved to damaged/ and the checkpoint before it is used with the journal after it`);
-        keptAside.push(await this.#setAside(checkpointName(n), "move"));
+        await this.#keepAside(checkpointName(n), "move", keptAside, warnings);
       }
     }
     if (found === undefined) {
@@ -208,7 +208,7 @@ export class ModStore {
         continue;
       }
       damage.push(`${name}: ${read.damage.reason} at byte ${read.damage.offset}, ${read.damage.followedByValid ? "with valid records after it" : "and later segments follow"}: the records from there on cannot be trusted`);
-      keptAside.push(await this.#setAside(name, "copy"));
+      await this.#keepAside(name, "copy", keptAside, warnings);
       if (acceptLoss) await cutJournal(join(this.dir, name), read.validBytes);
       lost = true;
       break;
@@ -364,6 +364,15 @@ export class ModStore {
     this.#meta = undefined;
   }
 
+  /** #setAside, best effort: a full or read-only disk must not turn a finding into a different failure. */
+  async #keepAside(name: string, how: "copy" | "move", keptAside: string[], warnings: string[]): Promise<void> {
+    try {
+      keptAside.push(await this.#setAside(name, how));
+    } catch (err) {
+      warnings.push(`${name} could not be ${how === "copy" ? "copied" : "moved"} to damaged/ (${(err as Error).message}); it was left in place`);
+    }
+  }
+
   /** Copies (or moves) a file of this store to `damaged/<file>.<timestamp>`; returns the new path. */
   async #setAside(name: string, how: "copy" | "move"): Promise<string> {
     const folder = join(this.dir, "damaged");
@@ -451,7 +460,7 @@ export class ModStore {
     if (problem === undefined && raw.format !== 1) problem = `its format is ${JSON.stringify(raw.format)}, expected the number 1`;
     if (problem === undefined && (typeof raw.live !== "string" || !Array.isArray(raw.history) || raw.history.some((h) => typeof h !== "string"))) problem = "the live version or the history is missing";
     if (problem !== undefined) {
-      keptAside.push(await this.#setAside("meta.json", "copy"));
+      await this.#keepAside("meta.json", "copy", keptAside, warnings);
       warnings.push(
         `meta.json is damaged (${problem}); the live version was taken from the checkpoint and journal, and the version history, quarantine flag and journal high-water mark it held are lost (missing journal segments at the end cannot be detected this time). It was rewritten; the damaged copy is in damaged/`,
       );
