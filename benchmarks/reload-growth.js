@@ -43,20 +43,29 @@ const versionsCount = async () => (await readdir(join(stateDir, "versions"))).le
 
 const samples = [];
 let failed = 0;
+const errors = {};
+const count = (code) => (errors[code] = (errors[code] ?? 0) + 1);
 samples.push({ reloads: 0, heapMb: await heapMb(), versions: await versionsCount() });
 const started = Date.now();
 for (let rev = 1; rev <= reloads; rev++) {
   await write(rev);
   const report = await host.reload("grow");
-  if (!report.ok) failed++;
+  if (!report.ok) {
+    failed++;
+    count(`reload:${report.error?.code}`);
+  }
   const [result] = await host.emit("tick");
-  if (result?.value !== rev) failed++;
+  if (result?.value !== rev) {
+    failed++;
+    count(result?.ok ? "tick:stale-version" : `tick:${result?.error?.code}`);
+  }
   if (marks.has(rev)) samples.push({ reloads: rev, heapMb: await heapMb(), versions: await versionsCount() });
 }
 const out = {
   isolation: values.isolation,
   reloads,
   failed,
+  errors,
   seconds: +((Date.now() - started) / 1000).toFixed(1),
   samples,
   state: await host.state("grow"),
