@@ -775,7 +775,7 @@ export class ModSlot {
     const fault = this.#storageFault;
     const store = this.#ctx.persistence?.store;
     if (fault === undefined || store === undefined) return true;
-    if (performance.now() < fault.retryAt) return false;
+    if (performance.now() < fault.retryAt || this.#lastError?.code === "E_HOST_CLOSED") return false; // too soon, or unloaded
     let ok = false;
     if (await this.#ensureInstance()) {
       const out = await this.#ctx.backend.exportState(this.#instance as string);
