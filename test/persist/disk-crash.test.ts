@@ -78,7 +78,6 @@ describe.skipIf(cannotMount !== undefined)("SIGKILL of the game process while th
       await small.free();
     }
     expect(full).toBeGreaterThan(0);
-    expect(refused.size).toBeGreaterThan(0);
     const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline" });
     try {
       expect(host.mods()[0]).toMatchObject({ status: "running" });
@@ -89,6 +88,8 @@ describe.skipIf(cannotMount !== undefined)("SIGKILL of the game process while th
       for (const i of refused) expect(present.has(i), `refused event ${i}`).toBe(false);
       // Beyond the acknowledged ones, at most the event in flight at each kill.
       expect(seen.length - acked.size).toBeLessThanOrEqual(6);
+      // The disk really was full while events came: some were refused.
+      expect(refused.size).toBeGreaterThan(0);
     } finally {
       await host.close();
     }
