@@ -99,6 +99,8 @@ export const ERROR_CODES = {
   E_STATE_CORRUPT: "engine",
   /** Writing the journal, a checkpoint or a version to the stateDir failed (disk full, permissions). */
   E_PERSIST_FAILED: "operator",
+  /** acceptStateLoss() was called for a mod whose saved state is not damaged (nothing to accept). */
+  E_NOTHING_TO_ACCEPT: "operator",
 
   // --- the admin channel and the modhost command (the operator) ---
   /** The admin token is missing or wrong: the connection was refused (HTTP 401) before any WebSocket. */

@@ -83,6 +83,12 @@ export interface ModHostOptions {
   readonly cacheDir?: string;
   /** Automatic rollback of a new version that misbehaves (false turns it off). */
   readonly probation?: boolean | { readonly durationMs?: number; readonly maxEvents?: number; readonly maxErrorRate?: number; readonly minCalls?: number };
+  /**
+   * State recovery at start-up. `acceptLoss`: mods whose saved state is damaged or incomplete
+   * continue from the last good point instead of faulting with E_STATE_CORRUPT (the damaged files
+   * are kept in the mod's `damaged/` folder). The same as calling `host.acceptStateLoss(mod)`.
+   */
+  readonly recovery?: { readonly acceptLoss?: readonly string[] };
 }
 
 /** Options after validation and defaults. */
@@ -110,6 +116,8 @@ export interface ResolvedOptions {
   readonly probation: ProbationPolicy | undefined;
   readonly cacheDir: string | undefined;
   readonly watchDebounceMs: number;
+  /** Mods whose damaged saved state the operator accepted to lose at start-up. */
+  readonly acceptLoss: ReadonlySet<string>;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
 }
@@ -136,6 +144,7 @@ const KEYS = new Set([
   "probation",
   "cacheDir",
   "watchDebounceMs",
+  "recovery",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -219,7 +228,18 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probation = p as unknown as ProbationPolicy;
   }
 
+  const acceptLoss = new Set<string>();
+  if (o.recovery !== undefined) {
+    if (typeof o.recovery !== "object" || o.recovery === null) fail("recovery", "must be an object { acceptLoss?: modName[] }");
+    for (const [key, value] of Object.entries(o.recovery as Record<string, unknown>)) {
+      if (key !== "acceptLoss") fail(`recovery.${key}`, "unknown setting (allowed: acceptLoss)");
+      if (!Array.isArray(value) || value.some((m) => typeof m !== "string")) fail("recovery.acceptLoss", "must be an array of mod names");
+      for (const mod of value as string[]) acceptLoss.add(mod);
+    }
+  }
+
   return {
+    acceptLoss,
     modsDir: resolve(o.modsDir as string),
     stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
     durability: (o.durability as "fsync" | "batch" | "none" | undefined) ?? "batch",
