@@ -3,7 +3,8 @@
  * This is the whole public API; nothing else in the package is reachable.
  */
 export { ModHost } from "./host/mod-host.js";
-export type { ModInfo, LogEvent, ModHostEvents } from "./host/mod-host.js";
+export type { ModInfo, LogEvent, ModHostEvents, RecoveryEvent } from "./host/mod-host.js";
+export type { RecoveryReport } from "./persist/recovery-report.js";
 export type { ModHostOptions, HostLimits, CapabilityFunction } from "./host/host-options.js";
 export type { EmitResult, FaultEvent, ModStatus } from "./host/mod-slot.js";
 export type { SwapReport, SwapChange, SwapPhases } from "./host/swap-report.js";

@@ -1,4 +1,5 @@
 import type ts from "typescript";
+import { DepthGuard } from "../compile/source-limits.js";
 import type { TypeScript } from "../compile/load-typescript.js";
 
 /**
@@ -39,6 +40,7 @@ export class FingerprintBuilder {
   private readonly k: typeof ts.SyntaxKind;
   /** Above zero while visiting names that are not references (an import type's qualifier). */
   private quiet = 0;
+  private readonly depth = new DepthGuard();
 
   constructor(
     private readonly ts: TypeScript,
@@ -150,6 +152,10 @@ export class FingerprintBuilder {
   }
 
   private visit(node: ts.Node): void {
+    this.depth.descend(node, (n) => this.visitNode(n));
+  }
+
+  private visitNode(node: ts.Node): void {
     const ts = this.ts;
     const k = this.k;
     // The parser recovers from errors by inventing what was missing: `a[b;` gives the tree of

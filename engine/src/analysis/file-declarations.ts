@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type ts from "typescript";
+import { DepthGuard } from "../compile/source-limits.js";
 import type { TypeScript } from "../compile/load-typescript.js";
 import { SDK_SPECIFIER } from "../compile/resolve-mod-specifier.js";
 import { FingerprintBuilder, unparenthesize } from "./ast-fingerprint.js";
@@ -43,6 +44,8 @@ export interface ModDefinition {
    * object literal; undefined when it is built elsewhere (`defineMod(config)`) and cannot be read.
    */
   readonly properties?: ReadonlySet<string>;
+  /** Why the default export cannot be a mod definition at all (`defineMod(null)`, `export default 1`). */
+  readonly invalid?: string;
 }
 
 /** Everything the semantic diff needs from one file; depends on its text only, so it is cached. */
@@ -249,7 +252,8 @@ class FileIndexer {
    */
   private recordParseError(statement: ts.Statement, items: Set<string>): void {
     const ts = this.ts;
-    const broken = (node: ts.Node): boolean => (node.flags & ts.NodeFlags.ThisNodeHasError) !== 0 || ts.forEachChild(node, broken) === true;
+    const guard = new DepthGuard();
+    const broken = (node: ts.Node): boolean => (node.flags & ts.NodeFlags.ThisNodeHasError) !== 0 || guard.descend(node, (n) => ts.forEachChild(n, broken)) === true;
     if (broken(statement)) items.add(`!error ${this.builder().add(statement).finish().text}`);
   }
 
@@ -419,11 +423,18 @@ class FileIndexer {
       const argument = expression.arguments[0];
       const object = argument === undefined ? undefined : unwrap(ts, argument);
       if (object !== undefined && ts.isObjectLiteralExpression(object)) definition = object;
+      const kind = object === undefined ? "nothing" : this.notAnObject(object);
+      if (kind !== undefined) {
+        this.modDefinition = { host, invalid: `defineMod() is given ${kind}, not an object of handlers` };
+        return;
+      }
     } else if (ts.isObjectLiteralExpression(expression)) {
       // `export default { ... } satisfies ModDefinition<State>`: the SDK's type names the state.
       stateType = declared;
       definition = expression;
     } else {
+      const kind = this.notAnObject(expression);
+      if (kind !== undefined) this.modDefinition = { host, invalid: `the default export is ${kind}, not defineMod({ ... })` };
       return;
     }
 
@@ -485,6 +496,20 @@ class FileIndexer {
     }
     if (ts.isComputedPropertyName(name)) return `[${name.expression.getText(this.file)}]`;
     return name.getText(this.file);
+  }
+
+  /** What `expression` is when it can never be an object of handlers (a literal of another kind). */
+  private notAnObject(expression: ts.Expression): string | undefined {
+    const ts = this.ts;
+    const k = ts.SyntaxKind;
+    if (expression.kind === k.NullKeyword) return "null";
+    if (ts.isIdentifier(expression) && expression.text === "undefined") return "undefined";
+    if (ts.isVoidExpression(expression)) return "undefined";
+    if (ts.isNumericLiteral(expression) || ts.isBigIntLiteral(expression) || ts.isPrefixUnaryExpression(expression)) return "a number";
+    if (ts.isStringLiteral(expression) || ts.isNoSubstitutionTemplateLiteral(expression) || ts.isTemplateExpression(expression)) return "a string";
+    if (expression.kind === k.TrueKeyword || expression.kind === k.FalseKeyword) return "a boolean";
+    if (ts.isArrayLiteralExpression(expression)) return "an array";
+    return undefined;
   }
 
   /** Is `callee` the SDK's `defineMod` (imported under any name, or through a namespace import)? */

@@ -1,4 +1,5 @@
 import type ts from "typescript";
+import { DepthGuard } from "../compile/source-limits.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import { loadTypeScriptSync, type TypeScript } from "../compile/load-typescript.js";
 
@@ -85,10 +86,11 @@ class SafetyChecker {
   }
 
   run(): Diagnostic[] {
+    const guard = new DepthGuard();
     const visit = (node: ts.Node): void => {
       if (this.isTypeOnly(node)) return;
       this.check(node);
-      this.ts.forEachChild(node, visit);
+      guard.descend(node, (n) => this.ts.forEachChild(n, visit));
     };
     this.ts.forEachChild(this.file, visit);
     return this.diagnostics;
@@ -300,6 +302,7 @@ function literalText(ts: TypeScript, node: ts.Expression): string | undefined {
  */
 function declaredNames(ts: TypeScript, file: ts.SourceFile): ReadonlySet<string> {
   const names = new Set<string>();
+  const guard = new DepthGuard();
   const visit = (node: ts.Node): void => {
     if (
       ts.isVariableDeclaration(node) ||
@@ -319,7 +322,7 @@ function declaredNames(ts: TypeScript, file: ts.SourceFile): ReadonlySet<string>
       const name = node.name;
       if (name !== undefined && ts.isIdentifier(name)) names.add(name.text);
     }
-    ts.forEachChild(node, visit);
+    guard.descend(node, (n) => ts.forEachChild(n, visit));
   };
   ts.forEachChild(file, visit);
   return names;

@@ -29,6 +29,12 @@ export interface SemanticDiff {
   readonly limitsRaised: string[];
   /** Does the new version define migrate()? */
   readonly newHasMigrate: boolean;
+  /**
+   * Why the new version's entry cannot define a mod (no default export, `defineMod(null)`, an
+   * empty file as an editor leaves it mid-save): it would fail to load, so it is refused as
+   * E_MOD_DEFINITION before any state-shape reasoning.
+   */
+  readonly definitionProblem?: string;
 }
 
 /** The path reported when only the order of top-level code that runs at load time changed. */
@@ -72,8 +78,14 @@ export async function diffVersions(previous: VersionSource, next: VersionSource)
   const entryChanged = previous.manifest.entry !== next.manifest.entry;
   const reasons = stateShapeReasons(before, after, code.length > 0 || entryChanged);
   const changes = [...manifest.changes, ...code].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const definition = after.files.get(next.manifest.entry)?.modDefinition;
+  const entry = after.files.get(next.manifest.entry);
+  const definition = entry?.modDefinition;
+  const definitionProblem =
+    entry === undefined || !(entry.exports.has("default") || entry.declarations.has("export default"))
+      ? `the entry module ${next.manifest.entry} has no default export; it must \`export default defineMod({ ... })\``
+      : definition?.invalid;
   return {
+    ...(definitionProblem !== undefined ? { definitionProblem } : {}),
     noop: changes.length === 0,
     changes,
     stateShapeChanged: reasons.length > 0,

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { diffVersions, type SemanticDiff } from "../analysis/semantic-diff.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
-import { messageOf } from "../errors/modhost-error.js";
+import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { resolveOptions, type ResolvedOptions } from "../host/host-options.js";
 import { prepareMod, type ModVersion } from "../host/mod-loader.js";
 import type { SwapChange } from "../host/swap-report.js";
@@ -124,12 +124,16 @@ export async function gateMod(dir: string, types: readonly string[] = []): Promi
   } else {
     version = prepared.version;
     diagnostics.push(...version.diagnostics);
-    const checker = new VersionTypeCheck(types);
+    const checker = new VersionTypeCheck({ modTypes: types, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     try {
       const checked = await checker.check(version);
       diagnostics.push(...checked.errors.map(toDiagnostic));
+    } catch (err) {
+      // Over budget or too complex: a finding about the mod, not a crash of the command.
+      if (!(err instanceof ModhostError)) throw err;
+      diagnostics.push(toDiagnostic(err.toInfo()));
     } finally {
-      checker.dispose();
+      await checker.close();
     }
   }
   return { prepared, version, diagnostics, manifestVersion };

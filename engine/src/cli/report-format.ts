@@ -2,6 +2,7 @@ import { formatOrigin } from "../registry/mod-origin.js";
 import type { LogLine } from "../admin/protocol.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModInfo } from "../host/mod-host.js";
+import type { RecoveryReport } from "../persist/recovery-report.js";
 import type { FaultEvent } from "../host/mod-slot.js";
 import type { SwapChange, SwapReport } from "../host/swap-report.js";
 import { codeFrame } from "./code-frame.js";
@@ -65,8 +66,28 @@ export function formatMods(mods: readonly ModInfo[], style: Style): string {
     const row = pad(rows[i] ?? []);
     out.push(mod.status === "running" ? row : mod.status === "pending-approval" ? style.yellow(row) : style.red(row));
     if (mod.error !== undefined) out.push(`  ${formatErrorLine(mod.error, style)}`);
+    if (mod.recovery !== undefined) out.push(...formatRecovery(mod.recovery, style).map((line) => `  ${line}`));
   });
   return out.join("\n");
+}
+
+/** What recovery found for a mod at start-up: one summary line, then damage, files kept aside and warnings. */
+export function formatRecovery(report: RecoveryReport, style: Style): string[] {
+  const from = `${report.checkpoint ?? "?"} + ${report.replayed} journal records`;
+  const summary =
+    report.outcome === "fresh"
+      ? style.gray("recovery: no saved state (started with init())")
+      : report.outcome === "recovered"
+        ? style.gray(`recovery: recovered from ${from}`)
+        : report.outcome === "loss-accepted"
+          ? style.yellow(`recovery: loss accepted; continued from ${from}`)
+          : style.red("recovery: saved state damaged or incomplete (accept the loss to continue from the last good point)");
+  const lines = [summary];
+  if (report.tailCut !== undefined) lines.push(style.yellow(`  torn tail cut: ${report.tailCut.file} at byte ${report.tailCut.offset} (${report.tailCut.reason})`));
+  for (const damage of report.damage) lines.push(style.red(`  damage: ${damage}`));
+  for (const path of report.keptAside) lines.push(style.gray(`  kept aside: ${path}`));
+  for (const warning of report.warnings) lines.push(style.yellow(`  warning: ${warning}`));
+  return lines;
 }
 
 /** One log line: time, mod, level, message. */

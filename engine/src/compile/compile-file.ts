@@ -3,8 +3,10 @@ import { LRUCache } from "lru-cache";
 import type ts from "typescript";
 import { checkSafety } from "../analysis/safety-rules.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
+import { isModhostError } from "../errors/modhost-error.js";
 import { findImports, type ImportReference } from "./find-imports.js";
 import type { TypeScript } from "./load-typescript.js";
+import { checkSourceBounds, checkTreeDepth, isStackOverflow, stackOverflowDiagnostic } from "./source-limits.js";
 
 /**
  * Everything compiling one mod file yields that depends only on its path and text (and the
@@ -64,27 +66,46 @@ export function compileFile(typescript: TypeScript, path: string, text: string):
   }
   stats.transpiled++;
 
-  // One parse for imports and safety rules; transpileModule parses again internally, as its API
-  // takes text. The transpile is what the cache saves, so the second parse is rarely paid twice.
-  const sourceFile = typescript.createSourceFile(path, text, typescript.ScriptTarget.ES2022, true, typescript.ScriptKind.TS);
-  const imports = findImports(typescript, sourceFile);
-  const safety = checkSafety(path, text, sourceFile);
-
-  const output = typescript.transpileModule(text, {
-    fileName: path,
-    reportDiagnostics: true,
-    compilerOptions: compilerOptions(typescript),
-  });
-  const syntax = (output.diagnostics ?? []).map((d) => toDiagnostic(typescript, path, d));
-
-  const entry: FileCompilation = {
-    js: stripSourceMappingUrl(output.outputText),
-    sourceMap: normalizeSourceMap(output.sourceMapText, path),
-    imports,
-    diagnostics: [...syntax, ...safety],
-  };
+  const entry = compileBounded(typescript, path, text);
   cache.set(key, entry);
   return entry;
+}
+
+/**
+ * Compiles a file that may be hostile: its size and nesting are bounded before TypeScript parses
+ * it (see `SOURCE_LIMITS`), and a stack overflow anywhere in parsing, analysis or transpiling
+ * becomes an E_SOURCE_TOO_COMPLEX diagnostic instead of an exception.
+ */
+function compileBounded(typescript: TypeScript, path: string, text: string): FileCompilation {
+  const refused = (diagnostic: Diagnostic): FileCompilation => ({ js: "", sourceMap: normalizeSourceMap(undefined, path), imports: [], diagnostics: [diagnostic] });
+  const bounds = checkSourceBounds(typescript, path, text);
+  if (bounds !== undefined) return refused(bounds);
+  try {
+    // One parse for imports and safety rules; transpileModule parses again internally, as its API
+    // takes text. The transpile is what the cache saves, so the second parse is rarely paid twice.
+    const sourceFile = typescript.createSourceFile(path, text, typescript.ScriptTarget.ES2022, true, typescript.ScriptKind.TS);
+    const depth = checkTreeDepth(typescript, path, sourceFile);
+    if (depth !== undefined) return refused(depth);
+    const imports = findImports(typescript, sourceFile);
+    const safety = checkSafety(path, text, sourceFile);
+
+    const output = typescript.transpileModule(text, {
+      fileName: path,
+      reportDiagnostics: true,
+      compilerOptions: compilerOptions(typescript),
+    });
+    const syntax = (output.diagnostics ?? []).map((d) => toDiagnostic(typescript, path, d));
+    return {
+      js: stripSourceMappingUrl(output.outputText),
+      sourceMap: normalizeSourceMap(output.sourceMapText, path),
+      imports,
+      diagnostics: [...syntax, ...safety],
+    };
+  } catch (err) {
+    if (isStackOverflow(err)) return refused(stackOverflowDiagnostic(path, "compile"));
+    if (isModhostError(err, "E_SOURCE_TOO_COMPLEX")) return refused({ code: err.code, severity: "error", message: `${path}: ${err.message}`, file: path });
+    throw err;
+  }
 }
 
 /** Transpile and cache counters (see `CompileStats`). */

@@ -1,4 +1,5 @@
 import type ts from "typescript";
+import { DepthGuard } from "./source-limits.js";
 import type { TypeScript } from "./load-typescript.js";
 
 /**
@@ -26,6 +27,7 @@ export function findImports(typescript: TypeScript, sourceFile: ts.SourceFile): 
     found.push({ specifier: text, typeOnly, line: line + 1, column: character });
   };
 
+  const guard = new DepthGuard();
   const visit = (node: ts.Node): void => {
     if (typescript.isImportDeclaration(node)) {
       if (typescript.isStringLiteral(node.moduleSpecifier)) {
@@ -49,7 +51,7 @@ export function findImports(typescript: TypeScript, sourceFile: ts.SourceFile): 
         add(argument.literal, argument.literal.text, true);
       }
     }
-    typescript.forEachChild(node, visit);
+    guard.descend(node, (n) => typescript.forEachChild(n, visit));
   };
   typescript.forEachChild(sourceFile, visit);
   return found;

@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   E_IMPORT_NOT_FOUND: "mod",
   /** A static safety rule refused the code (eval, Function constructors, import(), with...). */
   E_UNSAFE_CODE: "mod",
+  /** A mod file is too large or nested too deeply (brackets, operator chains, syntax tree) to compile safely. */
+  E_SOURCE_TOO_COMPLEX: "mod",
+  /** Type-checking the mod ran past the host's time or memory budget (`typecheckBudgetMs`, `typecheckMemoryMb`). */
+  E_TYPECHECK_BUDGET: "mod",
   /** The entry module does not `export default defineMod({...})`. */
   E_MOD_DEFINITION: "mod",
   /** Top-level module code threw while the mod was being loaded. */
@@ -95,6 +99,8 @@ export const ERROR_CODES = {
   E_STATE_CORRUPT: "engine",
   /** Writing the journal, a checkpoint or a version to the stateDir failed (disk full, permissions). */
   E_PERSIST_FAILED: "operator",
+  /** acceptStateLoss() was called for a mod whose saved state is not damaged (nothing to accept). */
+  E_NOTHING_TO_ACCEPT: "operator",
 
   // --- the admin channel and the modhost command (the operator) ---
   /** The admin token is missing or wrong: the connection was refused (HTTP 401) before any WebSocket. */
@@ -145,6 +151,8 @@ export const ERROR_CODES = {
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */
   E_SANDBOX_UNAVAILABLE: "engine",
+  /** Reading a mod's files failed for a reason of the machine, not of their content (out of file descriptors, EIO...); see the errno in the message. */
+  E_IO: "engine",
   /** An invariant inside the engine was broken: a bug in modhost. */
   E_INTERNAL: "engine",
 } as const;

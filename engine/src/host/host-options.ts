@@ -71,6 +71,14 @@ export interface ModHostOptions {
   readonly typecheck?: "block" | "warn" | "off";
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
+  /**
+   * Wall time one type-check of a new version may take (ms, default 10000). Type-checking runs in
+   * a worker thread; past the budget the worker is stopped and the reload refused (E_TYPECHECK_BUDGET).
+   * The first check in a fresh worker (before its code is warm) gets five times the budget.
+   */
+  readonly typecheckBudgetMs?: number;
+  /** Heap of the type-check worker thread (MB, default 512); running out refuses the reload (E_TYPECHECK_BUDGET). */
+  readonly typecheckMemoryMb?: number;
   /** With `watch`: quiet time after the last change of a burst of saves before reloading (ms, default 10). */
   readonly watchDebounceMs?: number;
   /** Folder for the on-disk compile cache: a cold start with unchanged mods skips TypeScript. */
@@ -81,6 +89,12 @@ export interface ModHostOptions {
   readonly registry?: RegistryOptions;
   /** Refuse code that is not a verified signed package, from every route (E_UNSIGNED). Needs registry.trustedKeys. */
   readonly requireSigned?: boolean;
+  /**
+   * State recovery at start-up. `acceptLoss`: mods whose saved state is damaged or incomplete
+   * continue from the last good point instead of faulting with E_STATE_CORRUPT (the damaged files
+   * are kept in the mod's `damaged/` folder). The same as calling `host.acceptStateLoss(mod)`.
+   */
+  readonly recovery?: { readonly acceptLoss?: readonly string[] };
 }
 
 /** Options after validation and defaults. */
@@ -103,9 +117,13 @@ export interface ResolvedOptions {
   readonly logRatePerSecond: number;
   readonly typecheck: "block" | "warn" | "off";
   readonly modTypes: readonly string[];
+  readonly typecheckBudgetMs: number;
+  readonly typecheckMemoryMb: number;
   readonly probation: ProbationPolicy | undefined;
   readonly cacheDir: string | undefined;
   readonly watchDebounceMs: number;
+  /** Mods whose damaged saved state the operator accepted to lose at start-up. */
+  readonly acceptLoss: ReadonlySet<string>;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
   readonly registry: ResolvedRegistryOptions | undefined;
@@ -131,11 +149,14 @@ const KEYS = new Set([
   "logBytesPerSecond",
   "typecheck",
   "modTypes",
+  "typecheckBudgetMs",
+  "typecheckMemoryMb",
   "probation",
   "cacheDir",
   "watchDebounceMs",
   "registry",
   "requireSigned",
+  "recovery",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -191,6 +212,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     return value as number;
   };
 
+  const atLeast = (key: string, min: number, fallback: number): number => {
+    const value = o[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min) fail(key, `must be a whole number of at least ${min}`);
+    return value as number;
+  };
+
   if (o.cacheDir !== undefined && (typeof o.cacheDir !== "string" || o.cacheDir === "")) fail("cacheDir", "must be the path of a folder");
   if (o.durability !== undefined && o.durability !== "fsync" && o.durability !== "batch" && o.durability !== "none") fail("durability", `must be "fsync", "batch" or "none"`);
   if (o.typecheck !== undefined && o.typecheck !== "block" && o.typecheck !== "warn" && o.typecheck !== "off") fail("typecheck", `must be "block", "warn" or "off"`);
@@ -215,8 +243,18 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const registry = o.registry === undefined ? undefined : parseRegistryOptions(o.registry);
   if (o.requireSigned !== undefined && typeof o.requireSigned !== "boolean") fail("requireSigned", "must be true or false");
   if (o.requireSigned === true && registry === undefined) fail("requireSigned", "needs registry.trustedKeys: the keys whose signatures are accepted");
+  const acceptLoss = new Set<string>();
+  if (o.recovery !== undefined) {
+    if (typeof o.recovery !== "object" || o.recovery === null) fail("recovery", "must be an object { acceptLoss?: modName[] }");
+    for (const [key, value] of Object.entries(o.recovery as Record<string, unknown>)) {
+      if (key !== "acceptLoss") fail(`recovery.${key}`, "unknown setting (allowed: acceptLoss)");
+      if (!Array.isArray(value) || value.some((m) => typeof m !== "string")) fail("recovery.acceptLoss", "must be an array of mod names");
+      for (const mod of value as string[]) acceptLoss.add(mod);
+    }
+  }
 
   return {
+    acceptLoss,
     modsDir: resolve(o.modsDir as string),
     stateDir: o.stateDir === undefined ? undefined : resolve(o.stateDir as string),
     durability: (o.durability as "fsync" | "batch" | "none" | undefined) ?? "batch",
@@ -242,6 +280,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     cacheDir: typeof o.cacheDir === "string" && o.cacheDir !== "" ? resolve(o.cacheDir) : undefined,
     typecheck: (o.typecheck as "block" | "warn" | "off" | undefined) ?? "block",
     modTypes,
+    typecheckBudgetMs: positive("typecheckBudgetMs", 10_000),
+    typecheckMemoryMb: atLeast("typecheckMemoryMb", 64, 512),
     probation,
     registry,
     requireSigned: o.requireSigned === true,

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../sandbox/wire.js";
@@ -15,6 +15,8 @@ import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
 import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
+import { VersionPruner } from "../persist/version-pruner.js";
+import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
 import { buildReport } from "./swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
@@ -38,6 +40,19 @@ export interface ModInfo {
   readonly error?: ErrorInfo;
   /** Where the live version came from: its folder, a deploy, or a signed package (name, version, key id). */
   readonly origin?: ModOrigin;
+  /** What recovery found in the stateDir when the mod was brought up (with a stateDir only). */
+  readonly recovery?: RecoveryReport;
+}
+
+/**
+ * Recovery news: what recovery found when a mod came up from the stateDir ("startup", with the
+ * report), journal storage failing for a mod ("storage-failed") or working again ("storage-restored").
+ */
+export interface RecoveryEvent {
+  readonly mod: string;
+  readonly kind: "startup" | "storage-failed" | "storage-restored";
+  readonly message: string;
+  readonly report?: RecoveryReport;
 }
 
 /** A line a mod logged (console.* or ctx.log). */
@@ -52,6 +67,7 @@ export interface ModHostEvents {
   swap: [report: SwapReport];
   fault: [fault: FaultEvent];
   log: [line: LogEvent];
+  recovery: [event: RecoveryEvent];
 }
 
 /**
@@ -82,16 +98,23 @@ export class ModHost {
    */
   readonly #loading = new Map<string, { running?: Promise<SwapReport>; queued?: Promise<SwapReport> }>();
   /** The stateDir's shared parts, when there is one. */
-  #state: { modsDir: string; versions: VersionStore; group: GroupCommit } | undefined;
+  #state: { modsDir: string; versions: VersionStore; group: GroupCommit; pruner: VersionPruner } | undefined;
   readonly #persistence = new Map<string, SlotPersistence>();
   /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
   readonly #folderHashes = new Map<string, string>();
+  /** What recovery found for each mod, by name. */
+  readonly #recoveries = new Map<string, RecoveryReport>();
+  /**
+   * Events emitted during create(), replayed to listeners attached before the next macrotask (i.e.
+   * right after `await ModHost.create()`), so that what recovery found is never emitted into the void.
+   */
+  #startupEvents: { name: keyof ModHostEvents; args: unknown[] }[] | undefined = [];
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, logLimiter: LogLimiter) {
     this.#options = options;
     this.#backend = backend;
     this.#logLimiter = logLimiter;
-    this.#typeCheck = new VersionTypeCheck(options.modTypes);
+    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     this.#gate = new CapabilityGate({
       capabilities: options.capabilities,
       grants: options.grants,
@@ -136,7 +159,14 @@ export class ModHost {
     };
     // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
     const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
-    const folders = findModFolders(resolved.modsDir).then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    const folders = findModFolders(resolved.modsDir)
+      .catch((err: unknown) => {
+        throw new ModhostError("E_IO", `modsDir ${resolved.modsDir} cannot be listed: ${messageOf(err)}`, { field: "modsDir" }, { cause: err });
+      })
+      .then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+    // It may settle while the sandbox spawns: observe it now so that a rejection is never
+    // unhandled (it is awaited, and rethrown to the caller, below).
+    folders.catch(noop);
     const backend = await backendReady.catch(async (err: unknown) => {
       await folders.catch(() => undefined);
       throw err;
@@ -151,9 +181,17 @@ export class ModHost {
     try {
       if (resolved.stateDir !== undefined) {
         const { modsDir } = await openStateDir(resolved.stateDir);
-        host.#state = { modsDir, versions: await VersionStore.open(resolved.stateDir), group: new GroupCommit((ms) => host.#metrics.journalSync(ms)) };
+        const versions = await VersionStore.open(resolved.stateDir);
+        const pruner = new VersionPruner(
+          versions,
+          modsDir,
+          (hash) => [...host.#slots.values()].some((slot) => slot.referencedVersions().has(hash)),
+          (err) => host.#emitLog({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${err.message}` }),
+        );
+        host.#state = { modsDir, versions, group: new GroupCommit((ms) => host.#metrics.journalSync(ms)), pruner };
       }
       await host.#loadAll(await folders);
+      host.#state?.pruner.request();
       if (resolved.watch) {
         host.#watcher = await ModsWatcher.create(
           resolved.modsDir,
@@ -177,6 +215,7 @@ export class ModHost {
       await host.close();
       throw err;
     }
+    setImmediate(() => (host.#startupEvents = undefined));
     return host;
   }
 
@@ -241,6 +280,7 @@ export class ModHost {
         hash: slot.version.hash,
         origin: this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
+        ...(this.#recoveries.has(slot.name) ? { recovery: this.#recoveries.get(slot.name) as RecoveryReport } : {}),
       });
     }
     for (const failed of this.#failed.values()) out.push(failed);
@@ -318,9 +358,29 @@ export class ModHost {
     return this.#slot(name).state();
   }
 
-  /** Subscribes to "swap", "fault" or "log". */
+  /**
+   * Continues a mod whose saved state was found damaged or incomplete (faulted with
+   * E_STATE_CORRUPT) from the last good point: the operator accepts losing what came after it.
+   * The files past that point are moved to the mod's `damaged/` folder. Resolves with the mod's
+   * error if it still cannot start, undefined once it runs.
+   */
+  async acceptStateLoss(name: string): Promise<ErrorInfo | undefined> {
+    this.#checkOpen();
+    const slot = this.#slot(name);
+    if (slot.status !== "faulted" || slot.lastError?.code !== "E_STATE_CORRUPT") {
+      throw new ModhostError("E_NOTHING_TO_ACCEPT", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
+    }
+    return slot.task(() => this.#bringUp(slot, true));
+  }
+
+  /**
+   * Subscribes to "swap", "fault", "log" or "recovery". A listener attached right after
+   * `await ModHost.create()` (before the next macrotask) first receives the events of that kind
+   * emitted during create(): what recovery found, and the log lines and faults of bringing mods up.
+   */
   on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);
+    for (const past of this.#startupEvents ?? []) if (past.name === event) (listener as (...args: unknown[]) => void)(...past.args);
     return this;
   }
 
@@ -345,8 +405,9 @@ export class ModHost {
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
+      await this.#state?.pruner.close();
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
-      this.#typeCheck.dispose();
+      await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
       if (errors.length > 0) throw errors[0];
     })();
     return this.#closed;
@@ -359,18 +420,21 @@ export class ModHost {
   }
 
   /** Starts a slot: from its stateDir if it has state there, with init() otherwise. */
-  async #bringUp(slot: ModSlot): Promise<ErrorInfo | undefined> {
+  async #bringUp(slot: ModSlot, acceptLoss = false): Promise<ErrorInfo | undefined> {
     const persistence = this.#persistence.get(slot.name);
-    let recovered;
+    if (persistence === undefined) return slot.start();
+    let outcome;
     try {
-      recovered = persistence ? await persistence.store.recover() : undefined;
+      outcome = await persistence.store.recover({ acceptLoss: acceptLoss || this.#options.acceptLoss.has(slot.name) });
     } catch (err) {
-      // State exists but cannot be trusted: fault this mod (never start it from scratch), load the others.
+      // State exists but cannot be read at all (a newer format, an unreadable folder): fault this mod, load the others.
       const info = err instanceof ModhostError ? err.toInfo() : { code: "E_STATE_CORRUPT" as const, message: (err as Error).message };
       return slot.failResume({ ...info, mod: slot.name });
     }
-    if (persistence === undefined || recovered === undefined) return slot.start();
-    for (const warning of recovered.warnings) this.#emitLog({ mod: slot.name, level: "warn", message: `state recovery: ${warning}` });
+    this.#reportRecovery(slot.name, outcome.report);
+    if (outcome.kind === "corrupt") return slot.failResume({ ...outcome.error.toInfo(), mod: slot.name });
+    if (outcome.kind === "fresh") return slot.start();
+    const recovered = outcome.recovered;
     this.#seq = Math.max(this.#seq, recovered.maxSeq);
     const hashes = new Set<string>([recovered.checkpoint.version, ...(recovered.meta?.history ?? [])]);
     for (const entry of recovered.entries) if (entry.kind !== "event") hashes.add(entry.version);
@@ -394,6 +458,19 @@ export class ModHost {
       this.#emitLog({ mod: slot.name, level: "info", message: `resumed version ${slot.version.manifest.version} from the stateDir; the folder holds other code: reload to swap it in` });
     }
     return error;
+  }
+
+  /** Keeps what recovery found for mods() and says it: a "recovery" event, and log lines for anything unusual. */
+  #reportRecovery(mod: string, report: RecoveryReport): void {
+    this.#recoveries.set(mod, report);
+    for (const warning of report.warnings) this.#emitLog({ mod, level: "warn", message: `state recovery: ${warning}` });
+    for (const damage of report.damage) this.#emitLog({ mod, level: "error", message: `state recovery: ${damage}` });
+    this.#emitRecovery({ mod, kind: "startup", message: describeRecovery(report), report });
+  }
+
+  #emitRecovery(event: RecoveryEvent): void {
+    this.#startupEvents?.push({ name: "recovery", args: [event] });
+    this.#events.emit("recovery", event);
   }
 
   /**
@@ -454,6 +531,7 @@ export class ModHost {
 
   #emitSwap(report: SwapReport): void {
     this.#metrics.swap(report);
+    this.#startupEvents?.push({ name: "swap", args: [report] });
     this.#events.emit("swap", report);
   }
 
@@ -490,8 +568,14 @@ export class ModHost {
       metrics: this.#metrics,
       fault: (fault) => {
         this.#metrics.fault(fault);
+        this.#startupEvents?.push({ name: "fault", args: [fault] });
         this.#events.emit("fault", fault);
       },
+      storage: (mod, ok, message) => {
+        this.#emitLog({ mod, level: ok ? "info" : "error", message });
+        this.#emitRecovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
+      },
+      versionsChanged: () => this.#state?.pruner.request(),
       probationFailed: (failed, reason) => {
         this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
         void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
@@ -524,6 +608,7 @@ export class ModHost {
     let persistence = this.#persistence.get(name);
     if (persistence === undefined) {
       persistence = { store: ModStore.openSync(state.modsDir, name, this.#options.durability, state.group, this.#metrics), versions: state.versions };
+      persistence.store.onPruned = () => state.pruner.request();
       this.#persistence.set(name, persistence);
     }
     return persistence;
@@ -546,6 +631,7 @@ export class ModHost {
   }
 
   #emitLog(line: LogEvent): void {
+    this.#startupEvents?.push({ name: "log", args: [line] });
     this.#events.emit("log", line);
   }
 

@@ -4,7 +4,8 @@ import { compileMod } from "../compile/compile-mod.js";
 import type { CompiledModule } from "../compile/compiled-module.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import type { ErrorCode } from "../errors/error-codes.js";
-import type { ErrorInfo } from "../errors/modhost-error.js";
+import { messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { isStackOverflow } from "../compile/source-limits.js";
 import { parseManifest, type ModManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import type { LoadSpec, WireModule } from "../sandbox/wire.js";
@@ -59,7 +60,9 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
   try {
     manifestText = await readManifestText(dir);
   } catch (err) {
-    return failure(folderName, "E_MANIFEST_INVALID", `cannot read mod.json: ${(err as Error).message}`, { file: "mod.json" });
+    // A missing mod.json is the folder's problem; running out of descriptors is not the mod's.
+    const code = isContentProblem(err) ? "E_MANIFEST_INVALID" : "E_IO";
+    return failure(folderName, code, `cannot read mod.json: ${(err as Error).message}`, { file: "mod.json" });
   }
   const parsed = parseManifest(manifestText);
   if (!parsed.ok) return fromDiagnostics(folderName, parsed.diagnostics);
@@ -70,7 +73,8 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
   try {
     files = await readSources(dir);
   } catch (err) {
-    return failure(name, "E_MOD_UNREADABLE", (err as Error).message, {});
+    const cause = (err as Error).cause ?? err;
+    return failure(name, isContentProblem(cause) ? "E_MOD_UNREADABLE" : "E_IO", (err as Error).message, {});
   }
   let signed: SignedOrigin | undefined;
   if (options.requireSigned) {
@@ -87,6 +91,15 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
 }
 
 /**
+ * Is a failure to read a mod's file about the folder's content (no such file, a folder where a
+ * file should be, our own size and count limits) rather than the machine (EMFILE, ENFILE, EIO...)?
+ */
+function isContentProblem(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === undefined || code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+/**
  * Validates and compiles a version from its manifest and sources (read from its folder, or from
  * the stateDir on restart). Never throws for anything in the sources.
  */
@@ -96,7 +109,14 @@ export async function prepareSources(dir: string, manifest: ModManifest, files: 
   if (limitProblem) return { ok: false, name, error: { ...limitProblem, mod: name }, diagnostics: [] };
   const permissionProblem = checkPermissions(manifest, options);
   if (permissionProblem) return { ok: false, name, error: { ...permissionProblem, mod: name }, diagnostics: [] };
-  const compiled = await compileMod({ modName: name, entry: manifest.entry, files }, options.diskCache ? { diskCache: options.diskCache } : {});
+  let compiled;
+  try {
+    compiled = await compileMod({ modName: name, entry: manifest.entry, files }, options.diskCache ? { diskCache: options.diskCache } : {});
+  } catch (err) {
+    // compileMod turns hostile sources into diagnostics; anything else thrown is faulted on this mod alone.
+    if (isStackOverflow(err)) return failure(name, "E_SOURCE_TOO_COMPLEX", `the mod's sources are nested too deeply to compile (the stack overflowed); split them up`, { file: manifest.entry });
+    return failure(name, "E_INTERNAL", `compiling the mod failed: ${messageOf(err)}`, {});
+  }
   if (!compiled.ok) return fromDiagnostics(name, compiled.diagnostics);
 
   const modules: WireModule[] = compiled.modules.map((module) => {

@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 import { performance } from "node:perf_hooks";
 import { mapStackTrace } from "../compile/source-position.js";
 import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
@@ -49,6 +50,10 @@ export interface SlotContext {
   /** Where the slot makes its state durable; undefined keeps it in memory only. */
   readonly persistence: SlotPersistence | undefined;
   fault(fault: FaultEvent): void;
+  /** Journal storage stopped working for this mod, or works again (the host logs it and emits "recovery"). */
+  storage(mod: string, ok: boolean, message: string): void;
+  /** The set of versions this slot names changed (history moved on): stored versions may be prunable. */
+  versionsChanged(): void;
   /** A version failed probation: the host rolls it back (through its own queue of reloads). */
   probationFailed(slot: ModSlot, reason: string): void;
 }
@@ -98,6 +103,11 @@ interface QueuedTask {
 
 type QueueItem = QueuedEvent | QueuedTask;
 
+/** A swap's phase timings as it fills them in, and the two ways it ends (built once in swap()). */
+type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
+type ReportSwap = (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport;
+type RejectSwap = (error: ErrorInfo, pauseMs?: number) => SwapReport;
+
 /**
  * What happened to the state since the last checkpoint, in order: events (with the capability
  * answers they got) and code handovers to a new version, so that a replay runs each event with
@@ -115,6 +125,11 @@ interface Checkpoint {
 }
 
 const MAX_BATCH = 1000;
+/** After a failed journal write: first retry after this long, doubling up to STORAGE_RETRY_MAX_MS. */
+const STORAGE_RETRY_MS = 100;
+const STORAGE_RETRY_MAX_MS = 5000;
+/** Code handovers journaled since the checkpoint before one is forced (bounds the versions a restore needs). */
+const MAX_TRANSITIONS = 8;
 /** A periodic checkpoint waits at least this many times its own last cost since the previous one. */
 const CHECKPOINT_COST_FACTOR = 20;
 
@@ -154,6 +169,8 @@ export class ModSlot {
   readonly #ctx: SlotContext;
   /** Events of the dispatch in flight, by seq, for recording capability answers. */
   readonly #inFlight = new Map<number, QueuedEvent>();
+  /** Set while journal writes fail: events are refused (E_PERSIST_FAILED) until a retry succeeds. */
+  #storageFault: { message: string; delayMs: number; retryAt: number; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
 
   constructor(version: ModVersion, ctx: SlotContext) {
     this.name = version.manifest.name;
@@ -179,6 +196,15 @@ export class ModSlot {
     return this.#pendingApproval;
   }
 
+  /** Every version hash this slot still needs: live, history, pending approval, checkpoint, journal. */
+  referencedVersions(): Set<string> {
+    const out = new Set<string>([this.#version.hash, ...this.#previous.map((v) => v.hash)]);
+    if (this.#pendingApproval !== undefined) out.add(this.#pendingApproval.version.hash);
+    if (this.#checkpoint !== undefined) out.add(this.#checkpoint.version.hash);
+    for (const entry of this.#journal) if (entry.kind !== "event") out.add(entry.version.hash);
+    return out;
+  }
+
   /** Does this mod handle `event`? (A quarantined mod still answers, with an error.) */
   handles(event: string): boolean {
     return this.#shape?.events.includes(event) ?? false;
@@ -186,6 +212,7 @@ export class ModSlot {
 
   /** Starts the first instance with init() and takes the first checkpoint. */
   async start(): Promise<ErrorInfo | undefined> {
+    this.#reset();
     const backend = this.#ctx.backend;
     const seed = randomSeed();
     const now = Date.now();
@@ -211,6 +238,7 @@ export class ModSlot {
         await persistence.versions.write(storedVersion(this.#version));
         await persistence.store.checkpoint(snapshot.value, this.#version.hash);
         await this.#writeMeta();
+        persistence.versions.release(this.#version.hash);
       } catch (err) {
         await this.#dropInstance();
         return this.#failStart(this.#info("E_PERSIST_FAILED", `the first checkpoint could not be written: ${(err as Error).message}`));
@@ -229,6 +257,7 @@ export class ModSlot {
    * the versions that ran it), the live version and its history, its quarantine.
    */
   async resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
+    this.#reset();
     const { recovered, versions } = input;
     const lookup = (hash: string): ModVersion => {
       const version = versions.get(hash);
@@ -243,7 +272,7 @@ export class ModSlot {
         live = lookup(entry.version);
         return entry.kind === "activate" ? { kind: "activate", version: live } : { kind: "migrate", version: live, fromVersion: entry.fromVersion, now: entry.now };
       });
-      this.#journaledEvents = this.#journal.length;
+      this.#journaledEvents = this.#journal.filter((entry) => entry.kind === "event").length;
       this.#version = live;
       const history = recovered.meta?.live === live.hash ? recovered.meta.history : [];
       this.#previous = history.flatMap((hash) => (versions.has(hash) ? [lookup(hash)] : []));
@@ -257,7 +286,19 @@ export class ModSlot {
       return undefined;
     }
     if (!(await this.#ensureInstance())) return this.#lastError ?? this.#info("E_MOD_FAULTED", "the mod could not be restored");
+    // meta.json gets the live version, the history and the journal's high-water mark as recovered.
+    await this.#writeMeta().catch((err: unknown) => this.#persistFault("the mod's meta", err));
     return undefined;
+  }
+
+  /** Forgets an earlier failed start (the operator accepted a state loss and the mod starts again). */
+  #reset(): void {
+    this.#status = "running";
+    this.#lastError = undefined;
+    this.#consecutiveFaults = 0;
+    this.#journal = [];
+    this.#journaledEvents = 0;
+    this.#checkpoint = undefined;
   }
 
   /** Queues an event; resolves with this mod's result once it has run (or failed). */
@@ -335,13 +376,10 @@ export class ModSlot {
     };
     const rejected = (error: ErrorInfo, pauseMs = 0): SwapReport => report({ ok: false, kind: "rejected", to: from, pauseMs, error });
 
-    if (this.#status === "quarantined" || this.#status === "faulted") {
-      // A faulted or quarantined mod gets a fresh start with the new version, from its last good state.
-      return this.task(async () => this.#replaceFaulted(next, plan, phases, report, rejected));
+    if (this.#status === "faulted" && this.#lastError?.code === "E_STATE_CORRUPT") {
+      // Its saved state is damaged: a new version must not start over it (that would overwrite it).
+      return rejected({ ...this.#lastError, message: `the saved state is damaged; accept the loss first (host.acceptStateLoss("${this.name}")), then reload. ${this.#lastError.message}` });
     }
-
-    // Stage: in queue order, but events keep flowing around it.
-    const stageStart = performance.now();
     const persistence = this.#ctx.persistence;
     if (persistence !== undefined) {
       try {
@@ -350,6 +388,28 @@ export class ModSlot {
         return rejected(this.#info("E_PERSIST_FAILED", `the new version could not be stored: ${(err as Error).message}`));
       }
     }
+    try {
+      if (this.#status === "quarantined" || this.#status === "faulted") {
+        // A faulted or quarantined mod gets a fresh start with the new version, from its last good state.
+        return await this.task(async () => this.#replaceFaulted(next, plan, phases, report, rejected));
+      }
+      // Stage: in queue order, but events keep flowing around it.
+      return await this.#swapStored(next, plan, from, phases, report, rejected);
+    } finally {
+      // Until now the stored version was pinned against pruning; from here the slot names it (or not).
+      persistence?.versions.release(next.hash);
+    }
+  }
+
+  async #swapStored(
+    next: ModVersion,
+    plan: SwapPlan,
+    from: ModVersion,
+    phases: MutablePhases,
+    report: ReportSwap,
+    rejected: RejectSwap,
+  ): Promise<SwapReport> {
+    const stageStart = performance.now();
     // A fresh isolate when the memory limit changes or this one is nearly full (old versions'
     // compiled code is collected with their modules; a fresh isolate costs a full state copy at
     // the barrier, so it is not used without a reason).
@@ -367,13 +427,19 @@ export class ModSlot {
       const pauseMs = performance.now() - barrier;
       if (!outcome.ok) return rejected(outcome.error, pauseMs);
       this.#adopt(next, from, plan.kind, outcome.events);
-      return report({ ok: true, kind: plan.kind, to: next, pauseMs });
+      const done = report({ ok: true, kind: plan.kind, to: next, pauseMs });
+      // Many handovers in a row (a reload loop) get a checkpoint, so old versions can be pruned.
+      if (this.#journal.length - this.#journaledEvents >= MAX_TRANSITIONS) await this.#maybeCheckpoint();
+      return done;
     });
   }
 
   /** Stops the instance after everything queued so far; later events get E_HOST_CLOSED. */
   close(): Promise<void> {
+    if (this.#storageFault?.timer !== undefined) clearTimeout(this.#storageFault.timer);
     return this.task(async () => {
+      if (this.#storageFault?.timer !== undefined) clearTimeout(this.#storageFault.timer);
+      this.#storageFault = undefined;
       this.#status = "faulted";
       this.#lastError = { code: "E_HOST_CLOSED", message: "the mod was unloaded", mod: this.name };
       await this.#dropInstance();
@@ -475,9 +541,9 @@ export class ModSlot {
   async #replaceFaulted(
     next: ModVersion,
     plan: SwapPlan,
-    phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] },
-    report: (fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }) => SwapReport,
-    rejected: (error: ErrorInfo, pauseMs?: number) => SwapReport,
+    phases: MutablePhases,
+    report: ReportSwap,
+    rejected: RejectSwap,
   ): Promise<SwapReport> {
     const from = this.#version;
     const barrier = performance.now();
@@ -520,7 +586,9 @@ export class ModSlot {
     if (this.#pendingApproval?.version === next) this.#pendingApproval = undefined;
     this.#version = next;
     this.#shape = { events };
-    void this.#writeMeta().catch((err: unknown) => this.#persistFault("the mod's meta", err));
+    void this.#writeMeta()
+      .then(() => this.#ctx.versionsChanged())
+      .catch((err: unknown) => this.#persistFault("the mod's meta", err));
   }
 
   #migrationError(out: { kind: string; error?: { code: string; message: string; stack?: string } }, next: ModVersion): ErrorInfo {
@@ -537,12 +605,14 @@ export class ModSlot {
   #schedule(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    queueMicrotask(() => void this.#pump());
+    if (turnOverdue()) setImmediate(() => void this.#pump());
+    else queueMicrotask(() => void this.#pump());
   }
 
   async #pump(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        if (turnOverdue()) await nextTurn(); // let timers, I/O and reloads run (see TURN_SLICE_MS)
         const head = this.#queue[0] as QueueItem;
         if (head.kind === "task") {
           this.#queue.shift();
@@ -568,6 +638,11 @@ export class ModSlot {
     if (this.#status === "quarantined" || this.#status === "faulted") {
       const code = this.#status === "quarantined" ? "E_QUARANTINED" : "E_MOD_FAULTED";
       for (const item of batch) this.#finish(item, { ok: false, error: { code, message: this.#lastError?.message ?? `mod ${this.name} is ${this.#status}` } });
+      return;
+    }
+    if (this.#storageFault !== undefined && !(await this.#retryStorage())) {
+      const message = `the journal cannot be written (${this.#storageFault.message}); the event was not run. The mod resumes by itself once storage works again`;
+      for (const item of batch) this.#finish(item, { ok: false, error: { code: "E_PERSIST_FAILED", message } });
       return;
     }
     if (!(await this.#ensureInstance())) return; // faulted: the next round fails the events
@@ -662,11 +737,80 @@ export class ModSlot {
       try {
         await store.append(entries, seqOf);
       } catch (err) {
-        // The events ran and their state is live; only their durability failed. Say so loudly.
-        this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code: "E_PERSIST_FAILED", message: `journal write failed: ${(err as Error).message}`, quarantined: false });
+        // Not durable, so not acknowledged and not kept: the instance goes back to the last
+        // durable point (the next one is restored from the checkpoint and the journal without
+        // these events) and their callers get E_PERSIST_FAILED. Applied and acknowledged agree.
+        this.#journal.splice(this.#journal.length - entries.length, entries.length);
+        this.#journaledEvents -= ran.length;
+        await this.#dropInstance();
+        const message = `the journal write failed (${(err as Error).message}); the event's effects were undone`;
+        this.#enterStorageFault((err as Error).message);
+        for (const [item] of ran) this.#answer(item, { ok: false, error: { code: "E_PERSIST_FAILED", message } });
+        return;
       }
     }
     for (const [item, result] of ran) this.#answer(item, result);
+  }
+
+  /** Journal writes failed: refuse events until a retry succeeds (on the next event, or by timer). */
+  #enterStorageFault(message: string): void {
+    if (this.#storageFault !== undefined) {
+      this.#storageFault.message = message;
+      return;
+    }
+    this.#storageFault = { message, delayMs: STORAGE_RETRY_MS, retryAt: performance.now() + STORAGE_RETRY_MS, timer: undefined };
+    this.#ctx.fault({ mod: this.name, version: this.#version.manifest.version, code: "E_PERSIST_FAILED", message: `journal write failed: ${message}; events answer E_PERSIST_FAILED until storage works again`, quarantined: false });
+    this.#ctx.storage(this.name, false, `journal writes fail (${message}): events are refused with E_PERSIST_FAILED; retrying with backoff`);
+    this.#armStorageRetry();
+  }
+
+  #armStorageRetry(): void {
+    const fault = this.#storageFault;
+    if (fault === undefined) return;
+    if (fault.timer !== undefined) clearTimeout(fault.timer);
+    fault.timer = setTimeout(() => {
+      fault.timer = undefined;
+      if (this.#storageFault === fault) void this.task(async () => void (await this.#retryStorage()));
+    }, fault.delayMs);
+    fault.timer.unref();
+  }
+
+  /**
+   * Tries to leave the storage fault: restores the instance to the last durable point and makes it
+   * a new checkpoint. True when storage works again. Retries wait with backoff.
+   */
+  async #retryStorage(): Promise<boolean> {
+    const fault = this.#storageFault;
+    const store = this.#ctx.persistence?.store;
+    if (fault === undefined || store === undefined) return true;
+    if (performance.now() < fault.retryAt || this.#lastError?.code === "E_HOST_CLOSED") return false; // too soon, or unloaded
+    let ok = false;
+    if (await this.#ensureInstance()) {
+      const out = await this.#ctx.backend.exportState(this.#instance as string);
+      if (out.kind === "ok") {
+        try {
+          await store.reopen(out.value, this.#version.hash);
+          this.#checkpoint = { snapshot: out.value, version: this.#version };
+          this.#checkpointAt = performance.now();
+          this.#journal = [];
+          this.#journaledEvents = 0;
+          ok = true;
+        } catch (err) {
+          fault.message = (err as Error).message;
+        }
+      } else await this.#dropInstance();
+    }
+    if (!ok) {
+      fault.delayMs = Math.min(STORAGE_RETRY_MAX_MS, fault.delayMs * 2);
+      fault.retryAt = performance.now() + fault.delayMs;
+      if (this.#status === "running") this.#armStorageRetry();
+      return false;
+    }
+    if (fault.timer !== undefined) clearTimeout(fault.timer);
+    this.#storageFault = undefined;
+    this.#ctx.storage(this.name, true, "journal writes work again: a new checkpoint was written and events are accepted again");
+    void this.#writeMeta().catch((err: unknown) => this.#persistFault("the mod's meta", err));
+    return true;
   }
 
   /** Fails an event that did not run (nothing to journal). */
@@ -688,7 +832,8 @@ export class ModSlot {
     } else {
       item.resolve({ mod: this.name, version, ok: false, error: this.#errorInfo(result.error.code, result.error.message, result.error.stack) });
     }
-    if (this.#probation !== undefined && this.#status === "running") {
+    // A storage fault says nothing about the version: it does not count towards probation.
+    if (this.#probation !== undefined && this.#status === "running" && (result.ok || result.error.code !== "E_PERSIST_FAILED")) {
       const code = result.ok ? undefined : result.error.code;
       // A failure the game caused (a capability that threw or was too slow) says nothing about the new version.
       const gameFault = code !== undefined && ERROR_CODES[code as ErrorCode] === "game";
@@ -784,12 +929,14 @@ export class ModSlot {
   }
 
   async #maybeCheckpoint(): Promise<void> {
-    if (this.#instance === undefined || this.#journaledEvents === 0) return;
+    if (this.#instance === undefined || this.#journal.length === 0 || this.#storageFault !== undefined) return;
     const sinceLast = performance.now() - this.#checkpointAt;
     // Every checkpointEvery events, but never more than ~5 % of the time: a large state's export
     // (10k entities: ~10 ms) must not dominate a busy mod's events. A longer journal only makes a
     // recovery replay more; nothing is lost.
+    const transitions = this.#journal.length - this.#journaledEvents;
     const due =
+      transitions >= MAX_TRANSITIONS ||
       (this.#journaledEvents >= this.#ctx.checkpointEvery && sinceLast >= CHECKPOINT_COST_FACTOR * this.#lastCheckpointMs) ||
       sinceLast >= this.#ctx.checkpointIntervalMs;
     if (!due) return;

@@ -1,29 +1,36 @@
 import { performance } from "node:perf_hooks";
-import { ModTypeChecker } from "../compile/type-checker.js";
+import { TypeCheckThread } from "../compile/type-check-thread.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModVersion } from "./mod-loader.js";
 
+/** The host's type-check settings (see `ModHostOptions`). */
+export interface VersionTypeCheckOptions {
+  readonly modTypes: readonly string[];
+  readonly budgetMs: number;
+  readonly memoryMb: number;
+}
+
 /**
- * Type-checks mod versions with one warm checker for the host's lifetime. TypeScript's checker is
- * created on first use only, so hosts that never reload never pay for it.
+ * Type-checks mod versions for the host's lifetime, in a worker thread with a warm checker (see
+ * `TypeCheckThread`): the thread and TypeScript's checker are started on first use only, so hosts
+ * that never reload never pay for them, and a slow check never blocks events.
  */
 export class VersionTypeCheck {
-  readonly #modTypes: readonly string[];
-  #checker: Promise<ModTypeChecker> | undefined;
-  #disposed = false;
+  readonly #thread: TypeCheckThread;
 
-  constructor(modTypes: readonly string[]) {
-    this.#modTypes = modTypes;
+  constructor(options: VersionTypeCheckOptions) {
+    this.#thread = new TypeCheckThread({ extraTypeFiles: options.modTypes, budgetMs: options.budgetMs, memoryMb: options.memoryMb });
   }
 
-  /** The version's type errors (E_TYPE, with file/line/column), and the time taken. */
+  /**
+   * The version's type errors (E_TYPE, with file/line/column), and the time taken. Rejects with a
+   * ModhostError (E_TYPECHECK_BUDGET, E_SOURCE_TOO_COMPLEX...) when the check cannot finish.
+   */
   async check(version: ModVersion): Promise<{ errors: ErrorInfo[]; ms: number }> {
     const start = performance.now();
-    this.#checker ??= ModTypeChecker.create({ extraTypeFiles: this.#modTypes });
-    const checker = await this.#checker;
     const name = version.manifest.name;
-    const errors: ErrorInfo[] = checker
-      .check(name, version.files)
+    const diagnostics = await this.#thread.check(name, version.files);
+    const errors: ErrorInfo[] = diagnostics
       .filter((d) => d.severity === "error")
       .map((d) => ({
         code: "E_TYPE",
@@ -36,10 +43,8 @@ export class VersionTypeCheck {
     return { errors, ms: performance.now() - start };
   }
 
-  /** Releases the checker's language services. */
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    void this.#checker?.then((checker) => checker.dispose());
+  /** Stops the worker thread and its language services. */
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 }

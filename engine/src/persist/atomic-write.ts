@@ -1,4 +1,4 @@
-import { open, rename } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -7,14 +7,20 @@ import { dirname } from "node:path";
  */
 export async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const file = await open(temp, "w");
   try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
+    const file = await open(temp, "w");
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    // A full disk must not also collect half-written temp files on every retry.
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await rename(temp, path);
   await syncFolder(dirname(path));
 }
 

@@ -4,42 +4,99 @@ import type { DurableEntry } from "./durable-entry.js";
 
 /**
  * One journal segment: an append-only file of records, one per line: `crc32hex json\n`, where the
- * JSON is `{"seq":n,"entry":{...}}` and the checksum covers the JSON text. A torn or corrupt tail
- * (a crash mid-write) is detected on read and cut at the last valid record.
+ * JSON is `{"seq":n,"entry":{...}}` and the checksum covers the JSON text.
+ *
+ * Appends are all-or-nothing at record level: a short write is continued, and a write (or sync)
+ * that fails truncates the file back to the end of the last good append before anything else
+ * is appended, so a failed write never leaves half a record in the middle of a segment.
  */
 export class JournalFile {
   readonly path: string;
   readonly #file: FileHandle;
+  /** The end of the last append that fully succeeded. */
+  #goodSize: number;
+  /** A failed append could not be rolled back yet: the next append must do it first. */
+  #dirty = false;
   #closed = false;
 
-  private constructor(path: string, file: FileHandle) {
+  private constructor(path: string, file: FileHandle, size: number) {
     this.path = path;
     this.#file = file;
+    this.#goodSize = size;
   }
 
   /** Opens (creating if needed) a segment for appending. */
   static async open(path: string): Promise<JournalFile> {
-    return new JournalFile(path, await open(path, "a"));
+    const file = await open(path, "a");
+    try {
+      return new JournalFile(path, file, (await file.stat()).size);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
   }
 
-  /** Appends records; returns the bytes written. Not synced: call sync() for durability. */
+  /** Bytes of fully written records. */
+  get size(): number {
+    return this.#goodSize;
+  }
+
+  /**
+   * Appends records; returns the bytes written. Not synced: call sync() for durability. On failure
+   * nothing of these records stays in the file (or, if even the roll-back failed, the next append
+   * retries the roll-back first and fails if it cannot).
+   */
   async append(records: readonly { seq: number; entry: DurableEntry }[]): Promise<number> {
+    if (this.#dirty) await this.#rollBack();
     let text = "";
     for (const record of records) text += encodeRecord(record.seq, record.entry);
     const bytes = Buffer.from(text, "utf8");
-    await this.#file.write(bytes);
+    try {
+      // write(2) may write less than asked (a filesystem filling up): continue until all is written.
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.#file.write(bytes, done, bytes.length - done);
+        if (bytesWritten <= 0) throw new Error(`the write made no progress at byte ${this.#goodSize + done}`);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      await this.#failed();
+      throw err;
+    }
+    this.#goodSize += bytes.length;
     return bytes.length;
   }
 
-  /** Makes every append so far durable (fdatasync). */
+  /**
+   * Makes every append so far durable (fdatasync). After a failed sync the kernel may have dropped
+   * the dirty pages, so the caller discards what it appended since its last good sync (discardSince).
+   */
   async sync(): Promise<void> {
     await this.#file.datasync();
+  }
+
+  /** Marks the bytes since the last good append as not kept (callers whose sync failed). */
+  async discardSince(size: number): Promise<void> {
+    this.#goodSize = Math.min(this.#goodSize, size);
+    this.#dirty = true;
+    await this.#rollBack().catch(() => undefined); // retried before the next append
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#file.close();
+  }
+
+  async #failed(): Promise<void> {
+    this.#dirty = true;
+    // Best effort now; a failure here is retried (and reported) by the next append.
+    await this.#rollBack().catch(() => undefined);
+  }
+
+  async #rollBack(): Promise<void> {
+    await this.#file.truncate(this.#goodSize);
+    this.#dirty = false;
   }
 }
 
@@ -49,43 +106,70 @@ export function encodeRecord(seq: number, entry: DurableEntry): string {
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
 
-/** The valid records of a segment, and where a damaged tail was cut (if it was). */
+/** Where a segment stops being valid, and whether valid records follow (then it is not a torn tail). */
+export interface JournalDamage {
+  readonly offset: number;
+  readonly reason: string;
+  /** Valid records come after the damage: corruption, not a write torn by a crash. */
+  readonly followedByValid: boolean;
+}
+
+/** The valid records of a segment (up to the first damage), and the damage if any. */
 export interface JournalRead {
   readonly records: { seq: number; entry: DurableEntry }[];
-  /** Set when bytes past the last valid record were found (and cut, if `repair`). */
-  readonly damage?: { readonly offset: number; readonly reason: string };
+  readonly damage?: JournalDamage;
+  /** Bytes of valid records (where a cut would go). */
+  readonly validBytes: number;
 }
 
 /**
  * Reads a segment. A record that is cut short, fails its checksum or is not JSON ends the valid
- * part; with `repair` the file is truncated there so that appends continue from a clean end.
+ * part; the rest is scanned for further valid records to tell a torn tail (nothing valid after
+ * it) from damage in the middle. Never modifies the file: see cutJournal().
  */
-export async function readJournal(path: string, repair: boolean): Promise<JournalRead> {
+export async function readJournal(path: string): Promise<JournalRead> {
   const data = await readFile(path);
   const records: { seq: number; entry: DurableEntry }[] = [];
   let offset = 0;
   let damage: { offset: number; reason: string } | undefined;
   while (offset < data.length) {
-    const newline = data.indexOf(0x0a, offset);
-    if (newline < 0) {
-      damage = { offset, reason: "the last record is cut short (torn write)" };
+    const parsed = parseLine(data, offset);
+    if (!parsed.ok) {
+      damage = { offset, reason: parsed.reason };
       break;
     }
-    const line = data.toString("utf8", offset, newline);
-    const space = line.indexOf(" ");
-    const json = line.slice(space + 1);
-    if (space !== 8 || crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) {
-      damage = { offset, reason: "a record fails its checksum" };
-      break;
-    }
-    try {
-      records.push(JSON.parse(json) as { seq: number; entry: DurableEntry });
-    } catch (err) {
-      damage = { offset, reason: `a record is not JSON: ${(err as Error).message}` };
-      break;
-    }
-    offset = newline + 1;
+    records.push(parsed.record);
+    offset = parsed.next;
   }
-  if (damage !== undefined && repair) await truncate(path, damage.offset);
-  return damage === undefined ? { records } : { records, damage };
+  if (damage === undefined) return { records, validBytes: offset };
+  // Is any valid record after the damage? Look at every later line start.
+  let followedByValid = false;
+  for (let at = data.indexOf(0x0a, damage.offset); at >= 0 && at + 1 < data.length; at = data.indexOf(0x0a, at + 1)) {
+    if (parseLine(data, at + 1).ok) {
+      followedByValid = true;
+      break;
+    }
+  }
+  return { records, validBytes: damage.offset, damage: { ...damage, followedByValid } };
+}
+
+/** Cuts a segment at `offset` (a torn tail, or damage the operator accepted to lose). */
+export async function cutJournal(path: string, offset: number): Promise<void> {
+  await truncate(path, offset);
+}
+
+function parseLine(data: Buffer, offset: number): { ok: true; record: { seq: number; entry: DurableEntry }; next: number } | { ok: false; reason: string } {
+  const newline = data.indexOf(0x0a, offset);
+  if (newline < 0) return { ok: false, reason: "the last record is cut short (torn write)" };
+  const line = data.toString("utf8", offset, newline);
+  const space = line.indexOf(" ");
+  const json = line.slice(space + 1);
+  if (space !== 8 || crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) return { ok: false, reason: "a record fails its checksum" };
+  try {
+    const record = JSON.parse(json) as { seq: number; entry: DurableEntry };
+    if (typeof record !== "object" || record === null || typeof record.seq !== "number" || typeof record.entry !== "object") return { ok: false, reason: "a record is not a journal record" };
+    return { ok: true, record, next: newline + 1 };
+  } catch (err) {
+    return { ok: false, reason: `a record is not JSON: ${(err as Error).message}` };
+  }
 }

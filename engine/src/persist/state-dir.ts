@@ -24,12 +24,19 @@ export async function openStateDir(stateDir: string): Promise<{ modsDir: string 
   } else {
     let format: unknown;
     try {
-      format = (JSON.parse(text) as { format?: unknown }).format;
+      format = (JSON.parse(text) as { format?: unknown } | null)?.format;
     } catch (err) {
-      throw new ModhostError("E_STATE_CORRUPT", `${marker} is not JSON: ${(err as Error).message}`, { field: "stateDir" });
+      throw new ModhostError("E_STATE_CORRUPT", `${marker} is damaged: it is not JSON (${(err as Error).message}). If this is a modhost stateDir, write {"format":${STATE_FORMAT}} into it; otherwise point stateDir elsewhere.`, { field: "stateDir" });
     }
-    if (typeof format !== "number" || format > STATE_FORMAT) {
-      throw new ModhostError("E_STATE_FORMAT", `the stateDir ${stateDir} was written by a newer modhost (format ${String(format)}); this one reads format ${STATE_FORMAT}. Upgrade modhost or use another stateDir.`, { field: "stateDir" });
+    if (typeof format === "number" && Number.isInteger(format) && format > STATE_FORMAT) {
+      throw new ModhostError("E_STATE_FORMAT", `the stateDir ${stateDir} was written by a newer modhost (format ${format}); this one reads format ${STATE_FORMAT}. Upgrade modhost or use another stateDir.`, { field: "stateDir" });
+    }
+    if (format !== STATE_FORMAT) {
+      throw new ModhostError(
+        "E_STATE_CORRUPT",
+        `${marker} is damaged: its "format" is ${JSON.stringify(format)}${typeof format === "string" ? " (a string)" : ""}, where this modhost expects the number ${STATE_FORMAT}. If this is a modhost stateDir, write {"format":${STATE_FORMAT}} into it; otherwise point stateDir elsewhere.`,
+        { field: "stateDir" },
+      );
     }
   }
   const modsDir = join(stateDir, "mods");

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { diffVersions, type SemanticDiff } from "../analysis/semantic-diff.js";
-import type { ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { isStackOverflow } from "../compile/source-limits.js";
 import type { ResolvedOptions } from "../host/host-options.js";
 import { prepareMod, type ModVersion } from "../host/mod-loader.js";
 import type { ModSlot, SwapPlan } from "../host/mod-slot.js";
@@ -52,8 +53,9 @@ export class SwapCoordinator {
         return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message: `mod ${slot.name} has no earlier version to roll back to`, mod: slot.name }));
       }
       const analyzeStart = performance.now();
-      const diff = await diffVersions(from, previous);
+      const diff = await diffVersions(from, previous).catch((err: unknown) => analysisFailure(slot, err));
       const phases: SwapPhases = { analyze: performance.now() - analyzeStart };
+      if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff));
       if (diff.stateShapeChanged && !diff.newHasMigrate) {
         return this.#emit(
           refusal(slot, startedAt, phases, diff.changes, {
@@ -94,8 +96,11 @@ export class SwapCoordinator {
       );
     }
     if (this.#typecheck !== undefined && this.#options.typecheck !== "off") {
-      const checked = await this.#typecheck(next);
+      const checked = await this.#typecheck(next).catch((err: unknown) => ({ errors: [analysisFailure(slot, err)], ms: performance.now() - startedAt }));
       phases.typecheck = checked.ms;
+      // A check that could not finish (over budget, too complex) refuses under any policy.
+      const unfinished = checked.errors.find((error) => error.code !== "E_TYPE");
+      if (unfinished !== undefined) return this.#emit(refusal(slot, startedAt, phases, [], unfinished));
       const first = checked.errors[0];
       if (first !== undefined && this.#options.typecheck === "block") {
         return this.#emit(refusal(slot, startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
@@ -105,8 +110,12 @@ export class SwapCoordinator {
       }
     }
     const analyzeStart = performance.now();
-    const diff = await diffVersions(slot.version, next);
+    const diff = await diffVersions(slot.version, next).catch((err: unknown) => analysisFailure(slot, err));
     phases.analyze = performance.now() - analyzeStart;
+    if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff));
+    if (diff.definitionProblem !== undefined) {
+      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_MOD_DEFINITION", message: diff.definitionProblem, mod: slot.name, file: next.manifest.entry }));
+    }
     if (diff.noop) {
       const live = slot.version.manifest.version;
       return this.#emit(buildReport({ ok: true, mod: slot.name, kind: "noop", from: live, to: live, startedAt, phases }));
@@ -160,6 +169,17 @@ function approvalNeeded(diff: SemanticDiff): string | undefined {
   if (diff.permissionsAdded.length > 0) reasons.push(`it asks for new permissions: ${diff.permissionsAdded.join(", ")}`);
   if (diff.limitsRaised.length > 0) reasons.push(`it raises limits: ${diff.limitsRaised.join(", ")}`);
   return reasons.length > 0 ? reasons.join("; ") : undefined;
+}
+
+/**
+ * What a failure of the type-check or the semantic diff (neither should throw) is reported as:
+ * its own code when it has one, E_SOURCE_TOO_COMPLEX for a stack overflow on a hostile source,
+ * E_INTERNAL otherwise. The reload is refused; the live version stays.
+ */
+function analysisFailure(slot: ModSlot, err: unknown): ErrorInfo {
+  if (err instanceof ModhostError) return { ...err.toInfo(), mod: slot.name };
+  if (isStackOverflow(err)) return { code: "E_SOURCE_TOO_COMPLEX", message: "the new version's sources are nested too deeply to analyze (the stack overflowed); split them up", mod: slot.name };
+  return { code: "E_INTERNAL", message: `analyzing the new version failed: ${messageOf(err)}`, mod: slot.name };
 }
 
 /** A report of a swap that did not happen: the live version stays. */

@@ -1,0 +1,20 @@
+import type { Diagnostic } from "../errors/diagnostic.js";
+
+/** Sent once to the type-check worker thread, as its `workerData`. */
+export interface TypeCheckWorkerData {
+  /** Extra declaration files (absolute paths) every mod sees. */
+  readonly extraTypeFiles: readonly string[];
+}
+
+/** A request to the worker: check one mod's files (posix path -> text). */
+export interface TypeCheckRequest {
+  readonly id: number;
+  readonly mod: string;
+  readonly files: readonly (readonly [string, string])[];
+}
+
+/** What the worker sends back: `ready` once after warming up, then one answer per request. */
+export type TypeCheckMessage =
+  | { readonly kind: "ready" }
+  | { readonly kind: "checked"; readonly id: number; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: "failed"; readonly id: number; readonly code: "E_SOURCE_TOO_COMPLEX" | "E_INTERNAL"; readonly message: string };
