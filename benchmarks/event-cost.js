@@ -9,11 +9,11 @@
 // on all of them alike. A peer's single emit is one synchronous call; its batch is one call per mod
 // carrying the whole batch as JSON (the nearest thing to modhost's batching of pending emits).
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { COMBAT_LIMITS, COMBAT_LOGIC, NOOP_MOD, attackPayloads, combatMod, makeModsDir, nativeCombat } from "./lib/fixtures.js";
 import { putRatio, roundRobin } from "./lib/compare.js";
 import { createHost, noteFailedResult } from "./lib/failures.js";
+import { loadIsolatedVm } from "./lib/ivm.js";
 import { cpuNsOf, selfCpuNs } from "./lib/machine.js";
 import { nowNs, percentile, record, recordValue, round, tick } from "./lib/stats.js";
 import { PEERS, createRunner } from "./peers/index.js";
@@ -138,8 +138,7 @@ function peerBatch(loader, events) {
  * each of them left out, and with neither.
  */
 function ivmFloor(entities, runs, calls) {
-  const require = createRequire(new URL("../engine/package.json", import.meta.url));
-  const ivm = require("isolated-vm");
+  const ivm = loadIsolatedVm();
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
   try {
     const context = isolate.createContextSync();

@@ -1,16 +1,16 @@
 // The machine a run happened on.
 import { readFileSync, readdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
+import { isolatedVmPackage } from "./ivm.js";
 
 export function machineInfo() {
   const cpus = os.cpus();
   let ivmVersion = "unknown";
+  let ivmAlias = "unknown";
   try {
-    const require = createRequire(new URL("../../engine/package.json", import.meta.url));
-    ivmVersion = JSON.parse(readFileSync(require.resolve("isolated-vm/package.json"), "utf8")).version;
-  } catch {
-    // keep "unknown"
+    ({ version: ivmVersion, alias: ivmAlias } = isolatedVmPackage());
+  } catch (err) {
+    process.stderr.write(`[bench] isolated-vm does not load here: ${err.message}\n`);
   }
   return {
     cpuModel: cpus[0]?.model ?? "unknown",
@@ -20,7 +20,10 @@ export function machineInfo() {
     memoryFreeMb: Math.round(os.freemem() / 2 ** 20),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    v8: process.versions.v8,
+    nodeAbi: process.versions.modules,
     isolatedVm: ivmVersion,
+    isolatedVmPackage: ivmAlias,
     execArgv: process.execArgv,
   };
 }

@@ -111,6 +111,8 @@ export const ERROR_CODES = {
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */
   E_SANDBOX_UNAVAILABLE: "engine",
+  /** This Node.js has no isolated-vm release installed (unsupported Node, or node_modules installed under another Node). */
+  E_NODE_UNSUPPORTED: "operator",
   /** An invariant inside the engine was broken: a bug in modhost. */
   E_INTERNAL: "engine",
 } as const;
