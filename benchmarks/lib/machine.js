@@ -1,9 +1,10 @@
 // The machine a run happened on.
 import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
-import { isolatedVmPackage } from "./ivm.js";
 
-export function machineInfo() {
+/** The machine, Node, V8 and isolated-vm of this run. Async: isolated-vm is asked for only now, after the engine snapshot (lib/engine.js). */
+export async function machineInfo() {
+  const { isolatedVmPackage } = await import("./ivm.js");
   const cpus = os.cpus();
   let ivmVersion = "unknown";
   let ivmAlias = "unknown";

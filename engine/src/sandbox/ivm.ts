@@ -45,30 +45,32 @@ export const SUPPORTED_NODE_MAJORS: readonly number[] = Object.values(BY_ABI).ma
  */
 export function loadIsolatedVm(): Ivm {
   if (ivmModule === undefined) {
-    const require = createRequire(import.meta.url);
-    const abi = process.versions.modules;
-    const entry = BY_ABI[abi];
-    const supported = SUPPORTED_NODE_MAJORS.join(", ");
-    if (entry === undefined) {
-      throw new ModhostError("E_NODE_UNSUPPORTED", `modhost runs mods with isolated-vm, which has no release for Node ${process.versions.node} (ABI ${abi}); supported: Node ${supported}`, {});
-    }
-    const failures: string[] = [];
-    for (const alias of entry.packages) {
-      try {
-        const loaded = require(alias) as Ivm;
-        const { version } = require(`${alias}/package.json`) as { version: string };
-        ivmModule = loaded;
-        ivmPackage = { alias, version };
-        break;
-      } catch (err) {
-        failures.push(`${alias}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-      }
-    }
-    if (ivmModule === undefined) {
-      throw new ModhostError("E_NODE_UNSUPPORTED", `no isolated-vm for Node ${process.versions.node} is installed (${failures.join("; ")}): npm installs only the release for the Node it runs under, so run npm install with this Node (supported: Node ${supported})`, {});
-    }
+    const found = resolveIsolatedVm(process.versions.modules, process.versions.node);
+    ivmModule = found.module;
+    ivmPackage = found.pkg;
   }
   return ivmModule;
+}
+
+/** Loads the isolated-vm release the table gives for Node ABI `abi` (exported for tests). */
+export function resolveIsolatedVm(abi: string, nodeVersion: string): { readonly module: Ivm; readonly pkg: IsolatedVmPackage } {
+  const require = createRequire(import.meta.url);
+  const entry = BY_ABI[abi];
+  const supported = SUPPORTED_NODE_MAJORS.join(", ");
+  if (entry === undefined) {
+    throw new ModhostError("E_NODE_UNSUPPORTED", `modhost runs mods with isolated-vm, which has no release for Node ${nodeVersion} (ABI ${abi}); supported: Node ${supported}`, {});
+  }
+  const failures: string[] = [];
+  for (const alias of entry.packages) {
+    try {
+      const module = require(alias) as Ivm;
+      const { version } = require(`${alias}/package.json`) as { version: string };
+      return { module, pkg: { alias, version } };
+    } catch (err) {
+      failures.push(`${alias}: ${err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err)}`);
+    }
+  }
+  throw new ModhostError("E_NODE_UNSUPPORTED", `no isolated-vm for Node ${nodeVersion} is installed (${failures.join("; ")}): npm installs only the release for the Node it runs under, so run npm install with this Node (supported: Node ${supported})`, {});
 }
 
 /** The isolated-vm release this process loaded (loading it if needed). */
