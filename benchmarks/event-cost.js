@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { COMBAT_LIMITS, COMBAT_LOGIC, NOOP_MOD, attackPayloads, combatMod, makeModsDir, nativeCombat } from "./lib/fixtures.js";
 import { putRatio, roundRobin } from "./lib/compare.js";
-import { createHost, noteFailedResult } from "./lib/failures.js";
+import { createHost, noteFailedResult, noteFailure } from "./lib/failures.js";
 import { loadIsolatedVm } from "./lib/ivm.js";
 import { cpuNsOf, selfCpuNs } from "./lib/machine.js";
 import { nowNs, percentile, record, recordValue, round, tick } from "./lib/stats.js";
@@ -33,8 +33,10 @@ function sizes(quick) {
  * time.
  */
 function cpuMeter(host) {
-  const pid = host.sandboxPid;
-  const read = () => ({ self: selfCpuNs(), sandbox: pid === undefined ? 0 : cpuNsOf(pid) });
+  const read = () => {
+    const pid = host.sandboxPid;
+    return { pid, self: selfCpuNs(), sandbox: pid === undefined ? 0 : cpuNsOf(pid) };
+  };
   return {
     samples: { host: [], sandbox: [] },
     start() {
@@ -42,6 +44,12 @@ function cpuMeter(host) {
     },
     stop(events) {
       const now = read();
+      // A sandbox restarted in between (its supervisor gave up on it on a starved machine): the
+      // two readings are of different processes, so this stretch has no sandbox figure.
+      if (now.pid !== this.at.pid || now.sandbox === undefined || this.at.sandbox === undefined) {
+        noteFailure("event.cpu_sandbox_restarted", `sandbox ${this.at.pid} -> ${now.pid}`);
+        return;
+      }
       this.samples.host.push((now.self - this.at.self) / events);
       this.samples.sandbox.push((now.sandbox - this.at.sandbox) / events);
     },

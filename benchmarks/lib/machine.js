@@ -37,10 +37,20 @@ export function rssMbOf(pid) {
   return Number(match[1]) / 1024;
 }
 
-/** CPU time (ns) used so far by every thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat. */
+/**
+ * CPU time (ns) used so far by every thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat;
+ * undefined if the process is gone.
+ */
 export function cpuNsOf(pid) {
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  }
   let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of tids) {
     try {
       total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
     } catch {
