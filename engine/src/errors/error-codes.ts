@@ -153,6 +153,8 @@ export const ERROR_CODES = {
   E_SANDBOX_UNAVAILABLE: "engine",
   /** Reading a mod's files failed for a reason of the machine, not of their content (out of file descriptors, EIO...); see the errno in the message. */
   E_IO: "engine",
+  /** This Node.js has no isolated-vm release installed (unsupported Node, or node_modules installed under another Node). */
+  E_NODE_UNSUPPORTED: "operator",
   /** An invariant inside the engine was broken: a bug in modhost. */
   E_INTERNAL: "engine",
 } as const;

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
+import { loadIsolatedVm } from "../sandbox/ivm.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../sandbox/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
@@ -639,14 +640,19 @@ export class ModHost {
 
 function noop(): void {}
 
-/** Inline isolation loads isolated-vm here, which on Node 20 needs --no-node-snapshot. */
+/**
+ * Inline isolation loads isolated-vm here, which needs --no-node-snapshot on every supported Node
+ * (isolated-vm's README says so for Node 20 and later, in 5.x, 6.x and 7.x alike).
+ */
 function checkInlineAllowed(): void {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-  if (Number(process.versions.node.split(".")[0]) < 22 && !flags.includes("--no-node-snapshot")) {
+  if (!flags.includes("--no-node-snapshot")) {
     throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" needs this process to run with node --no-node-snapshot (or use the default isolation: "process")`, { field: "isolation" });
   }
   const unsafe = flags.find((flag) => flag === "--allow-natives-syntax" || flag === "--expose-gc" || flag.startsWith("--expose"));
   if (unsafe !== undefined) {
     throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" refuses to run mods in a process started with ${unsafe}: V8 flags reach every isolate`, { field: "isolation" });
   }
+  // Fails here, before any mod loads, when this Node has no isolated-vm installed (E_NODE_UNSUPPORTED).
+  loadIsolatedVm();
 }
