@@ -26,12 +26,12 @@ interface Hostile {
   /** Hostile when turned into a string (String(x)): also thrown as an error's message, with these outcomes. */
   readonly thrown?: readonly string[];
   /**
-   * As a console.log argument it may also crash the sandbox process: flattening the rope is one
+   * As a console.log argument or a thrown error's message it may also crash the sandbox process: flattening the rope is one
    * allocation far past the memory limit, and V8 sometimes treats that as a fatal out-of-memory
-   * (seen under load). A crash that repeats quarantines the mod, as designed, so this crossing runs
+   * (seen under load). A crash that repeats quarantines the mod, as designed, so these crossings run
    * in a mod of its own ("rope") and must not take the shared "hostile" mod with it.
    */
-  readonly logMayCrash?: boolean;
+  readonly mayCrash?: boolean;
 }
 
 const LOOP = "for (;;) {}";
@@ -53,7 +53,7 @@ const HOSTILE: Hostile[] = [
   { name: "a cyclic array", expr: `(() => { const a: any[] = [1]; a.push(a); return a; })()`, code: "E_NOT_PLAIN_DATA", message: /cyclic/, log: "logged" },
   { name: "a string over the size limit", expr: `"x".repeat(${MAX_BYTES + 1})`, code: "E_TOO_LARGE", log: "logged" },
   // Logging it cuts it to maxBytes, which makes V8 flatten the rope: a memory limit hit, no more.
-  { name: "a 256 MB rope string", logMayCrash: true, thrown: ["E_THREW", "E_TIMEOUT", "E_MEMORY_LIMIT"], heavy: true, expr: `"x".repeat(2 ** 28)`, code: "E_TOO_LARGE", log: ["E_MEMORY_LIMIT", "E_TIMEOUT"] },
+  { name: "a 256 MB rope string", mayCrash: true, thrown: ["E_THREW", "E_TIMEOUT", "E_MEMORY_LIMIT"], heavy: true, expr: `"x".repeat(2 ** 28)`, code: "E_TOO_LARGE", log: ["E_MEMORY_LIMIT", "E_TIMEOUT"] },
   { name: "many references to one 16 MB string", heavy: true, expr: `(() => { const z = "y".repeat(2 ** 24); return Array.from({ length: 64 }, () => z); })()`, code: "E_TOO_LARGE", log: "logged" },
   { name: "300,000 small numbers", heavy: true, expr: `new Array(3e5).fill(7)`, code: "E_TOO_LARGE", log: "logged" },
   { name: "arrays nested 1e5 deep", heavy: true, expr: `(() => { let v: any = 0; for (let i = 0; i < 1e5; i++) v = [v]; return v; })()`, code: "E_NOT_PLAIN_DATA", message: /nested too deeply/, log: "logged" },
@@ -91,7 +91,9 @@ const HOSTILE: Hostile[] = [
 function ropeHandlers(): Record<string, string> {
   const out: Record<string, string> = {};
   HOSTILE.forEach((h, i) => {
-    if (h.logMayCrash) out[`ropeLog${i}`] = `console.log("before", ${h.expr}, "after"); return "logged";`;
+    if (!h.mayCrash) return;
+    out[`ropeLog${i}`] = `console.log("before", ${h.expr}, "after"); return "logged";`;
+    out[`ropeThr${i}`] = `const e = new Error("x"); Object.defineProperty(e, "message", { get: () => ${h.expr} }); throw e;`;
   });
   return out;
 }
@@ -101,8 +103,8 @@ function handlers(): Record<string, string> {
   HOSTILE.forEach((h, i) => {
     out[`ret${i}`] = `return ${h.expr};`;
     out[`arg${i}`] = `ctx.host.echo(${h.expr}); return "called";`;
-    if (!h.logMayCrash) out[`log${i}`] = `console.log("before", ${h.expr}, "after"); return "logged";`;
-    out[`thr${i}`] = `const e = new Error("x"); Object.defineProperty(e, "message", { get: () => ${h.expr} }); throw e;`;
+    if (!h.mayCrash) out[`log${i}`] = `console.log("before", ${h.expr}, "after"); return "logged";`;
+    if (!h.mayCrash) out[`thr${i}`] = `const e = new Error("x"); Object.defineProperty(e, "message", { get: () => ${h.expr} }); throw e;`;
   });
   return out;
 }
@@ -164,9 +166,9 @@ describe.each(ISOLATIONS)("hostile values (%s isolation)", (isolation) => {
 
     it("as a console.log argument: a bounded log line or a timeout, and the mod keeps serving", async () => {
       const logged = rig.logs.length;
-      const mod = h.logMayCrash ? "rope" : "hostile";
-      const r = await answer(rig.host, mod, h.logMayCrash ? `ropeLog${h.i}` : `log${h.i}`);
-      const crashCodes = h.logMayCrash && isolation === "process" ? ["E_SANDBOX_CRASHED", "E_QUARANTINED"] : [];
+      const mod = h.mayCrash ? "rope" : "hostile";
+      const r = await answer(rig.host, mod, h.mayCrash ? `ropeLog${h.i}` : `log${h.i}`);
+      const crashCodes = h.mayCrash && isolation === "process" ? ["E_SANDBOX_CRASHED", "E_QUARANTINED"] : [];
       const errorCodes = [...(h.log === "logged" ? [] : h.log), ...(h.heavy ? ["E_TIMEOUT"] : []), ...crashCodes];
       if (r.ok || !errorCodes.includes(r.error?.code as string)) {
         expect(h.log, `answer: ${JSON.stringify(r)}`).toBe("logged");
@@ -184,9 +186,9 @@ describe.each(ISOLATIONS)("hostile values (%s isolation)", (isolation) => {
   // describes the error with String(message) inside the timed call.
   describe.each(HOSTILE.map((h, i) => ({ ...h, i })).filter((h) => h.thrown))("$name", (h) => {
     it("as a thrown error's message: an error result, and the mod keeps serving", async () => {
-      const r = await answer(rig.host, "hostile", `thr${h.i}`);
+      const r = await answer(rig.host, h.mayCrash ? "rope" : "hostile", h.mayCrash ? `ropeThr${h.i}` : `thr${h.i}`);
       expect(r.ok).toBe(false);
-      expect(h.thrown).toContain(r.error?.code);
+      expect([...(h.thrown ?? []), ...(h.mayCrash && isolation === "process" ? ["E_SANDBOX_CRASHED", "E_QUARANTINED"] : [])]).toContain(r.error?.code);
       expect(r.error?.message.length).toBeLessThanOrEqual(17 * 1024);
       await stillServes();
     });
