@@ -91,7 +91,9 @@ describe("crashing the sandbox process (process isolation)", () => {
     } else {
       expect(code).toBe("E_QUARANTINED");
       expect(r.faults[0]?.code).toBe("E_SANDBOX_CRASHED");
-      expect(r.logs.some((l) => /sandbox process died .*SIG(ABRT|TRAP|SEGV)/.test(l.message))).toBe(true); // V8 itself gave up
+      // V8 itself gave up (Node 20 / isolated-vm 5), or the bomb wedged the isolate's thread and the
+      // watchdog killed the process (seen on Node 24 / isolated-vm 6): either way it died and came back.
+      expect(r.logs.map((l) => l.message).join("\n")).toMatch(/sandbox process died .*SIG(ABRT|TRAP|SEGV|KILL)/);
       expect(host.sandboxPid).not.toBe(pid);
     }
     expect(info(host, "crasher").status).toBe("quarantined");
@@ -240,7 +242,9 @@ describe("crashing the sandbox process (process isolation)", () => {
       },
       { isolation: "process" },
     );
-    expect(info(r.host, "a-crasher")).toMatchObject({ status: "faulted", error: { code: "E_SANDBOX_CRASHED" } });
+    // Node 20's V8 aborts the process; Node 24's catches the same bomb as a memory-limit hit.
+    expect(info(r.host, "a-crasher").status).toBe("faulted");
+    expect(["E_SANDBOX_CRASHED", "E_MEMORY_LIMIT"]).toContain(info(r.host, "a-crasher").error?.code);
     expect(info(r.host, "b-steady").status).toBe("running");
     expect(info(r.host, "c-steady").status).toBe("running");
     expect(await value(r.host, "b-steady", "tick")).toBe(1);
