@@ -1,6 +1,6 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ModHost } from "../host/mod-host.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { deploy, type DeployOutcome } from "./deploy-writer.js";
 import type { LogHistory } from "./log-history.js";
 import type { AdminRequest, RequestMap } from "./protocol.js";

@@ -4,7 +4,7 @@ import { renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { formatDiagnostic } from "../errors/diagnostic.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { parseManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import { checkDeployFiles, isSourcePath } from "./deploy-files.js";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { readDeployFiles } from "../admin/deploy-files.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { parseCommandArgs } from "./cli-args.js";
 import { cliOutput } from "./cli-output.js";
 import { EXIT_CODES } from "./exit-codes.js";

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
-import type { CapabilityLimits } from "./capability-gate.js";
+import type { CapabilityLimits } from "../model/capability-limits.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
 export type CapabilityFunction = (...args: never[]) => unknown;

@@ -4,12 +4,13 @@ import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import type { SandboxBridge } from "../sandbox/wire.js";
+import type { SandboxBridge } from "../model/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
 import { LogLimiter } from "./log-limiter.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
-import { findModFolders, prepareMod, prepareSources, type ModVersion, type PrepareResult } from "./mod-loader.js";
+import { findModFolders, prepareMod, prepareSources } from "./mod-loader.js";
+import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
 import { openStateDir } from "../persist/state-dir.js";
 import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
@@ -17,11 +18,12 @@ import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
 import { VersionPruner } from "../persist/version-pruner.js";
 import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
-import { buildReport } from "./swap-report.js";
+import { buildReport } from "../model/swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
-import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPersistence } from "./mod-slot.js";
-import type { SwapReport } from "./swap-report.js";
+import { ModSlot, type SlotPersistence } from "./mod-slot.js";
+import type { EmitResult, FaultEvent, ModStatus } from "../model/mod-events.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
 import { CapabilityGate } from "./capability-gate.js";
@@ -115,7 +117,7 @@ export class ModHost {
       slotOf: (mod) => this.#slots.get(mod),
       report: { log: (mod, level, message) => this.#emitLog({ mod, level, message }) },
     });
-    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
+    this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
   }
 
   /**

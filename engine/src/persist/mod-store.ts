@@ -3,7 +3,7 @@ import { copyFile, mkdir, open, readFile, readdir, rename, rm } from "node:fs/pr
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
-import type { StateSnapshot } from "../sandbox/wire.js";
+import type { StateSnapshot } from "../model/wire.js";
 import { atomicWrite, syncFolder } from "./atomic-write.js";
 import type { DurableEntry, Durability } from "./durable-entry.js";
 import type { GroupCommit } from "./group-commit.js";
