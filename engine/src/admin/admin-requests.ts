@@ -4,6 +4,7 @@ import type { SwapReport } from "../model/swap-report.js";
 import { deploy, type DeployOutcome } from "./deploy-writer.js";
 import type { LogHistory } from "./log-history.js";
 import type { AdminRequest, RequestMap } from "./protocol.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /** The requests a connection forwards to the host (subscriptions are the connection's own). */
 export type HostRequest = Exclude<AdminRequest, { type: "subscribe" | "unsubscribe" }>;
@@ -19,7 +20,8 @@ export class AdminRequests {
   readonly #host: ModHost;
   readonly #modsDir: string | undefined;
   readonly #history: LogHistory;
-  #writes: Promise<void> = Promise.resolve();
+  /** Deploys, one at a time. */
+  readonly #writes = new KeyedMutex<"deploy">();
 
   /**
    * @param modsDir the host's modsDir, where deploys are written; undefined refuses deploys.
@@ -53,12 +55,7 @@ export class AdminRequests {
   async #deploy(files: Record<string, string>): Promise<SwapReport> {
     const modsDir = this.#modsDir;
     if (modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    const done = this.#writes.then(() => deploy(modsDir, files, (dir) => this.#host.load(dir)));
-    this.#writes = done.then(
-      () => undefined,
-      () => undefined, // this deploy's caller gets its error from `done`
-    );
-    return describeOutcome(await done);
+    return describeOutcome(await this.#writes.run("deploy", () => deploy(modsDir, files, (dir) => this.#host.load(dir))));
   }
 }
 

@@ -5,6 +5,7 @@ import { isStackOverflow } from "../compile/source-limits.js";
 import type { ModVersion } from "../compile/mod-version.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 import type { SwapSource, SwapTarget } from "./swap-target.js";
 
 /** Type-checks a version; returns E_TYPE errors (and may return warnings). */
@@ -20,8 +21,10 @@ export class SwapCoordinator {
   readonly #typecheck: VersionTypeChecker | undefined;
   readonly #onReport: (report: SwapReport) => void;
   readonly #warn: (mod: string, message: string) => void;
-  /** Per mod: the end of its line of swap operations, and a reload that has not started yet. */
-  readonly #chains = new Map<string, { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> }>();
+  /** Per mod: its line of swap operations, one at a time. */
+  readonly #lines = new KeyedMutex<string>();
+  /** Per mod: a reload that is queued and has not started yet (later reloads share it). */
+  readonly #queuedReloads = new Map<string, Promise<SwapReport>>();
 
   constructor(options: SwapSource, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void, warn: (mod: string, message: string) => void) {
     this.#options = options;
@@ -32,14 +35,13 @@ export class SwapCoordinator {
 
   /** Reloads a mod from its folder. Calls made before it starts share its result. */
   reload(slot: SwapTarget): Promise<SwapReport> {
-    const chain = this.#chain(slot.name);
-    if (chain.queuedReload !== undefined) return chain.queuedReload;
-    const reload = chain.tail.then(() => {
-      delete chain.queuedReload; // from here on, a new request reads the files again
+    const queued = this.#queuedReloads.get(slot.name);
+    if (queued !== undefined) return queued;
+    const reload = this.#lines.run(slot.name, () => {
+      this.#queuedReloads.delete(slot.name); // from here on, a new request reads the files again
       return this.#reloadSteps(slot);
     });
-    chain.queuedReload = reload;
-    chain.tail = reload.catch(() => undefined);
+    this.#queuedReloads.set(slot.name, reload);
     return reload;
   }
 
@@ -140,21 +142,9 @@ export class SwapCoordinator {
     return this.#emit(await slot.swap(next, plan));
   }
 
-  #chain(mod: string): { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> } {
-    let chain = this.#chains.get(mod);
-    if (chain === undefined) {
-      chain = { tail: Promise.resolve() };
-      this.#chains.set(mod, chain);
-    }
-    return chain;
-  }
-
   /** Runs `fn` after every swap operation of this mod asked for before it. */
   #exclusive(slot: SwapTarget, fn: () => Promise<SwapReport>): Promise<SwapReport> {
-    const chain = this.#chain(slot.name);
-    const run = chain.tail.then(fn);
-    chain.tail = run.catch(() => undefined);
-    return run;
+    return this.#lines.run(slot.name, fn);
   }
 
   #emit(report: SwapReport): SwapReport {
