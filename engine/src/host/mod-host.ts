@@ -27,6 +27,7 @@ import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
 import { CapabilityGate } from "./capability-gate.js";
+import { throwCollected } from "../util/collected-errors.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -351,7 +352,8 @@ export class ModHost {
 
   /**
    * Finishes every event already emitted, stops every mod and the sandbox. Idempotent: later
-   * calls return the same promise.
+   * calls return the same promise. A step that fails does not stop the others; the promise then
+   * rejects with that failure, or with an AggregateError of every one if several failed.
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -363,10 +365,10 @@ export class ModHost {
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
-      await this.#state?.pruner.close();
+      await this.#state?.pruner.close().catch((err: unknown) => errors.push(err));
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
       await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
-      if (errors.length > 0) throw errors[0];
+      throwCollected(errors, "closing the host");
     })();
     return this.#closed;
   }
