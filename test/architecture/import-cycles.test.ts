@@ -54,3 +54,18 @@ describe("the checker itself", () => {
     expect(unknownFolders(planted, { util: [], host: [] })).toEqual(["swap"]);
   });
 });
+
+describe("docs/ARCHITECTURE.md", () => {
+  it("states the same folder rules as FOLDER_DEPS", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const text = await readFile(new URL("../../docs/ARCHITECTURE.md", import.meta.url), "utf8");
+    const documented: Record<string, string[]> = {};
+    for (const match of text.matchAll(/^\| `([a-z]+)\/` \|[^|]*\|([^|]*)\|$/gm)) {
+      const imports = match[2]!.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      documented[match[1]!] = imports.sort();
+    }
+    const table = (importGraph as { FOLDER_DEPS: Record<string, readonly string[]> }).FOLDER_DEPS;
+    const expected = Object.fromEntries(Object.entries(table).map(([folder, deps]) => [folder, [...deps].sort()]));
+    expect(documented).toEqual(expected);
+  });
+});
