@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// isolated-vm needs --no-node-snapshot on Node 20, and vitest's threads pool refuses that flag:
+// isolated-vm needs --no-node-snapshot (Node 20 to 26 alike), and vitest's threads pool refuses that flag:
 // every test file runs in a forked child with it.
 export default defineConfig({
   test: {

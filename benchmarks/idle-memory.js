@@ -7,9 +7,9 @@
 // sample: a twin set of 50 is loaded first and kept (it pays for the library, the transpiles and
 // their garbage), then 1, 9 more and 40 more, reading RSS after each; <peer>.memory.idle_mod_mb is
 // the slope over 1, 10, 50 (--quick: in this process).
-import { createRequire } from "node:module";
 import { noteFailure } from "./lib/failures.js";
 import { idleMod, makeModsDir, modSet } from "./lib/fixtures.js";
+import { loadIsolatedVm } from "./lib/ivm.js";
 import { rssMbOf } from "./lib/machine.js";
 import { runChild } from "./lib/spawn.js";
 import { record, sleep } from "./lib/stats.js";
@@ -86,8 +86,7 @@ export async function child({ modsDir, count, settleMs, floor, peer }) {
  * as `count` of them are created after a first one.
  */
 async function bareIsolates(count, settleMs) {
-  const require = createRequire(new URL("../engine/package.json", import.meta.url));
-  const ivm = require("isolated-vm");
+  const ivm = loadIsolatedVm();
   const live = [];
   const make = () => {
     const isolate = new ivm.Isolate({ memoryLimit: 32 });

@@ -1,13 +1,17 @@
-// Writes the generated parts of docs/benchmarks.md (the results block) and of README.md (the
-// headline block of its "Benchmarks" section) from a results JSON. Only the text between the
-// markers is replaced; everything else in both files is left as it is.
+// Publishes a results JSON: keeps it as docs/benchmarks-node<major>.json (one published run per
+// Node major), then rewrites the generated parts of docs/benchmarks.md (the results block: one
+// section per published Node, newest first), docs/benchmarks.svg and README.md's headline block
+// (both from the newest Node's run). Only the text between the markers is replaced; everything
+// else in both files is left as it is.
 //
 //   node benchmarks/report.js [results.json]      (default: benchmarks/results/latest.json)
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RUNNERS, fmt } from "./chart.js";
+import { RUNNERS, fmt, renderChart } from "./chart.js";
 
-const DOC = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
+const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
+const DOC = join(DOCS, "benchmarks.md");
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 
 const isModhost = (r) => r === "process" || r === "inline";
@@ -109,8 +113,8 @@ function cell(metrics, keys, runner, { tail = true } = {}) {
   return tail && p99 !== undefined ? `${fmt(median)} (${fmt(p99)})` : fmt(median);
 }
 
-/** The generated results block of docs/benchmarks.md. */
-export function resultsBlock(results) {
+/** The generated results of one run; `file` is the name its JSON is published under in docs/. */
+export function resultsBlock(results, file = "benchmarks.json") {
   const metrics = results.metrics;
   const runners = RUNNERS.filter((r) => isModhost(r.id) || r.id in (results.peers ?? {}));
   const head = `| | ${runners.map((r) => r.label).join(" | ")} |\n|---|${runners.map(() => "---:").join("|")}|`;
@@ -121,7 +125,7 @@ export function resultsBlock(results) {
   const e = results.engine;
   if (e) {
     const dirty = e.uncommitted.length > 0 ? `; engine files then modified and not committed: ${e.uncommitted.map((f) => `\`${f}\``).join(", ")}` : "";
-    out.push(`\nEngine measured: the build in \`engine/dist\` (sha256 \`${e.distSha256}\`${e.snapshot ? ", copied at the start of the run" : ""}) of the working tree at commit \`${e.commit}\`${dirty}. The whole JSON of this run: [benchmarks.json](benchmarks.json).`);
+    out.push(`\nEngine measured: the build in \`engine/dist\` (sha256 \`${e.distSha256}\`${e.snapshot ? ", copied at the start of the run" : ""}) of the working tree at commit \`${e.commit}\`${dirty}. The whole JSON of this run: [${file}](${file}).`);
   }
   out.push("");
   out.push("Median (p99) of every figure; for events/s the tail in parentheses is the 1st percentile. `—`: does not apply.");
@@ -177,6 +181,33 @@ export function readmeBlock(results) {
   return lines.join("\n");
 }
 
+/**
+ * Publishes `results` as its Node major's run (replacing that major's earlier one) and rewrites
+ * docs/benchmarks.md, docs/benchmarks.svg and README.md from every published run. Returns the
+ * files written.
+ */
+export function publish(results) {
+  const major = /^v?(\d+)\./.exec(String(results.machine?.node ?? ""))?.[1];
+  if (major === undefined) throw new Error(`the results name no Node version (machine.node = ${JSON.stringify(results.machine?.node)})`);
+  const own = `benchmarks-node${major}.json`;
+  writeFileSync(join(DOCS, own), `${JSON.stringify(results, null, 2)}\n`);
+  const runs = readdirSync(DOCS)
+    .map((name) => /^benchmarks-node(\d+)\.json$/.exec(name))
+    .filter((match) => match !== null)
+    .map((match) => ({ major: Number(match[1]), file: match[0], results: JSON.parse(readFileSync(join(DOCS, match[0]), "utf8")) }))
+    .sort((a, b) => b.major - a.major);
+  const sections = runs.map((run) => {
+    const m = run.results.machine ?? {};
+    return `### Node ${run.major} (${m.node}${m.v8 ? `, V8 ${m.v8}` : ""}, isolated-vm ${m.isolatedVm})\n\n${resultsBlock(run.results, run.file)}`;
+  });
+  const newest = runs[0].results;
+  const intro = `One published run per Node major, newest first; the chart and README's headline show Node ${runs[0].major}. Runs on different Node versions were made at different times on a shared machine: compare within a section, and across sections only with the load averages in mind.`;
+  writeFileSync(DOC, replaceBlock(readFileSync(DOC, "utf8"), "bench:results", `${intro}\n\n${sections.join("\n\n")}`));
+  writeFileSync(join(DOCS, "benchmarks.svg"), renderChart(newest));
+  writeFileSync(README, replaceBlock(readFileSync(README, "utf8"), "bench:readme", readmeBlock(newest)));
+  return [join(DOCS, own), DOC, join(DOCS, "benchmarks.svg"), README];
+}
+
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in `text`. */
 export function replaceBlock(text, name, body) {
   const start = `<!-- ${name}:start -->`;
@@ -192,7 +223,5 @@ if (isMain) {
   const input = process.argv[2] ?? fileURLToPath(new URL("./results/latest.json", import.meta.url));
   const results = JSON.parse(readFileSync(input, "utf8"));
   if (results.quick && !process.argv.includes("--allow-quick")) throw new Error("refusing to publish a --quick run (its figures mean nothing); pass --allow-quick to try the layout");
-  writeFileSync(DOC, replaceBlock(readFileSync(DOC, "utf8"), "bench:results", resultsBlock(results)));
-  writeFileSync(README, replaceBlock(readFileSync(README, "utf8"), "bench:readme", readmeBlock(results)));
-  process.stderr.write(`[report] ${DOC}, ${README}\n`);
+  process.stderr.write(`[report] wrote ${publish(results).join(", ")}\n`);
 }

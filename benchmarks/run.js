@@ -7,18 +7,17 @@
 //
 // Default output file: benchmarks/results/latest.json (--quick: benchmarks/results/quick.json).
 // Progress goes to stderr. `node benchmarks/chart.js <results.json>` draws docs/benchmarks.svg and
-// `node benchmarks/report.js <results.json>` rewrites the tables of docs/benchmarks.md.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+// `node benchmarks/report.js <results.json>` publishes a run as --docs does (see report.js).
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderChart } from "./chart.js";
 import { engineInfo, snapshotEngine } from "./lib/engine.js";
 import { takeFailures } from "./lib/failures.js";
 import { machineInfo } from "./lib/machine.js";
 import { nowMs, round } from "./lib/stats.js";
 import { LABELS, PEERS } from "./peers/index.js";
-import { readmeBlock, replaceBlock, resultsBlock } from "./report.js";
+import { publish } from "./report.js";
 
 /** Benchmark modules in run order (imported after the engine snapshot: see lib/engine.js). */
 const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "idle-memory", "durability"];
@@ -64,7 +63,7 @@ function parseArgs(argv) {
           "  --only         run only these benchmarks",
           "  --peers        compare with only these peers (default: all)",
           "  --no-snapshot  measure engine/dist in place instead of a copy taken at the start",
-          "  --docs         after a full run, write docs/benchmarks.json (this run), docs/benchmarks.svg, and the tables of docs/benchmarks.md and README.md",
+          "  --docs         after a full run, publish it as this Node major's run (docs/benchmarks-node<major>.json) and rewrite docs/benchmarks.svg and the tables of docs/benchmarks.md (a section per published Node) and README.md (newest Node)",
           "",
         ].join("\n"),
       );
@@ -128,7 +127,7 @@ for (const [key, bound] of Object.entries(TARGETS)) {
 const result = {
   date,
   quick: args.quick,
-  machine: { ...machineInfo(), loadavgStart, loadavgEnd: os.loadavg().map((x) => round(x, 3)) },
+  machine: { ...(await machineInfo()), loadavgStart, loadavgEnd: os.loadavg().map((x) => round(x, 3)) },
   engine,
   durationMs,
   peers: Object.fromEntries(args.peers.map((peer) => [peer, LABELS[peer]])),
@@ -144,11 +143,4 @@ await mkdir(dirname(args.out), { recursive: true });
 await writeFile(args.out, text);
 process.stdout.write(text);
 
-if (args.docs) {
-  const docs = (file) => fileURLToPath(new URL(`../${file}`, import.meta.url));
-  await writeFile(docs("docs/benchmarks.json"), text);
-  await writeFile(docs("docs/benchmarks.svg"), renderChart(result));
-  await writeFile(docs("docs/benchmarks.md"), replaceBlock(await readFile(docs("docs/benchmarks.md"), "utf8"), "bench:results", resultsBlock(result)));
-  await writeFile(docs("README.md"), replaceBlock(await readFile(docs("README.md"), "utf8"), "bench:readme", readmeBlock(result)));
-  process.stderr.write("[bench] wrote docs/benchmarks.json, docs/benchmarks.svg, docs/benchmarks.md and README.md\n");
-}
+if (args.docs) process.stderr.write(`[bench] wrote ${publish(result).join(", ")}\n`);

@@ -1,16 +1,17 @@
 // The machine a run happened on.
 import { readFileSync, readdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 
-export function machineInfo() {
+/** The machine, Node, V8 and isolated-vm of this run. Async: isolated-vm is asked for only now, after the engine snapshot (lib/engine.js). */
+export async function machineInfo() {
+  const { isolatedVmPackage } = await import("./ivm.js");
   const cpus = os.cpus();
   let ivmVersion = "unknown";
+  let ivmAlias = "unknown";
   try {
-    const require = createRequire(new URL("../../engine/package.json", import.meta.url));
-    ivmVersion = JSON.parse(readFileSync(require.resolve("isolated-vm/package.json"), "utf8")).version;
-  } catch {
-    // keep "unknown"
+    ({ version: ivmVersion, alias: ivmAlias } = isolatedVmPackage());
+  } catch (err) {
+    process.stderr.write(`[bench] isolated-vm does not load here: ${err.message}\n`);
   }
   return {
     cpuModel: cpus[0]?.model ?? "unknown",
@@ -20,7 +21,10 @@ export function machineInfo() {
     memoryFreeMb: Math.round(os.freemem() / 2 ** 20),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    v8: process.versions.v8,
+    nodeAbi: process.versions.modules,
     isolatedVm: ivmVersion,
+    isolatedVmPackage: ivmAlias,
     execArgv: process.execArgv,
   };
 }
@@ -33,10 +37,20 @@ export function rssMbOf(pid) {
   return Number(match[1]) / 1024;
 }
 
-/** CPU time (ns) used so far by every thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat. */
+/**
+ * CPU time (ns) used so far by every thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat;
+ * undefined if the process is gone.
+ */
 export function cpuNsOf(pid) {
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  }
   let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of tids) {
     try {
       total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
     } catch {

@@ -36,7 +36,17 @@ export class PeerLoader {
   emit(event, payload) {
     const json = JSON.stringify(payload ?? null);
     const out = [];
-    for (const [name, mod] of this.mods) if (mod.events.has(event)) out.push(toResult(name, mod.sandbox.call("__dispatch", event, json)));
+    for (const [name, mod] of this.mods) {
+      if (!mod.events.has(event)) continue;
+      try {
+        out.push(toResult(name, mod.sandbox.call("__dispatch", event, json)));
+      } catch (err) {
+        // A peer's wall-clock limit can trip on a starved machine: a failed result (counted by the
+        // caller like modhost's), not the end of the run.
+        if (!/timed out/.test(String(err?.message))) throw err;
+        out.push({ mod: name, ok: false, error: { code: "E_TIMEOUT", message: err.message } });
+      }
+    }
     return out;
   }
 

@@ -4,12 +4,11 @@
 // JSON strings. Hot swap: export the state as JSON, dispose of the isolate, create a new one with
 // the new code, import the state. What it lacks next to modhost: no process isolation, no fault
 // handling or quarantine, no type check or safety rules, no checkpoints, no in-place swap.
-import { createRequire } from "node:module";
 import { PeerLoader, eventSet } from "./loader.js";
 import { glue } from "./mod-glue.js";
+import { loadIsolatedVm } from "../lib/ivm.js";
 
-const require = createRequire(new URL("../../engine/package.json", import.meta.url));
-const ivm = require("isolated-vm");
+const ivm = loadIsolatedVm();
 
 /** modhost's defaults: a 32 MB heap and a 50 ms call time limit per mod. */
 const MEMORY_MB = 32;

@@ -3,12 +3,11 @@
 // and one JSON.stringify of the state (what a checkpoint or snapshot serializes).
 //
 //   node --no-node-snapshot benchmarks/probes/bare-costs.js [entities] [rounds]
-import { createRequire } from "node:module";
 import { COMBAT_LOGIC } from "../lib/fixtures.js";
+import { loadIsolatedVm } from "../lib/ivm.js";
 
 const [entities = "10000", rounds = "6"] = process.argv.slice(2);
-const require = createRequire(new URL("../../engine/package.json", import.meta.url));
-const ivm = require("isolated-vm");
+const ivm = loadIsolatedVm();
 for (let r = 0; r < Number(rounds); r++) {
   const isolate = new ivm.Isolate({ memoryLimit: 64 });
   const context = isolate.createContextSync();

@@ -153,6 +153,10 @@ type WireEvent = [number, string, unknown, number];
   }
 
   // ---- Determinism: logical time and a seeded random generator. ----
+  // Temporal (V8 14, Node 26) is pure date arithmetic except Temporal.Now, which reads the real
+  // clock and the host's time zone: a replay would differ. The rest of Temporal stays.
+  const temporal = g["Temporal"];
+  if (typeof temporal === "object" && temporal !== null) delete (temporal as Record<string, unknown>)["Now"];
   let logicalNow = 0;
   function ModDate(this: unknown, ...args: unknown[]): unknown {
     if (new.target === undefined) return new RealDate(logicalNow).toString();

@@ -31,9 +31,11 @@ export const FOLDER_DEPS = {
   supervisor: ["errors", "util", "model", "sandbox"],
   persist: ["errors", "util", "model", "manifest", "compile"],
   watch: ["errors", "util"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch"],
-  admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host"],
-  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox"],
+  deploy: ["errors", "util", "model", "manifest"],
+  registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry"],
+  admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
+  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
 };
 
 /** Folder of a file relative to engine/src ("" for files at the root). */

@@ -1,12 +1,11 @@
 /**
  * The isolation a test gets unless it asks: "inline" (fast, isolates in the test process) when
- * this process may load isolated-vm, i.e. Node 22+ or started with --no-node-snapshot (as vitest's
+ * this process may load isolated-vm, i.e. it was started with --no-node-snapshot (as vitest's
  * forks are with `execArgv: ["--no-node-snapshot"]`), and never when a V8 flag such as --expose-gc
  * would reach the isolates (the engine refuses that); "process" (a sandbox child process) otherwise.
  */
 export function defaultIsolation(): "process" | "inline" {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
   if (flags.some((flag) => flag === "--allow-natives-syntax" || flag.startsWith("--expose"))) return "process";
-  const major = Number(process.versions.node.split(".")[0]);
-  return major >= 22 || flags.includes("--no-node-snapshot") ? "inline" : "process";
+  return flags.includes("--no-node-snapshot") ? "inline" : "process";
 }

@@ -30,7 +30,7 @@ afterEach(async () => {
 
 async function setup(options: Partial<Omit<AdminServerOptions, "host" | "token">> = {}, modFiles: Record<string, ModFiles> = { counter: simpleMod("counter", COUNTER_MAIN) }): Promise<{ url: string; port: number }> {
   mods = await makeModsDir(modFiles);
-  host = await ModHost.create({ modsDir: mods.dir, isolation: "inline", typecheck: "off", logRatePerSecond: 1_000_000, probation: false });
+  host = await ModHost.create({ modsDir: mods.dir, isolation: "inline", typecheck: "off", logRatePerSecond: 1_000_000, logBytesPerSecond: 1_000_000_000, probation: false });
   admin = await AdminServer.create({ host, token: TOKEN, modsDir: mods.dir, ...options });
   return { url: `ws://127.0.0.1:${admin.port}/admin`, port: admin.port };
 }

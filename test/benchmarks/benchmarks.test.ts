@@ -195,7 +195,10 @@ describe("benchmarks/run.js --quick", () => {
       cpuCount: expect.any(Number),
       memoryTotalMb: expect.any(Number),
       node: process.version,
+      v8: process.versions.v8,
+      nodeAbi: process.versions.modules,
       isolatedVm: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      isolatedVmPackage: expect.stringMatching(/^isolated-vm-\d+$/),
     });
   });
 

@@ -53,9 +53,9 @@ describe("modhost serve", () => {
 
     const status = await runCli(["status", "--server", url, "--json"], { env: { MODHOST_TOKEN: token } });
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toEqual({ mods: [{ name: "counter", version: "1.0.0", status: "running", hash: expect.any(String) }] });
+    expect(JSON.parse(status.stdout)).toEqual({ mods: [{ name: "counter", version: "1.0.0", status: "running", hash: expect.any(String), origin: { source: "folder" } }] });
     const table = await runCli(["status", "--server", url, "--token-file", tokenFile]);
-    expect(table.stdout).toMatch(/MOD\s+VERSION\s+STATUS\s+HASH\ncounter\s+1\.0\.0\s+running/);
+    expect(table.stdout).toMatch(/MOD\s+VERSION\s+STATUS\s+HASH\s+ORIGIN\ncounter\s+1\.0\.0\s+running/);
 
     const stopped = await server.stop("SIGTERM");
     expect(stopped.code).toBe(0);

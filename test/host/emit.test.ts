@@ -15,7 +15,7 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
   it("runs a mod's handler and keeps its state between events", async () => {
     mods = await makeModsDir({ counter: simpleMod("counter", COUNTER_MAIN) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
-    expect(host.mods()).toEqual([{ name: "counter", version: "1.0.0", status: "running", hash: expect.any(String) }]);
+    expect(host.mods()).toEqual([{ name: "counter", version: "1.0.0", status: "running", hash: expect.any(String), origin: { source: "folder" } }]);
     expect(await host.emit("hit", { player: "ann" })).toEqual([{ mod: "counter", version: "1.0.0", ok: true, value: 1 }]);
     await host.emit("hit", { player: "ann" });
     await host.emit("hit", { player: "bob" });

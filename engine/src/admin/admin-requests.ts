@@ -1,7 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ModHost } from "../host/mod-host.js";
 import type { SwapReport } from "../model/swap-report.js";
-import { deploy, type DeployOutcome } from "./deploy-writer.js";
+import { deploy, type DeployOutcome } from "../deploy/deploy-writer.js";
 import type { LogHistory } from "./log-history.js";
 import type { AdminRequest, RequestMap } from "./protocol.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
@@ -44,7 +44,7 @@ export class AdminRequests {
       case "approve":
         return this.#host.approve(request.mod);
       case "deploy":
-        return this.#deploy(request.files);
+        return request.package !== undefined ? this.#deployPackage(request.package) : this.#deploy(request.files);
       case "logs":
         return { lines: this.#history.recent(request.limit ?? DEFAULT_LOG_LIMIT, request.mod) };
       case "metrics":
@@ -55,7 +55,15 @@ export class AdminRequests {
   async #deploy(files: Record<string, string>): Promise<SwapReport> {
     const modsDir = this.#modsDir;
     if (modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    return describeOutcome(await this.#writes.run("deploy", () => deploy(modsDir, files, (dir) => this.#host.load(dir))));
+    const outcome = await this.#writes.run("deploy", () => deploy(modsDir, files, (dir) => this.#host.load(dir)));
+    if (outcome.report.ok) await this.#host.noteDeployed(outcome.name);
+    return describeOutcome(outcome);
+  }
+
+  /** A packed tarball: verified by the host against its trusted keys, then deployed the same way (one deploy at a time). */
+  async #deployPackage(base64: string): Promise<SwapReport> {
+    if (this.#modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
+    return this.#writes.run("deploy", () => this.#host.installPackage(Buffer.from(base64, "base64")));
   }
 }
 

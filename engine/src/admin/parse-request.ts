@@ -12,7 +12,7 @@ const PARAMS: Readonly<Record<RequestType, Readonly<Record<string, "required" | 
   reload: { mod: "required" },
   rollback: { mod: "required" },
   approve: { mod: "required" },
-  deploy: { files: "required" },
+  deploy: { files: "optional", package: "optional" },
   logs: { mod: "optional", limit: "optional" },
   metrics: {},
   subscribe: { streams: "required", mod: "optional" },
@@ -85,7 +85,8 @@ function buildRequest(id: RequestId, type: RequestType, m: Record<string, unknow
     case "approve":
       return { id, type, mod: modName(m.mod) };
     case "deploy":
-      return { id, type, files: fileMap(m.files) };
+      if ((m.files === undefined) === (m.package === undefined)) throw new MessageError(`"deploy" needs either "files" (a mod's files) or "package" (a packed tarball, base64), not both`);
+      return m.package !== undefined ? { id, type, package: packageText(m.package) } : { id, type, files: fileMap(m.files) };
     case "logs":
       return {
         id,
@@ -137,6 +138,12 @@ function fileMap(value: unknown): Record<string, string> {
     out[path] = text;
   }
   return out;
+}
+
+/** `package`: a .tgz in base64 (checked and verified by the host). */
+function packageText(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) throw new MessageError(`"package" must be a packed tarball in base64; got ${describeValue(value)}`);
+  return value;
 }
 
 function fieldOf(message: string): string | undefined {

@@ -98,6 +98,16 @@ export function formatPrometheus(metrics: MetricsSnapshot, heaps: HeapUse, mods:
   host("modhost_journal_syncs_total", "Journal syncs to disk.", metrics.journal.syncs);
   host("modhost_journal_sync_seconds_total", "Time spent syncing the journal.", metrics.journal.syncMsTotal / 1000);
   host("modhost_sandbox_restarts_total", "Times the sandbox process died and was restarted.", metrics.sandboxRestarts);
+  const registry = metrics.registry;
+  if (registry !== undefined) {
+    host("modhost_registry_packument_requests_total", "Packument requests to the registry (304s included).", registry.packumentRequests);
+    host("modhost_registry_not_modified_total", "Packument requests answered 304 Not Modified.", registry.notModified);
+    host("modhost_registry_tarball_downloads_total", "Package tarballs downloaded.", registry.tarballDownloads);
+    host("modhost_registry_installs_total", "Verified packages installed.", registry.installs);
+    out.family("modhost_registry_failures_total", "counter", "Registry failures and refused packages, by error code.", () => {
+      for (const [code, n] of Object.entries(registry.failures)) out.sample("modhost_registry_failures_total", { code }, n);
+    });
+  }
   return out.text();
 }
 

@@ -111,7 +111,8 @@ export interface RequestMap {
   reload: { params: { mod: string }; result: SwapReport };
   rollback: { params: { mod: string }; result: SwapReport };
   approve: { params: { mod: string }; result: SwapReport };
-  deploy: { params: { files: Record<string, string> }; result: SwapReport };
+  /** `files` (path -> text) of a mod, or `package`: a tarball packed by `modhost pack`, base64. */
+  deploy: { params: { files: Record<string, string>; package?: never } | { package: string; files?: never }; result: SwapReport };
   logs: { params: { mod?: string; limit?: number }; result: { lines: LogLine[] } };
   metrics: { params: Record<never, never>; result: { metrics: MetricsSnapshot; heaps: HeapUse } };
   subscribe: { params: { streams: Stream[]; mod?: string }; result: { streams: Stream[] } };

@@ -65,35 +65,9 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
   const out = cliOutput(values.json === true);
   const shown = positionals[0] as string;
   const dir = await modFolder(shown, "check");
-  const types = (values.types ?? []).map((t) => resolve(t));
-  for (const file of types) {
-    if (!file.endsWith(".d.ts")) throw usageError(`modhost check: --types must name .d.ts files, got ${file}`);
-    await stat(file).catch((err: unknown) => {
-      throw usageError(`modhost check: --types ${file}: ${messageOf(err)}`);
-    });
-  }
+  const types = await typeFiles("check", values.types ?? []);
 
-  const { options, manifestVersion } = await checkOptions(dir, types);
-  const prepared = await prepareMod(dir, options);
-  const diagnostics: Diagnostic[] = [];
-  let version: ModVersion | undefined;
-  if (!prepared.ok) {
-    diagnostics.push(...(prepared.diagnostics.length > 0 ? prepared.diagnostics : [toDiagnostic(prepared.error)]));
-  } else {
-    version = prepared.version;
-    diagnostics.push(...version.diagnostics);
-    const checker = new VersionTypeCheck({ modTypes: types, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
-    try {
-      const checked = await checker.check(version);
-      diagnostics.push(...checked.errors.map(toDiagnostic));
-    } catch (err) {
-      // Over budget or too complex: a finding about the mod, not a crash of the command.
-      if (!(err instanceof ModhostError)) throw err;
-      diagnostics.push(toDiagnostic(err.toInfo()));
-    } finally {
-      await checker.close();
-    }
-  }
+  const { prepared, version, diagnostics, manifestVersion } = await gateMod(dir, types);
 
   let swap: CheckOutput["swap"];
   if (values.against !== undefined && version !== undefined) {
@@ -127,8 +101,59 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
   return ok ? EXIT_CODES.ok : EXIT_CODES.failed;
 }
 
+/** What the check gate found for one mod folder. */
+export interface GateResult {
+  readonly prepared: Awaited<ReturnType<typeof prepareMod>>;
+  /** The compiled version, when it compiled. */
+  readonly version: ModVersion | undefined;
+  /** Every finding: manifest, compile, safety rules, type-check (errors and warnings). */
+  readonly diagnostics: Diagnostic[];
+  readonly manifestVersion: string;
+}
+
+/**
+ * The gate `check` (and `pack`) run on a mod folder: mod.json, compile, safety rules and the
+ * type-check, with the permissions the manifest asks for granted (grants are the operator's call).
+ */
+export async function gateMod(dir: string, types: readonly string[] = []): Promise<GateResult> {
+  const { options, manifestVersion } = await checkOptions(dir, types);
+  const prepared = await prepareMod(dir, options);
+  const diagnostics: Diagnostic[] = [];
+  let version: ModVersion | undefined;
+  if (!prepared.ok) {
+    diagnostics.push(...(prepared.diagnostics.length > 0 ? prepared.diagnostics : [toDiagnostic(prepared.error)]));
+  } else {
+    version = prepared.version;
+    diagnostics.push(...version.diagnostics);
+    const checker = new VersionTypeCheck({ modTypes: types, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
+    try {
+      const checked = await checker.check(version);
+      diagnostics.push(...checked.errors.map(toDiagnostic));
+    } catch (err) {
+      // Over budget or too complex: a finding about the mod, not a crash of the command.
+      if (!(err instanceof ModhostError)) throw err;
+      diagnostics.push(toDiagnostic(err.toInfo()));
+    } finally {
+      await checker.close();
+    }
+  }
+  return { prepared, version, diagnostics, manifestVersion };
+}
+
+/** The --types files as absolute paths; a usage error for one that is not an existing .d.ts file. */
+export async function typeFiles(command: string, given: readonly string[]): Promise<string[]> {
+  const types = given.map((t) => resolve(t));
+  for (const file of types) {
+    if (!file.endsWith(".d.ts")) throw usageError(`modhost ${command}: --types must name .d.ts files, got ${file}`);
+    await stat(file).catch((err: unknown) => {
+      throw usageError(`modhost ${command}: --types ${file}: ${messageOf(err)}`);
+    });
+  }
+  return types;
+}
+
 /** The folder `path` as an absolute path, or a usage error if it is not a folder. */
-async function modFolder(path: string, command: string): Promise<string> {
+export async function modFolder(path: string, command: string): Promise<string> {
   const dir = resolve(path);
   const info = await stat(dir).catch((err: unknown) => {
     throw usageError(`modhost ${command}: ${path}: ${messageOf(err)}`);

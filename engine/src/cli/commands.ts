@@ -2,7 +2,9 @@ import { CHECK_HELP, checkCommand } from "./check-command.js";
 import { deployCommand } from "./deploy-command.js";
 import { DEV_HELP, devCommand } from "./dev-command.js";
 import { INIT_HELP, initCommand } from "./init-command.js";
+import { KEYGEN_HELP, keygenCommand } from "./keygen-command.js";
 import { logsCommand } from "./logs-command.js";
+import { PACK_HELP, packCommand } from "./pack-command.js";
 import { metricsCommand, statusCommand, swapCommand } from "./remote-commands.js";
 import { SERVE_HELP, serveCommand } from "./serve-command.js";
 import { SERVER_HELP } from "./server-connection.js";
@@ -23,6 +25,8 @@ const REMOTE_HELP = `Options:\n${SERVER_HELP}`;
 export const COMMANDS: readonly Command[] = [
   { name: "init", usage: "init <dir>", summary: "scaffold a new mod (mod.json, main.ts, tsconfig, a test)", help: INIT_HELP, run: initCommand },
   { name: "check", usage: "check <modDir> [--against <dir>] [--json]", summary: "compile, type-check and safety-check a mod; diff it against another version", help: CHECK_HELP, run: checkCommand },
+  { name: "keygen", usage: "keygen --out <dir>", summary: "make an Ed25519 signing key pair (minisign formats)", help: KEYGEN_HELP, run: keygenCommand },
+  { name: "pack", usage: "pack <modDir> --key <secretKey> [--out <dir>] [--name <npm name>]", summary: "check a mod and write a signed, reproducible npm tarball", help: PACK_HELP, run: packCommand },
   { name: "serve", usage: "serve <modsDir> [--state <dir>] [--port <n>] [--token-file <f>] [--watch] [--isolation inline|process]", summary: "run a host with the admin channel and /metrics", help: SERVE_HELP, run: serveCommand },
   { name: "dev", usage: "dev <modDir> [--server <url>]", summary: "watch a mod and push every save to a server (or a local host)", help: DEV_HELP, run: devCommand },
   { name: "status", usage: "status --server <url>", summary: "list the mods of a running server", help: REMOTE_HELP, run: statusCommand },

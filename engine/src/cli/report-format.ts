@@ -1,3 +1,4 @@
+import { formatOrigin } from "../registry/mod-origin.js";
 import type { LogLine } from "../admin/protocol.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModInfo } from "../host/mod-host.js";
@@ -56,8 +57,8 @@ function formatChange(change: SwapChange, style: Style): string {
 /** The mods of a server as a table: name, version, status, hash; errors under their mod. */
 export function formatMods(mods: readonly ModInfo[], style: Style): string {
   if (mods.length === 0) return style.gray("no mods");
-  const rows = mods.map((m) => [m.name, m.version || "-", m.status, m.hash.slice(0, 12) || "-"]);
-  const header = ["MOD", "VERSION", "STATUS", "HASH"];
+  const rows = mods.map((m) => [m.name, m.version || "-", m.status, m.hash.slice(0, 12) || "-", m.origin !== undefined ? formatOrigin(m.origin) : "-"]);
+  const header = ["MOD", "VERSION", "STATUS", "HASH", "ORIGIN"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const pad = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
   const out = [style.bold(pad(header))];

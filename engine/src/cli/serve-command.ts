@@ -21,6 +21,11 @@ const FLAGS = {
   isolation: { type: "string" },
   types: { type: "string", multiple: true },
   json: { type: "boolean" },
+  registry: { type: "string" },
+  trust: { type: "string" },
+  follow: { type: "string", multiple: true },
+  poll: { type: "string" },
+  "require-signed": { type: "boolean" },
 } as const;
 
 /** Help for `modhost serve --help`. */
@@ -34,6 +39,13 @@ export const SERVE_HELP = [
   "  --isolation <mode>     process (default: isolates in a supervised child process) or inline",
   "  --types <file.d.ts>    the game's declarations mods are type-checked against (repeatable)",
   "  --json                 print JSON lines: first { type: \"listening\", ... }, then swap/fault/log events",
+  "",
+  "Signed packages (docs/distribution.md):",
+  "  --trust <keys.json>    the trusted keys file: which public keys may sign which mods",
+  "  --registry <url>       an npm registry to follow packages on (token: MODHOST_REGISTRY_TOKEN)",
+  "  --follow <name>@<tag>  follow a package's dist-tag or exact version (repeatable; default tag latest)",
+  "  --poll <ms>            how often to poll the registry (default 30000)",
+  "  --require-signed       refuse unsigned code from the mods folder, the watcher and deploys (E_UNSIGNED)",
 ].join("\n");
 
 /**
@@ -49,8 +61,9 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   const hostname = values.host ?? "127.0.0.1";
   const isolation = values.isolation;
   if (isolation !== undefined && isolation !== "process" && isolation !== "inline") throw usageError(`modhost serve: --isolation must be "process" or "inline", got ${JSON.stringify(isolation)}`);
-  if (isolation === "inline" && Number(process.versions.node.split(".")[0]) < 22 && !process.execArgv.includes("--no-node-snapshot")) {
-    throw usageError(`modhost serve: --isolation inline runs isolated-vm in this process, which on Node ${process.versions.node} needs node --no-node-snapshot: run node --no-node-snapshot ${process.argv[1] ?? "modhost"} serve ... (or leave the default, --isolation process)`);
+  // isolated-vm's README asks for the flag on every Node from 20 on (5.x, 6.x and 7.x alike).
+  if (isolation === "inline" && !process.execArgv.includes("--no-node-snapshot")) {
+    throw usageError(`modhost serve: --isolation inline runs isolated-vm in this process, which needs node --no-node-snapshot: run node --no-node-snapshot ${process.argv[1] ?? "modhost"} serve ... (or leave the default, --isolation process)`);
   }
   const tokenFile = resolve(values["token-file"] ?? `${modsDir}/.modhost-token`);
   const token = await readOrCreateToken(tokenFile);
@@ -68,6 +81,7 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
       ...(values.watch === true ? { watch: true } : {}),
       ...(isolation !== undefined ? { isolation } : {}),
       ...(values.types !== undefined ? { modTypes: values.types.map((t) => resolve(t)) } : {}),
+      ...registryOptions(values),
     };
     host = await ModHost.create(options);
     printEvents(host, out);
@@ -116,4 +130,37 @@ function printEvents(host: ModHost, out: CliOutput): void {
     if (out.json) out.data({ type: "log", data: numbered });
     else out.line(formatLogLine(numbered, out.style));
   });
+}
+
+/** The registry and requireSigned options from serve's flags. */
+function registryOptions(values: { registry?: string; trust?: string; follow?: string[]; poll?: string; "require-signed"?: boolean }): Pick<ModHostOptions, "registry" | "requireSigned"> {
+  const following = values.follow ?? [];
+  if (values.trust === undefined) {
+    if (values.registry !== undefined || following.length > 0 || values["require-signed"] === true) throw usageError("modhost serve: --registry, --follow and --require-signed need --trust <trusted keys file>");
+    return {};
+  }
+  if (following.length > 0 && values.registry === undefined) throw usageError("modhost serve: --follow needs --registry <url>");
+  const follow: Record<string, string> = {};
+  for (const spec of following) {
+    const at = spec.lastIndexOf("@");
+    const [name, tag] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, "latest"];
+    if (name === "" || tag === "") throw usageError(`modhost serve: --follow ${JSON.stringify(spec)}: expected <npm name>@<dist-tag or version>`);
+    follow[name] = tag;
+  }
+  let pollMs: number | undefined;
+  if (values.poll !== undefined) {
+    pollMs = Number(values.poll);
+    if (!Number.isInteger(pollMs) || pollMs < 10) throw usageError(`modhost serve: --poll must be a whole number of milliseconds (at least 10), got ${JSON.stringify(values.poll)}`);
+  }
+  const token = process.env.MODHOST_REGISTRY_TOKEN;
+  return {
+    registry: {
+      trustedKeys: resolve(values.trust),
+      ...(values.registry !== undefined ? { url: values.registry } : {}),
+      ...(token !== undefined && token !== "" ? { token } : {}),
+      ...(following.length > 0 ? { follow } : {}),
+      ...(pollMs !== undefined ? { pollMs } : {}),
+    },
+    ...(values["require-signed"] === true ? { requireSigned: true } : {}),
+  };
 }

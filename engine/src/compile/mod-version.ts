@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../errors/diagnostic.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModManifest } from "../manifest/mod-manifest.js";
+import type { SignedOrigin } from "../model/signed-origin.js";
 import type { LoadSpec } from "../model/wire.js";
 import type { CompiledModule } from "./compiled-module.js";
 
@@ -15,6 +16,8 @@ export interface ModVersion {
   readonly diagnostics: readonly Diagnostic[];
   /** The source text of each .ts file, for the semantic diff of a later swap. */
   readonly files: ReadonlyMap<string, string>;
+  /** The signed package this folder's files were verified as (requireSigned). */
+  readonly signed?: SignedOrigin;
 }
 
 /** A version, or why a mod folder could not become one. */

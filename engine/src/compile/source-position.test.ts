@@ -1,9 +1,12 @@
 import { Script } from "node:vm";
-import ivm from "isolated-vm";
+import type IvmTypes from "isolated-vm";
 import { describe, expect, it } from "vitest";
 import type { CompiledModule } from "./compiled-module.js";
 import { compileMod } from "./compile-mod.js";
 import { mapStackTrace, originalPosition } from "./source-position.js";
+import { loadIsolatedVm } from "../sandbox/ivm.js";
+
+const ivm = loadIsolatedVm();
 
 // Type annotations and an interface shift columns and lines between the .ts and the JS.
 const UTIL = `interface Options {
@@ -74,7 +77,7 @@ describe("stack trace", () => {
     let stack = "";
     try {
       const context = await isolate.createContext();
-      const compiled = new Map<string, ivm.Module>();
+      const compiled = new Map<string, IvmTypes.Module>();
       for (const m of modules.values()) compiled.set(m.path, await isolate.compileModule(m.js, { filename: m.path }));
       const main = compiled.get("main.ts");
       if (main === undefined) throw new Error("main.ts was not compiled");

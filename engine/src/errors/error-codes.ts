@@ -118,11 +118,43 @@ export const ERROR_CODES = {
   /** The modhost command got an unknown flag, a missing argument or a bad value (exit code 2). */
   E_CLI_USAGE: "operator",
 
+  // --- signed packages and the registry (the publisher or the operator) ---
+  /** A minisign key file is malformed, encrypted, damaged, or would be overwritten. */
+  E_KEY_INVALID: "operator",
+  /** The trusted keys file is not valid (see `field`). */
+  E_TRUST_INVALID: "operator",
+  /** The registry cannot be reached, timed out, or answered 5xx; the live version keeps serving. */
+  E_REGISTRY_UNAVAILABLE: "operator",
+  /** The registry's answer is malformed, too large, or names a version or tarball that is not there. */
+  E_REGISTRY_RESPONSE: "operator",
+  /** The tarball's bytes do not match the registry's dist.integrity (sha512). */
+  E_PACKAGE_INTEGRITY: "operator",
+  /** The tarball is unreadable, truncated, too large, or holds a traversal path, a link or a device. */
+  E_PACKAGE_INVALID: "mod",
+  /** The signed listing is missing or malformed, omits or adds a file, or a file's hash differs. */
+  E_LISTING_MISMATCH: "mod",
+  /** The package's signature is malformed or does not verify with its key. */
+  E_SIGNATURE_INVALID: "mod",
+  /** The package is signed by a key that is not trusted, or not trusted for this mod. */
+  E_KEY_UNTRUSTED: "operator",
+  /** The package is signed by a key whose trust has expired. */
+  E_KEY_EXPIRED: "operator",
+  /** The package is signed by a key marked revoked. */
+  E_KEY_REVOKED: "operator",
+  /** The package's version is not newer than what the server has run: rollback is the operator's act. */
+  E_DOWNGRADE: "operator",
+  /** The package's mod.json or package.json names another mod or package than the one followed. */
+  E_PACKAGE_NAME: "mod",
+  /** requireSigned is on and the code did not come as a verified signed package. */
+  E_UNSIGNED: "operator",
+
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */
   E_SANDBOX_UNAVAILABLE: "engine",
   /** Reading a mod's files failed for a reason of the machine, not of their content (out of file descriptors, EIO...); see the errno in the message. */
   E_IO: "engine",
+  /** This Node.js has no isolated-vm release installed (unsupported Node, or node_modules installed under another Node). */
+  E_NODE_UNSUPPORTED: "operator",
   /** An invariant inside the engine was broken: a bug in modhost. */
   E_INTERNAL: "engine",
 } as const;

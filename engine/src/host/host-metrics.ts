@@ -1,3 +1,4 @@
+import type { RegistryMetrics } from "./host-packages.js";
 import type { CapabilityMetrics } from "./capability-gate.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapReport } from "../model/swap-report.js";
@@ -29,6 +30,8 @@ export interface MetricsSnapshot {
   readonly sandboxRestarts: number;
   /** Capability calls by permission: how the game's functions answered (see CapabilityGate). */
   readonly capabilities?: Readonly<Record<string, CapabilityMetrics>>;
+  /** The registry follower's counters (present when the host follows packages or verifies them). */
+  readonly registry?: RegistryMetrics;
 }
 
 interface MutableModMetrics {

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
+import { parseRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from "../registry/registry-options.js";
+import type { TrustedKeys } from "../registry/trusted-keys.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
 import type { CapabilityLimits } from "../model/capability-limits.js";
 
@@ -83,6 +85,10 @@ export interface ModHostOptions {
   readonly cacheDir?: string;
   /** Automatic rollback of a new version that misbehaves (false turns it off). */
   readonly probation?: boolean | { readonly durationMs?: number; readonly maxEvents?: number; readonly maxErrorRate?: number; readonly minCalls?: number };
+  /** Signed packages: the trusted keys, and packages to follow on an npm registry (docs/distribution.md). */
+  readonly registry?: RegistryOptions;
+  /** Refuse code that is not a verified signed package, from every route (E_UNSIGNED). Needs registry.trustedKeys. */
+  readonly requireSigned?: boolean;
   /**
    * State recovery at start-up. `acceptLoss`: mods whose saved state is damaged or incomplete
    * continue from the last good point instead of faulting with E_STATE_CORRUPT (the damaged files
@@ -120,6 +126,10 @@ export interface ResolvedOptions {
   readonly acceptLoss: ReadonlySet<string>;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
+  readonly registry: ResolvedRegistryOptions | undefined;
+  readonly requireSigned: boolean;
+  /** The trusted keys (read by ModHost.create when registry is given). */
+  readonly trust?: TrustedKeys;
 }
 
 const KEYS = new Set([
@@ -144,6 +154,8 @@ const KEYS = new Set([
   "probation",
   "cacheDir",
   "watchDebounceMs",
+  "registry",
+  "requireSigned",
   "recovery",
 ]);
 
@@ -228,6 +240,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probation = p as unknown as ProbationPolicy;
   }
 
+  const registry = o.registry === undefined ? undefined : parseRegistryOptions(o.registry);
+  if (o.requireSigned !== undefined && typeof o.requireSigned !== "boolean") fail("requireSigned", "must be true or false");
+  if (o.requireSigned === true && registry === undefined) fail("requireSigned", "needs registry.trustedKeys: the keys whose signatures are accepted");
   const acceptLoss = new Set<string>();
   if (o.recovery !== undefined) {
     if (typeof o.recovery !== "object" || o.recovery === null) fail("recovery", "must be an object { acceptLoss?: modName[] }");
@@ -268,5 +283,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     typecheckBudgetMs: positive("typecheckBudgetMs", 10_000),
     typecheckMemoryMb: atLeast("typecheckMemoryMb", 64, 512),
     probation,
+    registry,
+    requireSigned: o.requireSigned === true,
   };
 }

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { InlineBackend } from "../sandbox/inline-backend.js";
+import { loadIsolatedVm } from "../sandbox/ivm.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
@@ -28,6 +29,9 @@ import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
 import { CapabilityGate } from "./capability-gate.js";
 import { throwCollected } from "../util/collected-errors.js";
+import { HostPackages } from "./host-packages.js";
+import type { ModOrigin } from "../registry/mod-origin.js";
+import { loadRegistryTrust } from "../registry/registry-options.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -38,6 +42,8 @@ export interface ModInfo {
   readonly hash: string;
   /** Why the mod is faulted or quarantined. */
   readonly error?: ErrorInfo;
+  /** Where the live version came from: its folder, a deploy, or a signed package (name, version, key id). */
+  readonly origin?: ModOrigin;
   /** What recovery found in the stateDir when the mod was brought up (with a stateDir only). */
   readonly recovery?: RecoveryReport;
 }
@@ -88,6 +94,8 @@ export class ModHost {
   #seq = 0;
   #closed: Promise<void> | undefined;
   #watcher: ModsWatcher | undefined;
+  /** Signed packages: origins, tarball installs and the registry follower. */
+  #packages: HostPackages | undefined;
   /**
    * Loads of new (or failed) folders, by folder: the one running, and the one queued behind it that
    * every later request shares (it reads the folder afresh when it starts, as reloads do).
@@ -127,7 +135,9 @@ export class ModHost {
    * the others load anyway. Throws ModhostError only for bad options or an unusable modsDir.
    */
   static async create(options: ModHostOptions): Promise<ModHost> {
-    const parsed = resolveOptions(options);
+    const checked = resolveOptions(options);
+    // The trusted keys are read first: requireSigned checks every folder against them.
+    const parsed: ResolvedOptions = checked.registry === undefined ? checked : { ...checked, trust: await loadRegistryTrust(checked.registry) };
     const resolved: ResolvedOptions =
       parsed.cacheDir === undefined
         ? parsed
@@ -196,6 +206,15 @@ export class ModHost {
           (err) => host.#emitLog({ mod: "<watch>", level: "error", message: err.message }),
         );
       }
+      host.#packages = await HostPackages.open(resolved, {
+        load: (dir) => host.load(dir),
+        live: (mod) => {
+          const slot = host.#slots.get(mod);
+          return slot === undefined ? undefined : { version: slot.version.manifest.version, hash: slot.version.hash };
+        },
+        log: (level, message, mod) => host.#emitLog({ mod, level, message }),
+      });
+      await host.#packages.start();
     } catch (err) {
       await host.close();
       throw err;
@@ -237,7 +256,8 @@ export class ModHost {
 
   /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */
   metrics(): MetricsSnapshot {
-    return { ...this.#metrics.snapshot(), capabilities: this.#gate.metrics() };
+    const registry = this.#packages?.metrics();
+    return { ...this.#metrics.snapshot(), capabilities: this.#gate.metrics(), ...(registry !== undefined ? { registry } : {}) };
   }
 
   /** Heap used and limit of each running mod's isolate, in bytes. */
@@ -262,6 +282,7 @@ export class ModHost {
         version: slot.version.manifest.version,
         status: slot.status,
         hash: slot.version.hash,
+        origin: this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
         ...(this.#recoveries.has(slot.name) ? { recovery: this.#recoveries.get(slot.name) as RecoveryReport } : {}),
       });
@@ -298,6 +319,29 @@ export class ModHost {
       throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#options.modsDir}`);
     }
     return this.#loadFolder(full);
+  }
+
+  /**
+   * Installs a package packed by `modhost pack`: verified against registry.trustedKeys (integrity
+   * of the listing, signature, key scope, expiry, revocation), written into the mod's folder as a
+   * deploy is, and loaded through the ordinary pipeline. Resolves with the report; rejects with the
+   * verifier's error (nothing is written then).
+   */
+  async installPackage(tarball: Uint8Array): Promise<SwapReport> {
+    this.#checkOpen();
+    if (this.#packages === undefined) throw new ModhostError("E_HOST_CLOSED", "the host is not ready");
+    return this.#packages.installTarball(tarball);
+  }
+
+  /** Records that the live version of `mod` arrived by the admin channel's deploy (for `mods()`' origin). */
+  async noteDeployed(mod: string): Promise<void> {
+    await this.#packages?.noteLive(mod, { source: "deploy" });
+  }
+
+  /** Polls every followed package now instead of waiting for pollMs. */
+  async pollRegistry(): Promise<void> {
+    this.#checkOpen();
+    await this.#packages?.pollNow();
   }
 
   /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
@@ -358,6 +402,7 @@ export class ModHost {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
+      await this.#packages?.close().catch((err: unknown) => errors.push(err));
       await this.#watcher?.close().catch((err: unknown) => errors.push(err));
       // Loads of new folders still under way end first, so the slots they register are closed too
       // (their callers get their reports or errors).
@@ -599,14 +644,19 @@ export class ModHost {
 
 function noop(): void {}
 
-/** Inline isolation loads isolated-vm here, which on Node 20 needs --no-node-snapshot. */
+/**
+ * Inline isolation loads isolated-vm here, which needs --no-node-snapshot on every supported Node
+ * (isolated-vm's README says so for Node 20 and later, in 5.x, 6.x and 7.x alike).
+ */
 function checkInlineAllowed(): void {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-  if (Number(process.versions.node.split(".")[0]) < 22 && !flags.includes("--no-node-snapshot")) {
+  if (!flags.includes("--no-node-snapshot")) {
     throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" needs this process to run with node --no-node-snapshot (or use the default isolation: "process")`, { field: "isolation" });
   }
   const unsafe = flags.find((flag) => flag === "--allow-natives-syntax" || flag === "--expose-gc" || flag.startsWith("--expose"));
   if (unsafe !== undefined) {
     throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" refuses to run mods in a process started with ${unsafe}: V8 flags reach every isolate`, { field: "isolation" });
   }
+  // Fails here, before any mod loads, when this Node has no isolated-vm installed (E_NODE_UNSUPPORTED).
+  loadIsolatedVm();
 }

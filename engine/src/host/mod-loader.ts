@@ -10,6 +10,9 @@ import { parseManifest, type ModManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import type { LoadSpec, WireModule } from "../model/wire.js";
 import type { ResolvedOptions } from "./host-options.js";
+import type { ModhostError } from "../errors/modhost-error.js";
+import { checkSignedFolder } from "../registry/signed-folder.js";
+import type { SignedOrigin } from "../model/signed-origin.js";
 import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
 
 const MAX_FILES = 1000;
@@ -55,7 +58,18 @@ export async function prepareMod(dir: string, options: ResolvedOptions): Promise
     const cause = (err as Error).cause ?? err;
     return failure(name, isContentProblem(cause) ? "E_MOD_UNREADABLE" : "E_IO", (err as Error).message, {});
   }
-  return prepareSources(dir, manifest, files, options);
+  let signed: SignedOrigin | undefined;
+  if (options.requireSigned) {
+    // Checked on the very text read above, before anything is compiled.
+    if (options.trust === undefined) return failure(name, "E_UNSIGNED", "requireSigned is on but no trusted keys were loaded", {});
+    try {
+      signed = await checkSignedFolder(dir, manifestText, files, options.trust);
+    } catch (err) {
+      return failure(name, "E_UNSIGNED", (err as Error).message, (err as ModhostError).location ?? {});
+    }
+  }
+  const result = await prepareSources(dir, manifest, files, options);
+  return result.ok && signed !== undefined ? { ok: true, version: { ...result.version, signed } } : result;
 }
 
 /**

@@ -4,20 +4,83 @@
  * into an isolate, only strings, numbers and host callbacks wrapped as plain functions.
  */
 import { createRequire } from "node:module";
+// "isolated-vm" is not a dependency name: engine/tsconfig.json maps it to whichever of the aliases
+// below is installed (their declarations are identical).
 import type * as IvmTypes from "isolated-vm";
+import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 
 type Ivm = typeof IvmTypes;
 let ivmModule: Ivm | undefined;
+let ivmPackage: IsolatedVmPackage | undefined;
 
-/** Loads isolated-vm on first use, so that importing modhost in process isolation never does. */
-function ivm(): Ivm {
+/**
+ * Which isolated-vm each Node.js ABI (`process.versions.modules`) loads, best first. Each release
+ * supports only some Node majors and npm cannot choose a dependency by Node version, so
+ * engine/package.json lists one npm alias per release as an optional dependency: npm skips the
+ * ones whose `engines` exclude the running Node (and tolerates a failed build), and this table picks.
+ */
+const BY_ABI: Readonly<Record<string, { readonly node: number; readonly packages: readonly string[] }>> = {
+  "115": { node: 20, packages: ["isolated-vm-5"] }, // 5.0.4, compiled on install
+  "127": { node: 22, packages: ["isolated-vm-6"] }, // 6.2.0, prebuilt
+  "137": { node: 24, packages: ["isolated-vm-6", "isolated-vm-7"] }, // 6.2.0 / 7.0.1, prebuilt
+  "147": { node: 26, packages: ["isolated-vm-7"] }, // 7.0.1, prebuilt
+};
+
+/** The isolated-vm release loaded in this process. */
+export interface IsolatedVmPackage {
+  /** The npm alias it is installed under (e.g. "isolated-vm-6"). */
+  readonly alias: string;
+  /** isolated-vm's own version (e.g. "6.2.0"). */
+  readonly version: string;
+}
+
+/** The Node.js majors modhost runs on, for messages and docs. */
+export const SUPPORTED_NODE_MAJORS: readonly number[] = Object.values(BY_ABI).map((entry) => entry.node);
+
+/**
+ * Loads the isolated-vm release built for this Node on first use (so that importing modhost in
+ * process isolation never does). Throws E_NODE_UNSUPPORTED when this Node has none, or when npm
+ * did not install it (node_modules installed under another Node).
+ */
+export function loadIsolatedVm(): Ivm {
   if (ivmModule === undefined) {
-    const require = createRequire(import.meta.url);
-    ivmModule = require("isolated-vm") as Ivm;
+    const found = resolveIsolatedVm(process.versions.modules, process.versions.node);
+    ivmModule = found.module;
+    ivmPackage = found.pkg;
   }
   return ivmModule;
 }
+
+/** Loads the isolated-vm release the table gives for Node ABI `abi` (exported for tests). */
+export function resolveIsolatedVm(abi: string, nodeVersion: string): { readonly module: Ivm; readonly pkg: IsolatedVmPackage } {
+  const require = createRequire(import.meta.url);
+  const entry = BY_ABI[abi];
+  const supported = SUPPORTED_NODE_MAJORS.join(", ");
+  if (entry === undefined) {
+    throw new ModhostError("E_NODE_UNSUPPORTED", `modhost runs mods with isolated-vm, which has no release for Node ${nodeVersion} (ABI ${abi}); supported: Node ${supported}`, {});
+  }
+  const failures: string[] = [];
+  for (const alias of entry.packages) {
+    try {
+      const module = require(alias) as Ivm;
+      const { version } = require(`${alias}/package.json`) as { version: string };
+      return { module, pkg: { alias, version } };
+    } catch (err) {
+      failures.push(`${alias}: ${err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err)}`);
+    }
+  }
+  throw new ModhostError("E_NODE_UNSUPPORTED", `no isolated-vm for Node ${nodeVersion} is installed (${failures.join("; ")}): npm installs only the release for the Node it runs under, so run npm install with this Node (supported: Node ${supported})`, {});
+}
+
+/** The isolated-vm release this process loaded (loading it if needed). */
+export function isolatedVmPackage(): IsolatedVmPackage {
+  loadIsolatedVm();
+  if (ivmPackage === undefined) throw new ModhostError("E_INTERNAL", "isolated-vm loaded without a package record", {});
+  return ivmPackage;
+}
+
+const ivm = loadIsolatedVm;
 
 /** How a call into an isolate ended. Anything not listed here is rethrown as an engine bug. */
 export type CallOutcome<T> =

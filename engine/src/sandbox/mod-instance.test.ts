@@ -76,7 +76,8 @@ describe("mod instance", () => {
 
   it("gives logical time and seeded random numbers", () => {
     const js = `export default { on: { t() { return [Date.now(), new Date().getTime(), Math.random(), new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric" }).format(), new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric" }).formatToParts()[0].value]; } } };`;
-    const a = start(js), b = start(js);
+    // The first Intl use in a process costs 70-100 ms on every Node: a generous limit, this test is about determinism.
+    const a = start(js, { callTimeoutMs: 5000 }), b = start(js, { callTimeoutMs: 5000 });
     const ra = results(a.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
     const rb = results(b.dispatch([ev(1, "t")], false).resultsJson)[0]?.value as number[];
     expect(ra[0]).toBe(5001);
@@ -101,7 +102,7 @@ describe("mod instance", () => {
       getter() { return { get x() { for (;;) {} } }; },
       prox() { return new Proxy({}, { ownKeys() { for (;;) {} } }); },
       big() { return "x".repeat(2e6); },
-    } };`);
+    } };`, { callTimeoutMs: 1000 });
     const out = results(i.dispatch([ev(1, "cyc"), ev(2, "deep"), ev(3, "map"), ev(4, "big")], false).resultsJson);
     expect(out.map((r) => r.error?.code)).toEqual(["E_NOT_PLAIN_DATA", "E_NOT_PLAIN_DATA", "E_NOT_PLAIN_DATA", "E_TOO_LARGE"]);
     expect(i.dispatch([ev(5, "getter")], false).stop).toBe("timeout");

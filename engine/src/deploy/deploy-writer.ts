@@ -8,6 +8,7 @@ import type { SwapReport } from "../model/swap-report.js";
 import { parseManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import { checkDeployFiles, isSourcePath } from "./deploy-files.js";
+import { LISTING_FILE, SIGNATURE_FILE } from "../model/package-files.js";
 
 /** Where a deploy went, and what became of its files. */
 export interface DeployOutcome {
@@ -45,9 +46,11 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
  *   watcher never sees the mod missing;
  * - if the host refuses the version (not merely holding it for approval), the old folder is
  *   swapped back: refused files never stay where a restart or a watcher would read them.
- * Throws E_DEPLOY_REFUSED or E_MANIFEST_INVALID before touching the mod's folder.
+ * `packageFiles` are a verified signed package's own files (package.json, listing, signature),
+ * written beside the sources. Throws E_DEPLOY_REFUSED or E_MANIFEST_INVALID before touching the
+ * mod's folder.
  */
-export async function deploy(modsDir: string, files: Readonly<Record<string, string>>, load: (dir: string) => Promise<SwapReport>): Promise<DeployOutcome> {
+export async function deploy(modsDir: string, files: Readonly<Record<string, string>>, load: (dir: string) => Promise<SwapReport>, packageFiles: Readonly<Record<string, Uint8Array>> = {}): Promise<DeployOutcome> {
   checkDeployFiles(files);
   const parsed = parseManifest(files["mod.json"] ?? "");
   if (!parsed.ok) {
@@ -67,7 +70,9 @@ export async function deploy(modsDir: string, files: Readonly<Record<string, str
     const aside = join(staging, "old");
     await mkdir(fresh);
     for (const path of Object.keys(files)) await createFile(fresh, path, files[path] ?? "");
-    if (existed) await carryOver(dir, fresh, files);
+    // A signed package's own files (package.json, its listing and signature), already verified.
+    for (const [path, bytes] of Object.entries(packageFiles)) if (!Object.hasOwn(files, path)) await createFile(fresh, path, Buffer.from(bytes));
+    if (existed) await carryOver(dir, fresh, { ...files, ...Object.fromEntries(Object.keys(packageFiles).map((p) => [p, ""])) });
     swapIn(dir, fresh, existed ? aside : undefined, name);
     let report: SwapReport;
     try {
@@ -150,7 +155,8 @@ async function carryOver(live: string, fresh: string, files: Readonly<Record<str
       const full = join(folder, entry.name);
       const path = relative(live, full).split(sep).join("/");
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && path !== "mod.json" && !isSourcePath(path) && !Object.hasOwn(files, path)) {
+      // An old signed listing never outlives the files it signed.
+      else if (entry.isFile() && path !== "mod.json" && !isSourcePath(path) && !Object.hasOwn(files, path) && path !== LISTING_FILE && path !== SIGNATURE_FILE) {
         const content = await readPlainFile(full);
         if (content !== undefined) await createFile(fresh, path, content);
       }
