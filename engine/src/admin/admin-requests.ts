@@ -1,9 +1,10 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ModHost } from "../host/mod-host.js";
-import type { SwapReport } from "../host/swap-report.js";
-import { deploy, type DeployOutcome } from "./deploy-writer.js";
+import type { SwapReport } from "../model/swap-report.js";
+import { deploy, type DeployOutcome } from "../deploy/deploy-writer.js";
 import type { LogHistory } from "./log-history.js";
 import type { AdminRequest, RequestMap } from "./protocol.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /** The requests a connection forwards to the host (subscriptions are the connection's own). */
 export type HostRequest = Exclude<AdminRequest, { type: "subscribe" | "unsubscribe" }>;
@@ -19,7 +20,8 @@ export class AdminRequests {
   readonly #host: ModHost;
   readonly #modsDir: string | undefined;
   readonly #history: LogHistory;
-  #writes: Promise<void> = Promise.resolve();
+  /** Deploys, one at a time. */
+  readonly #writes = new KeyedMutex<"deploy">();
 
   /**
    * @param modsDir the host's modsDir, where deploys are written; undefined refuses deploys.
@@ -53,25 +55,15 @@ export class AdminRequests {
   async #deploy(files: Record<string, string>): Promise<SwapReport> {
     const modsDir = this.#modsDir;
     if (modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    const done = this.#writes.then(() => deploy(modsDir, files, (dir) => this.#host.load(dir)));
-    this.#writes = done.then(
-      () => undefined,
-      () => undefined, // this deploy's caller gets its error from `done`
-    );
-    const outcome = await done;
+    const outcome = await this.#writes.run("deploy", () => deploy(modsDir, files, (dir) => this.#host.load(dir)));
     if (outcome.report.ok) await this.#host.noteDeployed(outcome.name);
     return describeOutcome(outcome);
   }
 
-  /** A packed tarball: verified by the host against its trusted keys, then deployed the same way. */
+  /** A packed tarball: verified by the host against its trusted keys, then deployed the same way (one deploy at a time). */
   async #deployPackage(base64: string): Promise<SwapReport> {
     if (this.#modsDir === undefined) throw new ModhostError("E_DEPLOY_REFUSED", "this server does not accept deploys (it was started without a modsDir for them)");
-    const done = this.#writes.then(() => this.#host.installPackage(Buffer.from(base64, "base64")));
-    this.#writes = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    return done;
+    return this.#writes.run("deploy", () => this.#host.installPackage(Buffer.from(base64, "base64")));
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deployPathProblem } from "./deploy-files.js";
+import { deployPathProblem } from "../deploy/deploy-files.js";
 import { parseRequest } from "./parse-request.js";
 import { TokenBucket } from "./token-bucket.js";
 import { tokensEqual, bearerToken } from "./admin-token.js";

@@ -12,8 +12,8 @@
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { MetricsSnapshot } from "../host/host-metrics.js";
 import type { LogEvent, ModInfo } from "../host/mod-host.js";
-import type { FaultEvent } from "../host/mod-slot.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { FaultEvent } from "../model/mod-events.js";
+import type { SwapReport } from "../model/swap-report.js";
 
 /** Bumped on any incompatible change; sent in `welcome`. */
 export const PROTOCOL_VERSION = 1;

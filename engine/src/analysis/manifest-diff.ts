@@ -1,4 +1,4 @@
-import type { SwapChange } from "../host/swap-report.js";
+import type { SwapChange } from "../model/swap-report.js";
 import type { ModManifest } from "../manifest/mod-manifest.js";
 
 /** How two manifests of a mod differ. */

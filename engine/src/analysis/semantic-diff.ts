@@ -1,5 +1,5 @@
 import { loadTypeScript } from "../compile/load-typescript.js";
-import type { SwapChange } from "../host/swap-report.js";
+import type { SwapChange } from "../model/swap-report.js";
 import type { ModManifest } from "../manifest/mod-manifest.js";
 import type { FileDeclarations } from "./file-declarations.js";
 import { diffManifests } from "./manifest-diff.js";

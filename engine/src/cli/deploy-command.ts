@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { messageOf } from "../errors/modhost-error.js";
-import { readDeployFiles } from "../admin/deploy-files.js";
-import type { SwapReport } from "../host/swap-report.js";
+import { readDeployFiles } from "../deploy/deploy-files.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { parseCommandArgs, usageError } from "./cli-args.js";
 import { cliOutput } from "./cli-output.js";
 import { EXIT_CODES } from "./exit-codes.js";

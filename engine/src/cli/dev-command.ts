@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { AdminClient } from "../admin/admin-client.js";
 import { AdminServer } from "../admin/admin-server.js";
 import { generateToken } from "../admin/admin-token.js";
-import { readDeployFiles } from "../admin/deploy-files.js";
+import { readDeployFiles } from "../deploy/deploy-files.js";
 import { isModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { ModHost } from "../host/mod-host.js";
 import { parseManifest } from "../manifest/mod-manifest.js";

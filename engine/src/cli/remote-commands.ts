@@ -1,7 +1,7 @@
 import type { AdminClient } from "../admin/admin-client.js";
 import type { HeapUse } from "../admin/protocol.js";
 import type { MetricsSnapshot } from "../host/host-metrics.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { parseCommandArgs } from "./cli-args.js";
 import { cliOutput } from "./cli-output.js";
 import { EXIT_CODES } from "./exit-codes.js";

@@ -3,8 +3,8 @@ import type { LogLine } from "../admin/protocol.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModInfo } from "../host/mod-host.js";
 import type { RecoveryReport } from "../persist/recovery-report.js";
-import type { FaultEvent } from "../host/mod-slot.js";
-import type { SwapChange, SwapReport } from "../host/swap-report.js";
+import type { FaultEvent } from "../model/mod-events.js";
+import type { SwapChange, SwapReport } from "../model/swap-report.js";
 import { codeFrame } from "./code-frame.js";
 import type { Style } from "./terminal-style.js";
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type ts from "typescript";
-import { checkSafety } from "../analysis/safety-rules.js";
+import { checkSafety } from "./safety-rules.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import { isModhostError } from "../errors/modhost-error.js";
 import { findImports, type ImportReference } from "./find-imports.js";

@@ -1,19 +1,8 @@
 import { performance } from "node:perf_hooks";
-import type { CapabilityAnswer, CapabilityCall, CapabilityRecord } from "../sandbox/wire.js";
+import type { CapabilityAnswer, CapabilityCall, CapabilityRecord } from "../model/wire.js";
 import { describeThrown } from "../util/describe-thrown.js";
 import type { CapabilityFunction } from "./host-options.js";
-
-/** The operator's caps on capability calls (host options `limits.capability*`). */
-export interface CapabilityLimits {
-  /** A game function that takes longer fails the call (E_CAPABILITY_FAILED); the time is the game's. */
-  readonly timeoutMs: number;
-  /** Calls one event may make; the next fails with E_CAPABILITY_LIMIT, and so does every later one. */
-  readonly callsPerEvent: number;
-  /** Largest answer of one call, in characters of JSON; a bigger one is the game's fault. */
-  readonly answerBytes: number;
-  /** Answer characters one event may collect (they are journaled with the event). */
-  readonly bytesPerEvent: number;
-}
+import type { CapabilityLimits } from "../model/capability-limits.js";
 
 /** What the gate needs of a mod's slot: its live version and the events it has in flight. */
 export interface GateSlot {

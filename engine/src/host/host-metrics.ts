@@ -1,7 +1,7 @@
-import type { RegistryMetrics } from "../registry/host-packages.js";
+import type { RegistryMetrics } from "./host-packages.js";
 import type { CapabilityMetrics } from "./capability-gate.js";
-import type { FaultEvent } from "./mod-slot.js";
-import type { SwapReport } from "./swap-report.js";
+import type { FaultEvent } from "../model/mod-events.js";
+import type { SwapReport } from "../model/swap-report.js";
 
 /** Upper bounds (ms) of the latency histogram's buckets; the last bucket is +Inf. */
 export const LATENCY_BUCKETS_MS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000] as const;

@@ -4,7 +4,7 @@ import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
 import { parseRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from "../registry/registry-options.js";
 import type { TrustedKeys } from "../registry/trusted-keys.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
-import type { CapabilityLimits } from "./capability-gate.js";
+import type { CapabilityLimits } from "../model/capability-limits.js";
 
 /** A function the game offers to mods under a permission name. Arguments arrive as plain data. */
 export type CapabilityFunction = (...args: never[]) => unknown;

@@ -5,12 +5,13 @@ import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error
 import { InlineBackend } from "../sandbox/inline-backend.js";
 import { loadIsolatedVm } from "../sandbox/ivm.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import type { SandboxBridge } from "../sandbox/wire.js";
+import type { SandboxBridge } from "../model/wire.js";
 import { ProcessBackend } from "../supervisor/process-backend.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
 import { LogLimiter } from "./log-limiter.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
-import { findModFolders, prepareMod, prepareSources, type ModVersion, type PrepareResult } from "./mod-loader.js";
+import { findModFolders, prepareMod, prepareSources } from "./mod-loader.js";
+import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
 import { openStateDir } from "../persist/state-dir.js";
 import { DiskCompileCache } from "../compile/disk-cache.js";
 import { VersionStore } from "../persist/version-store.js";
@@ -18,15 +19,17 @@ import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
 import { VersionPruner } from "../persist/version-pruner.js";
 import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
-import { buildReport } from "./swap-report.js";
+import { buildReport } from "../model/swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
-import { ModSlot, type EmitResult, type FaultEvent, type ModStatus, type SlotPersistence } from "./mod-slot.js";
-import type { SwapReport } from "./swap-report.js";
+import { ModSlot, type SlotPersistence } from "./mod-slot.js";
+import type { EmitResult, FaultEvent, ModStatus } from "../model/mod-events.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
 import { CapabilityGate } from "./capability-gate.js";
-import { HostPackages } from "../registry/host-packages.js";
+import { throwCollected } from "../util/collected-errors.js";
+import { HostPackages } from "./host-packages.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
 import { loadRegistryTrust } from "../registry/registry-options.js";
 
@@ -123,7 +126,7 @@ export class ModHost {
       slotOf: (mod) => this.#slots.get(mod),
       report: { log: (mod, level, message) => this.#emitLog({ mod, level, message }) },
     });
-    this.#swaps = new SwapCoordinator(options, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
+    this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version) => this.#typeCheck.check(version), (report) => this.#emitSwap(report), (mod, message) => this.#emitLog({ mod, level: "warn", message }));
   }
 
   /**
@@ -393,7 +396,8 @@ export class ModHost {
 
   /**
    * Finishes every event already emitted, stops every mod and the sandbox. Idempotent: later
-   * calls return the same promise.
+   * calls return the same promise. A step that fails does not stop the others; the promise then
+   * rejects with that failure, or with an AggregateError of every one if several failed.
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -406,10 +410,10 @@ export class ModHost {
       await Promise.all([...this.#slots.values()].map((slot) => slot.close().catch((err: unknown) => errors.push(err))));
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
-      await this.#state?.pruner.close();
+      await this.#state?.pruner.close().catch((err: unknown) => errors.push(err));
       for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
       await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
-      if (errors.length > 0) throw errors[0];
+      throwCollected(errors, "closing the host");
     })();
     return this.#closed;
   }

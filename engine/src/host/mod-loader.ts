@@ -8,30 +8,12 @@ import { messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { isStackOverflow } from "../compile/source-limits.js";
 import { parseManifest, type ModManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
-import type { LoadSpec, WireModule } from "../sandbox/wire.js";
+import type { LoadSpec, WireModule } from "../model/wire.js";
 import type { ResolvedOptions } from "./host-options.js";
 import type { ModhostError } from "../errors/modhost-error.js";
-import { checkSignedFolder, type SignedOrigin } from "../registry/signed-folder.js";
-
-/** One version of a mod, compiled and checked, ready to start in a sandbox. */
-export interface ModVersion {
-  readonly dir: string;
-  readonly manifest: ModManifest;
-  readonly hash: string;
-  readonly spec: LoadSpec;
-  readonly modules: readonly CompiledModule[];
-  /** Warnings found while preparing it (errors stop a version from existing). */
-  readonly diagnostics: readonly Diagnostic[];
-  /** The source text of each .ts file, for the semantic diff of a later swap. */
-  readonly files: ReadonlyMap<string, string>;
-  /** The signed package this folder's files were verified as (requireSigned). */
-  readonly signed?: SignedOrigin;
-}
-
-/** A version, or why a mod folder could not become one. */
-export type PrepareResult =
-  | { readonly ok: true; readonly version: ModVersion }
-  | { readonly ok: false; readonly name: string; readonly error: ErrorInfo; readonly diagnostics: readonly Diagnostic[] };
+import { checkSignedFolder } from "../registry/signed-folder.js";
+import type { SignedOrigin } from "../model/signed-origin.js";
+import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
 
 const MAX_FILES = 1000;
 const MAX_FILE_BYTES = 4 * 1024 * 1024;

@@ -5,37 +5,16 @@ import { mapStackTrace } from "../compile/source-position.js";
 import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../sandbox/wire.js";
+import type { CapabilityRecord, StateSnapshot, StopReason, WireEvent, WireResult } from "../model/wire.js";
 import { Probation, type ProbationPolicy } from "../swap/probation.js";
 import type { DurableEntry } from "../persist/durable-entry.js";
 import type { ModStore, RecoveredMod } from "../persist/mod-store.js";
 import type { StoredVersion, VersionStore } from "../persist/version-store.js";
 import type { HostMetrics } from "./host-metrics.js";
-import type { ModVersion } from "./mod-loader.js";
-import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "./swap-report.js";
-
-/** A mod's status as operators see it. */
-export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
-
-/** One mod's answer to one emitted event. */
-export interface EmitResult {
-  readonly mod: string;
-  readonly version: string;
-  readonly ok: boolean;
-  readonly value?: unknown;
-  readonly error?: ErrorInfo;
-}
-
-/** A fault: a mod hit a limit, crashed the sandbox, or could not be restored. */
-export interface FaultEvent {
-  readonly mod: string;
-  readonly version: string;
-  readonly code: ErrorCode;
-  readonly message: string;
-  /** The event being handled when it happened, if any. */
-  readonly event?: string;
-  readonly quarantined: boolean;
-}
+import type { ModVersion } from "../compile/mod-version.js";
+import type { EmitResult, FaultEvent, ModStatus } from "../model/mod-events.js";
+import type { SwapPlan } from "../model/swap-plan.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 
 /** What a slot needs from its host. */
 export interface SlotContext {
@@ -69,20 +48,6 @@ export interface ResumeInput {
   readonly recovered: RecoveredMod;
   /** Every version the checkpoint, the journal and the history name, by hash. */
   readonly versions: ReadonlyMap<string, ModVersion>;
-}
-
-/** How a swap should bring the new version in. */
-export interface SwapPlan {
-  readonly kind: "swap" | "rollback";
-  /** Run the new version's migrate() on the state (the state's shape changed). */
-  readonly migrate: boolean;
-  readonly changes: readonly SwapChange[];
-  /** Phases already spent before the swap (compile, typecheck, analyze), in ms. */
-  readonly phases: SwapPhases;
-  /** When the reload began (performance.now()), for totalMs. */
-  readonly startedAt: number;
-  /** For automatic rollbacks: why. */
-  readonly reason?: ErrorInfo;
 }
 
 /** An event waiting in (or going through) a mod's queue. */

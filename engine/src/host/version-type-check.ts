@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { TypeCheckThread } from "../compile/type-check-thread.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
-import type { ModVersion } from "./mod-loader.js";
+import type { ModVersion } from "../compile/mod-version.js";
 
 /** The host's type-check settings (see `ModHostOptions`). */
 export interface VersionTypeCheckOptions {

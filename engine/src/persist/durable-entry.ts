@@ -1,4 +1,4 @@
-import type { WireEvent } from "../sandbox/wire.js";
+import type { WireEvent } from "../model/wire.js";
 
 /**
  * What the journal records, in order: an event that ran (with the capability answers it got),

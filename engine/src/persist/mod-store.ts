@@ -3,12 +3,13 @@ import { copyFile, mkdir, open, readFile, readdir, rename, rm } from "node:fs/pr
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
-import type { StateSnapshot } from "../sandbox/wire.js";
+import type { StateSnapshot } from "../model/wire.js";
 import { atomicWrite, syncFolder } from "./atomic-write.js";
 import type { DurableEntry, Durability } from "./durable-entry.js";
 import type { GroupCommit } from "./group-commit.js";
 import { JournalFile, cutJournal, readJournal } from "./journal-file.js";
 import type { RecoveryReport } from "./recovery-report.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /** What a mod's store remembers besides state: the live version, its history, its status. */
 export interface ModMeta {
@@ -78,10 +79,11 @@ export class ModStore {
   /** The segment new records go to; a checkpoint numbered the same precedes it. */
   #segment = 0;
   #journal: { segment: number; file: JournalFile } | undefined;
-  /** Journal appends, in call order. */
-  #chain: Promise<unknown> = Promise.resolve();
-  /** Checkpoint and meta writes, in call order, beside the appends (a checkpoint never holds up events). */
-  #slowChain: Promise<unknown> = Promise.resolve();
+  /**
+   * Two lines of writes, each in call order: "journal" (appends) and "slow" (checkpoint and meta
+   * writes), which runs beside the appends so that a checkpoint never holds up events.
+   */
+  readonly #lines = new KeyedMutex<"journal" | "slow">();
   #seq = 0;
   /** The highest sequence number whose record was written successfully. */
   #written = 0;
@@ -340,7 +342,7 @@ export class ModStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#chain.catch(() => undefined), this.#slowChain.catch(() => undefined)]);
+    await Promise.all([this.#lines.idle("journal"), this.#lines.idle("slow")]);
     await this.#journal?.file.close();
     this.#journal = undefined;
   }
@@ -393,23 +395,20 @@ export class ModStore {
 
   #enqueue<T>(op: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", `the store of ${this.dir} is closed`));
-    const run = this.#chain
-      .then(() => this.#ensureDir())
-      .then(op)
-      .catch((err: unknown) => {
-        // Any failed journal write stops the journal until reopen(): no record may follow a gap.
-        this.#failure ??= err as Error;
-        throw err;
-      });
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.#lines.run("journal", () =>
+      this.#ensureDir()
+        .then(op)
+        .catch((err: unknown) => {
+          // Any failed journal write stops the journal until reopen(): no record may follow a gap.
+          this.#failure ??= err as Error;
+          throw err;
+        }),
+    );
   }
 
   #enqueueSlow<T>(op: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", `the store of ${this.dir} is closed`));
-    const run = this.#slowChain.then(() => this.#ensureDir()).then(op);
-    this.#slowChain = run.catch(() => undefined);
-    return run;
+    return this.#lines.run("slow", () => this.#ensureDir().then(op));
   }
 
   async #openJournal(segment: number): Promise<JournalFile> {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ModManifest } from "../manifest/mod-manifest.js";
 import { atomicWrite } from "./atomic-write.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /** A version's sources as stored: enough to compile it again on restart. */
 export interface StoredVersion {
@@ -23,7 +24,7 @@ export class VersionStore {
   /** Versions written for a swap under way, with how many swaps hold each. */
   readonly #pinned = new Map<string, number>();
   /** Writes and prunes, in call order (a prune must not remove a file a write just found present). */
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #lock = new KeyedMutex<"versions">();
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -38,14 +39,13 @@ export class VersionStore {
   /** Stores a version once (its hash names its content) and pins it until release(hash). */
   write(version: StoredVersion): Promise<void> {
     this.#pinned.set(version.hash, (this.#pinned.get(version.hash) ?? 0) + 1);
-    const run = this.#chain.then(async () => {
+    const run = this.#lock.run("versions", async () => {
       if (this.#written.has(version.hash)) return;
       const path = this.#path(version.hash);
       const exists = await stat(path).then(() => true, () => false);
       if (!exists) await atomicWrite(path, JSON.stringify({ format: 1, ...version }));
       this.#written.add(version.hash);
     });
-    this.#chain = run.catch(() => undefined);
     return run.catch((err: unknown) => {
       this.release(version.hash);
       throw err;
@@ -65,7 +65,7 @@ export class VersionStore {
    * many were removed.
    */
   prune(keep: (hash: string) => boolean): Promise<number> {
-    const run = this.#chain.then(async () => {
+    return this.#lock.run("versions", async () => {
       let removed = 0;
       for (const name of await readdir(this.#dir)) {
         const match = /^([0-9a-f]{16,128})\.json$/.exec(name);
@@ -78,8 +78,6 @@ export class VersionStore {
       }
       return removed;
     });
-    this.#chain = run.catch(() => undefined);
-    return run;
   }
 
   /** Reads a stored version; E_STATE_CORRUPT if it is missing or damaged. */

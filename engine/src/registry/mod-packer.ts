@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readDeployFiles } from "../admin/deploy-files.js";
+import { readDeployFiles } from "../deploy/deploy-files.js";
 import { ModhostError } from "../errors/modhost-error.js";
 import { parseManifest } from "../manifest/mod-manifest.js";
 import type { SecretKey } from "./minisign-key.js";

@@ -8,10 +8,8 @@ import { ModhostError } from "../errors/modhost-error.js";
  * the same listing bytes, and those bytes are what the minisign signature covers.
  */
 
-/** The listing's path inside the package. */
-export const LISTING_FILE = "modhost-listing.json";
-/** The listing's minisign signature, beside it. */
-export const SIGNATURE_FILE = "modhost-listing.json.minisig";
+import { LISTING_FILE } from "../model/package-files.js";
+export { LISTING_FILE, SIGNATURE_FILE } from "../model/package-files.js";
 /** The listing format this code writes and reads. */
 export const LISTING_FORMAT = 1;
 

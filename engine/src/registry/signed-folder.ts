@@ -4,13 +4,7 @@ import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { LISTING_FILE, SIGNATURE_FILE } from "./package-listing.js";
 import { verifyPackageFiles } from "./package-verifier.js";
 import type { TrustedKeys } from "./trusted-keys.js";
-
-/** Where a signed folder's code came from: the package its listing signs. */
-export interface SignedOrigin {
-  readonly package: string;
-  readonly version: string;
-  readonly keyId: string;
-}
+import type { SignedOrigin } from "../model/signed-origin.js";
 
 /**
  * Checks that the mod in `dir` is a signed package unpacked (by the follower, a tarball deploy or an

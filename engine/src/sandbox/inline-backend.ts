@@ -1,7 +1,7 @@
 import { InstanceRegistry } from "./instance-registry.js";
 import type { StateOutcome } from "./mod-instance.js";
 import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "./wire.js";
+import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
 /**
  * Runs isolates in the host process: the lowest latency, but a V8 crash inside an isolate takes

@@ -3,7 +3,7 @@ import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
 import { ModInstance, ModLoadError } from "./mod-instance.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
-import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "./wire.js";
+import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 
 /**
  * Owns the ModInstances of one process (the host in inline mode, the sandbox process otherwise)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ModInstance } from "./mod-instance.js";
-import type { LoadSpec, SandboxBridge, WireEvent } from "./wire.js";
+import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
 
 const instances: ModInstance[] = [];
 afterEach(() => {

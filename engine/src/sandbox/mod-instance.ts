@@ -19,7 +19,7 @@ import type {
   SandboxBridge,
   StateSnapshot,
   WireEvent,
-} from "./wire.js";
+} from "../model/wire.js";
 
 const SDK_SPECIFIER = "@modhost/sdk";
 const INTERNAL_PATH = "modhost:internal";

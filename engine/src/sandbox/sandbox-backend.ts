@@ -1,5 +1,5 @@
 import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
-import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "./wire.js";
+import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
 
 /** How a new instance gets its first state. */
 export type StateInit =

@@ -3,7 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { StateOutcome } from "../sandbox/mod-instance.js";
 import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../sandbox/wire.js";
+import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";

@@ -6,7 +6,7 @@
  * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
  */
 import type { CommitMode, StateInit } from "../sandbox/sandbox-backend.js";
-import type { CapabilityAnswer, CapabilityCall, LoadSpec, StopReason, WireEvent } from "../sandbox/wire.js";
+import type { CapabilityAnswer, CapabilityCall, LoadSpec, StopReason, WireEvent } from "../model/wire.js";
 
 export const FD_REQUESTS = 3;
 export const FD_OUT = 4;

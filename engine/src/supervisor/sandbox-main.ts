@@ -5,7 +5,7 @@
 import { readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import type { SandboxBridge } from "../sandbox/wire.js";
+import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type SandboxRequest } from "./protocol.js";
 

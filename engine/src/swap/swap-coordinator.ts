@@ -2,10 +2,11 @@ import { performance } from "node:perf_hooks";
 import { diffVersions, type SemanticDiff } from "../analysis/semantic-diff.js";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { isStackOverflow } from "../compile/source-limits.js";
-import type { ResolvedOptions } from "../host/host-options.js";
-import { prepareMod, type ModVersion } from "../host/mod-loader.js";
-import type { ModSlot, SwapPlan } from "../host/mod-slot.js";
-import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../host/swap-report.js";
+import type { ModVersion } from "../compile/mod-version.js";
+import type { SwapPlan } from "../model/swap-plan.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
+import type { SwapSource, SwapTarget } from "./swap-target.js";
 
 /** Type-checks a version; returns E_TYPE errors (and may return warnings). */
 export type VersionTypeChecker = (version: ModVersion) => Promise<{ errors: ErrorInfo[]; ms: number }>;
@@ -16,14 +17,16 @@ export type VersionTypeChecker = (version: ModVersion) => Promise<{ errors: Erro
  * into a single follow-up that reads the files afresh.
  */
 export class SwapCoordinator {
-  readonly #options: ResolvedOptions;
+  readonly #options: SwapSource;
   readonly #typecheck: VersionTypeChecker | undefined;
   readonly #onReport: (report: SwapReport) => void;
   readonly #warn: (mod: string, message: string) => void;
-  /** Per mod: the end of its line of swap operations, and a reload that has not started yet. */
-  readonly #chains = new Map<string, { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> }>();
+  /** Per mod: its line of swap operations, one at a time. */
+  readonly #lines = new KeyedMutex<string>();
+  /** Per mod: a reload that is queued and has not started yet (later reloads share it). */
+  readonly #queuedReloads = new Map<string, Promise<SwapReport>>();
 
-  constructor(options: ResolvedOptions, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void, warn: (mod: string, message: string) => void) {
+  constructor(options: SwapSource, typecheck: VersionTypeChecker | undefined, onReport: (report: SwapReport) => void, warn: (mod: string, message: string) => void) {
     this.#options = options;
     this.#typecheck = typecheck;
     this.#onReport = onReport;
@@ -31,20 +34,19 @@ export class SwapCoordinator {
   }
 
   /** Reloads a mod from its folder. Calls made before it starts share its result. */
-  reload(slot: ModSlot): Promise<SwapReport> {
-    const chain = this.#chain(slot.name);
-    if (chain.queuedReload !== undefined) return chain.queuedReload;
-    const reload = chain.tail.then(() => {
-      delete chain.queuedReload; // from here on, a new request reads the files again
+  reload(slot: SwapTarget): Promise<SwapReport> {
+    const queued = this.#queuedReloads.get(slot.name);
+    if (queued !== undefined) return queued;
+    const reload = this.#lines.run(slot.name, () => {
+      this.#queuedReloads.delete(slot.name); // from here on, a new request reads the files again
       return this.#reloadSteps(slot);
     });
-    chain.queuedReload = reload;
-    chain.tail = reload.catch(() => undefined);
+    this.#queuedReloads.set(slot.name, reload);
     return reload;
   }
 
   /** Returns a mod to its previous version, carrying the current state over. */
-  rollback(slot: ModSlot, reason?: ErrorInfo): Promise<SwapReport> {
+  rollback(slot: SwapTarget, reason?: ErrorInfo): Promise<SwapReport> {
     return this.#exclusive(slot, async () => {
       const startedAt = performance.now();
       const previous = slot.previousVersions.at(-1);
@@ -71,7 +73,7 @@ export class SwapCoordinator {
   }
 
   /** Applies the version held for approval. */
-  approve(slot: ModSlot): Promise<SwapReport> {
+  approve(slot: SwapTarget): Promise<SwapReport> {
     return this.#exclusive(slot, async () => {
       const startedAt = performance.now();
       const pending = slot.pendingApproval;
@@ -83,10 +85,10 @@ export class SwapCoordinator {
     });
   }
 
-  async #reloadSteps(slot: ModSlot): Promise<SwapReport> {
+  async #reloadSteps(slot: SwapTarget): Promise<SwapReport> {
     const startedAt = performance.now();
     const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = {};
-    const prepared = await prepareMod(slot.version.dir, this.#options);
+    const prepared = await this.#options.prepare(slot.version.dir);
     phases.compile = performance.now() - startedAt;
     if (!prepared.ok) return this.#emit(refusal(slot, startedAt, phases, [], prepared.error));
     const next = prepared.version;
@@ -140,21 +142,9 @@ export class SwapCoordinator {
     return this.#emit(await slot.swap(next, plan));
   }
 
-  #chain(mod: string): { tail: Promise<unknown>; queuedReload?: Promise<SwapReport> } {
-    let chain = this.#chains.get(mod);
-    if (chain === undefined) {
-      chain = { tail: Promise.resolve() };
-      this.#chains.set(mod, chain);
-    }
-    return chain;
-  }
-
   /** Runs `fn` after every swap operation of this mod asked for before it. */
-  #exclusive(slot: ModSlot, fn: () => Promise<SwapReport>): Promise<SwapReport> {
-    const chain = this.#chain(slot.name);
-    const run = chain.tail.then(fn);
-    chain.tail = run.catch(() => undefined);
-    return run;
+  #exclusive(slot: SwapTarget, fn: () => Promise<SwapReport>): Promise<SwapReport> {
+    return this.#lines.run(slot.name, fn);
   }
 
   #emit(report: SwapReport): SwapReport {
@@ -176,14 +166,14 @@ function approvalNeeded(diff: SemanticDiff): string | undefined {
  * its own code when it has one, E_SOURCE_TOO_COMPLEX for a stack overflow on a hostile source,
  * E_INTERNAL otherwise. The reload is refused; the live version stays.
  */
-function analysisFailure(slot: ModSlot, err: unknown): ErrorInfo {
+function analysisFailure(slot: SwapTarget, err: unknown): ErrorInfo {
   if (err instanceof ModhostError) return { ...err.toInfo(), mod: slot.name };
   if (isStackOverflow(err)) return { code: "E_SOURCE_TOO_COMPLEX", message: "the new version's sources are nested too deeply to analyze (the stack overflowed); split them up", mod: slot.name };
   return { code: "E_INTERNAL", message: `analyzing the new version failed: ${messageOf(err)}`, mod: slot.name };
 }
 
 /** A report of a swap that did not happen: the live version stays. */
-function refusal(slot: ModSlot, startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
+function refusal(slot: SwapTarget, startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
   const live = slot.version.manifest.version;
   return buildReport({ ok: false, mod: slot.name, kind: "rejected", from: live, to: live, startedAt, phases, changes, error: { ...error, mod: slot.name } });
 }

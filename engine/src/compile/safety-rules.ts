@@ -1,7 +1,7 @@
 import type ts from "typescript";
-import { DepthGuard } from "../compile/source-limits.js";
+import { DepthGuard } from "./source-limits.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
-import { loadTypeScriptSync, type TypeScript } from "../compile/load-typescript.js";
+import { loadTypeScriptSync, type TypeScript } from "./load-typescript.js";
 
 /**
  * The stable ids of the static safety rules; each diagnostic's message ends with `[id]`.

@@ -1,14 +1,14 @@
 import { join } from "node:path";
-import { deploy } from "../admin/deploy-writer.js";
+import { deploy } from "../deploy/deploy-writer.js";
 import { ModhostError } from "../errors/modhost-error.js";
-import type { ResolvedOptions } from "../host/host-options.js";
-import type { SwapReport } from "../host/swap-report.js";
-import { OriginStore, type ModOrigin } from "./mod-origin.js";
-import { PackageCache } from "./package-cache.js";
-import { PackageFollower, type FollowTarget, type PackageOrigin } from "./package-follower.js";
-import { LISTING_FILE, SIGNATURE_FILE } from "./package-listing.js";
-import { verifyPackage, type VerifiedPackage } from "./package-verifier.js";
-import { RegistryClient } from "./registry-client.js";
+import type { ResolvedOptions } from "./host-options.js";
+import type { SwapReport } from "../model/swap-report.js";
+import { OriginStore, type ModOrigin } from "../registry/mod-origin.js";
+import { PackageCache } from "../registry/package-cache.js";
+import { PackageFollower, type FollowTarget, type PackageOrigin } from "../registry/package-follower.js";
+import { LISTING_FILE, SIGNATURE_FILE } from "../registry/package-listing.js";
+import { verifyPackage, type VerifiedPackage } from "../registry/package-verifier.js";
+import { RegistryClient } from "../registry/registry-client.js";
 import semver from "semver";
 
 /** What the host gives its package side. */

@@ -4,11 +4,11 @@ import { renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { formatDiagnostic } from "../errors/diagnostic.js";
-import type { SwapReport } from "../host/swap-report.js";
+import type { SwapReport } from "../model/swap-report.js";
 import { parseManifest } from "../manifest/mod-manifest.js";
 import { readManifestText } from "../manifest/read-manifest.js";
 import { checkDeployFiles, isSourcePath } from "./deploy-files.js";
-import { LISTING_FILE, SIGNATURE_FILE } from "../registry/package-listing.js";
+import { LISTING_FILE, SIGNATURE_FILE } from "../model/package-files.js";
 
 /** Where a deploy went, and what became of its files. */
 export interface DeployOutcome {

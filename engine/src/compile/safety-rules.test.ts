@@ -78,7 +78,7 @@ describe("safety", () => {
   it("allows ordinary code", () => {
     const ordinary = `
       import { defineMod } from "@modhost/sdk";
-      import type { Thing } from "./thing.js";
+      import type { Thing } from "../analysis/thing.js";
       interface Handler extends Function { eval(): void }
       type Ctor = Function;
       type E = typeof eval;

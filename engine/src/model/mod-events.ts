@@ -1,0 +1,25 @@
+import type { ErrorCode } from "../errors/error-codes.js";
+import type { ErrorInfo } from "../errors/modhost-error.js";
+
+/** A mod's status as operators see it. */
+export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
+
+/** One mod's answer to one emitted event. */
+export interface EmitResult {
+  readonly mod: string;
+  readonly version: string;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: ErrorInfo;
+}
+
+/** A fault: a mod hit a limit, crashed the sandbox, or could not be restored. */
+export interface FaultEvent {
+  readonly mod: string;
+  readonly version: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The event being handled when it happened, if any. */
+  readonly event?: string;
+  readonly quarantined: boolean;
+}
