@@ -127,8 +127,9 @@ describe("hostile sources on reload and load", () => {
 });
 
 describe("type-checking off the event loop", () => {
-  // Each assignment took ~20 s at 22 levels on the 2-core CI machine (one took 13.8 s in the red
-  // team's run): four of them are far past the budget on any machine.
+  // Each level doubles the type. At 22 levels one assignment took ~20 s on a loaded 2-core machine,
+  // yet a quiet CI run finished all four inside the cold budget (5x) and answered E_TYPE: 26 levels
+  // (16x the work) keep the check far past the budget on any machine; the worker is stopped anyway.
   const slowType = (levels: number): string => {
     const tuple = `[${Array(levels).fill(0).join(",")}]`;
     const kinds = ["string", "number", "boolean", "bigint", "symbol"];
@@ -140,7 +141,7 @@ describe("type-checking off the event loop", () => {
 
   it("a pathological type is refused with E_TYPECHECK_BUDGET while other mods keep answering; the next check restarts the worker", async () => {
     const { host, mods } = await rig({ canary: counterMod("canary"), slow: counterMod("slow") }, { isolation: "inline", typecheckBudgetMs: 2000 });
-    await mods.write("slow", { ...counterMod("slow", {}, { top: `import "./types.ts";` }), "types.ts": slowType(22) });
+    await mods.write("slow", { ...counterMod("slow", {}, { top: `import "./types.ts";` }), "types.ts": slowType(26) });
     let checking = true;
     let answered = 0;
     const reload = host.reload("slow").finally(() => (checking = false));
