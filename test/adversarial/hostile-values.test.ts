@@ -164,7 +164,11 @@ describe.each(ISOLATIONS)("hostile values (%s isolation)", (isolation) => {
       await stillServes();
     });
 
-    it("as a console.log argument: a bounded log line or a timeout, and the mod keeps serving", async () => {
+    // Inline isolation shares the host's process: a V8 fatal out-of-memory while flattening the rope
+    // aborts it (the vitest worker, in CI), which is why untrusted mods run in process isolation.
+    const crashesHost = h.mayCrash === true && isolation === "inline";
+
+    it.skipIf(crashesHost)("as a console.log argument: a bounded log line or a timeout, and the mod keeps serving", async () => {
       const logged = rig.logs.length;
       const mod = h.mayCrash ? "rope" : "hostile";
       const r = await answer(rig.host, mod, h.mayCrash ? `ropeLog${h.i}` : `log${h.i}`);
@@ -185,7 +189,7 @@ describe.each(ISOLATIONS)("hostile values (%s isolation)", (isolation) => {
   // Values that are hostile when turned into a string, thrown as an Error's message: the prelude
   // describes the error with String(message) inside the timed call.
   describe.each(HOSTILE.map((h, i) => ({ ...h, i })).filter((h) => h.thrown))("$name", (h) => {
-    it("as a thrown error's message: an error result, and the mod keeps serving", async () => {
+    it.skipIf(h.mayCrash === true && isolation === "inline")("as a thrown error's message: an error result, and the mod keeps serving", async () => {
       const r = await answer(rig.host, h.mayCrash ? "rope" : "hostile", h.mayCrash ? `ropeThr${h.i}` : `thr${h.i}`);
       expect(r.ok).toBe(false);
       expect([...(h.thrown ?? []), ...(h.mayCrash && isolation === "process" ? ["E_SANDBOX_CRASHED", "E_QUARANTINED"] : [])]).toContain(r.error?.code);
