@@ -33,7 +33,8 @@ export const FOLDER_DEPS = {
   watch: ["errors", "util"],
   deploy: ["errors", "util", "model", "manifest"],
   registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry"],
+  slot: ["errors", "util", "model", "manifest", "compile", "swap", "sandbox", "persist"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry", "slot"],
   admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
   cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
 };

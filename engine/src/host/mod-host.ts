@@ -22,7 +22,8 @@ import { describeRecovery, type RecoveryReport } from "../persist/recovery-repor
 import { buildReport } from "../model/swap-report.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import { performance } from "node:perf_hooks";
-import { ModSlot, type SlotPersistence } from "./mod-slot.js";
+import { ModSlot } from "../slot/mod-slot.js";
+import type { SlotPersistence } from "../slot/slot-context.js";
 import type { EmitResult, FaultEvent, ModStatus } from "../model/mod-events.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
@@ -581,9 +582,9 @@ export class ModHost {
         this.#emitRecovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
       },
       versionsChanged: () => this.#state?.pruner.request(),
-      probationFailed: (failed, reason) => {
-        this.#emitLog({ mod: failed.name, level: "warn", message: `rolling back: ${reason}` });
-        void this.#swaps.rollback(failed, { code: "E_PROBATION_FAILED", message: reason, mod: failed.name });
+      probationFailed: (reason) => {
+        this.#emitLog({ mod: name, level: "warn", message: `rolling back: ${reason}` });
+        void this.#swaps.rollback(slot, { code: "E_PROBATION_FAILED", message: reason, mod: name });
       },
     });
     this.#slots.set(name, slot);
