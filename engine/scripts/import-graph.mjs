@@ -49,14 +49,14 @@ function listSources(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) listSources(full, out);
-    else if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts")) out.push(full);
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts") && !name.endsWith(".test-kit.ts")) out.push(full);
   }
   return out;
 }
 
 /**
  * Map from each source file (relative to `srcDir`, "/"-separated) to the engine files it imports.
- * Unit tests (*.test.ts) are left out: nothing imports them and they are not shipped.
+ * Unit tests (*.test.ts) and their fakes (*.test-kit.ts) are left out: no source imports them and they are not shipped.
  */
 export function buildImportGraph(srcDir = ENGINE_SRC) {
   const graph = new Map();
