@@ -22,7 +22,7 @@ const START_ATTEMPTS = 4;
  * journal, and the queue that orders everything that touches it (events, state reads, swaps).
  * The parts live beside it in slot/: the queue (event-queue), the runner and its culprit rules
  * (batch-runner, fault-policy), recovery (a respawn and a replay), the journal and checkpoints
- * (slot-journal, storage-fault), and the code handover (swap-transaction).
+ * (slot-journal, storage-fault), and the swap, a code handover (swap-transaction).
  */
 export class ModSlot {
   readonly name: string;
@@ -134,7 +134,7 @@ export class ModSlot {
         live = lookup(entry.version);
         return entry.kind === "activate" ? { kind: "activate", version: live } : { kind: "migrate", version: live, fromVersion: entry.fromVersion, now: entry.now };
       });
-      this.#journal.restore(checkpoint, entries);
+      this.#journal.resumeFrom(checkpoint, entries);
       slot.version = live;
       const history = recovered.meta?.live === live.hash ? recovered.meta.history : [];
       slot.previous = history.flatMap((hash) => (versions.has(hash) ? [lookup(hash)] : []));

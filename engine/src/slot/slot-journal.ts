@@ -7,7 +7,7 @@ import type { SlotState } from "./slot-state.js";
 
 /**
  * What happened to the state since the last checkpoint, in order: events (with the capability
- * answers they got) and code handovers to a new version ("swaps"), so that a replay runs each
+ * answers they got) and swaps (code handovers) to a new version, so that a replay runs each
  * event with the code that ran it the first time.
  */
 export type JournalEntry = { readonly kind: "event"; readonly event: WireEvent } | TransitionEntry;
@@ -23,7 +23,7 @@ export interface Checkpoint {
   readonly version: ModVersion;
 }
 
-/** Code handovers journaled since the checkpoint before one is forced (bounds the versions a respawn needs). */
+/** Swaps journaled since the checkpoint before one is forced (bounds the versions a respawn needs). */
 export const MAX_TRANSITIONS = 8;
 /** A periodic checkpoint waits at least this many times its own last cost since the previous one. */
 const CHECKPOINT_COST_FACTOR = 20;
@@ -67,7 +67,7 @@ export class SlotJournal {
   }
 
   /** Takes over what recovery read from the stateDir (the entries' versions already compiled). */
-  restore(checkpoint: Checkpoint, entries: JournalEntry[]): void {
+  resumeFrom(checkpoint: Checkpoint, entries: JournalEntry[]): void {
     this.checkpoint = checkpoint;
     this.entries = entries;
     this.events = entries.filter((entry) => entry.kind === "event").length;

@@ -9,7 +9,7 @@ const STORAGE_RETRY_MAX_MS = 5000;
 
 /**
  * A slot whose journal writes fail: events are refused (E_PERSIST_FAILED) until a retry, on the
- * next event or by a timer with backoff, restores the instance to the last durable point and
+ * next event or by a timer with backoff, respawns the instance at the last durable point and
  * writes it as a new checkpoint.
  */
 export class StorageFault {
@@ -50,7 +50,7 @@ export class StorageFault {
   }
 
   /**
-   * Tries to leave the storage fault: restores the instance to the last durable point and makes it
+   * Tries to leave the storage fault: respawns the instance at the last durable point and makes it
    * a new checkpoint. True when storage works again. Retries wait with backoff.
    */
   async retry(): Promise<boolean> {

@@ -121,7 +121,7 @@ export class SwapTransaction {
       if (!outcome.ok) return run.rejected(outcome.error, pauseMs);
       this.#adopt(next, from, plan.kind, outcome.events);
       const done = run.report({ ok: true, kind: plan.kind, to: next, pauseMs });
-      // Many handovers in a row (a reload loop) get a checkpoint, so old versions can be pruned.
+      // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
       if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
       return done;
     });
