@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeBackend, fakeContext, fakeVersion, type FakeCall } from "./fake-backend.test-kit.js";
+import { FakeBackend, fakeContext, fakePlan, fakeVersion, type FakeCall } from "./fake-backend.test-kit.js";
 import { judgeStop, probationOutcome } from "./fault-policy.js";
 import { ModSlot } from "./mod-slot.js";
 
@@ -122,5 +122,18 @@ describe("BatchRunner against a fake backend", () => {
     const { ctx, slot } = await started();
     expect(await slot.enqueue(event("fail"))).toMatchObject({ ok: false, error: { code: "E_THREW", mod: "counter" } });
     expect(ctx.faults).toEqual([]);
+  });
+
+  it("asks for a rollback once a swapped-in version fails probation, and only once", async () => {
+    const probation = { durationMs: 60_000, maxEvents: 100, maxErrorRate: 0.05, minCalls: 20, maxTerminations: 2 };
+    const { ctx, slot } = await started(new FakeBackend(), { probation });
+    expect((await slot.swap(fakeVersion("2.0.0"), fakePlan())).ok).toBe(true);
+    await slot.enqueue(event("fail")); // a handler error is not a termination
+    expect(ctx.rollbacks).toEqual([]);
+    await slot.enqueue(event("timeout"));
+    await slot.enqueue(event("timeout"));
+    expect(ctx.rollbacks).toEqual([expect.stringContaining("version 2.0.0 hit its time or memory limit 2 times")]);
+    await slot.enqueue(event("timeout"));
+    expect(ctx.rollbacks).toHaveLength(1);
   });
 });
