@@ -33,7 +33,8 @@ export const FOLDER_DEPS = {
   watch: ["errors", "util"],
   deploy: ["errors", "util", "model", "manifest"],
   registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry"],
+  slot: ["errors", "util", "model", "manifest", "compile", "swap", "sandbox", "persist"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry", "slot"],
   admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
   cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
 };
@@ -48,14 +49,14 @@ function listSources(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) listSources(full, out);
-    else if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts")) out.push(full);
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts") && !name.endsWith(".test-kit.ts")) out.push(full);
   }
   return out;
 }
 
 /**
  * Map from each source file (relative to `srcDir`, "/"-separated) to the engine files it imports.
- * Unit tests (*.test.ts) are left out: nothing imports them and they are not shipped.
+ * Unit tests (*.test.ts) and their fakes (*.test-kit.ts) are left out: no source imports them and they are not shipped.
  */
 export function buildImportGraph(srcDir = ENGINE_SRC) {
   const graph = new Map();

@@ -10,6 +10,7 @@ import { LISTING_FILE, SIGNATURE_FILE } from "../registry/package-listing.js";
 import { verifyPackage, type VerifiedPackage } from "../registry/package-verifier.js";
 import { RegistryClient } from "../registry/registry-client.js";
 import semver from "semver";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /** What the host gives its package side. */
 export interface PackageHostSide {
@@ -47,7 +48,8 @@ export class HostPackages {
   /** The newest version each followed package has installed: never reinstalled after a rollback. */
   readonly #installed = new Map<string, { mod: string; version: string }>();
   #installs = 0;
-  #writes: Promise<unknown> = Promise.resolve();
+  /** Installs write into modsDir one at a time, in the order they were asked for. */
+  readonly #writes = new KeyedMutex<"deploy">();
 
   private constructor(options: ResolvedOptions, side: PackageHostSide, origins: OriginStore) {
     this.#options = options;
@@ -159,7 +161,7 @@ export class HostPackages {
       if (bytes !== undefined) own[path] = bytes;
     }
     const key = `${pkg.manifest.name}@${pkg.listing.version}`;
-    const task = this.#writes.then(async () => {
+    return this.#writes.run("deploy", async () => {
       // Known before the swap, so that mods() never shows the new version without its origin.
       this.#pending.set(key, origin);
       let report: SwapReport;
@@ -176,8 +178,6 @@ export class HostPackages {
       if (report.error?.code !== "E_APPROVAL_REQUIRED") this.#pending.delete(key);
       return report;
     });
-    this.#writes = task.catch(() => undefined);
-    return task;
   }
 
   /** Stops the follower (aborting requests in flight). Idempotent. */

@@ -1,0 +1,49 @@
+import { stat } from "node:fs/promises";
+import { DiskCompileCache } from "../compile/disk-cache.js";
+import { ModhostError } from "../errors/modhost-error.js";
+import { loadRegistryTrust } from "../registry/registry-options.js";
+import { loadIsolatedVm } from "../sandbox/ivm.js";
+import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
+
+/**
+ * The host's options, checked and with what they name opened: the registry's trusted keys, the
+ * compile cache on disk, the mods folder (must be a folder), inline isolation's requirements.
+ * Throws ModhostError for bad options or an unusable modsDir.
+ */
+export async function resolveHostOptions(options: ModHostOptions): Promise<ResolvedOptions> {
+  const checked = resolveOptions(options);
+  // The trusted keys are read first: requireSigned checks every folder against them.
+  const parsed: ResolvedOptions = checked.registry === undefined ? checked : { ...checked, trust: await loadRegistryTrust(checked.registry) };
+  const resolved: ResolvedOptions =
+    parsed.cacheDir === undefined
+      ? parsed
+      : {
+          ...parsed,
+          diskCache: await DiskCompileCache.open(parsed.cacheDir).catch((err: unknown) => {
+            throw new ModhostError("E_OPTIONS_INVALID", `options.cacheDir: ${(err as Error).message}`, { field: "cacheDir" }, { cause: err });
+          }),
+        };
+  const info = await stat(resolved.modsDir).catch((err: unknown) => {
+    throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} cannot be read: ${(err as Error).message}`, { field: "modsDir" });
+  });
+  if (!info.isDirectory()) throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} is not a folder`, { field: "modsDir" });
+  if (resolved.isolation === "inline") checkInlineAllowed();
+  return resolved;
+}
+
+/**
+ * Inline isolation loads isolated-vm here, which needs --no-node-snapshot on every supported Node
+ * (isolated-vm's README says so for Node 20 and later, in 5.x, 6.x and 7.x alike).
+ */
+function checkInlineAllowed(): void {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  if (!flags.includes("--no-node-snapshot")) {
+    throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" needs this process to run with node --no-node-snapshot (or use the default isolation: "process")`, { field: "isolation" });
+  }
+  const unsafe = flags.find((flag) => flag === "--allow-natives-syntax" || flag === "--expose-gc" || flag.startsWith("--expose"));
+  if (unsafe !== undefined) {
+    throw new ModhostError("E_OPTIONS_INVALID", `isolation: "inline" refuses to run mods in a process started with ${unsafe}: V8 flags reach every isolate`, { field: "isolation" });
+  }
+  // Fails here, before any mod loads, when this Node has no isolated-vm installed (E_NODE_UNSUPPORTED).
+  loadIsolatedVm();
+}

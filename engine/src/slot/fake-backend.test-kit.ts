@@ -1,0 +1,206 @@
+// A fake SandboxBackend for the slot's unit tests: no isolate, a counter per instance, and
+// scripted failures. Not shipped (excluded from the build); the real-isolate suites in test/
+// cover the same paths against isolated-vm.
+import type { ModVersion } from "../compile/mod-version.js";
+import type { FaultEvent } from "../model/mod-events.js";
+import type { SwapPlan } from "../model/swap-plan.js";
+import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
+import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
+import type { StateOutcome } from "../sandbox/mod-instance.js";
+import type { SlotContext } from "./slot-context.js";
+
+/**
+ * What the fake mod does with an event, by name: "add" adds the payload (a number) to the state;
+ * "fail" answers an error; "timeout" and "memory" stop the dispatch as the isolate would;
+ * "crash" takes the whole sandbox down (every instance, a new generation).
+ */
+export const FAKE_EVENTS = ["add", "fail", "timeout", "memory", "crash"] as const;
+
+/** One call the backend got, for assertions on what the slot asked for and in which order. */
+export type FakeCall =
+  | { readonly op: "start"; readonly version: string; readonly init: StateInit["kind"] }
+  | { readonly op: "dispatch"; readonly events: readonly string[]; readonly replay: boolean }
+  | { readonly op: "stage"; readonly version: string }
+  | { readonly op: "commit"; readonly mode: CommitMode["kind"] }
+  | { readonly op: "adopt" | "export" | "stop"; readonly id: string };
+
+interface FakeInstance {
+  state: number;
+  version: string;
+  staged: string | undefined;
+}
+
+export class FakeBackend implements SandboxBackend {
+  readonly kind = "inline" as const;
+  generation = 0;
+  readonly calls: FakeCall[] = [];
+  /** Outcomes for the next start() calls, consumed in order ("ok" when empty). */
+  readonly startOutcomes: ("ok" | "lost" | "failed")[] = [];
+  /** The next dispatch loses the sandbox to another mod's crash (results so far, then "lost"). */
+  loseNextDispatch = false;
+  readonly #instances = new Map<string, FakeInstance>();
+  #nextId = 0;
+
+  /** Every instance, by id (the live ones). */
+  get instances(): ReadonlyMap<string, { readonly state: number; readonly version: string }> {
+    return this.#instances;
+  }
+
+  /** The sandbox process died (another mod's doing): every instance is gone. */
+  crashAll(): void {
+    this.#instances.clear();
+    this.generation++;
+  }
+
+  async start(spec: LoadSpec, _seed: readonly number[], init: StateInit): Promise<StartResult> {
+    this.calls.push({ op: "start", version: spec.version, init: init.kind });
+    const outcome = this.startOutcomes.shift() ?? "ok";
+    if (outcome === "lost") {
+      this.crashAll();
+      return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "lost with the sandbox" }, stop: "lost" };
+    }
+    if (outcome === "failed") return { ok: false, error: { code: "E_INTERNAL", message: "the fake refused to start" } };
+    const id = `fake:${spec.name}#${this.#nextId++}`;
+    const state = init.kind === "import" || init.kind === "migrate" ? (JSON.parse(init.snapshot.state) as number) : 0;
+    this.#instances.set(id, { state, version: spec.version, staged: undefined });
+    return { ok: true, id, shape: shape() };
+  }
+
+  async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
+    this.calls.push({ op: "dispatch", events: events.map((e) => e.name), replay });
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return { results: [], stop: "disposed" };
+    const results: WireResult[] = [];
+    for (const event of events) {
+      if (this.loseNextDispatch) {
+        this.loseNextDispatch = false;
+        this.crashAll();
+        return { results, stop: "lost" };
+      }
+      switch (event.name) {
+        case "add":
+          instance.state += JSON.parse(event.payload) as number;
+          results.push({ ok: true, value: instance.state });
+          break;
+        case "fail":
+          results.push({ ok: false, error: { code: "E_THREW", message: "the handler threw" } });
+          break;
+        case "timeout":
+        case "memory":
+          this.#instances.delete(id);
+          return { results, stop: event.name };
+        case "crash":
+          this.crashAll();
+          return { results, stop: "crashed" };
+        default:
+          results.push({ ok: true });
+      }
+    }
+    return { results };
+  }
+
+  async exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+    this.calls.push({ op: "export", id });
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return { kind: "disposed" };
+    return { kind: "ok", value: snapshotOf(instance.state) };
+  }
+
+  async stage(id: string, spec: LoadSpec): Promise<StageResult> {
+    this.calls.push({ op: "stage", version: spec.version });
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "no such instance" }, stop: "lost" };
+    instance.staged = spec.version;
+    return { ok: true, shape: shape() };
+  }
+
+  async commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+    this.calls.push({ op: "commit", mode: mode.kind });
+    const instance = this.#instances.get(id);
+    if (instance?.staged === undefined) return { kind: "disposed" };
+    instance.version = instance.staged;
+    instance.staged = undefined;
+    return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };
+  }
+
+  async abortStaged(id: string): Promise<void> {
+    const instance = this.#instances.get(id);
+    if (instance !== undefined) instance.staged = undefined;
+  }
+
+  async adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+    this.calls.push({ op: "adopt", id });
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return { kind: "disposed" };
+    instance.state = JSON.parse(init.snapshot.state) as number;
+    return { kind: "ok", value: undefined };
+  }
+
+  async heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
+    return this.#instances.has(id) ? { usedBytes: 1, limitBytes: 100 } : undefined;
+  }
+
+  async stop(id: string): Promise<void> {
+    this.calls.push({ op: "stop", id });
+    this.#instances.delete(id);
+  }
+
+  onCrash(_listener: (info: CrashInfo) => void): void {}
+
+  async close(): Promise<void> {
+    this.#instances.clear();
+  }
+}
+
+function shape(): ModShape {
+  return { events: [...FAKE_EVENTS], hasInit: true, hasMigrate: true };
+}
+
+function snapshotOf(state: number): StateSnapshot {
+  return { state: JSON.stringify(state), rng: [0, 0, 0, 1] };
+}
+
+/** A version of the fake mod (only what the slot reads of it is real). */
+export function fakeVersion(version: string, spec: { memoryMb?: number; callTimeoutMs?: number } = {}): ModVersion {
+  const loadSpec: LoadSpec = {
+    name: "counter",
+    version,
+    hash: `hash-${version}`,
+    entry: "index.js",
+    modules: [],
+    permissions: [],
+    memoryMb: spec.memoryMb ?? 16,
+    callTimeoutMs: spec.callTimeoutMs ?? 50,
+    maxBytes: 1 << 20,
+    maxLogsPerCall: 100,
+  };
+  return { dir: "/fake/counter", manifest: { name: "counter", version } as ModVersion["manifest"], hash: loadSpec.hash, spec: loadSpec, modules: [], diagnostics: [], files: new Map() };
+}
+
+/** A plan for a plain swap (no migrate) or a rollback. */
+export function fakePlan(kind: SwapPlan["kind"] = "swap", migrate = false): SwapPlan {
+  return { kind, migrate, changes: [], phases: {}, startedAt: 0 };
+}
+
+/** A slot context over `backend` that records faults and probation verdicts; no persistence. */
+export function fakeContext(backend: FakeBackend, overrides: Partial<SlotContext> = {}): SlotContext & { readonly faults: FaultEvent[]; readonly rollbacks: string[] } {
+  const faults: FaultEvent[] = [];
+  const rollbacks: string[] = [];
+  return {
+    backend,
+    checkpointEvery: 1000,
+    checkpointIntervalMs: 1e9,
+    quarantineAfter: 3,
+    probation: undefined,
+    historySize: 5,
+    metrics: { event: () => undefined, checkpoint: () => undefined },
+    persistence: undefined,
+    fault: (fault) => void faults.push(fault),
+    storage: () => undefined,
+    versionsChanged: () => undefined,
+    probationFailed: (reason) => void rollbacks.push(reason),
+    ...overrides,
+    faults,
+    rollbacks,
+  };
+}

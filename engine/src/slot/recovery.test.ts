@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { FakeBackend, fakeContext, fakePlan, fakeVersion } from "./fake-backend.test-kit.js";
+import { ModSlot } from "./mod-slot.js";
+
+let seq = 0;
+function event(name: string, payload: unknown = null) {
+  return { seq: ++seq, name, payload: JSON.stringify(payload), now: 0 };
+}
+
+async function started(backend = new FakeBackend()) {
+  const ctx = fakeContext(backend);
+  const slot = new ModSlot(fakeVersion("1.0.0"), ctx);
+  expect(await slot.start()).toBeUndefined();
+  return { backend, ctx, slot };
+}
+
+describe("Recovery against a fake backend", () => {
+  it("respawns a lost instance from the checkpoint and replays the journal", async () => {
+    const { backend, slot } = await started();
+    await slot.enqueue(event("add", 1));
+    await slot.enqueue(event("add", 2));
+    backend.crashAll();
+    backend.calls.length = 0;
+    expect(await slot.state()).toBe(3);
+    expect(backend.calls.slice(0, 2)).toEqual([
+      { op: "start", version: "1.0.0", init: "import" },
+      { op: "dispatch", events: ["add", "add"], replay: true },
+    ]);
+  });
+
+  it("tries the respawn again when another mod's crash takes the sandbox down under it", async () => {
+    const { backend, ctx, slot } = await started();
+    await slot.enqueue(event("add", 4));
+    backend.crashAll();
+    backend.startOutcomes.push("lost", "lost");
+    expect(await slot.enqueue(event("add", 1))).toMatchObject({ ok: true, value: 5 });
+    expect(ctx.faults).toEqual([]);
+  });
+
+  it("faults the mod when the respawn fails, and answers later events with E_MOD_FAULTED", async () => {
+    const { backend, ctx, slot } = await started();
+    backend.crashAll();
+    backend.startOutcomes.push("failed");
+    const result = await slot.enqueue(event("add", 1));
+    expect(result).toMatchObject({ ok: false, error: { code: "E_MOD_FAULTED" } });
+    expect(slot.status).toBe("faulted");
+    expect(ctx.faults).toEqual([expect.objectContaining({ code: "E_MOD_FAULTED", quarantined: false })]);
+    expect((await slot.enqueue(event("add", 1))).error?.code).toBe("E_MOD_FAULTED");
+  });
+
+  it("replays each event with the code that ran it: a swap in the journal is staged and committed in between", async () => {
+    const { backend, slot } = await started();
+    await slot.enqueue(event("add", 1));
+    const report = await slot.swap(fakeVersion("2.0.0"), fakePlan());
+    expect(report).toMatchObject({ ok: true, kind: "swap", from: "1.0.0", to: "2.0.0" });
+    await slot.enqueue(event("add", 2));
+    backend.crashAll();
+    backend.calls.length = 0;
+    expect(await slot.state()).toBe(3);
+    expect(backend.calls.slice(0, 5)).toEqual([
+      { op: "start", version: "1.0.0", init: "import" },
+      { op: "dispatch", events: ["add"], replay: true },
+      { op: "stage", version: "2.0.0" },
+      { op: "commit", mode: "handover" },
+      { op: "dispatch", events: ["add"], replay: true },
+    ]);
+    expect(slot.version.manifest.version).toBe("2.0.0");
+    expect(slot.previousVersions.map((v) => v.manifest.version)).toEqual(["1.0.0"]);
+  });
+
+  it("a migrate in place becomes the checkpoint: a respawn starts the new version", async () => {
+    const { backend, slot } = await started();
+    await slot.enqueue(event("add", 7));
+    expect((await slot.swap(fakeVersion("2.0.0"), fakePlan("swap", true))).ok).toBe(true);
+    backend.crashAll();
+    backend.calls.length = 0;
+    expect(await slot.state()).toBe(7);
+    expect(backend.calls[0]).toEqual({ op: "start", version: "2.0.0", init: "import" });
+    expect(backend.calls.some((c) => c.op === "dispatch")).toBe(false);
+  });
+
+  it("a swap into a fresh isolate (new memory limit) checkpoints the state at the barrier, under the old version", async () => {
+    const { backend, slot } = await started();
+    await slot.enqueue(event("add", 2));
+    expect((await slot.swap(fakeVersion("2.0.0", { memoryMb: 32 }), fakePlan())).ok).toBe(true);
+    await slot.enqueue(event("add", 3));
+    backend.crashAll();
+    backend.calls.length = 0;
+    expect(await slot.state()).toBe(5);
+    expect(backend.calls.slice(0, 4)).toEqual([
+      { op: "start", version: "1.0.0", init: "import" },
+      { op: "stage", version: "2.0.0" },
+      { op: "commit", mode: "handover" },
+      { op: "dispatch", events: ["add"], replay: true },
+    ]);
+  });
+
+  it("a faulted mod gets a fresh start from its last checkpoint with the new version", async () => {
+    const { backend, slot } = await started();
+    await slot.enqueue(event("add", 1));
+    backend.crashAll();
+    backend.startOutcomes.push("failed");
+    await slot.enqueue(event("add", 1));
+    expect(slot.status).toBe("faulted");
+    const report = await slot.swap(fakeVersion("2.0.0"), fakePlan());
+    expect(report.ok).toBe(true);
+    expect(slot.status).toBe("running");
+    // The checkpoint was taken at start (state 0): the journaled event was answered by the old version.
+    expect(await slot.state()).toBe(0);
+  });
+});

@@ -1,0 +1,107 @@
+import type { StateSnapshot, StopReason, WireEvent } from "../model/wire.js";
+import type { SlotJournal } from "./slot-journal.js";
+import type { SlotState } from "./slot-state.js";
+
+/** How many times a respawn is tried when another mod's crash takes the sandbox down under it. */
+const RESPAWN_ATTEMPTS = 3;
+
+/**
+ * Recovery: the state lives in the isolate, so after anything that loses or taints it (a timeout
+ * cut a handler short, the memory limit disposed the isolate, the sandbox process died, a failed
+ * migrate) the slot respawns: a fresh isolate started from the last checkpoint, with the journal
+ * replayed through the versions that ran it and capability answers served from the records.
+ */
+export class Recovery {
+  readonly #slot: SlotState;
+  readonly #journal: SlotJournal;
+
+  constructor(slot: SlotState, journal: SlotJournal) {
+    this.#slot = slot;
+    this.#journal = journal;
+  }
+
+  /** Makes sure a live instance holds the state as of the last journaled event. False: the mod is faulted. */
+  async ensureInstance(): Promise<boolean> {
+    const slot = this.#slot;
+    if (slot.instance.live) return true;
+    slot.instance.forget(); // its sandbox process is gone, and the instance with it
+    for (let attempt = 0; attempt < RESPAWN_ATTEMPTS; attempt++) {
+      const respawned = await this.#respawn();
+      if (respawned === "ok") return true;
+      if (respawned !== "lost") break;
+    }
+    if (slot.status === "running") {
+      slot.status = "faulted";
+      slot.lastError ??= slot.info("E_MOD_FAULTED", `mod ${slot.name} could not be restored from its checkpoint`);
+      slot.fault("E_MOD_FAULTED", slot.lastError.message);
+    }
+    return false;
+  }
+
+  /** The live state; if the sandbox dies while it is read, respawns and reads again. */
+  async snapshot(): Promise<StateSnapshot> {
+    const slot = this.#slot;
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.ensureInstance())) {
+        if (this.#journal.checkpoint && this.#journal.events === 0) return this.#journal.checkpoint.snapshot;
+        throw new Error(slot.lastError?.message ?? `mod ${slot.name} is not running`);
+      }
+      const out = await slot.ctx.backend.exportState(slot.instance.id as string);
+      if (out.kind === "ok") return out.value;
+      if (out.kind === "failed") throw new Error(out.error.message);
+      await slot.instance.drop();
+      if (attempt >= 2) throw new Error(`reading the state failed: ${out.kind}`);
+    }
+  }
+
+  /** Starts the checkpoint's version in a fresh isolate from the checkpoint and replays the journal. */
+  async #respawn(): Promise<"ok" | "lost" | "failed"> {
+    const slot = this.#slot;
+    const backend = slot.ctx.backend;
+    const checkpoint = this.#journal.checkpoint;
+    if (checkpoint === undefined) return "failed";
+    const started = await backend.start(checkpoint.version.spec, checkpoint.snapshot.rng, { kind: "import", snapshot: checkpoint.snapshot });
+    if (!started.ok) {
+      if (started.stop === "lost") return "lost";
+      slot.lastError = slot.info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${started.error.message}`);
+      return "failed";
+    }
+    const id = started.id;
+    const generation = backend.generation;
+    let shape: readonly string[] = started.shape.events;
+    const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
+      if (stop === "lost") return "lost";
+      await backend.stop(id);
+      slot.lastError = slot.info("E_MOD_FAULTED", `replaying the journal failed: ${why}`);
+      return "failed";
+    };
+    let events: WireEvent[] = [];
+    const flush = async (): Promise<StopReason | "short" | undefined> => {
+      if (events.length === 0) return undefined;
+      const replay = await backend.dispatch(id, events, true);
+      const count = events.length;
+      events = [];
+      if (replay.stop !== undefined) return replay.stop;
+      return replay.results.length === count ? undefined : "short";
+    };
+    for (const entry of this.#journal.entries) {
+      if (entry.kind === "event") {
+        events.push(entry.event);
+        continue;
+      }
+      const stopped = await flush();
+      if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
+      const staged = await backend.stage(id, entry.version.spec);
+      if (!staged.ok) return fail(`staging version ${entry.version.manifest.version}: ${staged.error.message}`, staged.stop === "lost" ? "lost" : undefined);
+      shape = staged.shape.events;
+      const mode = entry.kind === "activate" ? { kind: "handover" as const } : { kind: "migrate" as const, fromVersion: entry.fromVersion, now: entry.now };
+      const activated = await backend.commit(id, mode);
+      if (activated.kind !== "ok") return fail(`${entry.kind === "activate" ? "activating" : "migrating to"} version ${entry.version.manifest.version}: ${activated.kind}`, undefined);
+    }
+    const stopped = await flush();
+    if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
+    slot.instance.set(id, generation);
+    slot.shape = { events: shape };
+    return "ok";
+  }
+}

@@ -1,0 +1,191 @@
+import { performance } from "node:perf_hooks";
+import type { ModVersion } from "../compile/mod-version.js";
+import type { StateSnapshot, WireEvent } from "../model/wire.js";
+import type { DurableEntry } from "../persist/durable-entry.js";
+import type { StoredVersion } from "../persist/version-store.js";
+import type { SlotState } from "./slot-state.js";
+
+/**
+ * What happened to the state since the last checkpoint, in order: events (with the capability
+ * answers they got) and swaps (code handovers) to a new version, so that a replay runs each
+ * event with the code that ran it the first time.
+ */
+export type JournalEntry = { readonly kind: "event"; readonly event: WireEvent } | TransitionEntry;
+
+/** A version transition: the new code took over the state as it was ("activate"), or migrated it. */
+export type TransitionEntry =
+  | { readonly kind: "activate"; readonly version: ModVersion }
+  | { readonly kind: "migrate"; readonly version: ModVersion; readonly fromVersion: string; readonly now: number };
+
+export interface Checkpoint {
+  readonly snapshot: StateSnapshot;
+  /** The version live when it was taken: a respawn starts that version. */
+  readonly version: ModVersion;
+}
+
+/** Swaps journaled since the checkpoint before one is forced (bounds the versions a respawn needs). */
+export const MAX_TRANSITIONS = 8;
+/** A periodic checkpoint waits at least this many times its own last cost since the previous one. */
+const CHECKPOINT_COST_FACTOR = 20;
+
+/**
+ * A slot's checkpoint and journal, in memory and (with a stateDir) on disk: the one place that
+ * writes to the mod's store. Writes that are not awaited keep their order in the store's lines.
+ */
+export class SlotJournal {
+  readonly #slot: SlotState;
+  checkpoint: Checkpoint | undefined;
+  #checkpointAt = performance.now();
+  /** How long the last periodic checkpoint's export took (ms), to keep checkpoints to ~5 % of time. */
+  #lastCheckpointMs = 0;
+  entries: JournalEntry[] = [];
+  /** How many of the entries are events. */
+  events = 0;
+  /** Set while journal writes fail (see StorageFault): no periodic checkpoint is taken then. */
+  writesFailing = false;
+
+  constructor(slot: SlotState) {
+    this.#slot = slot;
+  }
+
+  /** Version transitions journaled since the checkpoint. */
+  get transitions(): number {
+    return this.entries.length - this.events;
+  }
+
+  /** Forgets the checkpoint and the journal (a new start). */
+  reset(): void {
+    this.entries = [];
+    this.events = 0;
+    this.checkpoint = undefined;
+  }
+
+  /** Adds the version hashes the checkpoint and the journal need to `out`. */
+  addReferences(out: Set<string>): void {
+    if (this.checkpoint !== undefined) out.add(this.checkpoint.version.hash);
+    for (const entry of this.entries) if (entry.kind !== "event") out.add(entry.version.hash);
+  }
+
+  /** Takes over what recovery read from the stateDir (the entries' versions already compiled). */
+  resumeFrom(checkpoint: Checkpoint, entries: JournalEntry[]): void {
+    this.checkpoint = checkpoint;
+    this.entries = entries;
+    this.events = entries.filter((entry) => entry.kind === "event").length;
+  }
+
+  /** The first checkpoint, written through (the version, the state, meta.json) before the mod serves. */
+  async first(snapshot: StateSnapshot, version: ModVersion): Promise<void> {
+    this.checkpoint = { snapshot, version };
+    const persistence = this.#slot.ctx.persistence;
+    if (persistence === undefined) return;
+    await persistence.versions.write(storedVersion(version));
+    await persistence.store.checkpoint(snapshot, version.hash);
+    await this.writeMeta();
+    persistence.versions.release(version.hash);
+  }
+
+  /** A new checkpoint in memory only (the store already holds it: it was reopened with it). */
+  reopened(snapshot: StateSnapshot, version: ModVersion): void {
+    this.checkpoint = { snapshot, version };
+    this.#checkpointAt = performance.now();
+    this.entries = [];
+    this.events = 0;
+  }
+
+  /** A new checkpoint in memory and (written beside the events) on disk; the journal restarts. */
+  setCheckpoint(snapshot: StateSnapshot, version: ModVersion): void {
+    this.reopened(snapshot, version);
+    this.#slot.ctx.persistence?.store.checkpoint(snapshot, version.hash).catch((err: unknown) => this.persistFault("a checkpoint", err));
+  }
+
+  /**
+   * Journals a version transition: the one path for every swap. With `checkpoint`, a state taken
+   * with the transition becomes the new checkpoint: "before" it (the state at the barrier, under
+   * the old version: the transition is the new journal's first entry) or "after" it (a migrate in
+   * place: the state is already the new version's, and the journal starts empty). Not awaited:
+   * events after it are appended after it, so none is durable before it is.
+   */
+  transition(entry: TransitionEntry, checkpoint?: { readonly snapshot: StateSnapshot; readonly version: ModVersion; readonly at: "before" | "after" }): void {
+    if (checkpoint?.at === "before") this.setCheckpoint(checkpoint.snapshot, checkpoint.version);
+    if (checkpoint?.at !== "after") this.entries.push(entry);
+    const durable: DurableEntry = entry.kind === "migrate" ? { kind: "migrate", version: entry.version.hash, fromVersion: entry.fromVersion, now: entry.now } : { kind: "activate", version: entry.version.hash };
+    this.#slot.ctx.persistence?.store.append([durable], seqOf).catch((err: unknown) => this.persistFault("the journal", err));
+    if (checkpoint?.at === "after") this.setCheckpoint(checkpoint.snapshot, checkpoint.version);
+  }
+
+  /**
+   * Journals events that ran, durably as the durability setting says. On a failed write they are
+   * taken out again (not durable, so not kept) and the error is returned.
+   */
+  async recordEvents(events: readonly WireEvent[]): Promise<Error | undefined> {
+    const entries: JournalEntry[] = events.map((event) => ({ kind: "event", event }));
+    this.entries.push(...entries);
+    this.events += entries.length;
+    const store = this.#slot.ctx.persistence?.store;
+    if (store === undefined) return undefined;
+    try {
+      await store.append(entries as DurableEntry[], seqOf);
+      return undefined;
+    } catch (err) {
+      this.entries.splice(this.entries.length - entries.length, entries.length);
+      this.events -= entries.length;
+      return err as Error;
+    }
+  }
+
+  /** Takes a checkpoint when one is due (by count, by transitions, or by time). */
+  async maybeCheckpoint(): Promise<void> {
+    const slot = this.#slot;
+    const id = slot.instance.id;
+    if (id === undefined || this.entries.length === 0 || this.writesFailing) return;
+    const sinceLast = performance.now() - this.#checkpointAt;
+    // Every checkpointEvery events, but never more than ~5 % of the time: a large state's export
+    // (10k entities: ~10 ms) must not dominate a busy mod's events. A longer journal only makes a
+    // recovery replay more; nothing is lost.
+    const due =
+      this.transitions >= MAX_TRANSITIONS ||
+      (this.events >= slot.ctx.checkpointEvery && sinceLast >= CHECKPOINT_COST_FACTOR * this.#lastCheckpointMs) ||
+      sinceLast >= slot.ctx.checkpointIntervalMs;
+    if (!due) return;
+    const started = performance.now();
+    const out = await slot.ctx.backend.exportState(id);
+    if (out.kind !== "ok") {
+      // Keep the old checkpoint and the journal: nothing is lost, recovery just replays more.
+      if (out.kind === "failed") slot.fault(out.error.code, `checkpoint failed: ${out.error.message}`);
+      else await slot.instance.drop();
+      return;
+    }
+    this.setCheckpoint(out.value, slot.version);
+    this.#lastCheckpointMs = performance.now() - started;
+    slot.ctx.metrics.checkpoint(slot.name, this.#lastCheckpointMs, out.value.state.length);
+  }
+
+  /** meta.json: the live version, its history, the quarantine. */
+  writeMeta(): Promise<void> {
+    const slot = this.#slot;
+    const store = slot.ctx.persistence?.store;
+    if (store === undefined) return Promise.resolve();
+    return store.writeMeta({ live: slot.version.hash, history: slot.previous.map((v) => v.hash), quarantined: slot.status === "quarantined" });
+  }
+
+  /** writeMeta() in the background; a failure is reported as a fault. */
+  writeMetaLater(then?: () => void): void {
+    void this.writeMeta()
+      .then(then)
+      .catch((err: unknown) => this.persistFault("the mod's meta", err));
+  }
+
+  persistFault(what: string, err: unknown): void {
+    this.#slot.fault("E_PERSIST_FAILED", `writing ${what} failed: ${(err as Error).message}`);
+  }
+}
+
+/** The sequence number a journal record carries (transitions take the last event's). */
+function seqOf(entry: DurableEntry): number {
+  return entry.kind === "event" ? entry.event.seq : 0;
+}
+
+/** What the version store keeps of a version. */
+export function storedVersion(version: ModVersion): StoredVersion {
+  return { hash: version.hash, manifest: version.manifest, files: Object.fromEntries(version.files) };
+}

@@ -1,0 +1,273 @@
+import { performance } from "node:perf_hooks";
+import type { ModVersion } from "../compile/mod-version.js";
+import type { ErrorInfo } from "../errors/modhost-error.js";
+import type { SwapPlan } from "../model/swap-plan.js";
+import { buildReport, type SwapPhases, type SwapReport } from "../model/swap-report.js";
+import type { StateSnapshot } from "../model/wire.js";
+import { Probation } from "../swap/probation.js";
+import type { EventQueue } from "./event-queue.js";
+import { randomSeed } from "./live-instance.js";
+import type { Recovery } from "./recovery.js";
+import { MAX_TRANSITIONS, storedVersion, type SlotJournal, type TransitionEntry } from "./slot-journal.js";
+import { migrationError } from "./slot-errors.js";
+import type { SlotState } from "./slot-state.js";
+
+type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
+type Staged = { ok: true; instance: string; events: readonly string[] } | { ok: false; error: ErrorInfo };
+type FreshStaged = { readonly id: string; readonly generation: number; readonly events: readonly string[] };
+type Committed = { ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo };
+
+/** One swap in progress: its plan, its phase timings, and the two ways it ends. */
+class SwapRun {
+  readonly phases: MutablePhases;
+  readonly #slot: SlotState;
+  readonly #plan: SwapPlan;
+  /** The version live when the swap began. */
+  readonly from: ModVersion;
+
+  constructor(slot: SlotState, plan: SwapPlan) {
+    this.#slot = slot;
+    this.#plan = plan;
+    this.from = slot.version;
+    this.phases = { ...plan.phases };
+  }
+
+  report(fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport {
+    const error = fields.error ?? (fields.ok ? this.#plan.reason : undefined);
+    return buildReport({
+      ok: fields.ok,
+      mod: this.#slot.name,
+      kind: fields.kind,
+      from: this.from.manifest.version,
+      to: fields.to.manifest.version,
+      startedAt: this.#plan.startedAt,
+      pauseMs: fields.pauseMs,
+      phases: this.phases,
+      changes: this.#plan.changes,
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+
+  rejected(error: ErrorInfo, pauseMs = 0): SwapReport {
+    return this.report({ ok: false, kind: "rejected", to: this.from, pauseMs, error });
+  }
+}
+
+/**
+ * The swap transaction (a code handover). The new version's code is staged in the live isolate
+ * while the old version keeps serving; then, at a barrier in the queue, it goes live with the
+ * state handed over (or migrated in place). Any failure leaves the old version live with its state
+ * exactly as it was (respawned from the checkpoint and journal if a failed migrate touched it).
+ */
+export class SwapTransaction {
+  readonly #slot: SlotState;
+  readonly #journal: SlotJournal;
+  readonly #recovery: Recovery;
+  readonly #queue: EventQueue;
+
+  constructor(slot: SlotState, journal: SlotJournal, recovery: Recovery, queue: EventQueue) {
+    this.#slot = slot;
+    this.#journal = journal;
+    this.#recovery = recovery;
+    this.#queue = queue;
+  }
+
+  async swap(next: ModVersion, plan: SwapPlan): Promise<SwapReport> {
+    const slot = this.#slot;
+    const run = new SwapRun(slot, plan);
+    if (slot.status === "faulted" && slot.lastError?.code === "E_STATE_CORRUPT") {
+      // Its saved state is damaged: a new version must not start over it (that would overwrite it).
+      return run.rejected({ ...slot.lastError, message: `the saved state is damaged; accept the loss first (host.acceptStateLoss("${slot.name}")), then reload. ${slot.lastError.message}` });
+    }
+    const persistence = slot.ctx.persistence;
+    if (persistence !== undefined) {
+      try {
+        await persistence.versions.write(storedVersion(next));
+      } catch (err) {
+        return run.rejected(slot.info("E_PERSIST_FAILED", `the new version could not be stored: ${(err as Error).message}`));
+      }
+    }
+    try {
+      // A faulted or quarantined mod gets a fresh start with the new version, from its last good state.
+      if (slot.stopped) return await this.#queue.task(async () => this.#replaceStopped(next, plan, run));
+      // Stage: in queue order, but events keep flowing around it.
+      return await this.#swapLive(next, plan, run);
+    } finally {
+      // Until now the stored version was pinned against pruning; from here the slot names it (or not).
+      persistence?.versions.release(next.hash);
+    }
+  }
+
+  async #swapLive(next: ModVersion, plan: SwapPlan, run: SwapRun): Promise<SwapReport> {
+    const slot = this.#slot;
+    const from = run.from;
+    const stageStart = performance.now();
+    // A fresh isolate when the memory limit changes or this one is nearly full (old versions'
+    // compiled code is collected with their modules; a fresh isolate costs a full state copy at
+    // the barrier, so it is not used without a reason).
+    const id = slot.instance.id;
+    const heap = id === undefined ? undefined : await slot.ctx.backend.heap(id);
+    const fresh = next.spec.memoryMb !== from.spec.memoryMb || (heap !== undefined && heap.usedBytes > 0.8 * heap.limitBytes);
+    const staged = fresh ? await this.#stageFresh(next) : await this.#queue.task(() => this.#stage(next));
+    run.phases.stage = performance.now() - stageStart;
+    if (!staged.ok) return run.rejected(staged.error);
+
+    // Commit: a barrier in the queue.
+    return this.#queue.task(async () => {
+      const barrier = performance.now();
+      const outcome = "fresh" in staged ? await this.#commitFresh(next, plan, staged.fresh) : await this.#commitStaged(next, plan, staged);
+      run.phases.commit = performance.now() - barrier;
+      const pauseMs = performance.now() - barrier;
+      if (!outcome.ok) return run.rejected(outcome.error, pauseMs);
+      this.#adopt(next, from, plan.kind, outcome.events);
+      const done = run.report({ ok: true, kind: plan.kind, to: next, pauseMs });
+      // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
+      if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
+      return done;
+    });
+  }
+
+  async #stage(next: ModVersion): Promise<Staged> {
+    const slot = this.#slot;
+    if (!(await this.#recovery.ensureInstance())) return { ok: false, error: slot.lastError ?? slot.info("E_MOD_FAULTED", "the mod is not running") };
+    const id = slot.instance.id as string;
+    const staged = await slot.ctx.backend.stage(id, next.spec);
+    if (staged.ok) return { ok: true, instance: id, events: staged.shape.events };
+    // A failed stage ran the new version's top-level code in the live isolate: start clean.
+    await slot.instance.drop();
+    return { ok: false, error: slot.errorInfo(staged.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : staged.error.code, staged.error.message, staged.error.stack, next) };
+  }
+
+  async #commitStaged(next: ModVersion, plan: SwapPlan, staged: { instance: string; events: readonly string[] }): Promise<Committed> {
+    const slot = this.#slot;
+    const backend = slot.ctx.backend;
+    let events = staged.events;
+    if (!slot.instance.is(staged.instance)) {
+      // The instance was replaced between stage and commit (a respawn): stage again, inside the barrier.
+      const again = await this.#stage(next);
+      if (!again.ok) return again;
+      events = again.events;
+    }
+    const id = slot.instance.id as string;
+    if (plan.migrate) {
+      const now = Date.now();
+      const fromVersion = slot.version.manifest.version;
+      const out = await backend.commit(id, { kind: "migrate", fromVersion, now });
+      if (out.kind !== "ok" || out.value === null) {
+        await slot.instance.drop(); // migrate may have changed the live state: respawn it
+        return { ok: false, error: migrationError(slot.name, out, next) };
+      }
+      // The state migrate() returned is the new version's: it is the checkpoint after the transition.
+      this.#journal.transition({ kind: "migrate", version: next, fromVersion, now }, { snapshot: out.value, version: next, at: "after" });
+      return { ok: true, events };
+    }
+    const out = await backend.commit(id, { kind: "handover" });
+    if (out.kind !== "ok") {
+      await slot.instance.drop();
+      return { ok: false, error: slot.info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
+    }
+    this.#journal.transition({ kind: "activate", version: next });
+    return { ok: true, events };
+  }
+
+  /**
+   * Stages a version in a new isolate, off the queue: the isolate is created and the code loaded
+   * while the live version serves; only the state moves at the barrier.
+   */
+  async #stageFresh(next: ModVersion): Promise<{ ok: true; fresh: FreshStaged } | { ok: false; error: ErrorInfo }> {
+    const slot = this.#slot;
+    const backend = slot.ctx.backend;
+    const started = await backend.start(next.spec, [0, 0, 0, 1], { kind: "empty" });
+    if (!started.ok) return { ok: false, error: slot.errorInfo(started.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : started.error.code, started.error.message, started.error.stack, next) };
+    return { ok: true, fresh: { id: started.id, generation: backend.generation, events: started.shape.events } };
+  }
+
+  /** The barrier of a fresh-isolate swap: export the live state, import or migrate it there, switch. */
+  async #commitFresh(next: ModVersion, plan: SwapPlan, staged: FreshStaged): Promise<Committed> {
+    const slot = this.#slot;
+    const backend = slot.ctx.backend;
+    let target = staged;
+    if (target.generation !== backend.generation) {
+      // The sandbox process was restarted since: warm it up again, inside the barrier.
+      const again = await this.#stageFresh(next);
+      if (!again.ok) return again;
+      target = again.fresh;
+    }
+    let snapshot: StateSnapshot;
+    try {
+      snapshot = await this.#recovery.snapshot();
+    } catch (err) {
+      await backend.stop(target.id);
+      return { ok: false, error: slot.info("E_STAGE_FAILED", `reading the state for the swap failed: ${(err as Error).message}`) };
+    }
+    const now = Date.now();
+    const fromVersion = slot.version.manifest.version;
+    const init = plan.migrate ? { kind: "migrate" as const, snapshot, fromVersion, now } : { kind: "import" as const, snapshot };
+    const adopted = await backend.adopt(target.id, init);
+    if (adopted.kind !== "ok") {
+      await backend.stop(target.id);
+      // migrate() ran on a copy in the new isolate: the live version and its state are untouched.
+      return { ok: false, error: plan.migrate ? migrationError(slot.name, adopted, next) : slot.info("E_STAGE_FAILED", `moving the state to the new isolate failed: ${adopted.kind === "failed" ? adopted.error.message : adopted.kind}`) };
+    }
+    const from = slot.version;
+    await slot.instance.drop();
+    slot.instance.set(target.id, target.generation);
+    // The state at the barrier becomes the checkpoint; the transition is its journal's first entry.
+    const entry: TransitionEntry = plan.migrate ? { kind: "migrate", version: next, fromVersion, now } : { kind: "activate", version: next };
+    this.#journal.transition(entry, { snapshot, version: from, at: "before" });
+    return { ok: true, events: target.events };
+  }
+
+  /** A faulted or quarantined mod starts the new version from its last checkpoint, in a fresh isolate. */
+  async #replaceStopped(next: ModVersion, plan: SwapPlan, run: SwapRun): Promise<SwapReport> {
+    const slot = this.#slot;
+    const from = slot.version;
+    const barrier = performance.now();
+    const checkpoint = this.#journal.checkpoint;
+    const backend = slot.ctx.backend;
+    await slot.instance.drop();
+    // Without a checkpoint the mod never ran: start it fresh with init().
+    const init =
+      checkpoint === undefined
+        ? { kind: "init" as const, now: Date.now() }
+        : plan.migrate
+          ? { kind: "migrate" as const, snapshot: checkpoint.snapshot, fromVersion: checkpoint.version.manifest.version, now: Date.now() }
+          : { kind: "import" as const, snapshot: checkpoint.snapshot };
+    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(), init);
+    run.phases.stage = performance.now() - barrier;
+    if (!started.ok) return run.rejected(slot.errorInfo(started.error.code, started.error.message, started.error.stack, next), performance.now() - barrier);
+    slot.instance.set(started.id);
+    slot.shape = started.shape;
+    // Replaying the old journal through new code would not be honest: the new version starts
+    // from the last checkpoint (events journaled since were already answered by the old one).
+    const exported = await backend.exportState(started.id);
+    if (exported.kind !== "ok") {
+      await slot.instance.drop();
+      return run.rejected(slot.info("E_STAGE_FAILED", "the new version's state could not be read"), performance.now() - barrier);
+    }
+    this.#journal.setCheckpoint(exported.value, next);
+    slot.status = "running";
+    slot.lastError = undefined;
+    slot.consecutiveFaults = 0;
+    run.phases.commit = performance.now() - barrier;
+    this.#adopt(next, from, plan.kind, started.shape.events);
+    return run.report({ ok: true, kind: plan.kind, to: next, pauseMs: performance.now() - barrier });
+  }
+
+  /** Bookkeeping once a version is live: history, shape, probation. */
+  #adopt(next: ModVersion, from: ModVersion, kind: "swap" | "rollback", events: readonly string[]): void {
+    const slot = this.#slot;
+    if (kind === "rollback") {
+      slot.previous.pop();
+      slot.probation = undefined;
+    } else {
+      slot.previous.push(from);
+      if (slot.previous.length > slot.ctx.historySize - 1) slot.previous.shift();
+      slot.probation = slot.ctx.probation ? new Probation(slot.ctx.probation) : undefined;
+    }
+    if (slot.pendingApproval?.version === next) slot.pendingApproval = undefined;
+    slot.version = next;
+    slot.shape = { events };
+    this.#journal.writeMetaLater(() => slot.ctx.versionsChanged());
+  }
+}
