@@ -1,6 +1,6 @@
-import { InstanceRegistry } from "./instance-registry.js";
-import type { StateOutcome } from "./mod-instance.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
+import { InstanceRegistry } from "../sandbox/instance-registry.js";
+import type { StateOutcome } from "../sandbox/mod-instance.js";
+import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
 import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
 /**

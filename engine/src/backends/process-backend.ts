@@ -7,10 +7,10 @@ import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent,
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from "./protocol.js";
+import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from "./sandbox-protocol.js";
 import { performance } from "node:perf_hooks";
 
-/** Options of the supervisor. */
+/** Options of the process backend. */
 export interface ProcessBackendOptions {
   /** Extra time past a request's own limits before the sandbox process is presumed wedged. */
   readonly graceMs: number;
@@ -242,7 +242,7 @@ export class ProcessBackend implements SandboxBackend {
     const env = { ...process.env };
     // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
     delete env.NODE_OPTIONS;
-    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/supervisor/sandbox-main.js"), String(generation)], {
+    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation)], {
       stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
       env,
       serialization: "json",

@@ -1,5 +1,5 @@
 /**
- * Messages between the host (the supervisor) and the sandbox process. Both sides import these.
+ * Messages between the host (ProcessBackend) and the sandbox process. Both sides import these.
  *
  * File descriptors in the sandbox process: 3 carries requests in (read asynchronously), 4 carries
  * replies, logs and capability calls out (written synchronously, so nothing is lost to a crash
