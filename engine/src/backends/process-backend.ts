@@ -1,13 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import type { Readable, Writable } from "node:stream";
 import { ModhostError } from "../errors/modhost-error.js";
-import type { StateOutcome } from "../sandbox/mod-instance.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
-import { packagePath } from "../util/package-path.js";
-import { trackResource } from "../util/resource-registry.js";
-import { FrameDecoder, encodeFrame } from "./framing.js";
-import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from "./sandbox-protocol.js";
+import { startResult, stageResult, type AdoptInit, type CommitMode, type CrashInfo, type SandboxBackend, type StageResult, type StartResult, type StateInit } from "../sandbox/sandbox-backend.js";
+import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
+import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import { SandboxProcess } from "./sandbox-process.js";
+import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
 import { performance } from "node:perf_hooks";
 
 /** Options of the process backend. */
@@ -16,28 +12,22 @@ export interface ProcessBackendOptions {
   readonly graceMs: number;
 }
 
+/** What a request gets when the sandbox process died before answering it. */
+interface Crashed {
+  readonly t: "crash";
+  /** Was this request the one running (its mod is the culprit), or merely waiting? */
+  readonly culprit: boolean;
+}
+
 interface Pending {
-  readonly request: SandboxRequest;
+  readonly request: RequestOf<RequestOp>;
   readonly budgetMs: number;
   /** Time the host spent answering this request's capability calls (ms): the watchdog adds it. */
   capabilityMs: number;
   /** How much of capabilityMs the watchdog has already added. */
   creditedMs: number;
-  readonly resolve: (message: SandboxMessage | { t: "crash"; culprit: boolean }) => void;
-}
-
-type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
-
-/** One running sandbox process and its pipes. */
-interface Child {
-  readonly process: ChildProcess;
-  readonly toChild: Writable;
-  readonly capabilityReplies: Writable;
-  readonly generation: number;
-  stderrTail: string;
-  exited: boolean;
-  readonly exitedPromise: Promise<void>;
-  readonly untrack: () => void;
+  /** Reads the reply as its request's kind and settles the caller; throws E_SANDBOX_PROTOCOL. */
+  readonly settle: (reply: { readonly value: unknown } | Crashed) => void;
 }
 
 /**
@@ -50,9 +40,9 @@ interface Child {
 export class ProcessBackend implements SandboxBackend {
   readonly kind = "process";
   #generation = 0;
-  #child: Child | undefined;
+  #child: SandboxProcess | undefined;
   #pending: Pending[] = [];
-  #outbox: SandboxRequest[] = [];
+  #outbox: RequestOf<RequestOp>[] = [];
   #flushScheduled = false;
   #nextId = 1;
   #watchdog: NodeJS.Timeout | undefined;
@@ -85,7 +75,7 @@ export class ProcessBackend implements SandboxBackend {
 
   /** The sandbox process's pid (for diagnostics and crash tests). */
   get pid(): number | undefined {
-    return this.#child?.process.pid;
+    return this.#child?.pid;
   }
 
   onCrash(listener: (info: CrashInfo) => void): void {
@@ -93,79 +83,71 @@ export class ProcessBackend implements SandboxBackend {
   }
 
   async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
-    const reply = await this.#request({ op: "start", spec, seed, init }, spec.callTimeoutMs * 20 + 1000);
-    if (reply.t === "crash") {
+    const reply = await this.#request("start", { spec, seed, init }, spec.callTimeoutMs * 20 + 1000);
+    if (isCrash(reply)) {
       return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
     }
-    const result = (reply as { value: StartResult }).value;
-    if (result.ok) this.#timeouts.set(result.id, spec.callTimeoutMs);
-    return result;
+    if (reply.kind === "ok") this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
+    return startResult(reply);
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    const reply = await this.#request({ op: "dispatch", instance: id, events, replay }, events.length * Math.ceil(timeout * 1.1 + 1));
-    if (reply.t === "crash") return { results: [], stop: reply.culprit ? "crashed" : "lost" };
-    const out = reply as Extract<SandboxMessage, { t: "out" }>;
-    const results = out.results as WireResult[];
-    return { results, ...(out.stop !== undefined ? { stop: out.stop } : {}), ...(out.late ? { late: out.late } : {}) };
+    const reply = await this.#request("dispatch", { instance: id, events, replay }, events.length * Math.ceil(timeout * 1.1 + 1));
+    if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
+    return reply;
   }
 
-  async exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+  async exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request({ op: "export", instance: id }, timeout * 10);
-    if (reply.t === "crash") return { kind: "disposed" };
-    return (reply as { value: StateOutcome<StateSnapshot> }).value;
+    const reply = await this.#request("export", { instance: id }, timeout * 10);
+    return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
   async stage(id: string, spec: LoadSpec): Promise<StageResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
-    const reply = await this.#request({ op: "stage", instance: id, spec }, spec.callTimeoutMs * 20 + 1000);
-    if (reply.t === "crash") return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" }, stop: reply.culprit ? "crashed" : "lost" };
-    const result = (reply as { value: StageResult }).value;
-    if (result.ok) this.#staged.set(id, spec.callTimeoutMs);
-    return result;
+    const reply = await this.#request("stage", { instance: id, spec }, spec.callTimeoutMs * 20 + 1000);
+    if (isCrash(reply)) return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" }, stop: reply.culprit ? "crashed" : "lost" };
+    if (reply.kind === "ok") this.#staged.set(id, spec.callTimeoutMs);
+    return stageResult(reply);
   }
 
-  async commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
     const budget = mode.kind === "migrate" ? (this.#staged.get(id) ?? timeout) * 10 : 100;
-    const reply = await this.#request({ op: "commit", instance: id, mode }, budget);
-    if (reply.t === "crash") return { kind: "disposed" };
-    const out = (reply as { value: StateOutcome<StateSnapshot | null> }).value;
-    if (out.kind === "ok") this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
+    const reply = await this.#request("commit", { instance: id, mode }, budget);
+    if (isCrash(reply)) return { kind: "disposed" };
+    if (reply.kind === "ok") this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
     this.#staged.delete(id);
-    return out;
+    return reply;
   }
 
-  async adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+  async adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request({ op: "adopt", instance: id, init }, timeout * 20 + 1000);
-    if (reply.t === "crash") return { kind: "disposed" };
-    return (reply as { value: StateOutcome<void> }).value;
+    const reply = await this.#request("adopt", { instance: id, init }, timeout * 20 + 1000);
+    return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
   async abortStaged(id: string): Promise<void> {
     this.#staged.delete(id);
     if (!this.#timeouts.has(id)) return;
-    await this.#request({ op: "abort", instance: id }, 100);
+    await this.#request("abort", { instance: id }, 100);
   }
 
-  async heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
+  async heap(id: string): Promise<HeapFigures | undefined> {
     if (!this.#timeouts.has(id)) return undefined;
-    const reply = await this.#request({ op: "heap", instance: id }, 100);
-    if (reply.t === "crash") return undefined;
-    return ((reply as { value: { usedBytes: number; limitBytes: number } | null }).value) ?? undefined;
+    const reply = await this.#request("heap", { instance: id }, 100);
+    return isCrash(reply) ? undefined : (reply ?? undefined);
   }
 
   async stop(id: string): Promise<void> {
     if (!this.#timeouts.delete(id)) return;
-    await this.#request({ op: "stop", instance: id }, 1000);
+    await this.#request("stop", { instance: id }, 1000);
   }
 
   /** Ends the sandbox process: asks it to exit, then kills it if it does not. Idempotent. */
@@ -175,20 +157,22 @@ export class ProcessBackend implements SandboxBackend {
     this.#clearWatchdog();
     const child = this.#child;
     if (child === undefined) return;
-    child.toChild.end();
-    const killer = setTimeout(() => child.process.kill("SIGKILL"), 2000);
+    child.end();
+    const killer = setTimeout(() => child.kill(), 2000);
     await child.exitedPromise;
     clearTimeout(killer);
     // Requests made while a restart was backing off never reached a process: answer them now.
-    for (const pending of this.#pending.splice(0)) pending.resolve({ t: "crash", culprit: false });
+    for (const pending of this.#pending.splice(0)) pending.settle({ t: "crash", culprit: false });
   }
 
-  #request(request: Distribute<SandboxRequest>, budgetMs: number): Promise<SandboxMessage | { t: "crash"; culprit: boolean }> {
+  /** Queues a request of kind `op`; resolves with the reply the protocol map gives it, or a crash. */
+  #request<K extends RequestOp>(op: K, body: RequestBody<K>, budgetMs: number): Promise<ReplyOf<K> | Crashed> {
     if (this.#closing) return Promise.reject(new ModhostError("E_HOST_CLOSED", "the sandbox is closed"));
-    const full = { ...request, id: this.#nextId++ } as SandboxRequest;
+    const request: RequestOf<K> = { op, id: this.#nextId++, body };
     return new Promise((resolve) => {
-      this.#pending.push({ request: full, budgetMs, capabilityMs: 0, creditedMs: 0, resolve });
-      this.#outbox.push(full);
+      const settle = (reply: { readonly value: unknown } | Crashed): void => resolve("t" in reply ? reply : readReply(op, reply.value));
+      this.#pending.push({ request, budgetMs, capabilityMs: 0, creditedMs: 0, settle });
+      this.#outbox.push(request);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // Requests made in the same turn of the event loop travel in one frame.
@@ -204,7 +188,7 @@ export class ProcessBackend implements SandboxBackend {
     if (child === undefined || child.exited || this.#outbox.length === 0) return;
     const batch = this.#outbox;
     this.#outbox = [];
-    child.toChild.write(encodeFrame(JSON.stringify(batch)));
+    child.send(JSON.stringify(batch));
   }
 
   #armWatchdog(): void {
@@ -226,7 +210,7 @@ export class ProcessBackend implements SandboxBackend {
         this.#startWatchdog(owed);
         return;
       }
-      this.#child?.process.kill("SIGKILL");
+      this.#child?.kill();
     }, ms);
     this.#watchdog.unref();
   }
@@ -238,64 +222,24 @@ export class ProcessBackend implements SandboxBackend {
 
   #spawn(): Promise<void> {
     this.#generation++;
-    const generation = this.#generation;
-    const env = { ...process.env };
-    // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
-    delete env.NODE_OPTIONS;
-    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation)], {
-      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
-      env,
-      serialization: "json",
+    let child: SandboxProcess | undefined;
+    const started = SandboxProcess.start(this.#generation, {
+      message: (message) => {
+        if (child !== undefined) this.#onMessage(child, message);
+      },
+      protocolError: (error) => {
+        if (child !== undefined) this.#onProtocolError(child, error);
+      },
+      exit: (code, signal) => {
+        if (child !== undefined) this.#onExit(child, code, signal);
+      },
     });
-    const stdio = proc.stdio as unknown as [null, null, Readable, Writable, Readable, Writable];
-    let markExited!: () => void;
-    const child: Child = {
-      process: proc,
-      toChild: stdio[3],
-      capabilityReplies: stdio[5],
-      generation,
-      stderrTail: "",
-      exited: false,
-      exitedPromise: new Promise<void>((resolve) => (markExited = resolve)),
-      untrack: trackResource("sandbox-process"),
-    };
+    child = started.child;
     this.#child = child;
-    let onReady: (() => void) | undefined;
-    let onFailed: ((err: Error) => void) | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onFailed = reject;
-    });
-    stdio[2].setEncoding("utf8");
-    stdio[2].on("data", (text: string) => {
-      child.stderrTail = (child.stderrTail + text).slice(-4096);
-    });
-    // Pipe errors (EPIPE after a crash) are expected; the exit handler deals with the crash.
-    for (const stream of [stdio[3], stdio[4], stdio[5]]) stream.on("error", () => undefined);
-    const decoder = new FrameDecoder((json) => {
-      const message = JSON.parse(json) as SandboxMessage;
-      if (message.t === "ready") {
-        onReady?.();
-        return;
-      }
-      this.#onMessage(child, message);
-    });
-    stdio[4].on("data", (chunk: Buffer) => decoder.push(chunk));
-    proc.on("error", (err) => onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err })));
-    proc.on("exit", (code, signal) => {
-      child.exited = true;
-      child.untrack();
-      onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.stderrTail}`));
-      markExited();
-      this.#onExit(child, code, signal);
-    });
-    return ready.then(() => {
-      onFailed = undefined;
-      this.#flush();
-    });
+    return started.ready.then(() => this.#flush());
   }
 
-  #onMessage(child: Child, message: SandboxMessage): void {
+  #onMessage(child: SandboxProcess, message: Exclude<SandboxMessage, { t: "ready" }>): void {
     switch (message.t) {
       case "log":
         this.#bridge.log(message.mod, message.level, message.message);
@@ -305,28 +249,37 @@ export class ProcessBackend implements SandboxBackend {
         const answer = this.#bridge.capability(message.call);
         const head = this.#pending[0];
         if (head !== undefined) head.capabilityMs += performance.now() - started;
-        child.capabilityReplies.write(encodeFrame(encodeCapabilityAnswer(answer)));
+        child.answerCapability(encodeCapabilityAnswer(answer));
         return;
       }
-      case "res":
-      case "out": {
-        const head = this.#pending.shift();
+      case "res": {
+        const head = this.#pending[0];
         if (head === undefined || head.request.id !== message.id) {
-          // Out-of-order replies mean the protocol is broken: restart the process.
-          child.process.kill("SIGKILL");
+          // Replies come strictly in order: any other means the protocol is broken.
+          this.#onProtocolError(child, new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process answered request ${message.id} when ${head === undefined ? "none" : head.request.id} was due`));
           return;
         }
-        if (head.request.op === "stop") this.#timeouts.delete(head.request.instance);
+        try {
+          head.settle({ value: message.value });
+        } catch (err) {
+          if (err instanceof ModhostError) return this.#onProtocolError(child, err);
+          throw err;
+        }
+        this.#pending.shift();
+        if (head.request.op === "stop" && "instance" in head.request.body) this.#timeouts.delete(head.request.body.instance);
         this.#armWatchdog();
-        head.resolve(message);
         return;
       }
-      case "ready":
-        return;
     }
   }
 
-  #onExit(child: Child, exitCode: number | null, signal: string | null): void {
+  /** The process sent something the protocol does not allow: restart it (its requests count as lost to a crash). */
+  #onProtocolError(child: SandboxProcess, error: ModhostError): void {
+    child.note(`[${error.code}] ${error.message}`);
+    child.kill();
+  }
+
+  #onExit(child: SandboxProcess, exitCode: number | null, signal: string | null): void {
     if (child !== this.#child) return;
     this.#clearWatchdog();
     const pending = this.#pending;
@@ -334,10 +287,10 @@ export class ProcessBackend implements SandboxBackend {
     this.#outbox = [];
     this.#timeouts.clear();
     this.#staged.clear();
-    const head = pending[0]?.request;
-    const culprit = head !== undefined && "instance" in head ? head.instance : head?.op === "start" ? `${head.spec.name}` : undefined;
+    const head = pending[0]?.request.body;
+    const culprit = head === undefined ? undefined : "instance" in head ? head.instance : "spec" in head ? head.spec.name : undefined;
     if (this.#closing) {
-      for (const p of pending) p.resolve({ t: "crash", culprit: false });
+      for (const p of pending) p.settle({ t: "crash", culprit: false });
       return;
     }
     const info: CrashInfo = { exitCode, signal, stderrTail: child.stderrTail, ...(culprit !== undefined ? { culprit } : {}) };
@@ -347,10 +300,14 @@ export class ProcessBackend implements SandboxBackend {
     this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < 1000), now];
     const delayMs = this.#recentCrashes.length >= 3 ? Math.min(5000, 100 * 2 ** (this.#recentCrashes.length - 3)) : 0;
     const restarted = delayMs === 0 ? this.#spawn() : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
-    pending.forEach((p, index) => p.resolve({ t: "crash", culprit: index === 0 }));
+    pending.forEach((p, index) => p.settle({ t: "crash", culprit: index === 0 }));
     for (const listener of this.#crashListeners) listener(info);
     restarted.catch((err: unknown) => {
       for (const listener of this.#crashListeners) listener({ exitCode: null, signal: null, stderrTail: String(err) });
     });
   }
+}
+
+function isCrash<T>(reply: T | Crashed): reply is Crashed {
+  return typeof reply === "object" && reply !== null && "t" in reply && reply.t === "crash";
 }
