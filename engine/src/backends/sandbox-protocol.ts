@@ -88,11 +88,20 @@ export function decodeMessage(json: string): SandboxMessage {
     case "log":
       if (typeof raw.mod === "string" && typeof raw.level === "string" && typeof raw.message === "string") return { t: "log", mod: raw.mod, level: raw.level, message: raw.message };
       break;
-    case "cap":
-      if (isRecord(raw.call)) return { t: "cap", call: raw.call as unknown as CapabilityCall };
+    case "cap": {
+      const call = capabilityCall(raw.call);
+      if (call !== undefined) return { t: "cap", call };
       break;
+    }
   }
   throw protocolError(`a message it cannot read (t: ${JSON.stringify(raw.t) ?? "none"})`);
+}
+
+function capabilityCall(raw: unknown): CapabilityCall | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { mod, version, seq, permission, args } = raw;
+  if (typeof mod !== "string" || typeof version !== "string" || typeof seq !== "number" || typeof permission !== "string" || typeof args !== "string") return undefined;
+  return { mod, version, seq, permission, args };
 }
 
 const OUTCOME_KINDS: ReadonlySet<unknown> = new Set(["ok", "failed", "timeout", "memory", "disposed", "crashed", "lost"]);
