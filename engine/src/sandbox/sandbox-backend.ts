@@ -36,28 +36,36 @@ export interface CrashInfo {
  */
 export type StartResult =
   | ({ readonly ok: true } & StartedInstance)
-  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: Extract<SandboxStop, "timeout" | "memory" | "crashed" | "lost"> };
+  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: StartStop };
 
 /** The port's view of stage(), as StartResult is of start(). */
 export type StageResult =
   | { readonly ok: true; readonly shape: ModShape }
-  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: Extract<SandboxStop, "crashed" | "lost" | "disposed"> };
+  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: StageStop };
 
-const START_STOPS: ReadonlySet<string> = new Set(["timeout", "memory", "crashed", "lost"]);
-const STAGE_STOPS: ReadonlySet<string> = new Set(["crashed", "lost", "disposed"]);
+type StartStop = Extract<SandboxStop, "timeout" | "memory" | "crashed" | "lost">;
+type StageStop = Extract<SandboxStop, "crashed" | "lost" | "disposed">;
+
+function isStartStop(kind: SandboxOutcome<unknown>["kind"]): kind is StartStop {
+  return kind === "timeout" || kind === "memory" || kind === "crashed" || kind === "lost";
+}
+
+function isStageStop(kind: SandboxOutcome<unknown>["kind"]): kind is StageStop {
+  return kind === "crashed" || kind === "lost" || kind === "disposed";
+}
 
 /** start()'s outcome in the port's shape. */
 export function startResult(outcome: SandboxOutcome<StartedInstance>): StartResult {
   if (outcome.kind === "ok") return { ok: true, ...outcome.value };
   const error = outcome.error ?? { code: "E_INTERNAL", message: `starting the mod: ${outcome.kind}` };
-  return START_STOPS.has(outcome.kind) ? { ok: false, error, stop: outcome.kind as "timeout" } : { ok: false, error };
+  return isStartStop(outcome.kind) ? { ok: false, error, stop: outcome.kind } : { ok: false, error };
 }
 
 /** stage()'s outcome in the port's shape. */
 export function stageResult(outcome: SandboxOutcome<ModShape>): StageResult {
   if (outcome.kind === "ok") return { ok: true, shape: outcome.value };
   const error = outcome.error ?? { code: "E_INTERNAL", message: `staging the version: ${outcome.kind}` };
-  return STAGE_STOPS.has(outcome.kind) ? { ok: false, error, stop: outcome.kind as "disposed" } : { ok: false, error };
+  return isStageStop(outcome.kind) ? { ok: false, error, stop: outcome.kind } : { ok: false, error };
 }
 
 /**
