@@ -26,6 +26,10 @@ describe("the prelude's reply protocol, host side", () => {
     expect(decodeShape(reply<ShapeFields>(`{"ok":true,"events":[1]}`), "E_MOD_DEFINITION")).toMatchObject({ kind: "failed", error: { code: "E_MOD_DEFINITION" } });
     expect(decodeSlice(reply<SliceFields, string>(`{"ok":true,"done":-1}\n`))).toBeUndefined();
     expect(decodeSlice(reply<SliceFields, string>(`garbage`))).toBeUndefined();
+    expect(decodeSlice(reply<SliceFields, string>(`{"ok":true,"done":}\n`))).toBeUndefined();
+    expect(decodeSlice(reply<SliceFields, string>(`{"ok":true,"done":1x}\n`))).toBeUndefined();
+    expect(decodeSlice(reply<SliceFields, string>(`{"ok":true,"done":1234567890}\n`))).toEqual({ count: 1234567890, inner: "" });
+    expect(decodeSlice(reply<SliceFields, string>(`{"ok":true,"done":12}\na,b`))).toEqual({ count: 12, inner: "a,b" });
   });
 
   it("encodes a batch with the payloads as they are", () => {
