@@ -9,27 +9,24 @@
  * call: a hostile getter, Proxy or cyclic value can only time out or fail, never run in the host.
  */
 
-/** Bridge functions the host passes in; they accept and return strings only. */
-/** Answers "drop" when the mod is over its log rate: the rest of the call's lines are dropped here. */
-type LogBridge = (level: string, message: string) => string | undefined;
-/** `elapsedMs`: real time since the event began, for the host's time budget. */
-type CapabilityBridge = (seq: number, permission: string, argsJson: string, elapsedMs: number) => string;
-
-interface PreludeConfig {
-  mod: { name: string; version: string };
-  permissions: string[];
-  maxBytes: number;
-  maxLogsPerCall: number;
-}
+// The contract with the host (prelude-api.ts). Type-only `import()` references: an import
+// declaration would make this file a module, and the prelude must stay a script.
+type Api = import("./prelude-api.js").PreludeApi;
+type LogBridge = import("./prelude-api.js").LogBridge;
+type CapabilityBridge = import("./prelude-api.js").CapabilityBridge;
+type CapabilityReply = import("./prelude-api.js").CapabilityReply;
+type PreludeConfig = import("./prelude-api.js").StageConfig;
+type WireEvent = import("./prelude-api.js").BatchEvent;
+type ReplyText<F extends object, P extends string = never> = import("./prelude-api.js").ReplyText<F, P>;
+type ShapeFields = import("./prelude-api.js").ShapeFields;
+type SnapshotFields = import("./prelude-api.js").SnapshotFields;
+type SliceFields = import("./prelude-api.js").SliceFields;
 
 interface ModDefinition {
   init?: () => unknown;
   migrate?: (old: unknown, fromVersion: string) => unknown;
   on?: Record<string, (state: unknown, payload: unknown, ctx: unknown) => unknown>;
 }
-
-/** One event as the host sends it: [seq, name, payload, logical time]. */
-type WireEvent = [number, string, unknown, number];
 
 (function modhostPrelude() {
   "use strict";
@@ -364,7 +361,7 @@ type WireEvent = [number, string, unknown, number];
       if (finalRefusal !== undefined) throw finalRefusal;
       const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
       const reply = capability(currentSeq, permission, argsJson, realNow() - eventStart);
-      const parsed = JSONParse(reply) as { ok: boolean; value?: unknown; message?: string; code?: string; final?: boolean; cut?: boolean };
+      const parsed = JSONParse(reply) as CapabilityReply;
       if (!parsed.ok) {
         const code = typeof parsed.code === "string" ? parsed.code : "E_CAPABILITY_FAILED";
         const message = typeof parsed.message === "string" ? parsed.message : `host.${permission}() failed`;
@@ -408,6 +405,18 @@ type WireEvent = [number, string, unknown, number];
       stack = undefined;
     }
     return `{"code":${quote(code)},"message":${quote(capText(message))}${stack === undefined ? "" : `,"stack":${quote(capText(stack))}`}}`;
+  }
+
+  /**
+   * A reply (see prelude-api.ts): the header `{"ok":true<fields>}`, then "\n" and the payload if
+   * there is one. `fields` is JSON members text, each starting with ",", built by hand (never
+   * JSON.stringify on engine objects, see above).
+   */
+  function okReply<F extends object, P extends string = never>(fields: string, payload?: P): ReplyText<F, P> {
+    return (payload === undefined ? `{"ok":true${fields}}` : `{"ok":true${fields}}\n${payload}`) as ReplyText<F, P>;
+  }
+  function failedReply<F extends object, P extends string = never>(err: unknown, fallbackCode: string): ReplyText<F, P> {
+    return `{"ok":false,"error":${errorJson(err, fallbackCode)}}` as ReplyText<F, P>;
   }
 
   function checkSync(value: unknown, what: string): unknown {
@@ -457,6 +466,27 @@ type WireEvent = [number, string, unknown, number];
     return staged;
   }
 
+  /** describe()'s work: throws an engine error (E_MOD_DEFINITION) for a definition it cannot run. */
+  function describeDefinition(): ReplyText<ShapeFields> {
+    const def = stagedWorld().definition;
+    if (typeof def !== "object" || def === null) {
+      throw sandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
+    }
+    const on = def.on ?? {};
+    if (typeof on !== "object" || on === null) throw sandboxError("E_MOD_DEFINITION", "`on` must be an object of event handlers");
+    let eventsJson = "";
+    const keys = ObjectKeys(on);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as string;
+      if (typeof on[key] !== "function") throw sandboxError("E_MOD_DEFINITION", `on.${key} must be a function`);
+      eventsJson += (k ? "," : "") + quote(key);
+    }
+    if (def.init !== undefined && typeof def.init !== "function") throw sandboxError("E_MOD_DEFINITION", "`init` must be a function");
+    if (def.migrate !== undefined && typeof def.migrate !== "function") throw sandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
+    // Built by hand: JSON.stringify on an object would consult a toJSON mod code put on Object.prototype.
+    return okReply<ShapeFields>(`,"events":[${eventsJson}],"hasInit":${typeof def.init === "function"},"hasMigrate":${typeof def.migrate === "function"}`);
+  }
+
   const api = {
     /** Connects the host's bridges and seeds the random generator. Called once per isolate. */
     boot(logBridge: LogBridge, capabilityBridge: CapabilityBridge, seedJson: string): void {
@@ -484,25 +514,9 @@ type WireEvent = [number, string, unknown, number];
       );
     },
 
-    /** Checks what the staged entry module registered; returns JSON `{ events, hasInit, hasMigrate }`. */
-    describe(): string {
-      const def = stagedWorld().definition;
-      if (typeof def !== "object" || def === null) {
-        throw sandboxError("E_MOD_DEFINITION", "the entry module must `export default defineMod({ ... })`");
-      }
-      const on = def.on ?? {};
-      if (typeof on !== "object" || on === null) throw sandboxError("E_MOD_DEFINITION", "`on` must be an object of event handlers");
-      let eventsJson = "";
-      const keys = ObjectKeys(on);
-      for (let k = 0; k < keys.length; k++) {
-        const key = keys[k] as string;
-        if (typeof on[key] !== "function") throw sandboxError("E_MOD_DEFINITION", `on.${key} must be a function`);
-        eventsJson += (k ? "," : "") + quote(key);
-      }
-      if (def.init !== undefined && typeof def.init !== "function") throw sandboxError("E_MOD_DEFINITION", "`init` must be a function");
-      if (def.migrate !== undefined && typeof def.migrate !== "function") throw sandboxError("E_MOD_DEFINITION", "`migrate` must be a function");
-      // Built by hand: JSON.stringify on an object would consult a toJSON mod code put on Object.prototype.
-      return `{"events":[${eventsJson}],"hasInit":${typeof def.init === "function"},"hasMigrate":${typeof def.migrate === "function"}}`;
+    /** Checks what the staged entry module registered: its events, and whether it has init/migrate. */
+    describe(): ReplyText<ShapeFields> {
+      return guarded(() => describeDefinition(), "E_MOD_DEFINITION");
     },
 
     /** Makes the staged version live; the state object is handed over as it is. */
@@ -522,10 +536,10 @@ type WireEvent = [number, string, unknown, number];
 
     /**
      * Runs the staged version's migrate() on the live state and, if the result is plain data,
-     * makes that version live with it. Returns "rng\nstate" (a checkpoint) or an error envelope.
+     * makes that version live with it; the reply carries the new checkpoint (rng, then the state).
      * On failure the live state may have been changed by migrate(): the host restores it.
      */
-    migrateInPlace(fromVersion: string, now: number): string {
+    migrateInPlace(fromVersion: string, now: number): ReplyText<SnapshotFields, string> {
       return guarded(() => {
         const world = stagedWorld();
         const def = world.definition as ModDefinition;
@@ -538,24 +552,24 @@ type WireEvent = [number, string, unknown, number];
         ctx = world.ctx;
         definition = def;
         state = value;
-        return `${rngText()}\n${text}`;
+        return okReply<SnapshotFields, string>(`,"rng":${rngText()}`, text);
       }, "E_MIGRATION_FAILED");
     },
 
     /** Creates the first state with init() (or `{}`), at logical time `now`. */
-    initState(now: number): string {
+    initState(now: number): ReplyText<object> {
       return guarded(() => {
         logicalNow = now;
         const def = definition as ModDefinition;
         const value = def.init ? checkSync(def.init(), "init()") : {};
         toJson(value, "the state returned by init()", Infinity);
         state = value;
-        return `{"ok":true}`;
+        return okReply<object>("");
       }, "E_THREW");
     },
 
     /** Runs migrate(old, fromVersion) and makes its result the state. */
-    migrateState(oldJson: string, fromVersion: string, now: number): string {
+    migrateState(oldJson: string, fromVersion: string, now: number): ReplyText<object> {
       return guarded(() => {
         logicalNow = now;
         const def = definition as ModDefinition;
@@ -563,15 +577,14 @@ type WireEvent = [number, string, unknown, number];
         const value = checkSync(def.migrate(JSONParse(oldJson), fromVersion), "migrate()");
         toJson(value, "the state returned by migrate()", Infinity);
         state = value;
-        return `{"ok":true}`;
+        return okReply<object>("");
       }, "E_MIGRATION_FAILED");
     },
 
     /** The whole resumable world of the mod: its state and the random generator's position. */
-    exportState(): string {
-      // "rng\nstate" on success (the host splits it without parsing the state); an error envelope
-      // (which starts with "{") otherwise.
-      return guarded(() => `${rngText()}\n${toJson(state, "the state", Infinity)}`, "E_NOT_PLAIN_DATA");
+    exportState(): ReplyText<SnapshotFields, string> {
+      // The state is the payload: the host splits it off without parsing it.
+      return guarded(() => okReply<SnapshotFields, string>(`,"rng":${rngText()}`, toJson(state, "the state", Infinity)), "E_NOT_PLAIN_DATA");
     },
 
     importState(stateJson: string, rngJson: string): void {
@@ -582,9 +595,9 @@ type WireEvent = [number, string, unknown, number];
     /**
      * Runs events in order from the batch until all are done or `sliceMs` of real time has passed
      * since the slice began (checked between events), so that every event still has the full call
-     * timeout. Returns `{"done":n,"results":[...]}`.
+     * timeout. The reply counts the events done; its payload is their results, comma-separated.
      */
-    dispatch(batchJson: string, sliceMs: number): string {
+    dispatch(batchJson: string, sliceMs: number): ReplyText<SliceFields, string> {
       const events = JSONParse(batchJson) as WireEvent[];
       const def = definition as ModDefinition;
       const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
@@ -624,27 +637,27 @@ type WireEvent = [number, string, unknown, number];
       // Lines dropped here are counted in the sandbox's "N log lines dropped" summary.
       if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`);
       sliceFinished = true;
-      return `{"done":${i},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
+      return okReply<SliceFields, string>(`,"done":${i}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
     },
 
-    /** After a terminated dispatch: the results of the events that finished before it. */
     /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
-    sliceFinished(): string {
+    sliceFinished(): "1" | "0" {
       return sliceFinished ? "1" : "0";
     },
 
-    collect(): string {
+    /** After a terminated dispatch: the results of the events that finished before it. */
+    collect(): ReplyText<SliceFields, string> {
       currentSeq = -1;
-      return `{"done":${sliceResults.length},"results":[${ReflectApply(ArrayJoin, sliceResults, [","])}]}`;
+      return okReply<SliceFields, string>(`,"done":${sliceResults.length}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
     },
-  };
+  } satisfies Api;
 
   /** Runs `fn`; any throw becomes a JSON error envelope instead of crossing as an exception. */
-  function guarded(fn: () => string, fallbackCode: string): string {
+  function guarded<F extends object, P extends string>(fn: () => ReplyText<F, P>, fallbackCode: string): ReplyText<F, P> {
     try {
       return fn();
     } catch (err) {
-      return `{"ok":false,"error":${errorJson(err, fallbackCode)}}`;
+      return failedReply<F, P>(err, fallbackCode);
     }
   }
 

@@ -13,6 +13,9 @@ import ts from "typescript";
 /** engine/src, where the rules apply. */
 export const ENGINE_SRC = fileURLToPath(new URL("../src/", import.meta.url));
 
+/** engine/runtime, the in-isolate prelude's package, outside the rules. */
+const ENGINE_RUNTIME = fileURLToPath(new URL("../runtime/", import.meta.url));
+
 /**
  * Which folder of engine/src may import which (besides itself). Data-path order: a folder may
  * import only folders listed for it; anything missing is refused. `index.ts` (the package's
@@ -28,13 +31,13 @@ export const FOLDER_DEPS = {
   analysis: ["errors", "util", "model", "manifest", "compile"],
   swap: ["errors", "util", "model", "manifest", "compile", "analysis"],
   sandbox: ["errors", "util", "model", "manifest", "compile"],
-  supervisor: ["errors", "util", "model", "sandbox"],
+  backends: ["errors", "util", "model", "sandbox"],
   persist: ["errors", "util", "model", "manifest", "compile"],
   watch: ["errors", "util"],
   deploy: ["errors", "util", "model", "manifest"],
   registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
   slot: ["errors", "util", "model", "manifest", "compile", "swap", "sandbox", "persist"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry", "slot"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "backends", "persist", "watch", "deploy", "registry", "slot"],
   admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
   cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
 };
@@ -69,6 +72,9 @@ export function buildImportGraph(srcDir = ENGINE_SRC) {
       if (!spec.startsWith(".")) continue; // packages and node: builtins
       // NodeNext: relative imports name the emitted .js file.
       const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts"));
+      // engine/runtime (the prelude's own tsconfig) is another package: sandbox/ imports only its
+      // types (prelude-api.ts), which the prelude imports nothing back from.
+      if (target.startsWith(ENGINE_RUNTIME)) continue;
       targets.add(path.relative(srcDir, target).split(path.sep).join("/"));
     }
     graph.set(rel, [...targets].sort());

@@ -151,6 +151,8 @@ export const ERROR_CODES = {
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */
   E_SANDBOX_UNAVAILABLE: "engine",
+  /** The sandbox process sent a frame the host cannot read (not JSON, an unknown message, a reply of the wrong shape or order); the process is restarted. */
+  E_SANDBOX_PROTOCOL: "engine",
   /** Reading a mod's files failed for a reason of the machine, not of their content (out of file descriptors, EIO...); see the errno in the message. */
   E_IO: "engine",
   /** This Node.js has no isolated-vm release installed (unsupported Node, or node_modules installed under another Node). */

@@ -1,9 +1,9 @@
 import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
-import { InlineBackend } from "../sandbox/inline-backend.js";
+import { InlineBackend } from "../backends/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
-import { ProcessBackend } from "../supervisor/process-backend.js";
+import { ProcessBackend } from "../backends/process-backend.js";
 import type { ModHostOptions, ResolvedOptions } from "./host-options.js";
 import { resolveHostOptions } from "./host-setup.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";

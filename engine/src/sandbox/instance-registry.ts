@@ -1,9 +1,10 @@
-import { ModhostError } from "../errors/modhost-error.js";
-import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
-import { ModInstance, ModLoadError } from "./mod-instance.js";
+import { ModInstance } from "./mod-instance.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
-import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
-import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "./sandbox-backend.js";
+import { failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
+import type { DispatchOutcome, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+
+const GONE: SandboxOutcome<never> = { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
 
 /**
  * Owns the ModInstances of one process (the host in inline mode, the sandbox process otherwise)
@@ -23,38 +24,34 @@ export class InstanceRegistry {
     this.#idPrefix = idPrefix;
   }
 
-  start(spec: LoadSpec, seed: readonly number[], init: StateInit): StartResult {
-    let instance: ModInstance;
-    try {
-      instance = ModInstance.create(spec, this.#bridge, seed, this.#logBudget(spec));
-    } catch (err) {
-      if (err instanceof ModhostError) {
-        const stop = err.code === "E_TIMEOUT" ? "timeout" : err.code === "E_MEMORY_LIMIT" ? "memory" : undefined;
-        const stack = err instanceof ModLoadError ? err.isolateStack : undefined;
-        return { ok: false, error: { code: err.code, message: err.message, ...(stack ? { stack } : {}) }, ...(stop ? { stop } : {}) };
-      }
-      throw err;
-    }
+  /** Starts an instance. A failure to start (load, definition, limits) keeps its stop; a failure to initialize is "failed". */
+  start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
+    const opened = ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
+    if (opened.kind !== "ok") return opened;
+    const instance = opened.value;
     const initialized = initialize(instance, init);
     if (initialized.kind !== "ok") {
       instance.dispose();
-      return { ok: false, error: failureFrom(initialized, init.kind === "migrate" ? "E_MIGRATION_FAILED" : "E_THREW") };
+      return { kind: "failed", error: failureOf(initialized, init.kind === "migrate" ? "E_MIGRATION_FAILED" : "E_THREW") };
     }
     const id = `${this.#idPrefix}:${spec.name}#${this.#next++}`;
     this.#instances.set(id, instance);
-    return { ok: true, id, shape: instance.shape };
+    return ok({ id, shape: instance.shape });
   }
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): DispatchOutcome {
-    const instance = this.#instances.get(id);
-    if (instance === undefined || instance.dead) return { count: 0, resultsJson: "[]", stop: "disposed" };
+    const instance = this.#live(id);
+    if (instance === undefined) return { count: 0, resultsJson: "[]", stop: "disposed" };
     return instance.dispatch(events, replay);
   }
 
-  exportState(id: string): StateOutcome<StateSnapshot> {
+  exportState(id: string): SandboxOutcome<StateSnapshot> {
+    return this.#live(id)?.exportState() ?? { kind: "disposed" };
+  }
+
+  #live(id: string): ModInstance | undefined {
     const instance = this.#instances.get(id);
-    if (instance === undefined || instance.dead) return { kind: "disposed" };
-    return instance.exportState();
+    return instance === undefined || instance.dead ? undefined : instance;
   }
 
   #logBudget(spec: LoadSpec): LogBudget {
@@ -68,28 +65,27 @@ export class InstanceRegistry {
     return budget;
   }
 
-  stage(id: string, spec: LoadSpec): StageResult {
-    const instance = this.#instances.get(id);
-    if (instance === undefined || instance.dead) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
+  /** Stages a version; any failure to load it is "failed" (the instance stays, tainted). */
+  stage(id: string, spec: LoadSpec): SandboxOutcome<ModShape> {
+    const instance = this.#live(id);
+    if (instance === undefined) return GONE;
     const staged = instance.stage(spec);
-    if (staged.ok) return staged;
-    const stack = staged.error instanceof ModLoadError ? staged.error.isolateStack : undefined;
-    return { ok: false, error: { code: staged.error.code, message: staged.error.message, ...(stack ? { stack } : {}) } };
+    return staged.kind === "ok" ? staged : { kind: "failed", error: failureOf(staged, "E_MOD_LOAD_THREW") };
   }
 
-  commit(id: string, mode: CommitMode): StateOutcome<StateSnapshot | null> {
-    const instance = this.#instances.get(id);
-    if (instance === undefined || instance.dead) return { kind: "disposed" };
+  commit(id: string, mode: CommitMode): SandboxOutcome<StateSnapshot | null> {
+    const instance = this.#live(id);
+    if (instance === undefined) return { kind: "disposed" };
     if (mode.kind === "handover") {
       const out = instance.activate();
-      return out.kind === "ok" ? { kind: "ok", value: null } : out;
+      return out.kind === "ok" ? ok(null) : out;
     }
     return instance.migrateInPlace(mode.fromVersion, mode.now);
   }
 
-  adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): StateOutcome<void> {
-    const instance = this.#instances.get(id);
-    if (instance === undefined || instance.dead) return { kind: "disposed" };
+  adopt(id: string, init: AdoptInit): SandboxOutcome<void> {
+    const instance = this.#live(id);
+    if (instance === undefined) return { kind: "disposed" };
     return initialize(instance, init);
   }
 
@@ -112,12 +108,12 @@ export class InstanceRegistry {
   }
 }
 
-function initialize(instance: ModInstance, init: StateInit): StateOutcome<void> {
+function initialize(instance: ModInstance, init: StateInit): SandboxOutcome<void> {
   switch (init.kind) {
     case "init":
       return instance.initState(init.now);
     case "empty":
-      return { kind: "ok", value: undefined };
+      return ok(undefined);
     case "import":
       return instance.importState(init.snapshot);
     case "migrate": {
@@ -125,18 +121,5 @@ function initialize(instance: ModInstance, init: StateInit): StateOutcome<void> 
       if (imported.kind !== "ok") return imported;
       return instance.migrateState(init.snapshot.state, init.fromVersion, init.now);
     }
-  }
-}
-
-function failureFrom(outcome: Exclude<StateOutcome<void>, { kind: "ok" }>, code: InstanceFailure["code"]): InstanceFailure {
-  switch (outcome.kind) {
-    case "failed":
-      return outcome.error;
-    case "timeout":
-      return { code: code === "E_MIGRATION_FAILED" ? code : "E_TIMEOUT", message: "ran past the time limit" };
-    case "memory":
-      return { code: code === "E_MIGRATION_FAILED" ? code : "E_MEMORY_LIMIT", message: "ran past the memory limit" };
-    case "disposed":
-      return { code: "E_INTERNAL", message: "the isolate was disposed" };
   }
 }

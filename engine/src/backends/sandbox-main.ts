@@ -7,8 +7,9 @@ import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type SandboxRequest } from "./protocol.js";
+import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type ReplyOf, type RequestOf, type RequestOp, type SandboxRequest } from "./sandbox-protocol.js";
 
+/** Writes one frame to fd 4, whole, before returning (a crash right after loses nothing). */
 function writeAll(json: string): void {
   const frame = encodeFrame(json);
   let offset = 0;
@@ -39,43 +40,45 @@ const bridge: SandboxBridge = {
 
 const registry = new InstanceRegistry(bridge, `p${process.argv[2] ?? "0"}`);
 
+/** Writes the reply to request `id`: `value` is JSON text already. */
+function reply(id: number, valueJson: string): void {
+  writeAll(`{"t":"res","id":${id},"value":${valueJson}}`);
+}
+
+/** Runs one request and writes its reply; the switch narrows each request to its body. */
 function handle(request: SandboxRequest): void {
   switch (request.op) {
     case "start":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.start(request.spec, request.seed, request.init) }));
-      return;
+      return answer(request, registry.start(request.body.spec, request.body.seed, request.body.init));
     case "dispatch": {
-      const outcome = registry.dispatch(request.instance, request.events, request.replay);
-      const stop = outcome.stop === undefined ? "" : `,"stop":${JSON.stringify(outcome.stop)}`;
-      const late = outcome.late ? `,"late":${outcome.late}` : "";
+      const outcome = registry.dispatch(request.body.instance, request.body.events, request.body.replay);
+      const stop = outcome.stop === undefined ? "" : `"stop":${JSON.stringify(outcome.stop)},`;
+      const late = outcome.late ? `"late":${outcome.late},` : "";
       // The results are already JSON text: forward them without parsing.
-      writeAll(`{"t":"out","id":${request.id}${stop}${late},"results":${outcome.resultsJson}}`);
-      return;
+      return reply(request.id, `{${stop}${late}"results":${outcome.resultsJson}}`);
     }
     case "export":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.exportState(request.instance) }));
-      return;
+      return answer(request, registry.exportState(request.body.instance));
     case "stage":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.stage(request.instance, request.spec) }));
-      return;
+      return answer(request, registry.stage(request.body.instance, request.body.spec));
     case "commit":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.commit(request.instance, request.mode) }));
-      return;
+      return answer(request, registry.commit(request.body.instance, request.body.mode));
     case "adopt":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.adopt(request.instance, request.init) }));
-      return;
+      return answer(request, registry.adopt(request.body.instance, request.body.init));
     case "abort":
-      registry.abortStaged(request.instance);
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
-      return;
+      registry.abortStaged(request.body.instance);
+      return answer(request, null);
     case "heap":
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: registry.heap(request.instance) ?? null }));
-      return;
+      return answer(request, registry.heap(request.body.instance) ?? null);
     case "stop":
-      registry.stop(request.instance);
-      writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
-      return;
+      registry.stop(request.body.instance);
+      return answer(request, null);
   }
+}
+
+/** Replies to a request with the value the protocol map gives its kind. */
+function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): void {
+  reply(request.id, JSON.stringify(value));
 }
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });

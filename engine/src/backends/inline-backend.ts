@@ -1,6 +1,6 @@
-import { InstanceRegistry } from "./instance-registry.js";
-import type { StateOutcome } from "./mod-instance.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
+import { InstanceRegistry } from "../sandbox/instance-registry.js";
+import { startResult, stageResult, type AdoptInit, type CommitMode, type CrashInfo, type SandboxBackend, type StageResult, type StartResult, type StateInit } from "../sandbox/sandbox-backend.js";
+import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
 /**
@@ -17,23 +17,23 @@ export class InlineBackend implements SandboxBackend {
   }
 
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
-    return Promise.resolve(this.#registry.start(spec, seed, init));
+    return Promise.resolve(startResult(this.#registry.start(spec, seed, init)));
   }
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
     const results = JSON.parse(outcome.resultsJson) as WireResult[];
     return Promise.resolve({ results, ...(outcome.stop !== undefined ? { stop: outcome.stop } : {}), ...(outcome.late ? { late: outcome.late } : {}) });
   }
-  exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+  exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     return Promise.resolve(this.#registry.exportState(id));
   }
   stage(id: string, spec: LoadSpec): Promise<StageResult> {
-    return Promise.resolve(this.#registry.stage(id, spec));
+    return Promise.resolve(stageResult(this.#registry.stage(id, spec)));
   }
-  commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
     return Promise.resolve(this.#registry.commit(id, mode));
   }
-  adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+  adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {
     return Promise.resolve(this.#registry.adopt(id, init));
   }
   abortStaged(id: string): Promise<void> {

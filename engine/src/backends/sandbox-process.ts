@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { ModhostError } from "../errors/modhost-error.js";
+import { packagePath } from "../util/package-path.js";
+import { trackResource } from "../util/resource-registry.js";
+import { FrameDecoder, encodeFrame } from "./framing.js";
+import { decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
+
+/** What a sandbox process tells its owner. */
+export interface SandboxProcessListener {
+  /** A message other than "ready", decoded. */
+  message(message: Exclude<SandboxMessage, { t: "ready" }>): void;
+  /** A frame that is not a message (E_SANDBOX_PROTOCOL): the owner kills the process. */
+  protocolError(error: ModhostError): void;
+  /** The process is gone (after it was ready, or while starting up). */
+  exit(exitCode: number | null, signal: string | null): void;
+}
+
+/**
+ * One running sandbox process (backends/sandbox-main.ts) and its pipes, started with
+ * --no-node-snapshot and no other flags. ProcessBackend owns it and starts a new one when it dies.
+ */
+export class SandboxProcess {
+  readonly generation: number;
+  readonly #process: ChildProcess;
+  readonly #toChild: Writable;
+  readonly #capabilityReplies: Writable;
+  #stderrTail = "";
+  #exited = false;
+  readonly #exitedPromise: Promise<void>;
+
+  private constructor(generation: number, proc: ChildProcess, toChild: Writable, capabilityReplies: Writable, exited: Promise<void>) {
+    this.generation = generation;
+    this.#process = proc;
+    this.#toChild = toChild;
+    this.#capabilityReplies = capabilityReplies;
+    this.#exitedPromise = exited;
+  }
+
+  /**
+   * Starts a sandbox process; `ready` settles when it has said so, or rejects with
+   * E_SANDBOX_UNAVAILABLE when it could not start or exited first.
+   */
+  static start(generation: number, listener: SandboxProcessListener): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
+    const env = { ...process.env };
+    // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
+    delete env.NODE_OPTIONS;
+    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation)], {
+      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
+      env,
+      serialization: "json",
+    });
+    const stdio = proc.stdio as unknown as [null, null, Readable, Writable, Readable, Writable];
+    let markExited!: () => void;
+    const child = new SandboxProcess(generation, proc, stdio[3], stdio[5], new Promise<void>((resolve) => (markExited = resolve)));
+    const untrack = trackResource("sandbox-process");
+    let onReady: (() => void) | undefined;
+    let onFailed: ((err: Error) => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onFailed = reject;
+    });
+    stdio[2].setEncoding("utf8");
+    stdio[2].on("data", (text: string) => {
+      child.#stderrTail = (child.#stderrTail + text).slice(-4096);
+    });
+    // Pipe errors (EPIPE after a crash) are expected; the exit handler deals with the crash.
+    for (const stream of [stdio[3], stdio[4], stdio[5]]) stream.on("error", () => undefined);
+    const decoder = new FrameDecoder((json) => {
+      let message: SandboxMessage;
+      try {
+        message = decodeMessage(json);
+      } catch (err) {
+        if (err instanceof ModhostError) return listener.protocolError(err);
+        throw err;
+      }
+      if (message.t === "ready") onReady?.();
+      else listener.message(message);
+    });
+    stdio[4].on("data", (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        // An over-long length prefix: the stream is corrupt from here on.
+        listener.protocolError(new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process sent a corrupt frame: ${(err as Error).message}`, {}, { cause: err }));
+      }
+    });
+    proc.on("error", (err) => onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err })));
+    proc.on("exit", (code, signal) => {
+      child.#exited = true;
+      untrack();
+      onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.#stderrTail}`));
+      markExited();
+      listener.exit(code, signal);
+    });
+    return {
+      child,
+      ready: ready.then(() => {
+        onFailed = undefined;
+      }),
+    };
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Settles when the process has exited. */
+  get exitedPromise(): Promise<void> {
+    return this.#exitedPromise;
+  }
+
+  /** The last 4 KiB the process wrote to stderr. */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  /** Adds a line to the stderr tail (what the host itself has to say about the process's end). */
+  note(line: string): void {
+    this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
+  }
+
+  /** Sends one frame of requests (JSON text) on fd 3. */
+  send(json: string): void {
+    this.#toChild.write(encodeFrame(json));
+  }
+
+  /** Sends a capability answer's text on fd 5, where the process waits for it. */
+  answerCapability(text: string): void {
+    this.#capabilityReplies.write(encodeFrame(text));
+  }
+
+  /** Closes the request pipe: the process exits when it has read it all. */
+  end(): void {
+    this.#toChild.end();
+  }
+
+  kill(): void {
+    this.#process.kill("SIGKILL");
+  }
+}

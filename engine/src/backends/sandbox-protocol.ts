@@ -1,0 +1,147 @@
+/**
+ * Messages between the host (ProcessBackend) and the sandbox process. Both sides import these.
+ *
+ * File descriptors in the sandbox process: 3 carries requests in (read asynchronously), 4 carries
+ * replies, logs and capability calls out (written synchronously, so nothing is lost to a crash
+ * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
+ */
+import { ModhostError } from "../errors/modhost-error.js";
+import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
+import type { CapabilityAnswer, CapabilityCall, DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
+
+export const FD_REQUESTS = 3;
+export const FD_OUT = 4;
+export const FD_CAPABILITY_REPLIES = 5;
+
+/** Heap figures of an instance. */
+export interface HeapFigures {
+  readonly usedBytes: number;
+  readonly limitBytes: number;
+}
+
+/**
+ * Every request the host makes of the sandbox process: its kind, what it carries, and what the
+ * process answers. The two sides and the reply checks below are all derived from this map.
+ */
+export interface SandboxProtocol {
+  start: { request: { readonly spec: LoadSpec; readonly seed: readonly number[]; readonly init: StateInit }; reply: SandboxOutcome<StartedInstance> };
+  /** The results are forwarded as the isolate serialized them; the child never parses them. */
+  dispatch: { request: { readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }; reply: DispatchResult };
+  export: { request: { readonly instance: string }; reply: SandboxOutcome<StateSnapshot> };
+  stage: { request: { readonly instance: string; readonly spec: LoadSpec }; reply: SandboxOutcome<ModShape> };
+  commit: { request: { readonly instance: string; readonly mode: CommitMode }; reply: SandboxOutcome<StateSnapshot | null> };
+  abort: { request: { readonly instance: string }; reply: null };
+  adopt: { request: { readonly instance: string; readonly init: AdoptInit }; reply: SandboxOutcome<void> };
+  heap: { request: { readonly instance: string }; reply: HeapFigures | null };
+  stop: { request: { readonly instance: string }; reply: null };
+}
+
+/** A kind of request. */
+export type RequestOp = keyof SandboxProtocol;
+/** What a request of kind K carries. */
+export type RequestBody<K extends RequestOp> = SandboxProtocol[K]["request"];
+/** What the sandbox process answers to a request of kind K. */
+export type ReplyOf<K extends RequestOp> = SandboxProtocol[K]["reply"];
+
+/** One request of kind K; a frame carries an array of requests, run in order. */
+export interface RequestOf<K extends RequestOp> {
+  readonly op: K;
+  readonly id: number;
+  readonly body: RequestBody<K>;
+}
+
+/** Any request, narrowed by its `op` (the sandbox process switches on it). */
+export type SandboxRequest = { [K in RequestOp]: RequestOf<K> }[RequestOp];
+
+/** A message from the sandbox process. A reply's value is read with readReply(). */
+export type SandboxMessage =
+  | { readonly t: "ready"; readonly pid: number }
+  | { readonly t: "res"; readonly id: number; readonly value: unknown }
+  | { readonly t: "log"; readonly mod: string; readonly level: string; readonly message: string }
+  | { readonly t: "cap"; readonly call: CapabilityCall };
+
+function protocolError(message: string): ModhostError {
+  return new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process sent ${message}`);
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads one frame's JSON as a message. Throws E_SANDBOX_PROTOCOL when it is not one. */
+export function decodeMessage(json: string): SandboxMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw protocolError(`a frame that is not JSON (${(err as Error).message})`);
+  }
+  if (!isRecord(raw)) throw protocolError("a frame that is not an object");
+  switch (raw.t) {
+    case "ready":
+      if (typeof raw.pid === "number") return { t: "ready", pid: raw.pid };
+      break;
+    case "res":
+      if (typeof raw.id === "number") return { t: "res", id: raw.id, value: raw.value };
+      break;
+    case "log":
+      if (typeof raw.mod === "string" && typeof raw.level === "string" && typeof raw.message === "string") return { t: "log", mod: raw.mod, level: raw.level, message: raw.message };
+      break;
+    case "cap": {
+      const call = capabilityCall(raw.call);
+      if (call !== undefined) return { t: "cap", call };
+      break;
+    }
+  }
+  throw protocolError(`a message it cannot read (t: ${JSON.stringify(raw.t) ?? "none"})`);
+}
+
+function capabilityCall(raw: unknown): CapabilityCall | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { mod, version, seq, permission, args } = raw;
+  if (typeof mod !== "string" || typeof version !== "string" || typeof seq !== "number" || typeof permission !== "string" || typeof args !== "string") return undefined;
+  return { mod, version, seq, permission, args };
+}
+
+const OUTCOME_KINDS: ReadonlySet<unknown> = new Set(["ok", "failed", "timeout", "memory", "disposed", "crashed", "lost"]);
+
+function isOutcome(value: unknown): boolean {
+  return isRecord(value) && OUTCOME_KINDS.has(value.kind) && (value.kind !== "failed" || isRecord(value.error));
+}
+
+/**
+ * Shape checks of each reply: enough that the host reads only what the protocol map promises (the
+ * values inside an outcome are the child's own JSON of the same types).
+ */
+const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is ReplyOf<K> } = {
+  start: (v): v is ReplyOf<"start"> => isOutcome(v) && (!isRecord(v) || v.kind !== "ok" || (isRecord(v.value) && typeof v.value.id === "string")),
+  dispatch: (v): v is DispatchResult => isRecord(v) && Array.isArray(v.results),
+  export: (v): v is ReplyOf<"export"> => isOutcome(v),
+  stage: (v): v is ReplyOf<"stage"> => isOutcome(v),
+  commit: (v): v is ReplyOf<"commit"> => isOutcome(v),
+  abort: (v): v is null => v === null,
+  adopt: (v): v is ReplyOf<"adopt"> => isOutcome(v),
+  heap: (v): v is HeapFigures | null => v === null || (isRecord(v) && typeof v.usedBytes === "number" && typeof v.limitBytes === "number"),
+  stop: (v): v is null => v === null,
+};
+
+/** A reply's value as what the request of kind `op` answers. Throws E_SANDBOX_PROTOCOL when it is not. */
+export function readReply<K extends RequestOp>(op: K, value: unknown): ReplyOf<K> {
+  const check: (value: unknown) => value is ReplyOf<K> = REPLY_CHECKS[op];
+  if (check(value)) return value;
+  throw protocolError(`a reply to "${op}" of the wrong shape`);
+}
+
+/**
+ * A capability answer on fd 5: one frame whose text is "1" (the game was late) or "0", then the
+ * reply envelope's JSON.
+ */
+export function encodeCapabilityAnswer(answer: CapabilityAnswer): string {
+  return `${answer.late ? "1" : "0"}${answer.reply}`;
+}
+
+/** The inverse of encodeCapabilityAnswer. */
+export function decodeCapabilityAnswer(text: string): CapabilityAnswer {
+  return { late: text.startsWith("1"), reply: text.slice(1) };
+}
