@@ -32,6 +32,7 @@ import { throwCollected } from "../util/collected-errors.js";
 import { HostPackages } from "./host-packages.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
 import { loadRegistryTrust } from "../registry/registry-options.js";
+import { VersionLedger, type VersionInfo } from "./version-ledger.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -46,6 +47,8 @@ export interface ModInfo {
   readonly origin?: ModOrigin;
   /** What recovery found in the stateDir when the mod was brought up (with a stateDir only). */
   readonly recovery?: RecoveryReport;
+  /** The version held for the operator's approval, and why it is held (status "pending-approval"). */
+  readonly pending?: { readonly version: string; readonly hash: string; readonly reason?: string };
 }
 
 /**
@@ -108,6 +111,8 @@ export class ModHost {
   readonly #folderHashes = new Map<string, string>();
   /** What recovery found for each mod, by name. */
   readonly #recoveries = new Map<string, RecoveryReport>();
+  /** When and how each version went live, and why a held one is held. */
+  readonly #ledger = new VersionLedger();
   /**
    * Events emitted during create(), replayed to listeners attached before the next macrotask (i.e.
    * right after `await ModHost.create()`), so that what recovery found is never emitted into the void.
@@ -285,6 +290,7 @@ export class ModHost {
         origin: this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
         ...(this.#recoveries.has(slot.name) ? { recovery: this.#recoveries.get(slot.name) as RecoveryReport } : {}),
+        ...(slot.pendingApproval !== undefined ? { pending: pendingOf(slot.pendingApproval.version, this.#ledger.heldReason(slot.name)) } : {}),
       });
     }
     for (const failed of this.#failed.values()) out.push(failed);
@@ -344,16 +350,54 @@ export class ModHost {
     await this.#packages?.pollNow();
   }
 
-  /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
-  async rollback(name: string): Promise<SwapReport> {
+  /**
+   * Returns a mod to its previous version (or, with `to`, to the newest earlier version whose
+   * version string or hash prefix is `to`; the versions after it leave the history), carrying its
+   * current state (migrated if needed).
+   */
+  async rollback(name: string, options: { readonly to?: string } = {}): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.rollback(this.#slot(name));
+    return this.#swaps.rollback(this.#slot(name), undefined, options.to);
   }
 
   /** Applies the patch held for approval (it asked for a new permission or a higher limit). */
   async approve(name: string): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.approve(this.#slot(name));
+    const slot = this.#slot(name);
+    const report = await this.#swaps.approve(slot);
+    if (report.ok) this.#ledger.note(report, slot.version.hash, true);
+    return report;
+  }
+
+  /**
+   * A mod's versions, oldest first: those a rollback can return to, the live one, and the one held
+   * for approval, each with its hash, source, when and how it went live.
+   */
+  versions(name: string): VersionInfo[] {
+    this.#checkOpen();
+    const slot = this.#slot(name);
+    const info = (version: ModVersion, current: boolean, pending: boolean): VersionInfo => {
+      const seen = this.#ledger.entry(name, version.hash);
+      const reason = pending ? this.#ledger.heldReason(name) : undefined;
+      return {
+        version: version.manifest.version,
+        hash: version.hash,
+        source: this.#packages?.origin(name, version.manifest.version, version.hash, version.signed)?.source ?? "folder",
+        at: seen.at,
+        how: seen.how,
+        current,
+        pending,
+        ...(reason !== undefined ? { reason } : {}),
+      };
+    };
+    const out = [...slot.previousVersions.map((v) => info(v, false, false)), info(slot.version, true, false)];
+    if (slot.pendingApproval !== undefined) out.push(info(slot.pendingApproval.version, false, true));
+    return out;
+  }
+
+  /** The event names each running mod handles, by mod (for consoles' completion). */
+  handledEvents(): Record<string, readonly string[]> {
+    return Object.fromEntries([...this.#slots.values()].map((slot) => [slot.name, slot.handledEvents]));
   }
 
   /** A copy of a mod's current state (after every event emitted before this call). */
@@ -535,6 +579,7 @@ export class ModHost {
   }
 
   #emitSwap(report: SwapReport): void {
+    this.#ledger.note(report, this.#slots.get(report.mod)?.version.hash, false);
     this.#metrics.swap(report);
     this.#startupEvents?.push({ name: "swap", args: [report] });
     this.#events.emit("swap", report);
@@ -643,6 +688,10 @@ export class ModHost {
 }
 
 function noop(): void {}
+
+function pendingOf(version: ModVersion, reason: string | undefined): NonNullable<ModInfo["pending"]> {
+  return { version: version.manifest.version, hash: version.hash, ...(reason !== undefined ? { reason } : {}) };
+}
 
 /**
  * Inline isolation loads isolated-vm here, which needs --no-node-snapshot on every supported Node

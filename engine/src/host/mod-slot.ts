@@ -156,6 +156,10 @@ export class ModSlot {
   get previousVersions(): readonly ModVersion[] {
     return this.#previous;
   }
+  /** The event names the live instance handles (empty until it started). */
+  get handledEvents(): readonly string[] {
+    return this.#shape?.events ?? [];
+  }
   /** The version waiting for the operator's approval, if any. */
   get pendingApproval(): { version: ModVersion; plan: SwapPlan } | undefined {
     return this.#pendingApproval;
@@ -541,7 +545,9 @@ export class ModSlot {
   /** Bookkeeping once a version is live: history, shape, probation. */
   #adopt(next: ModVersion, from: ModVersion, kind: "swap" | "rollback", events: readonly string[]): void {
     if (kind === "rollback") {
-      this.#previous.pop();
+      // A rollback to an older version (rollback --to) drops the versions after it too.
+      const at = this.#previous.lastIndexOf(next);
+      this.#previous = at >= 0 ? this.#previous.slice(0, at) : this.#previous.slice(0, -1);
       this.#probation = undefined;
     } else {
       this.#previous.push(from);
