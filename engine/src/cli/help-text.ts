@@ -1,6 +1,7 @@
-/** Width help is wrapped to: the terminal's, else 80 columns (at least 40). */
-export function helpWidth(stream: { readonly columns?: number } = process.stdout): number {
-  return Math.max(40, Math.min(stream.columns ?? 80, 120));
+/** Width help is wrapped to: the terminal's, else $COLUMNS, else 80 columns (40 to 120). */
+export function helpWidth(stream: { readonly columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number(env.COLUMNS);
+  return Math.max(40, Math.min(stream.columns ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80), 120));
 }
 
 /**
