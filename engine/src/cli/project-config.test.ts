@@ -4,7 +4,7 @@ import { parseProjectConfig } from "./project-config.js";
 
 const FILE = "/game/modhost.config.json";
 
-function refusal(text: string): { field?: string; message: string; line?: number } {
+function refusal(text: string): { file?: string; field?: string; message: string; line?: number } {
   try {
     parseProjectConfig(text, FILE);
   } catch (err) {
@@ -45,6 +45,6 @@ describe("project file", () => {
     expect(refusal('{ "types": ["game.ts"] }')).toMatchObject({ field: "types[0]" });
     expect(refusal('{ "limits": { "memoryMb": 2 } }')).toMatchObject({ field: "limits.memoryMb", message: expect.stringContaining("at least 8") });
     expect(refusal('{ "dev": { "emit": { "payload": 1 } } }')).toMatchObject({ field: "dev.emit.event" });
-    expect(refusal("[]")).toMatchObject({ message: expect.stringContaining(`${FILE}: must be an object`) });
+    expect(refusal("[]")).toMatchObject({ file: FILE, message: expect.stringContaining("must be an object") });
   });
 });

@@ -65,7 +65,7 @@ export async function findProjectConfig(start: string, levels: number): Promise<
 export async function readProjectConfig(file: string): Promise<ProjectConfig> {
   const path = resolve(file);
   const text = await readFile(path, "utf8").catch((err: unknown) => {
-    throw new ModhostError("E_CONFIG_INVALID", `${path}: cannot read it: ${messageOf(err)}`, { file: path });
+    throw new ModhostError("E_CONFIG_INVALID", `cannot read the project file: ${messageOf(err)}`, { file: path });
   });
   return parseProjectConfig(text, path);
 }
@@ -73,7 +73,8 @@ export async function readProjectConfig(file: string): Promise<ProjectConfig> {
 /** Checks a project file's text (`file`: its absolute path, for messages and relative paths). */
 export function parseProjectConfig(text: string, file: string): ProjectConfig {
   const fail = (field: string, message: string, at?: { line: number; column: number }): never => {
-    throw new ModhostError("E_CONFIG_INVALID", `${file}${field === "" ? "" : ` ${field}`}: ${message}`, { file, ...(field !== "" ? { field } : {}), ...(at ?? {}) });
+    // The file and field travel as the error's location: the CLI prints them as file#field.
+    throw new ModhostError("E_CONFIG_INVALID", message, { file, ...(field !== "" ? { field } : {}), ...(at ?? {}) });
   };
   let raw: unknown;
   try {
