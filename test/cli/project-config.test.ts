@@ -88,3 +88,16 @@ describe("modhost.config.json: the game side of serve", () => {
     expect(shop?.error?.message).toContain('"capabilities": { "notify": { "answer": ... } } to modhost.config.json');
   }, 60_000);
 });
+
+describe("modhost.config.json: the game side of dev", () => {
+  it("dev on an arena mod finds the project file two folders up, runs the mod with its grant, and sends dev.emit after the swap", async () => {
+    const root = await arenaCopy();
+    const dev = CliProcess.start(["dev", join(root, "mods", "chat-filter")]);
+    processes.push(dev);
+    await dev.waitFor(() => (dev.stdout.includes("chat-filter 1.0.0: loaded") ? true : undefined), 60_000);
+    expect(dev.stderr).toContain(`project file ${join(root, "modhost.config.json")}`);
+    // The arena's dev.emit is a chat line: its answer follows the swap.
+    await dev.waitFor(() => (/emit chat:\n✓ chat-filter 1\.0\.0 -> \{"text":"hello there","blocked":false\}/.test(dev.stdout) ? true : undefined), 30_000);
+    expect((await dev.stop("SIGINT")).code).toBe(0);
+  }, 90_000);
+});
