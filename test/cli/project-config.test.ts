@@ -53,6 +53,10 @@ describe("modhost.config.json: the game side of serve", () => {
     // combat called announce(): the stub answered null, and serve printed the call.
     const call = await server.waitFor(() => server.jsonLines().find((l) => l.type === "capability"));
     expect(call).toMatchObject({ data: { permission: "announce", args: ["ann defeated bo (1 kill)"], answer: null } });
+    // The calls were recorded: serve sums them up when it stops.
+    const stopped = await server.stop("SIGTERM");
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain("stub calls: announce 1");
   }, 90_000);
 
   it("refuses a bad project file with E_CONFIG_INVALID naming the file and the field", async () => {

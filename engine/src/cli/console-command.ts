@@ -62,7 +62,8 @@ export async function consoleCommand(args: readonly string[]): Promise<number> {
     history,
     historySize: HISTORY_LINES,
     completer: (line: string) => completeConsoleLine(line, completion),
-    prompt: out.json ? "" : "modhost> ",
+    // Piped input (a script) gets answers only; a terminal gets a prompt.
+    prompt: out.json || !terminal ? "" : "modhost> ",
   });
   let ended = false;
   const closedInput = new Promise<void>((resolve) => rl.once("close", () => resolve()));

@@ -83,15 +83,17 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
   let host: ModHost | undefined;
   let admin: AdminServer | undefined;
+  let stubs: CapabilityStubs | undefined;
   try {
     const types = [...(config?.types ?? []), ...(values.types ?? []).map((t) => resolve(t))];
+    stubs = config !== undefined ? stubsFor(config, out) : undefined;
     const options: ModHostOptions = {
       modsDir,
       ...(values.state !== undefined ? { stateDir: resolve(values.state) } : {}),
       ...(values.watch === true ? { watch: true } : {}),
       ...(isolation !== undefined ? { isolation } : {}),
       ...(types.length > 0 ? { modTypes: types } : {}),
-      ...(config !== undefined ? projectOptions(config, out) : {}),
+      ...(config !== undefined && stubs !== undefined ? projectOptions(stubs, config) : {}),
       ...registryOptions(values),
     };
     host = await ModHost.create(options);
@@ -115,6 +117,8 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
     }
     const received = await signal.received;
     out.note(`${stamp(out.errStyle)}${received}: shutting down`);
+    const counts = Object.entries(stubs?.counts() ?? {});
+    if (counts.length > 0) out.note(out.errStyle.gray(`stub calls: ${counts.map(([permission, n]) => `${permission} ${n}`).join(", ")}`));
   } finally {
     signal.dispose();
     const errors: unknown[] = [];
@@ -140,12 +144,16 @@ async function checkModsDir(modsDir: string, shown: string): Promise<void> {
 }
 
 /** The host options a project file gives: stubbed capabilities (each call printed), grants, limits. */
-function projectOptions(config: ProjectConfig, out: CliOutput): Pick<ModHostOptions, "capabilities" | "grants" | "limits"> {
-  const stubs = new CapabilityStubs(config.capabilities, (call) => {
+function projectOptions(stubs: CapabilityStubs, config: ProjectConfig): Pick<ModHostOptions, "capabilities" | "grants" | "limits"> {
+  return { capabilities: stubs.functions(), grants: config.grants, limits: config.limits };
+}
+
+/** The project file's capabilities as stubs whose calls serve prints as they happen. */
+function stubsFor(config: ProjectConfig, out: CliOutput): CapabilityStubs {
+  return new CapabilityStubs(config.capabilities, (call) => {
     if (out.json) out.data({ type: "capability", data: call });
     else out.line(`${stamp(out.style)}${out.style.cyan("stub")} ${formatStubCall(call)}`);
   });
-  return { capabilities: stubs.functions(), grants: config.grants, limits: config.limits };
 }
 
 /** Prints every swap, fault and log line of the host as it happens. */
