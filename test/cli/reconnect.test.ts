@@ -71,6 +71,24 @@ describe("reconnecting when the server restarts", () => {
     expect(stopped.code).toBe(0);
   }, 120_000);
 
+  it("console reconnects when the server restarts and goes on answering", async () => {
+    const mods = await modsDir({ talker: simpleMod("talker", LOGGER, SLOW_OK) });
+    const port = await freePort();
+    const first = await serve(mods, port);
+    const repl = CliProcess.start(["console", "--server", `http://127.0.0.1:${port}`, "--token-file", join(mods.dir, ".modhost-token")], { stdin: true, env: { MODHOST_HISTORY: join(mods.dir, ".history") } });
+    processes.push(repl);
+    repl.write('emit say {"text":"before"}\n');
+    await repl.waitFor(() => (repl.stdout.includes('✓ talker 1.0.0 -> "before"') ? true : undefined), 30_000);
+    await first.stop("SIGTERM");
+    await repl.waitFor(() => (repl.stderr.includes("the server shut down; reconnecting with backoff") ? true : undefined));
+    await serve(mods, port);
+    await repl.waitFor(() => (repl.stderr.includes("reconnected") ? true : undefined), 30_000);
+    repl.write('emit say {"text":"after"}\nexit\n');
+    const done = await repl.exited;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('✓ talker 1.0.0 -> "after"');
+  }, 120_000);
+
   it("dev --server pushes the folder again once the server is back", async () => {
     const mods = await modsDir({});
     const work = await modsDir({ talker: simpleMod("talker", LOGGER, SLOW_OK) });

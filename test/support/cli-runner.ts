@@ -22,6 +22,8 @@ export interface CliOptions {
   readonly input?: string;
   /** Start it in its own process group (CliProcess), so a test can signal the group as a terminal's Ctrl-C does. */
   readonly detached?: boolean;
+  /** Keep its stdin open for `write()` (CliProcess; default: no stdin). */
+  readonly stdin?: boolean;
 }
 
 function environment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -66,7 +68,7 @@ export class CliProcess {
   readonly #waiters = new Set<() => void>();
 
   private constructor(args: readonly string[], options: CliOptions) {
-    this.#child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: ["ignore", "pipe", "pipe"], detached: options.detached === true });
+    this.#child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"], detached: options.detached === true });
     const wake = (): void => {
       for (const waiter of this.#waiters) waiter();
     };
@@ -94,6 +96,16 @@ export class CliProcess {
 
   get stdout(): string {
     return this.#stdout;
+  }
+
+  /** Resolves once the process exited by itself. */
+  get exited(): Promise<CliResult> {
+    return this.#exited;
+  }
+
+  /** Writes to its stdin (started with `stdin: true`). */
+  write(text: string): void {
+    this.#child.stdin?.write(text);
   }
 
   /** Sends `signal` to the process's whole group (started with `detached`), as Ctrl-C in a terminal does. */
