@@ -4,6 +4,7 @@
  */
 export { ModHost } from "./host/mod-host.js";
 export type { ModInfo, LogEvent, ModHostEvents, RecoveryEvent } from "./host/mod-host.js";
+export type { VersionInfo, VersionHow } from "./host/version-ledger.js";
 export type { RecoveryReport } from "./persist/recovery-report.js";
 export type { ModHostOptions, HostLimits, CapabilityFunction } from "./host/host-options.js";
 export type { EmitResult, FaultEvent, ModStatus } from "./model/mod-events.js";

@@ -97,12 +97,15 @@ describe("deploy: nothing written outside the mod's folder, nothing left by a re
     expect(await host!.emit("hit", { player: "p" })).toMatchObject([{ mod: "counter", ok: true, value: 1 }]);
   });
 
-  it("a version held for approval stays on disk, and says so", async () => {
+  it("a version held for approval stays off disk until approved (a reload never proposes it again), and says so", async () => {
     await setup({ limits: { memoryMb: 128 } });
     const held = await client!.request("deploy", { files: { "mod.json": manifest("1.1.0", { limits: { memoryMb: 64 } }), "main.ts": COUNTER_MAIN.replace("+ 1;", "+ 2;") } });
-    expect(held).toMatchObject({ ok: false, error: { code: "E_APPROVAL_REQUIRED", message: expect.stringContaining("held until approved") } });
-    expect(await readFile(join(mods!.dir, "counter", "main.ts"), "utf8")).toContain("+ 2;");
+    expect(held).toMatchObject({ ok: false, error: { code: "E_APPROVAL_REQUIRED", message: expect.stringContaining("held for approval: the mod's folder keeps the live version's files") } });
+    expect(await readFile(join(mods!.dir, "counter", "main.ts"), "utf8")).not.toContain("+ 2;");
+    expect((await readdir(mods!.dir)).filter((name) => name.startsWith("."))).toEqual([]);
+    expect(await client!.request("reload", { mod: "counter" })).toMatchObject({ ok: true, kind: "noop" });
     expect(await client!.request("approve", { mod: "counter" })).toMatchObject({ ok: true, to: "1.1.0" });
+    expect(await readFile(join(mods!.dir, "counter", "main.ts"), "utf8")).toContain("+ 2;");
   });
 
   it("with a watching host, the swap dance never unloads the mod, and every deploy gets the right answer", async () => {

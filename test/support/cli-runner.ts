@@ -18,6 +18,12 @@ export interface CliOptions {
   /** Added to (or, with undefined values, removed from) the test's environment. */
   readonly env?: Record<string, string | undefined>;
   readonly timeoutMs?: number;
+  /** Written to the command's stdin, which is then closed (default: no stdin). */
+  readonly input?: string;
+  /** Start it in its own process group (CliProcess), so a test can signal the group as a terminal's Ctrl-C does. */
+  readonly detached?: boolean;
+  /** Keep its stdin open for `write()` (CliProcess; default: no stdin). */
+  readonly stdin?: boolean;
 }
 
 function environment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -31,7 +37,8 @@ function environment(extra: Record<string, string | undefined> = {}): NodeJS.Pro
 /** Runs `modhost ...args` to completion (killed after timeoutMs, default 30 s). */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: [options.input !== undefined ? "pipe" : "ignore", "pipe", "pipe"] });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -61,7 +68,7 @@ export class CliProcess {
   readonly #waiters = new Set<() => void>();
 
   private constructor(args: readonly string[], options: CliOptions) {
-    this.#child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: ["ignore", "pipe", "pipe"] });
+    this.#child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: environment(options.env), stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"], detached: options.detached === true });
     const wake = (): void => {
       for (const waiter of this.#waiters) waiter();
     };
@@ -89,6 +96,21 @@ export class CliProcess {
 
   get stdout(): string {
     return this.#stdout;
+  }
+
+  /** Resolves once the process exited by itself. */
+  get exited(): Promise<CliResult> {
+    return this.#exited;
+  }
+
+  /** Writes to its stdin (started with `stdin: true`). */
+  write(text: string): void {
+    this.#child.stdin?.write(text);
+  }
+
+  /** Sends `signal` to the process's whole group (started with `detached`), as Ctrl-C in a terminal does. */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (this.#child.pid !== undefined) process.kill(-this.#child.pid, signal);
   }
 
   get stderr(): string {

@@ -9,20 +9,24 @@ export type ParsedRequest = { readonly ok: true; readonly request: AdminRequest 
 /** The parameters each request type accepts (besides `id` and `type`), and which are required. */
 const PARAMS: Readonly<Record<RequestType, Readonly<Record<string, "required" | "optional">>>> = {
   status: {},
-  reload: { mod: "required" },
-  rollback: { mod: "required" },
-  approve: { mod: "required" },
-  deploy: { files: "optional", package: "optional" },
+  reload: { mod: "required", by: "optional" },
+  rollback: { mod: "required", to: "optional", by: "optional" },
+  approve: { mod: "required", by: "optional" },
+  deploy: { files: "optional", package: "optional", by: "optional" },
   logs: { mod: "optional", limit: "optional" },
   metrics: {},
+  emit: { event: "required", payload: "optional", mod: "optional" },
+  state: { mod: "required" },
+  versions: { mod: "required" },
+  events: {},
   subscribe: { streams: "required", mod: "optional" },
   unsubscribe: { streams: "optional" },
 };
 
 const MOD_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MAX_LOG_LIMIT = 10_000;
-/** Deepest nesting a request may have: the deepest real one (deploy's files) is 2. */
-export const MAX_MESSAGE_DEPTH = 8;
+/** Deepest nesting a request may have: deploy's files are 2 deep, an emit's payload may be up to 30. */
+export const MAX_MESSAGE_DEPTH = 32;
 /** Longest key or path quoted back in an error message. */
 const QUOTE_CHARS = 64;
 
@@ -77,16 +81,28 @@ function parseChecked(text: string, maxChars: number): ParsedRequest {
 function buildRequest(id: RequestId, type: RequestType, m: Record<string, unknown>): AdminRequest {
   switch (type) {
     case "status":
-      return { id, type };
     case "metrics":
+    case "events":
       return { id, type };
-    case "reload":
-    case "rollback":
-    case "approve":
+    case "state":
+    case "versions":
       return { id, type, mod: modName(m.mod) };
+    case "emit":
+      return {
+        id,
+        type,
+        event: eventName(m.event),
+        ...(m.payload !== undefined ? { payload: m.payload } : {}),
+        ...(m.mod !== undefined ? { mod: modName(m.mod) } : {}),
+      };
+    case "reload":
+    case "approve":
+      return { id, type, mod: modName(m.mod), ...by(m.by) };
+    case "rollback":
+      return { id, type, mod: modName(m.mod), ...(m.to !== undefined ? { to: shortText("to", m.to) } : {}), ...by(m.by) };
     case "deploy":
       if ((m.files === undefined) === (m.package === undefined)) throw new MessageError(`"deploy" needs either "files" (a mod's files) or "package" (a packed tarball, base64), not both`);
-      return m.package !== undefined ? { id, type, package: packageText(m.package) } : { id, type, files: fileMap(m.files) };
+      return m.package !== undefined ? { id, type, package: packageText(m.package), ...by(m.by) } : { id, type, files: fileMap(m.files), ...by(m.by) };
     case "logs":
       return {
         id,
@@ -110,6 +126,21 @@ function parseId(value: unknown): RequestId | undefined {
 function modName(value: unknown): string {
   if (typeof value !== "string" || !MOD_NAME.test(value)) throw new MessageError(`"mod" must be a mod name (lowercase letters, digits, ".", "_", "-"); got ${describeValue(value)}`);
   return value;
+}
+
+function eventName(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 256) throw new MessageError(`"event" must be an event name (1-256 characters); got ${describeValue(value)}`);
+  return value;
+}
+
+/** A short, printable string field (`to`, `by`). */
+function shortText(field: string, value: unknown): string {
+  if (typeof value !== "string" || !/^[\x20-\x7e]{1,128}$/.test(value)) throw new MessageError(`"${field}" must be 1-128 printable ASCII characters; got ${describeValue(value)}`);
+  return value;
+}
+
+function by(value: unknown): { by?: string } {
+  return value === undefined ? {} : { by: shortText("by", value) };
 }
 
 function limit(value: unknown): number {

@@ -65,7 +65,7 @@ function errorInfo(value: unknown): ErrorInfo {
 }
 
 /** The result field each request type's result must have, and what it must be. */
-const RESULT_SHAPES: Readonly<Record<string, readonly [field: string, kind: "array" | "object" | "boolean"]>> = {
+const RESULT_SHAPES: Readonly<Record<string, readonly [field: string, kind: "array" | "object" | "boolean" | "number"]>> = {
   status: ["mods", "array"],
   reload: ["ok", "boolean"],
   rollback: ["ok", "boolean"],
@@ -75,6 +75,10 @@ const RESULT_SHAPES: Readonly<Record<string, readonly [field: string, kind: "arr
   metrics: ["metrics", "object"],
   subscribe: ["streams", "array"],
   unsubscribe: ["streams", "array"],
+  emit: ["results", "array"],
+  state: ["ms", "number"],
+  versions: ["versions", "array"],
+  events: ["mods", "object"],
 };
 
 /** Checks that a result has the shape its request type promises; throws an Error otherwise. */
@@ -84,6 +88,6 @@ export function checkResult(type: string, result: unknown): void {
   if (typeof result !== "object" || result === null) throw new Error(`the server answered "${type}" with something other than an object`);
   const [field, kind] = shape;
   const value = (result as Record<string, unknown>)[field];
-  const ok = kind === "array" ? Array.isArray(value) : kind === "boolean" ? typeof value === "boolean" : typeof value === "object" && value !== null;
+  const ok = kind === "array" ? Array.isArray(value) : kind === "boolean" ? typeof value === "boolean" : kind === "number" ? typeof value === "number" : typeof value === "object" && value !== null;
   if (!ok) throw new Error(`the server's answer to "${type}" has no ${kind} "${field}"`);
 }

@@ -12,7 +12,8 @@
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { MetricsSnapshot } from "../host/host-metrics.js";
 import type { LogEvent, ModInfo } from "../host/mod-host.js";
-import type { FaultEvent } from "../model/mod-events.js";
+import type { VersionInfo } from "../host/version-ledger.js";
+import type { EmitResult, FaultEvent } from "../model/mod-events.js";
 import type { SwapReport } from "../model/swap-report.js";
 
 /** Bumped on any incompatible change; sent in `welcome`. */
@@ -30,7 +31,7 @@ export const REQUEST_TYPES = {
   status: "status",
   /** `{ mod }` -> SwapReport */
   reload: "reload",
-  /** `{ mod }` -> SwapReport */
+  /** `{ mod, to? }` -> SwapReport (`to`: an earlier version, or a hash prefix) */
   rollback: "rollback",
   /** `{ mod }` -> SwapReport */
   approve: "approve",
@@ -40,6 +41,14 @@ export const REQUEST_TYPES = {
   logs: "logs",
   /** `{}` -> `{ metrics: MetricsSnapshot, heaps }` */
   metrics: "metrics",
+  /** `{ event, payload?, mod? }` -> `{ results: EmitResult[], ms }` (the game's emit; `mod` keeps only that mod's result) */
+  emit: "emit",
+  /** `{ mod }` -> `{ state, ms }` (a copy of the mod's state after every event emitted before) */
+  state: "state",
+  /** `{ mod }` -> `{ versions: VersionInfo[] }` (oldest first: history, live, held) */
+  versions: "versions",
+  /** `{}` -> `{ mods: { [mod]: eventName[] } }` (what each running mod handles) */
+  events: "events",
   /** `{ streams: Stream[], mod? }` -> `{ streams: Stream[] }` (the connection's streams after it) */
   subscribe: "subscribe",
   /** `{ streams? }` (default: all) -> `{ streams: Stream[] }` */
@@ -108,13 +117,19 @@ export type HeapUse = Readonly<Record<string, { readonly usedBytes: number; read
 /** Each request type's parameters (besides `id` and `type`) and result. */
 export interface RequestMap {
   status: { params: Record<never, never>; result: { mods: ModInfo[] } };
-  reload: { params: { mod: string }; result: SwapReport };
-  rollback: { params: { mod: string }; result: SwapReport };
-  approve: { params: { mod: string }; result: SwapReport };
+  /** `by`: who asks (e.g. user@machine), kept with the version for `versions`. */
+  reload: { params: { mod: string; by?: string }; result: SwapReport };
+  rollback: { params: { mod: string; to?: string; by?: string }; result: SwapReport };
+  approve: { params: { mod: string; by?: string }; result: SwapReport };
   /** `files` (path -> text) of a mod, or `package`: a tarball packed by `modhost pack`, base64. */
-  deploy: { params: { files: Record<string, string>; package?: never } | { package: string; files?: never }; result: SwapReport };
+  deploy: { params: ({ files: Record<string, string>; package?: never } | { package: string; files?: never }) & { by?: string }; result: SwapReport };
   logs: { params: { mod?: string; limit?: number }; result: { lines: LogLine[] } };
   metrics: { params: Record<never, never>; result: { metrics: MetricsSnapshot; heaps: HeapUse } };
+  /** `ms`: from the request reaching the server to every mod's answer. */
+  emit: { params: { event: string; payload?: unknown; mod?: string }; result: { results: EmitResult[]; ms: number } };
+  state: { params: { mod: string }; result: { state: unknown; ms: number } };
+  versions: { params: { mod: string }; result: { versions: VersionInfo[] } };
+  events: { params: Record<never, never>; result: { mods: Record<string, string[]> } };
   subscribe: { params: { streams: Stream[]; mod?: string }; result: { streams: Stream[] } };
   unsubscribe: { params: { streams?: Stream[] }; result: { streams: Stream[] } };
 }

@@ -9,6 +9,10 @@ import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type ReplyOf, type RequestOf, type RequestOp, type SandboxRequest } from "./sandbox-protocol.js";
 
+// Ctrl-C in a terminal signals the whole process group: the host (the parent) decides when the
+// sandbox ends and closes it cleanly, so the sandbox must not die first and look like a crash.
+process.on("SIGINT", () => undefined);
+
 /** Writes one frame to fd 4, whole, before returning (a crash right after loses nothing). */
 function writeAll(json: string): void {
   const frame = encodeFrame(json);

@@ -1,4 +1,6 @@
 import { CHECK_HELP, checkCommand } from "./check-command.js";
+import { CONSOLE_HELP, consoleCommand } from "./console-command.js";
+import { EMIT_HELP, emitCommand, stateCommand, versionsCommand } from "./console-commands.js";
 import { deployCommand } from "./deploy-command.js";
 import { DEV_HELP, devCommand } from "./dev-command.js";
 import { INIT_HELP, initCommand } from "./init-command.js";
@@ -31,9 +33,13 @@ export const COMMANDS: readonly Command[] = [
   { name: "dev", usage: "dev <modDir> [--server <url>]", summary: "watch a mod and push every save to a server (or a local host)", help: DEV_HELP, run: devCommand },
   { name: "status", usage: "status --server <url>", summary: "list the mods of a running server", help: REMOTE_HELP, run: statusCommand },
   { name: "reload", usage: "reload <mod> --server <url>", summary: "reload a mod from the server's disk", help: REMOTE_HELP, run: swapCommand("reload") },
-  { name: "rollback", usage: "rollback <mod> --server <url>", summary: "return a mod to its previous version", help: REMOTE_HELP, run: swapCommand("rollback") },
+  { name: "rollback", usage: "rollback <mod> [--to <version>] --server <url>", summary: "return a mod to its previous version, or to an older one (see versions)", help: `Options:\n  --to <version>      an earlier version (or hash prefix) from modhost versions\n${SERVER_HELP}`, run: swapCommand("rollback") },
   { name: "approve", usage: "approve <mod> --server <url>", summary: "apply a patch held for approval", help: REMOTE_HELP, run: swapCommand("approve") },
-  { name: "deploy", usage: "deploy <modDir> --server <url>", summary: "send a mod's files to a server and swap it in", help: REMOTE_HELP, run: deployCommand },
+  { name: "deploy", usage: "deploy <modDir> --server <url>", summary: "send a mod's files to a server and swap it in (exit 4: held for approval)", help: REMOTE_HELP, run: deployCommand },
+  { name: "versions", usage: "versions <mod> --server <url>", summary: "a mod's versions: hash, source, when, how and by whom, live and held", help: REMOTE_HELP, run: versionsCommand },
+  { name: "emit", usage: "emit <event> [json] [--mod m] --server <url>", summary: "send an event to the mods and print their answers", help: EMIT_HELP, run: emitCommand },
+  { name: "state", usage: "state <mod> --server <url>", summary: "print a mod's state", help: REMOTE_HELP, run: stateCommand },
+  { name: "console", usage: "console --server <url>", summary: "interactive console: emit, state, versions... with completion and history", help: CONSOLE_HELP, run: consoleCommand },
   { name: "logs", usage: "logs [mod] --server <url> [--follow]", summary: "show mods' log lines", help: `Options:\n${SERVER_HELP}\n  --follow, -f        keep printing new lines until Ctrl-C\n  --limit <n>         how many recent lines (default 200)`, run: logsCommand },
   { name: "metrics", usage: "metrics --server <url>", summary: "show the server's metrics", help: REMOTE_HELP, run: metricsCommand },
 ];

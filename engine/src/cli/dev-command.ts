@@ -14,10 +14,14 @@ import { codeFrame } from "./code-frame.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { ModFolderWatch } from "./mod-folder-watch.js";
 import { formatErrorLine, formatFault, formatLogLine, formatReport } from "./report-format.js";
-import { connectToServer, SERVER_FLAGS } from "./server-connection.js";
+import { connectToServer, SERVER_FLAGS, whoAmI } from "./server-connection.js";
+import { CapabilityStubs, formatStubCall } from "./capability-stubs.js";
+import { emitAction, parsePayload } from "./console-actions.js";
+import { CONFIG_FILE, findProjectConfig, readProjectConfig, type DevEmit, type ProjectConfig } from "./project-config.js";
+import { describeClose, reconnect } from "./reconnect.js";
 import { shutdownSignal } from "./shutdown-signal.js";
 
-const FLAGS = { ...SERVER_FLAGS, types: { type: "string", multiple: true } } as const;
+const FLAGS = { ...SERVER_FLAGS, types: { type: "string", multiple: true }, config: { type: "string" }, emit: { type: "string" }, payload: { type: "string" } } as const;
 
 /** Help for `modhost dev --help`. */
 export const DEV_HELP = [
@@ -25,6 +29,10 @@ export const DEV_HELP = [
   "  --server <url>         push to this running server (see modhost serve); without it, a local host is started",
   "  --token-file <f>       the server's admin token (default: $MODHOST_TOKEN)",
   "  --types <file.d.ts>    for the local host: the game's declarations (repeatable)",
+  `  --config <file>        the project file (default: ${CONFIG_FILE} in the mod's folder or up to two folders up):`,
+  "                         the local host offers its capabilities (stubs), grants and types; its dev.emit is sent after every swap",
+  "  --emit <event>         send this event after every swap and print the answers (overrides dev.emit)",
+  "  --payload <json>       the payload of --emit (default null)",
   "  --json                 print JSON lines: { type: \"report\" | \"error\" | \"log\" | \"fault\" | \"rollback\", ... }",
 ].join("\n");
 
@@ -55,21 +63,26 @@ export async function devCommand(args: readonly string[]): Promise<number> {
   });
   const parsedManifest = parseManifest(manifestText);
   const modName = parsedManifest.ok ? parsedManifest.manifest.name : undefined;
+  const configFile = values.config !== undefined ? resolve(values.config) : await findProjectConfig(dir, 2);
+  const config = configFile !== undefined ? await readProjectConfig(configFile) : undefined;
+  const afterSwap: DevEmit | undefined = values.emit !== undefined ? { event: values.emit, payload: parsePayload("dev", values.payload) } : config?.devEmit;
 
   const signal = shutdownSignal();
+  const stopped = signal.received.then(() => "signal" as const);
   let local: LocalServer | undefined;
   let client: AdminClient | undefined;
   let watch: ModFolderWatch | undefined;
   try {
+    if (configFile !== undefined) out.note(out.errStyle.gray(`modhost dev: project file ${configFile}`));
     if (values.server === undefined && process.env.MODHOST_SERVER === undefined) {
-      local = await startLocalServer(values.types ?? [], out);
+      local = await startLocalServer([...(config?.types ?? []), ...(values.types ?? []).map((t) => resolve(t))], config, out);
       client = await AdminClient.connect(local.url, local.token);
       out.note(out.errStyle.gray(`modhost dev: local host at ${local.url}; watching ${shown}`));
     } else {
       client = await connectToServer("dev", values);
       out.note(out.errStyle.gray(`modhost dev: pushing ${shown} to ${values.server ?? process.env.MODHOST_SERVER}`));
     }
-    const connection = client;
+    const attach = async (connection: AdminClient): Promise<void> => {
     connection.onEvent((event) => {
       if (event.stream === "log") {
         if (out.json) out.data({ type: "log", data: event.data });
@@ -84,16 +97,41 @@ export async function devCommand(args: readonly string[]): Promise<number> {
       }
     });
     await connection.request("subscribe", { streams: ["log", "fault", "swap"], ...(modName !== undefined ? { mod: modName } : {}) });
+    };
+    await attach(client);
 
-    const deployer = new SerialDeployer(() => deployOnce(connection, dir, shown, out));
+    const deployer = new SerialDeployer(() => deployOnce(client, dir, shown, out, afterSwap));
     watch = await ModFolderWatch.create(dir, DEBOUNCE_MS, () => deployer.trigger(), (err) => out.note(out.errStyle.yellow(`watch: ${err.message}`)));
     deployer.trigger();
 
-    const ended = await Promise.race([signal.received.then(() => "signal" as const), connection.closed.then(() => "closed" as const), deployer.fatal]);
-    if (ended === "signal") return EXIT_CODES.ok;
-    if (ended === "closed") out.note(out.errStyle.red("modhost dev: the server closed the connection"));
-    else out.note(out.errStyle.red(`modhost dev: ${ended.code} ${ended.message}`));
-    return EXIT_CODES.unavailable;
+    for (;;) {
+      const current: AdminClient = client;
+      const ended = await Promise.race([stopped, current.closed, deployer.fatal]);
+      if (ended === "signal") return EXIT_CODES.ok;
+      if ("code" in ended && typeof ended.code === "string") {
+        out.note(out.errStyle.red(`modhost dev: ${ended.code} ${ended.message}`));
+        return EXIT_CODES.unavailable;
+      }
+      if (local !== undefined) {
+        out.note(out.errStyle.red("modhost dev: the local host closed the connection"));
+        return EXIT_CODES.unavailable;
+      }
+      // The server restarted or the network dropped: reconnect, subscribe again, push the folder again.
+      out.note(out.errStyle.yellow(`modhost dev: ${describeClose(ended as { code: number; reason: string })}`));
+      const next = await reconnect(() => connectToServer("dev", values), stopped, (message) => out.note(out.errStyle.yellow(`modhost dev: ${message}`)));
+      if (next === undefined) return EXIT_CODES.ok;
+      client = next;
+      const attached = await attach(next).then(
+        () => true,
+        (err: unknown) => {
+          if (isModhostError(err, "E_ADMIN_UNAVAILABLE")) return false;
+          throw err;
+        },
+      );
+      if (!attached) continue;
+      out.note(out.errStyle.gray("modhost dev: reconnected; pushing the folder again"));
+      deployer.trigger();
+    }
   } finally {
     signal.dispose();
     await watch?.close();
@@ -138,8 +176,12 @@ class SerialDeployer {
   }
 }
 
-/** Reads the folder and deploys it; prints the report or what stopped it. Throws only if the server is gone. */
-async function deployOnce(client: AdminClient, dir: string, shown: string, out: CliOutput): Promise<void> {
+/**
+ * Reads the folder and deploys it; prints the report or what stopped it, and after a swap the
+ * answers to `afterSwap`. A server that is gone is reported: the reconnect pushes the folder again.
+ */
+async function deployOnce(client: AdminClient | undefined, dir: string, shown: string, out: CliOutput, afterSwap: DevEmit | undefined): Promise<void> {
+  if (client === undefined) return;
   const prefix = `${shown.replace(/\/+$/, "")}/`.replace(/^\.\//, "");
   let files: Record<string, string>;
   try {
@@ -150,11 +192,19 @@ async function deployOnce(client: AdminClient, dir: string, shown: string, out: 
     return;
   }
   try {
-    const report = await client.request("deploy", { files });
+    const report = await client.request("deploy", { files, by: `modhost dev (${whoAmI()})` });
     if (out.json) out.data({ type: "report", report });
     else out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${formatReport(report, out.style, (file) => files[file], prefix)}`);
+    if (afterSwap !== undefined && report.ok && report.kind !== "noop") {
+      const outcome = await emitAction(client, afterSwap.event, afterSwap.payload, report.mod, out.style);
+      if (out.json) out.data({ type: "emit", data: outcome.data });
+      else out.line(`${out.style.gray(`emit ${afterSwap.event}:`)}\n${outcome.text}`);
+    }
   } catch (err) {
-    if (isModhostError(err, "E_ADMIN_UNAVAILABLE")) throw err;
+    if (isModhostError(err, "E_ADMIN_UNAVAILABLE")) {
+      out.note(out.errStyle.yellow(`modhost dev: the server is unreachable (${err.message}); the folder is pushed again once reconnected`));
+      return;
+    }
     if (!isModhostError(err)) throw err;
     printError(err.toInfo(), out, prefix, files);
   }
@@ -171,7 +221,7 @@ function printError(error: ErrorInfo, out: CliOutput, prefix: string, files: Rec
 }
 
 /** A host in a temp modsDir with its admin server on loopback, for `dev` without --server. */
-async function startLocalServer(types: readonly string[], out: CliOutput): Promise<LocalServer> {
+async function startLocalServer(types: readonly string[], config: ProjectConfig | undefined, out: CliOutput): Promise<LocalServer> {
   const modsDir = await mkdtemp(join(tmpdir(), "modhost-dev-"));
   const token = generateToken();
   let host: ModHost | undefined;
@@ -184,7 +234,18 @@ async function startLocalServer(types: readonly string[], out: CliOutput): Promi
     for (const err of errors) out.note(out.errStyle.red(`while stopping the local host: ${messageOf(err)}`));
   };
   try {
-    host = await ModHost.create({ modsDir, ...(types.length > 0 ? { modTypes: types.map((t) => resolve(t)) } : {}) });
+    const stubs =
+      config === undefined
+        ? undefined
+        : new CapabilityStubs(config.capabilities, (call) => {
+            if (out.json) out.data({ type: "capability", data: call });
+            else out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${out.style.cyan("stub")} ${formatStubCall(call)}`);
+          });
+    host = await ModHost.create({
+      modsDir,
+      ...(types.length > 0 ? { modTypes: types.map((t) => resolve(t)) } : {}),
+      ...(config !== undefined && stubs !== undefined ? { capabilities: stubs.functions(), grants: config.grants, limits: config.limits } : {}),
+    });
     admin = await AdminServer.create({ host, token, modsDir, onProblem: (message) => out.note(out.errStyle.yellow(message)) });
   } catch (err) {
     await close();

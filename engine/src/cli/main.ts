@@ -1,25 +1,35 @@
 import { isModhostError, messageOf } from "../errors/modhost-error.js";
 import { COMMANDS, type Command } from "./commands.js";
 import { EXIT_CODES, exitCodeOf } from "./exit-codes.js";
+import { helpWidth, suggest, wrapHelp } from "./help-text.js";
 import { formatErrorLine } from "./report-format.js";
 import { styleFor } from "./terminal-style.js";
 
 /** Version of the modhost package, for `--version`. */
 const VERSION = "0.1.0";
 
+/** Usage lines wider than this get their summary on the next line. */
+const USAGE_COLUMN = 34;
+
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
-  return [
-    "modhost: run untrusted TypeScript game mods in sandboxes and hot-patch them live",
-    "",
-    "Usage: modhost <command> [options]",
-    "",
-    "Commands:",
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    "",
-    "Options: --help (on any command), --version, --json (machine-readable output)",
-    "Exit codes: 0 ok, 1 findings or refused, 2 usage error, 3 server unreachable or token refused",
-  ].join("\n");
+  const width = helpWidth();
+  const rows = COMMANDS.flatMap((c) =>
+    c.usage.length <= USAGE_COLUMN ? [`  ${c.usage.padEnd(USAGE_COLUMN)}  ${c.summary}`] : [`  ${c.usage}`, `  ${" ".repeat(USAGE_COLUMN)}  ${c.summary}`],
+  );
+  return wrapHelp(
+    [
+      "modhost: run untrusted TypeScript game mods in sandboxes and hot-patch them live",
+      "",
+      "Usage: modhost <command> [options]",
+      "",
+      "Commands:",
+      ...rows,
+      "",
+      "Options: --help (on any command), --version, --json (machine-readable output)",
+      "Exit codes: 0 ok, 1 findings or refused, 2 usage error, 3 server unreachable or token refused, 4 held for approval",
+    ].join("\n"),
+    width,
+  );
 }
 
 /**
@@ -39,11 +49,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    console.error(`modhost: unknown command "${name}"\n\n${usage()}`);
+    const close = suggest(name, COMMANDS.map((c) => c.name));
+    const hint = close.length > 0 ? `did you mean ${close.slice(0, 3).map((c) => `"modhost ${c}"`).join(" or ")}?` : "modhost --help lists the commands";
+    console.error(`modhost: unknown command "${name}": ${hint}`);
     return EXIT_CODES.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(`Usage: modhost ${command.usage}\n\n${command.summary}${command.help ? `\n\n${command.help}` : ""}`);
+    console.log(wrapHelp(`Usage: modhost ${command.usage}\n\n${command.summary}${command.help ? `\n\n${command.help}` : ""}`, helpWidth()));
     return EXIT_CODES.ok;
   }
   try {

@@ -4,9 +4,9 @@ import type { MetricsSnapshot } from "../host/host-metrics.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { parseCommandArgs } from "./cli-args.js";
 import { cliOutput } from "./cli-output.js";
-import { EXIT_CODES } from "./exit-codes.js";
+import { EXIT_CODES, exitOf } from "./exit-codes.js";
 import { formatMods, formatReport } from "./report-format.js";
-import { connectToServer, SERVER_FLAGS } from "./server-connection.js";
+import { connectToServer, SERVER_FLAGS, whoAmI } from "./server-connection.js";
 
 /** Connects, runs `fn`, and closes the connection whatever happens. */
 export async function withServer<T>(command: string, values: { server?: string | undefined; "token-file"?: string | undefined }, fn: (client: AdminClient) => Promise<T>): Promise<T> {
@@ -28,16 +28,25 @@ export async function statusCommand(args: readonly string[]): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-/** `modhost reload|rollback|approve <mod>`: one swap operation on a running server. */
+const ROLLBACK_FLAGS = { ...SERVER_FLAGS, to: { type: "string" } } as const;
+
+/**
+ * `modhost reload|rollback|approve <mod>`: one swap operation on a running server (`rollback
+ * --to <version>` returns to an older version of `modhost versions`). Exit 0 done, 4 held for
+ * approval, 1 refused.
+ */
 export function swapCommand(kind: "reload" | "rollback" | "approve"): (args: readonly string[]) => Promise<number> {
   return async (args) => {
-    const { values, positionals } = parseCommandArgs(kind, args, SERVER_FLAGS, { min: 1, max: 1, names: "the mod's name" });
+    const { values, positionals } = parseCommandArgs(kind, args, kind === "rollback" ? ROLLBACK_FLAGS : SERVER_FLAGS, { min: 1, max: 1, names: "the mod's name" });
     const out = cliOutput(values.json === true);
     const mod = positionals[0] as string;
-    const report: SwapReport = await withServer(kind, values, (client) => client.request(kind, { mod }));
+    const to = (values as { to?: string }).to;
+    const report: SwapReport = await withServer(kind, values, (client) =>
+      kind === "rollback" ? client.request("rollback", { mod, by: whoAmI(), ...(to !== undefined ? { to } : {}) }) : client.request(kind, { mod, by: whoAmI() }),
+    );
     if (out.json) out.data(report);
     else out.line(formatReport(report, out.style));
-    return report.ok ? EXIT_CODES.ok : EXIT_CODES.failed;
+    return exitOf(report);
   };
 }
 

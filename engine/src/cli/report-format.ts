@@ -2,6 +2,7 @@ import { formatOrigin } from "../registry/mod-origin.js";
 import type { LogLine } from "../admin/protocol.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModInfo } from "../host/mod-host.js";
+import type { VersionInfo } from "../host/version-ledger.js";
 import type { RecoveryReport } from "../persist/recovery-report.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapChange, SwapReport } from "../model/swap-report.js";
@@ -28,7 +29,11 @@ export function formatReport(report: SwapReport, style: Style, sources?: SourceL
   const lines: string[] = [];
   const times = style.gray(`(pause ${ms(report.pauseMs)}, total ${ms(report.totalMs)})`);
   const name = style.bold(report.mod);
-  if (!report.ok) {
+  if (!report.ok && report.error?.code === "E_APPROVAL_REQUIRED") {
+    // Held, not refused: the operator decides (modhost approve).
+    lines.push(`${style.yellow("⏸")} ${name} ${report.from}: held for approval (the live version keeps running)`);
+    lines.push(`  ${style.yellow(report.error.code)} ${report.error.message}`);
+  } else if (!report.ok) {
     lines.push(`${style.red("✗")} ${name} ${report.from || "(new)"}: refused`);
     if (report.error !== undefined) {
       lines.push(`  ${formatErrorLine(report.error, style, filePrefix)}`);
@@ -66,6 +71,7 @@ export function formatMods(mods: readonly ModInfo[], style: Style): string {
     const row = pad(rows[i] ?? []);
     out.push(mod.status === "running" ? row : mod.status === "pending-approval" ? style.yellow(row) : style.red(row));
     if (mod.error !== undefined) out.push(`  ${formatErrorLine(mod.error, style)}`);
+    if (mod.pending !== undefined) out.push(style.yellow(`  pending: ${mod.pending.version} (${mod.pending.hash.slice(0, 12)})${mod.pending.reason !== undefined ? `: ${mod.pending.reason}` : ""}`));
     if (mod.recovery !== undefined) out.push(...formatRecovery(mod.recovery, style).map((line) => `  ${line}`));
   });
   return out.join("\n");
@@ -88,6 +94,27 @@ export function formatRecovery(report: RecoveryReport, style: Style): string[] {
   for (const path of report.keptAside) lines.push(style.gray(`  kept aside: ${path}`));
   for (const warning of report.warnings) lines.push(style.yellow(`  warning: ${warning}`));
   return lines;
+}
+
+/** Is this report a version held for the operator's approval (not a refusal)? */
+export function isHeld(report: SwapReport): boolean {
+  return !report.ok && report.error?.code === "E_APPROVAL_REQUIRED";
+}
+
+/** A mod's versions as a table, oldest first: the live one marked `*`, the held one `pending`. */
+export function formatVersions(versions: readonly VersionInfo[], style: Style): string {
+  const header = ["", "VERSION", "HASH", "SOURCE", "WHEN", "HOW", "BY"];
+  const rows = versions.map((v) => [v.current ? "*" : v.pending ? "?" : "", v.version, v.hash.slice(0, 12), v.source, v.at.replace("T", " ").slice(0, 19), v.pending ? "pending" : v.how, v.by ?? "-"]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const pad = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const out = [style.bold(pad(header))];
+  versions.forEach((v, i) => {
+    const row = pad(rows[i] ?? []);
+    out.push(v.current ? style.green(row) : v.pending ? style.yellow(row) : row);
+    if (v.pending && v.reason !== undefined) out.push(style.yellow(`  held: ${v.reason}`));
+  });
+  out.push(style.gray("* live   ? held for approval (modhost approve)   older rows: modhost rollback <mod> --to <version>"));
+  return out.join("\n");
 }
 
 /** One log line: time, mod, level, message. */

@@ -1,15 +1,19 @@
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { AdminServer } from "../admin/admin-server.js";
 import { ADMIN_PATH, METRICS_PATH } from "../admin/protocol.js";
 import { isLoopback } from "../admin/request-guard.js";
-import { messageOf } from "../errors/modhost-error.js";
+import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { ModHost, type LogEvent } from "../host/mod-host.js";
 import type { ModHostOptions } from "../host/host-options.js";
 import { parseCommandArgs, parsePort, usageError } from "./cli-args.js";
 import { cliOutput, type CliOutput } from "./cli-output.js";
+import { CapabilityStubs, formatStubCall } from "./capability-stubs.js";
 import { EXIT_CODES } from "./exit-codes.js";
+import { findProjectConfig, readProjectConfig, CONFIG_FILE, type ProjectConfig } from "./project-config.js";
 import { formatFault, formatLogLine, formatMods, formatReport } from "./report-format.js";
 import { shutdownSignal } from "./shutdown-signal.js";
+import type { Style } from "./terminal-style.js";
 import { readOrCreateToken } from "./token-file.js";
 
 const FLAGS = {
@@ -26,6 +30,7 @@ const FLAGS = {
   follow: { type: "string", multiple: true },
   poll: { type: "string" },
   "require-signed": { type: "boolean" },
+  config: { type: "string" },
 } as const;
 
 /** Help for `modhost serve --help`. */
@@ -38,6 +43,7 @@ export const SERVE_HELP = [
   "  --watch                reload mods when their files change",
   "  --isolation <mode>     process (default: isolates in a supervised child process) or inline",
   "  --types <file.d.ts>    the game's declarations mods are type-checked against (repeatable)",
+  `  --config <file>        the project file (default: ${CONFIG_FILE} in the mods folder or beside it): capabilities offered (stubs), grants, types, limits`,
   "  --json                 print JSON lines: first { type: \"listening\", ... }, then swap/fault/log events",
   "",
   "Signed packages (docs/distribution.md):",
@@ -57,6 +63,7 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("serve", args, FLAGS, { min: 1, max: 1, names: "the mods folder to serve" });
   const out = cliOutput(values.json === true);
   const modsDir = resolve(positionals[0] as string);
+  await checkModsDir(modsDir, positionals[0] as string);
   const port = values.port === undefined ? 0 : parsePort("serve", values.port);
   const hostname = values.host ?? "127.0.0.1";
   const isolation = values.isolation;
@@ -65,6 +72,8 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   if (isolation === "inline" && !process.execArgv.includes("--no-node-snapshot")) {
     throw usageError(`modhost serve: --isolation inline runs isolated-vm in this process, which needs node --no-node-snapshot: run node --no-node-snapshot ${process.argv[1] ?? "modhost"} serve ... (or leave the default, --isolation process)`);
   }
+  const configFile = values.config !== undefined ? resolve(values.config) : await findProjectConfig(modsDir, 1);
+  const config = configFile !== undefined ? await readProjectConfig(configFile) : undefined;
   const tokenFile = resolve(values["token-file"] ?? `${modsDir}/.modhost-token`);
   const token = await readOrCreateToken(tokenFile);
   if (token.readableByOthers) out.note(out.errStyle.yellow(`warning: ${tokenFile} can be read by other users (chmod 600 it)`));
@@ -74,13 +83,17 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
   let host: ModHost | undefined;
   let admin: AdminServer | undefined;
+  let stubs: CapabilityStubs | undefined;
   try {
+    const types = [...(config?.types ?? []), ...(values.types ?? []).map((t) => resolve(t))];
+    stubs = config !== undefined ? stubsFor(config, out) : undefined;
     const options: ModHostOptions = {
       modsDir,
       ...(values.state !== undefined ? { stateDir: resolve(values.state) } : {}),
       ...(values.watch === true ? { watch: true } : {}),
       ...(isolation !== undefined ? { isolation } : {}),
-      ...(values.types !== undefined ? { modTypes: values.types.map((t) => resolve(t)) } : {}),
+      ...(types.length > 0 ? { modTypes: types } : {}),
+      ...(config !== undefined && stubs !== undefined ? projectOptions(stubs, config) : {}),
       ...registryOptions(values),
     };
     host = await ModHost.create(options);
@@ -89,7 +102,7 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
     const base = admin.url;
     const wsUrl = `${base.replace(/^http/, "ws")}${ADMIN_PATH}`;
     if (out.json) {
-      out.data({ type: "listening", url: base, admin: wsUrl, metrics: `${base}${METRICS_PATH}`, tokenFile, tokenCreated: token.created, pid: process.pid, mods: host.mods() });
+      out.data({ type: "listening", url: base, admin: wsUrl, metrics: `${base}${METRICS_PATH}`, tokenFile, tokenCreated: token.created, pid: process.pid, ...(configFile !== undefined ? { config: configFile } : {}), mods: host.mods() });
     } else {
       const s = out.style;
       out.line(`${s.bold("modhost")} serving ${host.mods().length} mod(s) from ${modsDir}`);
@@ -97,12 +110,15 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
       out.line(`  ${s.gray("admin")}    ${wsUrl}`);
       out.line(`  ${s.gray("metrics")}  ${base}${METRICS_PATH}  (Authorization: Bearer <token>)`);
       out.line(`  ${s.gray("token")}    ${tokenFile}${token.created ? " (new)" : ""}`);
+      out.line(`  ${s.gray("config")}   ${configFile ?? `none (${CONFIG_FILE} beside the mods folder offers capabilities and grants)`}`);
       out.line(`  ${s.gray("try")}      modhost status --server ${base} --token-file ${tokenFile}`);
       out.line("");
       out.line(formatMods(host.mods(), s));
     }
     const received = await signal.received;
-    out.note(`${received}: shutting down`);
+    out.note(`${stamp(out.errStyle)}${received}: shutting down`);
+    const counts = Object.entries(stubs?.counts() ?? {});
+    if (counts.length > 0) out.note(out.errStyle.gray(`stub calls: ${counts.map(([permission, n]) => `${permission} ${n}`).join(", ")}`));
   } finally {
     signal.dispose();
     const errors: unknown[] = [];
@@ -114,16 +130,42 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
   return exitCode;
 }
 
+/** `HH:MM:SS.mmm ` in gray: every line serve prints about what happens says when. */
+function stamp(style: Style): string {
+  return `${style.gray(new Date().toISOString().slice(11, 23))} `;
+}
+
+/** E_MODS_DIR unless `modsDir` is a folder: serve never creates it (a typo would serve nothing). */
+async function checkModsDir(modsDir: string, shown: string): Promise<void> {
+  const info = await stat(modsDir).catch((err: NodeJS.ErrnoException) => {
+    throw new ModhostError("E_MODS_DIR", err.code === "ENOENT" ? `modhost serve: there is no folder ${shown} (${modsDir}); give the folder that holds your mods (modhost init <dir> makes one)` : `modhost serve: cannot read ${modsDir}: ${err.message}`, { field: "modsDir" });
+  });
+  if (!info.isDirectory()) throw new ModhostError("E_MODS_DIR", `modhost serve: ${modsDir} is not a folder; give the folder that holds your mods`, { field: "modsDir" });
+}
+
+/** The host options a project file gives: stubbed capabilities (each call printed), grants, limits. */
+function projectOptions(stubs: CapabilityStubs, config: ProjectConfig): Pick<ModHostOptions, "capabilities" | "grants" | "limits"> {
+  return { capabilities: stubs.functions(), grants: config.grants, limits: config.limits };
+}
+
+/** The project file's capabilities as stubs whose calls serve prints as they happen. */
+function stubsFor(config: ProjectConfig, out: CliOutput): CapabilityStubs {
+  return new CapabilityStubs(config.capabilities, (call) => {
+    if (out.json) out.data({ type: "capability", data: call });
+    else out.line(`${stamp(out.style)}${out.style.cyan("stub")} ${formatStubCall(call)}`);
+  });
+}
+
 /** Prints every swap, fault and log line of the host as it happens. */
 function printEvents(host: ModHost, out: CliOutput): void {
   let seq = 0;
   host.on("swap", (report) => {
     if (out.json) out.data({ type: "swap", data: report });
-    else out.line(formatReport(report, out.style));
+    else out.line(`${stamp(out.style)}${formatReport(report, out.style)}`);
   });
   host.on("fault", (fault) => {
     if (out.json) out.data({ type: "fault", data: fault });
-    else out.line(formatFault(fault, out.style));
+    else out.line(`${stamp(out.style)}${formatFault(fault, out.style)}`);
   });
   host.on("log", (line: LogEvent) => {
     const numbered = { ...line, seq: ++seq, time: Date.now() };

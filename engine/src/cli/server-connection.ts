@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
 import { AdminClient } from "../admin/admin-client.js";
 import { messageOf } from "../errors/modhost-error.js";
 import { usageError } from "./cli-args.js";
@@ -38,4 +39,16 @@ export async function connectToServer(command: string, values: { readonly server
     if (token === undefined || token === "") throw usageError(`modhost ${command}: no admin token: give --token-file <file> (serve prints where it is) or set MODHOST_TOKEN`);
   }
   return AdminClient.connect(server, token);
+}
+
+/** Who is asking, for the server's version history: `user@machine` (printable, at most 128 characters). */
+export function whoAmI(): string {
+  let user = "someone";
+  try {
+    user = userInfo().username;
+  } catch (err) {
+    // No user name for this uid (a container): the machine alone still says something.
+    void err;
+  }
+  return `${user}@${hostname()}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 128);
 }

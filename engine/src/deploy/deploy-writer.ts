@@ -44,13 +44,20 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
  *   over, symbolic links and special files are not; sources the deploy does not carry are gone;
  * - the new folder is swapped in by two renames in one synchronous step (old aside, new in), so a
  *   watcher never sees the mod missing;
- * - if the host refuses the version (not merely holding it for approval), the old folder is
- *   swapped back: refused files never stay where a restart or a watcher would read them.
+ * - if the host refuses the version, the old folder is swapped back: refused files never stay
+ *   where a restart or a watcher would read them; a version held for approval stays only with
+ *   `keepHeld` (the default; the admin channel keeps held files aside until approved instead).
  * `packageFiles` are a verified signed package's own files (package.json, listing, signature),
  * written beside the sources. Throws E_DEPLOY_REFUSED or E_MANIFEST_INVALID before touching the
  * mod's folder.
  */
-export async function deploy(modsDir: string, files: Readonly<Record<string, string>>, load: (dir: string) => Promise<SwapReport>, packageFiles: Readonly<Record<string, Uint8Array>> = {}): Promise<DeployOutcome> {
+export async function deploy(
+  modsDir: string,
+  files: Readonly<Record<string, string>>,
+  load: (dir: string) => Promise<SwapReport>,
+  packageFiles: Readonly<Record<string, Uint8Array>> = {},
+  options: { readonly keepHeld?: boolean } = {},
+): Promise<DeployOutcome> {
   checkDeployFiles(files);
   const parsed = parseManifest(files["mod.json"] ?? "");
   if (!parsed.ok) {
@@ -81,7 +88,7 @@ export async function deploy(modsDir: string, files: Readonly<Record<string, str
       swapBack(dir, join(staging, "refused"), existed ? aside : undefined, name);
       throw err;
     }
-    if (report.ok || report.error?.code === "E_APPROVAL_REQUIRED") return { name, dir, report, restored: false };
+    if (report.ok || (options.keepHeld !== false && report.error?.code === "E_APPROVAL_REQUIRED")) return { name, dir, report, restored: false };
     swapBack(dir, join(staging, "refused"), existed ? aside : undefined, name);
     return { name, dir, report, restored: true };
   } finally {

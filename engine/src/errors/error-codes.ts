@@ -117,6 +117,8 @@ export const ERROR_CODES = {
   E_DEPLOY_REFUSED: "operator",
   /** The modhost command got an unknown flag, a missing argument or a bad value (exit code 2). */
   E_CLI_USAGE: "operator",
+  /** The project file (modhost.config.json) is not JSON or a field is wrong (see `file` and `field`). */
+  E_CONFIG_INVALID: "operator",
 
   // --- signed packages and the registry (the publisher or the operator) ---
   /** A minisign key file is malformed, encrypted, damaged, or would be overwritten. */

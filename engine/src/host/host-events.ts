@@ -21,6 +21,8 @@ export interface ModInfo {
   readonly origin?: ModOrigin;
   /** What recovery found in the stateDir when the mod was brought up (with a stateDir only). */
   readonly recovery?: RecoveryReport;
+  /** The version held for the operator's approval, and why it is held (status "pending-approval"). */
+  readonly pending?: { readonly version: string; readonly hash: string; readonly reason?: string };
 }
 
 /**

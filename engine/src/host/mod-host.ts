@@ -17,6 +17,9 @@ import { throwCollected } from "../util/collected-errors.js";
 import { HostPackages } from "./host-packages.js";
 import { HostEvents, type ModHostEvents, type ModInfo } from "./host-events.js";
 import { SlotRegistry } from "./slot-registry.js";
+import { VersionLedger, type VersionInfo } from "./version-ledger.js";
+import { listVersions } from "./version-list.js";
+import type { ModVersion } from "../compile/mod-version.js";
 
 export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-events.js";
 
@@ -39,6 +42,8 @@ export class ModHost {
   #closed: Promise<void> | undefined;
   /** Signed packages: origins, tarball installs and the registry follower. */
   #packages: HostPackages | undefined;
+  /** When and how each version went live, and why a held one is held. */
+  readonly #ledger = new VersionLedger();
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, metrics: HostMetrics, events: HostEvents, gate: CapabilityGate) {
     this.#options = options;
@@ -49,6 +54,7 @@ export class ModHost {
     this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version) => this.#typeCheck.check(version), (report) => events.swap(report), (mod, message) => events.log({ mod, level: "warn", message }));
     this.#registry = new SlotRegistry({ options, backend, metrics, events, swaps: this.#swaps, closed: () => this.#closed !== undefined });
+    events.on("swap", (report) => this.#ledger.note(report, this.#registry.get(report.mod)?.version.hash, false));
   }
 
   /**
@@ -161,7 +167,14 @@ export class ModHost {
 
   /** Every mod found, with its version, status and hash. */
   mods(): ModInfo[] {
-    return this.#registry.list((slot) => this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" });
+    return this.#registry.list(
+      (slot) => this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
+      (slot) => {
+        const held = slot.pendingApproval?.version as ModVersion;
+        const reason = this.#ledger.heldReason(slot.name);
+        return { version: held.manifest.version, hash: held.hash, ...(reason !== undefined ? { reason } : {}) };
+      },
+    );
   }
 
   /**
@@ -217,16 +230,41 @@ export class ModHost {
     await this.#packages?.pollNow();
   }
 
-  /** Returns a mod to its previous version, carrying its current state (migrated if needed). */
-  async rollback(name: string): Promise<SwapReport> {
+  /**
+   * Returns a mod to its previous version (or, with `to`, to the newest earlier version whose
+   * version string or hash prefix is `to`; the versions after it leave the history), carrying its
+   * current state (migrated if needed).
+   */
+  async rollback(name: string, options: { readonly to?: string } = {}): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.rollback(this.#registry.slot(name));
+    return this.#swaps.rollback(this.#registry.slot(name), undefined, options.to);
   }
 
   /** Applies the patch held for approval (it asked for a new permission or a higher limit). */
   async approve(name: string): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.approve(this.#registry.slot(name));
+    const slot = this.#registry.slot(name);
+    const report = await this.#swaps.approve(slot);
+    if (report.ok) this.#ledger.note(report, slot.version.hash, true);
+    return report;
+  }
+
+  /**
+   * A mod's versions, oldest first: those a rollback can return to, the live one, and the one held
+   * for approval, each with its hash, source, when and how it went live.
+   */
+  versions(name: string): VersionInfo[] {
+    this.#checkOpen();
+    const slot = this.#registry.slot(name);
+    return listVersions(slot, this.#ledger, (version) => this.#packages?.origin(name, version.manifest.version, version.hash, version.signed)?.source ?? "folder");
+  }
+
+  /** The event names each running mod handles, by mod (for consoles' completion). */
+  handledEvents(): Record<string, readonly string[]> {
+    return Object.fromEntries(this.mods().flatMap((mod) => {
+      const slot = this.#registry.get(mod.name);
+      return slot === undefined ? [] : [[mod.name, slot.handledEvents]];
+    }));
   }
 
   /** A copy of a mod's current state (after every event emitted before this call). */

@@ -145,13 +145,18 @@ function checkPermissions(manifest: ModManifest, options: ResolvedOptions): Omit
   const granted = options.grants.get(manifest.name) ?? [];
   for (const [index, permission] of manifest.permissions.entries()) {
     if (!options.capabilities.has(permission)) {
-      return { code: "E_PERMISSION_UNKNOWN", message: `permission "${permission}" is not offered by the game (offered: ${[...options.capabilities.keys()].join(", ") || "none"})`, file: "mod.json", field: `permissions[${index}]` };
+      return { code: "E_PERMISSION_UNKNOWN", message: `permission "${permission}" is not offered by the game (offered: ${[...options.capabilities.keys()].join(", ") || "none"}); ${permissionHint(permission)}`, file: "mod.json", field: `permissions[${index}]` };
     }
     if (!granted.includes(permission)) {
       return { code: "E_PERMISSION_NOT_GRANTED", message: `permission "${permission}" is not granted to mod "${manifest.name}"; the operator must add it to grants["${manifest.name}"]`, file: "mod.json", field: `permissions[${index}]` };
     }
   }
   return undefined;
+}
+
+/** How to offer a permission, for E_PERMISSION_UNKNOWN: in the embedding game, or in the project file of `modhost serve`/`dev`. */
+export function permissionHint(permission: string): string {
+  return `to offer it, pass capabilities: { ${JSON.stringify(permission)}: fn } to ModHost.create(), or (modhost serve/dev) add "capabilities": { ${JSON.stringify(permission)}: { "answer": ... } } to modhost.config.json beside the mods folder`;
 }
 
 /** Every .ts file under `dir` (skipping tests, node_modules, dist and dot-folders). */

@@ -85,7 +85,7 @@ export class SlotRegistry {
   }
 
   /** Every mod found (loaded or not), sorted by name; `originOf` says where a loaded one's live version came from. */
-  list(originOf: (slot: ModSlot) => ModOrigin): ModInfo[] {
+  list(originOf: (slot: ModSlot) => ModOrigin, pendingOf: (slot: ModSlot) => NonNullable<ModInfo["pending"]>): ModInfo[] {
     const out: ModInfo[] = [];
     for (const slot of this.#slots.values()) {
       const error = slot.lastError;
@@ -98,6 +98,7 @@ export class SlotRegistry {
         origin: originOf(slot),
         ...(error !== undefined && slot.status !== "running" ? { error } : {}),
         ...(recovery !== undefined ? { recovery } : {}),
+        ...(slot.pendingApproval !== undefined ? { pending: pendingOf(slot) } : {}),
       });
     }
     for (const failed of this.#failed.values()) out.push(failed);

@@ -60,6 +60,10 @@ export class ModSlot {
   get previousVersions(): readonly ModVersion[] {
     return this.#slot.previous;
   }
+  /** The event names the live instance handles (empty until it started). */
+  get handledEvents(): readonly string[] {
+    return this.#slot.shape?.events ?? [];
+  }
   /** The version waiting for the operator's approval, if any. */
   get pendingApproval(): { version: ModVersion; plan: SwapPlan } | undefined {
     return this.#slot.pendingApproval;

@@ -258,7 +258,9 @@ export class SwapTransaction {
   #adopt(next: ModVersion, from: ModVersion, kind: "swap" | "rollback", events: readonly string[]): void {
     const slot = this.#slot;
     if (kind === "rollback") {
-      slot.previous.pop();
+      // A rollback to an older version (rollback --to) drops the versions after it too.
+      const at = slot.previous.lastIndexOf(next);
+      slot.previous = at >= 0 ? slot.previous.slice(0, at) : slot.previous.slice(0, -1);
       slot.probation = undefined;
     } else {
       slot.previous.push(from);

@@ -45,14 +45,22 @@ export class SwapCoordinator {
     return reload;
   }
 
-  /** Returns a mod to its previous version, carrying the current state over. */
-  rollback(slot: SwapTarget, reason?: ErrorInfo): Promise<SwapReport> {
+  /**
+   * Returns a mod to its previous version, carrying the current state over; with `to`, to the
+   * newest earlier version whose version string (or hash prefix) is `to`.
+   */
+  rollback(slot: SwapTarget, reason?: ErrorInfo, to?: string): Promise<SwapReport> {
     return this.#exclusive(slot, async () => {
       const startedAt = performance.now();
-      const previous = slot.previousVersions.at(-1);
+      const history = slot.previousVersions;
+      const previous = to === undefined ? history.at(-1) : history.findLast((v) => v.manifest.version === to || (to.length >= 6 && v.hash.startsWith(to)));
       const from = slot.version;
       if (previous === undefined) {
-        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message: `mod ${slot.name} has no earlier version to roll back to`, mod: slot.name }));
+        const message =
+          to === undefined
+            ? `mod ${slot.name} has no earlier version to roll back to`
+            : `mod ${slot.name} has no earlier version "${to}" to roll back to (earlier versions: ${history.map((v) => v.manifest.version).join(", ") || "none"})`;
+        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message, mod: slot.name }));
       }
       const analyzeStart = performance.now();
       const diff = await diffVersions(from, previous).catch((err: unknown) => analysisFailure(slot, err));
