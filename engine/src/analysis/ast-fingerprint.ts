@@ -1,8 +1,9 @@
 import type ts from "typescript";
+import { isDeclaredPropertyName } from "../compile/declared-property-name.js";
 import { DepthGuard } from "../compile/source-limits.js";
 import type { TypeScript } from "../compile/load-typescript.js";
 import { bigintValue, nodeFields } from "./node-tokens.js";
-import { isKeyPosition, isReference, isTagged, leftmost, movableItems, unparenthesize } from "./syntax-queries.js";
+import { isReference, isTagged, leftmost, movableItems, unparenthesize } from "./syntax-queries.js";
 
 /**
  * The canonical form of some syntax: equal `text` means the same code up to formatting.
@@ -169,7 +170,7 @@ export class FingerprintBuilder {
       case k.StringLiteral:
       case k.NumericLiteral: {
         const text = (node as ts.StringLiteral | ts.NumericLiteral).text;
-        if (isKeyPosition(this.ts, node)) this.key(text);
+        if (isDeclaredPropertyName(this.ts, node)) this.key(text);
         else this.parts.push(node.kind === k.StringLiteral ? `s:${JSON.stringify(text)}` : `n:${text}`);
         return;
       }
@@ -324,7 +325,7 @@ export class FingerprintBuilder {
   }
 
   private identifier(node: ts.Identifier): void {
-    if (isKeyPosition(this.ts, node)) {
+    if (isDeclaredPropertyName(this.ts, node)) {
       this.key(node.text);
       return;
     }

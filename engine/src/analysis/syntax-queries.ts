@@ -56,25 +56,6 @@ export function leftmost(ts: TypeScript, name: ts.EntityName): ts.Identifier {
   return current;
 }
 
-/** Is the node a property name, where `a`, `"a"` and `'a'` name the same property? */
-export function isKeyPosition(ts: TypeScript, node: ts.Node): boolean {
-  const parent = node.parent as ts.Node | undefined;
-  if (parent === undefined) return false;
-  if (
-    ts.isPropertyAssignment(parent) ||
-    ts.isMethodDeclaration(parent) ||
-    ts.isPropertyDeclaration(parent) ||
-    ts.isPropertySignature(parent) ||
-    ts.isMethodSignature(parent) ||
-    ts.isGetAccessorDeclaration(parent) ||
-    ts.isSetAccessorDeclaration(parent) ||
-    ts.isEnumMember(parent)
-  ) {
-    return parent.name === node;
-  }
-  return false;
-}
-
 /** Could this identifier name a declaration elsewhere (rather than declare one, or name a member)? */
 export function isReference(ts: TypeScript, node: ts.Identifier): boolean {
   const parent = node.parent as ts.Node | undefined;
