@@ -14,6 +14,8 @@ import { eventSet, toResult, transpile } from "./mod-glue.js";
 export class PeerLoader {
   /** @type {Map<string, { sandbox: any, events: Set<string> }>} */
   mods = new Map();
+  /** Each mod's current glue source, to put it back when a swap's new code does not build. */
+  #glue = new Map();
   sync = true;
 
   /** Builds a sandbox from glue source: subclasses. Returns { sandbox, events }. */
@@ -25,9 +27,11 @@ export class PeerLoader {
   /** Loads every mod ({ name: typescriptSource }), runs init() in each. */
   load(mods, { cached = true } = {}) {
     for (const [name, source] of Object.entries(mods)) {
-      const built = this.build(transpile(source, { cached }));
+      const glue = transpile(source, { cached });
+      const built = this.build(glue);
       built.sandbox.call("__init");
       this.mods.set(name, built);
+      this.#glue.set(name, glue);
     }
     return this;
   }
@@ -92,9 +96,21 @@ export class PeerLoader {
     const stateJson = old.sandbox.call("__export");
     old.sandbox.dispose();
     this.mods.delete(name);
-    const built = this.build(js);
-    built.sandbox.call("__import", stateJson);
+    let built;
+    try {
+      built = this.build(js);
+      built.sandbox.call("__import", stateJson);
+    } catch (err) {
+      // A save read half written (a loaded machine) does not compile: put the old code back with
+      // its state, so the mod is still there for the next save, and report the refused swap.
+      built?.sandbox.dispose();
+      const back = this.build(this.#glue.get(name));
+      back.sandbox.call("__import", stateJson);
+      this.mods.set(name, back);
+      throw err;
+    }
     this.mods.set(name, built);
+    this.#glue.set(name, js);
     const t2 = performance.now();
     return { pauseMs: t2 - t1, totalMs: t2 - t0 };
   }

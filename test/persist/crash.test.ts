@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModHost } from "modhost";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let mods: ModsDir | undefined;
-let stateDir: string | undefined;
-const hosts: ModHost[] = [];
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await h.close();
-  await mods?.cleanup();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  mods = undefined;
-  stateDir = undefined;
-});
+const scratch = persistScratch();
 
 const COUNTER = (name: string) => `export default { init: () => ({ n: 0, seen: [] as number[] }), on: {
   inc(state: { n: number; seen: number[] }, e: { i: number }) { state.n++; state.seen.push(e.i); return state.n; },
@@ -32,9 +24,9 @@ const alive = (pid: number): boolean => {
 
 describe("crash recovery", () => {
   it("SIGKILL of the sandbox process at random points mid-batch: every event runs exactly once, in order", async () => {
-    mods = await makeModsDir({ a: simpleMod("a", COUNTER("a")), b: simpleMod("b", COUNTER("b")) });
-    const host = await ModHost.create({ modsDir: mods.dir, isolation: "process", checkpointEvery: 50 });
-    hosts.push(host);
+    scratch.mods = await makeModsDir({ a: simpleMod("a", COUNTER("a")), b: simpleMod("b", COUNTER("b")) });
+    const host = await ModHost.create({ modsDir: scratch.mods.dir, isolation: "process", checkpointEvery: 50 });
+    scratch.hosts.push(host);
     const faults: unknown[] = [];
     host.on("fault", (f) => faults.push(f));
     let sent = 0;
@@ -66,14 +58,14 @@ describe("crash recovery", () => {
   });
 
   it("SIGKILL of the sandbox process in the middle of a swap: the swap is all or nothing, no event lost", async () => {
-    mods = await makeModsDir({ a: simpleMod("a", COUNTER("a")) });
-    const host = await ModHost.create({ modsDir: mods.dir, isolation: "process", typecheck: "off" });
-    hosts.push(host);
+    scratch.mods = await makeModsDir({ a: simpleMod("a", COUNTER("a")) });
+    const host = await ModHost.create({ modsDir: scratch.mods.dir, isolation: "process", typecheck: "off" });
+    scratch.hosts.push(host);
     let sent = 0;
     const all: Promise<{ ok: boolean; value?: unknown; version: string }[]>[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
       for (let i = 0; i < 20; i++) all.push(host.emit("inc", { i: sent++ }));
-      await mods.write("a", simpleMod("a", COUNTER("a").replace("state.n++", `state.n += 1; /* v${attempt} */`), { version: `1.${attempt + 1}.0` }));
+      await scratch.mods.write("a", simpleMod("a", COUNTER("a").replace("state.n++", `state.n += 1; /* v${attempt} */`), { version: `1.${attempt + 1}.0` }));
       const reload = host.reload("a");
       for (let i = 0; i < 20; i++) all.push(host.emit("inc", { i: sent++ }));
       await new Promise((r) => setTimeout(r, Math.random() * 8));
@@ -93,11 +85,11 @@ describe("crash recovery", () => {
   });
 
   it("SIGKILL of the game process with durability fsync: every acknowledged event is in the recovered state", async () => {
-    mods = await makeModsDir({ counter: simpleMod("counter", `export default { init: () => ({ n: 0 }), on: { inc(state: { n: number }) { return ++state.n; } } };`) });
-    stateDir = await mkdtemp(join(tmpdir(), "modhost-crash-"));
+    scratch.mods = await makeModsDir({ counter: simpleMod("counter", `export default { init: () => ({ n: 0 }), on: { inc(state: { n: number }) { return ++state.n; } } };`) });
+    scratch.stateDir = await mkdtemp(join(tmpdir(), "modhost-crash-"));
     const runner = fileURLToPath(new URL("./fixtures/host-runner.mjs", import.meta.url));
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, [runner, mods.dir, stateDir, "fsync"], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(process.execPath, [runner, scratch.mods.dir, scratch.stateDir, "fsync"], { stdio: ["ignore", "pipe", "inherit"] });
       let lastAck = 0;
       let acksThisRound = 0;
       const target = 20 + Math.floor(Math.random() * 80);
@@ -116,7 +108,7 @@ describe("crash recovery", () => {
         child.on("exit", () => resolve());
         child.on("error", reject);
       });
-      const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline" });
+      const host = await ModHost.create({ modsDir: scratch.mods.dir, stateDir: scratch.stateDir, isolation: "inline" });
       try {
         const state = (await host.state("counter")) as { n: number };
         // Acknowledged events are durable; at most the one in flight may also be there.

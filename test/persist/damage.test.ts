@@ -6,40 +6,31 @@
  * mods(), in events a listener attached right after create() receives, and in messages that name
  * the file and say what to do.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModHost, type ModHostOptions, type RecoveryEvent, type LogEvent } from "modhost";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let hosts: ModHost[] = [];
-let mods: ModsDir | undefined;
-let stateDir: string | undefined;
-afterEach(async () => {
-  for (const h of hosts) await h.close();
-  hosts = [];
-  await mods?.cleanup();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  mods = undefined;
-  stateDir = undefined;
-});
+const scratch = persistScratch();
 
 const COUNTER = `export default { init: () => ({ n: 0, seen: [] as number[] }), on: {
   inc(state: { n: number; seen: number[] }, e: { i: number }) { state.n++; state.seen.push(e.i); return state.n; },
 } };`;
 
 async function open(extra: Partial<ModHostOptions> = {}): Promise<ModHost> {
-  mods ??= await makeModsDir({ counter: simpleMod("counter", COUNTER) });
-  stateDir ??= await mkdtemp(join(tmpdir(), "modhost-damage-"));
-  const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline", durability: "fsync", ...extra });
-  hosts.push(host);
+  scratch.mods ??= await makeModsDir({ counter: simpleMod("counter", COUNTER) });
+  scratch.stateDir ??= await mkdtemp(join(tmpdir(), "modhost-damage-"));
+  const host = await ModHost.create({ modsDir: scratch.mods.dir, stateDir: scratch.stateDir, isolation: "inline", durability: "fsync", ...extra });
+  scratch.hosts.push(host);
   return host;
 }
 async function closeAll(): Promise<void> {
-  for (const h of hosts.splice(0)) await h.close();
+  for (const h of scratch.hosts.splice(0)) await h.close();
 }
-const modDir = (): string => join(stateDir as string, "mods", "counter");
+const modDir = (): string => join(scratch.stateDir as string, "mods", "counter");
 const files = async (prefix: string): Promise<string[]> => (await readdir(modDir())).filter((f) => f.startsWith(prefix)).sort();
 async function run(host: ModHost, from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i++) expect((await host.emit("inc", { i }))[0]).toMatchObject({ ok: true });
@@ -82,9 +73,9 @@ describe("damaged and deleted state files", () => {
     expect(aside).toHaveLength(1);
     expect((await readFile(aside[0] as string)).equals(damaged)).toBe(true);
     // A reload must not start new code over the damaged state (it would overwrite it).
-    await mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 1"), { version: "1.1.0" }));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 1"), { version: "1.1.0" }));
     expect(await host.reload("counter")).toMatchObject({ ok: false, error: { code: "E_STATE_CORRUPT" } });
-    await mods!.write("counter", simpleMod("counter", COUNTER));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER));
     expect((await readFile(path)).equals(damaged)).toBe(true);
 
     // The operator accepts the loss: the mod continues from the last good record.
@@ -210,28 +201,28 @@ describe("damaged and deleted state files", () => {
     await closeAll();
     await open();
     await closeAll();
-    await writeFile(join(stateDir as string, "FORMAT.json"), JSON.stringify({ format: "1" }));
+    await writeFile(join(scratch.stateDir as string, "FORMAT.json"), JSON.stringify({ format: "1" }));
     const stringFormat = await open().catch((err: unknown) => err as Error & { code: string });
     expect(stringFormat).toMatchObject({ code: "E_STATE_CORRUPT" });
     expect((stringFormat as Error).message).toMatch(/FORMAT\.json is damaged.*"1" \(a string\).*write \{"format":1\}/);
     expect((stringFormat as Error).message).not.toMatch(/newer/);
-    await writeFile(join(stateDir as string, "FORMAT.json"), "{format");
+    await writeFile(join(scratch.stateDir as string, "FORMAT.json"), "{format");
     await expect(open()).rejects.toMatchObject({ code: "E_STATE_CORRUPT", message: expect.stringMatching(/FORMAT\.json is damaged: it is not JSON/) });
-    await writeFile(join(stateDir as string, "FORMAT.json"), JSON.stringify({ format: 2 }));
+    await writeFile(join(scratch.stateDir as string, "FORMAT.json"), JSON.stringify({ format: 2 }));
     await expect(open()).rejects.toMatchObject({ code: "E_STATE_FORMAT", message: expect.stringMatching(/newer modhost \(format 2\)/) });
   });
 
   it("a stored version file deleted: E_STATE_CORRUPT naming the version", async () => {
     const host = await open({ typecheck: "off" });
     await run(host, 0, 3);
-    await mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 1"), { version: "1.1.0" }));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 1"), { version: "1.1.0" }));
     expect(await host.reload("counter")).toMatchObject({ ok: true });
     await run(host, 3, 3);
     const v1 = host.mods()[0]?.hash;
     await closeAll();
     // Put the folder back to 1.0.0, so the stored 1.1.0 is the only copy of the live version.
-    await mods!.write("counter", simpleMod("counter", COUNTER));
-    await rm(join(stateDir as string, "versions", `${v1}.json`));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER));
+    await rm(join(scratch.stateDir as string, "versions", `${v1}.json`));
     const again = await open();
     expect(again.mods()[0]).toMatchObject({ status: "faulted", error: { code: "E_STATE_CORRUPT", message: expect.stringContaining(`version ${v1}`) } });
   });

@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile, appendFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModHost, type ModHostOptions } from "modhost";
-import { ISOLATIONS, makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { ISOLATIONS, makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let hosts: ModHost[] = [];
-let mods: ModsDir | undefined;
-let stateDir: string | undefined;
-afterEach(async () => {
-  for (const h of hosts) await h.close();
-  hosts = [];
-  await mods?.cleanup();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  mods = undefined;
-  stateDir = undefined;
-});
+const scratch = persistScratch();
 
 const COUNTER = `import { defineMod } from "@modhost/sdk";
 type State = { n: number; rolls: number[] };
@@ -29,17 +20,17 @@ export default defineMod<State>({
 `;
 
 async function open(isolation: "process" | "inline", extra: Partial<ModHostOptions> = {}): Promise<ModHost> {
-  mods ??= await makeModsDir({ counter: simpleMod("counter", COUNTER) });
-  stateDir ??= await mkdtemp(join(tmpdir(), "modhost-state-"));
-  const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation, ...extra });
-  hosts.push(host);
+  scratch.mods ??= await makeModsDir({ counter: simpleMod("counter", COUNTER) });
+  scratch.stateDir ??= await mkdtemp(join(tmpdir(), "modhost-state-"));
+  const host = await ModHost.create({ modsDir: scratch.mods.dir, stateDir: scratch.stateDir, isolation, ...extra });
+  scratch.hosts.push(host);
   return host;
 }
 async function reopen(isolation: "process" | "inline", extra: Partial<ModHostOptions> = {}): Promise<ModHost> {
-  await hosts.pop()?.close();
+  await scratch.hosts.pop()?.close();
   return open(isolation, extra);
 }
-const modState = (name = "counter") => join(stateDir!, "mods", name);
+const modState = (name = "counter") => join(scratch.stateDir!, "mods", name);
 
 describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
   it("a restart resumes the state and the random generator where they were", async () => {
@@ -53,7 +44,7 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
 
     // The same history without a restart gives the same next roll: the seed traveled.
     const again = await mkdtemp(join(tmpdir(), "modhost-state-"));
-    const straight = await ModHost.create({ modsDir: mods!.dir, stateDir: again, isolation });
+    const straight = await ModHost.create({ modsDir: scratch.mods!.dir, stateDir: again, isolation });
     try {
       // Seeds are random per stateDir, so replay this one's history by copying its first checkpoint is not
       // possible; instead check determinism within one stateDir: a restart must not reseed.
@@ -72,13 +63,13 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
     let host = await open(isolation);
     for (let i = 0; i < 3; i++) await host.emit("roll");
     await host.close();
-    hosts.pop();
+    scratch.hosts.pop();
     const copy = await mkdtemp(join(tmpdir(), "modhost-state-copy-"));
-    await import("node:fs/promises").then((fs) => fs.cp(stateDir!, copy, { recursive: true }));
+    await import("node:fs/promises").then((fs) => fs.cp(scratch.stateDir!, copy, { recursive: true }));
     host = await open(isolation);
     const a: unknown[] = [];
     for (let i = 0; i < 3; i++) a.push((await host.emit("roll"))[0]?.value);
-    const b = await ModHost.create({ modsDir: mods!.dir, stateDir: copy, isolation });
+    const b = await ModHost.create({ modsDir: scratch.mods!.dir, stateDir: copy, isolation });
     try {
       const bRolls: unknown[] = [];
       for (let i = 0; i < 3; i++) bRolls.push((await b.emit("roll"))[0]?.value);
@@ -92,10 +83,10 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
   it("a restart after a swap and a rollback resumes the live version with its history", async () => {
     let host = await open(isolation, { typecheck: "off" });
     await host.emit("inc");
-    await mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 10"), { version: "1.1.0" }));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 10"), { version: "1.1.0" }));
     expect(await host.reload("counter")).toMatchObject({ ok: true, kind: "swap" });
     await host.emit("inc");
-    await mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 100"), { version: "1.2.0" }));
+    await scratch.mods!.write("counter", simpleMod("counter", COUNTER.replace("state.n++", "state.n += 100"), { version: "1.2.0" }));
     expect(await host.reload("counter")).toMatchObject({ ok: true, kind: "swap" });
     await host.emit("inc");
     expect(await host.rollback("counter")).toMatchObject({ ok: true, to: "1.1.0" });
@@ -113,7 +104,7 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
     const v2 = COUNTER.replace("type State = { n: number; rolls: number[] };", "type State = { count: number; rolls: number[] };")
       .replace("init: () => ({ n: 0, rolls: [] }),", "init: () => ({ count: 0, rolls: [] }),\n  migrate: (old) => ({ count: (old as { n: number }).n, rolls: [] }),")
       .replace("state.n++; return state.n;", "state.count += 2; return state.count;");
-    await mods!.write("counter", simpleMod("counter", v2, { version: "2.0.0" }));
+    await scratch.mods!.write("counter", simpleMod("counter", v2, { version: "2.0.0" }));
     expect(await host.reload("counter")).toMatchObject({ ok: true });
     await host.emit("inc");
     host = await reopen(isolation, { typecheck: "off" });
@@ -124,7 +115,7 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
     let host = await open(isolation, { checkpointEvery: 1000, durability: "fsync" });
     for (let i = 0; i < 5; i++) await host.emit("inc");
     await host.close();
-    hosts.pop();
+    scratch.hosts.pop();
     const journal = (await readdir(modState())).filter((f) => f.startsWith("journal-")).sort().at(-1)!;
     await appendFile(join(modState(), journal), '0badc0de {"seq":99,"entry":{"kind":"ev');
     const logs: string[] = [];
@@ -140,7 +131,7 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
     let host = await open(isolation, { checkpointEvery: 4, durability: "fsync" });
     for (let i = 0; i < 10; i++) await host.emit("inc");
     await host.close();
-    hosts.pop();
+    scratch.hosts.pop();
     const checkpoints = (await readdir(modState())).filter((f) => f.startsWith("checkpoint-")).sort();
     expect(checkpoints.length).toBe(2);
     const newest = join(modState(), checkpoints.at(-1)!);
@@ -154,7 +145,7 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
     let host = await open(isolation, { checkpointEvery: 1000 });
     for (let i = 0; i < 3; i++) await host.emit("inc");
     await host.close();
-    hosts.pop();
+    scratch.hosts.pop();
     for (const f of await readdir(modState())) if (f.startsWith("checkpoint-")) await truncate(join(modState(), f), 10);
     host = await open(isolation);
     expect(host.mods()[0]).toMatchObject({ status: "faulted", error: { code: "E_STATE_CORRUPT" } });
@@ -164,8 +155,8 @@ describe.each(ISOLATIONS)("durability (%s isolation)", (isolation) => {
   it("a stateDir written by a newer format is refused with a clear error", async () => {
     const host = await open(isolation);
     await host.close();
-    hosts.pop();
-    await writeFile(join(stateDir!, "FORMAT.json"), JSON.stringify({ format: 99 }));
+    scratch.hosts.pop();
+    await writeFile(join(scratch.stateDir!, "FORMAT.json"), JSON.stringify({ format: 99 }));
     await expect(open(isolation)).rejects.toMatchObject({ code: "E_STATE_FORMAT" });
   });
 

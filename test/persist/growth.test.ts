@@ -4,7 +4,7 @@
  * leave 2001 files), including the versions of mods whose folder is gone but whose state is kept.
  * The heap benchmark (benchmarks/reload-growth.js) runs here tiny, as a smoke test.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,24 +13,16 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ModHost } from "modhost";
 import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let hosts: ModHost[] = [];
-let mods: ModsDir | undefined;
-let stateDir: string | undefined;
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await h.close();
-  await mods?.cleanup();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  mods = undefined;
-  stateDir = undefined;
-});
+const scratch = persistScratch();
 
 const COUNTER = (rev: number): string => `export default { init: () => ({ n: 0 }), on: { inc(state: { n: number }) { state.n += 1; return ${rev}; } } };`;
-const versionFiles = async (): Promise<string[]> => readdir(join(stateDir as string, "versions"));
+const versionFiles = async (): Promise<string[]> => readdir(join(scratch.stateDir as string, "versions"));
 async function open(): Promise<ModHost> {
-  stateDir ??= await mkdtemp(join(tmpdir(), "modhost-growth-"));
-  const host = await ModHost.create({ modsDir: (mods as ModsDir).dir, stateDir, isolation: "inline", typecheck: "off", probation: false });
-  hosts.push(host);
+  scratch.stateDir ??= await mkdtemp(join(tmpdir(), "modhost-growth-"));
+  const host = await ModHost.create({ modsDir: (scratch.mods as ModsDir).dir, stateDir: scratch.stateDir, isolation: "inline", typecheck: "off", probation: false });
+  scratch.hosts.push(host);
   return host;
 }
 const settle = async (host: ModHost): Promise<void> => {
@@ -41,15 +33,15 @@ const settle = async (host: ModHost): Promise<void> => {
 
 describe("bounded growth", () => {
   it("versions/ keeps what history, checkpoints and journal name, not every version ever live", async () => {
-    mods = await makeModsDir({ counter: simpleMod("counter", COUNTER(0)), other: simpleMod("other", COUNTER(0).replace("inc(", "other(")) });
+    scratch.mods = await makeModsDir({ counter: simpleMod("counter", COUNTER(0)), other: simpleMod("other", COUNTER(0).replace("inc(", "other(")) });
     let host = await open();
     await host.emit("other");
-    await hosts.pop()?.close();
+    await scratch.hosts.pop()?.close();
     // "other" leaves the folder; its state (and the versions it names) must stay.
-    await rm(join(mods.dir, "other"), { recursive: true });
+    await rm(join(scratch.mods.dir, "other"), { recursive: true });
     host = await open();
     for (let rev = 1; rev <= 60; rev++) {
-      await mods.write("counter", simpleMod("counter", COUNTER(rev), { version: `1.0.${rev}` }));
+      await scratch.mods.write("counter", simpleMod("counter", COUNTER(rev), { version: `1.0.${rev}` }));
       expect(await host.reload("counter")).toMatchObject({ ok: true });
       expect((await host.emit("inc"))[0]).toMatchObject({ value: rev });
     }
@@ -58,10 +50,10 @@ describe("bounded growth", () => {
     // history (5) + two checkpoints + up to 8 handovers in each of two segments + other's version.
     expect(count).toBeLessThanOrEqual(5 + 2 + 16 + 1);
     expect(count).toBeLessThan(30);
-    await hosts.pop()?.close();
+    await scratch.hosts.pop()?.close();
 
     // Everything a restart needs is still there: the live version, the history, the other mod.
-    await mods.write("other", simpleMod("other", COUNTER(0).replace("inc(", "other(")));
+    await scratch.mods.write("other", simpleMod("other", COUNTER(0).replace("inc(", "other(")));
     host = await open();
     expect(host.mods().map((m) => [m.name, m.status, m.version]), JSON.stringify(host.mods())).toEqual([
       ["counter", "running", "1.0.60"],

@@ -2,41 +2,34 @@
  * What recovery found is visible in `modhost status` (issue 11): the server gets the report over
  * the admin channel (mods()), the table shows it under the mod, --json carries it whole.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModHost } from "modhost";
 import { CliProcess, runCli } from "../support/cli-runner.js";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
 const processes: CliProcess[] = [];
-let mods: ModsDir | undefined;
-let stateDir: string | undefined;
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  await mods?.cleanup();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  mods = undefined;
-  stateDir = undefined;
-});
+const scratch = persistScratch({ release: () => Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL"))) });
 
 const COUNTER = `export default { init: () => ({ n: 0 }), on: { inc(state: { n: number }) { return ++state.n; } } };`;
 
 describe("modhost status shows recovery", () => {
   it("a mod faulted by a damaged journal: status says what was found and where the copy is", async () => {
-    mods = await makeModsDir({ counter: simpleMod("counter", COUNTER), other: simpleMod("other", COUNTER.replace("inc(", "other(")) });
-    stateDir = await mkdtemp(join(tmpdir(), "modhost-status-"));
-    const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline", durability: "fsync" });
+    scratch.mods = await makeModsDir({ counter: simpleMod("counter", COUNTER), other: simpleMod("other", COUNTER.replace("inc(", "other(")) });
+    scratch.stateDir = await mkdtemp(join(tmpdir(), "modhost-status-"));
+    const host = await ModHost.create({ modsDir: scratch.mods.dir, stateDir: scratch.stateDir, isolation: "inline", durability: "fsync" });
     for (let i = 0; i < 20; i++) await host.emit("inc");
     await host.emit("other");
     await host.close();
-    const dir = join(stateDir, "mods", "counter");
+    const dir = join(scratch.stateDir, "mods", "counter");
     const journal = join(dir, (await readdir(dir)).filter((f) => f.startsWith("journal-")).sort().at(-1) as string);
     const text = await readFile(journal, "utf8");
     await writeFile(journal, text.replace('"seq":5,', '"seq":6,'));
 
-    const server = CliProcess.start(["serve", mods.dir, "--state", stateDir, "--json"]);
+    const server = CliProcess.start(["serve", scratch.mods.dir, "--state", scratch.stateDir, "--json"]);
     processes.push(server);
     const listening = await server.waitFor(() => server.jsonLines().find((l) => l.type === "listening") as { url: string; tokenFile: string } | undefined);
     const remote = ["--server", listening.url, "--token-file", listening.tokenFile];

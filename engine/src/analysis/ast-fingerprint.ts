@@ -1,6 +1,9 @@
 import type ts from "typescript";
+import { isDeclaredPropertyName } from "../compile/declared-property-name.js";
 import { DepthGuard } from "../compile/source-limits.js";
 import type { TypeScript } from "../compile/load-typescript.js";
+import { bigintValue, nodeFields } from "./node-tokens.js";
+import { isReference, isTagged, leftmost, movableItems, unparenthesize } from "./syntax-queries.js";
 
 /**
  * The canonical form of some syntax: equal `text` means the same code up to formatting.
@@ -92,7 +95,7 @@ export class FingerprintBuilder {
   }
 
   private list(nodes: readonly ts.Node[] | undefined): void {
-    const unordered = nodes === undefined ? undefined : this.unordered(nodes);
+    const unordered = nodes === undefined ? undefined : movableItems(this.ts, nodes);
     if (unordered !== undefined && nodes !== undefined) {
       this.sortedList(nodes, unordered);
       return;
@@ -100,21 +103,6 @@ export class FingerprintBuilder {
     this.parts.push("[");
     if (nodes !== undefined) for (const node of nodes) this.visit(node);
     this.parts.push("]");
-  }
-
-  /**
-   * Lists whose order carries no meaning, with the test for the items that may move: the
-   * property signatures of a type literal or interface (`{ a: A; b: B }` is `{ b: B; a: A }`;
-   * call signatures and method overloads stay in place, their order decides overload
-   * resolution) and the members of a union type (`A | B` is `B | A`).
-   */
-  private unordered(nodes: readonly ts.Node[]): ((node: ts.Node) => boolean) | undefined {
-    const ts = this.ts;
-    const parent = nodes[0]?.parent;
-    if (parent === undefined) return undefined;
-    if ((ts.isTypeLiteralNode(parent) || ts.isInterfaceDeclaration(parent)) && parent.members === nodes) return (node) => ts.isPropertySignature(node);
-    if (ts.isUnionTypeNode(parent) && parent.types === nodes) return () => true;
-    return undefined;
   }
 
   private sortedList(nodes: readonly ts.Node[], movable: (node: ts.Node) => boolean): void {
@@ -182,7 +170,7 @@ export class FingerprintBuilder {
       case k.StringLiteral:
       case k.NumericLiteral: {
         const text = (node as ts.StringLiteral | ts.NumericLiteral).text;
-        if (this.isKeyPosition(node)) this.key(text);
+        if (isDeclaredPropertyName(this.ts, node)) this.key(text);
         else this.parts.push(node.kind === k.StringLiteral ? `s:${JSON.stringify(text)}` : `n:${text}`);
         return;
       }
@@ -197,7 +185,7 @@ export class FingerprintBuilder {
       case k.TemplateMiddle:
       case k.TemplateTail: {
         const literal = node as ts.TemplateLiteralLikeNode;
-        const text = this.isTagged(node) ? `raw:${JSON.stringify(literal.rawText ?? literal.text)}` : JSON.stringify(literal.text);
+        const text = isTagged(this.ts, node) ? `raw:${JSON.stringify(literal.rawText ?? literal.text)}` : JSON.stringify(literal.text);
         this.parts.push(`(${node.kind} ${text})`);
         return;
       }
@@ -308,7 +296,7 @@ export class FingerprintBuilder {
 
   private generic(node: ts.Node): void {
     this.open(node);
-    const extra = this.fields(node);
+    const extra = nodeFields(this.ts, node);
     if (extra !== undefined) this.parts.push(extra);
     this.ts.forEachChild(
       node,
@@ -316,39 +304,6 @@ export class FingerprintBuilder {
       (nodes) => this.list(nodes),
     );
     this.parts.push(")");
-  }
-
-  /** The meaningful fields of a node that are not child nodes. */
-  private fields(node: ts.Node): string | undefined {
-    const k = this.k;
-    switch (node.kind) {
-      case k.PrefixUnaryExpression:
-      case k.PostfixUnaryExpression:
-        return `op:${(node as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator}`;
-      case k.TypeOperator:
-        return `op:${(node as ts.TypeOperatorNode).operator}`;
-      case k.MetaProperty:
-        return `kw:${(node as ts.MetaProperty).keywordToken}`;
-      case k.HeritageClause:
-        return `kw:${(node as ts.HeritageClause).token}`;
-      case k.ImportAttributes:
-        return `kw:${(node as ts.ImportAttributes).token}`;
-      case k.ImportType:
-        return (node as ts.ImportTypeNode).isTypeOf ? "typeof" : undefined;
-      case k.ImportClause: {
-        const clause = node as ts.ImportClause;
-        return `type:${clause.isTypeOnly} phase:${clause.phaseModifier ?? "-"}`;
-      }
-      case k.ImportSpecifier:
-      case k.ExportSpecifier:
-      case k.ExportDeclaration:
-      case k.ImportEqualsDeclaration:
-        return `type:${(node as ts.ImportSpecifier | ts.ExportSpecifier | ts.ExportDeclaration | ts.ImportEqualsDeclaration).isTypeOnly}`;
-      case k.ExportAssignment:
-        return (node as ts.ExportAssignment).isExportEquals === true ? "=" : "default";
-      default:
-        return undefined;
-    }
   }
 
   /** `o.a`, `o?.a`, `o["a"]`: one form. */
@@ -370,12 +325,12 @@ export class FingerprintBuilder {
   }
 
   private identifier(node: ts.Identifier): void {
-    if (this.isKeyPosition(node)) {
+    if (isDeclaredPropertyName(this.ts, node)) {
       this.key(node.text);
       return;
     }
     this.parts.push(`i:${node.text}`);
-    if (this.quiet === 0 && this.isReference(node)) this.references.add(node.text);
+    if (this.quiet === 0 && isReference(this.ts, node)) this.references.add(node.text);
   }
 
   private propertyName(name: ts.PropertyName): void {
@@ -386,70 +341,5 @@ export class FingerprintBuilder {
 
   private key(text: string): void {
     this.parts.push(`k:${JSON.stringify(text)}`);
-  }
-
-  /** Is the node a property name, where `a`, `"a"` and `'a'` name the same property? */
-  private isKeyPosition(node: ts.Node): boolean {
-    const ts = this.ts;
-    const parent = node.parent as ts.Node | undefined;
-    if (parent === undefined) return false;
-    if (
-      ts.isPropertyAssignment(parent) ||
-      ts.isMethodDeclaration(parent) ||
-      ts.isPropertyDeclaration(parent) ||
-      ts.isPropertySignature(parent) ||
-      ts.isMethodSignature(parent) ||
-      ts.isGetAccessorDeclaration(parent) ||
-      ts.isSetAccessorDeclaration(parent) ||
-      ts.isEnumMember(parent)
-    ) {
-      return parent.name === node;
-    }
-    return false;
-  }
-
-  /** Could this identifier name a declaration elsewhere (rather than declare one, or name a member)? */
-  private isReference(node: ts.Identifier): boolean {
-    const ts = this.ts;
-    const parent = node.parent as ts.Node | undefined;
-    if (parent === undefined) return true;
-    if (ts.isShorthandPropertyAssignment(parent)) return true;
-    if ("name" in parent && parent.name === node) return false;
-    if ("propertyName" in parent && parent.propertyName === node) return false;
-    if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return parent.label !== node;
-    return true;
-  }
-
-  /** Is a template head/middle/tail part of a tagged template (whose tag sees the raw text)? */
-  private isTagged(node: ts.Node): boolean {
-    const ts = this.ts;
-    let template: ts.Node | undefined = node.parent;
-    if (template !== undefined && ts.isTemplateSpan(template)) template = template.parent;
-    return template !== undefined && ts.isTemplateExpression(template) && ts.isTaggedTemplateExpression(template.parent);
-  }
-}
-
-/** The expression under any parentheses. */
-export function unparenthesize(ts: TypeScript, node: ts.Expression): ts.Expression {
-  let current = node;
-  while (ts.isParenthesizedExpression(current)) current = current.expression;
-  return current;
-}
-
-function leftmost(ts: TypeScript, name: ts.EntityName): ts.Identifier {
-  let current = name;
-  while (ts.isQualifiedName(current)) current = current.left;
-  return current;
-}
-
-/** The decimal value of a bigint literal's text (`0x10n` -> `16`); the text itself if malformed. */
-function bigintValue(text: string): string {
-  const digits = text.endsWith("n") ? text.slice(0, -1) : text;
-  try {
-    return BigInt(digits.replaceAll("_", "")).toString();
-  } catch (error) {
-    // The parser reported the malformed literal already; its text still tells versions apart.
-    if (error instanceof SyntaxError) return text;
-    throw error;
   }
 }

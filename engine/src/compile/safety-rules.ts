@@ -1,5 +1,6 @@
 import type ts from "typescript";
 import { DepthGuard } from "./source-limits.js";
+import { isDeclaredPropertyName } from "./declared-property-name.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import { loadTypeScriptSync, type TypeScript } from "./load-typescript.js";
 
@@ -204,18 +205,7 @@ class SafetyChecker {
     const parent = node.parent;
     if (ts.isPropertyAccessExpression(parent)) return parent.name === node;
     if (ts.isQualifiedName(parent)) return parent.right === node;
-    if (
-      ts.isPropertyAssignment(parent) ||
-      ts.isMethodDeclaration(parent) ||
-      ts.isPropertyDeclaration(parent) ||
-      ts.isGetAccessorDeclaration(parent) ||
-      ts.isSetAccessorDeclaration(parent) ||
-      ts.isEnumMember(parent) ||
-      ts.isPropertySignature(parent) ||
-      ts.isMethodSignature(parent)
-    ) {
-      return parent.name === node;
-    }
+    if (isDeclaredPropertyName(ts, node)) return true;
     if (ts.isBindingElement(parent) || ts.isImportSpecifier(parent)) return parent.propertyName === node;
     // `export { local as process }`: the exported name is not a reference.
     if (ts.isExportSpecifier(parent)) return parent.propertyName === node || parent.propertyName !== undefined;

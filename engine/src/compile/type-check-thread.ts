@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import { ModhostError } from "../errors/modhost-error.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import type { TypeCheckMessage, TypeCheckRequest, TypeCheckWorkerData } from "./type-check-protocol.js";
@@ -42,7 +43,8 @@ interface Running {
 export class TypeCheckThread {
   readonly #options: TypeCheckThreadOptions;
   #running: Running | undefined;
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Checks, one at a time in call order. */
+  readonly #checks = new KeyedMutex<"check">();
   #nextId = 0;
   #closed = false;
 
@@ -52,9 +54,7 @@ export class TypeCheckThread {
 
   /** The mod's diagnostics (see `ModTypeChecker.check`); rejects with a ModhostError when it cannot finish. */
   check(mod: string, files: ReadonlyMap<string, string>): Promise<Diagnostic[]> {
-    const run = this.#tail.then(() => this.#checkNow(mod, files));
-    this.#tail = run.catch(() => undefined);
-    return run;
+    return this.#checks.run("check", () => this.#checkNow(mod, files));
   }
 
   /** Is a worker thread running now (for tests)? */

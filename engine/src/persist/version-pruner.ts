@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { scanReferences } from "./mod-store.js";
+import { scanReferences } from "./version-references.js";
 import type { VersionStore } from "./version-store.js";
 
 /**

@@ -2,6 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { atomicWrite } from "../persist/atomic-write.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 
 /**
  * Where a version of a mod came from: its folder under modsDir, an admin deploy, or a signed
@@ -30,7 +31,8 @@ const MAX_ENTRIES = 500;
 export class OriginStore {
   readonly #file: string | undefined;
   readonly #origins = new Map<string, ModOrigin>();
-  #writing: Promise<void> = Promise.resolve();
+  /** Writes of origins.json, one at a time in call order (each writes the whole map as it was then). */
+  readonly #writes = new KeyedMutex<"origins">();
 
   private constructor(file: string | undefined) {
     this.#file = file;
@@ -70,10 +72,9 @@ export class OriginStore {
     const file = this.#file;
     if (file === undefined) return Promise.resolve();
     const text = `${JSON.stringify(Object.fromEntries(this.#origins), null, 2)}\n`;
-    this.#writing = this.#writing.then(async () => {
+    return this.#writes.run("origins", async () => {
       await mkdir(join(file, ".."), { recursive: true });
       await atomicWrite(file, text);
     });
-    return this.#writing;
   }
 }
