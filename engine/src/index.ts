@@ -14,6 +14,7 @@ export { ModhostError, isModhostError } from "./errors/modhost-error.js";
 export type { ErrorInfo, ErrorLocation } from "./errors/modhost-error.js";
 export { ERROR_CODES } from "./errors/error-codes.js";
 export type { ErrorCode, ErrorBlame } from "./errors/error-codes.js";
+export { ERROR_HINTS, errorHint, errorDocsLink } from "./errors/error-hints.js";
 export { formatDiagnostic } from "./errors/diagnostic.js";
 export type { Diagnostic } from "./errors/diagnostic.js";
 export { parseManifest } from "./manifest/mod-manifest.js";
