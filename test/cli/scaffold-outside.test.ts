@@ -26,8 +26,8 @@ interface Run {
 /** Runs a command to completion outside vitest's environment (no VITEST*, no NODE_OPTIONS). */
 function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith("VITEST") || key === "NODE_OPTIONS" || key.startsWith("npm_")) delete env[key];
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    for (const key of Object.keys(env)) if (key.startsWith("VITEST") || key === "NODE_OPTIONS" || key === "FORCE_COLOR" || key.startsWith("npm_")) delete env[key];
     const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
@@ -39,7 +39,8 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs: n
     });
     child.once("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      // Colors off the text: vitest and npm color even when told not to through some paths.
+      resolve({ code, output: output.replace(/\x1b\[[0-9;]*m/g, "") });
     });
   });
 }
