@@ -106,4 +106,12 @@ describe("scaffold: inside the repository", () => {
     expect(test.output).toMatch(/Tests\s+1 passed/);
     expect(test.output).toContain("main.test.ts");
   }, 10 * MINUTE);
+
+  it("init --packages refuses a folder without the tarballs, saying how to make them (exit 2)", async () => {
+    const root = await mkdtemp(join(tmpdir(), "modhost-nopkg-"));
+    temps.push(root);
+    const result = await runCli(["init", join(root, "shop"), "--packages", root]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("holds no modhost-<version>.tgz tarball; make them with `npm run pack`");
+  });
 });

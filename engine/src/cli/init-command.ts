@@ -2,7 +2,6 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { locateSdk } from "../compile/sdk-location.js";
 import { messageOf } from "../errors/modhost-error.js";
 import { parseCommandArgs, usageError } from "./cli-args.js";
@@ -25,9 +24,7 @@ export const INIT_HELP = [
   "  --name <name>        the mod's name (default: the folder's name, lowercased)",
   "  --packages <dir>     a folder of tarballs made by `npm run pack` in the modhost repository",
   "                       (modhost-<v>.tgz, modhost-sdk-<v>.tgz): package.json depends on them",
-  "                       (file:), so `npm install` works before modhost is on a registry.",
-  "                       Default: the repository's packages/ folder when it holds them and",
-  "                       the new folder is outside the repository",
+  "                       (file:), so `npm install` works before modhost is on a registry",
   "  --json               print { dir, name, files, packages? }",
 ].join("\n");
 
@@ -101,7 +98,7 @@ function sdkSetup(dir: string, name: string, packagesDir: string | undefined): S
     const r = relative(dir, path).split(sep).join("/");
     return r.startsWith(".") ? r : `./${r}`;
   };
-  const packages = packagesDir !== undefined ? tarballs(resolve(packagesDir), true) : resolvable ? undefined : tarballs(defaultPackagesDir(), false);
+  const packages = packagesDir !== undefined ? tarballs(resolve(packagesDir)) : undefined;
   const mapped = resolvable || packages !== undefined;
   return {
     name,
@@ -114,33 +111,24 @@ function sdkSetup(dir: string, name: string, packagesDir: string | undefined): S
   };
 }
 
-/** Where `npm run pack` puts the tarballs by default: packages/ at the root of the repository this modhost runs from. */
-function defaultPackagesDir(): string {
-  return fileURLToPath(new URL("../../../packages", import.meta.url));
-}
-
 /**
  * `file:` specs of the modhost and @modhost/sdk tarballs in `dir` (the ones of this modhost's
- * version when there are several). `required`: a usage error when they are not there (the
- * --packages flag); otherwise undefined.
+ * version when there are several); a usage error when they are not there.
  */
-function tarballs(dir: string, required: boolean): { modhost: string; sdk: string } | undefined {
+function tarballs(dir: string): { modhost: string; sdk: string } {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch (err) {
-    if (!required) return undefined;
     throw usageError(`modhost init: --packages ${dir}: ${messageOf(err)}`);
   }
-  const pick = (pattern: RegExp, what: string): string | undefined => {
+  const pick = (pattern: RegExp, what: string): string => {
     const found = names.filter((n) => pattern.test(n)).sort();
     const chosen = found.find((n) => n.endsWith(`-${MODHOST_VERSION}.tgz`)) ?? found.at(-1);
-    if (chosen === undefined && required) throw usageError(`modhost init: --packages ${dir} holds no ${what} tarball; make them with \`npm run pack\` in the modhost repository`);
-    return chosen === undefined ? undefined : `file:${join(dir, chosen)}`;
+    if (chosen === undefined) throw usageError(`modhost init: --packages ${dir} holds no ${what} tarball; make them with \`npm run pack\` in the modhost repository`);
+    return `file:${join(dir, chosen)}`;
   };
-  const modhost = pick(/^modhost-\d[^/]*\.tgz$/, "modhost-<version>.tgz");
-  const sdk = pick(/^modhost-sdk-\d[^/]*\.tgz$/, "modhost-sdk-<version>.tgz");
-  return modhost !== undefined && sdk !== undefined ? { modhost, sdk } : undefined;
+  return { modhost: pick(/^modhost-\d[^/]*\.tgz$/, "modhost-<version>.tgz"), sdk: pick(/^modhost-sdk-\d[^/]*\.tgz$/, "modhost-sdk-<version>.tgz") };
 }
 
 /** Does the SDK's package.json export `entry`? */

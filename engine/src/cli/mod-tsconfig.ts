@@ -14,8 +14,8 @@ export interface ModTsconfigTypes {
 
 /**
  * Finds the game's declarations (ModEvents, ModResults, ModCapabilities) the way an editor sees
- * them: the mod folder's tsconfig.json, or the nearest one above it (a folder of mods often shares
- * one), as TypeScript parses it (comments, `extends`, `include` globs). Counted as the game's:
+ * them: the mod folder's tsconfig.json, or the nearest one above it within the project (a folder
+ * of mods often shares one), as TypeScript parses it (comments, `extends`, `include` globs). Counted as the game's:
  *   - `"modhost": { "types": ["../game.d.ts"] }` (a key of modhost's own; tsc ignores it),
  *   - `.d.ts` files in `files`, or matched by `include`,
  *   - path entries of `compilerOptions.types` (`"./game.d.ts"`; package names are left to tsc).
@@ -45,12 +45,15 @@ export async function modTsconfigTypes(modDir: string): Promise<ModTsconfigTypes
   return { tsconfig, types: unique.filter((f) => existsSync(f)), missing: unique.filter((f) => !existsSync(f)) };
 }
 
-/** The mod folder's tsconfig.json, else the nearest one in a folder above it. */
+/**
+ * The mod folder's tsconfig.json, else the nearest one in a folder above it, up to the project's
+ * root (a folder with package.json or .git): a tsconfig beyond it is another project's.
+ */
 function findTsconfig(modDir: string): string | undefined {
   for (let dir = resolve(modDir); ; dir = dirname(dir)) {
     const candidate = join(dir, "tsconfig.json");
     if (existsSync(candidate)) return candidate;
-    if (dir === parse(dir).root) return undefined;
+    if (dir === parse(dir).root || existsSync(join(dir, "package.json")) || existsSync(join(dir, ".git"))) return undefined;
   }
 }
 
