@@ -19,6 +19,8 @@ export { formatDiagnostic } from "./errors/diagnostic.js";
 export type { Diagnostic } from "./errors/diagnostic.js";
 export { parseManifest } from "./manifest/mod-manifest.js";
 export type { ModManifest } from "./manifest/mod-manifest.js";
+export { modTsconfigTypes } from "./compile/mod-tsconfig-types.js";
+export type { ModTsconfigTypes } from "./compile/mod-tsconfig-types.js";
 export { AdminServer } from "./admin/admin-server.js";
 export type { AdminServerOptions } from "./admin/admin-server.js";
 export { AdminClient, adminUrl } from "./admin/admin-client.js";

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { ModHost, type CapabilityFunction, type EmitResult, type FaultEvent, type HostLimits, type LogEvent, type ModHostOptions, type ModInfo, type SwapReport } from "modhost";
+import { ModHost, modTsconfigTypes, type CapabilityFunction, type EmitResult, type FaultEvent, type HostLimits, type LogEvent, type ModHostOptions, type ModInfo, type SwapReport } from "modhost";
 import type { EventName, EventPayload, ModResults } from "@modhost/sdk";
 import { CapabilityRecorder, type CapabilityCall } from "./capability-recorder.js";
 import { defaultIsolation } from "./default-isolation.js";
@@ -21,7 +21,11 @@ export interface LoadModOptions {
   readonly isolation?: "process" | "inline";
   /** The operator's caps on the mod's limits (the engine's defaults otherwise). */
   readonly limits?: HostLimits;
-  /** The game's declaration files (ModEvents, ModCapabilities...): needed to type-check swaps. */
+  /**
+   * The game's declaration files (ModEvents, ModCapabilities...) that swaps are type-checked
+   * against. Default: the .d.ts files the mod's tsconfig.json names (as `modhost check` reads it:
+   * "files", "include", compilerOptions.types paths, "modhost": { "types" }).
+   */
   readonly modTypes?: readonly string[];
   /** Type errors in a swapped-in version: "block" (default) refuses it, "warn", "off". */
   readonly typecheck?: "block" | "warn" | "off";
@@ -101,6 +105,7 @@ export async function loadMod(dir: PathLike, options: LoadModOptions = {}): Prom
     const target = join(modsDir, basename(source) || manifest.name);
     await replaceFolder(source, target);
     const recorder = new CapabilityRecorder(options.capabilities ?? {}, manifest.permissions);
+    const modTypes = options.modTypes ?? (await modTsconfigTypes(source)).types;
     host = await ModHost.create({
       modsDir,
       capabilities: recorder.functions,
@@ -108,7 +113,7 @@ export async function loadMod(dir: PathLike, options: LoadModOptions = {}): Prom
       isolation: options.isolation ?? defaultIsolation(),
       probation: options.probation ?? false,
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
-      ...(options.modTypes !== undefined ? { modTypes: options.modTypes } : {}),
+      ...(modTypes.length > 0 ? { modTypes } : {}),
       ...(options.typecheck !== undefined ? { typecheck: options.typecheck } : {}),
     });
     const mod = new ModUnderTest(host, manifest.name, target, modsDir, recorder);

@@ -116,3 +116,25 @@ describe("@modhost/sdk/testing: the logical clock", () => {
     expect(() => mod?.advance(-1)).toThrow(expect.objectContaining({ code: "E_CLOCK" }));
   });
 });
+
+describe("@modhost/sdk/testing: the game's types from the mod's tsconfig.json", () => {
+  const GAME = `export {};\ndeclare module "@modhost/sdk" {\n  interface ModEvents { hit: { player: string } }\n}\n`;
+  const V1 = `import { defineMod } from "@modhost/sdk";\nexport default defineMod({\n  on: {\n    hit(_state, e) {\n      return e.player.toUpperCase();\n    },\n  },\n});\n`;
+  const V2 = V1.replace("toUpperCase", "toLowerCase");
+
+  it("swaps are type-checked against the .d.ts the tsconfig names, without modTypes", async () => {
+    const dir = await modFolder(V1);
+    await writeFile(join(work, "game.d.ts"), GAME);
+    await writeFile(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true }, modhost: { types: ["../game.d.ts"] } }));
+    mod = await loadMod(dir);
+    expect(await mod.value("hit", { player: "Ann" })).toBe("ANN");
+    expect(await mod.patch({ "main.ts": V2 })).toBeOk();
+    expect(await mod.value("hit", { player: "Ann" })).toBe("ann");
+    await mod.close();
+
+    // The same mod without the game's types: `e` is unknown, and the swap is refused.
+    await rm(join(dir, "tsconfig.json"));
+    mod = await loadMod(dir);
+    expect(await mod.patch({ "main.ts": V2 })).toFailWith("E_TYPE");
+  }, 120_000);
+});

@@ -15,7 +15,7 @@ import { parseCommandArgs, usageError } from "./cli-args.js";
 import { cliOutput, type CliOutput } from "./cli-output.js";
 import { codeFrame } from "./code-frame.js";
 import { formatErrorHint } from "./error-hint-line.js";
-import { modTsconfigTypes } from "./mod-tsconfig.js";
+import { modTsconfigTypes } from "../compile/mod-tsconfig-types.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { formatErrorLine } from "./report-format.js";
 

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, parse, relative, resolve } from "node:path";
-import { loadTypeScript } from "../compile/load-typescript.js";
+import { loadTypeScript } from "./load-typescript.js";
 
 /** The game's declaration files a mod's tsconfig.json names, and where they came from. */
 export interface ModTsconfigTypes {
