@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -113,5 +114,6 @@ describe("scaffold: inside the repository", () => {
     const result = await runCli(["init", join(root, "shop"), "--packages", root]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("holds no modhost-<version>.tgz tarball; make them with `npm run pack`");
+    expect(existsSync(join(root, "shop"))).toBe(false);
   });
 });

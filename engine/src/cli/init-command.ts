@@ -28,7 +28,7 @@ export const INIT_HELP = [
   "  --json               print { dir, name, files, packages? }",
 ].join("\n");
 
-/** `modhost init <dir> [--name <name>]`: scaffolds a mod in a new or empty folder. */
+/** `modhost init <dir> [--name <name>] [--packages <dir>]`: scaffolds a mod in a new or empty folder. */
 export async function initCommand(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("init", args, FLAGS, { min: 1, max: 1, names: "the folder to create the mod in" });
   const out = cliOutput(values.json === true);
@@ -42,9 +42,10 @@ export async function initCommand(args: readonly string[]): Promise<number> {
     throw usageError(`modhost init: ${shown}: ${messageOf(err)}`);
   });
   if (existing.length > 0) throw usageError(`modhost init: ${shown} is not empty; give a new or empty folder`);
+  // Before the folder is made: a bad --packages leaves nothing behind.
+  const setup = sdkSetup(dir, name, values.packages);
   await mkdir(dir, { recursive: true });
 
-  const setup = sdkSetup(dir, name, values.packages);
   const files = scaffoldFiles(setup);
   for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { flag: "wx" });
 
@@ -78,9 +79,9 @@ function nameFromFolder(folder: string): string {
 
 /**
  * How the scaffold reaches the SDK: through node resolution from the mod folder when the SDK is
- * installed there (or above); else from tarballs (`--packages`, or the repository's packages/
- * folder) that `npm install` installs; else through a tsconfig `paths` mapping to the SDK this
- * modhost uses (so the editor and tsc see its types before anything is installed).
+ * installed there (or above); from the tarballs of `--packages`, which `npm install` installs;
+ * else through a tsconfig `paths` mapping to the SDK this modhost uses (so the editor and tsc see
+ * its types before anything is installed).
  */
 function sdkSetup(dir: string, name: string, packagesDir: string | undefined): ScaffoldSetup & { readonly installed: boolean } {
   const sdk = locateSdk();
