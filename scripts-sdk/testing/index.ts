@@ -10,3 +10,5 @@ export { defaultIsolation } from "./default-isolation.js";
 export { ModTestError, MOD_TEST_ERROR_CODES } from "./mod-test-error.js";
 export type { ModTestErrorCode } from "./mod-test-error.js";
 export type { PathLike } from "./mod-folder.js";
+export { describeError, describeOutcome, errorLocation, isOk, outcomeError } from "./outcome.js";
+export type { Outcome } from "./outcome.js";

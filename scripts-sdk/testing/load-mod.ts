@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { ModHost, type CapabilityFunction, type EmitResult, type FaultEvent, type HostLimits, type LogEvent, type ModHostOptions, type ModInfo, type SwapReport } from "modhost";
+import { ModHost, modTsconfigTypes, type CapabilityFunction, type EmitResult, type FaultEvent, type HostLimits, type LogEvent, type ModHostOptions, type ModInfo, type SwapReport } from "modhost";
 import type { EventName, EventPayload, ModResults } from "@modhost/sdk";
 import { CapabilityRecorder, type CapabilityCall } from "./capability-recorder.js";
 import { defaultIsolation } from "./default-isolation.js";
@@ -21,12 +21,22 @@ export interface LoadModOptions {
   readonly isolation?: "process" | "inline";
   /** The operator's caps on the mod's limits (the engine's defaults otherwise). */
   readonly limits?: HostLimits;
-  /** The game's declaration files (ModEvents, ModCapabilities...): needed to type-check swaps. */
+  /**
+   * The game's declaration files (ModEvents, ModCapabilities...) that swaps are type-checked
+   * against. Default: the .d.ts files the mod's tsconfig.json names (as `modhost check` reads it:
+   * "files", "include", compilerOptions.types paths, "modhost": { "types" }).
+   */
   readonly modTypes?: readonly string[];
   /** Type errors in a swapped-in version: "block" (default) refuses it, "warn", "off". */
   readonly typecheck?: "block" | "warn" | "off";
   /** Automatic rollback of a misbehaving new version. Default false: a test sees what it did. */
   readonly probation?: ModHostOptions["probation"];
+  /**
+   * The logical time (ms since the epoch, or a Date) the mod's handlers see as `Date.now()` and
+   * `new Date()`, from the first event on; change it with `setNow()` / `advance()`. Default: the
+   * real time of each emit. (init() runs while the host starts and sees the real time.)
+   */
+  readonly now?: number | Date;
 }
 
 /** The value a handler of `E` returns: `ModResults[E]` when the game declares it, else unknown. */
@@ -64,6 +74,12 @@ export interface LoadedMod {
   info(): ModInfo;
   /** Returns and forgets the capability calls recorded so far. */
   takeCalls(): CapabilityCall[];
+  /** The logical time the next event will see, or undefined when events see the real time. */
+  readonly now: number | undefined;
+  /** Sets the time (ms since the epoch, or a Date) the next events see as `Date.now()`. */
+  setNow(time: number | Date): void;
+  /** Moves the logical time forward by `ms` (starting from the real time if none was set). */
+  advance(ms: number): void;
   /** Stops the sandbox and deletes the temporary folder. Idempotent. */
   close(): Promise<void>;
 }
@@ -89,6 +105,7 @@ export async function loadMod(dir: PathLike, options: LoadModOptions = {}): Prom
     const target = join(modsDir, basename(source) || manifest.name);
     await replaceFolder(source, target);
     const recorder = new CapabilityRecorder(options.capabilities ?? {}, manifest.permissions);
+    const modTypes = options.modTypes ?? (await modTsconfigTypes(source)).types;
     host = await ModHost.create({
       modsDir,
       capabilities: recorder.functions,
@@ -96,10 +113,11 @@ export async function loadMod(dir: PathLike, options: LoadModOptions = {}): Prom
       isolation: options.isolation ?? defaultIsolation(),
       probation: options.probation ?? false,
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
-      ...(options.modTypes !== undefined ? { modTypes: options.modTypes } : {}),
+      ...(modTypes.length > 0 ? { modTypes } : {}),
       ...(options.typecheck !== undefined ? { typecheck: options.typecheck } : {}),
     });
     const mod = new ModUnderTest(host, manifest.name, target, modsDir, recorder);
+    if (options.now !== undefined) mod.setNow(options.now);
     const info = mod.info();
     if (info.status !== "running") throw new ModTestError("E_MOD_NOT_LOADED", `mod "${manifest.name}" did not load (${info.status})`, info.error);
     return mod;
@@ -120,6 +138,7 @@ class ModUnderTest implements LoadedMod {
   readonly #modsDir: string;
   readonly #recorder: CapabilityRecorder;
   #closed: Promise<void> | undefined;
+  #now: number | undefined;
 
   constructor(host: ModHost, name: string, dir: string, modsDir: string, recorder: CapabilityRecorder) {
     this.host = host;
@@ -139,9 +158,24 @@ class ModUnderTest implements LoadedMod {
     return this.#recorder.calls;
   }
 
+  get now(): number | undefined {
+    return this.#now;
+  }
+
+  setNow(time: number | Date): void {
+    const ms = typeof time === "number" ? time : time.getTime();
+    if (!Number.isFinite(ms)) throw new ModTestError("E_CLOCK", `setNow() needs a finite time, got ${String(time)}`);
+    this.#now = ms;
+  }
+
+  advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new ModTestError("E_CLOCK", `advance() needs a finite, non-negative number of ms, got ${String(ms)}`);
+    this.#now = (this.#now ?? Date.now()) + ms;
+  }
+
   async emit<E extends EventName>(event: E, payload: EventPayload<E>): Promise<EmitResult> {
     this.#checkOpen();
-    const results = await this.host.emit(event, payload);
+    const results = await this.#emitAt(event, payload);
     const result = results.find((r) => r.mod === this.name);
     if (result === undefined) throw new ModTestError("E_EVENT_NOT_HANDLED", `mod "${this.name}" has no handler for "${event}"`);
     return result;
@@ -181,6 +215,24 @@ class ModUnderTest implements LoadedMod {
     const info = this.host.mods().find((m) => m.name === this.name);
     if (info === undefined) throw new ModTestError("E_MOD_NOT_LOADED", `mod "${this.name}" is not in the host`);
     return info;
+  }
+
+  /**
+   * host.emit() stamps each event with the host's `Date.now()` synchronously, before its first
+   * await (the logical time the handlers see, journaled with the event so replays see it too).
+   * With a logical clock set, Date.now answers it for exactly that synchronous stretch; nothing
+   * else runs in between, and it is restored even if emit throws.
+   */
+  #emitAt(event: string, payload: unknown): Promise<EmitResult[]> {
+    const at = this.#now;
+    if (at === undefined) return this.host.emit(event, payload);
+    const realNow = Date.now;
+    Date.now = () => at;
+    try {
+      return this.host.emit(event, payload);
+    } finally {
+      Date.now = realNow;
+    }
   }
 
   takeCalls(): CapabilityCall[] {

@@ -10,6 +10,8 @@ export const MOD_TEST_ERROR_CODES = {
   E_EVENT_NOT_HANDLED: "the mod has no handler for this event",
   /** value() got a failed result; `error` is the mod's error (E_THREW, E_TIMEOUT...). */
   E_HANDLER_FAILED: "the handler failed",
+  /** setNow() or advance() got a time that is not a finite number (advance: or a negative one). */
+  E_CLOCK: "the logical time given is not valid",
   /** The harness was used after close(). */
   E_CLOSED: "the mod under test was closed",
 } as const;

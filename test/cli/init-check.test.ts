@@ -101,7 +101,7 @@ describe("modhost check", () => {
     expect(JSON.parse(json.stdout)).toEqual({
       ok: false,
       mod: { name: "bad", version: "1.0.0", dir },
-      diagnostics: [{ code: "E_UNSAFE_CODE", severity: "error", message: expect.stringContaining("eval"), file: "main.ts", line: 5, column: 13 }],
+      diagnostics: [{ code: "E_UNSAFE_CODE", severity: "error", message: expect.stringContaining("eval"), file: "main.ts", line: 5, column: 14 }],
     });
   });
 
@@ -110,7 +110,7 @@ describe("modhost check", () => {
     mods = await makeModsDir({ typed: simpleMod("typed", typed), manifest: { "mod.json": `{\n  "name": "manifest",\n  "version": "one"\n}\n`, "main.ts": "export default {};" } });
     const types = await runCli(["check", join(mods.dir, "typed"), "--json"]);
     expect(types.code).toBe(1);
-    expect(JSON.parse(types.stdout).diagnostics).toEqual([expect.objectContaining({ code: "E_TYPE", file: "main.ts", line: 4, column: 22 })]);
+    expect(JSON.parse(types.stdout).diagnostics).toEqual([expect.objectContaining({ code: "E_TYPE", file: "main.ts", line: 4, column: 23 })]);
 
     const manifest = await runCli(["check", join(mods.dir, "manifest")]);
     expect(manifest.code).toBe(1);

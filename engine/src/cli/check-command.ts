@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { diffVersions, type SemanticDiff } from "../analysis/semantic-diff.js";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
@@ -14,6 +14,8 @@ import { parseManifest } from "../manifest/mod-manifest.js";
 import { parseCommandArgs, usageError } from "./cli-args.js";
 import { cliOutput, type CliOutput } from "./cli-output.js";
 import { codeFrame } from "./code-frame.js";
+import { formatErrorHint } from "./error-hint-line.js";
+import { modTsconfigTypes } from "../compile/mod-tsconfig-types.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { formatErrorLine } from "./report-format.js";
 
@@ -26,14 +28,17 @@ const FLAGS = {
 /** Help for `modhost check --help`. */
 export const CHECK_HELP = [
   "Runs what a load or reload runs before anything is swapped: mod.json validation, compile, the",
-  "static safety rules, and the type-check against @modhost/sdk (and --types). Diagnostics print as",
-  "file:line:col code message with a code frame.",
+  "static safety rules, and the type-check against @modhost/sdk and the game's declarations: --types,",
+  "and the .d.ts files the mod's tsconfig.json (or the nearest one above it) names in \"files\",",
+  "\"include\", compilerOptions.types or \"modhost\": { \"types\": [...] }. Diagnostics print as",
+  "file:line:col code message with a code frame and a fix line.",
   "",
   "Options:",
   "  --against <dir>        also diff against that version (the one running) and say what a swap",
   "                         would need: noop, swap, migrate-required (refused) or approval-required",
-  "  --types <file.d.ts>    the game's declarations (ModEvents, ModCapabilities) (repeatable)",
-  "  --json                 print { ok, mod, diagnostics, swap? } (lines 1-based, columns 0-based)",
+  "  --types <file.d.ts>    the game's declarations (ModEvents, ModCapabilities) (repeatable),",
+  "                         added to those the tsconfig names",
+  "  --json                 print { ok, mod, diagnostics, swap? } (lines and columns 1-based)",
   "",
   "Permissions and limits are checked for form only: which ones a server grants is its operator's call.",
   "Exit codes: 0 no errors (warnings allowed), 1 errors or a swap that would be refused, 2 usage error.",
@@ -65,9 +70,15 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
   const out = cliOutput(values.json === true);
   const shown = positionals[0] as string;
   const dir = await modFolder(shown, "check");
-  const types = await typeFiles("check", values.types ?? []);
+  const given = await typeFiles("check", values.types ?? []);
+  // The game's declarations: --types, plus what the mod's tsconfig.json names (as the editor sees it).
+  const fromTsconfig = await modTsconfigTypes(dir);
+  const types = [...new Set([...given, ...fromTsconfig.types])];
 
   const { prepared, version, diagnostics, manifestVersion } = await gateMod(dir, types);
+  for (const file of fromTsconfig.missing) {
+    diagnostics.push({ code: "E_TYPE", severity: "warning", message: `${relative(dir, fromTsconfig.tsconfig ?? dir) || "tsconfig.json"} names ${relative(dir, file)}, which does not exist: the game's types in it are not checked` });
+  }
 
   let swap: CheckOutput["swap"];
   if (values.against !== undefined && version !== undefined) {
@@ -96,6 +107,7 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
   const ok = errors === 0 && swap?.kind !== "migrate-required";
   const name = version?.manifest.name ?? (prepared.ok ? prepared.version.manifest.name : prepared.name);
   const result: CheckOutput = { ok, mod: { name, version: version?.manifest.version ?? manifestVersion, dir }, diagnostics, ...(swap !== undefined ? { swap } : {}) };
+  if (!out.json && fromTsconfig.types.length > 0) out.note(out.errStyle.gray(`game types from ${relative(process.cwd(), fromTsconfig.tsconfig ?? "") || "tsconfig.json"}: ${fromTsconfig.types.map((t) => relative(process.cwd(), t)).join(", ")}`));
   if (out.json) out.data(result);
   else printCheck(result, shown, version, out);
   return ok ? EXIT_CODES.ok : EXIT_CODES.failed;
@@ -128,7 +140,8 @@ export async function gateMod(dir: string, types: readonly string[] = []): Promi
     const checker = new VersionTypeCheck({ modTypes: types, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
     try {
       const checked = await checker.check(version);
-      diagnostics.push(...checked.errors.map(toDiagnostic));
+      const typeErrors = checked.errors.map(toDiagnostic);
+      diagnostics.push(...(types.length === 0 ? collapseMissingGameTypes(typeErrors) : typeErrors));
     } catch (err) {
       // Over budget or too complex: a finding about the mod, not a crash of the command.
       if (!(err instanceof ModhostError)) throw err;
@@ -138,6 +151,27 @@ export async function gateMod(dir: string, types: readonly string[] = []): Promi
     }
   }
   return { prepared, version, diagnostics, manifestVersion };
+}
+
+// Errors a mod gets when the game's declarations are not loaded: an SDK type the game declares is
+// missing (TS2305, TS2614), a capability name is not in ModCapabilities (the constraint is `never`,
+// TS2344), a payload is `unknown` because ModEvents is empty (TS18046).
+const MISSING_GAME_TYPES = [/"@modhost\/sdk"' has no exported member/, /does not satisfy the constraint 'never'/, /is of type 'unknown'\. \(TS18046\)/];
+
+/**
+ * With no game types given, type errors that show the game's declarations are missing are folded
+ * into one diagnostic that says how to give them: the rest would be noise (one per handler).
+ */
+function collapseMissingGameTypes(errors: Diagnostic[]): Diagnostic[] {
+  const signals = errors.filter((d) => MISSING_GAME_TYPES.some((re) => re.test(d.message)));
+  if (signals.length === 0) return errors;
+  const first = signals[0] as Diagnostic;
+  return [
+    {
+      ...first,
+      message: `the game's types look missing (${errors.length} type error${errors.length > 1 ? "s" : ""}, first: ${first.message}): pass --types <game.d.ts>, or add the game's .d.ts to the mod's tsconfig.json ("files", or "modhost": { "types": ["../game.d.ts"] })`,
+    },
+  ];
 }
 
 /** The --types files as absolute paths; a usage error for one that is not an existing .d.ts file. */
@@ -214,11 +248,18 @@ function printCheck(result: CheckOutput, shown: string, version: ModVersion | un
       return undefined; // no frame for a file that cannot be read; the diagnostic says why
     }
   };
+  const hinted = new Set<string>();
   for (const d of result.diagnostics) {
     const line = formatErrorLine({ code: d.code as ErrorInfo["code"], message: d.message, ...pick(d) }, s, prefix);
     out.line(d.severity === "warning" ? line.replace(s.red(d.code), s.yellow(`${d.code} (warning)`)) : line);
     const text = d.file !== undefined ? source(d.file) : undefined;
     if (text !== undefined && d.line !== undefined) out.line(codeFrame(text, d.line, d.column ?? 0, s));
+    // The fix once per code, under its first error: 35 type errors do not need 35 hints.
+    if (!hinted.has(d.code)) {
+      hinted.add(d.code);
+      const hint = formatErrorHint(d.code, s);
+      if (hint !== undefined) out.line(hint);
+    }
   }
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
   const warnings = result.diagnostics.length - errors;

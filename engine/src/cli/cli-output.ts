@@ -1,3 +1,4 @@
+import { oneBasedColumns } from "./json-columns.js";
 import { styleFor, type Style } from "./terminal-style.js";
 
 /** Where a command writes: text for people (colored on a terminal) or JSON for scripts. */
@@ -10,7 +11,7 @@ export interface CliOutput {
   readonly errStyle: Style;
   /** A line for people on stdout (nothing in --json mode). */
   line(text: string): void;
-  /** A JSON document (or, for streams, one JSON line) on stdout. */
+  /** A JSON document (or, for streams, one JSON line) on stdout; positions' columns 1-based, as in the text. */
   data(value: unknown): void;
   /** A line on stderr (progress and problems; stdout stays clean for --json). */
   note(text: string): void;
@@ -26,7 +27,7 @@ export function cliOutput(json: boolean): CliOutput {
       if (!json) process.stdout.write(`${text}\n`);
     },
     data: (value) => {
-      process.stdout.write(`${JSON.stringify(value)}\n`);
+      process.stdout.write(`${JSON.stringify(oneBasedColumns(value))}\n`);
     },
     note: (text) => {
       process.stderr.write(`${text}\n`);

@@ -1,5 +1,7 @@
 import { isModhostError, messageOf } from "../errors/modhost-error.js";
 import { COMMANDS, type Command } from "./commands.js";
+import { formatErrorHint } from "./error-hint-line.js";
+import { oneBasedColumns } from "./json-columns.js";
 import { EXIT_CODES, exitCodeOf } from "./exit-codes.js";
 import { helpWidth, suggest, wrapHelp } from "./help-text.js";
 import { formatErrorLine } from "./report-format.js";
@@ -63,10 +65,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     const code = exitCodeOf(err);
     const info = isModhostError(err) ? err.toInfo() : { code: "E_INTERNAL" as const, message: messageOf(err) };
-    if (rest.includes("--json")) process.stdout.write(`${JSON.stringify({ error: info })}\n`);
+    if (rest.includes("--json")) process.stdout.write(`${JSON.stringify(oneBasedColumns({ error: info }))}\n`);
     const style = styleFor(process.stderr);
     if (code === EXIT_CODES.usage) console.error(`${info.message}\n\nUsage: modhost ${command.usage}   (modhost ${command.name} --help for more)`);
-    else console.error(formatErrorLine(info, style));
+    else console.error([formatErrorLine(info, style), formatErrorHint(info.code, style)].filter((l) => l !== undefined).join("\n"));
     if (!isModhostError(err) && err instanceof Error && process.env.MODHOST_DEBUG) console.error(err.stack);
     return code;
   }

@@ -17,15 +17,27 @@ export interface ScaffoldSetup {
   readonly sdkTestingTypes: string | undefined;
   /** Does the SDK offer its test harness (`@modhost/sdk/testing`)? Otherwise the test drives ModHost. */
   readonly harness: boolean;
+  /** Does the SDK offer the vitest matchers (`@modhost/sdk/testing/vitest`: `toBeOk()`)? */
+  readonly matchers: boolean;
+  /**
+   * npm specs of the two packages (e.g. `file:/abs/packages/modhost-0.1.0.tgz`), when they come
+   * from tarballs made by `npm run pack` rather than a registry; undefined: `^<version>` ranges.
+   */
+  readonly packages: { readonly modhost: string; readonly sdk: string } | undefined;
 }
+
+/** The versions the scaffold asks for of the tools it lists (the ones this repository is tested with). */
+const TOOL_VERSIONS = { typescript: "^5.9.3", vitest: "^4.1.0" } as const;
 
 /** The scaffold's files by name. */
 export function scaffoldFiles(setup: ScaffoldSetup): Record<string, string> {
   return {
     "mod.json": `${JSON.stringify({ name: setup.name, version: "0.1.0", entry: "main.ts", permissions: [], limits: {} }, null, 2)}\n`,
     "main.ts": MAIN_TS,
-    "main.test.ts": setup.harness ? harnessTest() : hostTest(setup.name),
+    "main.test.ts": setup.harness ? harnessTest(setup.matchers) : hostTest(setup.name),
     "tsconfig.json": `${JSON.stringify(tsconfig(setup), null, 2)}\n`,
+    // .mjs, not .ts: every .ts file of the folder is the mod's code, compiled for the sandbox.
+    "vitest.config.mjs": VITEST_CONFIG,
     "package.json": `${JSON.stringify(packageJson(setup), null, 2)}\n`,
     ".gitignore": "node_modules/\n",
   };
@@ -51,7 +63,50 @@ export default defineMod<State>({
 });
 `;
 
-function harnessTest(): string {
+// Vitest looks for its config upwards from the folder it runs in: without its own, a mod inside
+// another project (a monorepo, the modhost repository) would run under that project's config.
+const VITEST_CONFIG = `import { defineConfig } from "vitest/config";
+
+// This mod's own test setup, so that a vitest config further up (a monorepo's) is not used.
+// isolated-vm needs --no-node-snapshot: each test file runs in a forked child with it, and the
+// harness then runs the mod's isolates in that process (faster than a sandbox child process).
+export default defineConfig({
+  test: {
+    include: ["**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    pool: "forks",
+    execArgv: ["--no-node-snapshot"],
+    testTimeout: 30_000,
+  },
+});
+`;
+
+function harnessTest(matchers: boolean): string {
+  if (matchers) {
+    return `import { expect, test } from "vitest";
+import { loadMod } from "@modhost/sdk/testing";
+// Adds expect(result).toBeOk() and .toFailWith(code): a failure prints the mod's error code,
+// message and file:line:col.
+import "@modhost/sdk/testing/vitest";
+
+// loadMod copies this folder into a temporary host and runs it in a real sandbox. The mod it
+// returns also has value(), swapTo(otherDir), patch({ "main.ts": text }) and rollback() to test
+// hot swaps, setNow()/advance() for the time the mod sees, and records logs, faults and
+// capability calls.
+test("counts hits per player, in a real sandbox", async () => {
+  const mod = await loadMod(new URL(".", import.meta.url));
+  try {
+    const first = await mod.emit("hit", { player: "ann" });
+    expect(first).toBeOk();
+    expect(first).toMatchObject({ value: 1 });
+    expect(await mod.value("hit", { player: "ann" })).toBe(2);
+    expect(await mod.state()).toEqual({ hits: { ann: 2 } });
+  } finally {
+    await mod.close();
+  }
+});
+`;
+  }
   return `import { expect, test } from "vitest";
 import { loadMod } from "@modhost/sdk/testing";
 
@@ -130,7 +185,14 @@ function packageJson(setup: ScaffoldSetup): object {
     name: setup.name,
     private: true,
     type: "module",
-    scripts: { check: "modhost check .", dev: "modhost dev .", test: "vitest run" },
-    devDependencies: { "@modhost/sdk": "^0.1.0", modhost: "^0.1.0", vitest: "^4.0.0" },
+    scripts: { check: "modhost check .", dev: "modhost dev .", test: "vitest run", typecheck: "tsc --noEmit" },
+    devDependencies: {
+      "@modhost/sdk": setup.packages?.sdk ?? "^0.1.0",
+      modhost: setup.packages?.modhost ?? "^0.1.0",
+      typescript: TOOL_VERSIONS.typescript,
+      vitest: TOOL_VERSIONS.vitest,
+    },
+    // modhost's sandbox is isolated-vm, a native addon built on install: npm must run its script.
+    allowScripts: { "isolated-vm": true },
   };
 }

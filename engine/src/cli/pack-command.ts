@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { parseSecretKeyFile } from "../registry/minisign-key.js";
 import { packMod } from "../registry/mod-packer.js";
+import { modTsconfigTypes } from "../compile/mod-tsconfig-types.js";
 import { gateMod, modFolder, typeFiles } from "./check-command.js";
 import { parseCommandArgs, usageError } from "./cli-args.js";
 import { cliOutput } from "./cli-output.js";
@@ -28,7 +29,8 @@ export const PACK_HELP = [
   "  --key <file>            the secret key (from modhost keygen, or minisign -G -W)",
   "  --out <dir>             where to write the .tgz (default: the current folder)",
   "  --name <npm name>       the npm package name (default: the mod's name)",
-  "  --types <file.d.ts>     the game's declarations for the type-check (repeatable)",
+  "  --types <file.d.ts>     the game's declarations for the type-check (repeatable), added to",
+  "                          those the mod's tsconfig.json names (as modhost check reads them)",
   "  --json                  print { file, package, version, mod, keyId, sha256, integrity }",
 ].join("\n");
 
@@ -47,7 +49,9 @@ export async function packCommand(args: readonly string[]): Promise<number> {
   }
   const key = parseSecretKeyFile(keyText, keyFile);
 
-  const gate = await gateMod(dir, await typeFiles("pack", values.types ?? []));
+  // The game's types as check finds them: --types plus what the mod's tsconfig.json names.
+  const types = [...new Set([...(await typeFiles("pack", values.types ?? [])), ...(await modTsconfigTypes(dir)).types])];
+  const gate = await gateMod(dir, types);
   const errors = gate.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) {
     for (const d of errors) out.note(formatErrorLine({ code: d.code as Parameters<typeof formatErrorLine>[0]["code"], message: d.message, ...(d.file !== undefined ? { file: d.file } : {}), ...(d.line !== undefined ? { line: d.line } : {}), ...(d.column !== undefined ? { column: d.column } : {}) }, out.errStyle));

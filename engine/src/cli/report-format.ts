@@ -7,6 +7,7 @@ import type { RecoveryReport } from "../persist/recovery-report.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapChange, SwapReport } from "../model/swap-report.js";
 import { codeFrame } from "./code-frame.js";
+import { formatErrorHint } from "./error-hint-line.js";
 import type { Style } from "./terminal-style.js";
 
 /** Source text by mod-relative path, to show code frames for errors with a position. */
@@ -39,6 +40,8 @@ export function formatReport(report: SwapReport, style: Style, sources?: SourceL
       lines.push(`  ${formatErrorLine(report.error, style, filePrefix)}`);
       const text = report.error.file !== undefined ? sources?.(report.error.file) : undefined;
       if (text !== undefined && report.error.line !== undefined) lines.push(indent(codeFrame(text, report.error.line, report.error.column ?? 0, style), "  "));
+      const hint = formatErrorHint(report.error.code, style, "  ");
+      if (hint !== undefined) lines.push(hint);
     }
   } else if (report.kind === "noop") {
     lines.push(`${style.gray("=")} ${name} ${report.to}: no change to swap (formatting or comments only) ${style.gray(`(${ms(report.totalMs)})`)}`);
