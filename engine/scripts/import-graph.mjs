@@ -33,9 +33,10 @@ export const FOLDER_DEPS = {
   watch: ["errors", "util"],
   deploy: ["errors", "util", "model", "manifest"],
   registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry"],
+  fleet: ["errors", "util", "model"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "supervisor", "persist", "watch", "deploy", "registry", "fleet"],
   admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
-  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
+  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry", "fleet"],
 };
 
 /** Folder of a file relative to engine/src ("" for files at the root). */

@@ -32,6 +32,7 @@ import { throwCollected } from "../util/collected-errors.js";
 import { HostPackages } from "./host-packages.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
 import { loadRegistryTrust } from "../registry/registry-options.js";
+import { startFleetHook, type FleetHook } from "./fleet-hook.js";
 
 /** A mod as `mods()` lists it. */
 export interface ModInfo {
@@ -96,6 +97,7 @@ export class ModHost {
   #watcher: ModsWatcher | undefined;
   /** Signed packages: origins, tarball installs and the registry follower. */
   #packages: HostPackages | undefined;
+  #fleet: FleetHook | undefined;
   /**
    * Loads of new (or failed) folders, by folder: the one running, and the one queued behind it that
    * every later request shares (it reads the folder afresh when it starts, as reloads do).
@@ -215,6 +217,8 @@ export class ModHost {
         log: (level, message, mod) => host.#emitLog({ mod, level, message }),
       });
       await host.#packages.start();
+      const packages = host.#packages;
+      host.#fleet = startFleetHook(resolved.fleet, { mods: () => host.mods(), on: (e, l) => host.on(e, l), installVersion: (mod, pkg, version) => packages.installVersion(mod, pkg, version), log: (level, message, mod) => host.#emitLog({ mod, level, message }) });
     } catch (err) {
       await host.close();
       throw err;
@@ -243,7 +247,7 @@ export class ModHost {
     const wire = { seq: ++this.#seq, name: event, payload: payloadJson, now: Date.now() };
     const pending: Promise<EmitResult>[] = [];
     for (const slot of this.#slots.values()) if (slot.handles(event)) pending.push(slot.enqueue(wire));
-    return Promise.all(pending);
+    return this.#fleet === undefined ? Promise.all(pending) : Promise.all(pending).then((results) => (this.#fleet?.record(results), results));
   }
 
   /**
@@ -402,6 +406,7 @@ export class ModHost {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
+      await this.#fleet?.close().catch((err: unknown) => errors.push(err));
       await this.#packages?.close().catch((err: unknown) => errors.push(err));
       await this.#watcher?.close().catch((err: unknown) => errors.push(err));
       // Loads of new folders still under way end first, so the slots they register are closed too
