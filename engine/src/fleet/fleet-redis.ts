@@ -29,6 +29,8 @@ export function connectFleet(url: string, options: ConnectOptions = {}): FleetCo
   const maxBackoff = options.maxBackoffMs ?? 5000;
   const client = createClient({
     url,
+    // RESP2: answers stay flat arrays (a RESP3 map would become an object keyed by hostile field names).
+    RESP: 2,
     disableOfflineQueue: true,
     socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 10), maxBackoff) },
   });

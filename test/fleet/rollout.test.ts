@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isModhostError, type ControllerEvent } from "modhost";
+import { makePublisher, type Publisher } from "../support/signed-mod.js";
+import { counterSource, PACKAGE, POLICY, startFleet, type Fleet } from "./fleet-harness.js";
+
+// A fleet of 5 real host processes, a real redis-server and a real npm registry (Verdaccio).
+describe("fleet releases on Redis", () => {
+  let fleet: Fleet;
+  let stranger: Publisher;
+  beforeAll(async () => {
+    fleet = await startFleet(5);
+    stranger = await makePublisher();
+    await fleet.publish("1.0.0", counterSource("1.0.0"));
+    await fleet.publish("1.1.0", counterSource("1.1.0"));
+    await fleet.publish("1.2.0", counterSource("1.2.0", 5));
+    // Signed by a key the servers do not trust: every server refuses it.
+    await fleet.publish("1.3.0", counterSource("1.3.0"), stranger);
+    // The fleet's stable version: what every server already runs, promoted at once.
+    await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
+  }, 400_000);
+  afterAll(async () => {
+    if (process.env.FLEET_DUMP) for (const s of fleet?.servers ?? []) (await import("node:fs")).writeFileSync(`/tmp/w15-${s.name}.json`, JSON.stringify(s.lines.filter((l) => l.type !== undefined), null, 1));
+    await fleet?.close();
+    await stranger?.cleanup();
+  }, 120_000);
+
+  const versions = (): Promise<(string | undefined)[]> => Promise.all(fleet.servers.map((s) => s.version("counter")));
+  const checkNoEventLost = async (): Promise<void> => {
+    for (const s of fleet.servers) {
+      const state = await s.state("counter");
+      if ((state as { n: number }).n !== fleet.emitted.get(s.name)) (await import("node:fs")).writeFileSync(`/tmp/w15-${s.name}.json`, JSON.stringify(s.lines.filter((l) => l.type !== undefined), null, 1));
+      expect(state, s.name).toEqual({ n: fleet.emitted.get(s.name) ?? 0 });
+    }
+  };
+
+  it("a good canary widens 5 -> 25 -> 100 % and every server ends on it with its state", async () => {
+    const events: ControllerEvent[] = [];
+    const controller = fleet.controller("c1", events);
+    const started = await controller.start({ mod: "counter", package: PACKAGE, version: "1.1.0", releaseId: "r1", group: null, policy: POLICY, by: "test", now: Date.now() });
+    expect(started).toMatchObject({ phase: "rolling", percent: 5, stable: "1.0.0", canary: "1.1.0" });
+    expect(started.pinned.length).toBeLessThanOrEqual(1);
+    const final = await fleet.traffic(controller.drive("counter"));
+    expect(final.phase, final.reason).toBe("promoted");
+    const steps = events.flatMap((e) => (e.kind === "transition" ? [`${e.transition.action} ${e.transition.record.percent}`] : []));
+    expect(steps).toEqual(["start 5", "step 25", "promote 100"]);
+    // Every server converges on 1.1.0 (the promote reaches them through the stream).
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    await checkNoEventLost();
+    const audit = await fleet.store.audit(10, "counter");
+    expect(audit.map((a) => a.entry.action)).toEqual(["promote", "start", "step", "promote"]);
+    expect(audit[2]?.entry.figures).toMatchObject({ verdict: "pass" });
+  }, 300_000);
+
+  it("a canary failing 20 % of its events aborts within two windows and every server ends on stable, no event lost", async () => {
+    const events: ControllerEvent[] = [];
+    const controller = fleet.controller("c2", events);
+    await controller.start({ mod: "counter", package: PACKAGE, version: "1.2.0", releaseId: "r2", group: null, policy: { ...POLICY, steps: [25, 50, 100] }, by: "test", now: Date.now() });
+    const final = await fleet.traffic(controller.drive("counter"));
+    expect(final.phase).toBe("aborted");
+    expect(final.reason).toMatch(/canary error rate/);
+    const windows = events.filter((e) => e.kind === "window" && e.verdict.verdict !== "inconclusive");
+    expect(windows.length).toBeLessThanOrEqual(2);
+    expect(windows.every((w) => w.kind === "window" && w.verdict.verdict === "fail")).toBe(true);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    await checkNoEventLost();
+  }, 300_000);
+
+  it("a version a server refuses (signed by an untrusted key) aborts the release at once", async () => {
+    const controller = fleet.controller("c3");
+    await controller.start({ mod: "counter", package: PACKAGE, version: "1.3.0", releaseId: "r3", group: null, policy: { ...POLICY, steps: [100 - 1], intervalMs: 60_000 }, by: "test", now: Date.now() });
+    const final = await fleet.traffic(controller.drive("counter"));
+    expect(final.phase).toBe("aborted");
+    expect(final.reason).toMatch(/refused 1\.3\.0: E_/);
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    await checkNoEventLost();
+  }, 300_000);
+
+  it("two operators racing: one wins, the other gets E_FLEET_CONFLICT", async () => {
+    const a = fleet.controller("a");
+    const b = fleet.controller("b");
+    const request = (id: string) => ({ mod: "counter", package: PACKAGE, version: "1.2.0", releaseId: id, group: null, policy: POLICY, by: "test", now: Date.now() });
+    const outcomes = await Promise.allSettled([a.start(request("race-a")), b.start(request("race-b"))]);
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(isModhostError(lost[0]!.reason, "E_FLEET_CONFLICT")).toBe(true);
+    // A second controller cannot drive a release another one holds the lease of.
+    const driving = a.drive("counter");
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(b.drive("counter")).rejects.toMatchObject({ code: "E_FLEET_LEASE" });
+    const aborts = await Promise.allSettled([a.command("counter", "abort"), b.command("counter", "abort")]);
+    expect(aborts.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    const refused = aborts.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    expect(isModhostError(refused?.reason, "E_FLEET_CONFLICT", "E_FLEET_STATE")).toBe(true);
+    expect((await driving).phase).toBe("aborted");
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+  }, 120_000);
+
+  it("malformed or hostile data in the Redis keys is bad input: servers keep serving, readers say E_FLEET_DATA", async () => {
+    const cmd = (args: string[]) => fleet.connection.command(args);
+    await cmd(["HSET", fleet.store.keys.release("counter"), "epoch", "7", "record", '{"format":1,"mod":"counter","percent":1e999,"__proto__":{"x":1}}']);
+    await cmd(["SADD", fleet.store.keys.mods, "../../etc", "UPPER", "x".repeat(500)]);
+    await cmd(["SET", fleet.store.keys.release("ghost"), "not a hash"]);
+    await cmd(["SADD", fleet.store.keys.mods, "ghost"]);
+    await cmd(["ZADD", fleet.store.keys.servers, "1", "evil|id", "2", "s-missing"]);
+    await cmd(["SET", fleet.store.keys.server("s-missing"), "{not json"]);
+    await cmd(["HSET", fleet.store.keys.health("counter", "r1"), "a|b", "x", "s1|1.1.0|events", "-5", "s1|1.1.0|bogus", "3"]);
+    await expect(fleet.store.release("counter")).rejects.toMatchObject({ code: "E_FLEET_DATA" });
+    await expect(fleet.store.release("ghost")).rejects.toMatchObject({ code: "E_FLEET_DATA" });
+    expect(await fleet.store.mods()).toEqual(["counter", "ghost"]);
+    expect((await fleet.store.heartbeats()).map((b) => b.server).sort()).toEqual(["s1", "s2", "s3", "s4", "s5"]);
+    await fleet.traffic(new Promise((r) => setTimeout(r, 2500)));
+    for (const s of fleet.servers) await s.waitFor((l) => l.type === "log" && /E_FLEET_DATA|malformed|WRONGTYPE/.test(String(l.message)), 30_000);
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    await checkNoEventLost();
+    // A controller refuses to act on it too.
+    await expect(fleet.controller("c9").command("counter", "abort")).rejects.toMatchObject({ code: "E_FLEET_DATA" });
+  }, 120_000);
+});
