@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isModhostError, type ControllerEvent } from "modhost";
 import { makePublisher, type Publisher } from "../support/signed-mod.js";
+import { runCli } from "../support/cli-runner.js";
 import { counterSource, PACKAGE, POLICY, startFleet, type Fleet } from "./fleet-harness.js";
 
 // A fleet of 5 real host processes, a real redis-server and a real npm registry (Verdaccio).
@@ -100,6 +101,34 @@ describe("fleet releases on Redis", () => {
     expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
   }, 120_000);
 
+  it("modhost release follows a rollout in the terminal (exit 1 when aborted), fleet status shows it, fleet rollback is a new release", async () => {
+    const release = await fleet.traffic(runCli(["release", "counter@1.2.0", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "1s", "--min-events", "10", "--failure-limit", "1", "--json"], { timeoutMs: 240_000 }));
+    const lines = release.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(release.code, release.stderr).toBe(1);
+    expect(lines.at(-1)).toMatchObject({ type: "final", record: { phase: "aborted", canary: "1.2.0", stable: "1.1.0" } });
+    expect(lines.some((l) => l.type === "window" && (l.verdict as { verdict: string }).verdict === "fail")).toBe(true);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    const status = await runCli(["fleet", "status", "counter", "--fleet", fleet.redis.url, "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const doc = JSON.parse(status.stdout) as { mods: { record: { phase: string }; servers: { server: string; version: string }[]; history: { entry: { action: string } }[] }[] };
+    expect(doc.mods[0]?.record.phase).toBe("aborted");
+    expect(doc.mods[0]?.servers.map((x) => x.version)).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    expect(doc.mods[0]?.history.at(-1)?.entry.action).toBe("abort");
+    const text = await runCli(["fleet", "status", "--fleet", fleet.redis.url]);
+    expect(text.stdout).toMatch(/stable 1\.1\.0\s+canary 1\.2\.0\s+0 %\s+aborted/);
+    // Rolling back to 1.0.0 is a release of it, promoted at once; state carried over.
+    const back = await runCli(["fleet", "rollback", "counter", "--to", "1.0.0", "--fleet", fleet.redis.url]);
+    expect(back.code, back.stderr).toBe(0);
+    await fleet.traffic(new Promise((r) => setTimeout(r, 300)));
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.0.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.0.0", "1.0.0", "1.0.0", "1.0.0", "1.0.0"]);
+    expect((await fleet.store.release("counter"))).toMatchObject({ kind: "rollback", phase: "promoted", canary: "1.0.0", stable: "1.1.0" });
+    await checkNoEventLost();
+    const again = await runCli(["fleet", "promote", "counter", "--fleet", fleet.redis.url]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/E_FLEET_STATE/);
+  }, 300_000);
+
   it("malformed or hostile data in the Redis keys is bad input: servers keep serving, readers say E_FLEET_DATA", async () => {
     const cmd = (args: string[]) => fleet.connection.command(args);
     await cmd(["HSET", fleet.store.keys.release("counter"), "epoch", "7", "record", '{"format":1,"mod":"counter","percent":1e999,"__proto__":{"x":1}}']);
@@ -113,9 +142,10 @@ describe("fleet releases on Redis", () => {
     await expect(fleet.store.release("ghost")).rejects.toMatchObject({ code: "E_FLEET_DATA" });
     expect(await fleet.store.mods()).toEqual(["counter", "ghost"]);
     expect((await fleet.store.heartbeats()).map((b) => b.server).sort()).toEqual(["s1", "s2", "s3", "s4", "s5"]);
+    const before = await versions();
     await fleet.traffic(new Promise((r) => setTimeout(r, 2500)));
     for (const s of fleet.servers) await s.waitFor((l) => l.type === "log" && /E_FLEET_DATA|malformed|WRONGTYPE/.test(String(l.message)), 30_000);
-    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
+    expect(await versions()).toEqual(before);
     await checkNoEventLost();
     // A controller refuses to act on it too.
     await expect(fleet.controller("c9").command("counter", "abort")).rejects.toMatchObject({ code: "E_FLEET_DATA" });
