@@ -30,12 +30,17 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     try {
       if (msg.cmd === "emit") {
         const versions = {};
+        const codes = {};
         let ok = 0;
         let failed = 0;
         for (let i = 0; i < msg.n; i++) {
           const results = await host.emit("hit", { player: msg.player ?? "p" });
           for (const r of results) {
             versions[r.version] = (versions[r.version] ?? 0) + 1;
+            if (!r.ok) {
+              codes[r.error?.code] = (codes[r.error?.code] ?? 0) + 1;
+              if (r.error?.code !== "E_THREW") out({ type: "failed", code: r.error?.code, message: r.error?.message, version: r.version });
+            }
             if (r.ok) {
               ok++;
               const prev = seen.get(r.value?.n);
@@ -45,7 +50,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
             else failed++;
           }
         }
-        out({ id: msg.id, ok, failed, versions });
+        out({ id: msg.id, ok, failed, versions, codes });
       } else if (msg.cmd === "state") out({ id: msg.id, state: await host.state(msg.mod) });
       else if (msg.cmd === "mods") out({ id: msg.id, mods: host.mods().map((m) => ({ name: m.name, version: m.version, status: m.status })) });
       else if (msg.cmd === "close") {
