@@ -86,8 +86,8 @@ export class FleetServer {
     });
   }
 
-  async emit(n: number): Promise<{ ok: number; failed: number; versions: Record<string, number> }> {
-    return (await this.request({ cmd: "emit", n })) as unknown as { ok: number; failed: number; versions: Record<string, number> };
+  async emit(n: number): Promise<{ ok: number; failed: number; versions: Record<string, number>; codes: Record<string, number> }> {
+    return (await this.request({ cmd: "emit", n })) as unknown as { ok: number; failed: number; versions: Record<string, number>; codes: Record<string, number> };
   }
 
   async version(mod: string): Promise<string | undefined> {
