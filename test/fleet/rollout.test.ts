@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isModhostError, type ControllerEvent } from "modhost";
 import { makePublisher, type Publisher } from "../support/signed-mod.js";
-import { runCli } from "../support/cli-runner.js";
+import { CliProcess, runCli } from "../support/cli-runner.js";
 import { counterSource, PACKAGE, POLICY, startFleet, type Fleet } from "./fleet-harness.js";
 
 // A fleet of 5 real host processes, a real redis-server and a real npm registry (Verdaccio).
@@ -16,6 +16,7 @@ describe("fleet releases on Redis", () => {
     await fleet.publish("1.2.0", counterSource("1.2.0", 5));
     // Signed by a key the servers do not trust: every server refuses it.
     await fleet.publish("1.3.0", counterSource("1.3.0"), stranger);
+    await fleet.publish("1.4.0", counterSource("1.4.0"));
     // The fleet's stable version: what every server already runs, promoted at once.
     await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
   }, 400_000);
@@ -128,6 +129,36 @@ describe("fleet releases on Redis", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/E_FLEET_STATE/);
   }, 300_000);
+
+  it("a controller killed mid-rollout is resumed by the next command, across a Redis restart; servers keep serving meanwhile", async () => {
+    const release = CliProcess.start(["release", "counter@1.4.0", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "2s", "--min-events", "10", "--json"]);
+    await fleet.traffic(release.waitFor(() => release.jsonLines().find((l) => l.type === "transition" && l.action === "start"), 120_000));
+    await release.stop("SIGKILL");
+    // Redis dies too; every server keeps its version and answers events.
+    const during = await versions();
+    await fleet.redis.kill();
+    await fleet.traffic(new Promise((r) => setTimeout(r, 1500)));
+    expect(await versions()).toEqual(during);
+    await fleet.redis.restart();
+    for (let i = 0; i < 100 && !fleet.connection.ready; i++) await new Promise((r) => setTimeout(r, 100));
+    // The dead controller's lease (10 s) is still there: a resume waits for it, then drives to the end.
+    const resumed = fleet.traffic((async () => {
+      for (;;) {
+        const r = await runCli(["fleet", "resume", "counter", "--fleet", fleet.redis.url, "--json"], { timeoutMs: 240_000 });
+        if (!/E_FLEET_LEASE|E_FLEET_UNAVAILABLE/.test(r.stderr)) return r;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    })());
+    const result = await resumed;
+    expect(result.code, result.stderr).toBe(0);
+    const record = await fleet.store.release("counter");
+    expect(record).toMatchObject({ phase: "promoted", canary: "1.4.0" });
+    const audit = await fleet.store.audit(5, "counter");
+    expect(audit.filter((a) => a.entry.releaseId === record?.releaseId).map((a) => a.entry.action)).toEqual(["start", "promote"]);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.4.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.4.0", "1.4.0", "1.4.0", "1.4.0", "1.4.0"]);
+    await checkNoEventLost();
+  }, 400_000);
 
   it("malformed or hostile data in the Redis keys is bad input: servers keep serving, readers say E_FLEET_DATA", async () => {
     const cmd = (args: string[]) => fleet.connection.command(args);
