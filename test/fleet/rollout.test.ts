@@ -79,6 +79,17 @@ describe("fleet releases on Redis", () => {
     await checkNoEventLost();
   }, 300_000);
 
+  it("a release of a version the registry does not have aborts at once", async () => {
+    const before = await versions();
+    const controller = fleet.controller("c4");
+    await controller.start({ mod: "counter", package: PACKAGE, version: "9.9.9", releaseId: "r4", group: null, policy: { ...POLICY, steps: [100 - 1], intervalMs: 60_000 }, by: "test", now: Date.now() });
+    const final = await fleet.traffic(controller.drive("counter"));
+    expect(final.phase).toBe("aborted");
+    expect(final.reason).toMatch(/refused 9\.9\.9: E_REGISTRY_RESPONSE/);
+    expect(await versions()).toEqual(before);
+    await checkNoEventLost();
+  }, 300_000);
+
   it("two operators racing: one wins, the other gets E_FLEET_CONFLICT", async () => {
     const a = fleet.controller("a");
     const b = fleet.controller("b");

@@ -3,6 +3,7 @@ import { cohortPlace, inCohort } from "./cohort.js";
 import { encodeRelease, parseRelease, targetVersion, type ReleaseRecord } from "./release-record.js";
 import { abortRelease, afterWindow, startRelease } from "./transitions.js";
 import { analyzeWindow } from "./window-analysis.js";
+import { windowFigures, type HealthCounters } from "./fleet-store.js";
 
 const policy = { steps: [5, 25, 100], intervalMs: 1000, maxErrorRate: 0.05, minEvents: 100, failureLimit: 2, deadlineMs: 10_000 };
 const start = (): ReleaseRecord => startRelease(undefined, { mod: "arena", package: "@s/arena", version: "1.1.0", releaseId: "r1", group: null, policy, by: "t", now: 0 }).record;
@@ -72,5 +73,16 @@ describe("window analysis and transitions", () => {
     const aborted = abortRelease(record, "x", 1, "t").record;
     expect(() => abortRelease(aborted, "x", 1, "t")).toThrow(expect.objectContaining({ code: "E_FLEET_STATE" }));
     expect(startRelease(aborted, { mod: "arena", package: "@s/arena", version: "1.2.0", releaseId: "r2", group: null, policy, by: "t", now: 0 }).record).toMatchObject({ stable: null, epoch: 3 });
+  });
+});
+
+describe("window figures", () => {
+  it("sum the window's differences per version over live servers only: a server that stopped reporting counts for nothing", () => {
+    const row = (events: number, errors: number) => ({ events, errors, limits: 0, faults: 0, swapOk: 0, swapRefused: 0 });
+    const start: HealthCounters = new Map([["a", new Map([["1.1.0", row(10, 1)]])], ["b", new Map([["1.1.0", row(5, 0)]])]]);
+    const end: HealthCounters = new Map([["a", new Map([["1.1.0", row(110, 3)]])], ["b", new Map([["1.1.0", row(505, 400)]])], ["c", new Map([["1.0.0", row(50, 0)]])]]);
+    expect(windowFigures(start, end, "1.1.0", new Set(["a", "c"]))).toEqual({ events: 100, errors: 2, limits: 0, faults: 0, servers: 1 });
+    expect(windowFigures(start, end, "1.0.0", new Set(["a", "c"]))).toEqual({ events: 50, errors: 0, limits: 0, faults: 0, servers: 1 });
+    expect(windowFigures(start, end, null, new Set(["a"]))).toEqual({ events: 0, errors: 0, limits: 0, faults: 0, servers: 0 });
   });
 });
