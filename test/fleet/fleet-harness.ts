@@ -45,6 +45,8 @@ export interface Fleet {
   /** Publishes counter@version (signed by the trusted key, or by `by`). */
   publish(version: string, source: string, by?: Publisher): Promise<void>;
   startServer(name: string, group?: string): Promise<FleetServer>;
+  /** SIGKILLs a server and starts it again on the same modsDir and stateDir. */
+  restart(server: FleetServer): Promise<FleetServer>;
   /** Emits `n` events on every server, again and again, until `until` settles; resolves with its value. */
   traffic<T>(until: Promise<T>, n?: number): Promise<T>;
   close(): Promise<void>;
@@ -84,6 +86,12 @@ export async function startFleet(count: number): Promise<Fleet> {
       const server = await FleetServer.start({ modsDir, stateDir: join(work, name, "state"), redis: redis.url, server: name, ...(group !== undefined ? { group } : {}), registry: registry.url, token: registry.token, trust, heartbeatMs: 200, backstopMs: 1000 }, 120_000);
       servers.push(server);
       return server;
+    },
+    async restart(server) {
+      await server.kill();
+      const again = await FleetServer.start(server.config, 120_000);
+      servers[servers.indexOf(server)] = again;
+      return again;
     },
     async traffic(until, n = 10) {
       let done = false;

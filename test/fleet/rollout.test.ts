@@ -17,6 +17,7 @@ describe("fleet releases on Redis", () => {
     // Signed by a key the servers do not trust: every server refuses it.
     await fleet.publish("1.3.0", counterSource("1.3.0"), stranger);
     await fleet.publish("1.4.0", counterSource("1.4.0"));
+    await fleet.publish("1.5.0", counterSource("1.5.0"));
     // The fleet's stable version: what every server already runs, promoted at once.
     await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
   }, 400_000);
@@ -170,6 +171,20 @@ describe("fleet releases on Redis", () => {
     expect(await versions()).toEqual(["1.4.0", "1.4.0", "1.4.0", "1.4.0", "1.4.0"]);
     await checkNoEventLost();
   }, 400_000);
+
+  it("a server killed mid-swap restarts from its stateDir and converges", async () => {
+    await fleet.traffic(new Promise((r) => setTimeout(r, 500)));
+    const victim = fleet.servers[2]!;
+    const controller = fleet.controller("c6");
+    await controller.start({ mod: "counter", package: PACKAGE, version: "1.5.0", releaseId: "r6", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
+    await victim.waitFor((l) => l.type === "log" && /fleet: counter -> 1\.5\.0/.test(String(l.message)), 60_000);
+    const back = await fleet.restart(victim);
+    expect(back.lines.some((l) => l.type === "ready")).toBe(true);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.5.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.5.0", "1.5.0", "1.5.0", "1.5.0", "1.5.0"]);
+    await fleet.traffic(new Promise((r) => setTimeout(r, 300)));
+    await checkNoEventLost();
+  }, 300_000);
 
   it("malformed or hostile data in the Redis keys is bad input: servers keep serving, readers say E_FLEET_DATA", async () => {
     const cmd = (args: string[]) => fleet.connection.command(args);
