@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModHost, type LogEvent } from "modhost";
-import { runCli } from "../support/cli-runner.js";
+import { CliProcess, runCli } from "../support/cli-runner.js";
 import { startRedis } from "../support/redis-server.js";
 import { makePublisher, writeTrust, type Publisher } from "../support/signed-mod.js";
 import { counterSource, manifest } from "./fleet-harness.js";
@@ -57,4 +57,30 @@ describe("a fleet server whose Redis is down", () => {
     await expect(ModHost.create({ modsDir: work, isolation: "inline", fleet: { redis: "redis://x", server: "s1" } })).rejects.toMatchObject({ code: "E_OPTIONS_INVALID", message: /needs registry\.url/ });
     await expect(ModHost.create({ modsDir: work, isolation: "inline", registry: { url: "http://127.0.0.1:9/", trustedKeys: { keys: [] } }, fleet: { redis: "http://x", server: "s1" } })).rejects.toMatchObject({ code: "E_OPTIONS_INVALID" });
   });
+
+  it("modhost serve --fleet --server-id --fleet-group joins: its heartbeat shows in modhost fleet status", async () => {
+    const redis = await startRedis();
+    const modsDir = join(work, "cli-mods");
+    await mkdir(join(modsDir, "counter"), { recursive: true });
+    await writeFile(join(modsDir, "counter", "mod.json"), JSON.stringify(manifest("1.0.0")));
+    await writeFile(join(modsDir, "counter", "main.ts"), counterSource("1.0.0"));
+    const trust = await writeTrust(join(work, "cli-trust.json"), [{ key: publisher.publicKey, mods: ["counter"] }]);
+    const server = CliProcess.start(["serve", modsDir, "--json", "--registry", "http://127.0.0.1:9/", "--trust", trust, "--fleet", redis.url, "--server-id", "cli-1", "--fleet-group", "eu"]);
+    try {
+      await server.waitFor(() => server.jsonLines().find((l) => l.type === "listening"), 60_000);
+      let servers: { server: string; group: string | null }[] = [];
+      for (let i = 0; i < 100 && !servers.some((s) => s.server === "cli-1"); i++) {
+        const status = await runCli(["fleet", "status", "--fleet", redis.url, "--json"]);
+        servers = (JSON.parse(status.stdout) as { servers: { server: string; group: string | null }[] }).servers;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(servers).toContainEqual(expect.objectContaining({ server: "cli-1", group: "eu" }));
+      const bad = await runCli(["serve", modsDir, "--server-id", "x"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--server-id and --fleet-group go with --fleet/);
+    } finally {
+      await server.stop("SIGTERM");
+      await redis.stop();
+    }
+  }, 120_000);
 });
