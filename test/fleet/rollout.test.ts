@@ -18,6 +18,7 @@ describe("fleet releases on Redis", () => {
     await fleet.publish("1.3.0", counterSource("1.3.0"), stranger);
     await fleet.publish("1.4.0", counterSource("1.4.0"));
     await fleet.publish("1.5.0", counterSource("1.5.0"));
+    await fleet.publish("1.6.0", counterSource("1.6.0"));
     // The fleet's stable version: what every server already runs, promoted at once.
     await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
   }, 400_000);
@@ -189,6 +190,33 @@ describe("fleet releases on Redis", () => {
     expect(await versions()).toEqual(["1.5.0", "1.5.0", "1.5.0", "1.5.0", "1.5.0"]);
     await fleet.traffic(new Promise((r) => setTimeout(r, 300)));
     await checkNoEventLost();
+  }, 300_000);
+
+  it("a server that joins mid-release gets the version its cohort says", async () => {
+    const controller = fleet.controller("c7");
+    const record = await controller.start({ mod: "counter", package: PACKAGE, version: "1.6.0", releaseId: "r7", group: null, policy: { ...POLICY, steps: [50, 100], intervalMs: 600_000 }, by: "test", now: Date.now() });
+    const stable = record.stable!;
+    const inCohort = (name: string): boolean => record.pinned.includes(name) || cohortPlace(name, "counter", "r7") < 50;
+    // Two newcomers: one whose place is under 50 %, one above (names chosen by their hash).
+    const names = Array.from({ length: 50 }, (_, i) => `late-${i}`);
+    const joiners = [names.find(inCohort)!, names.find((n) => !inCohort(n))!];
+    const started = await Promise.all(joiners.map((n) => fleet.startServer(n)));
+    try {
+      const want = joiners.map((n) => (inCohort(n) ? "1.6.0" : stable));
+      const got = async (): Promise<(string | undefined)[]> => Promise.all(started.map((s) => s.version("counter")));
+      for (let i = 0; i < 600 && JSON.stringify(await got()) !== JSON.stringify(want); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await got()).toEqual(want);
+      await controller.command("counter", "abort", "test over");
+      for (let i = 0; i < 600 && (await got()).some((v) => v !== stable); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await got()).toEqual([stable, stable]);
+    } finally {
+      for (const s of started) {
+        await s.stop();
+        fleet.servers.splice(fleet.servers.indexOf(s), 1);
+      }
+    }
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== stable); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual([stable, stable, stable, stable, stable]);
   }, 300_000);
 
   it("malformed or hostile data in the Redis keys is bad input: servers keep serving, readers say E_FLEET_DATA", async () => {
