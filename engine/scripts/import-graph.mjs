@@ -36,10 +36,11 @@ export const FOLDER_DEPS = {
   watch: ["errors", "util"],
   deploy: ["errors", "util", "model", "manifest"],
   registry: ["errors", "util", "model", "manifest", "persist", "deploy"],
+  fleet: ["errors", "util", "model"],
   slot: ["errors", "util", "model", "manifest", "compile", "swap", "sandbox", "persist"],
-  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "backends", "persist", "watch", "deploy", "registry", "slot"],
+  host: ["errors", "util", "model", "manifest", "compile", "analysis", "swap", "sandbox", "backends", "persist", "watch", "deploy", "registry", "slot", "fleet"],
   admin: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "deploy"],
-  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry"],
+  cli: ["errors", "util", "model", "manifest", "compile", "analysis", "persist", "host", "admin", "watch", "sandbox", "deploy", "registry", "fleet"],
 };
 
 /** Folder of a file relative to engine/src ("" for files at the root). */

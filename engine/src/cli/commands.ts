@@ -2,6 +2,7 @@ import { CHECK_HELP, checkCommand } from "./check-command.js";
 import { CONSOLE_HELP, consoleCommand } from "./console-command.js";
 import { EMIT_HELP, emitCommand, stateCommand, versionsCommand } from "./console-commands.js";
 import { deployCommand } from "./deploy-command.js";
+import { FLEET_HELP, RELEASE_HELP, fleetCommand, releaseCommand } from "./fleet-command.js";
 import { DEV_HELP, devCommand } from "./dev-command.js";
 import { INIT_HELP, initCommand } from "./init-command.js";
 import { KEYGEN_HELP, keygenCommand } from "./keygen-command.js";
@@ -41,5 +42,7 @@ export const COMMANDS: readonly Command[] = [
   { name: "state", usage: "state <mod> --server <url>", summary: "print a mod's state", help: REMOTE_HELP, run: stateCommand },
   { name: "console", usage: "console --server <url>", summary: "interactive console: emit, state, versions... with completion and history", help: CONSOLE_HELP, run: consoleCommand },
   { name: "logs", usage: "logs [mod] --server <url> [--follow]", summary: "show mods' log lines", help: `Options:\n${SERVER_HELP}\n  --follow, -f        keep printing new lines until Ctrl-C\n  --limit <n>         how many recent lines (default 200)`, run: logsCommand },
+  { name: "release", usage: "release <mod>@<version> --fleet <redis url> [--steps 5,25,50,100] [--interval 60s] [--max-error-rate 0.05] [--min-events 200] [--failure-limit 2] [--group <g>]", summary: "roll a package version out to a fleet, canary step by step, with automatic rollback", help: RELEASE_HELP, run: releaseCommand },
+  { name: "fleet", usage: "fleet status|promote|pause|resume|abort|rollback [mod] --fleet <redis url>", summary: "see and steer fleet releases", help: FLEET_HELP, run: fleetCommand },
   { name: "metrics", usage: "metrics --server <url>", summary: "show the server's metrics", help: REMOTE_HELP, run: metricsCommand },
 ];

@@ -21,7 +21,7 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 /** The exit code for an error that ended a command. */
 export function exitCodeOf(err: unknown): ExitCode {
   if (isModhostError(err, "E_CLI_USAGE")) return EXIT_CODES.usage;
-  if (isModhostError(err, "E_ADMIN_AUTH", "E_ADMIN_FORBIDDEN", "E_ADMIN_UNAVAILABLE")) return EXIT_CODES.unavailable;
+  if (isModhostError(err, "E_ADMIN_AUTH", "E_ADMIN_FORBIDDEN", "E_ADMIN_UNAVAILABLE", "E_FLEET_UNAVAILABLE")) return EXIT_CODES.unavailable;
   return EXIT_CODES.failed;
 }
 

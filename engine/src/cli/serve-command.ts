@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { hostname as machineName } from "node:os";
 import { resolve } from "node:path";
 import { AdminServer } from "../admin/admin-server.js";
 import { ADMIN_PATH, METRICS_PATH } from "../admin/protocol.js";
@@ -31,6 +32,9 @@ const FLAGS = {
   poll: { type: "string" },
   "require-signed": { type: "boolean" },
   config: { type: "string" },
+  fleet: { type: "string" },
+  "server-id": { type: "string" },
+  "fleet-group": { type: "string" },
 } as const;
 
 /** Help for `modhost serve --help`. */
@@ -52,6 +56,11 @@ export const SERVE_HELP = [
   "  --follow <name>@<tag>  follow a package's dist-tag or exact version (repeatable; default tag latest)",
   "  --poll <ms>            how often to poll the registry (default 30000)",
   "  --require-signed       refuse unsigned code from the mods folder, the watcher and deploys (E_UNSIGNED)",
+  "",
+  "Fleet releases (docs/fleet.md; needs --registry and --trust):",
+  "  --fleet <redis url>    join a fleet: follow its releases and report health",
+  "  --server-id <id>       this server's id in the fleet (default: the host name)",
+  "  --fleet-group <group>  this server's group (region, shard set)",
 ].join("\n");
 
 /**
@@ -95,7 +104,9 @@ export async function serveCommand(args: readonly string[]): Promise<number> {
       ...(types.length > 0 ? { modTypes: types } : {}),
       ...(config !== undefined && stubs !== undefined ? projectOptions(stubs, config) : {}),
       ...registryOptions(values),
+      ...(values.fleet !== undefined ? { fleet: { redis: values.fleet, server: values["server-id"] ?? machineName().replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64), ...(values["fleet-group"] !== undefined ? { group: values["fleet-group"] } : {}) } } : {}),
     };
+    if (values.fleet === undefined && (values["server-id"] !== undefined || values["fleet-group"] !== undefined)) throw usageError("modhost serve: --server-id and --fleet-group go with --fleet <redis url>");
     host = await ModHost.create(options);
     printEvents(host, out);
     admin = await AdminServer.create({ host, token: token.token, modsDir, hostname, port, onProblem: (message) => out.note(out.errStyle.yellow(message)) });

@@ -150,6 +150,20 @@ export const ERROR_CODES = {
   /** requireSigned is on and the code did not come as a verified signed package. */
   E_UNSIGNED: "operator",
 
+  // --- fleet releases on Redis (the operator) ---
+  /** What Redis holds for the fleet (a release record, a counter, a heartbeat, a key's type) is malformed or hostile: treated as bad input, the server keeps its current versions. */
+  E_FLEET_DATA: "operator",
+  /** Redis cannot be reached (or was lost); servers keep their current versions and reconnect with backoff. */
+  E_FLEET_UNAVAILABLE: "operator",
+  /** Another operator or controller changed the release first (its epoch moved), or a release of the mod is already under way. */
+  E_FLEET_CONFLICT: "operator",
+  /** Another controller holds the release's lease: one controller drives a release at a time. */
+  E_FLEET_LEASE: "operator",
+  /** The command does not apply to the release's phase (e.g. promoting an aborted release, rolling back with nothing to go back to). */
+  E_FLEET_STATE: "operator",
+  /** The release was aborted (by its health gates or an operator); every server goes back to stable. */
+  E_FLEET_ABORTED: "operator",
+
   // --- the engine itself ---
   /** The sandbox process could not be started or stopped answering. */
   E_SANDBOX_UNAVAILABLE: "engine",

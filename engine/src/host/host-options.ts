@@ -3,6 +3,8 @@ import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
 import { parseRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from "../registry/registry-options.js";
 import type { TrustedKeys } from "../registry/trusted-keys.js";
+import type { FleetSettings } from "../fleet/fleet-agent.js";
+import { parseFleetOptions, type FleetOptions } from "../fleet/fleet-options.js";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
 import type { CapabilityLimits } from "../model/capability-limits.js";
 
@@ -89,6 +91,8 @@ export interface ModHostOptions {
   readonly registry?: RegistryOptions;
   /** Refuse code that is not a verified signed package, from every route (E_UNSIGNED). Needs registry.trustedKeys. */
   readonly requireSigned?: boolean;
+  /** Join a fleet: follow releases on Redis and report health (docs/fleet.md). Needs registry.url. */
+  readonly fleet?: FleetOptions;
   /**
    * State recovery at start-up. `acceptLoss`: mods whose saved state is damaged or incomplete
    * continue from the last good point instead of faulting with E_STATE_CORRUPT (the damaged files
@@ -130,6 +134,7 @@ export interface ResolvedOptions {
   readonly requireSigned: boolean;
   /** The trusted keys (read by ModHost.create when registry is given). */
   readonly trust?: TrustedKeys;
+  readonly fleet: FleetSettings | undefined;
 }
 
 const KEYS = new Set([
@@ -157,6 +162,7 @@ const KEYS = new Set([
   "registry",
   "requireSigned",
   "recovery",
+  "fleet",
 ]);
 
 /** Validates ModHost.create()'s options, given as `unknown` because JavaScript callers exist. */
@@ -243,6 +249,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const registry = o.registry === undefined ? undefined : parseRegistryOptions(o.registry);
   if (o.requireSigned !== undefined && typeof o.requireSigned !== "boolean") fail("requireSigned", "must be true or false");
   if (o.requireSigned === true && registry === undefined) fail("requireSigned", "needs registry.trustedKeys: the keys whose signatures are accepted");
+  const fleet = o.fleet === undefined ? undefined : parseFleetOptions(o.fleet);
+  if (fleet !== undefined && registry?.url === undefined) fail("fleet", "needs registry.url and registry.trustedKeys: a release names a package version that this server pulls and verifies");
   const acceptLoss = new Set<string>();
   if (o.recovery !== undefined) {
     if (typeof o.recovery !== "object" || o.recovery === null) fail("recovery", "must be an object { acceptLoss?: modName[] }");
@@ -285,5 +293,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probation,
     registry,
     requireSigned: o.requireSigned === true,
+    fleet,
   };
 }

@@ -8,7 +8,7 @@ import { PackageCache } from "../registry/package-cache.js";
 import { PackageFollower, type FollowTarget, type PackageOrigin } from "../registry/package-follower.js";
 import { LISTING_FILE, SIGNATURE_FILE } from "../registry/package-listing.js";
 import { verifyPackage, type VerifiedPackage } from "../registry/package-verifier.js";
-import { RegistryClient } from "../registry/registry-client.js";
+import { RegistryClient, resolveSpec } from "../registry/registry-client.js";
 import semver from "semver";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 
@@ -50,6 +50,8 @@ export class HostPackages {
   #installs = 0;
   /** Installs write into modsDir one at a time, in the order they were asked for. */
   readonly #writes = new KeyedMutex<"deploy">();
+  /** The client for exact-version installs (fleet releases), made on first use. */
+  #pullClient: { client: RegistryClient; abort: AbortController } | undefined;
 
   private constructor(options: ResolvedOptions, side: PackageHostSide, origins: OriginStore) {
     this.#options = options;
@@ -134,6 +136,30 @@ export class HostPackages {
     return this.#install(verified, { source: "deploy", package: verified.listing.package, version: verified.listing.version, keyId: verified.keyId });
   }
 
+  /**
+   * Pulls exactly `pkg@version` from the registry, verifies it (integrity, signed listing, key
+   * scoped to `mod`, package and mod names; no downgrade rule: a fleet release or rollback is the
+   * operator's act) and installs it through the ordinary pipeline. Resolves with the swap report;
+   * rejects with the registry's or the verifier's error (nothing is written then).
+   */
+  async installVersion(mod: string, pkg: string, version: string): Promise<SwapReport> {
+    const registry = this.#options.registry;
+    const trust = this.#options.trust;
+    if (registry?.url === undefined || trust === undefined) throw new ModhostError("E_TRUST_INVALID", "this host has no registry.url and trusted keys: it cannot pull a package", { mod });
+    if (this.#pullClient === undefined) {
+      const abort = new AbortController();
+      this.#pullClient = { abort, client: this.#client ?? new RegistryClient({ url: registry.url, ...(registry.token !== undefined ? { token: registry.token } : {}), timeoutMs: registry.timeoutMs, signal: abort.signal }) };
+    }
+    const { client } = this.#pullClient;
+    const answer = await client.packument(pkg);
+    if (answer.status !== "ok") throw new ModhostError("E_REGISTRY_RESPONSE", `the registry answered "not modified" to an unconditional request for ${pkg}`, { mod });
+    const entry = resolveSpec(answer.packument, version);
+    const tarball = await client.tarball(entry, pkg);
+    const verified = await verifyPackage(tarball, { trust, packageName: pkg, version, integrity: entry.integrity, modName: mod });
+    // Written into modsDir by the deploy writer: a restart with Redis and the registry down serves it.
+    return this.#install(verified, { source: "registry", package: pkg, version, keyId: verified.keyId });
+  }
+
   #current(target: FollowTarget): { mod?: string; version?: string } {
     const installed = this.#installed.get(target.name);
     if (installed === undefined) return {};
@@ -182,6 +208,7 @@ export class HostPackages {
 
   /** Stops the follower (aborting requests in flight). Idempotent. */
   async close(): Promise<void> {
+    this.#pullClient?.abort.abort();
     await this.#follower?.close();
   }
 }

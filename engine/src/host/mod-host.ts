@@ -20,6 +20,7 @@ import { SlotRegistry } from "./slot-registry.js";
 import { VersionLedger, type VersionInfo } from "./version-ledger.js";
 import { listVersions } from "./version-list.js";
 import type { ModVersion } from "../compile/mod-version.js";
+import { startFleetHook, type FleetHook } from "./fleet-hook.js";
 
 export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-events.js";
 
@@ -44,6 +45,7 @@ export class ModHost {
   #packages: HostPackages | undefined;
   /** When and how each version went live, and why a held one is held. */
   readonly #ledger = new VersionLedger();
+  #fleet: FleetHook | undefined;
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, metrics: HostMetrics, events: HostEvents, gate: CapabilityGate) {
     this.#options = options;
@@ -108,6 +110,8 @@ export class ModHost {
         log: (level, message, mod) => events.log({ mod, level, message }),
       });
       await host.#packages.start();
+      const packages = host.#packages;
+      host.#fleet = startFleetHook(resolved.fleet, { mods: () => host.mods(), on: (e, l) => host.on(e, l), installVersion: (mod, pkg, version) => packages.installVersion(mod, pkg, version), log: (level, message, mod) => events.log({ mod, level, message }) });
     } catch (err) {
       await host.close();
       throw err;
@@ -136,7 +140,7 @@ export class ModHost {
     const wire = { seq: this.#registry.nextSeq(), name: event, payload: payloadJson, now: Date.now() };
     const pending: Promise<EmitResult>[] = [];
     for (const slot of this.#registry.slots()) if (slot.handles(event)) pending.push(slot.enqueue(wire));
-    return Promise.all(pending);
+    return this.#fleet === undefined ? Promise.all(pending) : Promise.all(pending).then((results) => (this.#fleet?.record(results), results));
   }
 
   /**
@@ -312,6 +316,7 @@ export class ModHost {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const errors: unknown[] = [];
+      await this.#fleet?.close().catch((err: unknown) => errors.push(err));
       await this.#packages?.close().catch((err: unknown) => errors.push(err));
       // The watcher stops, and loads of new folders still under way end first, so the slots they
       // register are closed too (their callers get their reports or errors).
