@@ -842,7 +842,11 @@ export class ModSlot {
     const generation = backend.generation;
     let events_: readonly string[] = started.shape.events;
     const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
-      if (stop === "lost") return "lost";
+      if (stop === "lost") {
+        // w17-cpu hook: a replay cut on a starved machine is lost work in a live sandbox: free its instance.
+        if (backend.generation === generation) await backend.stop(id);
+        return "lost";
+      }
       await backend.stop(id);
       this.#lastError = this.#info("E_MOD_FAULTED", `replaying the journal failed: ${why}`);
       return "failed";

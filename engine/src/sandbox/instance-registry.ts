@@ -1,6 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
 import type { InstanceFailure, StateOutcome } from "./mod-instance.js";
 import { ModInstance, ModLoadError } from "./mod-instance.js";
+import { threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { CommitMode, StageResult, StartResult, StateInit } from "./sandbox-backend.js";
 import type { DispatchOutcome, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
@@ -24,6 +25,14 @@ export class InstanceRegistry {
   }
 
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): StartResult {
+    const first = this.#start(spec, seed, init);
+    // w17-cpu hook: a start cut while the machine starved the thread runs again once, with the
+    // wall backstop (nothing of the first attempt is left: its isolate was disposed).
+    if (!first.ok && threadBudget().lastCutStarved) return threadBudget().inBackstop(() => this.#start(spec, seed, init));
+    return first;
+  }
+
+  #start(spec: LoadSpec, seed: readonly number[], init: StateInit): StartResult {
     let instance: ModInstance;
     try {
       instance = ModInstance.create(spec, this.#bridge, seed, this.#logBudget(spec));
@@ -54,7 +63,10 @@ export class InstanceRegistry {
   exportState(id: string): StateOutcome<StateSnapshot> {
     const instance = this.#instances.get(id);
     if (instance === undefined || instance.dead) return { kind: "disposed" };
-    return instance.exportState();
+    const out = instance.exportState();
+    // w17-cpu hook: reading the state changes nothing, so a read cut while starved is simply run again.
+    if (out.kind === "timeout" && threadBudget().lastCutStarved) return threadBudget().inBackstop(() => instance.exportState());
+    return out;
   }
 
   #logBudget(spec: LoadSpec): LogBudget {

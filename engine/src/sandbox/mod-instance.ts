@@ -4,6 +4,7 @@ import { LogBudget } from "./log-budget.js";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type CallOutcome, type IsolateFunction, type ModuleSet } from "./ivm.js";
+import { starvedEvents, threadBudget } from "./cpu-budget.js";
 import {
   internalModuleSource,
   PRELUDE_FUNCTIONS,
@@ -266,7 +267,9 @@ export class ModInstance {
     try {
       while (done < events.length) {
         const batch = encodeBatch(events, done);
-        const out = this.#isolate.call(this.#api.dispatch, [batch, sliceMs], timeout + sliceMs);
+        // w17-cpu hook: the rerun of an event cut while starved runs with the wall backstop, once.
+        const call = (): CallOutcome<string> => this.#isolate.call(this.#api.dispatch, [batch, sliceMs], timeout + sliceMs);
+        const out = starvedEvents.take(this.spec.name, events, done) ? threadBudget().inBackstop(call) : call();
         if (out.kind === "ok") {
           const { count, inner } = splitResults(out.value);
           if (count > 0) parts.push(inner);
@@ -286,6 +289,13 @@ export class ModInstance {
         }
         const sliceRanToEnd = finished.kind === "ok" && finished.value === "1";
         if (out.kind === "timeout") {
+          if (!sliceRanToEnd && out.starved === true) {
+            // w17-cpu hook: cut without having had its limit of CPU (a starved machine, not the
+            // mod): the state is tainted, so the owner restores it and runs the rest again.
+            const culprit = events[done];
+            if (culprit !== undefined) starvedEvents.add(this.spec.name, culprit.seq);
+            return finish("lost");
+          }
           if (!sliceRanToEnd) return finish("timeout");
           late++; // promise callbacks a handler left behind ran out of time after the slice: stopped
           continue;
@@ -381,7 +391,8 @@ export class ModInstance {
     }
     const limitMs = this.#spec.callTimeoutMs;
     const uncharged = this.#uncharged.get(seq) ?? 0;
-    if (elapsedMs - uncharged >= limitMs) {
+    // w17-cpu hook: wall time the thread spent waiting for a CPU is not the event's.
+    if (elapsedMs - uncharged >= limitMs && !threadBudget().withinLimit(elapsedMs, uncharged, limitMs)) {
       this.#cutSeq = seq;
       return JSON.stringify({
         ok: false,

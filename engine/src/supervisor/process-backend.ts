@@ -9,11 +9,20 @@ import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from "./protocol.js";
 import { performance } from "node:perf_hooks";
+import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
+import { WarmSpare } from "./warm-spare.js";
 
 /** Options of the supervisor. */
 export interface ProcessBackendOptions {
   /** Extra time past a request's own limits before the sandbox process is presumed wedged. */
   readonly graceMs: number;
+  /**
+   * The watchdog charges a request its wall time minus the time the sandbox waited for a CPU;
+   * past this many times its budget of wall time it is killed however starved (default 10).
+   */
+  readonly wallBackstopFactor?: number;
+  /** Keep a spare sandbox process ready to take over after a crash (default true). */
+  readonly warmSpare?: boolean;
 }
 
 interface Pending {
@@ -38,6 +47,10 @@ interface Child {
   exited: boolean;
   readonly exitedPromise: Promise<void>;
   readonly untrack: () => void;
+  /** w17-cpu: the CPU-following watchdog clock of this process. */
+  readonly cpu: CpuWatchdog | undefined;
+  /** w17-cpu: has it said "ready"? */
+  ready: boolean;
 }
 
 /**
@@ -57,6 +70,10 @@ export class ProcessBackend implements SandboxBackend {
   #nextId = 1;
   #watchdog: NodeJS.Timeout | undefined;
   #watchedId = -1;
+  /** When the watched request became the head (performance.now()). */
+  #watchedSince = 0;
+  #launches = 0;
+  #spare: WarmSpare<Child> | undefined;
   #closing = false;
   #recentCrashes: number[] = [];
   readonly #bridge: SandboxBridge;
@@ -76,6 +93,14 @@ export class ProcessBackend implements SandboxBackend {
   static async create(bridge: SandboxBridge, options: ProcessBackendOptions): Promise<ProcessBackend> {
     const backend = new ProcessBackend(bridge, options);
     await backend.#spawn();
+    // w17-cpu hook: a spare process, started once the first one is up (supervisor/warm-spare.ts).
+    if (options.warmSpare !== false) {
+      backend.#spare = new WarmSpare<Child>(
+        { launch: () => backend.#launch(true), stop: (child) => backend.#stopChild(child) },
+        { delayMs: 200 },
+      );
+      backend.#spare.schedule(0);
+    }
     return backend;
   }
 
@@ -86,6 +111,11 @@ export class ProcessBackend implements SandboxBackend {
   /** The sandbox process's pid (for diagnostics and crash tests). */
   get pid(): number | undefined {
     return this.#child?.process.pid;
+  }
+
+  /** The spare sandbox process's pid, once one is started (for diagnostics and tests). */
+  get sparePid(): number | undefined {
+    return this.#spare?.child?.process.pid;
   }
 
   onCrash(listener: (info: CrashInfo) => void): void {
@@ -173,12 +203,13 @@ export class ProcessBackend implements SandboxBackend {
     if (this.#closing) return this.#child?.exitedPromise;
     this.#closing = true;
     this.#clearWatchdog();
+    const spareClosed = this.#spare?.close();
     const child = this.#child;
-    if (child === undefined) return;
-    child.toChild.end();
-    const killer = setTimeout(() => child.process.kill("SIGKILL"), 2000);
-    await child.exitedPromise;
-    clearTimeout(killer);
+    if (child === undefined) {
+      await spareClosed;
+      return;
+    }
+    await Promise.all([this.#stopChild(child), spareClosed]);
     // Requests made while a restart was backing off never reached a process: answer them now.
     for (const pending of this.#pending.splice(0)) pending.resolve({ t: "crash", culprit: false });
   }
@@ -198,6 +229,14 @@ export class ProcessBackend implements SandboxBackend {
     });
   }
 
+  /** Asks a process to end (closing its request pipe), kills it if it does not within 2 s. */
+  async #stopChild(child: Child): Promise<void> {
+    child.toChild.end();
+    const killer = setTimeout(() => child.process.kill("SIGKILL"), 2000);
+    await child.exitedPromise;
+    clearTimeout(killer);
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     const child = this.#child;
@@ -212,6 +251,8 @@ export class ProcessBackend implements SandboxBackend {
     const head = this.#pending[0];
     if (head === undefined) return;
     this.#watchedId = head.request.id;
+    this.#watchedSince = performance.now();
+    this.#child?.cpu?.armed(this.#watchedSince);
     this.#startWatchdog(head.budgetMs + this.#options.graceMs);
   }
 
@@ -226,6 +267,15 @@ export class ProcessBackend implements SandboxBackend {
         this.#startWatchdog(owed);
         return;
       }
+      // w17-cpu hook: charge wall time minus the sandbox's wait for a CPU, up to a wall backstop.
+      const cpu = this.#child?.cpu;
+      if (cpu !== undefined) {
+        const more = cpu.remainingMs(this.#watchedSince, head.budgetMs + this.#options.graceMs + head.creditedMs);
+        if (more > 0) {
+          this.#startWatchdog(Math.max(20, more));
+          return;
+        }
+      }
       this.#child?.process.kill("SIGKILL");
     }, ms);
     this.#watchdog.unref();
@@ -238,11 +288,26 @@ export class ProcessBackend implements SandboxBackend {
 
   #spawn(): Promise<void> {
     this.#generation++;
-    const generation = this.#generation;
+    const { child, ready } = this.#launch(false);
+    this.#child = child;
+    return ready.then(() => this.#flush());
+  }
+
+  /** w17-cpu: makes a ready spare the live process (the caller checked it is ready). */
+  #adoptSpare(child: Child): void {
+    this.#generation++;
+    this.#child = child;
+    this.#flush();
+  }
+
+  /** Starts a sandbox process; `prewarm` loads isolated-vm and makes one isolate before "ready". */
+  #launch(prewarm: boolean): { child: Child; ready: Promise<void> } {
+    const generation = ++this.#launches;
     const env = { ...process.env };
     // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
     delete env.NODE_OPTIONS;
-    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/supervisor/sandbox-main.js"), String(generation)], {
+    const args = ["--no-node-snapshot", packagePath("dist/supervisor/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
+    const proc = spawn(process.execPath, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
       env,
       serialization: "json",
@@ -258,8 +323,9 @@ export class ProcessBackend implements SandboxBackend {
       exited: false,
       exitedPromise: new Promise<void>((resolve) => (markExited = resolve)),
       untrack: trackResource("sandbox-process"),
+      cpu: proc.pid === undefined ? undefined : new CpuWatchdog(proc.pid, this.#options.wallBackstopFactor ?? DEFAULT_WATCHDOG_BACKSTOP_FACTOR),
+      ready: false,
     };
-    this.#child = child;
     let onReady: (() => void) | undefined;
     let onFailed: ((err: Error) => void) | undefined;
     const ready = new Promise<void>((resolve, reject) => {
@@ -275,6 +341,7 @@ export class ProcessBackend implements SandboxBackend {
     const decoder = new FrameDecoder((json) => {
       const message = JSON.parse(json) as SandboxMessage;
       if (message.t === "ready") {
+        child.ready = true;
         onReady?.();
         return;
       }
@@ -285,17 +352,23 @@ export class ProcessBackend implements SandboxBackend {
     proc.on("exit", (code, signal) => {
       child.exited = true;
       child.untrack();
+      child.cpu?.close();
+      this.#spare?.exited(child);
       onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.stderrTail}`));
       markExited();
       this.#onExit(child, code, signal);
     });
-    return ready.then(() => {
-      onFailed = undefined;
-      this.#flush();
-    });
+    return {
+      child,
+      ready: ready.then(() => {
+        onFailed = undefined;
+      }),
+    };
   }
 
   #onMessage(child: Child, message: SandboxMessage): void {
+    // A spare says nothing but "ready" until it is taken; anything else from a stale process is ignored.
+    if (child !== this.#child) return;
     switch (message.t) {
       case "log":
         this.#bridge.log(message.mod, message.level, message.message);
@@ -346,7 +419,15 @@ export class ProcessBackend implements SandboxBackend {
     const now = Date.now();
     this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < 1000), now];
     const delayMs = this.#recentCrashes.length >= 3 ? Math.min(5000, 100 * 2 ** (this.#recentCrashes.length - 3)) : 0;
-    const restarted = delayMs === 0 ? this.#spawn() : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
+    // w17-cpu hook: take the warm spare when one is ready (no Node boot on the recovery path).
+    const spare = delayMs === 0 ? this.#spare?.take() : undefined;
+    if (spare !== undefined) this.#adoptSpare(spare);
+    const restarted =
+      spare !== undefined
+        ? Promise.resolve()
+        : delayMs === 0
+          ? this.#spawn()
+          : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
     pending.forEach((p, index) => p.resolve({ t: "crash", culprit: index === 0 }));
     for (const listener of this.#crashListeners) listener(info);
     restarted.catch((err: unknown) => {

@@ -7,6 +7,7 @@ import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
+import { prewarm } from "./prewarm.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type SandboxRequest } from "./protocol.js";
 
 function writeAll(json: string): void {
@@ -87,4 +88,6 @@ input.on("end", () => {
   registry.close();
   process.exit(0);
 });
+// w17-cpu hook: a spare warms up (isolated-vm loaded, one throw-away mod run) before it is ready.
+if (process.argv.includes("--prewarm")) prewarm();
 writeAll(JSON.stringify({ t: "ready", pid: process.pid }));
