@@ -12,15 +12,28 @@
  *   run-queue wait during the call stayed under the limit (it never got its limit of CPU) and the
  *   backstop was not reached, otherwise "timeout". A starved cut is not the mod's fault: the
  *   caller treats it as lost work and runs it again once, in backstop mode, where the wall
- *   timeout is limit x backstop factor and any cut is final.
+ *   timeout is the wall backstop (below) and any cut is final.
  * So a healthy mod on a starved machine is not failed, and a real infinite loop is still stopped
- * within limit x backstop factor of wall time at the very worst (and within about its limit of CPU).
+ * within the wall backstop, max(limit x backstop factor, limit + 1 s), at the very worst (and
+ * within about its limit of CPU).
  */
 import { performance } from "node:perf_hooks";
 import { SchedClock, SchedStatReader, THREAD_SCHEDSTAT } from "../util/sched-stat.js";
 
 /** Wall time a call may take, as a multiple of its CPU limit, however starved the machine. */
 export const DEFAULT_WALL_BACKSTOP_FACTOR = 10;
+
+/**
+ * The least wall backstop past the limit (ms): a short limit (20 ms) times 10 is shorter than the
+ * run-queue gaps of a heavily loaded machine (a thread at a 2-4 % share of a core was seen waiting
+ * 250-400 ms for 1.5 ms of CPU), so the backstop is never less than limit + 1 s.
+ */
+export const MIN_BACKSTOP_EXTRA_MS = 1000;
+
+/** Wall time after which a call with CPU limit `limitMs` is cut however starved the machine. */
+export function backstopWallMs(limitMs: number, backstopFactor: number): number {
+  return Math.ceil(Math.max(limitMs * backstopFactor, limitMs + MIN_BACKSTOP_EXTRA_MS));
+}
 
 /** How a cut call is judged. */
 export type CutVerdict = "timeout" | "starved";
@@ -30,11 +43,12 @@ export type CutVerdict = "timeout" | "starved";
  * runnable time: the limit on an idle machine (share 1), and with less share half as much again as
  * the starvation would take (1 + 1.5 (1/share - 1) times the limit, so at share 0.5 an infinite loop
  * gets about 1.25x its limit of CPU before the cut, and the cut's verdict is clearly "timeout"
- * rather than a coin toss), at most limit x backstop.
+ * rather than a coin toss), at most the wall backstop (backstopWallMs).
  */
 export function stretchedWallMs(limitMs: number, share: number, backstopFactor: number): number {
-  const stretch = share > 0 ? Math.min(backstopFactor, Math.max(1, 1 + 1.5 * (1 / share - 1))) : backstopFactor;
-  return Math.ceil(limitMs * stretch);
+  const backstop = backstopWallMs(limitMs, backstopFactor);
+  if (!(share > 0)) return backstop;
+  return Math.min(backstop, Math.ceil(limitMs * Math.max(1, 1 + 1.5 * (1 / share - 1))));
 }
 
 /** Wall time the thread is charged for: its wall time minus the time it waited for a CPU. */
@@ -49,7 +63,7 @@ export function chargedMs(wallMs: number, waitMs: number): number {
  */
 export function cutVerdict(wallMs: number, waitMs: number | undefined, limitMs: number, backstopFactor: number): CutVerdict {
   if (waitMs === undefined) return "timeout";
-  if (wallMs >= limitMs * backstopFactor) return "timeout";
+  if (wallMs >= backstopWallMs(limitMs, backstopFactor)) return "timeout";
   return chargedMs(wallMs, waitMs) < limitMs ? "starved" : "timeout";
 }
 
@@ -88,7 +102,7 @@ export class CpuBudget {
     this.#callStartMs = now;
     this.#callLimitMs = limitMs;
     this.#lastVerdict = undefined;
-    if (this.#backstopMode > 0) return Math.ceil(limitMs * this.#backstopFactor);
+    if (this.#backstopMode > 0) return backstopWallMs(limitMs, this.#backstopFactor);
     // Refreshes the reading when stale, so that a cut call finds one from before it started.
     const reading = this.#clock.sample(now);
     if (reading !== this.#shareOf) {
@@ -125,7 +139,7 @@ export class CpuBudget {
     return cutVerdict(own, wait, limitMs, this.#backstopFactor) === "starved";
   }
 
-  /** Runs `fn` in backstop mode: wall timeouts of limit x backstop factor, every cut final. */
+  /** Runs `fn` in backstop mode: wall timeouts at the backstop, every cut final. */
   inBackstop<T>(fn: () => T): T {
     this.#backstopMode++;
     try {
