@@ -118,6 +118,11 @@ export class ProcessBackend implements SandboxBackend {
     return this.#spare?.child?.process.pid;
   }
 
+  /** Is a spare sandbox process ready to take over? */
+  get spareReady(): boolean {
+    return this.#spare?.ready ?? false;
+  }
+
   onCrash(listener: (info: CrashInfo) => void): void {
     this.#crashListeners.push(listener);
   }

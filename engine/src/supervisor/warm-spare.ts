@@ -36,6 +36,11 @@ export class WarmSpare<C> {
     this.#options = options;
   }
 
+  /** Is a spare ready to take over? */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
   /** The spare process, if one is started (ready or not). */
   get child(): C | undefined {
     return this.#child;
