@@ -5,6 +5,7 @@ import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type CallOutcome, type IsolateFunction, type ModuleSet } from "./ivm.js";
 import { starvedEvents, threadBudget } from "./cpu-budget.js";
+import { isolatePool } from "./isolate-pool.js";
 import {
   internalModuleSource,
   PRELUDE_FUNCTIONS,
@@ -114,14 +115,18 @@ export class ModInstance {
    * be brought up; the isolate is disposed in that case.
    */
   static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs = new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond)): ModInstance {
-    const isolate = IsolateHandle.create(spec.memoryMb);
+    // w17-cpu hook: an isolate made ahead of need, with the prelude run, if one waits (isolate-pool.ts).
+    const premade = isolatePool.take(spec.memoryMb);
+    const isolate = premade?.isolate ?? IsolateHandle.create(spec.memoryMb);
     try {
       const holder: { instance?: ModInstance } = {};
-      const api = expectOk(
-        isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000),
-        spec,
-        "starting the sandbox",
-      );
+      const api =
+        premade?.api ??
+        expectOk(
+          isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000),
+          spec,
+          "starting the sandbox",
+        );
       const logFn = isolate.callback((level, message) => (holder.instance === undefined ? undefined : holder.instance.#onLog(level, message)));
       const capFn = isolate.callback((seq, permission, argsJson, elapsedMs) => {
         const instance = holder.instance;

@@ -23,6 +23,11 @@ export interface ProcessBackendOptions {
   readonly wallBackstopFactor?: number;
   /** Keep a spare sandbox process ready to take over after a crash (default true). */
   readonly warmSpare?: boolean;
+  /**
+   * Isolates the spare makes ahead of need, one per live mod up to this many (default 128; each
+   * costs about 1.2 MB in the spare while it waits). 0 makes none.
+   */
+  readonly spareIsolates?: number;
 }
 
 interface Pending {
@@ -51,6 +56,8 @@ interface Child {
   readonly cpu: CpuWatchdog | undefined;
   /** w17-cpu: has it said "ready"? */
   ready: boolean;
+  /** w17-cpu: isolates this process (a spare) was asked to make ahead of need. */
+  pooled: number;
 }
 
 /**
@@ -74,6 +81,9 @@ export class ProcessBackend implements SandboxBackend {
   #watchedSince = 0;
   #launches = 0;
   #spare: WarmSpare<Child> | undefined;
+  #topUpTimer: NodeJS.Timeout | undefined;
+  /** Memory limit of the latest started mod: the spare's isolates are made with it. */
+  #lastMemoryMb = 32;
   #closing = false;
   #recentCrashes: number[] = [];
   readonly #bridge: SandboxBridge;
@@ -97,7 +107,8 @@ export class ProcessBackend implements SandboxBackend {
     if (options.warmSpare !== false) {
       backend.#spare = new WarmSpare<Child>(
         { launch: () => backend.#launch(true), stop: (child) => backend.#stopChild(child) },
-        { delayMs: 200 },
+        // A new spare waits a second after one was taken: the restores get the CPU first.
+        { delayMs: 1000, onReady: () => backend.#topUpSpare() },
       );
       backend.#spare.schedule(0);
     }
@@ -133,7 +144,11 @@ export class ProcessBackend implements SandboxBackend {
       return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
     }
     const result = (reply as { value: StartResult }).value;
-    if (result.ok) this.#timeouts.set(result.id, spec.callTimeoutMs);
+    if (result.ok) {
+      this.#timeouts.set(result.id, spec.callTimeoutMs);
+      this.#lastMemoryMb = spec.memoryMb;
+      this.#scheduleTopUp(); // w17-cpu hook
+    }
     return result;
   }
 
@@ -208,6 +223,7 @@ export class ProcessBackend implements SandboxBackend {
     if (this.#closing) return this.#child?.exitedPromise;
     this.#closing = true;
     this.#clearWatchdog();
+    if (this.#topUpTimer !== undefined) clearTimeout(this.#topUpTimer);
     const spareClosed = this.#spare?.close();
     const child = this.#child;
     if (child === undefined) {
@@ -232,6 +248,27 @@ export class ProcessBackend implements SandboxBackend {
       }
       if (this.#pending.length === 1) this.#armWatchdog();
     });
+  }
+
+  #scheduleTopUp(): void {
+    if (this.#spare === undefined || this.#topUpTimer !== undefined) return;
+    // Starts come in bursts (a host loading its mods, a recovery): top up once after the burst.
+    this.#topUpTimer = setTimeout(() => {
+      this.#topUpTimer = undefined;
+      this.#topUpSpare();
+    }, 200);
+    this.#topUpTimer.unref();
+  }
+
+  /** Asks a ready spare to make isolates ahead of need: one per live mod, up to the cap. */
+  #topUpSpare(): void {
+    const spare = this.#spare?.ready ? this.#spare.child : undefined;
+    if (spare === undefined || spare.exited || this.#closing) return;
+    const want = Math.min(this.#options.spareIsolates ?? 128, this.#timeouts.size);
+    if (want <= spare.pooled) return;
+    const request: SandboxRequest = { op: "pool", id: 0, count: want - spare.pooled, memoryMb: this.#lastMemoryMb };
+    spare.pooled = want;
+    spare.toChild.write(encodeFrame(JSON.stringify([request])));
   }
 
   /** Asks a process to end (closing its request pipe), kills it if it does not within 2 s. */
@@ -330,6 +367,7 @@ export class ProcessBackend implements SandboxBackend {
       untrack: trackResource("sandbox-process"),
       cpu: proc.pid === undefined ? undefined : new CpuWatchdog(proc.pid, this.#options.wallBackstopFactor ?? DEFAULT_WATCHDOG_BACKSTOP_FACTOR),
       ready: false,
+      pooled: 0,
     };
     let onReady: (() => void) | undefined;
     let onFailed: ((err: Error) => void) | undefined;

@@ -22,7 +22,9 @@ export type SandboxRequest =
   | { readonly op: "abort"; readonly id: number; readonly instance: string }
   | { readonly op: "adopt"; readonly id: number; readonly instance: string; readonly init: Extract<StateInit, { kind: "import" | "migrate" }> }
   | { readonly op: "heap"; readonly id: number; readonly instance: string }
-  | { readonly op: "stop"; readonly id: number; readonly instance: string };
+  | { readonly op: "stop"; readonly id: number; readonly instance: string }
+  // w17-cpu: to a spare only, never answered: make `count` isolates with `memoryMb` ahead of need.
+  | { readonly op: "pool"; readonly id: number; readonly count: number; readonly memoryMb: number };
 
 /** A message from the sandbox process. */
 export type SandboxMessage =

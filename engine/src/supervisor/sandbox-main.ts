@@ -8,6 +8,7 @@ import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { prewarm } from "./prewarm.js";
+import { isolatePool } from "../sandbox/isolate-pool.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type SandboxRequest } from "./protocol.js";
 
 function writeAll(json: string): void {
@@ -76,6 +77,10 @@ function handle(request: SandboxRequest): void {
       registry.stop(request.instance);
       writeAll(JSON.stringify({ t: "res", id: request.id, value: null }));
       return;
+    case "pool":
+      // w17-cpu hook: a spare fills its pool while it waits (not answered: nobody waits on it).
+      isolatePool.fill(request.memoryMb, Math.max(0, Math.min(1024, request.count)));
+      return;
   }
 }
 
@@ -86,6 +91,7 @@ const decoder = new FrameDecoder((json) => {
 input.on("data", (chunk: Buffer) => decoder.push(chunk));
 input.on("end", () => {
   registry.close();
+  isolatePool.close();
   process.exit(0);
 });
 // w17-cpu hook: a spare warms up (isolated-vm loaded, one throw-away mod run) before it is ready.

@@ -15,15 +15,17 @@ export interface SpareLauncher<C> {
 }
 
 /** Options of the spare. */
-export interface WarmSpareOptions {
+export interface WarmSpareOptions<C> {
   /** Wait before starting a new spare after one was taken (ms), so that recovery gets the CPU first. */
   readonly delayMs: number;
+  /** Called when a spare has become ready. */
+  readonly onReady?: (child: C) => void;
 }
 
 /** Keeps one spare process ready. */
 export class WarmSpare<C> {
   readonly #launcher: SpareLauncher<C>;
-  readonly #options: WarmSpareOptions;
+  readonly #options: WarmSpareOptions<C>;
   #child: C | undefined;
   #ready = false;
   #timer: NodeJS.Timeout | undefined;
@@ -31,7 +33,7 @@ export class WarmSpare<C> {
   /** Spares that died before being taken, in a row: backs off so a broken sandbox cannot spin. */
   #failures = 0;
 
-  constructor(launcher: SpareLauncher<C>, options: WarmSpareOptions) {
+  constructor(launcher: SpareLauncher<C>, options: WarmSpareOptions<C>) {
     this.#launcher = launcher;
     this.#options = options;
   }
@@ -96,6 +98,7 @@ export class WarmSpare<C> {
         if (this.#child !== child) return;
         this.#ready = true;
         this.#failures = 0;
+        this.#options.onReady?.(child);
       },
       // A spare that failed to start is reported through exited(); nothing is waiting on it.
       () => undefined,
