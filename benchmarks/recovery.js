@@ -67,7 +67,7 @@ async function measure(engines, quick) {
     try {
       for (const engine of engines) rigs.push({ engine, rig: await startHost(engine.ModHost, count) });
       for (const { engine } of rigs) out[`${engine.key}mods${count}`] = [];
-      await sleep(settleMs); // the spare (where there is one) starts in the background
+      await sleep(settleMs + 2000); // the first spare (where there is one) starts 1.5 s after create()
       for (let i = 0; i < samples; i++) {
         for (const { engine, rig } of rigs) {
           const ms = await crashToAnswer(rig, count);

@@ -110,7 +110,8 @@ export class ProcessBackend implements SandboxBackend {
         // A new spare waits a second after one was taken: the restores get the CPU first.
         { delayMs: 1000, onReady: () => backend.#topUpSpare() },
       );
-      backend.#spare.schedule(0);
+      // Not at once: a host that lives a second or two (tests, scripts) never pays for a spare.
+      backend.#spare.schedule(1500);
     }
     return backend;
   }
