@@ -60,7 +60,9 @@ async function crashToAnswer(rig, count) {
 /** Samples for each mod count, one sample per engine in turn. `engines`: [{ key, ModHost }]. */
 async function measure(engines, quick) {
   const samples = quick ? 2 : 7;
-  const settleMs = quick ? 1500 : 2500;
+  // A new spare starts 1 s after one was taken and needs Node's boot (0.5-2 s on a loaded machine)
+  // and its isolates: a shorter pause measures a cold restart instead.
+  const settleMs = 3000;
   const out = {};
   for (const count of MOD_COUNTS) {
     const rigs = [];
