@@ -11,6 +11,7 @@ import { encodeCapabilityAnswer, type SandboxMessage, type SandboxRequest } from
 import { performance } from "node:perf_hooks";
 import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
 import { WarmSpare } from "./warm-spare.js";
+import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
 
 /** Options of the supervisor. */
 export interface ProcessBackendOptions {
@@ -156,7 +157,10 @@ export class ProcessBackend implements SandboxBackend {
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    const reply = await this.#request({ op: "dispatch", instance: id, events, replay }, events.length * Math.ceil(timeout * 1.1 + 1));
+    // w17-cpu hook: plus one call at the wall backstop (the rerun of an event cut while starved
+    // may get that much CPU if the machine went idle meanwhile): it must not look like a wedge.
+    const perCall = Math.ceil(timeout * 1.1 + 1);
+    const reply = await this.#request({ op: "dispatch", instance: id, events, replay }, events.length * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR));
     if (reply.t === "crash") return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     const out = reply as Extract<SandboxMessage, { t: "out" }>;
     const results = out.results as WireResult[];
