@@ -1,5 +1,5 @@
 /**
- * The supervisor's watchdog clock for one sandbox process: a request is charged the wall time it
+ * The process backend's watchdog clock for one sandbox process: a request is charged the wall time it
  * has been at the head of the queue minus the time the sandbox's main thread (where every isolate
  * call runs) waited in a run queue for a CPU. Sleeping is charged (a wedged thread sleeps), waiting
  * for a CPU is not (a loaded machine is not the mod's fault); wall time is only a backstop, at

@@ -1,5 +1,5 @@
 /**
- * The supervisor's watchdog over the request at the head of the queue: past its budget plus a
+ * The process backend's watchdog over the request at the head of the queue: past its budget plus a
  * grace period the sandbox process is presumed wedged and killed. Time the host spent answering
  * the request's capability calls is not the sandbox's (the watchdog extends by it), and neither is
  * time the sandbox's main thread waited for a CPU (backends/cpu-watchdog.ts), up to a wall backstop.

@@ -1,12 +1,12 @@
 /**
  * One spare sandbox process, started ahead of need with isolated-vm already loaded (and an isolate
  * made and dropped once, so that the native module and V8's isolate set-up are warm). When the
- * live sandbox process dies, the supervisor takes the spare instead of starting a process and
+ * live sandbox process dies, the process backend takes the spare instead of starting a process and
  * waiting for Node to boot (about 100-150 ms on a loaded 2-core machine), and a new spare is
  * started a little later, off the recovery's critical path.
  */
 
-/** What the spare needs from the supervisor: start a process, stop one. */
+/** What the spare needs from the process backend: start a process, stop one. */
 export interface SpareLauncher<C> {
   /** Starts a process; `ready` settles when it can take requests (rejects if it died first). */
   launch(): { readonly child: C; readonly ready: Promise<void> };
@@ -69,7 +69,7 @@ export class WarmSpare<C> {
     return child;
   }
 
-  /** Told by the supervisor that a process exited: if it was the spare, forget it and start another. */
+  /** Told by the process backend that a process exited: if it was the spare, forget it and start another. */
   exited(child: C): void {
     if (child !== this.#child) return;
     this.#child = undefined;
