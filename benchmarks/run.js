@@ -20,7 +20,7 @@ import { LABELS, PEERS } from "./peers/index.js";
 import { publish } from "./report.js";
 
 /** Benchmark modules in run order (imported after the engine snapshot: see lib/engine.js). */
-const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "idle-memory", "durability"];
+const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "idle-memory", "durability", "recovery"];
 
 /** The targets: metric key -> upper bound. */
 const TARGETS = {
@@ -30,6 +30,8 @@ const TARGETS = {
   "event.single.process_us": 60,
   "event.batched.ratio_native": 2,
   "memory.idle_mod_mb": 1,
+  "recovery.mods1.crash_to_answer_ms": 20,
+  "recovery.mods100.crash_to_answer_ms": 150,
 };
 
 const NOTES = {
@@ -41,6 +43,7 @@ const NOTES = {
   scale: "One fresh process per runner and sample; all configurations created in it and kept alive (RSS growth per creation; process isolation adds the sandbox process's whole RSS), then batches of events each answered by every mod. eps = events/s; .p99 of eps is the 1st percentile. ratio_native = native eps / eps.",
   peers: "Peers run the same mods with the same payloads: naive_ivm (a plain isolated-vm loader), quickjs (quickjs-emscripten), nodevm (node:vm, no security boundary), native (the mod as host code: the floor). <peer>.<key> mirrors modhost's <key>; ratio_native keys divide by the native floor measured in the same benchmark (p50 / native p50; .p99: p99 / native p50).",
   failures: "failures counts what went wrong without stopping the run (events answered ok: false, mods retried after failing to load, refused swaps), by runner and error code.",
+  recovery: "recovery.mods<N>.crash_to_answer_ms: SIGKILL of the sandbox process until every one of N idle mods answered an event sent right after the kill (process isolation, warm spare ready). benchmarks/recovery.js --before <engine dir> compares another build in the same run.",
   memory: "Least-squares slope of RSS over 1, 10, 50 idle mods. process: VmRSS of the sandbox process. inline: growth of the host process's RSS across create() (fresh child process per sample, except --quick). breakdown.bare_isolate_mb: RSS per bare isolated-vm isolate + context, the floor of one isolate per mod.",
 };
 

@@ -110,7 +110,9 @@ describe.each(ISOLATIONS)("time inside capability calls (%s isolation)", (isolat
     );
     const r = await answer(rig.host, "caller", "work");
     expect(r).toMatchObject({ ok: false, error: { code: "E_TIMEOUT" } });
-    expect(calls).toBeLessThan(10);
+    // Fewer than 10 on an idle machine; time the thread waited for a CPU is not charged (w17-cpu),
+    // so a starved one allows more, never past the wall backstop (limit + 1 s: 36 calls of 30 ms).
+    expect(calls).toBeLessThan(37);
     expect(rig.host.metrics().sandboxRestarts).toBe(0);
   });
 });

@@ -5,11 +5,27 @@ import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent 
 import { SandboxProcess } from "./sandbox-process.js";
 import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
 import { performance } from "node:perf_hooks";
+import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
+import { ProcessSpare } from "./process-spare.js";
+import { RequestWatchdog, type WatchedRequest } from "./request-watchdog.js";
+import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
 
 /** Options of the process backend. */
 export interface ProcessBackendOptions {
   /** Extra time past a request's own limits before the sandbox process is presumed wedged. */
   readonly graceMs: number;
+  /**
+   * The watchdog charges a request its wall time minus the time the sandbox waited for a CPU;
+   * past this many times its budget of wall time it is killed however starved (default 10).
+   */
+  readonly wallBackstopFactor?: number;
+  /** Keep a spare sandbox process ready to take over after a crash (default true). */
+  readonly warmSpare?: boolean;
+  /**
+   * Isolates the spare makes ahead of need, one per live mod up to this many (default 128; each
+   * costs about 1.2 MB in the spare while it waits). 0 makes none.
+   */
+  readonly spareIsolates?: number;
 }
 
 /** What a request gets when the sandbox process died before answering it. */
@@ -19,13 +35,8 @@ interface Crashed {
   readonly culprit: boolean;
 }
 
-interface Pending {
+interface Pending extends WatchedRequest {
   readonly request: RequestOf<RequestOp>;
-  readonly budgetMs: number;
-  /** Time the host spent answering this request's capability calls (ms): the watchdog adds it. */
-  capabilityMs: number;
-  /** How much of capabilityMs the watchdog has already added. */
-  creditedMs: number;
   /** Reads the reply as its request's kind and settles the caller; throws E_SANDBOX_PROTOCOL. */
   readonly settle: (reply: { readonly value: unknown } | Crashed) => void;
 }
@@ -45,8 +56,12 @@ export class ProcessBackend implements SandboxBackend {
   #outbox: RequestOf<RequestOp>[] = [];
   #flushScheduled = false;
   #nextId = 1;
-  #watchdog: NodeJS.Timeout | undefined;
-  #watchedId = -1;
+  readonly #watchdog: RequestWatchdog;
+  /** The live process's CPU clock for the watchdog (backends/cpu-watchdog.ts). */
+  #cpu: CpuWatchdog | undefined;
+  /** Processes started, spares included (each gets its number for instance ids). */
+  #launches = 0;
+  #spare: ProcessSpare | undefined;
   #closing = false;
   #recentCrashes: number[] = [];
   readonly #bridge: SandboxBridge;
@@ -60,12 +75,23 @@ export class ProcessBackend implements SandboxBackend {
   private constructor(bridge: SandboxBridge, options: ProcessBackendOptions) {
     this.#bridge = bridge;
     this.#options = options;
+    this.#watchdog = new RequestWatchdog(options.graceMs, {
+      head: () => this.#pending[0],
+      clock: () => this.#cpu,
+      kill: () => this.#child?.kill(),
+    });
   }
 
-  /** Starts the sandbox process and waits until it is ready. */
+  /** Starts the sandbox process and waits until it is ready; then a warm spare (backends/process-spare.ts). */
   static async create(bridge: SandboxBridge, options: ProcessBackendOptions): Promise<ProcessBackend> {
     const backend = new ProcessBackend(bridge, options);
     await backend.#spawn();
+    if (options.warmSpare !== false) {
+      backend.#spare = new ProcessSpare(
+        { launch: () => backend.#launch(true), liveMods: () => backend.#timeouts.size, closing: () => backend.#closing },
+        options.spareIsolates,
+      );
+    }
     return backend;
   }
 
@@ -78,6 +104,16 @@ export class ProcessBackend implements SandboxBackend {
     return this.#child?.pid;
   }
 
+  /** The spare sandbox process's pid, once one is started (for diagnostics and tests). */
+  get sparePid(): number | undefined {
+    return this.#spare?.child?.pid;
+  }
+
+  /** Is a spare sandbox process ready to take over? */
+  get spareReady(): boolean {
+    return this.#spare?.ready ?? false;
+  }
+
   onCrash(listener: (info: CrashInfo) => void): void {
     this.#crashListeners.push(listener);
   }
@@ -87,14 +123,21 @@ export class ProcessBackend implements SandboxBackend {
     if (isCrash(reply)) {
       return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
     }
-    if (reply.kind === "ok") this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
+    if (reply.kind === "ok") {
+      this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
+      this.#spare?.started(spec.memoryMb);
+    }
     return startResult(reply);
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    const reply = await this.#request("dispatch", { instance: id, events, replay }, events.length * Math.ceil(timeout * 1.1 + 1));
+    // Plus one call at the wall backstop: the rerun of an event cut while starved
+    // (sandbox/cpu-budget.ts) may get that much CPU if the machine went idle meanwhile.
+    const perCall = Math.ceil(timeout * 1.1 + 1);
+    const budget = events.length * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
+    const reply = await this.#request("dispatch", { instance: id, events, replay }, budget);
     if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     return reply;
   }
@@ -154,13 +197,9 @@ export class ProcessBackend implements SandboxBackend {
   async close(): Promise<void> {
     if (this.#closing) return this.#child?.exitedPromise;
     this.#closing = true;
-    this.#clearWatchdog();
-    const child = this.#child;
-    if (child === undefined) return;
-    child.end();
-    const killer = setTimeout(() => child.kill(), 2000);
-    await child.exitedPromise;
-    clearTimeout(killer);
+    this.#watchdog.clear();
+    const spareClosed = this.#spare?.close();
+    await Promise.all([this.#child?.stop(), spareClosed]);
     // Requests made while a restart was backing off never reached a process: answer them now.
     for (const pending of this.#pending.splice(0)) pending.settle({ t: "crash", culprit: false });
   }
@@ -178,7 +217,7 @@ export class ProcessBackend implements SandboxBackend {
         // Requests made in the same turn of the event loop travel in one frame.
         setImmediate(() => this.#flush());
       }
-      if (this.#pending.length === 1) this.#armWatchdog();
+      if (this.#pending.length === 1) this.#watchdog.arm();
     });
   }
 
@@ -191,55 +230,48 @@ export class ProcessBackend implements SandboxBackend {
     child.send(JSON.stringify(batch));
   }
 
-  #armWatchdog(): void {
-    this.#clearWatchdog();
-    const head = this.#pending[0];
-    if (head === undefined) return;
-    this.#watchedId = head.request.id;
-    this.#startWatchdog(head.budgetMs + this.#options.graceMs);
-  }
-
-  #startWatchdog(ms: number): void {
-    this.#watchdog = setTimeout(() => {
-      const head = this.#pending[0];
-      if (head === undefined || head.request.id !== this.#watchedId) return;
-      // Time the host spent answering capability calls is not the sandbox's: extend by it.
-      const owed = head.capabilityMs - head.creditedMs;
-      if (owed > 0) {
-        head.creditedMs = head.capabilityMs;
-        this.#startWatchdog(owed);
-        return;
-      }
-      this.#child?.kill();
-    }, ms);
-    this.#watchdog.unref();
-  }
-
-  #clearWatchdog(): void {
-    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
-  }
-
   #spawn(): Promise<void> {
+    const { child, ready } = this.#launch(false);
+    this.#makeLive(child);
+    return ready.then(() => this.#flush());
+  }
+
+  /** Makes a process the live one: a new generation, and the watchdog's CPU clock follows it. */
+  #makeLive(child: SandboxProcess): void {
     this.#generation++;
-    let child: SandboxProcess | undefined;
-    const started = SandboxProcess.start(this.#generation, {
-      message: (message) => {
-        if (child !== undefined) this.#onMessage(child, message);
-      },
-      protocolError: (error) => {
-        if (child !== undefined) this.#onProtocolError(child, error);
-      },
-      exit: (code, signal) => {
-        if (child !== undefined) this.#onExit(child, code, signal);
-      },
-    });
-    child = started.child;
     this.#child = child;
-    return started.ready.then(() => this.#flush());
+    this.#cpu?.close();
+    this.#cpu = child.pid === undefined ? undefined : new CpuWatchdog(child.pid, this.#options.wallBackstopFactor ?? DEFAULT_WATCHDOG_BACKSTOP_FACTOR);
+  }
+
+  /** Starts a sandbox process (live or spare); `prewarm` warms it up before it says ready. */
+  #launch(prewarm: boolean): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
+    let child: SandboxProcess | undefined;
+    const started = SandboxProcess.start(
+      ++this.#launches,
+      {
+        message: (message) => {
+          if (child !== undefined) this.#onMessage(child, message);
+        },
+        protocolError: (error) => {
+          if (child !== undefined) this.#onProtocolError(child, error);
+        },
+        exit: (code, signal) => {
+          if (child === undefined) return;
+          this.#spare?.exited(child);
+          this.#onExit(child, code, signal);
+        },
+      },
+      prewarm,
+    );
+    child = started.child;
+    return started;
   }
 
   #onMessage(child: SandboxProcess, message: Exclude<SandboxMessage, { t: "ready" }>): void {
+    // A spare says nothing but "ready" until it is taken; anything else from a process that is
+    // not the live one is ignored.
+    if (child !== this.#child) return;
     switch (message.t) {
       case "log":
         this.#bridge.log(message.mod, message.level, message.message);
@@ -267,7 +299,7 @@ export class ProcessBackend implements SandboxBackend {
         }
         this.#pending.shift();
         if (head.request.op === "stop" && "instance" in head.request.body) this.#timeouts.delete(head.request.body.instance);
-        this.#armWatchdog();
+        this.#watchdog.arm();
         return;
       }
     }
@@ -281,7 +313,9 @@ export class ProcessBackend implements SandboxBackend {
 
   #onExit(child: SandboxProcess, exitCode: number | null, signal: string | null): void {
     if (child !== this.#child) return;
-    this.#clearWatchdog();
+    this.#watchdog.clear();
+    this.#cpu?.close();
+    this.#cpu = undefined;
     const pending = this.#pending;
     this.#pending = [];
     this.#outbox = [];
@@ -299,7 +333,18 @@ export class ProcessBackend implements SandboxBackend {
     const now = Date.now();
     this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < 1000), now];
     const delayMs = this.#recentCrashes.length >= 3 ? Math.min(5000, 100 * 2 ** (this.#recentCrashes.length - 3)) : 0;
-    const restarted = delayMs === 0 ? this.#spawn() : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
+    // A ready warm spare becomes the live process at once: no Node boot on the recovery path.
+    const spare = delayMs === 0 ? this.#spare?.take() : undefined;
+    if (spare !== undefined) {
+      this.#makeLive(spare);
+      this.#flush();
+    }
+    const restarted =
+      spare !== undefined
+        ? Promise.resolve()
+        : delayMs === 0
+          ? this.#spawn()
+          : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
     pending.forEach((p, index) => p.settle({ t: "crash", culprit: index === 0 }));
     for (const listener of this.#crashListeners) listener(info);
     restarted.catch((err: unknown) => {

@@ -7,6 +7,8 @@ import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
+import { prewarm } from "./prewarm.js";
+import { isolatePool } from "../sandbox/isolate-pool.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_REQUESTS, decodeCapabilityAnswer, type ReplyOf, type RequestOf, type RequestOp, type SandboxRequest } from "./sandbox-protocol.js";
 
 // Ctrl-C in a terminal signals the whole process group: the host (the parent) decides when the
@@ -77,6 +79,11 @@ function handle(request: SandboxRequest): void {
     case "stop":
       registry.stop(request.body.instance);
       return answer(request, null);
+    case "pool":
+      // A spare fills its pool while it waits (never answered: nobody waits on it, and a reply
+      // would arrive out of order once the spare is the live process).
+      isolatePool.fill(request.body.memoryMb, Math.max(0, Math.min(1024, request.body.count)));
+      return;
   }
 }
 
@@ -92,6 +99,9 @@ const decoder = new FrameDecoder((json) => {
 input.on("data", (chunk: Buffer) => decoder.push(chunk));
 input.on("end", () => {
   registry.close();
+  isolatePool.close();
   process.exit(0);
 });
+// a spare warms up (isolated-vm loaded, one throw-away mod run) before it is ready.
+if (process.argv.includes("--prewarm")) prewarm();
 writeAll(JSON.stringify({ t: "ready", pid: process.pid }));

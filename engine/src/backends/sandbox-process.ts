@@ -39,13 +39,16 @@ export class SandboxProcess {
 
   /**
    * Starts a sandbox process; `ready` settles when it has said so, or rejects with
-   * E_SANDBOX_UNAVAILABLE when it could not start or exited first.
+   * E_SANDBOX_UNAVAILABLE when it could not start or exited first. `generation` numbers the
+   * launch (instance ids carry it). `prewarm`: a spare, which loads isolated-vm and runs one
+   * throw-away mod before it says ready (backends/prewarm.ts).
    */
-  static start(generation: number, listener: SandboxProcessListener): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
+  static start(generation: number, listener: SandboxProcessListener, prewarm = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     const env = { ...process.env };
     // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
     delete env.NODE_OPTIONS;
-    const proc = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation)], {
+    const args = ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
+    const proc = spawn(process.execPath, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
       env,
       serialization: "json",
@@ -141,5 +144,13 @@ export class SandboxProcess {
 
   kill(): void {
     this.#process.kill("SIGKILL");
+  }
+
+  /** Asks the process to end (closing its request pipe), kills it if it does not within 2 s. */
+  async stop(): Promise<void> {
+    this.end();
+    const killer = setTimeout(() => this.kill(), 2000);
+    await this.#exitedPromise;
+    clearTimeout(killer);
   }
 }

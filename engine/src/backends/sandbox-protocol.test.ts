@@ -30,5 +30,7 @@ describe("sandbox process protocol", () => {
     expect(() => readReply("stop", {})).toThrow(protocolError);
     expect(() => readReply("dispatch", { results: "[]" })).toThrow(protocolError);
     expect(() => readReply("heap", { usedBytes: "1" })).toThrow(protocolError);
+    // "pool" (to a spare) is never answered: any reply to it is a broken protocol.
+    expect(() => readReply("pool", null)).toThrow(protocolError);
   });
 });

@@ -35,6 +35,12 @@ export interface SandboxProtocol {
   adopt: { request: { readonly instance: string; readonly init: AdoptInit }; reply: SandboxOutcome<void> };
   heap: { request: { readonly instance: string }; reply: HeapFigures | null };
   stop: { request: { readonly instance: string }; reply: null };
+  /**
+   * To a spare process only (backends/warm-spare.ts): make `count` isolates with `memoryMb` ahead
+   * of need (sandbox/isolate-pool.ts). Never answered: it is sent outside the request queue, and a
+   * reply would arrive out of order once the spare became the live process.
+   */
+  pool: { request: { readonly count: number; readonly memoryMb: number }; reply: never };
 }
 
 /** A kind of request. */
@@ -124,6 +130,8 @@ const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is Re
   adopt: (v): v is ReplyOf<"adopt"> => isOutcome(v),
   heap: (v): v is HeapFigures | null => v === null || (isRecord(v) && typeof v.usedBytes === "number" && typeof v.limitBytes === "number"),
   stop: (v): v is null => v === null,
+  // Any reply to a request that is never answered is a broken protocol.
+  pool: (_v): _v is never => false,
 };
 
 /** A reply's value as what the request of kind `op` answers. Throws E_SANDBOX_PROTOCOL when it is not. */

@@ -1,4 +1,5 @@
 import { ModInstance } from "./mod-instance.js";
+import { threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "./sandbox-backend.js";
 import { failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
@@ -26,6 +27,14 @@ export class InstanceRegistry {
 
   /** Starts an instance. A failure to start (load, definition, limits) keeps its stop; a failure to initialize is "failed". */
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
+    const first = this.#start(spec, seed, init);
+    // A start cut while the machine starved the thread (sandbox/cpu-budget.ts) runs again once,
+    // with the wall backstop (nothing of the first attempt is left: its isolate was disposed).
+    if (first.kind !== "ok" && threadBudget().lastCutStarved) return threadBudget().inBackstop(() => this.#start(spec, seed, init));
+    return first;
+  }
+
+  #start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
     const opened = ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
     if (opened.kind !== "ok") return opened;
     const instance = opened.value;
@@ -46,7 +55,12 @@ export class InstanceRegistry {
   }
 
   exportState(id: string): SandboxOutcome<StateSnapshot> {
-    return this.#live(id)?.exportState() ?? { kind: "disposed" };
+    const instance = this.#live(id);
+    if (instance === undefined) return { kind: "disposed" };
+    const out = instance.exportState();
+    // Reading the state changes nothing, so a read cut while starved is simply run again.
+    if (out.kind === "timeout" && threadBudget().lastCutStarved) return threadBudget().inBackstop(() => instance.exportState());
+    return out;
   }
 
   #live(id: string): ModInstance | undefined {

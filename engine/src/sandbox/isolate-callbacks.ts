@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { CapabilityReply } from "../../runtime/prelude-api.js";
 import type { LogBudget } from "./log-budget.js";
+import { threadBudget } from "./cpu-budget.js";
 import type { CapabilityRecord, LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
 
 const LOG_LEVELS = new Set(["debug", "info", "warn", "error"]);
@@ -144,7 +145,8 @@ export class IsolateCallbacks {
     }
     const limitMs = spec.callTimeoutMs;
     const uncharged = this.#uncharged.get(seq) ?? 0;
-    if (elapsedMs - uncharged >= limitMs) {
+    // Wall time the thread spent waiting for a CPU is not the event's (sandbox/cpu-budget.ts).
+    if (elapsedMs - uncharged >= limitMs && !threadBudget().withinLimit(elapsedMs, uncharged, limitMs)) {
       this.#cutSeq = seq;
       return replyText({
         ok: false,

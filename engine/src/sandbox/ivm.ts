@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
+import { threadBudget } from "./cpu-budget.js";
 
 type Ivm = typeof IvmTypes;
 let ivmModule: Ivm | undefined;
@@ -86,7 +87,8 @@ const ivm = loadIsolatedVm;
 export type CallOutcome<T> =
   | { readonly kind: "ok"; readonly value: T }
   | { readonly kind: "threw"; readonly message: string; readonly stack?: string }
-  | { readonly kind: "timeout" }
+  // `starved`: cut by its wall timeout without having had its limit of CPU (sandbox/cpu-budget.ts).
+  | { readonly kind: "timeout"; readonly starved?: boolean }
   | { readonly kind: "memory" }
   | { readonly kind: "disposed" };
 
@@ -148,7 +150,8 @@ export class IsolateHandle {
     return this.#guard(() => {
       const script = this.#isolate.compileScriptSync(code, { filename });
       this.#held.push(script);
-      const api = script.runSync(this.#context, { reference: true, timeout: timeoutMs }) as IvmTypes.Reference<Record<string, unknown>>;
+      // The wall timeout follows the CPU the thread gets (sandbox/cpu-budget.ts).
+      const api = script.runSync(this.#context, { reference: true, timeout: threadBudget().begin(timeoutMs) }) as IvmTypes.Reference<Record<string, unknown>>;
       this.#held.push(api);
       const out = {} as Record<Name, IsolateFunction>;
       for (const name of names) {
@@ -197,7 +200,7 @@ export class IsolateHandle {
         if (module === undefined) throw new Error(`cannot resolve ${specifier}`);
         return module;
       });
-      root.evaluateSync({ timeout: timeoutMs });
+      root.evaluateSync({ timeout: threadBudget().begin(timeoutMs) });
       return set;
     });
     if (outcome.kind !== "ok") set.release();
@@ -216,7 +219,7 @@ export class IsolateHandle {
     }
     return this.#guard(() => {
       // Arguments are strings, numbers and Callbacks, which cross as they are: no copy option needed.
-      const value = fn.ref.applySync(undefined, args as never[], { timeout: timeoutMs });
+      const value = fn.ref.applySync(undefined, args as never[], { timeout: threadBudget().begin(timeoutMs) });
       return value === undefined ? "" : String(value);
     });
   }
@@ -268,7 +271,8 @@ function classify(err: unknown, isolate: IvmTypes.Isolate): CallOutcome<never> {
   const message = err instanceof Error ? err.message : String(err);
   // The only way an isolate is disposed during a synchronous call is its memory limit.
   if (isolate.isDisposed) return { kind: "memory" };
-  if (/Script execution timed out/i.test(message)) return { kind: "timeout" };
+  // A cut call is judged by the CPU it got (sandbox/cpu-budget.ts).
+  if (/Script execution timed out/i.test(message)) return threadBudget().judgeCut() === "starved" ? { kind: "timeout", starved: true } : { kind: "timeout" };
   if (/Isolate is disposed/i.test(message)) return { kind: "disposed" };
   const stack = err instanceof Error && typeof err.stack === "string" ? isolateFrames(err.stack) : undefined;
   return stack ? { kind: "threw", message: sanitize(message), stack } : { kind: "threw", message: sanitize(message) };

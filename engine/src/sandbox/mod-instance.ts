@@ -3,6 +3,8 @@ import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type ModuleSet } from "./ivm.js";
 import { IsolateCallbacks } from "./isolate-callbacks.js";
+import { starvedEvents, threadBudget } from "./cpu-budget.js";
+import { isolatePool } from "./isolate-pool.js";
 import { decodeDone, decodeSlice, decodeSnapshot, encodeBatch } from "./prelude-protocol.js";
 import { callPrelude, PRELUDE_FUNCTIONS, preludeSource, type PreludeHandles } from "./prelude-source.js";
 import { failed, ok, type SandboxOutcome } from "./sandbox-outcome.js";
@@ -62,20 +64,25 @@ export class ModInstance {
    * (E_MOD_LOAD_THREW, E_MOD_DEFINITION, or a stop: timeout, memory) disposes the isolate.
    */
   static open(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs = new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond)): SandboxOutcome<ModInstance> {
-    const isolate = IsolateHandle.create(spec.memoryMb);
+    // An isolate made ahead of need, with the prelude already run, if one waits (isolate-pool.ts).
+    const premade = isolatePool.take(spec.memoryMb);
+    const isolate = premade?.isolate ?? IsolateHandle.create(spec.memoryMb);
     let opened: SandboxOutcome<ModInstance> | undefined;
     try {
-      opened = ModInstance.#open(isolate, spec, bridge, seed, logs);
+      opened = ModInstance.#open(isolate, premade?.api, spec, bridge, seed, logs);
       return opened;
     } finally {
       if (opened?.kind !== "ok") isolate.dispose();
     }
   }
 
-  static #open(isolate: IsolateHandle, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs: LogBudget): SandboxOutcome<ModInstance> {
-    const script = isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000);
-    if (script.kind !== "ok") return callFailure(script, spec, "starting the sandbox", "E_MOD_LOAD_THREW");
-    const api = script.value;
+  static #open(isolate: IsolateHandle, premadeApi: PreludeHandles | undefined, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs: LogBudget): SandboxOutcome<ModInstance> {
+    let api = premadeApi;
+    if (api === undefined) {
+      const script = isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000);
+      if (script.kind !== "ok") return callFailure(script, spec, "starting the sandbox", "E_MOD_LOAD_THREW");
+      api = script.value;
+    }
     const holder: { instance?: ModInstance } = {};
     const callbacks = new IsolateCallbacks(bridge, logs, () => holder.instance?.spec ?? spec);
     const logFn = isolate.callback((level, message) => callbacks.onLog(level, message));
@@ -219,7 +226,10 @@ export class ModInstance {
     };
     try {
       while (done < events.length) {
-        const out = callPrelude(this.#isolate, this.#api, "dispatch", [encodeBatch(events, done), sliceMs], timeout + sliceMs);
+        const batch = encodeBatch(events, done);
+        const call = () => callPrelude(this.#isolate, this.#api, "dispatch", [batch, sliceMs], timeout + sliceMs);
+        // The rerun of an event cut while starved (sandbox/cpu-budget.ts) runs with the wall backstop, once.
+        const out = starvedEvents.take(this.spec.name, events, done) ? threadBudget().inBackstop(call) : call();
         if (out.kind === "ok") {
           const slice = decodeSlice(out.value);
           if (slice === undefined) return this.#failRest(events, parts, done, finish, "the sandbox runtime answered with an unreadable slice");
@@ -236,6 +246,13 @@ export class ModInstance {
         if (slice !== undefined) take(slice);
         const sliceRanToEnd = finished.kind === "ok" && finished.value === "1";
         if (out.kind === "timeout") {
+          if (!sliceRanToEnd && out.starved === true) {
+            // Cut without having had its limit of CPU (a starved machine, not the mod): the state
+            // is tainted, so the owner restores it and runs the rest again ("lost", no fault).
+            const culprit = events[done];
+            if (culprit !== undefined) starvedEvents.add(this.spec.name, culprit.seq);
+            return finish("lost");
+          }
           if (!sliceRanToEnd) return finish("timeout");
           late++; // promise callbacks a handler left behind ran out of time after the slice: stopped
           continue;

@@ -70,7 +70,12 @@ export class Recovery {
     const generation = backend.generation;
     let shape: readonly string[] = started.shape.events;
     const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
-      if (stop === "lost") return "lost";
+      if (stop === "lost") {
+        // A replay cut on a starved machine (sandbox/cpu-budget.ts) is lost work in a live sandbox:
+        // free its instance. After a crash (new generation) the instance is gone with the process.
+        if (backend.generation === generation) await backend.stop(id);
+        return "lost";
+      }
       await backend.stop(id);
       slot.lastError = slot.info("E_MOD_FAULTED", `replaying the journal failed: ${why}`);
       return "failed";

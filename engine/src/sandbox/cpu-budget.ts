@@ -1,0 +1,199 @@
+/**
+ * Time limits that follow the CPU a call actually got, not the wall clock.
+ *
+ * isolated-vm's `timeout` is wall time, and its `cpuTime` counts the time a call was running on
+ * its thread including the time the thread sat in a run queue (measured: a 250 ms loop starved
+ * to 1.5 s of wall reports 1.5 s of cpuTime), so neither tells a starved healthy call from an
+ * infinite loop. The thread's schedstat does (util/sched-stat.ts). Every timed call into an
+ * isolate goes through this budget:
+ * - before the call, its wall timeout is the limit stretched by how starved the thread has been
+ *   lately (from the share of its runnable time it ran), capped at limit x backstop factor;
+ * - if the call is cut anyway, the verdict is "starved" when the thread's wall time minus its
+ *   run-queue wait during the call stayed under the limit (it never got its limit of CPU) and the
+ *   backstop was not reached, otherwise "timeout". A starved cut is not the mod's fault: the
+ *   caller treats it as lost work and runs it again once, in backstop mode, where the wall
+ *   timeout is the wall backstop (below) and any cut is final.
+ * So a healthy mod on a starved machine is not failed, and a real infinite loop is still stopped
+ * within the wall backstop, max(limit x backstop factor, limit + 1 s), at the very worst (and
+ * within about its limit of CPU).
+ */
+import { performance } from "node:perf_hooks";
+import { SchedClock, SchedStatReader, THREAD_SCHEDSTAT } from "../util/sched-stat.js";
+
+/** Wall time a call may take, as a multiple of its CPU limit, however starved the machine. */
+export const DEFAULT_WALL_BACKSTOP_FACTOR = 10;
+
+/**
+ * The least wall backstop past the limit (ms): a short limit (20 ms) times 10 is shorter than the
+ * run-queue gaps of a heavily loaded machine (a thread at a 2-4 % share of a core was seen waiting
+ * 250-400 ms for 1.5 ms of CPU), so the backstop is never less than limit + 1 s.
+ */
+export const MIN_BACKSTOP_EXTRA_MS = 1000;
+
+/** Wall time after which a call with CPU limit `limitMs` is cut however starved the machine. */
+export function backstopWallMs(limitMs: number, backstopFactor: number): number {
+  return Math.ceil(Math.max(limitMs * backstopFactor, limitMs + MIN_BACKSTOP_EXTRA_MS));
+}
+
+/** How a cut call is judged. */
+export type CutVerdict = "timeout" | "starved";
+
+/**
+ * The wall timeout for a call with CPU limit `limitMs` when the thread lately ran `share` of its
+ * runnable time: the limit on an idle machine (share 1), and with less share half as much again as
+ * the starvation would take (1 + 1.5 (1/share - 1) times the limit, so at share 0.5 an infinite loop
+ * gets about 1.25x its limit of CPU before the cut, and the cut's verdict is clearly "timeout"
+ * rather than a coin toss), at most the wall backstop (backstopWallMs).
+ */
+export function stretchedWallMs(limitMs: number, share: number, backstopFactor: number): number {
+  const backstop = backstopWallMs(limitMs, backstopFactor);
+  if (!(share > 0)) return backstop;
+  return Math.min(backstop, Math.ceil(limitMs * Math.max(1, 1 + 1.5 * (1 / share - 1))));
+}
+
+/** Wall time the thread is charged for: its wall time minus the time it waited for a CPU. */
+export function chargedMs(wallMs: number, waitMs: number): number {
+  return Math.max(0, wallMs - Math.max(0, waitMs));
+}
+
+/**
+ * The verdict on a call cut after `wallMs` of which the thread waited `waitMs` for a CPU, against
+ * its limit: "starved" only when it was charged less than the limit and the wall backstop was not
+ * reached. Unknown wait (no schedstat) is "timeout": wall time is all there is to go by.
+ */
+export function cutVerdict(wallMs: number, waitMs: number | undefined, limitMs: number, backstopFactor: number): CutVerdict {
+  if (waitMs === undefined) return "timeout";
+  if (wallMs >= backstopWallMs(limitMs, backstopFactor)) return "timeout";
+  return chargedMs(wallMs, waitMs) < limitMs ? "starved" : "timeout";
+}
+
+/**
+ * The budget of the calling thread's isolate calls. Not re-entrant across threads: each thread
+ * (the host in inline isolation, the sandbox process, a lane) gets its own through threadBudget().
+ */
+export class CpuBudget {
+  readonly #clock: SchedClock;
+  readonly #backstopFactor: number;
+  #callStartMs = 0;
+  #callLimitMs = 0;
+  #backstopMode = 0;
+  #shareOf: object | undefined;
+  #share = 1;
+  /** The verdict on the last cut call (for callers that see only "timeout" further up). */
+  #lastVerdict: CutVerdict | undefined;
+
+  constructor(clock: SchedClock, backstopFactor = DEFAULT_WALL_BACKSTOP_FACTOR) {
+    this.#clock = clock;
+    this.#backstopFactor = backstopFactor;
+  }
+
+  get backstopFactor(): number {
+    return this.#backstopFactor;
+  }
+
+  /** Is a rerun in backstop mode in progress (cuts are final)? */
+  get inBackstopMode(): boolean {
+    return this.#backstopMode > 0;
+  }
+
+  /** The wall timeout of a call with CPU limit `limitMs` that starts now. */
+  begin(limitMs: number): number {
+    const now = performance.now();
+    this.#callStartMs = now;
+    this.#callLimitMs = limitMs;
+    this.#lastVerdict = undefined;
+    if (this.#backstopMode > 0) return backstopWallMs(limitMs, this.#backstopFactor);
+    // Refreshes the reading when stale, so that a cut call finds one from before it started.
+    const reading = this.#clock.sample(now);
+    if (reading !== this.#shareOf) {
+      this.#shareOf = reading;
+      this.#share = this.#clock.runShare(100);
+    }
+    return stretchedWallMs(limitMs, this.#share, this.#backstopFactor);
+  }
+
+  /** Judges the call begun last, which was just cut by its wall timeout. */
+  judgeCut(): CutVerdict {
+    const verdict = this.#backstopMode > 0
+      ? "timeout"
+      : cutVerdict(performance.now() - this.#callStartMs, this.#clock.waitSinceMs(this.#callStartMs), this.#callLimitMs, this.#backstopFactor);
+    this.#lastVerdict = verdict;
+    return verdict;
+  }
+
+  /** Was the last cut call starved (and nothing began since)? */
+  get lastCutStarved(): boolean {
+    return this.#lastVerdict === "starved";
+  }
+
+  /**
+   * Is an event that has been running `elapsedMs` of wall time (with `unchargedMs` of it not its
+   * own) still within a CPU limit of `limitMs`? Used where the limit is checked from inside a
+   * call (capability calls), with the same starvation allowance as a cut.
+   */
+  withinLimit(elapsedMs: number, unchargedMs: number, limitMs: number): boolean {
+    const own = elapsedMs - unchargedMs;
+    if (own < limitMs) return true;
+    if (this.#backstopMode > 0) return false;
+    const wait = this.#clock.waitSinceMs(performance.now() - elapsedMs);
+    return cutVerdict(own, wait, limitMs, this.#backstopFactor) === "starved";
+  }
+
+  /** Runs `fn` in backstop mode: wall timeouts at the backstop, every cut final. */
+  inBackstop<T>(fn: () => T): T {
+    this.#backstopMode++;
+    try {
+      return fn();
+    } finally {
+      this.#backstopMode--;
+    }
+  }
+}
+
+let threadBudget_: CpuBudget | undefined;
+
+/** The budget of the calling thread (module state is per thread in Node). */
+export function threadBudget(): CpuBudget {
+  // Readings at most every 10 ms: a cut call's wait is over-counted by at most that much.
+  threadBudget_ ??= new CpuBudget(new SchedClock(new SchedStatReader(THREAD_SCHEDSTAT), 10));
+  return threadBudget_;
+}
+
+/**
+ * Remembers the events whose call was cut while starved, so that their rerun (after the owner
+ * restored the instance) happens in backstop mode, once. Bounded: the oldest entries go first.
+ */
+export class StarvedEvents {
+  readonly #keys = new Set<string>();
+  readonly #max: number;
+
+  constructor(max = 1024) {
+    this.#max = max;
+  }
+
+  add(mod: string, seq: number): void {
+    const key = `${mod}\u0000${seq}`;
+    this.#keys.delete(key);
+    this.#keys.add(key);
+    if (this.#keys.size > this.#max) {
+      const oldest = this.#keys.values().next().value;
+      if (oldest !== undefined) this.#keys.delete(oldest);
+    }
+  }
+
+  /**
+   * True (once) if one of the events from index `from` on had its call cut while starved: the
+   * call that reruns it gets the backstop. Free when nothing was starved.
+   */
+  take(mod: string, events: readonly { readonly seq: number }[], from: number): boolean {
+    if (this.#keys.size === 0) return false;
+    let found = false;
+    for (let i = from; i < events.length; i++) {
+      if (this.#keys.delete(`${mod}\u0000${(events[i] as { seq: number }).seq}`)) found = true;
+    }
+    return found;
+  }
+}
+
+/** The starved events of this thread's instances. */
+export const starvedEvents = new StarvedEvents();

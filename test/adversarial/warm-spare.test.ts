@@ -1,0 +1,52 @@
+/**
+ * The warm spare sandbox process (process isolation): a sandbox process started ahead of need with
+ * isolated-vm loaded takes over when the live one is killed, so the next event is answered without
+ * waiting for Node to boot, and another spare is started behind it.
+ */
+import { execFileSync } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { counterMod, handlerMod, startRig, value, type Rig } from "./harness.js";
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.close()));
+});
+
+/** Pids of this process's spare sandbox processes (started with --prewarm). */
+function sparePids(): number[] {
+  try {
+    const out = execFileSync("pgrep", ["-P", String(process.pid), "-f", "sandbox-main\\.js [0-9]+ --prewarm"], { encoding: "utf8" });
+    return out.split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 120_000; // generous: the machine is shared and loaded
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(process.platform !== "linux")("warm spare sandbox process", () => {
+  it("answers the next event from the spare after the sandbox is killed, and starts a new spare", async () => {
+    const r = await startRig({ a: counterMod("a"), b: handlerMod("b", { ping: "return ++s.n;" }) }, { isolation: "process" });
+    rigs.push(r);
+    const { host } = r;
+    expect(await value(host, "a", "inc")).toBe(1);
+    expect(await value(host, "b", "ping")).toBe(1);
+    await until("a spare is started", () => sparePids().length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // let it warm up
+    const pid = host.sandboxPid as number;
+    const [spare] = sparePids();
+
+    process.kill(pid, "SIGKILL");
+    expect(await value(host, "a", "inc")).toBe(2); // restored from its checkpoint and journal
+    expect(await value(host, "b", "ping")).toBe(2);
+    expect(host.sandboxPid).toBe(spare); // the spare took over
+    await until("another spare is started", () => sparePids().some((p) => p !== spare && p !== pid));
+    expect(host.metrics().sandboxRestarts).toBe(1);
+  }, 300_000);
+});
