@@ -6,7 +6,7 @@ import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
-import type { StateOutcome } from "../sandbox/mod-instance.js";
+import type { SandboxOutcome as StateOutcome } from "../sandbox/sandbox-outcome.js";
 import type { SlotContext } from "./slot-context.js";
 
 /**
