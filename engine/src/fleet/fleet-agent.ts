@@ -1,3 +1,4 @@
+import { KeyedMutex } from "../util/keyed-mutex.js";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { cohortPlace } from "./cohort.js";
 import { connectFleet, redact, type FleetConnection } from "./fleet-redis.js";
@@ -61,7 +62,8 @@ export class FleetAgent {
   readonly #refused = new Set<string>();
   readonly #badData = new Map<string, string>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  #installs: Promise<void> = Promise.resolve();
+  /** Installs run one at a time, in the order the release records asked for them. */
+  readonly #installs = new KeyedMutex<"install">();
   #syncing = new Map<string, Promise<void>>();
   #streamId: string | undefined;
   #closed = false;
@@ -154,7 +156,7 @@ export class FleetAgent {
   }
 
   #install(record: ReleaseRecord, version: string): Promise<void> {
-    const task = this.#installs.then(async () => {
+    const task = this.#installs.run("install", async () => {
       if (this.#closed || this.#port.live(record.mod) === version) return;
       this.#port.log("info", `fleet: ${record.mod} -> ${version} (release ${record.releaseId}, ${record.phase} at ${record.percent} %)`, record.mod);
       let outcome: FleetInstallOutcome;
@@ -179,8 +181,7 @@ export class FleetAgent {
       this.#port.log("error", `fleet: this server refuses ${record.mod}@${version}: ${error.code}: ${error.message}; it keeps ${this.#port.live(record.mod) ?? "nothing"}`, record.mod);
       await this.#store.refuse(record.mod, record.releaseId, { server: this.#settings.server, version, code: error.code, message: error.message }).catch((err: unknown) => this.#lost(messageOf(err)));
     });
-    this.#installs = task.catch((err: unknown) => this.#port.log("error", `fleet: install of ${record.mod}@${version}: ${messageOf(err)}`, record.mod));
-    return this.#installs;
+    return task.catch((err: unknown) => this.#port.log("error", `fleet: install of ${record.mod}@${version}: ${messageOf(err)}`, record.mod));
   }
 
   async #follow(): Promise<void> {
@@ -267,8 +268,9 @@ export class FleetAgent {
   /** Writes the last counters (best effort), stops the loops and closes both connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#installs;
-    await this.#flush().catch(() => undefined);
+    await this.#installs.idle("install");
+    // Best effort: the counters' keys expire anyway, and Redis may be the thing that is gone.
+    await this.#flush().catch((err: unknown) => this.#port.log("warn", `fleet: last counters not written: ${messageOf(err)}`));
     this.#closed = true;
     for (const t of this.#timers.values()) clearTimeout(t);
     await Promise.all([this.#redis.close(), this.#blocking.close()]);
