@@ -1,6 +1,12 @@
 import { stat } from "node:fs/promises";
 import { DiskCompileCache } from "../compile/disk-cache.js";
-import { ModhostError } from "../errors/modhost-error.js";
+import { ModhostError, messageOf } from "../errors/modhost-error.js";
+import { InlineBackend } from "../backends/inline-backend.js";
+import { ProcessBackend } from "../backends/process-backend.js";
+import type { PrepareResult } from "../compile/mod-version.js";
+import type { SandboxBridge } from "../model/wire.js";
+import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
+import { findModFolders, prepareMod } from "./mod-loader.js";
 import { loadRegistryTrust } from "../registry/registry-options.js";
 import { loadIsolatedVm } from "../sandbox/ivm.js";
 import { resolveOptions, type ModHostOptions, type ResolvedOptions } from "./host-options.js";
@@ -46,4 +52,24 @@ function checkInlineAllowed(): void {
   }
   // Fails here, before any mod loads, when this Node has no isolated-vm installed (E_NODE_UNSUPPORTED).
   loadIsolatedVm();
+}
+
+/** Starts the sandbox: isolates in this process (inline) or the sandbox child process. */
+export function startBackend(resolved: ResolvedOptions, bridge: SandboxBridge): Promise<SandboxBackend> {
+  return resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
+}
+
+/**
+ * Lists modsDir and prepares (reads, compiles, checks) every mod folder in it. A listing failure
+ * is E_IO naming modsDir. The promise is observed at once: it may settle while the sandbox spawns,
+ * and its rejection is never unhandled (the caller awaits it and rethrows).
+ */
+export function prepareFolders(resolved: ResolvedOptions): Promise<{ dir: string; result: PrepareResult }[]> {
+  const folders = findModFolders(resolved.modsDir)
+    .catch((err: unknown) => {
+      throw new ModhostError("E_IO", `modsDir ${resolved.modsDir} cannot be listed: ${messageOf(err)}`, { field: "modsDir" }, { cause: err });
+    })
+    .then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
+  folders.catch(() => undefined);
+  return folders;
 }

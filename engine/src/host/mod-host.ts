@@ -1,13 +1,12 @@
 import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
-import { InlineBackend } from "../backends/inline-backend.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import type { SandboxBridge } from "../model/wire.js";
 import { ProcessBackend } from "../backends/process-backend.js";
+import type { SandboxBridge } from "../model/wire.js";
 import type { ModHostOptions, ResolvedOptions } from "./host-options.js";
-import { resolveHostOptions } from "./host-setup.js";
+import { prepareFolders, resolveHostOptions, startBackend } from "./host-setup.js";
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
-import { findModFolders, prepareMod } from "./mod-loader.js";
+import { prepareMod } from "./mod-loader.js";
 import type { EmitResult } from "../model/mod-events.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
@@ -80,17 +79,10 @@ export class ModHost {
     // The sandbox calls the capability gate and the log stream directly: the facade is not in their path.
     const bridge: SandboxBridge = { log: (mod, level, message) => events.modLog(mod, level, message), capability: (call) => gate.answer(call) };
     // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
-    const backendReady: Promise<SandboxBackend> = resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
-    const folders = findModFolders(resolved.modsDir)
-      .catch((err: unknown) => {
-        throw new ModhostError("E_IO", `modsDir ${resolved.modsDir} cannot be listed: ${messageOf(err)}`, { field: "modsDir" }, { cause: err });
-      })
-      .then((dirs) => Promise.all(dirs.map(async (dir) => ({ dir, result: await prepareMod(dir, resolved) }))));
-    // It may settle while the sandbox spawns: observe it now so that a rejection is never
-    // unhandled (it is awaited, and rethrown to the caller, below).
-    folders.catch(noop);
+    const backendReady = startBackend(resolved, bridge);
+    const folders = prepareFolders(resolved);
     const backend = await backendReady.catch(async (err: unknown) => {
-      await folders.catch(() => undefined);
+      await folders.catch(noop);
       throw err;
     });
     const host = new ModHost(resolved, backend, metrics, events, gate);
