@@ -240,13 +240,13 @@ export class SlotRegistry {
     const result = await prepareMod(dir, this.#ctx.options);
     const slot = this.#register(dir, result);
     const error = slot === undefined ? this.#failed.get(dir)?.error : await this.bringUp(slot);
-    const loaded = error === undefined && result.ok;
     const report = buildReport({
       ok: error === undefined,
       mod: result.ok ? result.version.manifest.name : result.name,
       kind: error === undefined ? "swap" : "rejected",
       from: "",
-      to: loaded ? result.version.manifest.version : "",
+      // The version that was loaded, or that was attempted and refused ("" when mod.json is unreadable).
+      to: result.ok ? result.version.manifest.version : (result.version ?? ""),
       startedAt,
       changes: error === undefined ? [{ kind: "added", path: "mod" }] : [],
       ...(error !== undefined ? { error } : {}),

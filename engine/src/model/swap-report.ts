@@ -23,7 +23,11 @@ export interface SwapReport {
   readonly kind: "swap" | "noop" | "rejected" | "rollback";
   /** The version that was live before. */
   readonly from: string;
-  /** The version that is live after (equal to `from` when nothing changed). */
+  /**
+   * The version the operation went to: live after a swap, rollback or noop (equal to `from` when
+   * nothing changed); for a refusal (`ok: false`), the version that was attempted and refused
+   * (`from` stays live), or `from` itself when no version could be read (e.g. mod.json broken).
+   */
   readonly to: string;
   /** How long this mod's events were held, in ms. */
   readonly pauseMs: number;

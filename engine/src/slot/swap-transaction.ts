@@ -24,11 +24,14 @@ class SwapRun {
   readonly #plan: SwapPlan;
   /** The version live when the swap began. */
   readonly from: ModVersion;
+  /** The version the swap attempts: a refusal's report names it as `to`. */
+  readonly #next: ModVersion;
 
-  constructor(slot: SlotState, plan: SwapPlan) {
+  constructor(slot: SlotState, plan: SwapPlan, next: ModVersion) {
     this.#slot = slot;
     this.#plan = plan;
     this.from = slot.version;
+    this.#next = next;
     this.phases = { ...plan.phases };
   }
 
@@ -49,7 +52,7 @@ class SwapRun {
   }
 
   rejected(error: ErrorInfo, pauseMs = 0): SwapReport {
-    return this.report({ ok: false, kind: "rejected", to: this.from, pauseMs, error });
+    return this.report({ ok: false, kind: "rejected", to: this.#next, pauseMs, error });
   }
 }
 
@@ -74,7 +77,7 @@ export class SwapTransaction {
 
   async swap(next: ModVersion, plan: SwapPlan): Promise<SwapReport> {
     const slot = this.#slot;
-    const run = new SwapRun(slot, plan);
+    const run = new SwapRun(slot, plan, next);
     if (slot.status === "faulted" && slot.lastError?.code === "E_STATE_CORRUPT") {
       // Its saved state is damaged: a new version must not start over it (that would overwrite it).
       return run.rejected({ ...slot.lastError, message: `the saved state is damaged; accept the loss first (host.acceptStateLoss("${slot.name}")), then reload. ${slot.lastError.message}` });
