@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { ModVersion } from "../compile/mod-version.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SwapPlan } from "../model/swap-plan.js";
-import { buildReport, type SwapPhases, type SwapReport } from "../model/swap-report.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 import type { StateSnapshot } from "../model/wire.js";
 import { Probation } from "../swap/probation.js";
 import type { EventQueue } from "./event-queue.js";
@@ -35,24 +35,18 @@ class SwapRun {
     this.phases = { ...plan.phases };
   }
 
-  report(fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport {
-    const error = fields.error ?? (fields.ok ? this.#plan.reason : undefined);
-    return buildReport({
-      ok: fields.ok,
-      mod: this.#slot.name,
-      kind: fields.kind,
-      from: this.from.manifest.version,
-      to: fields.to.manifest.version,
-      startedAt: this.#plan.startedAt,
-      pauseMs: fields.pauseMs,
-      phases: this.phases,
-      changes: this.#plan.changes,
-      ...(error !== undefined ? { error } : {}),
-    });
+  /** The report of a swap that went through to `to` (a rollback carries its plan's reason). */
+  report(fields: { to: ModVersion; pauseMs: number }): SwapReport {
+    const reason = this.#plan.reason;
+    return buildReport({ ok: true, kind: this.#plan.kind, ...this.#common(fields.to, fields.pauseMs), ...(reason !== undefined ? { error: reason } : {}) });
   }
 
   rejected(error: ErrorInfo, pauseMs = 0): SwapReport {
-    return this.report({ ok: false, kind: "rejected", to: this.#next, pauseMs, error });
+    return buildReport({ ok: false, kind: "rejected", ...this.#common(this.#next, pauseMs), error });
+  }
+
+  #common(to: ModVersion, pauseMs: number): { mod: string; from: string; to: string; startedAt: number; pauseMs: number; phases: SwapPhases; changes: readonly SwapChange[] } {
+    return { mod: this.#slot.name, from: this.from.manifest.version, to: to.manifest.version, startedAt: this.#plan.startedAt, pauseMs, phases: this.phases, changes: this.#plan.changes };
   }
 }
 
@@ -123,7 +117,7 @@ export class SwapTransaction {
       const pauseMs = performance.now() - barrier;
       if (!outcome.ok) return run.rejected(outcome.error, pauseMs);
       this.#adopt(next, from, plan.kind, outcome.events);
-      const done = run.report({ ok: true, kind: plan.kind, to: next, pauseMs });
+      const done = run.report({ to: next, pauseMs });
       // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
       if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
       return done;
@@ -254,7 +248,7 @@ export class SwapTransaction {
     slot.consecutiveFaults = 0;
     run.phases.commit = performance.now() - barrier;
     this.#adopt(next, from, plan.kind, started.shape.events);
-    return run.report({ ok: true, kind: plan.kind, to: next, pauseMs: performance.now() - barrier });
+    return run.report({ to: next, pauseMs: performance.now() - barrier });
   }
 
   /** Bookkeeping once a version is live: history, shape, probation. */
