@@ -75,6 +75,12 @@ export interface ModHostOptions {
   readonly logBytesPerSecond?: number;
   /** Type errors in a new version: "block" refuses it (default), "warn" logs them, "off" skips the check. */
   readonly typecheck?: "block" | "warn" | "off";
+  /**
+   * Seed of the mods' random generators (Math.random): each mod's first seed derives from it and
+   * the mod's name, so a run (a test) is reproducible. Default: random. A mod's generator state is
+   * kept in its checkpoints, so a restart continues the sequence rather than repeating it.
+   */
+  readonly randomSeed?: number;
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
   /**
@@ -125,6 +131,7 @@ export interface ResolvedOptions {
   readonly logRatePerSecond: number;
   readonly typecheck: "block" | "warn" | "off";
   readonly modTypes: readonly string[];
+  readonly randomSeed: number | undefined;
   readonly typecheckBudgetMs: number;
   readonly typecheckMemoryMb: number;
   readonly probation: ProbationPolicy | undefined;
@@ -148,6 +155,7 @@ const KEYS = new Set([
   "checkpointIntervalMs",
   "capabilities",
   "grants",
+  "randomSeed",
   "limits",
   "watch",
   "isolation",
@@ -206,6 +214,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       grants.set(mod, [...(list as string[])]);
     }
   }
+
+  if (o.randomSeed !== undefined && (typeof o.randomSeed !== "number" || !Number.isSafeInteger(o.randomSeed))) fail("randomSeed", "must be an integer");
 
   const caps = { memoryMb: 128, callTimeoutMs: 1000 };
   const capability = { capabilityTimeoutMs: 100, capabilityCallsPerEvent: 1000, capabilityAnswerBytes: 1024 * 1024, capabilityBytesPerEvent: 4 * 1024 * 1024 };
@@ -281,6 +291,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointIntervalMs: positive("checkpointIntervalMs", 30_000),
     capabilities,
     grants,
+    randomSeed: o.randomSeed as number | undefined,
     caps,
     defaults: { memoryMb: Math.min(32, caps.memoryMb), callTimeoutMs: Math.min(50, caps.callTimeoutMs) },
     watch: (o.watch as boolean | undefined) ?? false,

@@ -282,6 +282,7 @@ export class SlotRegistry {
       quarantineAfter: options.quarantineAfter,
       probation: options.probation,
       historySize: HISTORY_SIZE,
+      ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
       metrics: this.#ctx.metrics,
       fault: (fault) => events.fault(fault),
       storage: (mod, ok, message) => {

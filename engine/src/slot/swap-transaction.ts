@@ -230,7 +230,7 @@ export class SwapTransaction {
         : plan.migrate
           ? { kind: "migrate" as const, snapshot: checkpoint.snapshot, fromVersion: checkpoint.version.manifest.version, now: Date.now() }
           : { kind: "import" as const, snapshot: checkpoint.snapshot };
-    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(), init);
+    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(slot.ctx.randomSeed, slot.name), init);
     run.phases.stage = performance.now() - barrier;
     if (!started.ok) return run.rejected(slot.errorInfo(started.error.code, started.error.message, started.error.stack, next), performance.now() - barrier);
     slot.instance.set(started.id);
