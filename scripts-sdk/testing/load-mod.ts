@@ -37,6 +37,8 @@ export interface LoadModOptions {
    * real time of each emit. (init() runs while the host starts and sees the real time.)
    */
   readonly now?: number | Date;
+  /** Seed of the mod's Math.random (the host's randomSeed option): the same seed gives the same numbers. Default: random. */
+  readonly seed?: number;
 }
 
 /** The value a handler of `E` returns: `ModResults[E]` when the game declares it, else unknown. */
@@ -112,6 +114,7 @@ export async function loadMod(dir: PathLike, options: LoadModOptions = {}): Prom
       grants: { [manifest.name]: options.grants ?? manifest.permissions },
       isolation: options.isolation ?? defaultIsolation(),
       probation: options.probation ?? false,
+      ...(options.seed !== undefined ? { randomSeed: options.seed } : {}),
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
       ...(modTypes.length > 0 ? { modTypes } : {}),
       ...(options.typecheck !== undefined ? { typecheck: options.typecheck } : {}),

@@ -116,7 +116,7 @@ describe.each(ISOLATIONS)("swap (%s isolation)", (isolation) => {
     await hit();
     await patch(main, "1.1.0");
     const report = await host!.reload("combat");
-    expect(report).toMatchObject({ ok: false, kind: "rejected", from: "1.0.0", to: "1.0.0", error: { code, file: "main.ts", line: expect.any(Number) } });
+    expect(report).toMatchObject({ ok: false, kind: "rejected", from: "1.0.0", to: "1.1.0", error: { code, file: "main.ts", line: expect.any(Number) } });
     expect(await hit()).toMatchObject({ ok: true, version: "1.0.0", value: 98 });
   });
 

@@ -23,4 +23,11 @@ export interface ModVersion {
 /** A version, or why a mod folder could not become one. */
 export type PrepareResult =
   | { readonly ok: true; readonly version: ModVersion }
-  | { readonly ok: false; readonly name: string; readonly error: ErrorInfo; readonly diagnostics: readonly Diagnostic[] };
+  | {
+      readonly ok: false;
+      readonly name: string;
+      readonly error: ErrorInfo;
+      readonly diagnostics: readonly Diagnostic[];
+      /** The manifest's version, when mod.json could be read (the version that was refused). */
+      readonly version?: string;
+    };

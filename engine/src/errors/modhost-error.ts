@@ -13,6 +13,13 @@ export interface ErrorLocation {
 export interface ErrorInfo extends ErrorLocation {
   readonly code: ErrorCode;
   readonly message: string;
+  /**
+   * The error's stack trace when it was thrown by the mod's own code (`E_THREW`, a failed
+   * migrate()): the message line, then every frame in the mod's code mapped to its .ts
+   * `file:line:column` (1-based columns, as V8 prints them); frames of the sandbox, SDK runtime
+   * and engine are left out. Absent when no frame of the mod's code is known.
+   */
+  readonly stack?: string;
 }
 
 /**

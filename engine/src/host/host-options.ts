@@ -48,7 +48,11 @@ export interface ModHostOptions {
   readonly checkpointIntervalMs?: number;
   /** Functions the game offers, by permission name. */
   readonly capabilities?: Readonly<Record<string, CapabilityFunction>>;
-  /** The permissions the operator grants each mod, by mod name. */
+  /**
+   * The permissions the operator grants each mod, by mod name. Each must be offered in
+   * `capabilities`: a grant of anything else is refused by create() (E_OPTIONS_INVALID, field
+   * `grants.<mod>[i]`, naming the offered permissions).
+   */
   readonly grants?: Readonly<Record<string, readonly string[]>>;
   /** The operator's caps on each mod's limits. */
   readonly limits?: HostLimits;
@@ -71,6 +75,12 @@ export interface ModHostOptions {
   readonly logBytesPerSecond?: number;
   /** Type errors in a new version: "block" refuses it (default), "warn" logs them, "off" skips the check. */
   readonly typecheck?: "block" | "warn" | "off";
+  /**
+   * Seed of the mods' random generators (Math.random): each mod's first seed derives from it and
+   * the mod's name, so a run (a test) is reproducible. Default: random. A mod's generator state is
+   * kept in its checkpoints, so a restart continues the sequence rather than repeating it.
+   */
+  readonly randomSeed?: number;
   /** Extra .d.ts files every mod is type-checked with (the game's ModEvents/ModCapabilities). */
   readonly modTypes?: readonly string[];
   /**
@@ -121,6 +131,7 @@ export interface ResolvedOptions {
   readonly logRatePerSecond: number;
   readonly typecheck: "block" | "warn" | "off";
   readonly modTypes: readonly string[];
+  readonly randomSeed: number | undefined;
   readonly typecheckBudgetMs: number;
   readonly typecheckMemoryMb: number;
   readonly probation: ProbationPolicy | undefined;
@@ -144,6 +155,7 @@ const KEYS = new Set([
   "checkpointIntervalMs",
   "capabilities",
   "grants",
+  "randomSeed",
   "limits",
   "watch",
   "isolation",
@@ -191,9 +203,19 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     if (typeof o.grants !== "object" || o.grants === null) fail("grants", "must be an object: { [modName]: permission[] }");
     for (const [mod, list] of Object.entries(o.grants as Record<string, unknown>)) {
       if (!Array.isArray(list) || list.some((p) => typeof p !== "string")) fail(`grants.${mod}`, "must be an array of permission names");
+      // A grant of a permission the game does not offer is a typo or a missing capability: refused
+      // here, where the operator reads it, rather than as a mod fault inside create().
+      (list as string[]).forEach((permission, i) => {
+        if (!capabilities.has(permission)) {
+          const offered = [...capabilities.keys()];
+          fail(`grants.${mod}[${i}]`, `grants "${permission}", which options.capabilities does not offer (offered: ${offered.join(", ") || "none"})${nearest(permission, offered)}`);
+        }
+      });
       grants.set(mod, [...(list as string[])]);
     }
   }
+
+  if (o.randomSeed !== undefined && (typeof o.randomSeed !== "number" || !Number.isSafeInteger(o.randomSeed))) fail("randomSeed", "must be an integer");
 
   const caps = { memoryMb: 128, callTimeoutMs: 1000 };
   const capability = { capabilityTimeoutMs: 100, capabilityCallsPerEvent: 1000, capabilityAnswerBytes: 1024 * 1024, capabilityBytesPerEvent: 4 * 1024 * 1024 };
@@ -269,6 +291,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkpointIntervalMs: positive("checkpointIntervalMs", 30_000),
     capabilities,
     grants,
+    randomSeed: o.randomSeed as number | undefined,
     caps,
     defaults: { memoryMb: Math.min(32, caps.memoryMb), callTimeoutMs: Math.min(50, caps.callTimeoutMs) },
     watch: (o.watch as boolean | undefined) ?? false,
@@ -295,4 +318,26 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     requireSigned: o.requireSigned === true,
     fleet,
   };
+}
+
+/** `; did you mean "x"?` for the offered name closest to a misspelled one (at most 2 edits away), else "". */
+function nearest(name: string, offered: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of offered) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best === undefined ? "" : `; did you mean "${best}"?`;
+}
+
+/** Levenshtein distance (names here are short, so the quadratic table is fine). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
 }

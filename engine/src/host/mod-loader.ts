@@ -86,6 +86,12 @@ function isContentProblem(err: unknown): boolean {
  * the stateDir on restart). Never throws for anything in the sources.
  */
 export async function prepareSources(dir: string, manifest: ModManifest, files: ReadonlyMap<string, string>, options: ResolvedOptions): Promise<PrepareResult> {
+  const result = await prepareManifested(dir, manifest, files, options);
+  // mod.json was read: a refusal names the version it refused (a swap report's `to`).
+  return result.ok ? result : { ...result, version: manifest.version };
+}
+
+async function prepareManifested(dir: string, manifest: ModManifest, files: ReadonlyMap<string, string>, options: ResolvedOptions): Promise<PrepareResult> {
   const name = manifest.name;
   const limitProblem = checkLimits(manifest, options);
   if (limitProblem) return { ok: false, name, error: { ...limitProblem, mod: name }, diagnostics: [] };

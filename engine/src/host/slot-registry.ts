@@ -240,17 +240,14 @@ export class SlotRegistry {
     const result = await prepareMod(dir, this.#ctx.options);
     const slot = this.#register(dir, result);
     const error = slot === undefined ? this.#failed.get(dir)?.error : await this.bringUp(slot);
-    const loaded = error === undefined && result.ok;
-    const report = buildReport({
-      ok: error === undefined,
+    const common = {
       mod: result.ok ? result.version.manifest.name : result.name,
-      kind: error === undefined ? "swap" : "rejected",
       from: "",
-      to: loaded ? result.version.manifest.version : "",
+      // The version that was loaded, or that was attempted and refused ("" when mod.json is unreadable).
+      to: result.ok ? result.version.manifest.version : (result.version ?? ""),
       startedAt,
-      changes: error === undefined ? [{ kind: "added", path: "mod" }] : [],
-      ...(error !== undefined ? { error } : {}),
-    });
+    };
+    const report = buildReport(error === undefined ? { ok: true, kind: "swap", ...common, changes: [{ kind: "added", path: "mod" }] } : { ok: false, kind: "rejected", ...common, error });
     this.#ctx.events.swap(report);
     return report;
   }
@@ -285,6 +282,7 @@ export class SlotRegistry {
       quarantineAfter: options.quarantineAfter,
       probation: options.probation,
       historySize: HISTORY_SIZE,
+      ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
       metrics: this.#ctx.metrics,
       fault: (fault) => events.fault(fault),
       storage: (mod, ok, message) => {

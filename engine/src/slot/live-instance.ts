@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 
 /**
@@ -48,7 +48,12 @@ export class LiveInstance {
   }
 }
 
-/** Four random 32-bit words: the first seed of a mod's random generator. */
-export function randomSeed(): number[] {
-  return [randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32)];
+/**
+ * Four 32-bit words: the first seed of a mod's random generator. Random, unless the host was given
+ * `randomSeed`: then derived from it and the mod's name (reproducible runs, different per mod).
+ */
+export function randomSeed(base?: number, mod = ""): number[] {
+  if (base === undefined) return [randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32)];
+  const digest = createHash("sha256").update(`modhost-seed:${base}:${mod}`).digest();
+  return [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)];
 }

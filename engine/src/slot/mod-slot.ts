@@ -88,7 +88,7 @@ export class ModSlot {
     const slot = this.#slot;
     this.#reset();
     const backend = slot.ctx.backend;
-    const seed = randomSeed();
+    const seed = randomSeed(slot.ctx.randomSeed, slot.name);
     const now = Date.now();
     let started = await backend.start(slot.version.spec, seed, { kind: "init", now });
     // Another mod crashed the sandbox while this one was starting: start again (it was not at fault).

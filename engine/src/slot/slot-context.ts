@@ -20,6 +20,8 @@ export interface SlotContext {
   /** Automatic rollback policy; undefined turns probation off. */
   readonly probation: ProbationPolicy | undefined;
   readonly historySize: number;
+  /** The host's randomSeed option: the mod's first generator seed derives from it and the mod's name. */
+  readonly randomSeed?: number;
   readonly metrics: SlotMetrics;
   /** Where the slot makes its state durable; undefined keeps it in memory only. */
   readonly persistence: SlotPersistence | undefined;

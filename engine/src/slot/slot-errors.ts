@@ -15,7 +15,8 @@ export function mappedError(mod: string, version: ModVersion, code: string, mess
   const modules = version.modules;
   const mapped = mapStackTrace(stack, (file) => modules.find((m) => m.path === file));
   if (mapped.top === undefined) return base;
-  return { ...base, file: mapped.top.file, line: mapped.top.line, column: mapped.top.column };
+  // The whole mapped stack, not just the top frame: a throw in a helper is fixed in its caller.
+  return { ...base, file: mapped.top.file, line: mapped.top.line, column: mapped.top.column, stack: mapped.stack };
 }
 
 /** Why a migrate() into `next` failed, from the sandbox's outcome. */

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { ModVersion } from "../compile/mod-version.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SwapPlan } from "../model/swap-plan.js";
-import { buildReport, type SwapPhases, type SwapReport } from "../model/swap-report.js";
+import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 import type { StateSnapshot } from "../model/wire.js";
 import { Probation } from "../swap/probation.js";
 import type { EventQueue } from "./event-queue.js";
@@ -24,32 +24,29 @@ class SwapRun {
   readonly #plan: SwapPlan;
   /** The version live when the swap began. */
   readonly from: ModVersion;
+  /** The version the swap attempts: a refusal's report names it as `to`. */
+  readonly #next: ModVersion;
 
-  constructor(slot: SlotState, plan: SwapPlan) {
+  constructor(slot: SlotState, plan: SwapPlan, next: ModVersion) {
     this.#slot = slot;
     this.#plan = plan;
     this.from = slot.version;
+    this.#next = next;
     this.phases = { ...plan.phases };
   }
 
-  report(fields: { ok: boolean; kind: SwapReport["kind"]; to: ModVersion; pauseMs: number; error?: ErrorInfo }): SwapReport {
-    const error = fields.error ?? (fields.ok ? this.#plan.reason : undefined);
-    return buildReport({
-      ok: fields.ok,
-      mod: this.#slot.name,
-      kind: fields.kind,
-      from: this.from.manifest.version,
-      to: fields.to.manifest.version,
-      startedAt: this.#plan.startedAt,
-      pauseMs: fields.pauseMs,
-      phases: this.phases,
-      changes: this.#plan.changes,
-      ...(error !== undefined ? { error } : {}),
-    });
+  /** The report of a swap that went through to `to` (a rollback carries its plan's reason). */
+  report(fields: { to: ModVersion; pauseMs: number }): SwapReport {
+    const reason = this.#plan.reason;
+    return buildReport({ ok: true, kind: this.#plan.kind, ...this.#common(fields.to, fields.pauseMs), ...(reason !== undefined ? { error: reason } : {}) });
   }
 
   rejected(error: ErrorInfo, pauseMs = 0): SwapReport {
-    return this.report({ ok: false, kind: "rejected", to: this.from, pauseMs, error });
+    return buildReport({ ok: false, kind: "rejected", ...this.#common(this.#next, pauseMs), error });
+  }
+
+  #common(to: ModVersion, pauseMs: number): { mod: string; from: string; to: string; startedAt: number; pauseMs: number; phases: SwapPhases; changes: readonly SwapChange[] } {
+    return { mod: this.#slot.name, from: this.from.manifest.version, to: to.manifest.version, startedAt: this.#plan.startedAt, pauseMs, phases: this.phases, changes: this.#plan.changes };
   }
 }
 
@@ -74,7 +71,7 @@ export class SwapTransaction {
 
   async swap(next: ModVersion, plan: SwapPlan): Promise<SwapReport> {
     const slot = this.#slot;
-    const run = new SwapRun(slot, plan);
+    const run = new SwapRun(slot, plan, next);
     if (slot.status === "faulted" && slot.lastError?.code === "E_STATE_CORRUPT") {
       // Its saved state is damaged: a new version must not start over it (that would overwrite it).
       return run.rejected({ ...slot.lastError, message: `the saved state is damaged; accept the loss first (host.acceptStateLoss("${slot.name}")), then reload. ${slot.lastError.message}` });
@@ -120,7 +117,7 @@ export class SwapTransaction {
       const pauseMs = performance.now() - barrier;
       if (!outcome.ok) return run.rejected(outcome.error, pauseMs);
       this.#adopt(next, from, plan.kind, outcome.events);
-      const done = run.report({ ok: true, kind: plan.kind, to: next, pauseMs });
+      const done = run.report({ to: next, pauseMs });
       // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
       if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
       return done;
@@ -233,7 +230,7 @@ export class SwapTransaction {
         : plan.migrate
           ? { kind: "migrate" as const, snapshot: checkpoint.snapshot, fromVersion: checkpoint.version.manifest.version, now: Date.now() }
           : { kind: "import" as const, snapshot: checkpoint.snapshot };
-    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(), init);
+    const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(slot.ctx.randomSeed, slot.name), init);
     run.phases.stage = performance.now() - barrier;
     if (!started.ok) return run.rejected(slot.errorInfo(started.error.code, started.error.message, started.error.stack, next), performance.now() - barrier);
     slot.instance.set(started.id);
@@ -251,7 +248,7 @@ export class SwapTransaction {
     slot.consecutiveFaults = 0;
     run.phases.commit = performance.now() - barrier;
     this.#adopt(next, from, plan.kind, started.shape.events);
-    return run.report({ ok: true, kind: plan.kind, to: next, pauseMs: performance.now() - barrier });
+    return run.report({ to: next, pauseMs: performance.now() - barrier });
   }
 
   /** Bookkeeping once a version is live: history, shape, probation. */

@@ -60,19 +60,19 @@ export class SwapCoordinator {
           to === undefined
             ? `mod ${slot.name} has no earlier version to roll back to`
             : `mod ${slot.name} has no earlier version "${to}" to roll back to (earlier versions: ${history.map((v) => v.manifest.version).join(", ") || "none"})`;
-        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message, mod: slot.name }));
+        return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message, mod: slot.name }, to));
       }
       const analyzeStart = performance.now();
       const diff = await diffVersions(from, previous).catch((err: unknown) => analysisFailure(slot, err));
       const phases: SwapPhases = { analyze: performance.now() - analyzeStart };
-      if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff));
+      if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff, previous.manifest.version));
       if (diff.stateShapeChanged && !diff.newHasMigrate) {
         return this.#emit(
           refusal(slot, startedAt, phases, diff.changes, {
             code: "E_MIGRATION_REQUIRED",
             message: `rolling back to ${previous.manifest.version} changes the state's shape (${diff.stateShapeReasons.join(", ")}) and that version has no migrate()`,
             mod: slot.name,
-          }),
+          }, previous.manifest.version),
         );
       }
       const plan: SwapPlan = { kind: "rollback", migrate: diff.stateShapeChanged, changes: diff.changes, phases, startedAt, ...(reason ? { reason } : {}) };
@@ -98,11 +98,11 @@ export class SwapCoordinator {
     const phases: { -readonly [K in keyof SwapPhases]: SwapPhases[K] } = {};
     const prepared = await this.#options.prepare(slot.version.dir);
     phases.compile = performance.now() - startedAt;
-    if (!prepared.ok) return this.#emit(refusal(slot, startedAt, phases, [], prepared.error));
+    if (!prepared.ok) return this.#emit(refusal(slot, startedAt, phases, [], prepared.error, prepared.version));
     const next = prepared.version;
     if (next.manifest.name !== slot.name) {
       return this.#emit(
-        refusal(slot, startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }),
+        refusal(slot, startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }, next.manifest.version),
       );
     }
     if (this.#typecheck !== undefined && this.#options.typecheck !== "off") {
@@ -110,10 +110,10 @@ export class SwapCoordinator {
       phases.typecheck = checked.ms;
       // A check that could not finish (over budget, too complex) refuses under any policy.
       const unfinished = checked.errors.find((error) => error.code !== "E_TYPE");
-      if (unfinished !== undefined) return this.#emit(refusal(slot, startedAt, phases, [], unfinished));
+      if (unfinished !== undefined) return this.#emit(refusal(slot, startedAt, phases, [], unfinished, next.manifest.version));
       const first = checked.errors[0];
       if (first !== undefined && this.#options.typecheck === "block") {
-        return this.#emit(refusal(slot, startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }));
+        return this.#emit(refusal(slot, startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }, next.manifest.version));
       }
       for (const error of checked.errors) {
         this.#warn(slot.name, `type error (typecheck: "warn"): ${error.file ?? ""}:${error.line ?? 0}:${(error.column ?? 0) + 1} ${error.message}`);
@@ -122,9 +122,9 @@ export class SwapCoordinator {
     const analyzeStart = performance.now();
     const diff = await diffVersions(slot.version, next).catch((err: unknown) => analysisFailure(slot, err));
     phases.analyze = performance.now() - analyzeStart;
-    if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff));
+    if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff, next.manifest.version));
     if (diff.definitionProblem !== undefined) {
-      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_MOD_DEFINITION", message: diff.definitionProblem, mod: slot.name, file: next.manifest.entry }));
+      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_MOD_DEFINITION", message: diff.definitionProblem, mod: slot.name, file: next.manifest.entry }, next.manifest.version));
     }
     if (diff.noop) {
       const live = slot.version.manifest.version;
@@ -137,14 +137,14 @@ export class SwapCoordinator {
           message: `the state's shape changed (${diff.stateShapeReasons.join(", ")}); add a migrate(old, fromVersion) to the new version`,
           mod: slot.name,
           file: next.manifest.entry,
-        }),
+        }, next.manifest.version),
       );
     }
     const plan: SwapPlan = { kind: "swap", migrate: diff.stateShapeChanged, changes: diff.changes, phases, startedAt };
     const approval = approvalNeeded(diff);
     if (approval !== undefined) {
       slot.holdForApproval(next, plan);
-      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_APPROVAL_REQUIRED", message: `${approval}; the operator must approve it (modhost approve ${slot.name})`, mod: slot.name, file: "mod.json" }));
+      return this.#emit(refusal(slot, startedAt, phases, diff.changes, { code: "E_APPROVAL_REQUIRED", message: `${approval}; the operator must approve it (modhost approve ${slot.name})`, mod: slot.name, file: "mod.json" }, next.manifest.version));
     }
     slot.clearPendingApproval();
     return this.#emit(await slot.swap(next, plan));
@@ -181,7 +181,8 @@ function analysisFailure(slot: SwapTarget, err: unknown): ErrorInfo {
 }
 
 /** A report of a swap that did not happen: the live version stays. */
-function refusal(slot: SwapTarget, startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo): SwapReport {
+function refusal(slot: SwapTarget, startedAt: number, phases: SwapPhases, changes: readonly SwapChange[], error: ErrorInfo, attempted?: string): SwapReport {
   const live = slot.version.manifest.version;
-  return buildReport({ ok: false, mod: slot.name, kind: "rejected", from: live, to: live, startedAt, phases, changes, error: { ...error, mod: slot.name } });
+  // `to` names the version that was refused; the live one when no version could be read.
+  return buildReport({ ok: false, mod: slot.name, kind: "rejected", from: live, to: attempted ?? live, startedAt, phases, changes, error: { ...error, mod: slot.name } });
 }
