@@ -119,10 +119,14 @@ export interface PreludeApi {
   exportState(): ReplyText<SnapshotFields, StateText>;
   /** Replaces the state and the random generator's position. */
   importState(stateJson: StateText, rngJson: string): void;
-  /** Runs events of the batch until all are done or `sliceMs` has passed since the slice began. */
-  dispatch(batchJson: BatchText, sliceMs: number): ReplyText<SliceFields, ResultListText>;
-  /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
-  sliceFinished(): "1" | "0";
-  /** After a terminated dispatch: the results of the events that finished before it. */
-  collect(): ReplyText<SliceFields, ResultListText>;
+  /**
+   * Runs events of the batch until all are done or `sliceMs` has passed since the slice began.
+   * `slice` numbers the call: collect() and sliceFinished() answer for that call only, so a call
+   * stopped before it began (before it cleared the last slice's results) reports nothing done.
+   */
+  dispatch(batchJson: BatchText, sliceMs: number, slice: number): ReplyText<SliceFields, ResultListText>;
+  /** "1" if dispatch call `slice` ran to its end (what stopped the call came after: late work). */
+  sliceFinished(slice: number): "1" | "0";
+  /** After a terminated dispatch call `slice`: the results of its events that finished before it. */
+  collect(slice: number): ReplyText<SliceFields, ResultListText>;
 }

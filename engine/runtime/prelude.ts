@@ -438,6 +438,8 @@ interface ModDefinition {
   let staged: World | undefined;
   let registrationName: string | undefined;
   let sliceFinished = false;
+  /** The number of the dispatch call that sliceResults and sliceFinished belong to. */
+  let sliceNumber = -1;
 
   function makeWorld(configJson: string): World {
     const cfg = JSONParse(configJson) as PreludeConfig;
@@ -597,13 +599,17 @@ interface ModDefinition {
      * since the slice began (checked between events), so that every event still has the full call
      * timeout. The reply counts the events done; its payload is their results, comma-separated.
      */
-    dispatch(batchJson: string, sliceMs: number): ReplyText<SliceFields, string> {
+    dispatch(batchJson: string, sliceMs: number, slice: number): ReplyText<SliceFields, string> {
+      // First, and in this order: the last slice's results go before this call claims the number.
+      // A call stopped before this (a starved thread, a long batch parse) must not make collect()
+      // hand out the previous slice's results, nor sliceFinished() its "ran to the end", as its own.
+      sliceResults = bareArray();
+      sliceFinished = false;
+      sliceNumber = slice;
       const events = JSONParse(batchJson) as WireEvent[];
       const def = definition as ModDefinition;
       const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
       const maxBytes = (config as PreludeConfig).maxBytes;
-      sliceResults = bareArray();
-      sliceFinished = false;
       logsThisCall = 0;
       droppedLogs = 0;
       logsMuted = false;
@@ -641,13 +647,14 @@ interface ModDefinition {
     },
 
     /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
-    sliceFinished(): "1" | "0" {
-      return sliceFinished ? "1" : "0";
+    sliceFinished(slice: number): "1" | "0" {
+      return sliceFinished && sliceNumber === slice ? "1" : "0";
     },
 
     /** After a terminated dispatch: the results of the events that finished before it. */
-    collect(): ReplyText<SliceFields, string> {
+    collect(slice: number): ReplyText<SliceFields, string> {
       currentSeq = -1;
+      if (sliceNumber !== slice) return okReply<SliceFields, string>(`,"done":0`, "");
       return okReply<SliceFields, string>(`,"done":${sliceResults.length}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
     },
   } satisfies Api;

@@ -198,8 +198,10 @@ describe.each(ISOLATIONS)("swap (%s isolation)", (isolation) => {
     // ends: these follow the swap for certain.
     const report = await reload;
     for (let i = 0; i < 500; i++) emits.push(host!.emit("hit", { target: "ann" }));
-    const values = (await Promise.all(emits)).map((r) => r[0]!) as { value: number; version: string }[];
+    const values = (await Promise.all(emits)).map((r) => r[0]!) as { ok: boolean; value: number; version: string }[];
     expect(report).toMatchObject({ ok: true, kind: "swap" });
+    // Every event answered ok (a failed one carries a version too, so the counts below would not show it).
+    expect(values.filter((v) => !v.ok)).toEqual([]);
     const oldCount = values.filter((v) => v.version === "1.0.0").length;
     const newCount = values.filter((v) => v.version === "1.1.0").length;
     expect(oldCount + newCount).toBe(emits.length);

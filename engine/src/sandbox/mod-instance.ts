@@ -36,6 +36,8 @@ export class ModInstance {
   #shape: ModShape;
   #modules: ModuleSet;
   #staged: Staged | undefined;
+  /** Numbers each dispatch call, so that collect() answers for the call that was stopped only. */
+  #slices = 0;
   readonly #isolate: IsolateHandle;
   readonly #api: PreludeHandles;
   readonly #callbacks: IsolateCallbacks;
@@ -227,7 +229,8 @@ export class ModInstance {
     try {
       while (done < events.length) {
         const batch = encodeBatch(events, done);
-        const call = () => callPrelude(this.#isolate, this.#api, "dispatch", [batch, sliceMs], timeout + sliceMs);
+        const number = ++this.#slices;
+        const call = () => callPrelude(this.#isolate, this.#api, "dispatch", [batch, sliceMs, number], timeout + sliceMs);
         // The rerun of an event cut while starved (sandbox/cpu-budget.ts) runs with the wall backstop, once.
         const out = starvedEvents.take(this.spec.name, events, done) ? threadBudget().inBackstop(call) : call();
         if (out.kind === "ok") {
@@ -240,8 +243,8 @@ export class ModInstance {
         }
         if (out.kind !== "timeout" && out.kind !== "threw") return finish(out.kind);
         // What finished before the call was stopped (or threw) still counts.
-        const collected = callPrelude(this.#isolate, this.#api, "collect", [], 100);
-        const finished = callPrelude(this.#isolate, this.#api, "sliceFinished", [], 100);
+        const collected = callPrelude(this.#isolate, this.#api, "collect", [number], 100);
+        const finished = callPrelude(this.#isolate, this.#api, "sliceFinished", [number], 100);
         const slice = collected.kind === "ok" ? decodeSlice(collected.value) : undefined;
         if (slice !== undefined) take(slice);
         const sliceRanToEnd = finished.kind === "ok" && finished.value === "1";
