@@ -114,12 +114,23 @@ export class ProcessBackend implements SandboxBackend {
     return this.#spare?.ready ?? false;
   }
 
+  /**
+   * The watchdog budget of a start, stage or adopt: up to two timed calls (loading the modules,
+   * then init/migrate/import), each with a limit of 10x the call limit (sandbox/mod-instance.ts)
+   * that may run to its wall backstop when the machine starves the sandbox, and a start cut while
+   * starved runs once more in backstop mode (sandbox/instance-registry.ts): four backstops. A
+   * budget from the call limit alone killed a sandbox that was only stopping a spinning init.
+   */
+  #startBudgetMs(callTimeoutMs: number): number {
+    return 4 * backstopWallMs(callTimeoutMs * 10, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR) + 1000;
+  }
+
   onCrash(listener: (info: CrashInfo) => void): void {
     this.#crashListeners.push(listener);
   }
 
   async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
-    const reply = await this.#request("start", { spec, seed, init }, spec.callTimeoutMs * 20 + 1000);
+    const reply = await this.#request("start", { spec, seed, init }, this.#startBudgetMs(spec.callTimeoutMs));
     if (isCrash(reply)) {
       return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
     }
@@ -152,7 +163,7 @@ export class ProcessBackend implements SandboxBackend {
   async stage(id: string, spec: LoadSpec): Promise<StageResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
-    const reply = await this.#request("stage", { instance: id, spec }, spec.callTimeoutMs * 20 + 1000);
+    const reply = await this.#request("stage", { instance: id, spec }, this.#startBudgetMs(spec.callTimeoutMs));
     if (isCrash(reply)) return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" }, stop: reply.culprit ? "crashed" : "lost" };
     if (reply.kind === "ok") this.#staged.set(id, spec.callTimeoutMs);
     return stageResult(reply);
@@ -172,7 +183,7 @@ export class ProcessBackend implements SandboxBackend {
   async adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request("adopt", { instance: id, init }, timeout * 20 + 1000);
+    const reply = await this.#request("adopt", { instance: id, init }, this.#startBudgetMs(timeout));
     return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
