@@ -63,8 +63,10 @@ describe("CLI papercuts", () => {
     // The swap line the server printed starts with the time.
     await server.waitFor(() => (/\n\d\d:\d\d:\d\d\.\d{3} = counter 1\.0\.0: no change/.test(server.stdout) ? true : undefined));
 
+    // One Ctrl-C only: a second signal during the shutdown ends the process at once, by design
+    // (cli/shutdown-signal.ts), and a loaded machine can take seconds to close the sandbox.
     server.signalGroup("SIGINT");
-    const stopped = await server.stop("SIGINT");
+    const stopped = await server.exited;
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).toMatch(/\d\d:\d\d:\d\d\.\d{3} SIGINT: shutting down/);
     expect(stopped.stdout + stopped.stderr).not.toContain("sandbox process died");
