@@ -48,7 +48,7 @@ describe("npm run demo", () => {
     expect(result.swaps.map((s) => [s.ok, s.kind, s.from, s.to])).toEqual([
       [true, "swap", "1.0.0", "1.1.0"],
       [true, "swap", "1.1.0", "2.0.0"],
-      [false, "rejected", "2.0.0", "2.0.0"],
+      [false, "rejected", "2.0.0", "2.0.1"], // a refusal's `to` is the version it refused
     ]);
     expect(result.swaps[1]?.changes).toContainEqual({ kind: "added", path: "migrate" });
     expect(result.swaps[2]?.error).toMatchObject({ code: "E_TYPE", file: "main.ts", line: 32 });

@@ -102,7 +102,7 @@ describe("combat mod", () => {
     await attacks(3);
     const before = await mod.state();
     const report = await mod.swapTo(new URL("combat-2.0.1-broken/", PATCHES));
-    expect(report).toMatchObject({ ok: false, kind: "rejected", from: "2.0.0", to: "2.0.0", error: { code: "E_TYPE", file: "main.ts", line: 32 } });
+    expect(report).toMatchObject({ ok: false, kind: "rejected", from: "2.0.0", to: "2.0.1", error: { code: "E_TYPE", file: "main.ts", line: 32 } });
     expect(report.error?.message).toContain("'e.weapon' is possibly 'null'");
     expect(mod.version).toBe("2.0.0");
     expect(await mod.state()).toEqual(before);
