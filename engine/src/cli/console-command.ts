@@ -91,10 +91,31 @@ export async function consoleCommand(args: readonly string[]): Promise<number> {
   watch(client);
 
   if (!out.json && terminal) out.line(out.style.gray(`connected to ${values.server ?? process.env.MODHOST_SERVER}: ${completion.mods.length} mod(s); help for commands, Tab completes`));
+  // Lines are queued as readline reads them and run one at a time, also after piped input has
+  // closed. Node 24's readline throws ERR_USE_AFTER_CLOSE on prompt() once closed: prompt only
+  // while open (a piped script lost every answer after its first one).
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  rl.on("line", (line) => {
+    lines.push(line);
+    wake?.();
+  });
+  void closedInput.then(() => wake?.());
+  const nextLine = async (): Promise<string | undefined> => {
+    while (lines.length === 0) {
+      if (ended) return undefined;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    return lines.shift();
+  };
+  const prompt = (): void => {
+    if (!ended) rl.prompt();
+  };
   let failures = 0;
-  rl.prompt();
+  prompt();
   try {
-    for await (const line of rl) {
+    for (let line = await nextLine(); line !== undefined; line = await nextLine()) {
       const trimmed = line.trim();
       if (trimmed === "exit" || trimmed === "quit") break;
       if (trimmed !== "") {
@@ -105,7 +126,7 @@ export async function consoleCommand(args: readonly string[]): Promise<number> {
         const ok = await runLine(trimmed, client, out, refresh);
         if (!ok) failures++;
       }
-      rl.prompt();
+      prompt();
     }
   } finally {
     ended = true;
