@@ -17,8 +17,7 @@ import { HostPackages } from "./host-packages.js";
 import { HostEvents, type ModHostEvents, type ModInfo } from "./host-events.js";
 import { SlotRegistry } from "./slot-registry.js";
 import { VersionLedger, type VersionInfo } from "./version-ledger.js";
-import { listVersions } from "./version-list.js";
-import type { ModVersion } from "../compile/mod-version.js";
+import { listVersions, pendingVersion } from "./version-list.js";
 import { startFleetHook, type FleetHook } from "./fleet-hook.js";
 
 export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-events.js";
@@ -150,26 +149,15 @@ export class ModHost {
   }
 
   /** Heap used and limit of each running mod's isolate, in bytes. */
-  async heaps(): Promise<Record<string, { usedBytes: number; limitBytes: number }>> {
-    const out: Record<string, { usedBytes: number; limitBytes: number }> = {};
-    await Promise.all(
-      [...this.#registry.slots()].map(async (slot) => {
-        const heap = await slot.heap();
-        if (heap !== undefined) out[slot.name] = heap;
-      }),
-    );
-    return out;
+  heaps(): Promise<Record<string, { usedBytes: number; limitBytes: number }>> {
+    return this.#registry.heaps();
   }
 
   /** Every mod found, with its version, status and hash. */
   mods(): ModInfo[] {
     return this.#registry.list(
       (slot) => this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
-      (slot) => {
-        const held = slot.pendingApproval?.version as ModVersion;
-        const reason = this.#ledger.heldReason(slot.name);
-        return { version: held.manifest.version, hash: held.hash, ...(reason !== undefined ? { reason } : {}) };
-      },
+      (slot) => pendingVersion(slot, this.#ledger),
     );
   }
 
@@ -257,10 +245,7 @@ export class ModHost {
 
   /** The event names each running mod handles, by mod (for consoles' completion). */
   handledEvents(): Record<string, readonly string[]> {
-    return Object.fromEntries(this.mods().flatMap((mod) => {
-      const slot = this.#registry.get(mod.name);
-      return slot === undefined ? [] : [[mod.name, slot.handledEvents]];
-    }));
+    return this.#registry.handledEvents();
   }
 
   /** A copy of a mod's current state (after every event emitted before this call). */

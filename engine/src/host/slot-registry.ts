@@ -105,6 +105,24 @@ export class SlotRegistry {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Heap used and limit of each running mod's isolate, in bytes. */
+  async heaps(): Promise<Record<string, { usedBytes: number; limitBytes: number }>> {
+    const out: Record<string, { usedBytes: number; limitBytes: number }> = {};
+    await Promise.all(
+      [...this.#slots.values()].map(async (slot) => {
+        const heap = await slot.heap();
+        if (heap !== undefined) out[slot.name] = heap;
+      }),
+    );
+    return out;
+  }
+
+  /** The event names each loaded mod handles, by mod. */
+  handledEvents(): Record<string, readonly string[]> {
+    const slots = [...this.#slots.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return Object.fromEntries(slots.map((slot) => [slot.name, slot.handledEvents]));
+  }
+
   /** The next event sequence number. */
   nextSeq(): number {
     return ++this.#seq;

@@ -1,6 +1,7 @@
 import type { ModVersion } from "../compile/mod-version.js";
 import type { ModSlot } from "../slot/mod-slot.js";
 import type { VersionInfo, VersionLedger } from "./version-ledger.js";
+import type { ModInfo } from "./host-events.js";
 
 /**
  * A mod's versions, oldest first: those a rollback can return to, the live one, and the one held
@@ -24,4 +25,11 @@ export function listVersions(slot: ModSlot, ledger: VersionLedger, sourceOf: (ve
   const out = [...slot.previousVersions.map((v) => info(v, false, false)), info(slot.version, true, false)];
   if (slot.pendingApproval !== undefined) out.push(info(slot.pendingApproval.version, false, true));
   return out;
+}
+
+/** The version a slot holds for approval (it must hold one), and why, as ModInfo lists it. */
+export function pendingVersion(slot: ModSlot, ledger: VersionLedger): NonNullable<ModInfo["pending"]> {
+  const held = slot.pendingApproval?.version as ModVersion;
+  const reason = ledger.heldReason(slot.name);
+  return { version: held.manifest.version, hash: held.hash, ...(reason !== undefined ? { reason } : {}) };
 }
