@@ -202,7 +202,8 @@ function cell(metrics, keys, runner, { tail = true } = {}) {
 
 /** The generated results of one run; `file` is the name its JSON is published under in docs/. */
 export function resultsBlock(results, file = "benchmarks.json") {
-  const metrics = results.metrics;
+  // Runs published before run.js wrote ratio_naive keys get them here, from their own figures.
+  const metrics = { ...naiveRatios(results.metrics), ...results.metrics };
   const runners = RUNNERS.filter((r) => isModhost(r.id) || r.id in (results.peers ?? {}));
   const head = `| | ${runners.map((r) => r.label).join(" | ")} |\n|---|${runners.map(() => "---:").join("|")}|`;
   const out = [];
@@ -219,8 +220,11 @@ export function resultsBlock(results, file = "benchmarks.json") {
   out.push("");
   out.push(head);
   for (const section of SECTIONS) {
+    // A row no runner has a figure for was not measured in this run (e.g. a run older than it).
+    const rows = section.rows.map((row) => runners.map((r) => cell(metrics, row.keys, r.id))).map((cells, i) => ({ label: section.rows[i].label, cells })).filter((row) => row.cells.some((c) => c !== "—"));
+    if (rows.length === 0) continue;
     out.push(`| **${section.title}** |${runners.map(() => "").join("|")}|`);
-    for (const row of section.rows) out.push(`| ${row.label} | ${runners.map((r) => cell(metrics, row.keys, r.id)).join(" | ")} |`);
+    for (const row of rows) out.push(`| ${row.label} | ${row.cells.join(" | ")} |`);
   }
   out.push("");
   out.push("**× native**: each figure over the native floor's median from the same benchmark (throughput: native events/s over the runner's). 1 is the floor; the tail ratio in parentheses is p99 over the native median.");

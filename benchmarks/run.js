@@ -27,6 +27,11 @@ const RUN_ALONE = new Set(["load"]);
 
 /** The targets: metric key -> upper bound (a number), or { min } for a lower bound. */
 const TARGETS = {
+  "event.batched.inline_ns.ratio_naive": 1,
+  "event.batched.process_ns.ratio_naive": 1.2,
+  "swap.pause.p99_ms": 0.5,
+  "swap.migrate10k.p50_ms.ratio_naive": 1,
+  "swap.migrate10k.p50_ms_inline.ratio_naive": 1,
   "tick.ev10.eps_process.ratio_naive": { min: 1 },
   "tick.ev10.eps_inline.ratio_naive": { min: 1 },
   "persist.tick.mods100.added_us_batch": 5,
