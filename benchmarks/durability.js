@@ -106,7 +106,7 @@ const TICK_MODES = ["memory", "batch", "fsync"];
 async function journalTicks(modCount, quick) {
   const events = 10;
   const rounds = quick ? 2 : 40;
-  const budgetMs = quick ? 2000 : 20_000; // fsync at 100 mods waits on the disk: bounded by time
+  const budgetMs = quick ? 2000 : 12_000; // fsync at 100 mods waits on the disk: bounded by time
   const rigs = [];
   try {
     for (const mode of TICK_MODES) {

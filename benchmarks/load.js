@@ -76,7 +76,7 @@ async function stream(host, durationMs) {
 
 export async function run({ quick }) {
   const { ModHost } = await loadModhost();
-  const durationMs = quick ? 2000 : 15_000;
+  const durationMs = quick ? 2000 : 10_000;
   const threads = os.availableParallelism?.() ?? os.cpus().length;
   const metrics = {};
   const counts = {};

@@ -82,21 +82,6 @@ async function oneTick(p, events, mods) {
   return { ms, cpuNs: cpu1 - cpu0 + (sandbox1 - sandbox0) };
 }
 
-/**
- * createRunner(), tried again (up to 3 times) when a peer's init() ran past its wall-clock limit
- * on a starved machine (modhost's hosts retry themselves: lib/failures.js createHost). Counted.
- */
-async function createWithRetry(runner, mods) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createRunner(runner, mods, { limits: COMBAT_LIMITS });
-    } catch (err) {
-      if (attempt >= 3 || !/interrupted|timed out/i.test(String(err?.message))) throw err;
-      noteFailure(`${runner}:load:timeout`, String(err.message));
-    }
-  }
-}
-
 /** In a fresh process: every runner over the same 100 mods, ticks taking turns (see the header). */
 export async function child({ runners, quick }) {
   const s = sizes(quick);
@@ -105,7 +90,7 @@ export async function child({ runners, quick }) {
   try {
     for (const runner of runners) {
       const t0 = performance.now();
-      live[runner] = await createWithRetry(runner, modSet("combat", s.mods, () => combatMod(s.entities)));
+      live[runner] = await createRunner(runner, modSet("combat", s.mods, () => combatMod(s.entities)), { limits: COMBAT_LIMITS });
       progress(`${runner}: ${s.mods} mods loaded in ${Math.round(performance.now() - t0)} ms`);
     }
     const list = participants(live);

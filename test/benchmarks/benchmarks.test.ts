@@ -211,11 +211,11 @@ describe("benchmarks/run.js --quick", () => {
       cwd: ROOT,
       env,
       maxBuffer: 16 * 1024 * 1024,
-      timeout: 230_000,
+      timeout: 470_000,
     });
     stdout = result.stdout;
     fromFile = JSON.parse(await readFile(out, "utf8")) as BenchResult;
-  }, 240_000);
+  }, 480_000);
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -243,13 +243,19 @@ describe("benchmarks/run.js --quick", () => {
   it("reports every metric key, each as a finite number", () => {
     const metrics = fromFile.metrics;
     const missing = EXPECTED_KEYS.filter((key) => !(key in metrics));
-    expect(missing).toEqual([]);
     const notFinite = Object.entries(metrics).filter(([, value]) => typeof value !== "number" || !Number.isFinite(value));
     // A figure may be missing only when the run says why: on a starved machine a sandbox can be
-    // restarted mid-measurement (counted as a failure) and that figure has no samples.
+    // restarted mid-measurement, or a type-checked save not answered within its 5 s (counted as
+    // failures), and that figure has no samples (not written, or not finite).
     const failures = Object.values(fromFile.failures).reduce((a, b) => a + b, 0);
-    if (failures === 0) expect(notFinite).toEqual([]);
-    else expect(notFinite.length, `figures missing with ${failures} failures counted: ${JSON.stringify(fromFile.failures)}`).toBeLessThanOrEqual(8);
+    if (failures === 0) {
+      expect(missing).toEqual([]);
+      expect(notFinite).toEqual([]);
+    } else {
+      const why = `with ${failures} failures counted: ${JSON.stringify(fromFile.failures)}`;
+      expect(missing.length, `keys missing ${why}: ${missing.join(", ")}`).toBeLessThanOrEqual(8);
+      expect(notFinite.length, `figures not finite ${why}`).toBeLessThanOrEqual(8);
+    }
   });
 
   it("reports the tick API's figures exactly when the engine has host.emitMany", () => {
