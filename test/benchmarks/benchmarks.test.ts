@@ -211,11 +211,11 @@ describe("benchmarks/run.js --quick", () => {
       cwd: ROOT,
       env,
       maxBuffer: 16 * 1024 * 1024,
-      timeout: 470_000,
+      timeout: 600_000,
     });
     stdout = result.stdout;
     fromFile = JSON.parse(await readFile(out, "utf8")) as BenchResult;
-  }, 480_000);
+  }, 610_000);
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
