@@ -15,12 +15,15 @@ describe("fleet: a reshaping canary aborted, a server that stops reporting, a gr
         // Ascending: npm will not tag a lower version "latest" after a higher one.
         { version: "1.7.0", source: counterTakingHits("1.7.0") },
         { version: "1.8.0", source: counterTakingHits("1.8.0") },
+        { version: "1.9.0", source: counterTakingHits("1.9.0") },
         { version: "2.0.0", source: hitsSource("2.0.0") },
       ],
     });
     await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "f0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
   }, 400_000);
   afterAll(async () => {
+    // FLEET_DUMP=1 keeps every server's log lines in /tmp/fleet-faults-<server>.json.
+    if (process.env.FLEET_DUMP) for (const s of fleet?.servers ?? []) (await import("node:fs")).writeFileSync(`/tmp/fleet-faults-${s.name}.json`, JSON.stringify(s.lines.filter((l) => l.type !== undefined), null, 1));
     await fleet?.close();
   }, 120_000);
 
@@ -92,22 +95,22 @@ describe("fleet: a reshaping canary aborted, a server that stops reporting, a gr
 
   it("modhost release --group eu moves only the eu servers", async () => {
     const before = await versions();
-    // 1.7.0 again (stable is 1.8.0 now): a new release, and one package fewer to publish.
-    const release = await fleet.traffic(runCli(["release", "counter@1.7.0", "--group", "eu", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "1s", "--min-events", "10", "--json"], { timeoutMs: 240_000 }));
+    const release = await fleet.traffic(runCli(["release", "counter@1.9.0", "--group", "eu", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "1s", "--min-events", "10", "--json"], { timeoutMs: 240_000 }));
     expect(release.code, release.stderr).toBe(0);
     const lines = release.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; record?: ReleaseRecord });
     const final = lines.at(-1)!.record!;
-    expect(final).toMatchObject({ phase: "promoted", group: "eu", canary: "1.7.0", stable: "1.8.0" });
+    expect(final).toMatchObject({ phase: "promoted", group: "eu", canary: "1.9.0", stable: "1.8.0" });
     expect(before).toEqual(["1.8.0", "1.8.0", "1.8.0"]);
-    await fleet.traffic(allOn(["1.7.0", "1.7.0", "1.8.0"]));
+    await fleet.traffic(allOn(["1.9.0", "1.9.0", "1.8.0"]));
     // The us server never tried it, and reported nothing against it.
     const s3 = fleet.servers[2]!;
-    expect(s3.lines.some((l) => l.type === "log" && String(l.message).includes(`counter -> 1.7.0 (release ${final.releaseId},`))).toBe(false);
+    expect(s3.name).toBe("s3");
+    expect(s3.lines.some((l) => l.type === "log" && String(l.message).includes(`counter -> 1.9.0 (release ${final.releaseId},`))).toBe(false);
     const eu = fleet.servers[0]!;
-    expect(eu.lines.some((l) => l.type === "log" && String(l.message).includes(`counter -> 1.7.0 (release ${final.releaseId},`))).toBe(true);
+    expect(eu.lines.some((l) => l.type === "log" && String(l.message).includes(`counter -> 1.9.0 (release ${final.releaseId},`))).toBe(true);
     const health = await fleet.store.health("counter", final.releaseId);
-    expect(health.get("s3")?.get("1.7.0")).toBeUndefined();
-    expect(["s1", "s2"].some((s) => (health.get(s)?.get("1.7.0")?.events ?? 0) > 0)).toBe(true);
+    expect(health.get("s3")?.get("1.9.0")).toBeUndefined();
+    expect(["s1", "s2"].some((s) => (health.get(s)?.get("1.9.0")?.events ?? 0) > 0)).toBe(true);
     await checkNoEventLost();
   }, 300_000);
 });

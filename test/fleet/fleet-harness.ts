@@ -138,6 +138,8 @@ export async function startFleet(count: number, setup: FleetSetup = {}): Promise
     const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => fleet.startServer(`s${i + 1}`, setup.groups?.[i])));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
+    // They started in parallel and were listed as each came up: servers[i] is s<i+1> from here on.
+    servers.sort((x, y) => Number(x.name.slice(1)) - Number(y.name.slice(1)));
     await fleet.publishAll(setup.packages ?? []);
   } catch (err) {
     // The caller never gets the fleet to close: its processes must not outlive the file.
