@@ -2,24 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cohortPlace, isModhostError, type ControllerEvent } from "modhost";
 import { makePublisher, type Publisher } from "../support/signed-mod.js";
 import { CliProcess, runCli } from "../support/cli-runner.js";
-import { counterSource, PACKAGE, POLICY, startFleet, type Fleet } from "./fleet-harness.js";
+import { counterSource, PACKAGE, POLICY, startFleet, until, type Fleet } from "./fleet-harness.js";
 
 // A fleet of 5 real host processes, a real redis-server and a real npm registry (Verdaccio).
 describe("fleet releases on Redis", () => {
   let fleet: Fleet;
   let stranger: Publisher;
   beforeAll(async () => {
-    fleet = await startFleet(5);
     stranger = await makePublisher();
-    await fleet.publish("1.0.0", counterSource("1.0.0"));
-    await fleet.publish("1.1.0", counterSource("1.1.0"));
-    await fleet.publish("1.2.0", counterSource("1.2.0", 5));
-    // Signed by a key the servers do not trust: every server refuses it.
-    await fleet.publish("1.3.0", counterSource("1.3.0"), stranger);
-    await fleet.publish("1.4.0", counterSource("1.4.0"));
-    await fleet.publish("1.5.0", counterSource("1.5.0"));
-    await fleet.publish("1.6.0", counterSource("1.6.0"));
+    fleet = await startFleet(5, {
+      packages: [
+        { version: "1.0.0", source: counterSource("1.0.0") },
+        { version: "1.1.0", source: counterSource("1.1.0") },
+        { version: "1.2.0", source: counterSource("1.2.0", 5) },
+        // Signed by a key the servers do not trust: every server refuses it.
+        { version: "1.3.0", source: counterSource("1.3.0"), by: stranger },
+      ],
+    });
     // The fleet's stable version: what every server already runs, promoted at once.
+    // Four versions serve every test (each published one costs a `modhost pack` and an `npm
+    // publish`): later tests release 1.1.0 and 1.0.0 again, which is a new release each time.
     await fleet.controller("setup").start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r0", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
   }, 400_000);
   afterAll(async () => {
@@ -143,14 +145,14 @@ describe("fleet releases on Redis", () => {
     expect(again.stderr).toMatch(/E_FLEET_STATE/);
   }, 300_000);
 
-  it("a controller killed mid-rollout is resumed by the next command, across a Redis restart; servers keep serving meanwhile", async () => {
-    const release = CliProcess.start(["release", "counter@1.4.0", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "2s", "--min-events", "10", "--json"]);
+  it("a controller killed mid-rollout is driven to the end by a server holding the lease, across a Redis restart, with no command after; servers keep serving meanwhile", async () => {
+    const release = CliProcess.start(["release", "counter@1.1.0", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "2s", "--min-events", "10", "--json"]);
     await fleet.traffic(release.waitFor(() => release.jsonLines().find((l) => l.type === "transition" && l.action === "start"), 120_000));
     await release.stop("SIGKILL");
     // Once the cohort has swapped (an install under way when Redis dies finishes, by design),
     // Redis dies too; every server keeps its version and answers events.
     const record0 = (await fleet.store.release("counter"))!;
-    const expected = fleet.servers.map((s) => (record0.pinned.includes(s.name) || cohortPlace(s.name, "counter", record0.releaseId) < record0.percent ? "1.4.0" : record0.stable));
+    const expected = fleet.servers.map((s) => (record0.pinned.includes(s.name) || cohortPlace(s.name, "counter", record0.releaseId) < record0.percent ? "1.1.0" : record0.stable));
     for (let i = 0; i < 600 && JSON.stringify(await versions()) !== JSON.stringify(expected); i++) await new Promise((r) => setTimeout(r, 100));
     const during = await versions();
     expect(during).toEqual(expected);
@@ -159,22 +161,22 @@ describe("fleet releases on Redis", () => {
     expect(await versions()).toEqual(during);
     await fleet.redis.restart();
     for (let i = 0; i < 100 && !fleet.connection.ready; i++) await new Promise((r) => setTimeout(r, 100));
-    // The dead controller's lease (10 s) is still there: a resume waits for it, then drives to the end.
-    const resumed = fleet.traffic((async () => {
-      for (;;) {
-        const r = await runCli(["fleet", "resume", "counter", "--fleet", fleet.redis.url, "--json"], { timeoutMs: 240_000 });
-        if (!/E_FLEET_LEASE|E_FLEET_UNAVAILABLE/.test(r.stderr)) return r;
-        await new Promise((res) => setTimeout(res, 500));
-      }
-    })());
-    const result = await resumed;
-    expect(result.code, result.stderr).toBe(0);
+    // No CLI runs from here: once the dead controller's lease (10 s) has expired, a server takes
+    // it and drives the release from its stored step (fenced by the epoch: no step twice).
+    await fleet.traffic(until("the release settled", async () => {
+      const r = await fleet.store.release("counter");
+      return r !== undefined && r.phase !== "rolling" && r.phase !== "paused";
+    }, 240_000));
     const record = await fleet.store.release("counter");
-    expect(record).toMatchObject({ phase: "promoted", canary: "1.4.0" });
-    const audit = await fleet.store.audit(5, "counter");
-    expect(audit.filter((a) => a.entry.releaseId === record?.releaseId).map((a) => a.entry.action)).toEqual(["start", "promote"]);
-    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.4.0"); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await versions()).toEqual(["1.4.0", "1.4.0", "1.4.0", "1.4.0", "1.4.0"]);
+    expect(record).toMatchObject({ phase: "promoted", canary: "1.1.0" });
+    expect(record?.by).toMatch(/^controller:server\.s\d$/);
+    const audit = (await fleet.store.audit(5, "counter")).filter((a) => a.entry.releaseId === record?.releaseId);
+    expect(audit.map((a) => a.entry.action)).toEqual(["start", "promote"]);
+    expect(audit.map((a) => a.epoch)).toEqual([audit[0]!.epoch, audit[0]!.epoch + 1]);
+    const driver = fleet.servers.find((s) => `controller:server.${s.name}` === record?.by)!;
+    expect(driver.lines.some((l) => l.type === "log" && String(l.message).includes(`drives the release ${record?.releaseId}`))).toBe(true);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.1.0", "1.1.0", "1.1.0", "1.1.0", "1.1.0"]);
     await checkNoEventLost();
   }, 400_000);
 
@@ -182,27 +184,29 @@ describe("fleet releases on Redis", () => {
     await fleet.traffic(new Promise((r) => setTimeout(r, 500)));
     const victim = fleet.servers[2]!;
     const controller = fleet.controller("c6");
-    await controller.start({ mod: "counter", package: PACKAGE, version: "1.5.0", releaseId: "r6", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
-    await victim.waitFor((l) => l.type === "log" && /fleet: counter -> 1\.5\.0/.test(String(l.message)), 60_000);
+    await controller.start({ mod: "counter", package: PACKAGE, version: "1.0.0", releaseId: "r6", group: null, policy: { ...POLICY, steps: [100] }, by: "test", now: Date.now() });
+    await victim.waitFor((l) => l.type === "log" && /fleet: counter -> 1\.0\.0 \(release r6,/.test(String(l.message)), 60_000);
     const back = await fleet.restart(victim);
     expect(back.lines.some((l) => l.type === "ready")).toBe(true);
-    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.5.0"); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await versions()).toEqual(["1.5.0", "1.5.0", "1.5.0", "1.5.0", "1.5.0"]);
+    for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.0.0"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await versions()).toEqual(["1.0.0", "1.0.0", "1.0.0", "1.0.0", "1.0.0"]);
     await fleet.traffic(new Promise((r) => setTimeout(r, 300)));
     await checkNoEventLost();
   }, 300_000);
 
   it("a server that joins mid-release gets the version its cohort says", async () => {
     const controller = fleet.controller("c7");
-    const record = await controller.start({ mod: "counter", package: PACKAGE, version: "1.6.0", releaseId: "r7", group: null, policy: { ...POLICY, steps: [50, 100], intervalMs: 600_000 }, by: "test", now: Date.now() });
+    const record = await controller.start({ mod: "counter", package: PACKAGE, version: "1.1.0", releaseId: "r7", group: null, policy: { ...POLICY, steps: [10, 100], intervalMs: 600_000 }, by: "test", now: Date.now() });
     const stable = record.stable!;
-    const inCohort = (name: string): boolean => record.pinned.includes(name) || cohortPlace(name, "counter", "r7") < 50;
-    // Two newcomers: one whose place is under 50 %, one above (names chosen by their hash).
-    const names = Array.from({ length: 50 }, (_, i) => `late-${i}`);
+    // 10 %: few of the five swap there and back (each swap is a download, a verification and a
+    // type-check on every such server), yet the cohort is not empty (one is pinned if need be).
+    const inCohort = (name: string): boolean => record.pinned.includes(name) || cohortPlace(name, "counter", "r7") < 10;
+    // Two newcomers: one whose place is under 10 %, one above (names chosen by their hash).
+    const names = Array.from({ length: 200 }, (_, i) => `late-${i}`);
     const joiners = [names.find(inCohort)!, names.find((n) => !inCohort(n))!];
     const started = await Promise.all(joiners.map((n) => fleet.startServer(n)));
     try {
-      const want = joiners.map((n) => (inCohort(n) ? "1.6.0" : stable));
+      const want = joiners.map((n) => (inCohort(n) ? "1.1.0" : stable));
       const got = async (): Promise<(string | undefined)[]> => Promise.all(started.map((s) => s.version("counter")));
       for (let i = 0; i < 600 && JSON.stringify(await got()) !== JSON.stringify(want); i++) await new Promise((r) => setTimeout(r, 100));
       expect(await got()).toEqual(want);

@@ -15,6 +15,8 @@ export interface FleetServerConfig {
   readonly trust: string;
   readonly heartbeatMs?: number;
   readonly backstopMs?: number;
+  /** The servers' controller lease (they drive a release whose lease is free for this long). */
+  readonly leaseMs?: number;
 }
 
 type Line = Record<string, unknown>;
@@ -27,6 +29,7 @@ export class FleetServer {
   readonly #waiters = new Map<number, (line: Line) => void>();
   readonly exited: Promise<number | null>;
   #id = 0;
+  #paused = false;
 
   private constructor(readonly config: FleetServerConfig) {
     this.#child = spawn(process.execPath, ["--no-node-snapshot", SCRIPT, JSON.stringify(config)], { stdio: ["pipe", "pipe", "pipe"] });
@@ -108,7 +111,24 @@ export class FleetServer {
     clearTimeout(timer);
   }
 
+  /** True between pause() and resume(): the process is stopped (SIGSTOP) and answers nothing. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops the process (SIGSTOP) as a hung server would: it neither answers nor beats. */
+  pause(): void {
+    this.#paused = true;
+    this.#child.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.#child.kill("SIGCONT");
+    this.#paused = false;
+  }
+
   kill(): Promise<number | null> {
+    this.#paused = false;
     this.#child.kill("SIGKILL");
     return this.exited;
   }

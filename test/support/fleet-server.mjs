@@ -16,7 +16,7 @@ const host = await ModHost.create({
   isolation: config.isolation ?? "inline",
   probation: false,
   registry: { url: config.registry, token: config.token, trustedKeys: config.trust },
-  fleet: { redis: config.redis, server: config.server, ...(config.group ? { group: config.group } : {}), heartbeatMs: config.heartbeatMs ?? 200, backstopMs: config.backstopMs ?? 1000 },
+  fleet: { redis: config.redis, server: config.server, ...(config.group ? { group: config.group } : {}), heartbeatMs: config.heartbeatMs ?? 200, backstopMs: config.backstopMs ?? 1000, ...(config.leaseMs ? { leaseMs: config.leaseMs } : {}) },
 });
 host.on("log", (line) => out({ type: "log", ...line }));
 host.on("swap", (r) => out({ type: "swap", ok: r.ok, kind: r.kind, from: r.from, to: r.to, error: r.error }));

@@ -45,7 +45,7 @@ export const RELEASE_HELP = [
   "  --deadline 10m             an inconclusive step aborts after this (default 10 windows)",
   "  --group <group>            only servers of this group take part",
   "  --package <npm name>       the package carrying the mod (default: the last release's, else the mod name)",
-  "  --detach                   start it and return (drive it later with `modhost fleet resume <mod>`)",
+  "  --detach                   start it and return: a server takes its lease and drives it (or `modhost fleet resume <mod>`)",
   "  --json                     JSON lines instead of text",
 ].join("\n");
 
@@ -213,6 +213,7 @@ export async function fleetCommand(args: readonly string[]): Promise<number> {
 async function status(store: FleetStore, only: string | undefined, out: CliOutput, history: number): Promise<number> {
   const mods = only !== undefined ? [only] : await store.mods();
   const beats = await store.heartbeats();
+  const expired = (await store.expired(beats)).slice(0, 100).map((e) => ({ ...e, ageMs: Date.now() - e.lastSeen }));
   const rows: unknown[] = [];
   for (const mod of mods) {
     let record: ReleaseRecord | undefined;
@@ -226,18 +227,20 @@ async function status(store: FleetStore, only: string | undefined, out: CliOutpu
     const health = record !== undefined ? await store.health(mod, record.releaseId) : new Map();
     const audit = await store.audit(history, mod);
     const healthRows = [...health].flatMap(([server, versions]) => [...versions].map(([version, c]) => ({ server, version, ...c })));
-    rows.push({ mod, record, problem, servers, health: healthRows, history: audit });
+    const driver = await store.leaseHolder(mod);
+    rows.push({ mod, record, problem, driver: driver ?? null, servers, health: healthRows, history: audit });
     if (out.json) continue;
     const s = out.style;
     out.line(s.bold(mod));
     if (problem !== undefined) out.line(`  ${s.red(`E_FLEET_DATA: ${problem}`)}`);
-    if (record !== undefined) out.line(`  stable ${record.stable ?? "none"}  canary ${record.canary}  ${record.percent} %  ${record.phase}  (${record.releaseId}, epoch ${record.epoch}, by ${record.by})\n  ${s.gray(record.reason)}`);
+    if (record !== undefined) out.line(`  stable ${record.stable ?? "none"}  canary ${record.canary}  ${record.percent} %  ${record.phase}  (${record.releaseId}, epoch ${record.epoch}, by ${record.by}${driver !== undefined ? `, driven by ${driver}` : ""})\n  ${s.gray(record.reason)}`);
     for (const sv of servers) {
       const h = healthRows.filter((r) => r.server === sv.server && r.version === sv.version)[0];
       out.line(`  ${sv.server.padEnd(16)} ${String(sv.version).padEnd(10)} ${sv.cohort ? "canary" : "      "} ${h !== undefined ? `${h.events} events, ${h.errors} errors, ${h.limits} limit hits, ${h.faults} faults` : ""}`);
     }
     for (const a of audit) out.line(`  ${s.gray(new Date(Number(a.entry.at ?? 0)).toISOString().slice(11, 19))} ${String(a.entry.action).padEnd(13)} ${String(a.entry.reason ?? "")}`);
   }
-  if (out.json) out.data({ mods: rows, servers: beats });
+  if (out.json) out.data({ mods: rows, servers: beats, expired });
+  else for (const e of expired.slice(0, 20)) out.line(`${out.style.gray(`expired ${e.server.padEnd(16)} last heartbeat ${Math.round(e.ageMs / 1000)} s ago: not counted as healthy`)}`);
   return EXIT_CODES.ok;
 }

@@ -89,7 +89,7 @@ export const ERROR_HINTS: Readonly<Record<string, string>> = {
   E_FLEET_DATA: "Inspect the fleet's keys in Redis (something else wrote them); servers keep their versions until the data is valid again.",
   E_FLEET_UNAVAILABLE: "Check that Redis is up and reachable; servers keep their current versions and reconnect with backoff.",
   E_FLEET_CONFLICT: "Someone else changed the release first: look at its status again and retry your command.",
-  E_FLEET_LEASE: "Another controller drives this release: wait for its lease to expire or stop that controller.",
+  E_FLEET_LEASE: "Another controller drives this release (a `modhost release` process or a fleet server; `modhost fleet status` names it): pause, abort and promote need no lease; otherwise wait for its lease to expire.",
   E_FLEET_STATE: "The release is not in a phase this command applies to: look at its status for what it can do next.",
   E_FLEET_ABORTED: "Look at why the release was aborted (its health gates or an operator), fix the version and start a new release.",
 

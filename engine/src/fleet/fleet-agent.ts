@@ -1,6 +1,7 @@
 import { KeyedMutex } from "../util/keyed-mutex.js";
-import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, isModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { cohortPlace } from "./cohort.js";
+import { FleetController, type ControllerEvent } from "./fleet-controller.js";
 import { connectFleet, redact, type FleetConnection } from "./fleet-redis.js";
 import { FleetStore, streamEntries, type CounterName } from "./fleet-store.js";
 import { targetVersion, type ReleaseRecord } from "./release-record.js";
@@ -13,6 +14,11 @@ export interface FleetSettings {
   readonly heartbeatMs: number;
   /** How often every release is read even without a stream entry (the backstop), ms. */
   readonly backstopMs: number;
+  /**
+   * Controller lease time to live, ms. A rolling release that nobody has changed for this long
+   * and whose lease is free (its controller died or was detached) is driven by a server.
+   */
+  readonly leaseMs: number;
   readonly prefix?: string;
 }
 
@@ -65,6 +71,8 @@ export class FleetAgent {
   /** Installs run one at a time, in the order the release records asked for them. */
   readonly #installs = new KeyedMutex<"install">();
   #syncing = new Map<string, Promise<void>>();
+  /** Releases this server drives (it took their controller lease): mod -> how to stop it. */
+  readonly #driving = new Map<string, { readonly stop: AbortController; readonly done: Promise<void> }>();
   #streamId: string | undefined;
   #closed = false;
   #down = false;
@@ -92,7 +100,10 @@ export class FleetAgent {
       this.#timers.set(name, setTimeout(tick, ms));
     };
     every("heartbeat", this.#settings.heartbeatMs, () => this.#beat());
-    every("backstop", this.#settings.backstopMs, () => this.syncAll());
+    every("backstop", this.#settings.backstopMs, async () => {
+      await this.syncAll();
+      await this.#takeOver();
+    });
   }
 
   /** Counts emit results per mod and version. */
@@ -184,6 +195,40 @@ export class FleetAgent {
     return task.catch((err: unknown) => this.#port.log("error", `fleet: install of ${record.mod}@${version}: ${messageOf(err)}`, record.mod));
   }
 
+  /**
+   * Drives every rolling release whose controller is gone: one not changed for leaseMs whose
+   * lease this server can take (the Lua lease lets one server win). The release goes on from its
+   * stored step with a fresh window; every write stays fenced by the epoch and the lease, so a
+   * controller that was only stalled gets E_FLEET_CONFLICT or E_FLEET_LEASE, never a double step.
+   */
+  async #takeOver(): Promise<void> {
+    if (this.#closed || !this.#redis.ready) return;
+    const owner = `server.${this.#settings.server}`;
+    for (const record of this.#releases.values()) {
+      const mod = record.mod;
+      // A release just written may not have its controller's lease yet: give it leaseMs.
+      if (record.phase !== "rolling" || this.#driving.has(mod) || Date.now() - record.updatedAt < this.#settings.leaseMs) continue;
+      try {
+        await this.#store.takeLease(mod, owner, this.#settings.leaseMs);
+      } catch (err) {
+        // Another controller (a CLI or another server) holds it: that one drives.
+        if (isModhostError(err, "E_FLEET_LEASE")) continue;
+        throw err;
+      }
+      this.#port.log("info", `fleet: server ${this.#settings.server} drives the release ${record.releaseId} of ${mod} (no controller held its lease)`, mod);
+      const stop = new AbortController();
+      const onEvent = (e: ControllerEvent): void => {
+        if (e.kind === "transition") this.#port.log("info", `fleet: ${e.transition.action} ${mod} ${e.transition.record.canary} at ${e.transition.record.percent} %: ${e.transition.record.reason}`, mod);
+      };
+      const controller = new FleetController({ store: this.#store, owner, leaseMs: this.#settings.leaseMs, onEvent });
+      const done = controller.drive(mod, stop.signal).then(
+        (final) => this.#port.log("info", `fleet: stopped driving ${mod} (${final.phase} at ${final.percent} %)`, mod),
+        (err: unknown) => this.#port.log("warn", `fleet: stopped driving ${mod}: ${messageOf(err)}; it is taken over again once its lease expires`, mod),
+      ).finally(() => this.#driving.delete(mod));
+      this.#driving.set(mod, { stop, done });
+    }
+  }
+
   async #follow(): Promise<void> {
     while (!this.#closed) {
       try {
@@ -268,6 +313,9 @@ export class FleetAgent {
   /** Writes the last counters (best effort), stops the loops and closes both connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Releases it drives stop first, giving their leases up so another server takes over at once.
+    for (const d of this.#driving.values()) d.stop.abort();
+    await Promise.all([...this.#driving.values()].map((d) => d.done));
     await this.#installs.idle("install");
     // Best effort: the counters' keys expire anyway, and Redis may be the thing that is gone.
     await this.#flush().catch((err: unknown) => this.#port.log("warn", `fleet: last counters not written: ${messageOf(err)}`));

@@ -116,7 +116,11 @@ export class FleetController {
           const alive = new Set(beats.filter((b) => record.group === null || b.group === record.group).map((b) => b.server));
           const canary = windowFigures(window.counters, counters, record.canary, alive);
           const stable = windowFigures(window.counters, counters, record.stable, alive);
-          const verdict = analyzeWindow(canary, stable, record.policy);
+          // Servers that reported in this release but whose heartbeat expired are left out of
+          // the figures (a stopped server's last counts say nothing about now); the audit names them.
+          const beating = new Set(beats.map((b) => b.server));
+          const leftOut = [...counters.keys()].filter((server) => !beating.has(server)).sort().slice(0, 100);
+          const verdict: WindowVerdict = { ...analyzeWindow(canary, stable, record.policy), ...(leftOut.length > 0 ? { leftOut } : {}) };
           this.#o.onEvent?.({ kind: "window", record, verdict });
           const nextPercent = record.policy.steps[record.stepIndex + 1];
           const pinned = verdict.verdict === "pass" && nextPercent !== undefined && nextPercent < 100 ? await this.#pin(mod, record.releaseId, nextPercent, record.pinned, record.group, beats) : [];

@@ -14,11 +14,16 @@ export interface FleetOptions {
   readonly heartbeatMs?: number;
   /** Full read of every release even without stream news, ms (default 15 000). */
   readonly backstopMs?: number;
+  /**
+   * Controller lease, ms (default 10 000): a rolling release unchanged this long whose lease is
+   * free (its controller died, or `release --detach`) is driven by one of the servers.
+   */
+  readonly leaseMs?: number;
   /** Key prefix (default "modhost:fleet:"). */
   readonly prefix?: string;
 }
 
-const KEYS = ["redis", "server", "group", "heartbeatMs", "backstopMs", "prefix"];
+const KEYS = ["redis", "server", "group", "heartbeatMs", "backstopMs", "leaseMs", "prefix"];
 
 /** Validates the `fleet` option; throws E_OPTIONS_INVALID naming the field. */
 export function parseFleetOptions(input: unknown): FleetSettings {
@@ -49,6 +54,7 @@ export function parseFleetOptions(input: unknown): FleetSettings {
     ...(o.group !== undefined ? { group: checkFleetId(o.group, "options.fleet.group") } : {}),
     heartbeatMs: whole("heartbeatMs", 2000),
     backstopMs: whole("backstopMs", 15_000),
+    leaseMs: whole("leaseMs", 10_000),
     ...(typeof o.prefix === "string" ? { prefix: o.prefix } : {}),
   };
 }

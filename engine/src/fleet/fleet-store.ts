@@ -87,6 +87,12 @@ export class FleetStore {
     if (answer !== 1) throw new ModhostError("E_FLEET_LEASE", `the release of ${mod} is driven by another controller (${String(answer).slice(0, 100)}); it holds the lease until it stops renewing it`, { mod });
   }
 
+  /** Who holds the controller lease of `mod` (undefined when nobody drives it). */
+  async leaseHolder(mod: string): Promise<string | undefined> {
+    const owner = await this.#redis.command(["GET", this.keys.lease(mod)]);
+    return typeof owner === "string" && owner.length <= 200 ? owner : undefined;
+  }
+
   async dropLease(mod: string, owner: string): Promise<void> {
     await this.#redis.command(["EVAL", DROP_LEASE, "1", this.keys.lease(mod), owner]);
   }
@@ -109,6 +115,22 @@ export class FleetStore {
       if (beat !== undefined) out.push(beat);
     });
     return out;
+  }
+
+  /**
+   * Servers that have beaten once but whose heartbeat expired (stopped, killed, cut off), with
+   * when they last beat, newest first: they count as neither healthy nor in any window.
+   */
+  async expired(live: readonly Heartbeat[]): Promise<{ server: string; lastSeen: number }[]> {
+    const flat = strings(await this.#redis.command(["ZRANGE", this.keys.servers, "0", "-1", "WITHSCORES"]));
+    const alive = new Set(live.map((b) => b.server));
+    const out: { server: string; lastSeen: number }[] = [];
+    for (let i = 0; i + 1 < flat.length && i < 20_000; i += 2) {
+      const server = flat[i] as string;
+      const at = Number(flat[i + 1]);
+      if (isFleetId(server) && !alive.has(server) && Number.isSafeInteger(at)) out.push({ server, lastSeen: at });
+    }
+    return out.sort((a, b) => b.lastSeen - a.lastSeen);
   }
 
   /** Adds counts to a release's health hash. */

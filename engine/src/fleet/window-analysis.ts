@@ -16,6 +16,8 @@ export interface WindowVerdict {
   readonly canary: VersionFigures;
   readonly stable: VersionFigures;
   readonly why: string;
+  /** Servers with counters in the release whose heartbeat had expired: not counted. */
+  readonly leftOut?: readonly string[];
 }
 
 /** The thresholds a window is judged by. */
