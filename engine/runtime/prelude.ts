@@ -39,7 +39,6 @@ interface ModDefinition {
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
-  const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectProto = Object.prototype;
   const ArrayProto = Array.prototype;
   const ArrayIsArray = Array.isArray;
@@ -54,12 +53,9 @@ interface ModDefinition {
   const realNow = Date.now;
   const PromiseCtor = Promise;
   const ErrorCtor = Error;
-  const TypeErrorCtor = TypeError;
   const EvalErrorCtor = EvalError;
   const RangeErrorCtor = RangeError;
-  const ArrayJoin = Array.prototype.join;
   const ArraySlice = Array.prototype.slice;
-  const RegExpTest = RegExp.prototype.test;
   const StringSlice = String.prototype.slice;
   const WeakMapCtor = WeakMap;
   const WeakMapGet = WeakMap.prototype.get;
@@ -79,10 +75,6 @@ interface ModDefinition {
     d.enumerable = enumerable;
     d.configurable = true;
     return d;
-  }
-  /** An array with no prototype: index stores cannot hit setters mod code put on Array.prototype. */
-  function bareArray<T>(): T[] {
-    return ObjectSetPrototypeOf([], null) as T[];
   }
   /** JSON text of a string primitive (JSON.stringify never looks up toJSON on primitives). */
   function quote(text: string): string {
@@ -188,100 +180,190 @@ interface ModDefinition {
   });
 
   // sfc32: small, fast, and its whole state is four 32-bit words that travel with checkpoints.
-  let rng = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 1];
+  // The words live in four variables (no array per call): the generator runs once per
+  // Math.random() of every handler.
+  let rngA = 0x9e3779b9, rngB = 0x243f6a88, rngC = 0xb7e15162, rngD = 1;
   function random(): number {
-    // Index reads, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
-    let a = (rng[0] as number) >>> 0, b = (rng[1] as number) >>> 0, c = (rng[2] as number) >>> 0, d = (rng[3] as number) >>> 0;
+    const a = rngA >>> 0, b = rngB >>> 0, c = rngC >>> 0, d = rngD >>> 0;
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    rng = [a, b, c, d];
+    rngD = (d + 1) | 0;
+    rngA = b ^ (b >>> 9);
+    rngB = (c + (c << 3)) | 0;
+    rngC = (((c << 21) | (c >>> 11)) + t) | 0;
     return (t >>> 0) / 4294967296;
+  }
+  /**
+   * Sets the generator's position from parsed JSON: the host sends four numbers, and anything else
+   * counts as zeros. Index reads, not destructuring (mod code may have replaced
+   * Array.prototype[Symbol.iterator]), and only of a parsed array of four, whose indices are its own
+   * (a missing one would be looked up on Array.prototype, where mod code may have put a getter).
+   */
+  function setRng(words: unknown): void {
+    const w = ArrayIsArray(words) && words.length === 4 ? (words as unknown[]) : undefined;
+    rngA = w === undefined ? 0 : rngWord(w[0]);
+    rngB = w === undefined ? 0 : rngWord(w[1]);
+    rngC = w === undefined ? 0 : rngWord(w[2]);
+    rngD = w === undefined ? 0 : rngWord(w[3]);
+  }
+  function rngWord(word: unknown): number {
+    return typeof word === "number" && NumberIsFinite(word) ? word : 0;
   }
   /** The generator's position as JSON text, without JSON.stringify (Array.prototype.toJSON). */
   function rngText(): string {
-    let out = "[";
-    for (let i = 0; i < 4; i++) {
-      const word = rng[i];
-      out += (i ? "," : "") + (typeof word === "number" && NumberIsFinite(word) ? `${word}` : "0");
-    }
-    return out + "]";
+    return `[${rngA},${rngB},${rngC},${rngD}]`;
   }
   void MathImul;
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
+  // A hand-written walk that checks and writes in one pass. It keeps the rules (and error texts)
+  // of the JSON.stringify-with-a-replacer it replaced, which called back into JavaScript for every
+  // value: each position is read once (Get, so getters and Proxy traps run, inside the timed call),
+  // toJSON is called as JSON.stringify calls it, objects are written in Object.keys order and
+  // arrays by index up to their length, and undefined is left out of objects only.
   /**
-   * Characters toJson may still produce. The replacer runs before each value is written, so it
-   * counts a lower bound of the output as it goes and stops a result that will be too large
-   * before JSON.stringify writes it: serializing one huge string (a rope built in a few
-   * microseconds) does not check the time limit, and would hold the thread for seconds.
+   * Characters toJson may still produce. The walk counts a lower bound of the output as it goes
+   * and stops a result that will be too large before writing it: a huge string (a rope built in a
+   * few microseconds) is not flattened. Also the log formatter's budget (budgetReplacer).
    */
   let jsonBudget = Infinity;
-  function plainReplacer(this: unknown, key: string, value: unknown): unknown {
-    // `value` is what toJSON returned, if the value has one (a Date's ISO string, say): check the
-    // value as its holder has it. At the root, `this` is JSON.stringify's wrapper `{ "": value }`.
-    const raw = (this as Record<string, unknown>)[key];
-    checkPlain(this, key, raw);
-    // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
-    // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
-    if (value !== raw) checkPlain(this, key, value);
-    if (value === undefined) return value; // an absent optional field: nothing is written
-    if (jsonBudget !== Infinity) {
-      let cost = typeof value === "string" ? value.length + 2 : 1;
-      if (key !== "" && !ArrayIsArray(this)) cost += key.length + 3; // "key":
-      jsonBudget -= cost;
-      if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
-    }
-    return value;
+  /**
+   * Deepest nesting toJson writes. JSON.stringify with a replacer overflowed the stack at about
+   * 2,200 levels in a fresh isolate (fewer when called deep inside a handler) and JSON.parse in the
+   * isolate at about 4,200, so a state nested deeper than that could not be imported back. A fixed
+   * limit answers alike whatever the stack depth at the call.
+   */
+  const MAX_DEPTH = 2000;
+  /**
+   * The objects being written, outermost first, from walkBase to ancestorsTop: meeting one of them
+   * again is a cycle. Filled now, before any mod code runs, so that every store is to an own index
+   * (a store past the end would look for a setter on Array.prototype, where mod code may put one).
+   * A walk started by a getter during another walk (a capability call) stacks above it.
+   */
+  const ancestors: unknown[] = new Array<unknown>(MAX_DEPTH).fill(null);
+  let ancestorsTop = 0;
+  let walkBase = 0;
+  /** Thrown inside a walk only, and turned into an engine error by toJson (never seen by mod code). */
+  const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
+  const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
+
+  /** Counts `cost` characters of output against jsonBudget (`key` adds `"key":` in an object). */
+  function charge(cost: number, key: string, inArray: boolean): void {
+    jsonBudget -= inArray || key === "" ? cost : cost + key.length + 3;
+    if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
   }
-  function checkPlain(holder: unknown, key: string, raw: unknown): void {
-    switch (typeof raw) {
-      case "string":
-      case "boolean":
-        return;
-      case "number":
-        if (!NumberIsFinite(raw)) throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${StringCtor(raw)}, which JSON cannot hold`);
-        return;
-      case "object": {
-        if (raw === null) return;
-        const proto = ObjectGetPrototypeOf(raw);
-        if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
-          const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
-          throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
-        }
-        return;
-      }
-      default:
-        if (raw === undefined && key !== "" && !ArrayIsArray(holder)) return; // absent optional field
-        throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${typeof raw}; only plain data crosses the sandbox`);
-    }
+  function notPlain(key: string, what: string): Error {
+    return sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${what}`);
   }
   function describeKey(key: string): string {
     return key === "" ? "the value" : `field "${key}"`;
   }
+  /**
+   * JSON text of the value at `key` of its holder (an array's element if `inArray`; "" at the root),
+   * or undefined for an absent optional field. `viaToJSON`: the value is what a toJSON returned,
+   * which is checked but not asked for its own toJSON (JSON.stringify asks once per position).
+   */
+  function plainText(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): string | undefined {
+    switch (typeof raw) {
+      case "string":
+        charge(raw.length + 2, key, inArray);
+        return quote(raw);
+      case "number":
+        if (!NumberIsFinite(raw)) throw notPlain(key, `${StringCtor(raw)}, which JSON cannot hold`);
+        charge(1, key, inArray);
+        return `${raw}`;
+      case "boolean":
+        charge(1, key, inArray);
+        return raw ? "true" : "false";
+      case "object": {
+        if (raw === null) {
+          charge(1, key, inArray);
+          return "null";
+        }
+        const proto = ObjectGetPrototypeOf(raw);
+        if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
+          const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
+          throw notPlain(key, `a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
+        }
+        if (!viaToJSON) {
+          // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
+          // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
+          const toJSON = (raw as { toJSON?: unknown }).toJSON;
+          if (typeof toJSON === "function") {
+            const value = ReflectApply(toJSON, raw, [key]);
+            if (value !== raw) return plainText(value, key, inArray, true);
+          }
+        }
+        return objectText(raw, key, inArray);
+      }
+      default:
+        if (raw === undefined && key !== "" && !inArray) return undefined; // absent optional field
+        throw notPlain(key, `a ${typeof raw}; only plain data crosses the sandbox`);
+    }
+  }
+  /** JSON text of a plain object or array (its prototype checked), each member through plainText. */
+  function objectText(obj: object, key: string, inArray: boolean): string {
+    if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
+    for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
+    charge(1, key, inArray);
+    ancestors[ancestorsTop++] = obj;
+    let out: string;
+    if (ArrayIsArray(obj)) {
+      const length = lengthOf((obj as unknown[]).length);
+      out = "[";
+      for (let i = 0; i < length; i++) {
+        // Never undefined: plainText refuses undefined in an array.
+        const text = plainText((obj as unknown[])[i], `${i}`, true, false) as string;
+        out += i === 0 ? text : `,${text}`;
+      }
+      out += "]";
+    } else {
+      const keys = ObjectKeys(obj);
+      out = "{";
+      for (let k = 0; k < keys.length; k++) {
+        const name = keys[k] as string;
+        const text = plainText((obj as Record<string, unknown>)[name], name, false, false);
+        if (text === undefined) continue;
+        out += `${out.length === 1 ? "" : ","}${quote(name)}:${text}`;
+      }
+      out += "}";
+    }
+    ancestors[--ancestorsTop] = null;
+    return out;
+  }
+  /** An array's length as JSON.stringify takes it (ToLength): a Proxy may answer anything. */
+  function lengthOf(value: unknown): number {
+    const n = +(value as number);
+    if (!(n > 0)) return 0;
+    return n > 9007199254740991 ? 9007199254740991 : n - (n % 1);
+  }
   /** Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE). */
   function toJson(value: unknown, what: string, maxBytes: number): string {
     let text: string | undefined;
-    // Saved and restored: a getter run by this serialization may call a capability, which
-    // serializes its arguments in turn.
+    // Saved and restored: a getter run by this walk may call a capability, which serializes its
+    // arguments in turn, above this walk's ancestors.
     const outerBudget = jsonBudget;
+    const outerBase = walkBase;
+    const outerTop = ancestorsTop;
     jsonBudget = maxBytes;
+    walkBase = ancestorsTop;
     try {
-      text = JSONStringify(value, plainReplacer);
+      text = plainText(value, "", false, false);
     } catch (err) {
+      if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
+      if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
       const code = engineCode(err);
       if (code === "E_TOO_LARGE") throw sandboxError(code, `${what} is over the ${maxBytes} character limit`);
       if (code !== undefined) throw sandboxError(code, `${what}: ${StringCtor((err as Error).message)}`);
+      // The walk's own recursion overflowed the stack (a walk started deep inside a handler).
       if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
-      if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
       throw err;
     } finally {
       jsonBudget = outerBudget;
+      walkBase = outerBase;
+      while (ancestorsTop > outerTop) ancestors[--ancestorsTop] = null;
     }
+    // Only an absent optional field is undefined, and the root is none: refused above.
     if (text === undefined) return "null";
     if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
     return text;
@@ -427,7 +509,12 @@ interface ModDefinition {
   }
 
   // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
-  let sliceResults: string[] = bareArray();
+  /**
+   * The finished events' results, comma-separated, and how many they are. Each event sets both
+   * with two plain stores and no call between them, where a termination cannot fall.
+   */
+  let sliceText = "";
+  let sliceDone = 0;
 
   /** A version of the mod's code: its manifest-derived config, its definition and its ctx. */
   interface World {
@@ -438,7 +525,7 @@ interface ModDefinition {
   let staged: World | undefined;
   let registrationName: string | undefined;
   let sliceFinished = false;
-  /** The number of the dispatch call that sliceResults and sliceFinished belong to. */
+  /** The number of the dispatch call that sliceText, sliceDone and sliceFinished belong to. */
   let sliceNumber = -1;
 
   function makeWorld(configJson: string): World {
@@ -494,7 +581,7 @@ interface ModDefinition {
     boot(logBridge: LogBridge, capabilityBridge: CapabilityBridge, seedJson: string): void {
       log = logBridge;
       capability = capabilityBridge;
-      rng = JSONParse(seedJson) as number[];
+      setRng(JSONParse(seedJson));
     },
 
     /**
@@ -591,7 +678,7 @@ interface ModDefinition {
 
     importState(stateJson: string, rngJson: string): void {
       state = JSONParse(stateJson);
-      rng = JSONParse(rngJson) as number[];
+      setRng(JSONParse(rngJson));
     },
 
     /**
@@ -603,7 +690,8 @@ interface ModDefinition {
       // First, and in this order: the last slice's results go before this call claims the number.
       // A call stopped before this (a starved thread, a long batch parse) must not make collect()
       // hand out the previous slice's results, nor sliceFinished() its "ran to the end", as its own.
-      sliceResults = bareArray();
+      sliceText = "";
+      sliceDone = 0;
       sliceFinished = false;
       sliceNumber = slice;
       const events = JSONParse(batchJson) as WireEvent[];
@@ -616,13 +704,15 @@ interface ModDefinition {
       const start = realNow();
       let i = 0;
       for (; i < events.length; i++) {
-        if (i > 0 && realNow() - start >= sliceMs) break;
+        // One clock read per event: the slice check and the event's start for capability budgets.
+        const clock = i === 0 ? start : realNow();
+        if (clock - start >= sliceMs && i > 0) break;
         // Index access, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
         const event = events[i] as WireEvent;
         const seq = event[0], name = event[1], payload = event[2], now = event[3];
         currentSeq = seq;
         logicalNow = now;
-        eventStart = realNow();
+        eventStart = clock;
         finalRefusal = undefined;
         eventCut = false;
         let result: string;
@@ -636,14 +726,16 @@ interface ModDefinition {
         }
         // Stopped as a timeout: no result, and no later event runs on the state it left.
         if (eventCut) break;
-        sliceResults[sliceResults.length] = result;
+        const text = sliceDone === 0 ? result : `${sliceText},${result}`;
+        sliceText = text;
+        sliceDone = i + 1;
       }
       currentSeq = -1;
       finalRefusal = undefined;
       // Lines dropped here are counted in the sandbox's "N log lines dropped" summary.
       if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`);
       sliceFinished = true;
-      return okReply<SliceFields, string>(`,"done":${i}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
+      return okReply<SliceFields, string>(`,"done":${i}`, sliceText);
     },
 
     /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
@@ -655,7 +747,7 @@ interface ModDefinition {
     collect(slice: number): ReplyText<SliceFields, string> {
       currentSeq = -1;
       if (sliceNumber !== slice) return okReply<SliceFields, string>(`,"done":0`, "");
-      return okReply<SliceFields, string>(`,"done":${sliceResults.length}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
+      return okReply<SliceFields, string>(`,"done":${sliceDone}`, sliceText);
     },
   } satisfies Api;
 
