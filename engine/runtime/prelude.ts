@@ -247,10 +247,29 @@ interface ModDefinition {
   const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
   const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
 
-  /** Counts `cost` characters of output against jsonBudget (`key` adds `"key":` in an object). */
-  function charge(cost: number, key: string, inArray: boolean): void {
-    jsonBudget -= inArray || key === "" ? cost : cost + key.length + 3;
-    if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
+  /**
+   * `"key":` and `,"key":` of keys already met, so that writing a member is two concatenations (a
+   * string built of many short pieces costs an allocation per piece, and with 100 isolates taking
+   * turns each allocation is a cold cache line). Null-prototype: a key like "__proto__" is a plain
+   * entry. Bounded: keys past the first KEY_CACHE_MAX are quoted each time.
+   */
+  const KEY_CACHE_MAX = 512;
+  const firstMember = ObjectCreate(null) as Record<string, string | undefined>;
+  const nextMember = ObjectCreate(null) as Record<string, string | undefined>;
+  let keysCached = 0;
+  function memberPrefix(name: string, first: boolean): string {
+    const cached = first ? firstMember[name] : nextMember[name];
+    if (cached !== undefined) return cached;
+    const prefix = `${quote(name)}:`;
+    if (keysCached < KEY_CACHE_MAX) {
+      keysCached++;
+      firstMember[name] = prefix;
+      nextMember[name] = `,${prefix}`;
+    }
+    return first ? prefix : `,${prefix}`;
+  }
+  function tooLarge(): Error {
+    return sandboxError("E_TOO_LARGE", "over the size limit");
   }
   function notPlain(key: string, what: string): Error {
     return sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${what}`);
@@ -258,26 +277,31 @@ interface ModDefinition {
   function describeKey(key: string): string {
     return key === "" ? "the value" : `field "${key}"`;
   }
+  // The budget counts, per value written: a string's length + 2, 1 for anything else, and in an
+  // object the member's key length + 3 (`"key":`), except for the key "". Strings, numbers,
+  // booleans and null in objects and arrays are written in objectText's own loop: with 100
+  // isolates taking turns every call runs on cold caches, and each function call more costs.
   /**
    * JSON text of the value at `key` of its holder (an array's element if `inArray`; "" at the root),
    * or undefined for an absent optional field. `viaToJSON`: the value is what a toJSON returned,
    * which is checked but not asked for its own toJSON (JSON.stringify asks once per position).
    */
   function plainText(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): string | undefined {
+    const keyCost = inArray || key === "" ? 0 : key.length + 3;
     switch (typeof raw) {
       case "string":
-        charge(raw.length + 2, key, inArray);
+        if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
         return quote(raw);
       case "number":
         if (!NumberIsFinite(raw)) throw notPlain(key, `${StringCtor(raw)}, which JSON cannot hold`);
-        charge(1, key, inArray);
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
         return `${raw}`;
       case "boolean":
-        charge(1, key, inArray);
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
         return raw ? "true" : "false";
       case "object": {
         if (raw === null) {
-          charge(1, key, inArray);
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
           return "null";
         }
         const proto = ObjectGetPrototypeOf(raw);
@@ -294,27 +318,42 @@ interface ModDefinition {
             if (value !== raw) return plainText(value, key, inArray, true);
           }
         }
-        return objectText(raw, key, inArray);
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+        return objectText(raw);
       }
       default:
         if (raw === undefined && key !== "" && !inArray) return undefined; // absent optional field
         throw notPlain(key, `a ${typeof raw}; only plain data crosses the sandbox`);
     }
   }
-  /** JSON text of a plain object or array (its prototype checked), each member through plainText. */
-  function objectText(obj: object, key: string, inArray: boolean): string {
+  /** JSON text of a plain object or array (checked and counted by plainText), member by member. */
+  function objectText(obj: object): string {
     if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
     for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
-    charge(1, key, inArray);
     ancestors[ancestorsTop++] = obj;
     let out: string;
     if (ArrayIsArray(obj)) {
       const length = lengthOf((obj as unknown[]).length);
       out = "[";
       for (let i = 0; i < length; i++) {
-        // Never undefined: plainText refuses undefined in an array.
-        const text = plainText((obj as unknown[])[i], `${i}`, true, false) as string;
-        out += i === 0 ? text : `,${text}`;
+        const raw = (obj as unknown[])[i];
+        let text: string;
+        // The same as plainText's, for the common values, in this loop (see above).
+        if (typeof raw === "string") {
+          if ((jsonBudget -= raw.length + 2) < 0) throw tooLarge();
+          text = quote(raw);
+        } else if (typeof raw === "number" && NumberIsFinite(raw)) {
+          if ((jsonBudget -= 1) < 0) throw tooLarge();
+          text = `${raw}`;
+        } else if (typeof raw === "boolean") {
+          if ((jsonBudget -= 1) < 0) throw tooLarge();
+          text = raw ? "true" : "false";
+        } else {
+          // Never undefined: plainText refuses undefined in an array.
+          text = plainText(raw, `${i}`, true, false) as string;
+        }
+        if (i !== 0) out += ",";
+        out += text;
       }
       out += "]";
     } else {
@@ -322,9 +361,25 @@ interface ModDefinition {
       out = "{";
       for (let k = 0; k < keys.length; k++) {
         const name = keys[k] as string;
-        const text = plainText((obj as Record<string, unknown>)[name], name, false, false);
-        if (text === undefined) continue;
-        out += `${out.length === 1 ? "" : ","}${quote(name)}:${text}`;
+        const raw = (obj as Record<string, unknown>)[name];
+        let text: string | undefined;
+        // The same as plainText's, for the common values, in this loop (see above).
+        const keyCost = name === "" ? 0 : name.length + 3;
+        if (typeof raw === "string") {
+          if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
+          text = quote(raw);
+        } else if (typeof raw === "number" && NumberIsFinite(raw)) {
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+          text = `${raw}`;
+        } else if (typeof raw === "boolean") {
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+          text = raw ? "true" : "false";
+        } else {
+          text = plainText(raw, name, false, false);
+          if (text === undefined) continue;
+        }
+        out += memberPrefix(name, out.length === 1);
+        out += text;
       }
       out += "}";
     }

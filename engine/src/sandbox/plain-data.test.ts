@@ -279,6 +279,22 @@ describe("plain-data walk", () => {
     expect(oneResult(i, ev(4, "hits"))).toBe(`{"ok":true,"value":0}`);
   });
 
+  it("writes keys the same before and after its cache of quoted keys is full", () => {
+    const i = start(`export default { on: {
+        keys(s, p) { const o = {}; for (let k = p.from; k < p.from + 10; k++) o["k" + k] = k; return o; },
+        odd() { const o = JSON.parse('{"__proto__": 1}'); o.constructor = 2; o.toString = 3; o['a"b'] = 4; o[""] = 5; return o; },
+      } };`);
+    let seq = 0;
+    for (let round = 0; round < 2; round++) {
+      for (let from = 0; from < 600; from += 10) {
+        const expected: Record<string, number> = {};
+        for (let k = from; k < from + 10; k++) expected[`k${k}`] = k;
+        expect(oneResult(i, ev(++seq, "keys", { from }))).toBe(`{"ok":true,"value":${JSON.stringify(expected)}}`);
+      }
+      expect(oneResult(i, ev(++seq, "odd"))).toBe(`{"ok":true,"value":{"__proto__":1,"constructor":2,"toString":3,"a\\"b":4,"":5}}`);
+    }
+  });
+
   it("keeps a walk started by a getter (a capability's arguments) apart from the walk it interrupts", () => {
     const i = ModInstance.create({ ...spec(`export default { on: {
         value(s, p, ctx) { const o = { a: 1 }; o.b = { get c() { return ctx.host.echo(o); } }; return o; },
