@@ -45,6 +45,7 @@ interface ModDefinition {
   const JSONParse = JSON.parse;
   const JSONStringify = JSON.stringify;
   const ReflectApply = Reflect.apply;
+  const FunctionBind = Function.prototype.bind;
   const ReflectConstruct = Reflect.construct;
   const StringCtor = String;
   const NumberIsFinite = Number.isFinite;
@@ -268,6 +269,10 @@ interface ModDefinition {
     }
     return first ? prefix : `,${prefix}`;
   }
+  /** What an error is about: `what`, or `${what}${handler}()` for a handler (see toJson). */
+  function subject(what: string, handler: string | undefined): string {
+    return handler === undefined ? what : `${what}${handler}()`;
+  }
   function tooLarge(): Error {
     return sandboxError("E_TOO_LARGE", "over the size limit");
   }
@@ -392,8 +397,12 @@ interface ModDefinition {
     if (!(n > 0)) return 0;
     return n > 9007199254740991 ? 9007199254740991 : n - (n % 1);
   }
-  /** Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE). */
-  function toJson(value: unknown, what: string, maxBytes: number): string {
+  /**
+   * Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE) about
+   * `what`, or, given a handler's name, about `${what}${handler}()` (built only for the error: an
+   * event should not pay for the text of an error it does not have).
+   */
+  function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
     let text: string | undefined;
     // Saved and restored: a getter run by this walk may call a capability, which serializes its
     // arguments in turn, above this walk's ancestors.
@@ -405,13 +414,13 @@ interface ModDefinition {
     try {
       text = plainText(value, "", false, false);
     } catch (err) {
-      if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
-      if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
+      if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
+      if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is cyclic`);
       const code = engineCode(err);
-      if (code === "E_TOO_LARGE") throw sandboxError(code, `${what} is over the ${maxBytes} character limit`);
-      if (code !== undefined) throw sandboxError(code, `${what}: ${StringCtor((err as Error).message)}`);
+      if (code === "E_TOO_LARGE") throw sandboxError(code, `${subject(what, handler)} is over the ${maxBytes} character limit`);
+      if (code !== undefined) throw sandboxError(code, `${subject(what, handler)}: ${StringCtor((err as Error).message)}`);
       // The walk's own recursion overflowed the stack (a walk started deep inside a handler).
-      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
+      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
       throw err;
     } finally {
       jsonBudget = outerBudget;
@@ -420,7 +429,7 @@ interface ModDefinition {
     }
     // Only an absent optional field is undefined, and the root is none: refused above.
     if (text === undefined) return "null";
-    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
+    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${subject(what, handler)} is ${text.length} characters, over the ${maxBytes} limit`);
     return text;
   }
 
@@ -496,7 +505,7 @@ interface ModDefinition {
     return (...args: unknown[]): unknown => {
       if (capability === undefined || config === undefined) throw new ErrorCtor("capabilities are not available now");
       if (finalRefusal !== undefined) throw finalRefusal;
-      const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
+      const argsJson = toJson(args, "arguments of host.", config.maxBytes, permission);
       const reply = capability(currentSeq, permission, argsJson, realNow() - eventStart);
       const parsed = JSONParse(reply) as CapabilityReply;
       if (!parsed.ok) {
@@ -556,11 +565,35 @@ interface ModDefinition {
     return `{"ok":false,"error":${errorJson(err, fallbackCode)}}` as ReplyText<F, P>;
   }
 
-  function checkSync(value: unknown, what: string): unknown {
+  function checkSync(value: unknown, what: string, handler?: string): unknown {
     if (value instanceof PromiseCtor || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")) {
-      throw sandboxError("E_ASYNC_HANDLER", `${what} returned a Promise; handlers must be synchronous`);
+      throw sandboxError("E_ASYNC_HANDLER", `${subject(what, handler)} returned a Promise; handlers must be synchronous`);
     }
     return value;
+  }
+
+  /** A handler and the same function bound to its `on` object (this of every call). */
+  interface BoundHandler {
+    readonly handler: unknown;
+    readonly bound: (state: unknown, payload: unknown, ctx: unknown) => unknown;
+  }
+  /**
+   * Bound handlers of the `on` object boundOn, by event name: an event calls its handler without a
+   * Reflect.apply and an arguments array each time. An entry is used only while `on[name]` is still
+   * the function it was made from (mod code may replace its handlers).
+   */
+  let boundOn: object | undefined;
+  let boundHandlers = ObjectCreate(null) as Record<string, BoundHandler | undefined>;
+  function boundHandler(on: object, name: string, handler: unknown): BoundHandler["bound"] {
+    if (on !== boundOn) {
+      boundOn = on;
+      boundHandlers = ObjectCreate(null) as Record<string, BoundHandler | undefined>;
+    }
+    const entry = boundHandlers[name];
+    if (entry !== undefined && entry.handler === handler) return entry.bound;
+    const bound = ReflectApply(FunctionBind, handler, [on]) as BoundHandler["bound"];
+    boundHandlers[name] = { handler, bound };
+    return bound;
   }
 
   // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
@@ -774,8 +807,8 @@ interface ModDefinition {
         try {
           const handler = on[name];
           if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
-          const value = checkSync(ReflectApply(handler, def.on, [state, payload, ctx]), `on.${name}()`);
-          result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, `the result of on.${name}()`, maxBytes)}}`;
+          const value = checkSync(boundHandler(on, name, handler)(state, payload, ctx), "on.", name);
+          result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, "the result of on.", maxBytes, name)}}`;
         } catch (err) {
           result = `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;
         }
