@@ -39,13 +39,13 @@ interface ModDefinition {
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
-  const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectProto = Object.prototype;
   const ArrayProto = Array.prototype;
   const ArrayIsArray = Array.isArray;
   const JSONParse = JSON.parse;
   const JSONStringify = JSON.stringify;
   const ReflectApply = Reflect.apply;
+  const FunctionBind = Function.prototype.bind;
   const ReflectConstruct = Reflect.construct;
   const StringCtor = String;
   const NumberIsFinite = Number.isFinite;
@@ -54,12 +54,9 @@ interface ModDefinition {
   const realNow = Date.now;
   const PromiseCtor = Promise;
   const ErrorCtor = Error;
-  const TypeErrorCtor = TypeError;
   const EvalErrorCtor = EvalError;
   const RangeErrorCtor = RangeError;
-  const ArrayJoin = Array.prototype.join;
   const ArraySlice = Array.prototype.slice;
-  const RegExpTest = RegExp.prototype.test;
   const StringSlice = String.prototype.slice;
   const WeakMapCtor = WeakMap;
   const WeakMapGet = WeakMap.prototype.get;
@@ -79,10 +76,6 @@ interface ModDefinition {
     d.enumerable = enumerable;
     d.configurable = true;
     return d;
-  }
-  /** An array with no prototype: index stores cannot hit setters mod code put on Array.prototype. */
-  function bareArray<T>(): T[] {
-    return ObjectSetPrototypeOf([], null) as T[];
   }
   /** JSON text of a string primitive (JSON.stringify never looks up toJSON on primitives). */
   function quote(text: string): string {
@@ -188,102 +181,255 @@ interface ModDefinition {
   });
 
   // sfc32: small, fast, and its whole state is four 32-bit words that travel with checkpoints.
-  let rng = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 1];
+  // The words live in four variables (no array per call): the generator runs once per
+  // Math.random() of every handler.
+  let rngA = 0x9e3779b9, rngB = 0x243f6a88, rngC = 0xb7e15162, rngD = 1;
   function random(): number {
-    // Index reads, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
-    let a = (rng[0] as number) >>> 0, b = (rng[1] as number) >>> 0, c = (rng[2] as number) >>> 0, d = (rng[3] as number) >>> 0;
+    const a = rngA >>> 0, b = rngB >>> 0, c = rngC >>> 0, d = rngD >>> 0;
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    rng = [a, b, c, d];
+    rngD = (d + 1) | 0;
+    rngA = b ^ (b >>> 9);
+    rngB = (c + (c << 3)) | 0;
+    rngC = (((c << 21) | (c >>> 11)) + t) | 0;
     return (t >>> 0) / 4294967296;
+  }
+  /**
+   * Sets the generator's position from parsed JSON: the host sends four numbers, and anything else
+   * counts as zeros. Index reads, not destructuring (mod code may have replaced
+   * Array.prototype[Symbol.iterator]), and only of a parsed array of four, whose indices are its own
+   * (a missing one would be looked up on Array.prototype, where mod code may have put a getter).
+   */
+  function setRng(words: unknown): void {
+    const w = ArrayIsArray(words) && words.length === 4 ? (words as unknown[]) : undefined;
+    rngA = w === undefined ? 0 : rngWord(w[0]);
+    rngB = w === undefined ? 0 : rngWord(w[1]);
+    rngC = w === undefined ? 0 : rngWord(w[2]);
+    rngD = w === undefined ? 0 : rngWord(w[3]);
+  }
+  function rngWord(word: unknown): number {
+    return typeof word === "number" && NumberIsFinite(word) ? word : 0;
   }
   /** The generator's position as JSON text, without JSON.stringify (Array.prototype.toJSON). */
   function rngText(): string {
-    let out = "[";
-    for (let i = 0; i < 4; i++) {
-      const word = rng[i];
-      out += (i ? "," : "") + (typeof word === "number" && NumberIsFinite(word) ? `${word}` : "0");
-    }
-    return out + "]";
+    return `[${rngA},${rngB},${rngC},${rngD}]`;
   }
   void MathImul;
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
+  // A hand-written walk that checks and writes in one pass. It keeps the rules (and error texts)
+  // of the JSON.stringify-with-a-replacer it replaced, which called back into JavaScript for every
+  // value: each position is read once (Get, so getters and Proxy traps run, inside the timed call),
+  // toJSON is called as JSON.stringify calls it, objects are written in Object.keys order and
+  // arrays by index up to their length, and undefined is left out of objects only.
   /**
-   * Characters toJson may still produce. The replacer runs before each value is written, so it
-   * counts a lower bound of the output as it goes and stops a result that will be too large
-   * before JSON.stringify writes it: serializing one huge string (a rope built in a few
-   * microseconds) does not check the time limit, and would hold the thread for seconds.
+   * Characters toJson may still produce. The walk counts a lower bound of the output as it goes
+   * and stops a result that will be too large before writing it: a huge string (a rope built in a
+   * few microseconds) is not flattened. Also the log formatter's budget (budgetReplacer).
    */
   let jsonBudget = Infinity;
-  function plainReplacer(this: unknown, key: string, value: unknown): unknown {
-    // `value` is what toJSON returned, if the value has one (a Date's ISO string, say): check the
-    // value as its holder has it. At the root, `this` is JSON.stringify's wrapper `{ "": value }`.
-    const raw = (this as Record<string, unknown>)[key];
-    checkPlain(this, key, raw);
-    // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
-    // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
-    if (value !== raw) checkPlain(this, key, value);
-    if (value === undefined) return value; // an absent optional field: nothing is written
-    if (jsonBudget !== Infinity) {
-      let cost = typeof value === "string" ? value.length + 2 : 1;
-      if (key !== "" && !ArrayIsArray(this)) cost += key.length + 3; // "key":
-      jsonBudget -= cost;
-      if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
+  /**
+   * Deepest nesting toJson writes. JSON.stringify with a replacer overflowed the stack at about
+   * 2,200 levels in a fresh isolate (fewer when called deep inside a handler) and JSON.parse in the
+   * isolate at about 4,200, so a state nested deeper than that could not be imported back. A fixed
+   * limit answers alike whatever the stack depth at the call.
+   */
+  const MAX_DEPTH = 2000;
+  /**
+   * The objects being written, outermost first, from walkBase to ancestorsTop: meeting one of them
+   * again is a cycle. Filled now, before any mod code runs, so that every store is to an own index
+   * (a store past the end would look for a setter on Array.prototype, where mod code may put one).
+   * A walk started by a getter during another walk (a capability call) stacks above it.
+   */
+  const ancestors: unknown[] = new Array<unknown>(MAX_DEPTH).fill(null);
+  let ancestorsTop = 0;
+  let walkBase = 0;
+  /** Thrown inside a walk only, and turned into an engine error by toJson (never seen by mod code). */
+  const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
+  const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
+
+  /**
+   * `"key":` and `,"key":` of keys already met, so that writing a member is two concatenations (a
+   * string built of many short pieces costs an allocation per piece, and with 100 isolates taking
+   * turns each allocation is a cold cache line). Null-prototype: a key like "__proto__" is a plain
+   * entry. Bounded: keys past the first KEY_CACHE_MAX are quoted each time.
+   */
+  const KEY_CACHE_MAX = 512;
+  const firstMember = ObjectCreate(null) as Record<string, string | undefined>;
+  const nextMember = ObjectCreate(null) as Record<string, string | undefined>;
+  let keysCached = 0;
+  function memberPrefix(name: string, first: boolean): string {
+    const cached = first ? firstMember[name] : nextMember[name];
+    if (cached !== undefined) return cached;
+    const prefix = `${quote(name)}:`;
+    if (keysCached < KEY_CACHE_MAX) {
+      keysCached++;
+      firstMember[name] = prefix;
+      nextMember[name] = `,${prefix}`;
     }
-    return value;
+    return first ? prefix : `,${prefix}`;
   }
-  function checkPlain(holder: unknown, key: string, raw: unknown): void {
-    switch (typeof raw) {
-      case "string":
-      case "boolean":
-        return;
-      case "number":
-        if (!NumberIsFinite(raw)) throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${StringCtor(raw)}, which JSON cannot hold`);
-        return;
-      case "object": {
-        if (raw === null) return;
-        const proto = ObjectGetPrototypeOf(raw);
-        if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
-          const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
-          throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
-        }
-        return;
-      }
-      default:
-        if (raw === undefined && key !== "" && !ArrayIsArray(holder)) return; // absent optional field
-        throw sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is a ${typeof raw}; only plain data crosses the sandbox`);
-    }
+  /** What an error is about: `what`, or `${what}${handler}()` for a handler (see toJson). */
+  function subject(what: string, handler: string | undefined): string {
+    return handler === undefined ? what : `${what}${handler}()`;
+  }
+  function tooLarge(): Error {
+    return sandboxError("E_TOO_LARGE", "over the size limit");
+  }
+  function notPlain(key: string, what: string): Error {
+    return sandboxError("E_NOT_PLAIN_DATA", `${describeKey(key)} is ${what}`);
   }
   function describeKey(key: string): string {
     return key === "" ? "the value" : `field "${key}"`;
   }
-  /** Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE). */
-  function toJson(value: unknown, what: string, maxBytes: number): string {
+  // The budget counts, per value written: a string's length + 2, 1 for anything else, and in an
+  // object the member's key length + 3 (`"key":`), except for the key "". Strings, numbers,
+  // booleans and null in objects and arrays are written in objectText's own loop: with 100
+  // isolates taking turns every call runs on cold caches, and each function call more costs.
+  /**
+   * JSON text of the value at `key` of its holder (an array's element if `inArray`; "" at the root),
+   * or undefined for an absent optional field. `viaToJSON`: the value is what a toJSON returned,
+   * which is checked but not asked for its own toJSON (JSON.stringify asks once per position).
+   */
+  function plainText(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): string | undefined {
+    const keyCost = inArray || key === "" ? 0 : key.length + 3;
+    switch (typeof raw) {
+      case "string":
+        if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
+        return quote(raw);
+      case "number":
+        if (!NumberIsFinite(raw)) throw notPlain(key, `${StringCtor(raw)}, which JSON cannot hold`);
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+        return `${raw}`;
+      case "boolean":
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+        return raw ? "true" : "false";
+      case "object": {
+        if (raw === null) {
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+          return "null";
+        }
+        const proto = ObjectGetPrototypeOf(raw);
+        if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
+          const ctor = proto && typeof proto.constructor === "function" ? (proto.constructor as { name?: string }).name : "";
+          throw notPlain(key, `a ${ctor || "non-plain object"}; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox`);
+        }
+        if (!viaToJSON) {
+          // A toJSON on a plain object (its own or one mod code put on Object.prototype) may return
+          // anything: what it returned must be plain data too, or a Map, NaN or function slips through.
+          const toJSON = (raw as { toJSON?: unknown }).toJSON;
+          if (typeof toJSON === "function") {
+            const value = ReflectApply(toJSON, raw, [key]);
+            if (value !== raw) return plainText(value, key, inArray, true);
+          }
+        }
+        if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+        return objectText(raw);
+      }
+      default:
+        if (raw === undefined && key !== "" && !inArray) return undefined; // absent optional field
+        throw notPlain(key, `a ${typeof raw}; only plain data crosses the sandbox`);
+    }
+  }
+  /** JSON text of a plain object or array (checked and counted by plainText), member by member. */
+  function objectText(obj: object): string {
+    if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
+    for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
+    ancestors[ancestorsTop++] = obj;
+    let out: string;
+    if (ArrayIsArray(obj)) {
+      const length = lengthOf((obj as unknown[]).length);
+      out = "[";
+      for (let i = 0; i < length; i++) {
+        const raw = (obj as unknown[])[i];
+        let text: string;
+        // The same as plainText's, for the common values, in this loop (see above).
+        if (typeof raw === "string") {
+          if ((jsonBudget -= raw.length + 2) < 0) throw tooLarge();
+          text = quote(raw);
+        } else if (typeof raw === "number" && NumberIsFinite(raw)) {
+          if ((jsonBudget -= 1) < 0) throw tooLarge();
+          text = `${raw}`;
+        } else if (typeof raw === "boolean") {
+          if ((jsonBudget -= 1) < 0) throw tooLarge();
+          text = raw ? "true" : "false";
+        } else {
+          // Never undefined: plainText refuses undefined in an array.
+          text = plainText(raw, `${i}`, true, false) as string;
+        }
+        if (i !== 0) out += ",";
+        out += text;
+      }
+      out += "]";
+    } else {
+      const keys = ObjectKeys(obj);
+      out = "{";
+      for (let k = 0; k < keys.length; k++) {
+        const name = keys[k] as string;
+        const raw = (obj as Record<string, unknown>)[name];
+        let text: string | undefined;
+        // The same as plainText's, for the common values, in this loop (see above).
+        const keyCost = name === "" ? 0 : name.length + 3;
+        if (typeof raw === "string") {
+          if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
+          text = quote(raw);
+        } else if (typeof raw === "number" && NumberIsFinite(raw)) {
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+          text = `${raw}`;
+        } else if (typeof raw === "boolean") {
+          if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
+          text = raw ? "true" : "false";
+        } else {
+          text = plainText(raw, name, false, false);
+          if (text === undefined) continue;
+        }
+        out += memberPrefix(name, out.length === 1);
+        out += text;
+      }
+      out += "}";
+    }
+    ancestors[--ancestorsTop] = null;
+    return out;
+  }
+  /** An array's length as JSON.stringify takes it (ToLength): a Proxy may answer anything. */
+  function lengthOf(value: unknown): number {
+    const n = +(value as number);
+    if (!(n > 0)) return 0;
+    return n > 9007199254740991 ? 9007199254740991 : n - (n % 1);
+  }
+  /**
+   * Serializes plain data to JSON, or throws an engine error (E_NOT_PLAIN_DATA, E_TOO_LARGE) about
+   * `what`, or, given a handler's name, about `${what}${handler}()` (built only for the error: an
+   * event should not pay for the text of an error it does not have).
+   */
+  function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
     let text: string | undefined;
-    // Saved and restored: a getter run by this serialization may call a capability, which
-    // serializes its arguments in turn.
+    // Saved and restored: a getter run by this walk may call a capability, which serializes its
+    // arguments in turn, above this walk's ancestors.
     const outerBudget = jsonBudget;
+    const outerBase = walkBase;
+    const outerTop = ancestorsTop;
     jsonBudget = maxBytes;
+    walkBase = ancestorsTop;
     try {
-      text = JSONStringify(value, plainReplacer);
+      text = plainText(value, "", false, false);
     } catch (err) {
+      if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
+      if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is cyclic`);
       const code = engineCode(err);
-      if (code === "E_TOO_LARGE") throw sandboxError(code, `${what} is over the ${maxBytes} character limit`);
-      if (code !== undefined) throw sandboxError(code, `${what}: ${StringCtor((err as Error).message)}`);
-      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is nested too deeply`);
-      if (err instanceof TypeErrorCtor && ReflectApply(RegExpTest, /circular/i, [StringCtor(err.message)])) throw sandboxError("E_NOT_PLAIN_DATA", `${what} is cyclic`);
+      if (code === "E_TOO_LARGE") throw sandboxError(code, `${subject(what, handler)} is over the ${maxBytes} character limit`);
+      if (code !== undefined) throw sandboxError(code, `${subject(what, handler)}: ${StringCtor((err as Error).message)}`);
+      // The walk's own recursion overflowed the stack (a walk started deep inside a handler).
+      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
       throw err;
     } finally {
       jsonBudget = outerBudget;
+      walkBase = outerBase;
+      while (ancestorsTop > outerTop) ancestors[--ancestorsTop] = null;
     }
+    // Only an absent optional field is undefined, and the root is none: refused above.
     if (text === undefined) return "null";
-    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${what} is ${text.length} characters, over the ${maxBytes} limit`);
+    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${subject(what, handler)} is ${text.length} characters, over the ${maxBytes} limit`);
     return text;
   }
 
@@ -359,7 +505,7 @@ interface ModDefinition {
     return (...args: unknown[]): unknown => {
       if (capability === undefined || config === undefined) throw new ErrorCtor("capabilities are not available now");
       if (finalRefusal !== undefined) throw finalRefusal;
-      const argsJson = toJson(args, `arguments of host.${permission}()`, config.maxBytes);
+      const argsJson = toJson(args, "arguments of host.", config.maxBytes, permission);
       const reply = capability(currentSeq, permission, argsJson, realNow() - eventStart);
       const parsed = JSONParse(reply) as CapabilityReply;
       if (!parsed.ok) {
@@ -419,15 +565,44 @@ interface ModDefinition {
     return `{"ok":false,"error":${errorJson(err, fallbackCode)}}` as ReplyText<F, P>;
   }
 
-  function checkSync(value: unknown, what: string): unknown {
+  function checkSync(value: unknown, what: string, handler?: string): unknown {
     if (value instanceof PromiseCtor || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")) {
-      throw sandboxError("E_ASYNC_HANDLER", `${what} returned a Promise; handlers must be synchronous`);
+      throw sandboxError("E_ASYNC_HANDLER", `${subject(what, handler)} returned a Promise; handlers must be synchronous`);
     }
     return value;
   }
 
+  /** A handler and the same function bound to its `on` object (this of every call). */
+  interface BoundHandler {
+    readonly handler: unknown;
+    readonly bound: (state: unknown, payload: unknown, ctx: unknown) => unknown;
+  }
+  /**
+   * Bound handlers of the `on` object boundOn, by event name: an event calls its handler without a
+   * Reflect.apply and an arguments array each time. An entry is used only while `on[name]` is still
+   * the function it was made from (mod code may replace its handlers).
+   */
+  let boundOn: object | undefined;
+  let boundHandlers = ObjectCreate(null) as Record<string, BoundHandler | undefined>;
+  function boundHandler(on: object, name: string, handler: unknown): BoundHandler["bound"] {
+    if (on !== boundOn) {
+      boundOn = on;
+      boundHandlers = ObjectCreate(null) as Record<string, BoundHandler | undefined>;
+    }
+    const entry = boundHandlers[name];
+    if (entry !== undefined && entry.handler === handler) return entry.bound;
+    const bound = ReflectApply(FunctionBind, handler, [on]) as BoundHandler["bound"];
+    boundHandlers[name] = { handler, bound };
+    return bound;
+  }
+
   // ---- Results of the slice in progress, kept here so they survive a terminated call. ----
-  let sliceResults: string[] = bareArray();
+  /**
+   * The finished events' results, comma-separated, and how many they are. Each event sets both
+   * with two plain stores and no call between them, where a termination cannot fall.
+   */
+  let sliceText = "";
+  let sliceDone = 0;
 
   /** A version of the mod's code: its manifest-derived config, its definition and its ctx. */
   interface World {
@@ -438,7 +613,7 @@ interface ModDefinition {
   let staged: World | undefined;
   let registrationName: string | undefined;
   let sliceFinished = false;
-  /** The number of the dispatch call that sliceResults and sliceFinished belong to. */
+  /** The number of the dispatch call that sliceText, sliceDone and sliceFinished belong to. */
   let sliceNumber = -1;
 
   function makeWorld(configJson: string): World {
@@ -494,7 +669,7 @@ interface ModDefinition {
     boot(logBridge: LogBridge, capabilityBridge: CapabilityBridge, seedJson: string): void {
       log = logBridge;
       capability = capabilityBridge;
-      rng = JSONParse(seedJson) as number[];
+      setRng(JSONParse(seedJson));
     },
 
     /**
@@ -591,7 +766,7 @@ interface ModDefinition {
 
     importState(stateJson: string, rngJson: string): void {
       state = JSONParse(stateJson);
-      rng = JSONParse(rngJson) as number[];
+      setRng(JSONParse(rngJson));
     },
 
     /**
@@ -603,7 +778,8 @@ interface ModDefinition {
       // First, and in this order: the last slice's results go before this call claims the number.
       // A call stopped before this (a starved thread, a long batch parse) must not make collect()
       // hand out the previous slice's results, nor sliceFinished() its "ran to the end", as its own.
-      sliceResults = bareArray();
+      sliceText = "";
+      sliceDone = 0;
       sliceFinished = false;
       sliceNumber = slice;
       const events = JSONParse(batchJson) as WireEvent[];
@@ -616,34 +792,38 @@ interface ModDefinition {
       const start = realNow();
       let i = 0;
       for (; i < events.length; i++) {
-        if (i > 0 && realNow() - start >= sliceMs) break;
+        // One clock read per event: the slice check and the event's start for capability budgets.
+        const clock = i === 0 ? start : realNow();
+        if (clock - start >= sliceMs && i > 0) break;
         // Index access, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
         const event = events[i] as WireEvent;
         const seq = event[0], name = event[1], payload = event[2], now = event[3];
         currentSeq = seq;
         logicalNow = now;
-        eventStart = realNow();
+        eventStart = clock;
         finalRefusal = undefined;
         eventCut = false;
         let result: string;
         try {
           const handler = on[name];
           if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
-          const value = checkSync(ReflectApply(handler, def.on, [state, payload, ctx]), `on.${name}()`);
-          result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, `the result of on.${name}()`, maxBytes)}}`;
+          const value = checkSync(boundHandler(on, name, handler)(state, payload, ctx), "on.", name);
+          result = value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, "the result of on.", maxBytes, name)}}`;
         } catch (err) {
           result = `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;
         }
         // Stopped as a timeout: no result, and no later event runs on the state it left.
         if (eventCut) break;
-        sliceResults[sliceResults.length] = result;
+        const text = sliceDone === 0 ? result : `${sliceText},${result}`;
+        sliceText = text;
+        sliceDone = i + 1;
       }
       currentSeq = -1;
       finalRefusal = undefined;
       // Lines dropped here are counted in the sandbox's "N log lines dropped" summary.
       if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`);
       sliceFinished = true;
-      return okReply<SliceFields, string>(`,"done":${i}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
+      return okReply<SliceFields, string>(`,"done":${i}`, sliceText);
     },
 
     /** "1" if the last dispatch slice ran to its end (what stopped the call came after: late work). */
@@ -655,7 +835,7 @@ interface ModDefinition {
     collect(slice: number): ReplyText<SliceFields, string> {
       currentSeq = -1;
       if (sliceNumber !== slice) return okReply<SliceFields, string>(`,"done":0`, "");
-      return okReply<SliceFields, string>(`,"done":${sliceResults.length}`, ReflectApply(ArrayJoin, sliceResults, [","]) as string);
+      return okReply<SliceFields, string>(`,"done":${sliceDone}`, sliceText);
     },
   } satisfies Api;
 

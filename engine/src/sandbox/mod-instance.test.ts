@@ -58,6 +58,19 @@ describe("mod instance", () => {
     expect(snap.kind === "ok" && JSON.parse(snap.value.state)).toEqual({ n: 5 });
   });
 
+  it("calls each handler with its on object as this, and follows handlers mod code replaces", () => {
+    const i = start(`const on = {
+        who() { return this === on; },
+        swap() { on.who = function () { return ["replaced", this === on, arguments.length]; }; return "swapped"; },
+        back() { delete on.who; return "removed"; },
+      };
+      export default { on };`);
+    const out = results(i.dispatch([ev(1, "who"), ev(2, "who"), ev(3, "swap"), ev(4, "who"), ev(5, "back"), ev(6, "who")], false).resultsJson);
+    expect(out.slice(0, 5).map((r) => r.value)).toEqual([true, true, "swapped", ["replaced", true, 3], "removed"]);
+    expect(out[5]?.error?.code).toBe("E_THREW");
+    expect(out[5]?.error?.message).toMatch(/no handler for "who"/);
+  });
+
   it("times out an infinite loop and reports the events before it", () => {
     const i = start(`export default { on: { ok() { return 1; }, spin() { for (;;) {} } } };`);
     const out = dispatchAsSlot(i, [ev(1, "ok"), ev(2, "spin"), ev(3, "ok")]);

@@ -1,0 +1,349 @@
+/**
+ * The prelude's plain-data walk (engine/runtime/prelude.ts, toJson) against the serializer it
+ * replaced: JSON.stringify with a checking replacer. The old serializer runs as mod code in the same
+ * isolate, on a value built the same way, and both must answer the same text or the same error
+ * (code and message) for every rule: primitives, undefined, holes, non-plain objects, toJSON,
+ * getters, Proxies, cycles, shared objects, depth and size. Also the seeded random generator
+ * against the sfc32 it replaced, word for word.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ModInstance } from "./mod-instance.js";
+import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
+
+const instances: ModInstance[] = [];
+afterEach(() => {
+  for (const i of instances.splice(0)) i.dispose();
+});
+
+const MAX_BYTES = 400;
+
+/** The serializer the walk replaced, as it was (with its engine errors as { code } errors). */
+const OLD_TO_JSON = `
+  let jsonBudget = Infinity;
+  function sandboxError(code, message) { const e = new Error(message); e.code = code; return e; }
+  function plainReplacer(key, value) {
+    const raw = this[key];
+    checkPlain(this, key, raw);
+    if (value !== raw) checkPlain(this, key, value);
+    if (value === undefined) return value;
+    if (jsonBudget !== Infinity) {
+      let cost = typeof value === "string" ? value.length + 2 : 1;
+      if (key !== "" && !Array.isArray(this)) cost += key.length + 3;
+      jsonBudget -= cost;
+      if (jsonBudget < 0) throw sandboxError("E_TOO_LARGE", "over the size limit");
+    }
+    return value;
+  }
+  function checkPlain(holder, key, raw) {
+    switch (typeof raw) {
+      case "string": case "boolean": return;
+      case "number":
+        if (!Number.isFinite(raw)) throw sandboxError("E_NOT_PLAIN_DATA", describeKey(key) + " is " + String(raw) + ", which JSON cannot hold");
+        return;
+      case "object": {
+        if (raw === null) return;
+        const proto = Object.getPrototypeOf(raw);
+        if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+          const ctor = proto && typeof proto.constructor === "function" ? proto.constructor.name : "";
+          throw sandboxError("E_NOT_PLAIN_DATA", describeKey(key) + " is a " + (ctor || "non-plain object") + "; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox");
+        }
+        return;
+      }
+      default:
+        if (raw === undefined && key !== "" && !Array.isArray(holder)) return;
+        throw sandboxError("E_NOT_PLAIN_DATA", describeKey(key) + " is a " + typeof raw + "; only plain data crosses the sandbox");
+    }
+  }
+  function describeKey(key) { return key === "" ? "the value" : 'field "' + key + '"'; }
+  function oldToJson(value, what, maxBytes) {
+    let text;
+    const outer = jsonBudget;
+    jsonBudget = maxBytes;
+    try {
+      text = JSON.stringify(value, plainReplacer);
+    } catch (err) {
+      const code = err && err.code;
+      if (code === "E_TOO_LARGE") throw sandboxError(code, what + " is over the " + maxBytes + " character limit");
+      if (code !== undefined) throw sandboxError(code, what + ": " + err.message);
+      if (err instanceof RangeError) throw sandboxError("E_NOT_PLAIN_DATA", what + " is nested too deeply");
+      if (err instanceof TypeError && /circular/i.test(String(err.message))) throw sandboxError("E_NOT_PLAIN_DATA", what + " is cyclic");
+      throw err;
+    } finally {
+      jsonBudget = outer;
+    }
+    if (text === undefined) return "null";
+    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", what + " is " + text.length + " characters, over the " + maxBytes + " limit");
+    return text;
+  }
+`;
+
+/** Values to cross, each built fresh per call (name -> JavaScript expression). */
+const CASES: Record<string, string> = {
+  // primitives
+  string: `"plain"`,
+  escapes: `"q\\"b\\\\n\\n\\t\\u0001\\u2028 é 😀"`,
+  loneSurrogate: `"a\\ud800b"`,
+  numbers: `[0, -0, 1.5, -2e-7, 1e21, 123456789012345680000, 5e-324]`,
+  booleansNull: `[true, false, null]`,
+  nan: `NaN`,
+  infinityField: `({ x: Infinity })`,
+  minusInfinityInArray: `[1, -Infinity]`,
+  // undefined, functions, symbols, bigints
+  undefinedField: `({ a: undefined, b: 1 })`,
+  undefinedEmptyKey: `({ "": undefined })`,
+  undefinedInArray: `[1, undefined]`,
+  hole: `[1, , 3]`,
+  functionRoot: `(() => 1)`,
+  functionField: `({ f() {} })`,
+  functionInArray: `[() => 1]`,
+  symbolRoot: `Symbol("s")`,
+  symbolField: `({ s: Symbol("s") })`,
+  symbolKey: `({ [Symbol("k")]: 1, a: 2 })`,
+  bigintField: `({ score: 1n })`,
+  // objects and arrays
+  empty: `[{}, [], { a: [] }]`,
+  nested: `({ a: { b: [1, { c: "d" }] }, e: [[[]]] })`,
+  keyOrder: `({ b: 1, 2: "two", a: 2, 1: "one", "": "empty" })`,
+  protoKey: `JSON.parse('{"__proto__": {"x": 1}, "y": 2}')`,
+  quotedKeys: `({ 'we"ird\\nkey': 1, "é": 2 })`,
+  nullProto: `Object.assign(Object.create(null), { a: 1 })`,
+  nullProtoArray: `Object.setPrototypeOf([1, 2], null)`,
+  nonEnumerable: `Object.defineProperty({ a: 1 }, "hidden", { value: 2, enumerable: false })`,
+  arrayExtraProps: `Object.assign([1, 2], { extra: 3 })`,
+  shared: `(() => { const x = { v: 1 }; return { a: x, b: x, c: [x, x] }; })()`,
+  map: `new Map([["a", 1]])`,
+  set: `new Set([1])`,
+  date: `new Date(0)`,
+  classInstance: `new (class Player { hp = 1; })()`,
+  typedArray: `new Uint8Array(4)`,
+  error: `new Error("e")`,
+  boxedNumber: `({ n: new Number(1) })`,
+  anonymousProto: `Object.create({})`,
+  // toJSON
+  toJSONOwn: `({ a: 1, toJSON: () => ({ b: 2 }) })`,
+  toJSONKey: `({ k1: { toJSON: (k) => "key " + k }, arr: [{ toJSON: (k) => "index " + k }] })`,
+  toJSONRoot: `({ toJSON: (k) => "root [" + k + "]" })`,
+  toJSONMap: `({ toJSON: () => new Map([["k", 1]]) })`,
+  toJSONFunction: `({ a: { toJSON: () => () => 1 } })`,
+  toJSONNaN: `({ a: { toJSON: () => NaN } })`,
+  toJSONBigInt: `[{ toJSON: () => 5n }]`,
+  toJSONUndefinedField: `({ a: { toJSON: () => undefined }, b: 1 })`,
+  toJSONUndefinedInArray: `[{ toJSON: () => undefined }]`,
+  toJSONUndefinedRoot: `({ toJSON: () => undefined })`,
+  toJSONSelf: `(() => { const o = { a: 1, toJSON() { return o; } }; return o; })()`,
+  toJSONOnce: `({ a: { toJSON: () => ({ toJSON: () => "twice", x: 1 }) } })`,
+  toJSONChildren: `({ a: { toJSON: () => ({ b: { toJSON: () => "child" } }) } })`,
+  toJSONOnDate: `({ d: new Date(0) })`,
+  toJSONThrows: `({ a: { toJSON() { throw new Error("toJSON says no"); } } })`,
+  valueOf: `({ valueOf() { return 1; } })`,
+  // getters and proxies
+  getter: `({ get a() { return [1, 2]; }, b: 3 })`,
+  getterThrows: `({ get b() { throw new Error("getter says no"); } })`,
+  getterNaN: `({ get b() { return NaN; } })`,
+  proxyObject: `new Proxy({ a: 1, b: { c: 2 } }, {})`,
+  proxyArray: `new Proxy([1, "x"], {})`,
+  proxyTraps: `new Proxy({}, { ownKeys: () => ["a", "b"], getOwnPropertyDescriptor: () => ({ value: 0, enumerable: true, configurable: true }), get: (t, k) => k + "!" })`,
+  proxyLength: `new Proxy([], { get: (t, k) => (k === "length" ? "2" : k === "0" || k === "1" ? 7 : undefined) })`,
+  proxyBadLength: `new Proxy([], { get: (t, k) => (k === "length" ? -5 : undefined) })`,
+  proxyMapProto: `new Proxy({}, { getPrototypeOf: () => Map.prototype })`,
+  revokedProxy: `(() => { const r = Proxy.revocable({}, {}); r.revoke(); return r.proxy; })()`,
+  // cycles and depth
+  cyclicObject: `(() => { const o = { a: 1 }; o.self = { back: o }; return o; })()`,
+  cyclicArray: `(() => { const a = [1]; a.push(a); return a; })()`,
+  cyclicViaToJSON: `(() => { const o = { a: {} }; o.a.toJSON = () => o; return o; })()`,
+  deep1000: `(() => { let v = 0; for (let i = 0; i < 1000; i++) v = [v]; return v; })()`,
+  deepArrays: `(() => { let v = 0; for (let i = 0; i < 1e5; i++) v = [v]; return v; })()`,
+  deepObjects: `(() => { let v = {}; for (let i = 0; i < 1e5; i++) v = { v }; return v; })()`,
+  // size (MAX_BYTES characters)
+  bigString: `"x".repeat(${MAX_BYTES + 1})`,
+  manyNumbers: `new Array(${MAX_BYTES}).fill(7)`,
+  longNumbers: `new Array(60).fill(123456.789)`,
+  escapedString: `"\\u0001".repeat(${Math.floor(MAX_BYTES / 3)})`,
+  justFits: `"y".repeat(${MAX_BYTES - 2})`,
+};
+
+function spec(js: string): LoadSpec {
+  return {
+    name: "plain",
+    version: "1.0.0",
+    hash: "h",
+    entry: "main.ts",
+    modules: [{ path: "main.ts", js, imports: {} }],
+    permissions: [],
+    memoryMb: 64,
+    callTimeoutMs: 5000,
+    maxBytes: MAX_BYTES,
+    maxLogsPerCall: 100,
+  };
+}
+const bridge: SandboxBridge = { log: () => undefined, capability: () => ({ reply: `{"ok":true}`, late: false }) };
+const ev = (seq: number, name: string, payload: unknown = {}): WireEvent => ({ seq, name, payload: JSON.stringify(payload), now: 5000 + seq });
+
+function start(js: string, seed: readonly number[] = [1, 2, 3, 4]): ModInstance {
+  const i = ModInstance.create(spec(js), bridge, seed);
+  instances.push(i);
+  expect(i.initState(1000).kind).toBe("ok");
+  return i;
+}
+
+/** The exact text of the one result of a dispatch of one event. */
+function oneResult(i: ModInstance, event: WireEvent): string {
+  const out = i.dispatch([event], false);
+  expect(out.stop).toBeUndefined();
+  expect(out.count).toBe(1);
+  return out.resultsJson.slice(1, -1);
+}
+
+describe("plain-data walk", () => {
+  it("answers what JSON.stringify with the checking replacer answered, for every rule", () => {
+    const js = `${OLD_TO_JSON}
+      const CASES = { ${Object.entries(CASES)
+        .map(([name, expr]) => `${JSON.stringify(name)}: () => (${expr})`)
+        .join(",\n")} };
+      let oldText = "";
+      export default { on: {
+        value(s, p) { return CASES[p.name](); },
+        // The old text may be as large as a result may be: handed out in parts.
+        old(s, p) {
+          try {
+            const v = CASES[p.name]();
+            // The check the prelude makes on a handler's value before serializing it (checkSync).
+            if (v instanceof Promise || (typeof v === "object" && v !== null && typeof v.then === "function")) throw new Error("a Promise");
+            oldText = oldToJson(v, "the result of on.value()", ${MAX_BYTES});
+            return { length: oldText.length };
+          }
+          catch (e) { return { code: e.code ?? "E_THREW", message: e.code ? e.message : e.name + ": " + e.message }; }
+        },
+        oldPart(s, p) { return oldText.slice(p.from, p.from + 100); },
+      } };`;
+    const i = start(js);
+    let seq = 0;
+    const differ: string[] = [];
+    for (const name of Object.keys(CASES)) {
+      const now = oneResult(i, ev(++seq, "value", { name }));
+      const old = JSON.parse(oneResult(i, ev(++seq, "old", { name }))) as { ok: true; value: { length?: number; code?: string; message?: string } };
+      expect(old.ok, name).toBe(true);
+      let text: string | undefined;
+      if (old.value.length !== undefined) {
+        text = "";
+        for (let from = 0; from < old.value.length; from += 100) text += (JSON.parse(oneResult(i, ev(++seq, "oldPart", { from }))) as { value: string }).value;
+      }
+      const expected = text !== undefined ? `{"ok":true,"value":${text}}` : undefined;
+      if (expected !== undefined) {
+        if (now !== expected) differ.push(`${name}: ${now.slice(0, 200)} != ${expected.slice(0, 200)}`);
+        continue;
+      }
+      const got = JSON.parse(now) as { ok: boolean; error?: { code: string; message: string } };
+      if (got.ok || got.error?.code !== old.value.code || got.error?.message !== old.value.message) {
+        differ.push(`${name}: ${JSON.stringify(got).slice(0, 300)} != ${JSON.stringify(old.value)}`);
+      }
+    }
+    expect(differ).toEqual([]);
+  });
+
+  it("writes each position once, reading getters and toJSON once (not twice, as the replacer did)", () => {
+    const i = start(`let reads = 0, calls = 0;
+      export default { on: {
+        value() { return { get a() { reads++; return 1; }, b: { toJSON() { calls++; return 2; } } }; },
+        count() { return [reads, calls]; },
+      } };`);
+    expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":2}}`);
+    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[1,1]}`);
+  });
+
+  it("uses a toJSON that mod code put on Object.prototype, and checks what it returns", () => {
+    const i = start(`export default { on: {
+        install() { Object.prototype.toJSON = function () { return Array.isArray(this) ? this : { wrapped: true }; }; return []; },
+        value() { return { a: 1 }; },
+        map() { Object.prototype.toJSON = () => new Map(); return { a: 1 }; },
+        remove() { delete Object.prototype.toJSON; return { a: 1 }; },
+      } };`);
+    expect(oneResult(i, ev(1, "install"))).toBe(`{"ok":true,"value":[]}`);
+    expect(oneResult(i, ev(2, "value"))).toBe(`{"ok":true,"value":{"wrapped":true}}`);
+    const map = JSON.parse(oneResult(i, ev(3, "map"))) as { error: { code: string; message: string } };
+    expect(map.error).toMatchObject({ code: "E_NOT_PLAIN_DATA", message: "the result of on.map(): the value is a Map; only plain objects, arrays, strings, finite numbers, booleans and null cross the sandbox" });
+    expect(oneResult(i, ev(4, "remove"))).toBe(`{"ok":true,"value":{"a":1}}`);
+  });
+
+  it("is not fooled by setters mod code put on Array.prototype indices", () => {
+    const i = start(`let hits = 0;
+      export default { on: {
+        trap() { for (let k = 0; k < 3000; k++) Object.defineProperty(Array.prototype, k, { set() { hits++; }, get() { return undefined; }, configurable: true }); return 1; },
+        value() { let v = 0; for (let k = 0; k < 20; k++) v = [v, { k }]; return v; },
+        cyc() { const a = [[[1, 0]]]; a[0][0][1] = a; return a; },
+        hits() { return hits; },
+      } };`);
+    oneResult(i, ev(1, "trap"));
+    expect(oneResult(i, ev(2, "value"))).toMatch(/^\{"ok":true,"value":\[\[\[\[/);
+    expect(JSON.parse(oneResult(i, ev(3, "cyc")))).toMatchObject({ ok: false, error: { code: "E_NOT_PLAIN_DATA", message: "the result of on.cyc() is cyclic" } });
+    expect(oneResult(i, ev(4, "hits"))).toBe(`{"ok":true,"value":0}`);
+  });
+
+  it("writes keys the same before and after its cache of quoted keys is full", () => {
+    const i = start(`export default { on: {
+        keys(s, p) { const o = {}; for (let k = p.from; k < p.from + 10; k++) o["k" + k] = k; return o; },
+        odd() { const o = JSON.parse('{"__proto__": 1}'); o.constructor = 2; o.toString = 3; o['a"b'] = 4; o[""] = 5; return o; },
+      } };`);
+    let seq = 0;
+    for (let round = 0; round < 2; round++) {
+      for (let from = 0; from < 600; from += 10) {
+        const expected: Record<string, number> = {};
+        for (let k = from; k < from + 10; k++) expected[`k${k}`] = k;
+        expect(oneResult(i, ev(++seq, "keys", { from }))).toBe(`{"ok":true,"value":${JSON.stringify(expected)}}`);
+      }
+      expect(oneResult(i, ev(++seq, "odd"))).toBe(`{"ok":true,"value":{"__proto__":1,"constructor":2,"toString":3,"a\\"b":4,"":5}}`);
+    }
+  });
+
+  it("keeps a walk started by a getter (a capability's arguments) apart from the walk it interrupts", () => {
+    const i = ModInstance.create({ ...spec(`export default { on: {
+        value(s, p, ctx) { const o = { a: 1 }; o.b = { get c() { return ctx.host.echo(o); } }; return o; },
+      } };`), permissions: ["echo"] }, { log: () => undefined, capability: (call) => ({ reply: JSON.stringify({ ok: true, value: call.args }), late: false }) }, [1, 2, 3, 4]);
+    instances.push(i);
+    expect(i.initState(0).kind).toBe("ok");
+    // o is an ancestor of the outer walk, but not of the capability's: its arguments are [o] at the
+    // time of the call, which itself reaches the getter again... and so on until the depth limit.
+    const out = JSON.parse(oneResult(i, ev(1, "value"))) as { ok: boolean; error?: { code: string; message: string } };
+    expect(out.ok).toBe(false);
+    expect(out.error?.code).toBe("E_NOT_PLAIN_DATA");
+    expect(out.error?.message).toMatch(/nested too deeply/);
+    // The walk's bookkeeping was restored: the next result is written normally.
+    const j = start(`export default { on: { v() { return { a: [1, { b: 2 }] }; } } };`);
+    expect(oneResult(j, ev(2, "v"))).toBe(`{"ok":true,"value":{"a":[1,{"b":2}]}}`);
+  });
+});
+
+describe("seeded random generator", () => {
+  /** The sfc32 the prelude had, with its state in an array. */
+  function oldSfc32(seed: readonly number[]): { next: () => number; words: () => number[] } {
+    let rng = [...seed];
+    return {
+      next() {
+        let a = (rng[0] as number) >>> 0, b = (rng[1] as number) >>> 0, c = (rng[2] as number) >>> 0, d = (rng[3] as number) >>> 0;
+        const t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) | 0;
+        rng = [a, b, c, d];
+        return (t >>> 0) / 4294967296;
+      },
+      words: () => rng,
+    };
+  }
+
+  it("draws the same numbers and checkpoints the same words as before, and resumes from them", () => {
+    const seed = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 7];
+    const i = start(`export default { on: { r(s, p) { const out = []; for (let k = 0; k < p.n; k++) out.push(Math.random()); return out; } } };`, seed);
+    const ref = oldSfc32(seed);
+    const first = JSON.parse(oneResult(i, ev(1, "r", { n: 15 }))) as { value: number[] };
+    expect(first.value).toEqual(Array.from({ length: 15 }, () => ref.next()));
+    const snap = i.exportState();
+    expect(snap.kind === "ok" && snap.value.rng).toEqual(ref.words());
+    const again = start(`export default { on: { r(s, p) { const out = []; for (let k = 0; k < p.n; k++) out.push(Math.random()); return out; } } };`);
+    expect(snap.kind === "ok" && again.importState(snap.value).kind).toBe("ok");
+    const next = JSON.parse(oneResult(again, ev(2, "r", { n: 5 }))) as { value: number[] };
+    expect(next.value).toEqual(Array.from({ length: 5 }, () => ref.next()));
+  });
+});
