@@ -52,7 +52,8 @@ function flushReplies(): void {
 const progress = Buffer.alloc(PROGRESS_BYTES);
 /**
  * Records on fd 6 (a file: no reader wakes) that request `id` runs now. A crash loses the replies
- * of the frame not yet written; the record tells the host which request was the culprit.
+ * of the frame not yet written; the record tells the host which request was the culprit, and the
+ * watchdog which one to time.
  */
 function markRunning(id: number): void {
   progress.writeDoubleLE(id, 0);
@@ -122,8 +123,14 @@ function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): 
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
 const decoder = new FrameDecoder((json) => {
-  for (const request of decodeRequestFrame(json)) {
-    markRunning(request.id);
+  const requests = decodeRequestFrame(json);
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i] as SandboxRequest;
+    // The first request of a frame needs no record: every request before it was answered, so
+    // the host takes the first unanswered one for the culprit. A record costs a system call
+    // (measured here: 2.5-3 us of CPU, 25-50 us of wall time on a loaded machine), so a frame of
+    // one request, the awaited single emit, pays none.
+    if (i > 0) markRunning(request.id);
     handle(request);
   }
   flushReplies();
