@@ -48,37 +48,29 @@ async function child(variant) {
       if (results.length !== mods || results.some((r) => !r.ok)) throw new Error(`${variant}: ${JSON.stringify(results).slice(0, 300)}`);
     }
   };
-  {
-    const runner = await createRunner(runnerName, modSet("combat", 100, () => combatMod(100)), options);
+  /** Runs `fn` on a fresh runner over `count` combat mods of `entities` each, then closes it. */
+  const withRunner = async (count, entities, fn) => {
+    const runner = await createRunner(runnerName, modSet("combat", count, () => combatMod(entities)), options);
     try {
-      const events = attackPayloads(100, 10).map((p) => ["attack", p]);
-      out.mods100 = (await measure(runner, async () => check(await runner.emitBatch(events), 100), 5, 30, 1000)).cpu;
+      await fn(runner);
     } finally {
       await runner.close();
     }
-  }
-  {
-    const runner = await createRunner(runnerName, modSet("combat", 1, () => combatMod(10_000)), options);
-    try {
-      const events = attackPayloads(10_000, 1000).map((p) => ["attack", p]);
-      out.mods1 = (await measure(runner, async () => check(await runner.emitBatch(events), 1), 2, 6, 1000)).cpu;
-    } finally {
-      await runner.close();
-    }
-  }
-  {
-    const runner = await createRunner(runnerName, modSet("combat", 1, () => combatMod(100)), options);
-    try {
-      const payloads = attackPayloads(100, 100);
-      let i = 0;
-      const one = async () => check([await runner.emit("attack", payloads[i++ % payloads.length])], 1);
-      const single = await measure(runner, one, 200, 1500, 1);
-      out.single = single.cpu;
-      out.single_wall_us = single.wallUs;
-    } finally {
-      await runner.close();
-    }
-  }
+  };
+  /** ns per mod-event of batches of `size` attacks, each answered by `mods` mods. */
+  const batches = (runner, mods, entities, size, warm, reps) => {
+    const events = attackPayloads(entities, size).map((p) => ["attack", p]);
+    return measure(runner, async () => check(await runner.emitBatch(events), mods), warm, reps, size * mods);
+  };
+  await withRunner(100, 100, async (runner) => (out.mods100 = (await batches(runner, 100, 100, 10, 5, 30)).cpu));
+  await withRunner(1, 10_000, async (runner) => (out.mods1 = (await batches(runner, 1, 10_000, 1000, 2, 6)).cpu));
+  await withRunner(1, 100, async (runner) => {
+    const payloads = attackPayloads(100, 100);
+    let i = 0;
+    const single = await measure(runner, async () => check([await runner.emit("attack", payloads[i++ % payloads.length])], 1), 200, 1500, 1);
+    out.single = single.cpu;
+    out.single_wall_us = single.wallUs;
+  });
   return out;
 }
 
