@@ -3,7 +3,8 @@ import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance,
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess } from "./sandbox-process.js";
-import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
+import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage, type SandboxReply, type SandboxRequest } from "./sandbox-protocol.js";
+import { encodeRequestFrame } from "./request-frame.js";
 import { performance } from "node:perf_hooks";
 import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
 import { ProcessSpare } from "./process-spare.js";
@@ -42,10 +43,12 @@ interface Pending extends WatchedRequest {
 }
 
 /**
- * Runs isolates in a supervised child process. Requests are answered strictly in order, so when
- * the process dies the first unanswered request is the one that was running (its mod is the
- * culprit) and the rest were merely lost. A request that overruns its time budget plus a grace
- * period gets the process killed. The process is restarted at once; every instance is gone and
+ * Runs isolates in a supervised child process. The requests made in one turn of the event loop
+ * travel as one frame (each event once, however many mods get it) and are answered in order, as
+ * one frame when they have all run. When the process dies, the request its progress record names
+ * was running (its mod is the culprit) and the other unanswered ones were merely lost, those that
+ * ran before it included (their replies went down with the process, and so did their isolates'
+ * state). A request that overruns its time budget plus a grace period gets the process killed. The process is restarted at once; every instance is gone and
  * `generation` grows, so that owners bring their mods back from their checkpoints.
  */
 export class ProcessBackend implements SandboxBackend {
@@ -53,9 +56,11 @@ export class ProcessBackend implements SandboxBackend {
   #generation = 0;
   #child: SandboxProcess | undefined;
   #pending: Pending[] = [];
-  #outbox: RequestOf<RequestOp>[] = [];
+  #outbox: SandboxRequest[] = [];
   #flushScheduled = false;
   #nextId = 1;
+  /** Request frames sent and reply frames read, for diagnostics and tests. */
+  #frames = { sent: 0, received: 0 };
   readonly #watchdog: RequestWatchdog;
   /** The live process's CPU clock for the watchdog (backends/cpu-watchdog.ts). */
   #cpu: CpuWatchdog | undefined;
@@ -77,6 +82,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#options = options;
     this.#watchdog = new RequestWatchdog(options.graceMs, {
       head: () => this.#pending[0],
+      running: () => this.#runningRequest(),
       clock: () => this.#cpu,
       kill: () => this.#child?.kill(),
     });
@@ -107,6 +113,11 @@ export class ProcessBackend implements SandboxBackend {
   /** The spare sandbox process's pid, once one is started (for diagnostics and tests). */
   get sparePid(): number | undefined {
     return this.#spare?.child?.pid;
+  }
+
+  /** Request frames sent to and reply frames read from the sandbox processes so far. */
+  get frames(): { readonly sent: number; readonly received: number } {
+    return { ...this.#frames };
   }
 
   /** Is a spare sandbox process ready to take over? */
@@ -222,7 +233,8 @@ export class ProcessBackend implements SandboxBackend {
     return new Promise((resolve) => {
       const settle = (reply: { readonly value: unknown } | Crashed): void => resolve("t" in reply ? reply : readReply(op, reply.value));
       this.#pending.push({ request, budgetMs, capabilityMs: 0, creditedMs: 0, settle });
-      this.#outbox.push(request);
+      // RequestOf<K> for one K is a member of the union the frame encoder switches on.
+      this.#outbox.push(request as SandboxRequest);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // Requests made in the same turn of the event loop travel in one frame.
@@ -238,7 +250,14 @@ export class ProcessBackend implements SandboxBackend {
     if (child === undefined || child.exited || this.#outbox.length === 0) return;
     const batch = this.#outbox;
     this.#outbox = [];
-    child.send(JSON.stringify(batch));
+    this.#frames.sent++;
+    child.send(encodeRequestFrame(batch));
+  }
+
+  /** The pending request the live process's progress record names (it is running it), if any. */
+  #runningRequest(): Pending | undefined {
+    const id = this.#child?.runningRequest();
+    return id === undefined ? undefined : this.#pending.find((p) => p.request.id === id);
   }
 
   #spawn(): Promise<void> {
@@ -296,24 +315,34 @@ export class ProcessBackend implements SandboxBackend {
         return;
       }
       case "res": {
-        const head = this.#pending[0];
-        if (head === undefined || head.request.id !== message.id) {
-          // Replies come strictly in order: any other means the protocol is broken.
-          this.#onProtocolError(child, new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process answered request ${message.id} when ${head === undefined ? "none" : head.request.id} was due`));
-          return;
-        }
-        try {
-          head.settle({ value: message.value });
-        } catch (err) {
-          if (err instanceof ModhostError) return this.#onProtocolError(child, err);
-          throw err;
-        }
-        this.#pending.shift();
-        if (head.request.op === "stop" && "instance" in head.request.body) this.#timeouts.delete(head.request.body.instance);
+        this.#frames.received++;
+        for (const reply of message.replies) if (!this.#settleHead(child, reply)) return;
         this.#watchdog.arm();
         return;
       }
     }
+  }
+
+  /** Settles the head request with its reply; false (and the process is killed) when it is not the head's. */
+  #settleHead(child: SandboxProcess, reply: SandboxReply): boolean {
+    const head = this.#pending[0];
+    if (head === undefined || head.request.id !== reply.id) {
+      // Replies come strictly in order: any other means the protocol is broken.
+      this.#onProtocolError(child, new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process answered request ${reply.id} when ${head === undefined ? "none" : head.request.id} was due`));
+      return false;
+    }
+    try {
+      head.settle({ value: reply.value });
+    } catch (err) {
+      if (err instanceof ModhostError) {
+        this.#onProtocolError(child, err);
+        return false;
+      }
+      throw err;
+    }
+    this.#pending.shift();
+    if (head.request.op === "stop" && "instance" in head.request.body) this.#timeouts.delete(head.request.body.instance);
+    return true;
   }
 
   /** The process sent something the protocol does not allow: restart it (its requests count as lost to a crash). */
@@ -332,7 +361,11 @@ export class ProcessBackend implements SandboxBackend {
     this.#outbox = [];
     this.#timeouts.clear();
     this.#staged.clear();
-    const head = pending[0]?.request.body;
+    // The request the progress record names was running; with none pending, the first was (it
+    // had not begun, or its record was not yet written: blamed as before frames were batched).
+    const running = child.runningRequest();
+    const culpritAt = Math.max(0, pending.findIndex((p) => p.request.id === running));
+    const head = pending[culpritAt]?.request.body;
     const culprit = head === undefined ? undefined : "instance" in head ? head.instance : "spec" in head ? head.spec.name : undefined;
     if (this.#closing) {
       for (const p of pending) p.settle({ t: "crash", culprit: false });
@@ -356,7 +389,7 @@ export class ProcessBackend implements SandboxBackend {
         : delayMs === 0
           ? this.#spawn()
           : new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (this.#closing ? undefined : this.#spawn()));
-    pending.forEach((p, index) => p.settle({ t: "crash", culprit: index === 0 }));
+    pending.forEach((p, index) => p.settle({ t: "crash", culprit: index === culpritAt }));
     for (const listener of this.#crashListeners) listener(info);
     restarted.catch((err: unknown) => {
       for (const listener of this.#crashListeners) listener({ exitCode: null, signal: null, stderrTail: String(err) });

@@ -6,6 +6,7 @@
 import { WarmSpare } from "./warm-spare.js";
 import type { SandboxProcess } from "./sandbox-process.js";
 import type { RequestOf } from "./sandbox-protocol.js";
+import { encodeRequestFrame } from "./request-frame.js";
 
 /** Isolates a spare makes ahead of need by default (about 1.2 MB each while it waits). */
 export const DEFAULT_SPARE_ISOLATES = 128;
@@ -88,6 +89,6 @@ export class ProcessSpare {
     if (want <= pooled) return;
     const request: RequestOf<"pool"> = { op: "pool", id: 0, body: { count: want - pooled, memoryMb: this.#memoryMb } };
     this.#pooled.set(spare, want);
-    spare.send(JSON.stringify([request]));
+    spare.send(encodeRequestFrame([request]));
   }
 }

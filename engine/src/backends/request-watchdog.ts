@@ -1,6 +1,8 @@
 /**
  * The process backend's watchdog over the request at the head of the queue: past its budget plus a
- * grace period the sandbox process is presumed wedged and killed. Time the host spent answering
+ * grace period the sandbox process is presumed wedged and killed. A frame's replies come when it
+ * has all run, so the head may be done while a later request of its frame runs: when its time is
+ * up the watchdog asks the process's progress record which one runs, and watches that one instead. Time the host spent answering
  * the request's capability calls is not the sandbox's (the watchdog extends by it), and neither is
  * time the sandbox's main thread waited for a CPU (backends/cpu-watchdog.ts), up to a wall backstop.
  */
@@ -21,20 +23,30 @@ export interface WatchedRequest {
 export interface WatchdogTarget {
   /** The request at the head of the queue, if any. */
   head(): WatchedRequest | undefined;
+  /** The queued request the sandbox process says it is running, if it says so. */
+  running(): WatchedRequest | undefined;
   /** The CPU clock of the live sandbox process (undefined: wall time only). */
   clock(): CpuWatchdog | undefined;
   /** Kills the live sandbox process. */
   kill(): void;
 }
 
+/**
+ * How often (ms) the watchdog reads the progress record while it waits: a request later in a
+ * frame than the head is watched from at most this long after it began.
+ */
+export const PROGRESS_POLL_MS = 100;
+
 /** One timer, re-armed whenever the head of the queue changes. */
 export class RequestWatchdog {
   readonly #graceMs: number;
   readonly #target: WatchdogTarget;
   #timer: NodeJS.Timeout | undefined;
-  #watchedId = -1;
-  /** When the watched request became the head (performance.now()). */
+  #watched: WatchedRequest | undefined;
+  /** When the watched request became the head, or was seen running (performance.now()). */
   #watchedSince = 0;
+  /** When the current wait ends (performance.now()). */
+  #deadline = 0;
 
   constructor(graceMs: number, target: WatchdogTarget) {
     this.#graceMs = graceMs;
@@ -45,11 +57,7 @@ export class RequestWatchdog {
   arm(): void {
     this.clear();
     const head = this.#target.head();
-    if (head === undefined) return;
-    this.#watchedId = head.request.id;
-    this.#watchedSince = performance.now();
-    this.#target.clock()?.armed(this.#watchedSince);
-    this.#start(head.budgetMs + this.#graceMs);
+    if (head !== undefined) this.#watch(head);
   }
 
   clear(): void {
@@ -57,28 +65,47 @@ export class RequestWatchdog {
     this.#timer = undefined;
   }
 
-  #start(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const head = this.#target.head();
-      if (head === undefined || head.request.id !== this.#watchedId) return;
-      // Time the host spent answering capability calls is not the sandbox's: extend by it.
-      const owed = head.capabilityMs - head.creditedMs;
-      if (owed > 0) {
-        head.creditedMs = head.capabilityMs;
-        this.#start(owed);
-        return;
-      }
-      // Charge wall time minus the sandbox's wait for a CPU, up to a wall backstop.
-      const cpu = this.#target.clock();
-      if (cpu !== undefined) {
-        const more = cpu.remainingMs(this.#watchedSince, head.budgetMs + this.#graceMs + head.creditedMs);
-        if (more > 0) {
-          this.#start(Math.max(20, more));
-          return;
-        }
-      }
-      this.#target.kill();
-    }, ms);
+  #watch(request: WatchedRequest): void {
+    this.#watched = request;
+    this.#watchedSince = performance.now();
+    this.#target.clock()?.armed(this.#watchedSince);
+    this.#wait(request.budgetMs + this.#graceMs);
+  }
+
+  #wait(ms: number): void {
+    this.#deadline = performance.now() + ms;
+    this.#schedule();
+  }
+
+  /** Wakes at the deadline, or sooner to read the progress record. */
+  #schedule(): void {
+    const left = Math.max(0, this.#deadline - performance.now());
+    this.#timer = setTimeout(() => this.#check(), Math.min(left, PROGRESS_POLL_MS));
     this.#timer.unref();
+  }
+
+  #check(): void {
+    const head = this.#target.head();
+    const watched = this.#watched;
+    // Answered meanwhile (ids grow along the queue; arm() normally got here first).
+    if (head === undefined || watched === undefined || head.request.id > watched.request.id) return;
+    // The watched request is done (its reply waits for the rest of its frame) and a later one
+    // runs: that one is watched now, with its own budget.
+    const running = this.#target.running();
+    if (running !== undefined && running.request.id > watched.request.id) return this.#watch(running);
+    if (performance.now() < this.#deadline) return this.#schedule();
+    // Time the host spent answering capability calls is not the sandbox's: extend by it.
+    const owed = watched.capabilityMs - watched.creditedMs;
+    if (owed > 0) {
+      watched.creditedMs = watched.capabilityMs;
+      return this.#wait(owed);
+    }
+    // Charge wall time minus the sandbox's wait for a CPU, up to a wall backstop.
+    const cpu = this.#target.clock();
+    if (cpu !== undefined) {
+      const more = cpu.remainingMs(this.#watchedSince, watched.budgetMs + this.#graceMs + watched.creditedMs);
+      if (more > 0) return this.#wait(Math.max(20, more));
+    }
+    this.#target.kill();
   }
 }

@@ -1,10 +1,27 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import { ModhostError } from "../errors/modhost-error.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import { decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
+import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
+
+/**
+ * Opens the progress file of a new sandbox process (fd 6 there, backends/sandbox-protocol.ts) and
+ * unlinks it at once: only the two processes hold it, and nothing is left behind. tmpfs when the
+ * machine has one, so the writes never reach a disk.
+ */
+function openProgressFile(): number {
+  const dir = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const path = join(dir, `modhost-progress-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const fd = openSync(path, "wx+", 0o600);
+  unlinkSync(path);
+  return fd;
+}
 
 /** What a sandbox process tells its owner. */
 export interface SandboxProcessListener {
@@ -28,13 +45,18 @@ export class SandboxProcess {
   #stderrTail = "";
   #exited = false;
   readonly #exitedPromise: Promise<void>;
+  /** The progress file (closed once the process is gone and its last record read). */
+  #progressFd: number | undefined;
+  /** The last progress record, read when the process exited. */
+  #lastRunning: number | undefined;
 
-  private constructor(generation: number, proc: ChildProcess, toChild: Writable, capabilityReplies: Writable, exited: Promise<void>) {
+  private constructor(generation: number, proc: ChildProcess, toChild: Writable, capabilityReplies: Writable, exited: Promise<void>, progressFd: number) {
     this.generation = generation;
     this.#process = proc;
     this.#toChild = toChild;
     this.#capabilityReplies = capabilityReplies;
     this.#exitedPromise = exited;
+    this.#progressFd = progressFd;
   }
 
   /**
@@ -48,14 +70,21 @@ export class SandboxProcess {
     // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
     delete env.NODE_OPTIONS;
     const args = ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
-    const proc = spawn(process.execPath, args, {
-      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe"],
-      env,
-      serialization: "json",
-    });
+    const progressFd = openProgressFile();
+    let proc: ChildProcess;
+    try {
+      proc = spawn(process.execPath, args, {
+        stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe", progressFd],
+        env,
+        serialization: "json",
+      });
+    } catch (err) {
+      closeSync(progressFd);
+      throw err;
+    }
     const stdio = proc.stdio as unknown as [null, null, Readable, Writable, Readable, Writable];
     let markExited!: () => void;
-    const child = new SandboxProcess(generation, proc, stdio[3], stdio[5], new Promise<void>((resolve) => (markExited = resolve)));
+    const child = new SandboxProcess(generation, proc, stdio[3], stdio[5], new Promise<void>((resolve) => (markExited = resolve)), progressFd);
     const untrack = trackResource("sandbox-process");
     let onReady: (() => void) | undefined;
     let onFailed: ((err: Error) => void) | undefined;
@@ -88,9 +117,15 @@ export class SandboxProcess {
         listener.protocolError(new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process sent a corrupt frame: ${(err as Error).message}`, {}, { cause: err }));
       }
     });
-    proc.on("error", (err) => onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err })));
+    proc.on("error", (err) => {
+      // No exit follows a failed spawn: the progress file is closed here.
+      if (proc.pid === undefined) child.#closeProgress();
+      onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err }));
+    });
     proc.on("exit", (code, signal) => {
       child.#exited = true;
+      child.#lastRunning = child.runningRequest();
+      child.#closeProgress();
       untrack();
       onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.#stderrTail}`));
       markExited();
@@ -115,6 +150,24 @@ export class SandboxProcess {
   /** Settles when the process has exited. */
   get exitedPromise(): Promise<void> {
     return this.#exitedPromise;
+  }
+
+  /**
+   * The id of the request the process last began to run (from its progress file), or undefined
+   * before its first. After the exit, the record as it was then: a crash's culprit.
+   */
+  runningRequest(): number | undefined {
+    const fd = this.#progressFd;
+    if (fd === undefined) return this.#lastRunning;
+    const record = Buffer.alloc(PROGRESS_BYTES);
+    if (readSync(fd, record, 0, PROGRESS_BYTES, 0) < PROGRESS_BYTES) return undefined;
+    return record.readDoubleLE(0);
+  }
+
+  #closeProgress(): void {
+    if (this.#progressFd === undefined) return;
+    closeSync(this.#progressFd);
+    this.#progressFd = undefined;
   }
 
   /** The last 4 KiB the process wrote to stderr. */

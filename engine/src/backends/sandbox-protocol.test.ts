@@ -6,14 +6,22 @@ const protocolError = expect.objectContaining({ code: "E_SANDBOX_PROTOCOL" });
 describe("sandbox process protocol", () => {
   it("reads each message kind", () => {
     expect(decodeMessage(`{"t":"ready","pid":7}`)).toEqual({ t: "ready", pid: 7 });
-    expect(decodeMessage(`{"t":"res","id":3,"value":null}`)).toEqual({ t: "res", id: 3, value: null });
+    expect(decodeMessage(`{"t":"res","replies":[{"id":3,"value":null}]}`)).toEqual({ t: "res", replies: [{ id: 3, value: null }] });
+    // A frame's replies, in order, as one message.
+    expect(decodeMessage(`{"t":"res","replies":[{"id":3,"value":null},{"id":4,"value":{"results":[]}}]}`)).toEqual({
+      t: "res",
+      replies: [
+        { id: 3, value: null },
+        { id: 4, value: { results: [] } },
+      ],
+    });
     expect(decodeMessage(`{"t":"log","mod":"m","level":"info","message":"hi"}`)).toEqual({ t: "log", mod: "m", level: "info", message: "hi" });
     const call = { mod: "m", version: "h", seq: 1, permission: "say", args: "[]" };
     expect(decodeMessage(JSON.stringify({ t: "cap", call }))).toEqual({ t: "cap", call });
   });
 
   it("refuses a malformed frame as E_SANDBOX_PROTOCOL", () => {
-    for (const frame of ["not json", "[]", "null", `{"t":"res"}`, `{"t":"what"}`, `{"t":"cap","call":{"mod":"m"}}`, `{"t":"log","mod":1}`]) {
+    for (const frame of ["not json", "[]", "null", `{"t":"res"}`, `{"t":"what"}`, `{"t":"res","id":3,"value":null}`, `{"t":"res","replies":[]}`, `{"t":"res","replies":{}}`, `{"t":"res","replies":[{"id":3,"value":null},{"value":null}]}`, `{"t":"res","replies":[{"id":"3","value":null}]}`, `{"t":"res","replies":[{"id":3}]}`, `{"t":"res","replies":[null]}`, `{"t":"cap","call":{"mod":"m"}}`, `{"t":"log","mod":1}`]) {
       expect(() => decodeMessage(frame), frame).toThrow(protocolError);
     }
   });

@@ -3,7 +3,10 @@
  *
  * File descriptors in the sandbox process: 3 carries requests in (read asynchronously), 4 carries
  * replies, logs and capability calls out (written synchronously, so nothing is lost to a crash
- * that follows), 5 carries capability replies in (read synchronously while a mod waits on one).
+ * that follows), 5 carries capability replies in (read synchronously while a mod waits on one),
+ * 6 is a file (not a pipe) where the process writes the id of the request it is about to run, so
+ * that after a crash the host knows which request of a frame was running (no one reads it while
+ * all is well, so writing it wakes nobody).
  */
 import { ModhostError } from "../errors/modhost-error.js";
 import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
@@ -13,6 +16,9 @@ import type { CapabilityAnswer, CapabilityCall, DispatchResult, LoadSpec, ModSha
 export const FD_REQUESTS = 3;
 export const FD_OUT = 4;
 export const FD_CAPABILITY_REPLIES = 5;
+export const FD_PROGRESS = 6;
+/** Bytes of the progress record on fd 6: the running request's id as a little-endian double at offset 0. */
+export const PROGRESS_BYTES = 8;
 
 /** Heap figures of an instance. */
 export interface HeapFigures {
@@ -50,7 +56,7 @@ export type RequestBody<K extends RequestOp> = SandboxProtocol[K]["request"];
 /** What the sandbox process answers to a request of kind K. */
 export type ReplyOf<K extends RequestOp> = SandboxProtocol[K]["reply"];
 
-/** One request of kind K; a frame carries an array of requests, run in order. */
+/** One request of kind K; a frame carries the requests of a turn, run in order (backends/request-frame.ts). */
 export interface RequestOf<K extends RequestOp> {
   readonly op: K;
   readonly id: number;
@@ -60,10 +66,19 @@ export interface RequestOf<K extends RequestOp> {
 /** Any request, narrowed by its `op` (the sandbox process switches on it). */
 export type SandboxRequest = { [K in RequestOp]: RequestOf<K> }[RequestOp];
 
-/** A message from the sandbox process. A reply's value is read with readReply(). */
+/** The reply to one request; its value is read with readReply(). */
+export interface SandboxReply {
+  readonly id: number;
+  readonly value: unknown;
+}
+
+/**
+ * A message from the sandbox process. "res" carries the replies to a request frame's requests in
+ * order: all of them when the frame has run, or those so far before a log or a capability call.
+ */
 export type SandboxMessage =
   | { readonly t: "ready"; readonly pid: number }
-  | { readonly t: "res"; readonly id: number; readonly value: unknown }
+  | { readonly t: "res"; readonly replies: readonly SandboxReply[] }
   | { readonly t: "log"; readonly mod: string; readonly level: string; readonly message: string }
   | { readonly t: "cap"; readonly call: CapabilityCall };
 
@@ -88,9 +103,13 @@ export function decodeMessage(json: string): SandboxMessage {
     case "ready":
       if (typeof raw.pid === "number") return { t: "ready", pid: raw.pid };
       break;
-    case "res":
-      if (typeof raw.id === "number") return { t: "res", id: raw.id, value: raw.value };
+    case "res": {
+      const replies = raw.replies;
+      if (Array.isArray(replies) && replies.length > 0 && replies.every((r: unknown) => isRecord(r) && typeof r.id === "number" && "value" in r)) {
+        return { t: "res", replies: replies as SandboxReply[] };
+      }
       break;
+    }
     case "log":
       if (typeof raw.mod === "string" && typeof raw.level === "string" && typeof raw.message === "string") return { t: "log", mod: raw.mod, level: raw.level, message: raw.message };
       break;

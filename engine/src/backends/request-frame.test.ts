@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import type { WireEvent } from "../model/wire.js";
+import { decodeRequestFrame, encodeRequestFrame } from "./request-frame.js";
+import type { SandboxRequest } from "./sandbox-protocol.js";
+
+describe("request frame", () => {
+  it("writes an event sent to several mods once, and each mod gets it back", () => {
+    const hit: WireEvent = { seq: 1, name: "hit", payload: JSON.stringify({ text: "a-quoted-payload" }), now: 5 };
+    const tick: WireEvent = { seq: 2, name: "tick", payload: "null", now: 6 };
+    const withCaps: WireEvent = { ...hit, caps: [{ permission: "say", reply: "{}" }] };
+    const requests: SandboxRequest[] = [
+      { op: "dispatch", id: 1, body: { instance: "a", events: [hit, tick], replay: false } },
+      { op: "dispatch", id: 2, body: { instance: "b", events: [hit, tick], replay: false } },
+      { op: "heap", id: 3, body: { instance: "a" } },
+      { op: "dispatch", id: 4, body: { instance: "c", events: [withCaps], replay: true } },
+    ];
+    const json = encodeRequestFrame(requests);
+    // Once for the two dispatches that share the event, once for the copy with caps (its own event).
+    expect(json.split("a-quoted-payload").length - 1).toBe(2);
+    const decoded = decodeRequestFrame(json);
+    expect(decoded).toEqual(requests);
+    const [a, b] = decoded;
+    expect(a?.op === "dispatch" && b?.op === "dispatch" && a.body.events[0] === b.body.events[0]).toBe(true);
+  });
+
+  it("refuses a dispatch naming an event the frame does not have", () => {
+    const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, events: [0] } }] });
+    expect(() => decodeRequestFrame(json)).toThrow(/names event 0 of 0/);
+  });
+});
