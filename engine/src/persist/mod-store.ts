@@ -8,7 +8,8 @@ import { syncFolder } from "./atomic-write.js";
 import { writeCheckpoint } from "./checkpoint-file.js";
 import type { DurableEntry, Durability } from "./durable-entry.js";
 import type { GroupCommit } from "./group-commit.js";
-import { JournalFile } from "./journal-file.js";
+import { JournalFile, encodeRecords } from "./journal-file.js";
+import type { SharedJournal, SharedJournalOwner } from "./shared-journal.js";
 import { CHECKPOINT_FILE, JOURNAL_FILE, journalName, segmentOf, segmentsOf } from "./store-layout.js";
 import { removeMetaFile, writeMetaFile, type DurablePoint } from "./store-meta.js";
 import { recoverStore } from "./store-recovery.js";
@@ -32,11 +33,18 @@ export type { ModMeta, RecoveredMod, RecoveryOutcome, StoreObserver } from "./st
  *
  * Once a journal write fails, every later append fails fast (E_PERSIST_FAILED) until reopen()
  * writes a new checkpoint: records never land after a gap.
+ *
+ * With "batch" and a shared journal, a batch is written to the mod's segment unsynced and made
+ * durable by the shared journal's group commit (one sync for all mods); the mod's own files are
+ * synced when the shared journal retires a segment, when a segment is closed, and on close().
  */
-export class ModStore {
+export class ModStore implements SharedJournalOwner {
   readonly dir: string;
   readonly #durability: Durability;
   readonly #group: GroupCommit;
+  readonly #shared: SharedJournal | undefined;
+  /** Records were appended to the open segment since it was last synced (shared journal only). */
+  #unsynced = false;
   readonly #observer: StoreObserver;
   /** The segment new records go to; a checkpoint numbered the same precedes it. */
   #segment = 0;
@@ -58,16 +66,21 @@ export class ModStore {
   /** Called when a checkpoint became durable and older files were removed (versions may be unreferenced now). */
   onPruned: (() => void) | undefined;
 
-  private constructor(dir: string, durability: Durability, group: GroupCommit, observer: StoreObserver) {
+  private constructor(dir: string, durability: Durability, group: GroupCommit, observer: StoreObserver, shared: SharedJournal | undefined) {
     this.dir = dir;
     this.#durability = durability;
     this.#group = group;
     this.#observer = observer;
+    this.#shared = durability === "batch" ? shared : undefined;
+    this.#shared?.register(this);
   }
 
-  /** The store of mod `name` under `modsStateDir`; its folder is created by the first write. */
-  static openSync(modsStateDir: string, name: string, durability: Durability, group: GroupCommit, observer: StoreObserver): ModStore {
-    return new ModStore(join(modsStateDir, name), durability, group, observer);
+  /**
+   * The store of mod `name` under `modsStateDir`; its folder is created by the first write. With
+   * `shared` and "batch", its batches are made durable by the shared journal.
+   */
+  static openSync(modsStateDir: string, name: string, durability: Durability, group: GroupCommit, observer: StoreObserver, shared?: SharedJournal): ModStore {
+    return new ModStore(join(modsStateDir, name), durability, group, observer, shared);
   }
 
   /** Why journal writes are failing, if they are. */
@@ -116,10 +129,14 @@ export class ModStore {
       if (this.#failure !== undefined) throw this.#failedError();
       const journal = await this.#openJournal(segment);
       const before = journal.size;
-      const bytes = await journal.append(records);
-      this.#observer.journalWrite(records.length, bytes);
+      const bytes = encodeRecords(records);
+      await journal.appendBytes(bytes);
+      this.#observer.journalWrite(records.length, bytes.length);
       try {
-        if (this.#durability === "fsync") {
+        if (this.#shared !== undefined) {
+          this.#unsynced = true;
+          await this.#shared.commit({ mod: this.#name, seg: segment, at: before }, bytes);
+        } else if (this.#durability === "fsync") {
           const start = performance.now();
           await journal.sync();
           this.#observer.journalSync(performance.now() - start);
@@ -195,13 +212,34 @@ export class ModStore {
     return scanReferences(this.dir);
   }
 
-  /** Finishes pending writes and closes the journal. Idempotent. */
+  /** Makes what was appended to the open segment durable in it (see SharedJournalOwner). */
+  flushJournal(): Promise<void> {
+    // Not #enqueue: a failed sync here must not stop the journal (the shared copy still holds the records).
+    return this.#lines.run("journal", () => this.#syncOpen());
+  }
+
+  /** Finishes pending writes, syncs and closes the journal. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([this.#lines.idle("journal"), this.#lines.idle("slow")]);
-    await this.#journal?.file.close();
-    this.#journal = undefined;
+    try {
+      await this.#syncOpen();
+    } finally {
+      await this.#journal?.file.close();
+      this.#journal = undefined;
+    }
+  }
+
+  async #syncOpen(): Promise<void> {
+    if (!this.#unsynced || this.#journal === undefined) return;
+    this.#unsynced = false;
+    try {
+      await this.#journal.file.sync();
+    } catch (err) {
+      this.#unsynced = true;
+      throw err;
+    }
   }
 
   get #name(): string {
@@ -244,6 +282,7 @@ export class ModStore {
 
   async #openJournal(segment: number): Promise<JournalFile> {
     if (this.#journal?.segment !== segment) {
+      await this.#syncOpen(); // its records must be durable in it before the shared journal may drop them
       await this.#journal?.file.close();
       this.#journal = undefined;
       this.#journal = { segment, file: await JournalFile.open(join(this.dir, journalName(segment))) };
