@@ -20,6 +20,9 @@ import { scanReferences } from "./version-references.js";
 // the store's surface from here.
 export type { ModMeta, RecoveredMod, RecoveryOutcome, StoreObserver } from "./store-types.js";
 
+/** A store's batches kept in memory for its own segment are written once they reach this size. */
+const PENDING_BYTES = 64 * 1024;
+
 /**
  * One mod's folder in the stateDir: checkpoints (`checkpoint-N.dat`, the last two kept) and journal
  * segments (`journal-N.log`: what happened after checkpoint N). A checkpoint is a JSON header line
@@ -34,16 +37,21 @@ export type { ModMeta, RecoveredMod, RecoveryOutcome, StoreObserver } from "./st
  * Once a journal write fails, every later append fails fast (E_PERSIST_FAILED) until reopen()
  * writes a new checkpoint: records never land after a gap.
  *
- * With "batch" and a shared journal, a batch is written to the mod's segment unsynced and made
- * durable by the shared journal's group commit (one sync for all mods); the mod's own files are
- * synced when the shared journal retires a segment, when a segment is closed, and on close().
+ * With "batch" and a shared journal, a batch is made durable by the shared journal's group commit
+ * (one write and one sync for all mods) and kept in memory for the mod's own segment, written there
+ * in large pieces (PENDING_BYTES) and synced when the shared journal retires a segment, when the
+ * segment is closed, and on close(). After a crash the shared journal's redo writes back what the
+ * segment lacks.
  */
 export class ModStore implements SharedJournalOwner {
   readonly dir: string;
   readonly #durability: Durability;
   readonly #group: GroupCommit;
   readonly #shared: SharedJournal | undefined;
-  /** Records were appended to the open segment since it was last synced (shared journal only). */
+  /** Batches of the open segment not written to it yet, and their bytes (shared journal only). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Records were written to the open segment since it was last synced (shared journal only). */
   #unsynced = false;
   readonly #observer: StoreObserver;
   /** The segment new records go to; a checkpoint numbered the same precedes it. */
@@ -130,13 +138,11 @@ export class ModStore implements SharedJournalOwner {
       const journal = await this.#openJournal(segment);
       const before = journal.size;
       const bytes = encodeRecords(records);
+      if (this.#shared !== undefined) return this.#commitShared(this.#shared, segment, records, bytes);
       await journal.appendBytes(bytes);
       this.#observer.journalWrite(records.length, bytes.length);
       try {
-        if (this.#shared !== undefined) {
-          this.#unsynced = true;
-          await this.#shared.commit({ mod: this.#name, seg: segment, at: before }, bytes);
-        } else if (this.#durability === "fsync") {
+        if (this.#durability === "fsync") {
           const start = performance.now();
           await journal.sync();
           this.#observer.journalSync(performance.now() - start);
@@ -218,6 +224,37 @@ export class ModStore implements SharedJournalOwner {
     return this.#lines.run("journal", () => this.#syncOpen());
   }
 
+  /** A batch made durable by the shared journal, kept for the open segment (see the class comment). */
+  async #commitShared(shared: SharedJournal, segment: number, records: readonly { seq: number }[], bytes: Buffer): Promise<void> {
+    const at = (this.#journal?.file.size ?? 0) + this.#pendingBytes;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    try {
+      await shared.commit({ mod: this.#name, seg: segment, at }, bytes);
+    } catch (err) {
+      // Not durable, so not kept: it is the last batch (appends of a store run one at a time).
+      this.#pending.pop();
+      this.#pendingBytes -= bytes.length;
+      throw err;
+    }
+    this.#observer.journalWrite(records.length, bytes.length);
+    for (const record of records) if (record.seq > this.#written) this.#written = record.seq;
+    if (this.#pendingBytes >= PENDING_BYTES) {
+      // Behind this append on the line, not awaited by it: the batch is durable already, and a
+      // failed write keeps the batches in memory for the next try (the shared copy has them).
+      void this.#lines.run("journal", () => this.#writePending()).catch((err: unknown) => shared.warn(new Error(`writing the journal of ${this.#name} failed (${(err as Error).message}); the shared journal keeps its records`)));
+    }
+  }
+
+  async #writePending(): Promise<void> {
+    if (this.#pendingBytes === 0 || this.#journal === undefined) return;
+    const bytes = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
+    await this.#journal.file.appendBytes(bytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#unsynced = true;
+  }
+
   /** Finishes pending writes, syncs and closes the journal. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -232,6 +269,7 @@ export class ModStore implements SharedJournalOwner {
   }
 
   async #syncOpen(): Promise<void> {
+    await this.#writePending();
     if (!this.#unsynced || this.#journal === undefined) return;
     this.#unsynced = false;
     try {

@@ -4,7 +4,7 @@ import { syncFolder } from "./atomic-write.js";
 import { scanJournal } from "./journal-file.js";
 import { writeSharedLoss } from "./shared-loss.js";
 import { scanSharedJournal, type SharedBatch } from "./shared-journal-record.js";
-import { DAMAGED_FOLDER, SHARED_JOURNAL_FILE, journalName, segmentsOf, sharedJournalName } from "./store-layout.js";
+import { CHECKPOINT_FILE, DAMAGED_FOLDER, SHARED_JOURNAL_FILE, journalName, segmentsOf, sharedJournalName } from "./store-layout.js";
 
 /** What redo did: per mod, records it found lost (recovery reports the mod "corrupt"); and notes. */
 export interface RedoResult {
@@ -89,11 +89,12 @@ async function redoFile(modsDir: string, file: { mod: string; seg: number; batch
     warnings.push(`the shared journal holds records of mod ${file.mod}, whose state folder is gone; they were dropped`);
     return undefined;
   }
-  let data: Buffer = await readFile(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") return Buffer.alloc(0);
-    throw err;
-  });
-  const existed = data.length > 0 || (await stat(path).then(() => true, () => false));
+  const names = await readdir(folder);
+  const existed = names.includes(name);
+  // A later checkpoint made the segment unneeded and it was removed: its records are in that checkpoint.
+  const checkpoints = segmentsOf(names, CHECKPOINT_FILE);
+  if (!existed && checkpoints.length > 0 && file.seg < Math.min(...checkpoints)) return undefined;
+  let data: Buffer = existed ? await readFile(path) : Buffer.alloc(0);
   let valid = scanJournal(data).validBytes;
   let firstChange: number | undefined;
   let lost: string | undefined;

@@ -74,16 +74,21 @@ describe("shared journal", () => {
     const { modsDir, walDir, shared, stores } = await setUp(["a", "b", "c"]);
     for (let round = 1; round <= 20; round++) await Promise.all(stores.map((store) => store.append([event(round), event(round + 1000)], seqOf)));
     const paths = ["a", "b", "c"].map((name) => join(modsDir, name, journalName(0)));
-    const whole = await Promise.all(paths.map((path) => readFile(path)));
-    // A crash: nothing closed, nothing flushed (closing the handles changes no bytes).
+    // A crash: nothing closed, nothing flushed (closing the handles changes no bytes). The stores
+    // keep batches in memory up to 64 KiB, so their files lack most of them, as after a machine crash.
     for (const store of stores) closers.push(() => store.close());
     await shared.close(false);
-    await truncate(paths[0] as string, Math.floor((whole[0] as Buffer).length / 2) + 3); // torn in the middle of a record
+    await writeFile(paths[0] as string, "0123abcd {\"seq\":1,\"ent"); // a torn write at the very start
     await rm(paths[1] as string); // gone entirely
     const result = await redoSharedJournal(walDir, modsDir);
     expect([...result.damage]).toEqual([]);
-    for (let i = 0; i < 3; i++) expect((await readFile(paths[i] as string)).equals(whole[i] as Buffer)).toBe(true);
-    expect(result.warnings.join("\n")).toMatch(/a\/journal-00000000\.log: \d+ journal batches written back/);
+    const expected = Array.from({ length: 20 }, (_, i) => [i + 1, i + 1001]).flat();
+    for (const path of paths) {
+      const read = await readJournal(path as string);
+      expect(read.damage).toBeUndefined();
+      expect(read.records.map((r) => r.seq)).toEqual(expected);
+    }
+    expect(result.warnings.join("\n")).toMatch(/a\/journal-00000000\.log: 20 journal batches written back from byte 0/);
     expect(result.warnings.join("\n")).toMatch(/b\/journal-00000000\.log: 20 journal batches written back from byte 0/);
     expect(await walFiles(walDir)).toEqual([]); // repaired durably: the shared copy is gone
   });
@@ -105,7 +110,8 @@ describe("shared journal", () => {
     const bytes = Buffer.from(text, "utf8");
     bytes[at] = (bytes[at] as number) ^ 0x01;
     await writeFile(walPath, bytes);
-    // The machine crashed too: b's and c's files lost their tails; a's is whole.
+    // The machine crashed too: b's and c's files lost what they had (a's holds what it held: the
+    // stores keep up to 64 KiB in memory, so little or nothing).
     await truncate(join(modsDir, "b", journalName(0)), 0);
     await truncate(join(modsDir, "c", journalName(0)), 0);
     const result = await redoSharedJournal(walDir, modsDir);

@@ -83,6 +83,11 @@ export class SharedJournal {
     return this.#segment;
   }
 
+  /** Reports a failure that loses nothing (the shared copy still holds the records). */
+  warn(err: Error): void {
+    this.#onError(err);
+  }
+
   /** Adds a store whose own files must be synced before a segment is deleted. */
   register(owner: SharedJournalOwner): void {
     this.#owners.add(owner);
