@@ -22,10 +22,11 @@ export interface SharedBatch extends SharedBatchPlace {
  * place, the payload's length and checksum; the checksum covers the JSON), then the payload bytes
  * exactly as they were appended to the mod's own segment. The "W " prefix cannot start a per-mod
  * record line (those start with eight hex digits), so a reader can find the next header after damage.
+ * Returns the header line; the payload follows it unchanged.
  */
-export function encodeBatch(place: SharedBatchPlace, payload: Buffer): Buffer {
+export function batchHeader(place: SharedBatchPlace, payload: Buffer): Buffer {
   const json = JSON.stringify({ mod: place.mod, seg: place.seg, at: place.at, bytes: payload.length, crc: crc32(payload) });
-  return Buffer.concat([Buffer.from(`W ${crc32(json).toString(16).padStart(8, "0")} ${json}\n`, "utf8"), payload]);
+  return Buffer.from(`W ${crc32(json).toString(16).padStart(8, "0")} ${json}\n`, "utf8");
 }
 
 /** What reading a shared journal segment found: its batches, and where it is damaged. */

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
 import { syncFolder } from "./atomic-write.js";
 import { JournalFile } from "./journal-file.js";
-import { encodeBatch, type SharedBatchPlace } from "./shared-journal-record.js";
+import { batchHeader, type SharedBatchPlace } from "./shared-journal-record.js";
 import { SHARED_JOURNAL_FILE, segmentsOf, sharedJournalName } from "./store-layout.js";
 
 /** A mod's store as the shared journal sees it: it can make its own journal files durable. */
@@ -99,7 +99,8 @@ export class SharedJournal {
    */
   commit(place: SharedBatchPlace, payload: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", `the shared journal in ${this.dir} is closed`));
-    this.#pending.push(encodeBatch(place, payload));
+    // Header and payload as two pieces: the group's one Buffer.concat copies each byte once.
+    this.#pending.push(batchHeader(place, payload), payload);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       this.#running ??= this.#run().finally(() => (this.#running = undefined));
