@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModHost } from "modhost";
+import { eachLine } from "../support/child-lines.js";
 import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
 import { persistScratch } from "../support/persist-scratch.js";
 
@@ -34,18 +35,12 @@ async function runAndKill(durability: string, ticks: number, firstIndex = 0): Pr
   const acked: number[] = [];
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    let buffer = "";
     let seen = 0;
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split("\n");
-      buffer = parts.pop() ?? "";
-      for (const line of parts) {
-        lines.push(line);
-        if (!line.startsWith("ack ")) continue;
-        acked.push(...line.slice(4).split(",").map(Number));
-        if (++seen === ticks) child.kill("SIGKILL");
-      }
+    eachLine(child.stdout, (line) => {
+      lines.push(line);
+      if (!line.startsWith("ack ")) return;
+      acked.push(...line.slice(4).split(",").map(Number));
+      if (++seen === ticks) child.kill("SIGKILL");
     });
     child.on("exit", () => resolve());
     child.on("error", reject);
