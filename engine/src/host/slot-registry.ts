@@ -254,13 +254,16 @@ export class SlotRegistry {
   async closeState(errors: unknown[]): Promise<void> {
     await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
     await this.#state?.pruner.close().catch((err: unknown) => errors.push(err));
+    // Together: with the shared journal each close syncs its mod's segment (100 mods: 100 syncs).
     let flushed = true;
-    for (const persistence of this.#persistence.values()) {
-      await persistence.store.close().catch((err: unknown) => {
-        flushed = false;
-        errors.push(err);
-      });
-    }
+    await Promise.all(
+      [...this.#persistence.values()].map((persistence) =>
+        persistence.store.close().catch((err: unknown) => {
+          flushed = false;
+          errors.push(err);
+        }),
+      ),
+    );
     // Every store synced its own segments: the shared journal's copy is no longer needed.
     await this.#state?.shared?.close(flushed).catch((err: unknown) => errors.push(err));
   }
