@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModHost } from "modhost";
+import { eachLine } from "../support/child-lines.js";
 import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
 import { cannotMount, mountTmpfs, type SmallFs } from "./fixtures/small-fs.js";
 
@@ -43,20 +44,14 @@ describe.skipIf(cannotMount !== undefined)("SIGKILL of the game process while th
       let ready = false;
       const lines: string[] = [];
       const exited = new Promise<void>((resolve, reject) => {
-        let buffer = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-          buffer += chunk.toString();
-          const parts = buffer.split("\n");
-          buffer = parts.pop() ?? "";
-          for (const line of parts) {
-            lines.push(line);
-            if (line.startsWith("ready")) ready = true;
-            const [kind, index] = line.split(" ");
-            if (kind === "ack") acked.add(Number(index));
-            if (kind === "nack") refused.add(Number(index));
-            // Skip the index after the last answer: that event may be in flight (durable, unanswered) at the kill.
-            if (kind === "ack" || kind === "nack") next = Math.max(next, Number(index) + 2);
-          }
+        eachLine(child.stdout, (line) => {
+          lines.push(line);
+          if (line.startsWith("ready")) ready = true;
+          const [kind, index] = line.split(" ");
+          if (kind === "ack") acked.add(Number(index));
+          if (kind === "nack") refused.add(Number(index));
+          // Skip the index after the last answer: that event may be in flight (durable, unanswered) at the kill.
+          if (kind === "ack" || kind === "nack") next = Math.max(next, Number(index) + 2);
         });
         child.on("exit", () => resolve());
         child.on("error", reject);

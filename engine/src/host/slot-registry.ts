@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
 import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
@@ -5,7 +6,10 @@ import { buildReport, type SwapReport } from "../model/swap-report.js";
 import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
 import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
+import { SharedJournal } from "../persist/shared-journal.js";
+import { redoSharedJournal } from "../persist/shared-journal-redo.js";
 import { openStateDir } from "../persist/state-dir.js";
+import { SHARED_JOURNAL_FOLDER } from "../persist/store-layout.js";
 import { VersionPruner } from "../persist/version-pruner.js";
 import { VersionStore } from "../persist/version-store.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
@@ -52,7 +56,7 @@ export class SlotRegistry {
   /** Every load not yet settled, for close(). */
   readonly #pendingLoads = new Set<Promise<SwapReport>>();
   /** The stateDir's shared parts, when there is one. */
-  #state: { modsDir: string; versions: VersionStore; group: GroupCommit; pruner: VersionPruner } | undefined;
+  #state: { modsDir: string; versions: VersionStore; group: GroupCommit; pruner: VersionPruner; shared: SharedJournal | undefined } | undefined;
   readonly #persistence = new Map<string, SlotPersistence>();
   /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
   readonly #folderHashes = new Map<string, string>();
@@ -138,7 +142,16 @@ export class SlotRegistry {
       (hash) => [...this.#slots.values()].some((slot) => slot.referencedVersions().has(hash)),
       (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${err.message}` }),
     );
-    this.#state = { modsDir, versions, group: new GroupCommit((ms) => this.#ctx.metrics.journalSync(ms)), pruner };
+    // Before any mod recovers: put back into the mods' segments what a machine crash took from them.
+    const walDir = join(stateDir, SHARED_JOURNAL_FOLDER);
+    const redo = await redoSharedJournal(walDir, modsDir);
+    for (const warning of redo.warnings) this.#ctx.events.log({ mod: "<stateDir>", level: "warn", message: `shared journal: ${warning}` });
+    const onSync = (ms: number): void => this.#ctx.metrics.journalSync(ms);
+    const shared =
+      this.#ctx.options.durability === "batch"
+        ? await SharedJournal.open(walDir, { onSync, onError: (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "error", message: `shared journal: ${err.message}` }) })
+        : undefined;
+    this.#state = { modsDir, versions, group: new GroupCommit(onSync), pruner, shared };
   }
 
   /** Registers prepared folders (in folder order, so which of two same-named folders wins is deterministic) and brings them up. */
@@ -241,7 +254,18 @@ export class SlotRegistry {
   async closeState(errors: unknown[]): Promise<void> {
     await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
     await this.#state?.pruner.close().catch((err: unknown) => errors.push(err));
-    for (const persistence of this.#persistence.values()) await persistence.store.close().catch((err: unknown) => errors.push(err));
+    // Together: with the shared journal each close syncs its mod's segment (100 mods: 100 syncs).
+    let flushed = true;
+    await Promise.all(
+      [...this.#persistence.values()].map((persistence) =>
+        persistence.store.close().catch((err: unknown) => {
+          flushed = false;
+          errors.push(err);
+        }),
+      ),
+    );
+    // Every store synced its own segments: the shared journal's copy is no longer needed.
+    await this.#state?.shared?.close(flushed).catch((err: unknown) => errors.push(err));
   }
 
   /** Keeps what recovery found for mods() and says it: a "recovery" event, and log lines for anything unusual. */
@@ -344,7 +368,7 @@ export class SlotRegistry {
     if (state === undefined) return undefined;
     let persistence = this.#persistence.get(name);
     if (persistence === undefined) {
-      persistence = { store: ModStore.openSync(state.modsDir, name, this.#ctx.options.durability, state.group, this.#ctx.metrics), versions: state.versions };
+      persistence = { store: ModStore.openSync(state.modsDir, name, this.#ctx.options.durability, state.group, this.#ctx.metrics, state.shared), versions: state.versions };
       persistence.store.onPruned = () => state.pruner.request();
       this.#persistence.set(name, persistence);
     }

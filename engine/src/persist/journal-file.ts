@@ -47,10 +47,14 @@ export class JournalFile {
    * retries the roll-back first and fails if it cannot).
    */
   async append(records: readonly { seq: number; entry: DurableEntry }[]): Promise<number> {
+    const bytes = encodeRecords(records);
+    await this.appendBytes(bytes);
+    return bytes.length;
+  }
+
+  /** Appends records already encoded (encodeRecords); all-or-nothing like append(). */
+  async appendBytes(bytes: Buffer): Promise<void> {
     if (this.#dirty) await this.#rollBack();
-    let text = "";
-    for (const record of records) text += encodeRecord(record.seq, record.entry);
-    const bytes = Buffer.from(text, "utf8");
     try {
       // write(2) may write less than asked (a filesystem filling up): continue until all is written.
       let done = 0;
@@ -64,7 +68,6 @@ export class JournalFile {
       throw err;
     }
     this.#goodSize += bytes.length;
-    return bytes.length;
   }
 
   /**
@@ -106,6 +109,13 @@ export function encodeRecord(seq: number, entry: DurableEntry): string {
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
 
+/** Records as journal lines, in one buffer (what append() writes). */
+export function encodeRecords(records: readonly { seq: number; entry: DurableEntry }[]): Buffer {
+  let text = "";
+  for (const record of records) text += encodeRecord(record.seq, record.entry);
+  return Buffer.from(text, "utf8");
+}
+
 /** Where a segment stops being valid, and whether valid records follow (then it is not a torn tail). */
 export interface JournalDamage {
   readonly offset: number;
@@ -128,7 +138,11 @@ export interface JournalRead {
  * it) from damage in the middle. Never modifies the file: see cutJournal().
  */
 export async function readJournal(path: string): Promise<JournalRead> {
-  const data = await readFile(path);
+  return scanJournal(await readFile(path));
+}
+
+/** readJournal() of a segment's bytes already read. */
+export function scanJournal(data: Buffer): JournalRead {
   const records: { seq: number; entry: DurableEntry }[] = [];
   let offset = 0;
   let damage: { offset: number; reason: string } | undefined;

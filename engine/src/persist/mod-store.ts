@@ -8,7 +8,8 @@ import { syncFolder } from "./atomic-write.js";
 import { writeCheckpoint } from "./checkpoint-file.js";
 import type { DurableEntry, Durability } from "./durable-entry.js";
 import type { GroupCommit } from "./group-commit.js";
-import { JournalFile } from "./journal-file.js";
+import { JournalFile, encodeRecords } from "./journal-file.js";
+import type { SharedJournal, SharedJournalOwner } from "./shared-journal.js";
 import { CHECKPOINT_FILE, JOURNAL_FILE, journalName, segmentOf, segmentsOf } from "./store-layout.js";
 import { removeMetaFile, writeMetaFile, type DurablePoint } from "./store-meta.js";
 import { recoverStore } from "./store-recovery.js";
@@ -18,6 +19,9 @@ import { scanReferences } from "./version-references.js";
 // The store's data types have a file of their own; re-exported so that callers keep importing
 // the store's surface from here.
 export type { ModMeta, RecoveredMod, RecoveryOutcome, StoreObserver } from "./store-types.js";
+
+/** A store's batches kept in memory for its own segment are written once they reach this size. */
+const PENDING_BYTES = 64 * 1024;
 
 /**
  * One mod's folder in the stateDir: checkpoints (`checkpoint-N.dat`, the last two kept) and journal
@@ -32,11 +36,23 @@ export type { ModMeta, RecoveredMod, RecoveryOutcome, StoreObserver } from "./st
  *
  * Once a journal write fails, every later append fails fast (E_PERSIST_FAILED) until reopen()
  * writes a new checkpoint: records never land after a gap.
+ *
+ * With "batch" and a shared journal, a batch is made durable by the shared journal's group commit
+ * (one write and one sync for all mods) and kept in memory for the mod's own segment, written there
+ * in large pieces (PENDING_BYTES) and synced when the shared journal retires a segment, when the
+ * segment is closed, and on close(). After a crash the shared journal's redo writes back what the
+ * segment lacks.
  */
-export class ModStore {
+export class ModStore implements SharedJournalOwner {
   readonly dir: string;
   readonly #durability: Durability;
   readonly #group: GroupCommit;
+  readonly #shared: SharedJournal | undefined;
+  /** Batches of the open segment not written to it yet, and their bytes (shared journal only). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Records were written to the open segment since it was last synced (shared journal only). */
+  #unsynced = false;
   readonly #observer: StoreObserver;
   /** The segment new records go to; a checkpoint numbered the same precedes it. */
   #segment = 0;
@@ -58,16 +74,21 @@ export class ModStore {
   /** Called when a checkpoint became durable and older files were removed (versions may be unreferenced now). */
   onPruned: (() => void) | undefined;
 
-  private constructor(dir: string, durability: Durability, group: GroupCommit, observer: StoreObserver) {
+  private constructor(dir: string, durability: Durability, group: GroupCommit, observer: StoreObserver, shared: SharedJournal | undefined) {
     this.dir = dir;
     this.#durability = durability;
     this.#group = group;
     this.#observer = observer;
+    this.#shared = durability === "batch" ? shared : undefined;
+    this.#shared?.register(this);
   }
 
-  /** The store of mod `name` under `modsStateDir`; its folder is created by the first write. */
-  static openSync(modsStateDir: string, name: string, durability: Durability, group: GroupCommit, observer: StoreObserver): ModStore {
-    return new ModStore(join(modsStateDir, name), durability, group, observer);
+  /**
+   * The store of mod `name` under `modsStateDir`; its folder is created by the first write. With
+   * `shared` and "batch", its batches are made durable by the shared journal.
+   */
+  static openSync(modsStateDir: string, name: string, durability: Durability, group: GroupCommit, observer: StoreObserver, shared?: SharedJournal): ModStore {
+    return new ModStore(join(modsStateDir, name), durability, group, observer, shared);
   }
 
   /** Why journal writes are failing, if they are. */
@@ -116,8 +137,10 @@ export class ModStore {
       if (this.#failure !== undefined) throw this.#failedError();
       const journal = await this.#openJournal(segment);
       const before = journal.size;
-      const bytes = await journal.append(records);
-      this.#observer.journalWrite(records.length, bytes);
+      const bytes = encodeRecords(records);
+      if (this.#shared !== undefined) return this.#commitShared(this.#shared, segment, records, bytes);
+      await journal.appendBytes(bytes);
+      this.#observer.journalWrite(records.length, bytes.length);
       try {
         if (this.#durability === "fsync") {
           const start = performance.now();
@@ -195,13 +218,66 @@ export class ModStore {
     return scanReferences(this.dir);
   }
 
-  /** Finishes pending writes and closes the journal. Idempotent. */
+  /** Makes what was appended to the open segment durable in it (see SharedJournalOwner). */
+  flushJournal(): Promise<void> {
+    // Not #enqueue: a failed sync here must not stop the journal (the shared copy still holds the records).
+    return this.#lines.run("journal", () => this.#syncOpen());
+  }
+
+  /** A batch made durable by the shared journal, kept for the open segment (see the class comment). */
+  async #commitShared(shared: SharedJournal, segment: number, records: readonly { seq: number }[], bytes: Buffer): Promise<void> {
+    const at = (this.#journal?.file.size ?? 0) + this.#pendingBytes;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    try {
+      await shared.commit({ mod: this.#name, seg: segment, at }, bytes);
+    } catch (err) {
+      // Not durable, so not kept: it is the last batch (appends of a store run one at a time).
+      this.#pending.pop();
+      this.#pendingBytes -= bytes.length;
+      throw err;
+    }
+    this.#observer.journalWrite(records.length, bytes.length);
+    for (const record of records) if (record.seq > this.#written) this.#written = record.seq;
+    if (this.#pendingBytes >= PENDING_BYTES) {
+      // Behind this append on the line, not awaited by it: the batch is durable already, and a
+      // failed write keeps the batches in memory for the next try (the shared copy has them).
+      void this.#lines.run("journal", () => this.#writePending()).catch((err: unknown) => shared.warn(new Error(`writing the journal of ${this.#name} failed (${(err as Error).message}); the shared journal keeps its records`)));
+    }
+  }
+
+  async #writePending(): Promise<void> {
+    if (this.#pendingBytes === 0 || this.#journal === undefined) return;
+    const bytes = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
+    await this.#journal.file.appendBytes(bytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#unsynced = true;
+  }
+
+  /** Finishes pending writes, syncs and closes the journal. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([this.#lines.idle("journal"), this.#lines.idle("slow")]);
-    await this.#journal?.file.close();
-    this.#journal = undefined;
+    try {
+      await this.#syncOpen();
+    } finally {
+      await this.#journal?.file.close();
+      this.#journal = undefined;
+    }
+  }
+
+  async #syncOpen(): Promise<void> {
+    await this.#writePending();
+    if (!this.#unsynced || this.#journal === undefined) return;
+    this.#unsynced = false;
+    try {
+      await this.#journal.file.sync();
+    } catch (err) {
+      this.#unsynced = true;
+      throw err;
+    }
   }
 
   get #name(): string {
@@ -244,6 +320,7 @@ export class ModStore {
 
   async #openJournal(segment: number): Promise<JournalFile> {
     if (this.#journal?.segment !== segment) {
+      await this.#syncOpen(); // its records must be durable in it before the shared journal may drop them
       await this.#journal?.file.close();
       this.#journal = undefined;
       this.#journal = { segment, file: await JournalFile.open(join(this.dir, journalName(segment))) };

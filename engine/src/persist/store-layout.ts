@@ -28,3 +28,13 @@ export function segmentsOf(names: readonly string[], pattern: RegExp): number[] 
     return n === undefined ? [] : [n];
   });
 }
+
+/** The stateDir's folder of the shared write-ahead journal (see SharedJournal). */
+export const SHARED_JOURNAL_FOLDER = "wal";
+export const SHARED_JOURNAL_FILE = /^wal-(\d{8})\.log$/;
+
+/** The file name of shared journal segment `n`. */
+export const sharedJournalName = (n: number): string => `wal-${pad(n)}.log`;
+
+/** A mod's note of records the shared journal's redo found lost (see redoSharedJournal). */
+export const SHARED_LOSS_FILE = "shared-journal-loss.json";

@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { StateSnapshot } from "../model/wire.js";
@@ -7,7 +7,8 @@ import { keepAside, setAside } from "./damaged-files.js";
 import type { DurableEntry } from "./durable-entry.js";
 import { cutJournal, readJournal } from "./journal-file.js";
 import type { RecoveryReport } from "./recovery-report.js";
-import { CHECKPOINT_FILE, JOURNAL_FILE, META_FILE, checkpointName, journalName, segmentsOf } from "./store-layout.js";
+import { readSharedLoss } from "./shared-loss.js";
+import { CHECKPOINT_FILE, JOURNAL_FILE, META_FILE, SHARED_LOSS_FILE, checkpointName, journalName, segmentsOf } from "./store-layout.js";
 import { readMetaFile, type DurablePoint } from "./store-meta.js";
 import type { ModMeta, RecoveredMod, RecoveryOutcome } from "./store-types.js";
 
@@ -32,7 +33,8 @@ export interface RecoveringStore {
  * newest segment, with nothing valid after it) is cut with a warning. Damage followed by valid
  * records, a missing segment or missing newest files make the outcome "corrupt" (the damaged file
  * is copied to `damaged/`, nothing is cut), unless `acceptLoss`: then recovery continues from the
- * last good point and the files past it are moved to `damaged/`.
+ * last good point and the files past it are moved to `damaged/`. Records the shared journal's redo
+ * found lost (SHARED_LOSS_FILE, see redoSharedJournal) make the outcome "corrupt" too.
  */
 export async function recoverStore(store: RecoveringStore, acceptLoss: boolean): Promise<RecoveryOutcome> {
   const dir = store.dir;
@@ -127,6 +129,12 @@ export async function recoverStore(store: RecoveringStore, acceptLoss: boolean):
     if (acceptLoss) await cutJournal(join(dir, name), read.validBytes);
     lost = true;
     break;
+  }
+  if (names.includes(SHARED_LOSS_FILE)) {
+    damage.push(...(await readSharedLoss(dir)));
+    lost = true;
+    // Accepted: the loss is the last good point's business now; the note would fault the mod again.
+    if (acceptLoss) await rm(join(dir, SHARED_LOSS_FILE), { force: true });
   }
   if (!lost && meta?.seq !== undefined && maxSeq < meta.seq) {
     damage.push(`the journal ends at sequence number ${maxSeq} but meta.json records that events up to ${meta.seq} were saved: records are missing`);

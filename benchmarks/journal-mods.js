@@ -1,0 +1,44 @@
+// Journal cost per mod-event with a stateDir: N combat mods (100 entities each), ticks of
+// `events` emits (every mod answers each), for one durability. One configuration per process;
+// prints one JSON line. Run before/after builds interleaved (MODHOST_BENCH_ENGINE picks the build):
+//   node --no-node-snapshot benchmarks/journal-mods.js <mods> <memory|none|batch|fsync> [ticks] [events] [isolation]
+// cpu_us_per_mod_event: this process's CPU (process.cpuUsage) over the timed ticks / mod-events;
+// wall_us_per_mod_event: wall time the same way. The journal's cost is the difference to "memory"
+// (no stateDir) measured the same way.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "./lib/fixtures.js";
+import { loadModhost } from "./lib/engine.js";
+
+const [modsArg = "100", durability = "batch", ticksArg = "200", eventsArg = "10", isolation = "inline"] = process.argv.slice(2);
+const mods = Number(modsArg);
+const ticks = Number(ticksArg);
+const events = Number(eventsArg);
+const { ModHost } = await loadModhost();
+const set = await makeModsDir(modSet("combat", mods, () => combatMod(100)), { limits: COMBAT_LIMITS });
+const stateDir = await mkdtemp(join(tmpdir(), "modhost-bench-journal-"));
+try {
+  const host = await ModHost.create({ modsDir: set.dir, ...(durability === "memory" ? {} : { stateDir, durability }), isolation, checkpointEvery: 1_000_000 });
+  try {
+    const payloads = attackPayloads(100, events);
+    const tick = async () => {
+      const all = await Promise.all(payloads.map((p) => host.emit("attack", p)));
+      for (const results of all) for (const r of results) if (!r.ok) throw new Error(`${r.mod}: ${r.error?.code} ${r.error?.message}`);
+    };
+    for (let i = 0; i < Math.max(5, ticks / 10); i++) await tick();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < ticks; i++) await tick();
+    const wallUs = (performance.now() - t0) * 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const modEvents = ticks * events * mods;
+    console.log(JSON.stringify({ mods, durability, isolation, ticks, events, cpu_us_per_mod_event: +((cpu.user + cpu.system) / modEvents).toFixed(2), wall_us_per_mod_event: +(wallUs / modEvents).toFixed(2) }));
+  } finally {
+    await host.close();
+  }
+} finally {
+  await rm(stateDir, { recursive: true, force: true });
+  await set.cleanup();
+}
