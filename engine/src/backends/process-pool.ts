@@ -19,7 +19,7 @@ import { SharedSpare } from "./shared-spare.js";
 
 /** When a mod that crashed its shared process is moved to a process of its own. */
 export interface IsolationPolicy {
-  /** Crashes of one shared process with this mod running (default 2)... */
+  /** Crashes in a row of a shared process with this mod running (default 2)... */
   readonly crashes: number;
   /** ...within this window (ms, default 60 s). */
   readonly windowMs: number;
@@ -81,7 +81,7 @@ export class ProcessPool implements SandboxBackend {
   /** Which member each mod was placed on (stable for the pool's life). */
   readonly #placement = new Map<string, Member>();
   readonly #instances = new Map<string, Placed>();
-  /** Recent crashes each mod caused in a shared member (ms timestamps). */
+  /** Recent crashes in a row each mod caused in a shared member (ms timestamps). */
   readonly #crashes = new Map<string, number[]>();
   readonly #crashListeners: ((info: CrashInfo) => void)[] = [];
   readonly #isolatedListeners: ((event: IsolatedMod) => void)[] = [];
@@ -170,7 +170,16 @@ export class ProcessPool implements SandboxBackend {
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const placed = this.#live(id);
-    return placed === undefined ? Promise.resolve({ results: [], stop: "disposed" }) : placed.backend.dispatch(placed.inner, events, replay);
+    if (placed === undefined) return Promise.resolve({ results: [], stop: "disposed" });
+    const out = placed.backend.dispatch(placed.inner, events, replay);
+    if (replay || !this.#crashes.has(placed.mod)) return out;
+    // Crashes count in a row, as quarantine does: a mod that runs its next events (not a replay of
+    // old ones) to the end was not the cause, e.g. its event was merely first to reach a process
+    // that had already been killed from outside.
+    return out.then((result) => {
+      if (result.stop === undefined && result.results.length > 0) this.#crashes.delete(placed.mod);
+      return result;
+    });
   }
 
   exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
