@@ -7,19 +7,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ModhostError, type ModHost } from "modhost";
-import { counterMod, handlerMod, startRig, type Rig } from "./harness.js";
+import { counterMod, handlerMod, rigsClosedAfterEach, startRig } from "./harness.js";
 
-const rigs: Rig[] = [];
-afterEach(async () => {
-  await Promise.all(rigs.splice(0).map((r) => r.close()));
-});
-async function rig(...args: Parameters<typeof startRig>): Promise<Rig> {
-  const r = await startRig(...args);
-  rigs.push(r);
-  return r;
-}
+const rig = rigsClosedAfterEach();
 
 /** Counts the "restored" recovery events of each mod from now on. */
 function countRestores(host: ModHost): Map<string, number> {
