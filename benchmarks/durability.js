@@ -3,11 +3,18 @@
 //   persist.journal.eps_<mode>     events/s through a mod with the journal on (1000-event batches)
 //   persist.journal.added_us_<mode> added latency of one awaited emit vs. no stateDir
 //   persist.recovery_ms_<n>        ModHost.create() until the state is back, with n journaled events
+//   persist.tick.mods<N>.us_<mode> / .cpu_us_<mode>   a game tick (10 attacks, each answered by N
+//                                  combat mods; emit loop) per mod-event: wall time / CPU time of
+//                                  this process + the sandbox process; <mode>: memory (no stateDir),
+//                                  batch, fsync (durability). Hosts side by side, ticks taking turns.
+//   persist.tick.mods<N>.added_us_<mode> / .added_cpu_us_<mode>   the same minus memory's (medians)
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir } from "./lib/fixtures.js";
-import { nowMs, percentile, round } from "./lib/stats.js";
+import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "./lib/fixtures.js";
+import { createHost, noteFailure, noteFailedResult } from "./lib/failures.js";
+import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "./lib/machine.js";
+import { nowMs, percentile, record, round } from "./lib/stats.js";
 import { loadModhost } from "./lib/engine.js";
 
 const { ModHost } = await loadModhost();
@@ -89,6 +96,82 @@ async function recoveryTime(events) {
   }
 }
 
+/** The journal modes the tick figures compare: no stateDir, then each durability with one. */
+const TICK_MODES = ["memory", "batch", "fsync"];
+
+/**
+ * Per mod-event cost of a 10-event tick through `modCount` combat mods, for every TICK_MODES
+ * host (created side by side, ticks taking turns, rotating). Returns { <mode>: { us, cpuUs } }.
+ */
+async function journalTicks(modCount, quick) {
+  const events = 10;
+  const rounds = quick ? 2 : 40;
+  const budgetMs = quick ? 2000 : 12_000; // fsync at 100 mods waits on the disk: bounded by time
+  const rigs = [];
+  try {
+    for (const mode of TICK_MODES) {
+      const mods = await makeModsDir(modSet("combat", modCount, () => combatMod(100)), { limits: COMBAT_LIMITS });
+      const rig = { mode, mods, stateDir: undefined, host: undefined, us: [], cpuUs: [] };
+      rigs.push(rig);
+      if (mode !== "memory") rig.stateDir = await mkdtemp(join(tmpdir(), "modhost-bench-state-"));
+      const persist = rig.stateDir === undefined ? {} : { stateDir: rig.stateDir, durability: mode };
+      rig.host = await createHost(ModHost, { modsDir: mods.dir, ...persist, isolation: "process", typecheck: "off", checkpointEvery: 1_000_000 });
+    }
+    const payloads = attackPayloads(100, events);
+    const tickOnce = async (rig) => {
+      const pids = sandboxPidsOf(rig.host);
+      const sandbox0 = cpuNsOfAll(pids);
+      const cpu0 = selfCpuNs();
+      const t0 = nowMs();
+      const all = await Promise.all(payloads.map((p) => rig.host.emit("attack", p)));
+      const ms = nowMs() - t0;
+      const cpu = selfCpuNs() - cpu0;
+      const sandbox1 = cpuNsOfAll(pids);
+      for (const results of all) for (const r of results) if (!r.ok) noteFailedResult(`persist:${rig.mode}`, r);
+      if (sandbox0 === undefined || sandbox1 === undefined || sandboxPidsOf(rig.host).join(",") !== pids.join(",")) {
+        noteFailure(`persist:${rig.mode}:sandbox_replaced`, pids);
+        return undefined;
+      }
+      return { us: (ms * 1000) / (events * modCount), cpuUs: (cpu + sandbox1 - sandbox0) / 1000 / (events * modCount) };
+    };
+    for (const rig of rigs) await tickOnce(rig); // warm
+    const started = nowMs();
+    for (let round = 0; round < rounds; round++) {
+      if (round >= 3 && nowMs() - started > budgetMs) break;
+      for (let k = 0; k < rigs.length; k++) {
+        const rig = rigs[(round + k) % rigs.length];
+        const r = await tickOnce(rig);
+        if (r === undefined) continue;
+        rig.us.push(r.us);
+        rig.cpuUs.push(r.cpuUs);
+      }
+    }
+    return Object.fromEntries(rigs.map((rig) => [rig.mode, { us: rig.us, cpuUs: rig.cpuUs }]));
+  } finally {
+    for (const rig of rigs) {
+      await rig.host?.close();
+      await rig.mods.cleanup();
+      if (rig.stateDir !== undefined) await rm(rig.stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The tick figures of journalTicks() as persist.tick.* metrics (see the header). */
+function putJournalTicks(metrics, counts, label, byMode) {
+  const base = `persist.tick.mods${label}`;
+  const memory = byMode.memory;
+  for (const mode of TICK_MODES) {
+    const { us, cpuUs } = byMode[mode];
+    if (us.length === 0) continue; // every tick lost to a restart: counted in failures
+    record(metrics, `${base}.us_${mode}`, us, counts);
+    record(metrics, `${base}.cpu_us_${mode}`, cpuUs, counts);
+    if (mode !== "memory" && memory.us.length > 0) {
+      metrics[`${base}.added_us_${mode}`] = round(percentile(us, 50) - percentile(memory.us, 50));
+      metrics[`${base}.added_cpu_us_${mode}`] = round(percentile(cpuUs, 50) - percentile(memory.cpuUs, 50));
+    }
+  }
+}
+
 export async function run({ quick }) {
   const metrics = {};
   const counts = {};
@@ -108,5 +191,8 @@ export async function run({ quick }) {
     metrics[`persist.journal.added_us_${durability}`] = round(r.latencyUs - base.latencyUs);
   }
   for (const n of quick ? [1000] : [1000, 10_000, 50_000]) metrics[`persist.recovery_ms_${n}`] = round(await recoveryTime(n));
-  return { metrics, counts, params: { "persist.entities": entities } };
+  // label: the N of the keys; count: mods loaded (--quick loads fewer under the same labels).
+  const tickMods = quick ? [{ label: 1, count: 1 }, { label: 100, count: 3 }] : [{ label: 1, count: 1 }, { label: 100, count: 100 }];
+  for (const { label, count } of tickMods) putJournalTicks(metrics, counts, label, await journalTicks(count, quick));
+  return { metrics, counts, params: { "persist.entities": entities, "persist.tick.mods": tickMods.map((m) => `mods${m.label}:${m.count}`).join(","), "persist.tick.events": 10 } };
 }

@@ -20,9 +20,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { record, nowMs, sleep } from "./lib/stats.js";
+import { startVerdaccio } from "./lib/verdaccio.js";
 
 const { generateKeyPair, publicKeyLine } = await import("../engine/dist/registry/minisign-key.js");
 const { packMod } = await import("../engine/dist/registry/mod-packer.js");
@@ -77,48 +76,7 @@ async function verifyBench(metrics, counts, samples) {
   }
 }
 
-function run(command, argv, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (out += c));
-    child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${argv.join(" ")}: ${code}\n${out}`))));
-  });
-}
 
-/** Verdaccio in a temp folder on a random loopback port, with a user and an .npmrc for npm publish. */
-async function startVerdaccio(dir) {
-  const config = join(dir, "config.yaml");
-  await writeFile(config, [`storage: ${join(dir, "storage")}`, "auth:", "  htpasswd:", `    file: ${join(dir, "htpasswd")}`, "uplinks: {}", "packages:", "  '**':", "    access: $authenticated", "    publish: $authenticated", "log: { type: stdout, format: json, level: error }", ""].join("\n"));
-  const main = fileURLToPath(new URL("../test/support/verdaccio-main.cjs", import.meta.url));
-  const child = spawn(process.execPath, [main, config], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (c) => {
-      out += c;
-      const m = /\{"port":(\d+)\}/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("close", (code) => reject(new Error(`verdaccio exited ${code}`)));
-  });
-  const url = `http://127.0.0.1:${port}/`;
-  const made = await fetch(new URL("-/user/org.couchdb.user:bench", url), { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "bench", password: "bench-password-1" }) });
-  const { token } = await made.json();
-  await writeFile(join(dir, ".npmrc"), `//127.0.0.1:${port}/:_authToken=${token}\n`);
-  const env = { ...process.env, NPM_CONFIG_USERCONFIG: join(dir, ".npmrc"), NPM_CONFIG_CACHE: join(dir, "npm-cache"), NPM_CONFIG_UPDATE_NOTIFIER: "false" };
-  for (const key of Object.keys(env)) if (key.startsWith("npm_")) delete env[key];
-  return {
-    url,
-    token,
-    publish: (file) => run("npm", ["publish", file, "--registry", url], env),
-    stop: () => new Promise((resolve) => {
-      child.once("close", resolve);
-      child.kill("SIGTERM");
-    }),
-  };
-}
 
 const counterSource = (rev) => `import { defineMod } from "@modhost/sdk";
 export default defineMod<{ n: number }>({ init: () => ({ n: 0 }), on: { hit(s) { s.n++; return { rev: ${rev}, n: s.n }; } } });

@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RUNNERS, fmt, renderChart } from "./chart.js";
+import { round } from "./lib/stats.js";
 
 const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 const DOC = join(DOCS, "benchmarks.md");
@@ -28,6 +29,8 @@ const K = {
   suffixed: (base) => (r) => (isModhost(r) ? [`${base}_${r}`, `${base}_${r}.p99`] : [`${r}.${base}`, `${r}.${base}.p99`]),
   /** modhost `scale.<c>.<what>_<runner>`, peer `<peer>.scale.<c>.<what>`. */
   scale: (config, what) => (r) => (isModhost(r) ? [`scale.${config}.${what}_${r}`, `scale.${config}.${what}_${r}.p99`] : [`${r}.scale.${config}.${what}`, `${r}.scale.${config}.${what}.p99`]),
+  /** modhost `tick.ev<E>.[emitmany.]<what>_<runner>`, peer `<peer>.tick.ev<E>.<what>` (tick.js). */
+  tick: (events, what, via = "") => (r) => (isModhost(r) ? [`tick.ev${events}.${via}${what}_${r}`, `tick.ev${events}.${via}${what}_${r}.p99`] : via === "" ? [`${r}.tick.ev${events}.${what}`, `${r}.tick.ev${events}.${what}.p99`] : [undefined, undefined]),
   /** Ratio keys: modhost process / inline have their own names. */
   ratio: (process, inline, peer) => (r) => (r === "process" ? [process, `${process}.p99`] : r === "inline" ? [inline, `${inline}.p99`] : [`${r}.${peer}`, `${r}.${peer}.p99`]),
 };
@@ -82,6 +85,20 @@ const SECTIONS = [
     ],
   },
   {
+    title: "Tick: 100 combat mods, every event answered by every mod (CPU: this process + sandbox process, per mod-event)",
+    rows: [
+      { label: "10 events per tick (events/s)", keys: K.tick(10, "eps") },
+      { label: "10 events per tick (CPU µs per mod-event)", keys: K.tick(10, "cpu_us") },
+      { label: "1000 events per tick (events/s)", keys: K.tick(1000, "eps") },
+      { label: "1000 events per tick (CPU µs per mod-event)", keys: K.tick(1000, "cpu_us") },
+      // The tick API against the naive loader's own one-call-per-mod batch (its only way).
+      { label: "10 events per tick, host.emitMany (events/s)", keys: K.tick(10, "eps", "emitmany."), naive: K.tick(10, "eps")("naive_ivm") },
+      { label: "10 events per tick, host.emitMany (CPU µs per mod-event)", keys: K.tick(10, "cpu_us", "emitmany."), naive: K.tick(10, "cpu_us")("naive_ivm") },
+      { label: "1000 events per tick, host.emitMany (events/s)", keys: K.tick(1000, "eps", "emitmany."), naive: K.tick(1000, "eps")("naive_ivm") },
+      { label: "1000 events per tick, host.emitMany (CPU µs per mod-event)", keys: K.tick(1000, "cpu_us", "emitmany."), naive: K.tick(1000, "cpu_us")("naive_ivm") },
+    ],
+  },
+  {
     title: "Memory",
     rows: [{ label: "per idle mod (MB, slope over 1/10/50 mods)", keys: K.suffixed("memory.idle_mod_mb") }],
   },
@@ -100,6 +117,76 @@ const RATIOS = [
   { label: "throughput, 100 mods", keys: K.ratio("scale.mods100.ratio_native_process", "scale.mods100.ratio_native_inline", "scale.mods100.ratio_native") },
 ];
 
+/**
+ * `<modhost key>.ratio_naive` for every modhost figure of the side-by-side table that has a naive
+ * isolated-vm loader figure in the same run: modhost's median over the naive loader's median (for
+ * events/s above 1 is ahead of it; for times and CPU below 1 is). Returns the new keys.
+ */
+export function naiveRatios(metrics) {
+  const out = {};
+  for (const section of SECTIONS) {
+    for (const row of section.rows) {
+      const naive = num(metrics, (row.naive ?? row.keys("naive_ivm"))[0]);
+      if (naive === undefined || naive === 0) continue;
+      for (const runner of ["process", "inline"]) {
+        const key = row.keys(runner)[0];
+        const mine = num(metrics, key);
+        if (mine !== undefined) out[`${key}.ratio_naive`] = round(mine / naive);
+      }
+    }
+  }
+  return out;
+}
+
+/** The ratio_naive table (see naiveRatios): one row per figure that has one. */
+function naiveRatioBlock(metrics) {
+  const lines = ["| figure | modhost (process) | modhost (inline) |", "|---|---:|---:|"];
+  for (const section of SECTIONS) {
+    for (const row of section.rows) {
+      const cells = ["process", "inline"].map((r) => num(metrics, `${row.keys(r)[0]}.ratio_naive`));
+      if (cells.every((c) => c === undefined)) continue;
+      lines.push(`| ${row.label} | ${cells.map((c) => (c === undefined ? "—" : fmt(c))).join(" | ")} |`);
+    }
+  }
+  return lines.length > 2 ? lines.join("\n") : undefined;
+}
+
+/** modhost-only figures: journal ticks, crash recovery, serving under CPU load. */
+function modhostOnlyBlock(metrics) {
+  const out = [];
+  const g = (key) => num(metrics, key);
+  const mt = (key) => (g(key) === undefined ? "—" : g(`${key}.p99`) === undefined ? fmt(g(key)) : `${fmt(g(key))} (${fmt(g(`${key}.p99`))})`);
+  if (g("persist.tick.mods1.us_memory") !== undefined) {
+    out.push("**With a stateDir** (process isolation, a 10-event tick through an emit loop; per mod-event, µs: wall / CPU of this process + the sandbox process; added: over no stateDir, medians):");
+    out.push("");
+    out.push("| mods | no stateDir | durability batch | durability fsync | added, batch | added, fsync |");
+    out.push("|---|---:|---:|---:|---:|---:|");
+    for (const n of [1, 100]) {
+      const b = `persist.tick.mods${n}`;
+      const pair = (a, c) => `${g(a) === undefined ? "—" : fmt(g(a))} / ${g(c) === undefined ? "—" : fmt(g(c))}`;
+      out.push(`| ${n} | ${pair(`${b}.us_memory`, `${b}.cpu_us_memory`)} | ${pair(`${b}.us_batch`, `${b}.cpu_us_batch`)} | ${pair(`${b}.us_fsync`, `${b}.cpu_us_fsync`)} | ${pair(`${b}.added_us_batch`, `${b}.added_cpu_us_batch`)} | ${pair(`${b}.added_us_fsync`, `${b}.added_cpu_us_fsync`)} |`);
+    }
+    out.push("");
+  }
+  if (g("recovery.mods1.crash_to_answer_ms") !== undefined) {
+    out.push(`**Crash to every mod answering** (SIGKILL of the sandbox process until every idle mod answered an event; ms, median (p99)): 1 mod ${mt("recovery.mods1.crash_to_answer_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_ms")}.`);
+    out.push("");
+  }
+  if (g("load.process.ticks") !== undefined) {
+    out.push(`**Under CPU load** (another process spinning on every core, ${fmt(g("load.burner_cores") ?? Number.NaN)} cores' worth of CPU while it ran; a steady stream of 10-event ticks through 10 combat mods, default time limits):`);
+    out.push("");
+    out.push("| | sandbox restarts | timeouts | failed results | mods not running | ticks | tick (ms) |");
+    out.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const iso of ["process", "inline"]) {
+      const b = `load.${iso}`;
+      const count = (key) => (g(key) === undefined ? "—" : String(g(key)));
+      out.push(`| modhost (${iso}) | ${iso === "process" ? count(`${b}.sandbox_restarts`) : "—"} | ${count(`${b}.timeouts`)} | ${count(`${b}.failed_events`)} | ${count(`${b}.mods_not_running`)} | ${count(`${b}.ticks`)} | ${mt(`${b}.tick_ms`)} |`);
+    }
+    out.push("");
+  }
+  return out.length > 0 ? out.join("\n").trimEnd() : undefined;
+}
+
 function num(metrics, key) {
   const v = key === undefined ? undefined : metrics[key];
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
@@ -115,7 +202,8 @@ function cell(metrics, keys, runner, { tail = true } = {}) {
 
 /** The generated results of one run; `file` is the name its JSON is published under in docs/. */
 export function resultsBlock(results, file = "benchmarks.json") {
-  const metrics = results.metrics;
+  // Runs published before run.js wrote ratio_naive keys get them here, from their own figures.
+  const metrics = { ...naiveRatios(results.metrics), ...results.metrics };
   const runners = RUNNERS.filter((r) => isModhost(r.id) || r.id in (results.peers ?? {}));
   const head = `| | ${runners.map((r) => r.label).join(" | ")} |\n|---|${runners.map(() => "---:").join("|")}|`;
   const out = [];
@@ -132,14 +220,29 @@ export function resultsBlock(results, file = "benchmarks.json") {
   out.push("");
   out.push(head);
   for (const section of SECTIONS) {
+    // A row no runner has a figure for was not measured in this run (e.g. a run older than it).
+    const rows = section.rows.map((row) => runners.map((r) => cell(metrics, row.keys, r.id))).map((cells, i) => ({ label: section.rows[i].label, cells })).filter((row) => row.cells.some((c) => c !== "—"));
+    if (rows.length === 0) continue;
     out.push(`| **${section.title}** |${runners.map(() => "").join("|")}|`);
-    for (const row of section.rows) out.push(`| ${row.label} | ${runners.map((r) => cell(metrics, row.keys, r.id)).join(" | ")} |`);
+    for (const row of rows) out.push(`| ${row.label} | ${row.cells.join(" | ")} |`);
   }
   out.push("");
   out.push("**× native**: each figure over the native floor's median from the same benchmark (throughput: native events/s over the runner's). 1 is the floor; the tail ratio in parentheses is p99 over the native median.");
   out.push("");
   out.push(head);
   for (const row of RATIOS) out.push(`| ${row.label} | ${runners.map((r) => (r.id === "native" ? "1" : cell(metrics, row.keys, r.id))).join(" | ")} |`);
+  const naive = naiveRatioBlock(metrics);
+  if (naive !== undefined) {
+    out.push("");
+    out.push("**× naive isolated-vm loader** (`<key>.ratio_naive` in the JSON): modhost's median over the naive loader's median in the same run. For events/s above 1 means modhost is ahead; for times, CPU and memory below 1 does.");
+    out.push("");
+    out.push(naive);
+  }
+  const only = modhostOnlyBlock(metrics);
+  if (only !== undefined) {
+    out.push("");
+    out.push(only);
+  }
   const failures = Object.entries(results.failures ?? {});
   out.push("");
   if (failures.length === 0) out.push("Nothing failed during the run (no event answered `ok: false`, no load or swap retried).");

@@ -17,13 +17,27 @@ import { takeFailures } from "./lib/failures.js";
 import { machineInfo } from "./lib/machine.js";
 import { nowMs, round } from "./lib/stats.js";
 import { LABELS, PEERS } from "./peers/index.js";
-import { publish } from "./report.js";
+import { naiveRatios, publish } from "./report.js";
 
 /** Benchmark modules in run order (imported after the engine snapshot: see lib/engine.js). */
-const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "idle-memory", "durability", "recovery"];
+const BENCHMARK_NAMES = ["cold-start", "event-cost", "swap", "scale", "tick", "idle-memory", "durability", "recovery", "load"];
 
-/** The issue's targets: metric key -> upper bound. */
+/** Run after the others even in --quick (which runs the rest at once): load burns every core. */
+const RUN_ALONE = new Set(["load"]);
+
+/** The issue's targets: metric key -> upper bound (a number), or { min } for a lower bound. */
 const TARGETS = {
+  "event.batched.inline_ns.ratio_naive": 1,
+  "event.batched.process_ns.ratio_naive": 1.2,
+  "swap.pause.p99_ms": 0.5,
+  "swap.migrate10k.p50_ms.ratio_naive": 1,
+  "swap.migrate10k.p50_ms_inline.ratio_naive": 1,
+  "tick.ev10.eps_process.ratio_naive": { min: 1 },
+  "tick.ev10.eps_inline.ratio_naive": { min: 1 },
+  "persist.tick.mods100.added_us_batch": 5,
+  "load.process.sandbox_restarts": 1,
+  "load.process.timeouts": 1,
+  "load.inline.timeouts": 1,
   "coldstart.cached10.p50_ms": 30,
   "coldstart.cached10.p50_ms_inline": 30,
   "event.single.inline_us": 5,
@@ -44,6 +58,10 @@ const NOTES = {
   peers: "Peers run the same mods with the same payloads: naive_ivm (a plain isolated-vm loader), quickjs (quickjs-emscripten), nodevm (node:vm, no security boundary), native (the mod as host code: the floor). <peer>.<key> mirrors modhost's <key>; ratio_native keys divide by the native floor measured in the same benchmark (p50 / native p50; .p99: p99 / native p50).",
   failures: "failures counts what went wrong without stopping the run (events answered ok: false, mods retried after failing to load, refused swaps), by runner and error code.",
   recovery: "recovery.mods<N>.crash_to_answer_ms: SIGKILL of the sandbox process until every one of N idle mods answered an event sent right after the kill (process isolation, warm spare ready). benchmarks/recovery.js --before <engine dir> compares another build in the same run.",
+  tick: "tick.ev<E>.*: ticks of E attacks (10, 1000), each answered by every one of 100 combat mods (100 entities each), every runner in one fresh process, ticks taking turns between runners. eps = events/s (.p99: the 1st percentile); cpu_us = CPU time per mod-event (this process + the sandbox process(es)), the figure to compare on a loaded machine. emitmany.*: modhost through host.emitMany (only where the engine has it: params[\"tick.emitMany\"]); the others through an emit() loop.",
+  ratio_naive: "<key>.ratio_naive: a modhost figure over the naive isolated-vm loader's same figure from the same run (medians). events/s: above 1 is ahead of the naive loader; times, CPU and memory: below 1 is. Every modhost figure of the side-by-side table that has a naive counterpart has one (report.js naiveRatios); emitmany figures are over the naive loader's own batch (one call per mod per tick).",
+  persist_tick: "persist.tick.mods<N>.{us,cpu_us}_<mode>: a 10-event tick through N combat mods (process isolation, emit loop) per mod-event, wall and CPU (this process + sandbox); mode memory = no stateDir, batch / fsync = durability with a stateDir; hosts side by side, ticks taking turns. added_*: minus memory's median.",
+  load: "load.*: another process spins on every core while modhost (10 combat mods, default time limits) serves a 10-event tick every 10 ms for params[\"load.duration_ms\"] per isolation. sandbox_restarts and timeouts must be 0: a starved but healthy sandbox or mod must not be killed. load.burner_cores: CPU the burner got (cores) while the stream ran.",
   memory: "Least-squares slope of RSS over 1, 10, 50 idle mods. process: VmRSS of the sandbox process. inline: growth of the host process's RSS across create() (fresh child process per sample, except --quick). breakdown.bare_isolate_mb: RSS per bare isolated-vm isolate + context, the floor of one isolate per mod.",
 };
 
@@ -109,7 +127,8 @@ async function runOne(bench) {
 try {
   if (args.quick) {
     // A smoke run: every benchmark at once (their figures mean nothing; it checks that all run).
-    await Promise.all(selected.map(runOne));
+    await Promise.all(selected.filter((b) => !RUN_ALONE.has(b.name)).map(runOne));
+    for (const bench of selected.filter((b) => RUN_ALONE.has(b.name))) await runOne(bench);
     Object.assign(failures, takeFailures());
   } else {
     for (const bench of selected) {
@@ -122,9 +141,12 @@ try {
 }
 durationMs.total = Math.round(nowMs() - started);
 
+Object.assign(metrics, naiveRatios(metrics));
+
 const targets = {};
 for (const [key, bound] of Object.entries(TARGETS)) {
-  if (key in metrics) targets[key] = { target: `< ${bound}`, value: metrics[key], met: metrics[key] < bound };
+  if (!(key in metrics)) continue;
+  targets[key] = typeof bound === "number" ? { target: `< ${bound}`, value: metrics[key], met: metrics[key] < bound } : { target: `> ${bound.min}`, value: metrics[key], met: metrics[key] > bound.min };
 }
 
 const result = {

@@ -65,3 +65,23 @@ export function selfCpuNs() {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) * 1000;
 }
+
+/**
+ * The sandbox process ids of a modhost host: `host.sandboxPids` where the engine has a pool of
+ * sandbox processes, else `[host.sandboxPid]`; [] with inline isolation or a peer.
+ */
+export function sandboxPidsOf(host) {
+  if (Array.isArray(host?.sandboxPids)) return [...host.sandboxPids];
+  return host?.sandboxPid !== undefined ? [host.sandboxPid] : [];
+}
+
+/** CPU time (ns) used so far by all of `pids` together; undefined if one of them is gone. */
+export function cpuNsOfAll(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    const ns = cpuNsOf(pid);
+    if (ns === undefined) return undefined;
+    total += ns;
+  }
+  return total;
+}

@@ -4,8 +4,12 @@ import { fileURLToPath } from "node:url";
 
 const CHILD = fileURLToPath(new URL("./child.js", import.meta.url));
 
-/** Runs `child(params)` of benchmarks/<moduleName>.js in a new `node --no-node-snapshot`; resolves with its result. */
-export function runChild(moduleName, params, timeoutMs = 60_000) {
+/**
+ * Runs `child(params)` of benchmarks/<moduleName>.js in a new `node --no-node-snapshot`; resolves
+ * with its result. `timeoutMs` only catches a hung child: a fresh node with isolated-vm took over
+ * 60 s to boot and answer at a load average of 30 on 2 cores, so the default leaves room for that.
+ */
+export function runChild(moduleName, params, timeoutMs = 180_000) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // inline isolation refuses V8 flags that reach isolates

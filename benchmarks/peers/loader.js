@@ -4,6 +4,7 @@
 // sandbox away, build a new one with the new code, import the state (through migrate() if the new
 // code has one). Subclasses say how to build a sandbox and call into it.
 import { performance } from "node:perf_hooks";
+import { noteFailure } from "../lib/failures.js";
 import { eventSet, toResult, transpile } from "./mod-glue.js";
 
 /**
@@ -28,12 +29,30 @@ export class PeerLoader {
   load(mods, { cached = true } = {}) {
     for (const [name, source] of Object.entries(mods)) {
       const glue = transpile(source, { cached });
-      const built = this.build(glue);
-      built.sandbox.call("__init");
-      this.mods.set(name, built);
+      this.mods.set(name, this.#buildAndInit(name, glue));
       this.#glue.set(name, glue);
     }
     return this;
+  }
+
+  /**
+   * Builds a mod's sandbox and runs its init(), again (up to 3 tries, each counted) when a
+   * wall-clock limit tripped: on a starved machine a 1 s init deadline can pass before the
+   * sandbox got the CPU, as modhost's loads are retried (lib/failures.js createHost).
+   */
+  #buildAndInit(name, glue) {
+    for (let attempt = 1; ; attempt++) {
+      let built;
+      try {
+        built = this.build(glue);
+        built.sandbox.call("__init");
+        return built;
+      } catch (err) {
+        built?.sandbox.dispose();
+        if (attempt >= 3 || !/interrupted|timed out/i.test(String(err?.message))) throw err;
+        noteFailure(`${this.constructor.peer ?? "peer"}:load:timeout`, `${name}: ${err.message}`);
+      }
+    }
   }
 
   /** One event to every mod that handles it: one result per mod. */

@@ -1,7 +1,7 @@
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import { startResult, stageResult, type AdoptInit, type CommitMode, type CrashInfo, type SandboxBackend, type StageResult, type StartResult, type StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
+import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
 /**
  * Runs isolates in the host process: the lowest latency, but a V8 crash inside an isolate takes
@@ -16,8 +16,8 @@ export class InlineBackend implements SandboxBackend {
     this.#registry = new InstanceRegistry(bridge, "inline");
   }
 
-  start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
-    return Promise.resolve(startResult(this.#registry.start(spec, seed, init)));
+  start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
+    return Promise.resolve(this.#registry.start(spec, seed, init));
   }
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
@@ -27,8 +27,8 @@ export class InlineBackend implements SandboxBackend {
   exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     return Promise.resolve(this.#registry.exportState(id));
   }
-  stage(id: string, spec: LoadSpec): Promise<StageResult> {
-    return Promise.resolve(stageResult(this.#registry.stage(id, spec)));
+  stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
+    return Promise.resolve(this.#registry.stage(id, spec));
   }
   commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
     return Promise.resolve(this.#registry.commit(id, mode));

@@ -1,7 +1,7 @@
 import { ModhostError } from "../errors/modhost-error.js";
-import { startResult, stageResult, type AdoptInit, type CommitMode, type CrashInfo, type SandboxBackend, type StageResult, type StartResult, type StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
 import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
 import { performance } from "node:perf_hooks";
@@ -144,17 +144,17 @@ export class ProcessBackend implements SandboxBackend {
     this.#crashListeners.push(listener);
   }
 
-  async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
+  async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
     const reply = await this.#request("start", { spec, seed, init }, this.#startBudgetMs(spec.callTimeoutMs));
     if (isCrash(reply)) {
-      return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" }, stop: reply.culprit ? "crashed" : "lost" };
+      return { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" } };
     }
     if (reply.kind === "ok") {
       this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
       this.#spare?.started(spec.memoryMb);
       this.#options.sharedSpare?.started(spec.memoryMb);
     }
-    return startResult(reply);
+    return reply;
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
@@ -176,13 +176,13 @@ export class ProcessBackend implements SandboxBackend {
     return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
-  async stage(id: string, spec: LoadSpec): Promise<StageResult> {
+  async stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
     const timeout = this.#timeouts.get(id);
-    if (timeout === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" };
+    if (timeout === undefined) return { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
     const reply = await this.#request("stage", { instance: id, spec }, this.#startBudgetMs(spec.callTimeoutMs));
-    if (isCrash(reply)) return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" }, stop: reply.culprit ? "crashed" : "lost" };
+    if (isCrash(reply)) return { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" } };
     if (reply.kind === "ok") this.#staged.set(id, spec.callTimeoutMs);
-    return stageResult(reply);
+    return reply;
   }
 
   async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {

@@ -11,9 +11,9 @@
  */
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { throwCollected } from "../util/collected-errors.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
-import type { DispatchResult, LoadSpec, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { ProcessBackend, type ProcessBackendOptions } from "./process-backend.js";
 import { SharedSpare } from "./shared-spare.js";
 
@@ -148,7 +148,7 @@ export class ProcessPool implements SandboxBackend {
     this.#isolatedListeners.push(listener);
   }
 
-  async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult> {
+  async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
     if (this.#closing) throw new ModhostError("E_HOST_CLOSED", "the sandbox is closed");
     const member = this.#place(spec.name);
     let backend: ProcessBackend;
@@ -157,15 +157,15 @@ export class ProcessPool implements SandboxBackend {
     } catch (err) {
       // A process of its own that could not start: the mod goes back to a shared one and the
       // caller starts again ("lost" blames nobody).
-      return { ok: false, error: { code: "E_SANDBOX_UNAVAILABLE", message: messageOf(err) }, stop: "lost" };
+      return { kind: "lost", error: { code: "E_SANDBOX_UNAVAILABLE", message: messageOf(err) } };
     }
     const started = await backend.start(spec, seed, init);
-    if (!started.ok) return started;
-    const id = `${member.index}.${started.id}`;
+    if (started.kind !== "ok") return started;
+    const id = `${member.index}.${started.value.id}`;
     // The reply came from the live process, and nothing ran since: this is its generation.
-    this.#instances.set(id, { member, backend, inner: started.id, generation: backend.generation, mod: spec.name });
+    this.#instances.set(id, { member, backend, inner: started.value.id, generation: backend.generation, mod: spec.name });
     member.instances.add(id);
-    return { ...started, id };
+    return { kind: "ok", value: { ...started.value, id } };
   }
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
@@ -187,10 +187,9 @@ export class ProcessPool implements SandboxBackend {
     return placed === undefined ? Promise.resolve({ kind: "disposed" }) : placed.backend.exportState(placed.inner);
   }
 
-  stage(id: string, spec: LoadSpec): Promise<StageResult> {
+  stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
     const placed = this.#live(id);
-    if (placed === undefined) return Promise.resolve({ ok: false, error: { code: "E_INTERNAL", message: "the instance is gone" }, stop: "disposed" });
-    return placed.backend.stage(placed.inner, spec);
+    return placed === undefined ? Promise.resolve({ kind: "disposed" }) : placed.backend.stage(placed.inner, spec);
   }
 
   commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {

@@ -32,8 +32,8 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 async function inc(backend: ProcessBackend): Promise<unknown> {
   const started = await backend.start(spec, [1, 2, 3, 4], { kind: "init", now: 0 });
-  if (!started.ok) throw new Error(started.error.message);
-  const out = await backend.dispatch(started.id, [{ seq: 1, name: "inc", payload: "{}", now: 0 }], false);
+  if (started.kind !== "ok") throw new Error(`start: ${started.kind} ${started.error?.message ?? ""}`);
+  const out = await backend.dispatch(started.value.id, [{ seq: 1, name: "inc", payload: "{}", now: 0 }], false);
   expect(out.stop).toBeUndefined();
   return out.results[0];
 }

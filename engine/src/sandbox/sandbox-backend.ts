@@ -1,4 +1,4 @@
-import type { SandboxFailure, SandboxOutcome, SandboxStop } from "./sandbox-outcome.js";
+import type { SandboxOutcome } from "./sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
 
 /** How a new instance gets its first state. */
@@ -31,44 +31,6 @@ export interface CrashInfo {
 }
 
 /**
- * The port's view of start(): the started instance, or its failure and the stop behind it. The
- * same outcome as SandboxOutcome<StartedInstance>, in the shape the host's slots read.
- */
-export type StartResult =
-  | ({ readonly ok: true } & StartedInstance)
-  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: StartStop };
-
-/** The port's view of stage(), as StartResult is of start(). */
-export type StageResult =
-  | { readonly ok: true; readonly shape: ModShape }
-  | { readonly ok: false; readonly error: SandboxFailure; readonly stop?: StageStop };
-
-type StartStop = Extract<SandboxStop, "timeout" | "memory" | "crashed" | "lost">;
-type StageStop = Extract<SandboxStop, "crashed" | "lost" | "disposed">;
-
-function isStartStop(kind: SandboxOutcome<unknown>["kind"]): kind is StartStop {
-  return kind === "timeout" || kind === "memory" || kind === "crashed" || kind === "lost";
-}
-
-function isStageStop(kind: SandboxOutcome<unknown>["kind"]): kind is StageStop {
-  return kind === "crashed" || kind === "lost" || kind === "disposed";
-}
-
-/** start()'s outcome in the port's shape. */
-export function startResult(outcome: SandboxOutcome<StartedInstance>): StartResult {
-  if (outcome.kind === "ok") return { ok: true, ...outcome.value };
-  const error = outcome.error ?? { code: "E_INTERNAL", message: `starting the mod: ${outcome.kind}` };
-  return isStartStop(outcome.kind) ? { ok: false, error, stop: outcome.kind } : { ok: false, error };
-}
-
-/** stage()'s outcome in the port's shape. */
-export function stageResult(outcome: SandboxOutcome<ModShape>): StageResult {
-  if (outcome.kind === "ok") return { ok: true, shape: outcome.value };
-  const error = outcome.error ?? { code: "E_INTERNAL", message: `staging the version: ${outcome.kind}` };
-  return isStageStop(outcome.kind) ? { ok: false, error, stop: outcome.kind } : { ok: false, error };
-}
-
-/**
  * Where mod instances run: in this process ("inline") or in a supervised sandbox process. Both
  * run requests for one instance in the order they were made. After a sandbox process restart
  * every instance is gone and `generation` has grown; owners then start new ones.
@@ -76,11 +38,11 @@ export function stageResult(outcome: SandboxOutcome<ModShape>): StageResult {
 export interface SandboxBackend {
   readonly kind: "inline" | "process";
   readonly generation: number;
-  start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<StartResult>;
+  start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>>;
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult>;
   exportState(id: string): Promise<SandboxOutcome<StateSnapshot>>;
   /** Loads another version's code into a live instance, beside the version that keeps serving. */
-  stage(id: string, spec: LoadSpec): Promise<StageResult>;
+  stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>>;
   /** Makes the staged version live. With "migrate", returns the migrated state's snapshot. */
   commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>>;
   /** Forgets a staged version. */

@@ -55,3 +55,8 @@ export function failureOf(outcome: SandboxNotOk, code: ErrorCode): SandboxFailur
       return { code: "E_INTERNAL", message: "the isolate was disposed" };
   }
 }
+
+/** The failure behind an outcome that is not "ok"; a bare stop becomes E_INTERNAL naming the step it cut. */
+export function failureIn(outcome: SandboxNotOk, step: string): SandboxFailure {
+  return outcome.error ?? { code: "E_INTERNAL", message: `${step}: ${outcome.kind}` };
+}

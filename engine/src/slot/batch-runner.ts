@@ -141,7 +141,7 @@ export class BatchRunner {
     if (result.ok) {
       item.resolve(result.value === undefined ? { mod: slot.name, version, ok: true } : { mod: slot.name, version, ok: true, value: result.value });
     } else {
-      item.resolve({ mod: slot.name, version, ok: false, error: slot.errorInfo(result.error.code, result.error.message, result.error.stack) });
+      item.resolve({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) });
     }
     if (slot.probation === undefined || slot.status !== "running") return;
     const outcome = probationOutcome(result);

@@ -5,8 +5,8 @@ import type { ModVersion } from "../compile/mod-version.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StageResult, StartResult, StateInit } from "../sandbox/sandbox-backend.js";
-import type { SandboxOutcome as StateOutcome } from "../sandbox/sandbox-outcome.js";
+import type { CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { SlotContext } from "./slot-context.js";
 
 /**
@@ -52,18 +52,18 @@ export class FakeBackend implements SandboxBackend {
     this.generation++;
   }
 
-  async start(spec: LoadSpec, _seed: readonly number[], init: StateInit): Promise<StartResult> {
+  async start(spec: LoadSpec, _seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
     this.calls.push({ op: "start", version: spec.version, init: init.kind });
     const outcome = this.startOutcomes.shift() ?? "ok";
     if (outcome === "lost") {
       this.crashAll();
-      return { ok: false, error: { code: "E_SANDBOX_CRASHED", message: "lost with the sandbox" }, stop: "lost" };
+      return { kind: "lost", error: { code: "E_SANDBOX_CRASHED", message: "lost with the sandbox" } };
     }
-    if (outcome === "failed") return { ok: false, error: { code: "E_INTERNAL", message: "the fake refused to start" } };
+    if (outcome === "failed") return { kind: "failed", error: { code: "E_INTERNAL", message: "the fake refused to start" } };
     const id = `fake:${spec.name}#${this.#nextId++}`;
     const state = init.kind === "import" || init.kind === "migrate" ? (JSON.parse(init.snapshot.state) as number) : 0;
     this.#instances.set(id, { state, version: spec.version, staged: undefined });
-    return { ok: true, id, shape: shape() };
+    return { kind: "ok", value: { id, shape: shape() } };
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
@@ -99,22 +99,22 @@ export class FakeBackend implements SandboxBackend {
     return { results };
   }
 
-  async exportState(id: string): Promise<StateOutcome<StateSnapshot>> {
+  async exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     this.calls.push({ op: "export", id });
     const instance = this.#instances.get(id);
     if (instance === undefined) return { kind: "disposed" };
     return { kind: "ok", value: snapshotOf(instance.state) };
   }
 
-  async stage(id: string, spec: LoadSpec): Promise<StageResult> {
+  async stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
     this.calls.push({ op: "stage", version: spec.version });
     const instance = this.#instances.get(id);
-    if (instance === undefined) return { ok: false, error: { code: "E_INTERNAL", message: "no such instance" }, stop: "lost" };
+    if (instance === undefined) return { kind: "lost", error: { code: "E_INTERNAL", message: "no such instance" } };
     instance.staged = spec.version;
-    return { ok: true, shape: shape() };
+    return { kind: "ok", value: shape() };
   }
 
-  async commit(id: string, mode: CommitMode): Promise<StateOutcome<StateSnapshot | null>> {
+  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
     this.calls.push({ op: "commit", mode: mode.kind });
     const instance = this.#instances.get(id);
     if (instance?.staged === undefined) return { kind: "disposed" };
@@ -128,7 +128,7 @@ export class FakeBackend implements SandboxBackend {
     if (instance !== undefined) instance.staged = undefined;
   }
 
-  async adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<StateOutcome<void>> {
+  async adopt(id: string, init: Extract<StateInit, { kind: "import" | "migrate" }>): Promise<SandboxOutcome<void>> {
     this.calls.push({ op: "adopt", id });
     const instance = this.#instances.get(id);
     if (instance === undefined) return { kind: "disposed" };

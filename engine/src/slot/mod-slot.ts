@@ -13,6 +13,7 @@ import { SlotJournal, type JournalEntry } from "./slot-journal.js";
 import { SlotState } from "./slot-state.js";
 import { StorageFault } from "./storage-fault.js";
 import { SwapTransaction } from "./swap-transaction.js";
+import { failureIn } from "../sandbox/sandbox-outcome.js";
 
 /** How many times the first start is tried when another mod's crash takes the sandbox down under it. */
 const START_ATTEMPTS = 4;
@@ -92,13 +93,13 @@ export class ModSlot {
     const now = Date.now();
     let started = await backend.start(slot.version.spec, seed, { kind: "init", now });
     // Another mod crashed the sandbox while this one was starting: start again (it was not at fault).
-    for (let attempt = 1; !started.ok && started.stop === "lost" && attempt < START_ATTEMPTS; attempt++) {
+    for (let attempt = 1; started.kind === "lost" && attempt < START_ATTEMPTS; attempt++) {
       started = await backend.start(slot.version.spec, seed, { kind: "init", now });
     }
-    if (!started.ok) return slot.failStart(slot.errorInfo(started.error.code, started.error.message, started.error.stack));
-    slot.instance.set(started.id);
-    slot.shape = started.shape;
-    const snapshot = await backend.exportState(started.id);
+    if (started.kind !== "ok") return slot.failStart(slot.failureInfo(failureIn(started, "starting the mod")));
+    slot.instance.set(started.value.id);
+    slot.shape = started.value.shape;
+    const snapshot = await backend.exportState(started.value.id);
     if (snapshot.kind !== "ok") {
       await slot.instance.drop();
       return slot.failStart(slot.errorInfo(snapshot.kind === "failed" ? snapshot.error.code : "E_INTERNAL", snapshot.kind === "failed" ? snapshot.error.message : `exporting the first state: ${snapshot.kind}`));

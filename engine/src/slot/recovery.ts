@@ -1,6 +1,7 @@
 import type { StateSnapshot, StopReason, WireEvent } from "../model/wire.js";
 import type { SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
+import { failureIn } from "../sandbox/sandbox-outcome.js";
 
 /** How many times a respawn is tried when another mod's crash takes the sandbox down under it. */
 const RESPAWN_ATTEMPTS = 3;
@@ -68,14 +69,14 @@ export class Recovery {
     const checkpoint = this.#journal.checkpoint;
     if (checkpoint === undefined) return "failed";
     const started = await backend.start(checkpoint.version.spec, checkpoint.snapshot.rng, { kind: "import", snapshot: checkpoint.snapshot });
-    if (!started.ok) {
-      if (started.stop === "lost") return "lost";
-      slot.lastError = slot.info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${started.error.message}`);
+    if (started.kind !== "ok") {
+      if (started.kind === "lost") return "lost";
+      slot.lastError = slot.info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${failureIn(started, "starting the mod").message}`);
       return "failed";
     }
-    const id = started.id;
+    const id = started.value.id;
     const generation = backend.generation;
-    let shape: readonly string[] = started.shape.events;
+    let shape: readonly string[] = started.value.shape.events;
     const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
       if (stop === "lost") {
         // A replay cut on a starved machine (sandbox/cpu-budget.ts) is lost work in a live sandbox:
@@ -104,8 +105,8 @@ export class Recovery {
       const stopped = await flush();
       if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
       const staged = await backend.stage(id, entry.version.spec);
-      if (!staged.ok) return fail(`staging version ${entry.version.manifest.version}: ${staged.error.message}`, staged.stop === "lost" ? "lost" : undefined);
-      shape = staged.shape.events;
+      if (staged.kind !== "ok") return fail(`staging version ${entry.version.manifest.version}: ${failureIn(staged, "staging the version").message}`, staged.kind === "lost" ? "lost" : undefined);
+      shape = staged.value.events;
       const mode = entry.kind === "activate" ? { kind: "handover" as const } : { kind: "migrate" as const, fromVersion: entry.fromVersion, now: entry.now };
       const activated = await backend.commit(id, mode);
       if (activated.kind !== "ok") return fail(`${entry.kind === "activate" ? "activating" : "migrating to"} version ${entry.version.manifest.version}: ${activated.kind}`, undefined);

@@ -51,6 +51,11 @@ export class SlotState {
     return mappedError(this.name, version, code, message, stack);
   }
 
+  /** A failure from the sandbox (SandboxFailure, or an event's WireError) as an ErrorInfo mapped to the .ts source of `version` (the live one unless said). */
+  failureInfo(failure: { readonly code: string; readonly message: string; readonly stack?: string | undefined }, version: ModVersion = this.version): ErrorInfo {
+    return mappedError(this.name, version, failure.code, failure.message, failure.stack);
+  }
+
   /** Reports a fault of the live version to the host. */
   fault(code: ErrorCode, message: string, options: { event?: string | undefined; quarantined?: boolean } = {}): void {
     this.ctx.fault(faultEvent(this.name, this.version.manifest.version, code, message, options));

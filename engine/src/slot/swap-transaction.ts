@@ -4,6 +4,7 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 import type { StateSnapshot } from "../model/wire.js";
+import { failureIn, type SandboxFailure } from "../sandbox/sandbox-outcome.js";
 import { Probation } from "../swap/probation.js";
 import type { EventQueue } from "./event-queue.js";
 import { randomSeed } from "./live-instance.js";
@@ -129,10 +130,10 @@ export class SwapTransaction {
     if (!(await this.#recovery.ensureInstance())) return { ok: false, error: slot.lastError ?? slot.info("E_MOD_FAULTED", "the mod is not running") };
     const id = slot.instance.id as string;
     const staged = await slot.ctx.backend.stage(id, next.spec);
-    if (staged.ok) return { ok: true, instance: id, events: staged.shape.events };
+    if (staged.kind === "ok") return { ok: true, instance: id, events: staged.value.events };
     // A failed stage ran the new version's top-level code in the live isolate: start clean.
     await slot.instance.drop();
-    return { ok: false, error: slot.errorInfo(staged.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : staged.error.code, staged.error.message, staged.error.stack, next) };
+    return { ok: false, error: stageError(slot, failureIn(staged, "staging the version"), next) };
   }
 
   async #commitStaged(next: ModVersion, plan: SwapPlan, staged: { instance: string; events: readonly string[] }): Promise<Committed> {
@@ -175,8 +176,8 @@ export class SwapTransaction {
     const slot = this.#slot;
     const backend = slot.ctx.backend;
     const started = await backend.start(next.spec, [0, 0, 0, 1], { kind: "empty" });
-    if (!started.ok) return { ok: false, error: slot.errorInfo(started.error.code === "E_INTERNAL" ? "E_STAGE_FAILED" : started.error.code, started.error.message, started.error.stack, next) };
-    return { ok: true, fresh: { id: started.id, generation: backend.generation, events: started.shape.events } };
+    if (started.kind !== "ok") return { ok: false, error: stageError(slot, failureIn(started, "starting the mod"), next) };
+    return { ok: true, fresh: { id: started.value.id, generation: backend.generation, events: started.value.shape.events } };
   }
 
   /** The barrier of a fresh-isolate swap: export the live state, import or migrate it there, switch. */
@@ -232,12 +233,12 @@ export class SwapTransaction {
           : { kind: "import" as const, snapshot: checkpoint.snapshot };
     const started = await backend.start(next.spec, checkpoint?.snapshot.rng ?? randomSeed(slot.ctx.randomSeed, slot.name), init);
     run.phases.stage = performance.now() - barrier;
-    if (!started.ok) return run.rejected(slot.errorInfo(started.error.code, started.error.message, started.error.stack, next), performance.now() - barrier);
-    slot.instance.set(started.id);
-    slot.shape = started.shape;
+    if (started.kind !== "ok") return run.rejected(slot.failureInfo(failureIn(started, "starting the mod"), next), performance.now() - barrier);
+    slot.instance.set(started.value.id);
+    slot.shape = started.value.shape;
     // Replaying the old journal through new code would not be honest: the new version starts
     // from the last checkpoint (events journaled since were already answered by the old one).
-    const exported = await backend.exportState(started.id);
+    const exported = await backend.exportState(started.value.id);
     if (exported.kind !== "ok") {
       await slot.instance.drop();
       return run.rejected(slot.info("E_STAGE_FAILED", "the new version's state could not be read"), performance.now() - barrier);
@@ -247,7 +248,7 @@ export class SwapTransaction {
     slot.lastError = undefined;
     slot.consecutiveFaults = 0;
     run.phases.commit = performance.now() - barrier;
-    this.#adopt(next, from, plan.kind, started.shape.events);
+    this.#adopt(next, from, plan.kind, started.value.shape.events);
     return run.report({ to: next, pauseMs: performance.now() - barrier });
   }
 
@@ -269,4 +270,9 @@ export class SwapTransaction {
     slot.shape = { events };
     this.#journal.writeMetaLater(() => slot.ctx.versionsChanged());
   }
+}
+
+/** A version that could not be staged; a bare internal failure is reported as the stage's. */
+function stageError(slot: SlotState, failure: SandboxFailure, next: ModVersion): ErrorInfo {
+  return slot.failureInfo(failure.code === "E_INTERNAL" ? { ...failure, code: "E_STAGE_FAILED" } : failure, next);
 }

@@ -1,0 +1,144 @@
+// Tick: a game's frame with 100 mods. Each tick sends `events` attacks (10, then 1000) and waits
+// until every one of the 100 combat mods (100 entities each) has answered all of them; every
+// runner (modhost process and inline, each peer) in one fresh process, ticks taking turns between
+// runners (A B C ... A B C, the starting one rotating) so a drifting machine load hits all alike.
+// modhost is driven two ways: an emit() loop (every emit, then await all), and, where the engine
+// has it, the tick API `host.emitMany(events)` (feature-detected; params["tick.emitMany"] says).
+//
+//   tick.ev<E>.eps_<isolation> / <peer>.tick.ev<E>.eps            events/s (each answered by every mod);
+//                                                                 .p99 is the 1st percentile
+//   tick.ev<E>.cpu_us_<isolation> / <peer>.tick.ev<E>.cpu_us      CPU time per mod-event (µs): this
+//                                                                 process + the sandbox process(es)
+//   tick.ev<E>.emitmany.eps_<isolation>, .emitmany.cpu_us_<isolation>   the same through emitMany
+//
+// CPU time is the figure to compare on a loaded machine (wall time includes waiting for a core).
+import { performance } from "node:perf_hooks";
+import { noteFailure, noteFailedResult, takeFailures } from "./lib/failures.js";
+import { COMBAT_LIMITS, attackPayloads, combatMod, modSet } from "./lib/fixtures.js";
+import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "./lib/machine.js";
+import { runChild } from "./lib/spawn.js";
+import { percentile, record, round } from "./lib/stats.js";
+import { PEERS, createRunner } from "./peers/index.js";
+
+export const name = "tick";
+
+/** Events per tick, as labelled in the keys. */
+export const TICK_EVENTS = [10, 1000];
+
+function sizes(quick) {
+  // rounds: ticks per runner at most; budgetMs: stop earlier once a size has taken this long
+  // (at least minRounds each), so a slow peer or a starved machine cannot stretch the run: a
+  // 1000-event tick is 100,000 mod-events, seconds per runner even on a quiet machine. The
+  // 1000-event ticks need no warm-up of their own: the 10-event ticks ran the same code first.
+  return quick
+    ? { mods: 3, entities: 50, warm: { 10: 1, 1000: 0 }, rounds: { 10: 3, 1000: 2 }, minRounds: { 10: 2, 1000: 1 }, budgetMs: { 10: 3000, 1000: 5000 } }
+    : { mods: 100, entities: 100, warm: { 10: 1, 1000: 0 }, rounds: { 10: 40, 1000: 5 }, minRounds: { 10: 3, 1000: 1 }, budgetMs: { 10: 15_000, 1000: 30_000 } };
+}
+
+/** `<peer>.tick.ev<E>.<what>`, or `tick.ev<E>.[emitmany.]<what>_<isolation>` for modhost. */
+export function tickKey(participant, events, what) {
+  const [runner, via] = participant.split(":");
+  if (runner === "process" || runner === "inline") return `tick.ev${events}.${via === "many" ? "emitmany." : ""}${what}_${runner}`;
+  return `${runner}.tick.ev${events}.${what}`;
+}
+
+/** A line on stderr (the parent shows it if the child fails, e.g. past its time limit). */
+const progress = (line) => process.stderr.write(`[tick] ${line}\n`);
+
+/** The ways to drive each runner: modhost's emit loop and (if the engine has it) emitMany. */
+function participants(live) {
+  const out = [];
+  for (const [runner, loader] of Object.entries(live)) {
+    out.push({ id: runner, loader, emit: (events) => loader.emitBatch(events) });
+    if (typeof loader.host?.emitMany === "function") {
+      out.push({ id: `${runner}:many`, loader, emit: (events) => loader.host.emitMany(events.map(([event, payload]) => ({ event, payload }))) });
+    }
+  }
+  return out;
+}
+
+/** One tick through `p`: { ms, cpuNs }, or undefined if a sandbox process was replaced meanwhile. */
+async function oneTick(p, events, mods) {
+  const pids = sandboxPidsOf(p.loader.host);
+  const sandbox0 = cpuNsOfAll(pids);
+  const cpu0 = selfCpuNs();
+  const t0 = performance.now();
+  let all = p.emit(events);
+  if (all instanceof Promise) all = await all;
+  const ms = performance.now() - t0;
+  const cpu1 = selfCpuNs();
+  const sandbox1 = cpuNsOfAll(pids);
+  if (all.length !== events.length) throw new Error(`${p.id}: ${all.length} result lists for ${events.length} events`);
+  for (const results of all) {
+    if (results.length !== mods) throw new Error(`${p.id}: ${results.length} results, not ${mods}`);
+    for (const r of results) if (!r.ok) noteFailedResult(p.id, r);
+  }
+  const now = sandboxPidsOf(p.loader.host);
+  if (sandbox0 === undefined || sandbox1 === undefined || now.join(",") !== pids.join(",")) {
+    // The sandbox process was restarted mid-tick: its CPU time is lost with it.
+    noteFailure(`tick:${p.id}:sandbox_replaced`, pids);
+    return undefined;
+  }
+  return { ms, cpuNs: cpu1 - cpu0 + (sandbox1 - sandbox0) };
+}
+
+/** In a fresh process: every runner over the same 100 mods, ticks taking turns (see the header). */
+export async function child({ runners, quick }) {
+  const s = sizes(quick);
+  const live = {};
+  const out = { emitMany: false, samples: {} };
+  try {
+    for (const runner of runners) {
+      const t0 = performance.now();
+      live[runner] = await createRunner(runner, modSet("combat", s.mods, () => combatMod(s.entities)), { limits: COMBAT_LIMITS });
+      progress(`${runner}: ${s.mods} mods loaded in ${Math.round(performance.now() - t0)} ms`);
+    }
+    const list = participants(live);
+    out.emitMany = list.some((p) => p.id.endsWith(":many"));
+    for (const count of TICK_EVENTS) {
+      const events = attackPayloads(s.entities, count).map((payload) => ["attack", payload]);
+      for (const p of list) for (let i = 0; i < s.warm[count]; i++) await oneTick(p, events, s.mods);
+      const samples = Object.fromEntries(list.map((p) => [p.id, { eps: [], cpuUs: [] }]));
+      const started = performance.now();
+      for (let round = 0; round < s.rounds[count]; round++) {
+        if (round >= s.minRounds[count] && performance.now() - started > s.budgetMs[count]) break;
+        for (let k = 0; k < list.length; k++) {
+          const p = list[(round + k) % list.length];
+          const r = await oneTick(p, events, s.mods);
+          if (r === undefined) continue;
+          samples[p.id].eps.push((count * 1000) / r.ms);
+          samples[p.id].cpuUs.push(r.cpuNs / 1000 / (count * s.mods));
+        }
+      }
+      out.samples[count] = samples;
+      progress(`${count} events per tick: ${Math.min(...Object.values(samples).map((x) => x.eps.length))} rounds in ${Math.round(performance.now() - started)} ms`);
+    }
+  } finally {
+    for (const loader of Object.values(live)) await loader.close();
+  }
+  // In a child process (not --quick, which runs this in run.js's process) its failure counts go
+  // back to the parent, which reports them.
+  out.failures = quick ? {} : takeFailures();
+  return out;
+}
+
+export async function run({ quick, peers = PEERS }) {
+  const s = sizes(quick);
+  const runners = ["process", "inline", ...peers];
+  // --quick: in this process, as scale does (one node process fewer booting during the smoke run).
+  const result = quick ? await child({ runners, quick }) : await runChild(name, { runners, quick }, 900_000);
+  for (const [kind, n] of Object.entries(result.failures ?? {})) for (let i = 0; i < n; i++) noteFailure(kind, "in the tick child process");
+  const metrics = {};
+  const counts = {};
+  for (const count of TICK_EVENTS) {
+    for (const [id, { eps, cpuUs }] of Object.entries(result.samples[count])) {
+      if (eps.length === 0) continue; // every tick lost to a restart: counted in failures
+      const epsKey = tickKey(id, count, "eps");
+      record(metrics, epsKey, eps, counts);
+      // For events/s the slow tail is the low end: ".p99" is the 1st percentile.
+      metrics[`${epsKey}.p99`] = round(percentile(eps, 1));
+      record(metrics, tickKey(id, count, "cpu_us"), cpuUs, counts);
+    }
+  }
+  return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(",") } };
+}
