@@ -2,7 +2,7 @@
  * Shared rig for the adversarial suite: a host over a temporary modsDir that records faults and
  * log lines, and small helpers to write hostile mods and read one mod's answer to one event.
  */
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { ModHost, type EmitResult, type FaultEvent, type LogEvent, type ModHostOptions, type ModInfo } from "modhost";
 import { makeModsDir, type ModFiles, type ModsDir } from "../support/mod-fixture.js";
 
@@ -35,6 +35,19 @@ export async function startRig(modFiles: Record<string, ModFiles>, options: Omit
     faults,
     logs,
     close: () => (closed ??= host.close().finally(() => mods.cleanup())),
+  };
+}
+
+/** startRig for one test file: every rig it starts is closed after the test that started it. */
+export function rigsClosedAfterEach(): (...args: Parameters<typeof startRig>) => Promise<Rig> {
+  const started: Rig[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((r) => r.close()));
+  });
+  return async (...args) => {
+    const r = await startRig(...args);
+    started.push(r);
+    return r;
   };
 }
 

@@ -2,7 +2,7 @@ import { ModhostError } from "../errors/modhost-error.js";
 import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
-import { SandboxProcess } from "./sandbox-process.js";
+import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
 import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage, type SandboxReply, type SandboxRequest } from "./sandbox-protocol.js";
 import { encodeRequestFrame } from "./request-frame.js";
 import { performance } from "node:perf_hooks";
@@ -27,6 +27,21 @@ export interface ProcessBackendOptions {
    * costs about 1.2 MB in the spare while it waits). 0 makes none.
    */
   readonly spareIsolates?: number;
+  /**
+   * A spare shared with other backends (backends/process-pool.ts): taken after a crash instead of
+   * this backend's own, which is then not started (`warmSpare` is ignored).
+   */
+  readonly sharedSpare?: SpareSource;
+  /** Numbers each launched process (instance ids carry it); shared by a pool so ids never repeat. */
+  readonly nextLaunch?: () => number;
+}
+
+/** A spare sandbox process owned elsewhere (backends/shared-spare.ts). */
+export interface SpareSource {
+  /** A ready spare, whose messages and exit go to `listener` from now on; undefined if none is ready. */
+  take(listener: SandboxProcessListener): SandboxProcess | undefined;
+  /** A mod started in a process that may crash: the spare makes one more isolate ahead of need. */
+  started(memoryMb: number): void;
 }
 
 /** What a request gets when the sandbox process died before answering it. */
@@ -92,7 +107,7 @@ export class ProcessBackend implements SandboxBackend {
   static async create(bridge: SandboxBridge, options: ProcessBackendOptions): Promise<ProcessBackend> {
     const backend = new ProcessBackend(bridge, options);
     await backend.#spawn();
-    if (options.warmSpare !== false) {
+    if (options.warmSpare !== false && options.sharedSpare === undefined) {
       backend.#spare = new ProcessSpare(
         { launch: () => backend.#launch(true), liveMods: () => backend.#timeouts.size, closing: () => backend.#closing },
         options.spareIsolates,
@@ -148,6 +163,7 @@ export class ProcessBackend implements SandboxBackend {
     if (reply.kind === "ok") {
       this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
       this.#spare?.started(spec.memoryMb);
+      this.#options.sharedSpare?.started(spec.memoryMb);
     }
     return reply;
   }
@@ -277,25 +293,38 @@ export class ProcessBackend implements SandboxBackend {
   /** Starts a sandbox process (live or spare); `prewarm` warms it up before it says ready. */
   #launch(prewarm: boolean): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     let child: SandboxProcess | undefined;
-    const started = SandboxProcess.start(
-      ++this.#launches,
-      {
-        message: (message) => {
-          if (child !== undefined) this.#onMessage(child, message);
-        },
-        protocolError: (error) => {
-          if (child !== undefined) this.#onProtocolError(child, error);
-        },
-        exit: (code, signal) => {
-          if (child === undefined) return;
-          this.#spare?.exited(child);
-          this.#onExit(child, code, signal);
-        },
-      },
-      prewarm,
-    );
+    const started = SandboxProcess.start(this.#options.nextLaunch?.() ?? ++this.#launches, this.#listener(() => child), prewarm);
     child = started.child;
     return started;
+  }
+
+  /** What a process of this backend tells it; `child()` is that process once it exists. */
+  #listener(child: () => SandboxProcess | undefined): SandboxProcessListener {
+    return {
+      message: (message) => {
+        const c = child();
+        if (c !== undefined) this.#onMessage(c, message);
+      },
+      protocolError: (error) => {
+        const c = child();
+        if (c !== undefined) this.#onProtocolError(c, error);
+      },
+      exit: (code, signal) => {
+        const c = child();
+        if (c === undefined) return;
+        this.#spare?.exited(c);
+        this.#onExit(c, code, signal);
+      },
+    };
+  }
+
+  /** A ready spare (this backend's own, or the shared one), or undefined. */
+  #takeSpare(): SandboxProcess | undefined {
+    const own = this.#spare?.take();
+    if (own !== undefined || this.#options.sharedSpare === undefined) return own;
+    let taken: SandboxProcess | undefined;
+    taken = this.#options.sharedSpare.take(this.#listener(() => taken));
+    return taken;
   }
 
   #onMessage(child: SandboxProcess, message: Exclude<SandboxMessage, { t: "ready" }>): void {
@@ -378,7 +407,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < 1000), now];
     const delayMs = this.#recentCrashes.length >= 3 ? Math.min(5000, 100 * 2 ** (this.#recentCrashes.length - 3)) : 0;
     // A ready warm spare becomes the live process at once: no Node boot on the recovery path.
-    const spare = delayMs === 0 ? this.#spare?.take() : undefined;
+    const spare = delayMs === 0 ? this.#takeSpare() : undefined;
     if (spare !== undefined) {
       this.#makeLive(spare);
       this.#flush();

@@ -27,13 +27,17 @@ export interface ModInfo {
 
 /**
  * Recovery news: what recovery found when a mod came up from the stateDir ("startup", with the
- * report), journal storage failing for a mod ("storage-failed") or working again ("storage-restored").
+ * report), journal storage failing for a mod ("storage-failed") or working again ("storage-restored"),
+ * a mod's lost instance restored from its checkpoint and journal ("restored", e.g. after its
+ * sandbox process died; `replayed` events ran again).
  */
 export interface RecoveryEvent {
   readonly mod: string;
-  readonly kind: "startup" | "storage-failed" | "storage-restored";
+  readonly kind: "startup" | "storage-failed" | "storage-restored" | "restored";
   readonly message: string;
   readonly report?: RecoveryReport;
+  /** Journaled events run again by a "restored" mod. */
+  readonly replayed?: number;
 }
 
 /** A line a mod logged (console.* or ctx.log). */

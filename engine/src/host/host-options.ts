@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { ModhostError } from "../errors/modhost-error.js";
 import { DEFAULT_PROBATION, type ProbationPolicy } from "../swap/probation.js";
@@ -60,6 +61,12 @@ export interface ModHostOptions {
   readonly watch?: boolean;
   /** "process" (default): isolates live in a supervised child process. "inline": in this process. */
   readonly isolation?: "process" | "inline";
+  /**
+   * Sandbox processes that share the mods (process isolation only): each mod runs in one of them,
+   * so that mods use more than one core, and a crash restores only the mods of the process that
+   * died. Default: one per core beyond the first (the game's own thread keeps one), at least 1.
+   */
+  readonly sandboxProcesses?: number;
   /** Largest result, capability argument list or log line, in characters (default 1 MiB). */
   readonly maxBytes?: number;
   /** Take a checkpoint of a mod's state after this many journaled events (default 1000). */
@@ -125,6 +132,7 @@ export interface ResolvedOptions {
   readonly defaults: { readonly memoryMb: number; readonly callTimeoutMs: number };
   readonly watch: boolean;
   readonly isolation: "process" | "inline";
+  readonly sandboxProcesses: number;
   readonly maxBytes: number;
   readonly checkpointEvery: number;
   readonly quarantineAfter: number;
@@ -148,6 +156,17 @@ export interface ResolvedOptions {
   readonly fleet: FleetSettings | undefined;
 }
 
+/** More sandbox processes than this is a typo, not a machine. */
+const MAX_SANDBOX_PROCESSES = 64;
+
+/**
+ * One sandbox process per core beyond the first: the game's thread (which also frames the
+ * requests and journals the results) keeps a core, and more processes than cores only take turns.
+ */
+export function defaultSandboxProcesses(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(MAX_SANDBOX_PROCESSES, cores - 1));
+}
+
 const KEYS = new Set([
   "modsDir",
   "stateDir",
@@ -159,6 +178,7 @@ const KEYS = new Set([
   "limits",
   "watch",
   "isolation",
+  "sandboxProcesses",
   "maxBytes",
   "checkpointEvery",
   "quarantineAfter",
@@ -233,6 +253,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   if (o.watch !== undefined && typeof o.watch !== "boolean") fail("watch", "must be true or false");
   if (o.isolation !== undefined && o.isolation !== "process" && o.isolation !== "inline") fail("isolation", `must be "process" or "inline"`);
+  if (o.sandboxProcesses !== undefined) {
+    if (typeof o.sandboxProcesses !== "number" || !Number.isInteger(o.sandboxProcesses) || o.sandboxProcesses < 1 || o.sandboxProcesses > MAX_SANDBOX_PROCESSES) fail("sandboxProcesses", `must be a whole number from 1 to ${MAX_SANDBOX_PROCESSES}`);
+    if (o.isolation === "inline") fail("sandboxProcesses", `applies to isolation: "process" only (inline runs every isolate in this process)`);
+  }
   const positive = (key: string, fallback: number): number => {
     const value = o[key];
     if (value === undefined) return fallback;
@@ -296,6 +320,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     defaults: { memoryMb: Math.min(32, caps.memoryMb), callTimeoutMs: Math.min(50, caps.callTimeoutMs) },
     watch: (o.watch as boolean | undefined) ?? false,
     isolation: (o.isolation as "process" | "inline" | undefined) ?? "process",
+    sandboxProcesses: (o.sandboxProcesses as number | undefined) ?? defaultSandboxProcesses(),
     maxBytes: positive("maxBytes", 1024 * 1024),
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),

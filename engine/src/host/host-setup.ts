@@ -3,6 +3,7 @@ import { DiskCompileCache } from "../compile/disk-cache.js";
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { InlineBackend } from "../backends/inline-backend.js";
 import { ProcessBackend } from "../backends/process-backend.js";
+import { ProcessPool } from "../backends/process-pool.js";
 import type { PrepareResult } from "../compile/mod-version.js";
 import type { SandboxBridge } from "../model/wire.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
@@ -54,9 +55,14 @@ function checkInlineAllowed(): void {
   loadIsolatedVm();
 }
 
-/** Starts the sandbox: isolates in this process (inline) or the sandbox child process. */
+/**
+ * Starts the sandbox: isolates in this process (inline), the sandbox child process, or a pool of
+ * them (`sandboxProcesses` > 1, backends/process-pool.ts).
+ */
 export function startBackend(resolved: ResolvedOptions, bridge: SandboxBridge): Promise<SandboxBackend> {
-  return resolved.isolation === "inline" ? Promise.resolve(new InlineBackend(bridge)) : ProcessBackend.create(bridge, { graceMs: 1000 });
+  if (resolved.isolation === "inline") return Promise.resolve(new InlineBackend(bridge));
+  const member = { graceMs: 1000 };
+  return resolved.sandboxProcesses === 1 ? ProcessBackend.create(bridge, member) : ProcessPool.create(bridge, { processes: resolved.sandboxProcesses, member });
 }
 
 /**

@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import { ProcessBackend } from "../backends/process-backend.js";
+import { ProcessPool } from "../backends/process-pool.js";
 import type { SandboxBridge } from "../model/wire.js";
 import type { ModHostOptions, ResolvedOptions } from "./host-options.js";
 import { prepareFolders, resolveHostOptions, startBackend } from "./host-setup.js";
@@ -88,6 +89,7 @@ export class ModHost {
     const registry = host.#registry;
     holder.registry = registry;
     backend.onCrash((crash) => events.sandboxCrashed(crash));
+    if (backend instanceof ProcessPool) backend.onIsolated((moved) => events.log({ mod: moved.mod, level: "warn", message: moved.message }));
     try {
       if (resolved.stateDir !== undefined) await registry.openState(resolved.stateDir);
       await registry.loadAll(await folders);
@@ -139,7 +141,17 @@ export class ModHost {
    * and for crash tests; killing it is survivable by design.
    */
   get sandboxPid(): number | undefined {
-    return this.#backend instanceof ProcessBackend ? this.#backend.pid : undefined;
+    return this.#backend instanceof ProcessBackend || this.#backend instanceof ProcessPool ? this.#backend.pid : undefined;
+  }
+
+  /**
+   * The pids of every sandbox process (`sandboxProcesses`, then any a repeated crasher was moved
+   * to; empty with inline isolation). The first is `sandboxPid`.
+   */
+  get sandboxPids(): number[] {
+    if (this.#backend instanceof ProcessPool) return this.#backend.pids;
+    const pid = this.sandboxPid;
+    return pid === undefined ? [] : [pid];
   }
 
   /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */

@@ -331,6 +331,7 @@ export class SlotRegistry {
         events.log({ mod, level: ok ? "info" : "error", message });
         events.recovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
       },
+      restored: (mod, replayed) => events.recovery({ mod, kind: "restored", message: `restored from its checkpoint, ${replayed} journaled events replayed`, replayed }),
       versionsChanged: () => this.#state?.pruner.request(),
       // Straight to the swap coordinator's line for this mod: the host facade is not in the path.
       probationFailed: (reason) => {

@@ -152,7 +152,7 @@ export class ModSlot {
       slot.shape = { events: [] };
       return undefined;
     }
-    if (!(await this.#recovery.ensureInstance())) return slot.lastError ?? slot.info("E_MOD_FAULTED", "the mod could not be restored");
+    if (!(await this.#recovery.ensureInstance("resume"))) return slot.lastError ?? slot.info("E_MOD_FAULTED", "the mod could not be restored");
     // meta.json gets the live version, the history and the journal's high-water mark as recovered.
     await this.#journal.writeMeta().catch((err: unknown) => this.#journal.persistFault("the mod's meta", err));
     return undefined;

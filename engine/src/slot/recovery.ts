@@ -21,14 +21,21 @@ export class Recovery {
     this.#journal = journal;
   }
 
-  /** Makes sure a live instance holds the state as of the last journaled event. False: the mod is faulted. */
-  async ensureInstance(): Promise<boolean> {
+  /**
+   * Makes sure a live instance holds the state as of the last journaled event. False: the mod is
+   * faulted. A restore of an instance that was lost is reported (`ctx.restored`); `resume` (the
+   * first instance of a mod brought back from its stateDir) is not.
+   */
+  async ensureInstance(why: "lost" | "resume" = "lost"): Promise<boolean> {
     const slot = this.#slot;
     if (slot.instance.live) return true;
     slot.instance.forget(); // its sandbox process is gone, and the instance with it
     for (let attempt = 0; attempt < RESPAWN_ATTEMPTS; attempt++) {
       const respawned = await this.#respawn();
-      if (respawned === "ok") return true;
+      if (respawned === "ok") {
+        if (why === "lost") slot.ctx.restored?.(slot.name, this.#journal.events);
+        return true;
+      }
       if (respawned !== "lost") break;
     }
     if (slot.status === "running") {

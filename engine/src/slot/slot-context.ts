@@ -28,6 +28,11 @@ export interface SlotContext {
   fault(fault: FaultEvent): void;
   /** Journal storage stopped working for this mod, or works again (the host logs it and emits "recovery"). */
   storage(mod: string, ok: boolean, message: string): void;
+  /**
+   * The mod's instance was lost (its sandbox process died, or a stop tainted it) and was restored
+   * from the checkpoint, `replayed` journaled events run again (the host emits "recovery").
+   */
+  restored?(mod: string, replayed: number): void;
   /** The set of versions this slot names changed (history moved on): stored versions may be prunable. */
   versionsChanged(): void;
   /** The live version failed probation: roll it back (through the swap coordinator's line for this mod). */
