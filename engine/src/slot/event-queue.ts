@@ -3,14 +3,22 @@ import type { EmitResult } from "../model/mod-events.js";
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 
+/**
+ * Takes one event's result: `index` is the event's place in the call that queued it (0 for
+ * emit(); its place in the mod's share of the tick for emitMany()).
+ */
+export type ResultSink = (result: EmitResult, index: number) => void;
+
 /** An event waiting in (or going through) a mod's queue. */
 export interface QueuedEvent {
   readonly kind: "event";
   readonly event: WireEvent;
-  /** Capability answers given so far; served again if the event has to be run again. */
-  readonly caps: CapabilityRecord[];
-  readonly resolve: (result: EmitResult) => void;
-  /** performance.now() when it was queued, for the latency histogram. */
+  /** Capability answers given so far; served again if the event has to be run again. Made on the first answer. */
+  caps: CapabilityRecord[] | undefined;
+  /** Shared by every event of one emitMany() call for this mod: one closure and one promise per tick, not per event. */
+  readonly resolve: ResultSink;
+  readonly index: number;
+  /** performance.now() when it was queued, for the latency histogram (one reading per call). */
   readonly queuedAt: number;
 }
 
@@ -38,7 +46,28 @@ export class EventQueue {
   /** Queues an event; resolves with the mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
     return new Promise((resolve) => {
-      this.#items.push({ kind: "event", event, caps: [], resolve, queuedAt: performance.now() });
+      this.#items.push({ kind: "event", event, caps: undefined, resolve, index: 0, queuedAt: performance.now() });
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Queues a tick's events for this mod, back to back (nothing queued later can come between
+   * them); resolves once with their results, in the order given.
+   */
+  enqueueMany(events: readonly WireEvent[]): Promise<EmitResult[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((done) => {
+      const results = new Array<EmitResult>(events.length);
+      let left = events.length;
+      const resolve: ResultSink = (result, index) => {
+        results[index] = result;
+        if (--left === 0) done(results);
+      };
+      const queuedAt = performance.now();
+      for (let index = 0; index < events.length; index++) {
+        this.#items.push({ kind: "event", event: events[index] as WireEvent, caps: undefined, resolve, index, queuedAt });
+      }
       this.#schedule();
     });
   }

@@ -170,6 +170,14 @@ export class ModSlot {
     return this.#queue.enqueue(event);
   }
 
+  /**
+   * Queues this mod's share of a tick, back to back; resolves once with its results in the order
+   * given. The share goes into the sandbox as one batch (up to the runner's batch size).
+   */
+  enqueueMany(events: readonly WireEvent[]): Promise<EmitResult[]> {
+    return this.#queue.enqueueMany(events);
+  }
+
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */
   task<T>(fn: () => Promise<T>): Promise<T> {
     return this.#queue.task(fn);
