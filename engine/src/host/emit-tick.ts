@@ -1,6 +1,8 @@
+import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { EmitResult } from "../model/mod-events.js";
 import type { WireEvent } from "../model/wire.js";
+import type { ResultSink } from "../slot/event-queue.js";
 import type { ModSlot } from "../slot/mod-slot.js";
 
 /** The longest event name emit() and emitMany() accept. */
@@ -36,43 +38,68 @@ export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] 
 }
 
 /**
- * Sends a tick's wire events to the slots that handle them: each slot gets its share as one queue
- * run (one promise per mod per tick). Resolves with, per event, one result per mod handling it,
- * in slot order: what emit() of that event alone would have given.
+ * Sends one event to every slot that handles it. Resolves with one result per such slot, in slot
+ * order. One promise and one result sink for the call, however many mods answer.
+ */
+export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promise<EmitResult[]> {
+  const queuedAt = performance.now();
+  return new Promise((done) => {
+    const out: EmitResult[] = [];
+    // Starts at 1, a hold released after the loop: done() cannot run before every slot has its event.
+    let left = 1;
+    const sink: ResultSink = (result, index) => {
+      out[index] = result;
+      if (--left === 0) done(out);
+    };
+    let count = 0;
+    for (const slot of slots) {
+      if (!slot.handles(wire.name)) continue;
+      left++;
+      slot.deliver(wire, sink, count++, queuedAt);
+    }
+    if (--left === 0) done(out);
+  });
+}
+
+/**
+ * Sends a tick's wire events to the slots that handle them, each slot's share back to back in
+ * tick order (one queue run: one batch into its isolate). Resolves with, per event, one result per
+ * slot handling it, in slot order: what dispatchEvent() of that event alone would have given. One
+ * promise and one result sink for the whole tick.
  */
 export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot>): Promise<EmitResult[][]> {
-  const shares: Promise<EmitResult[]>[] = [];
-  /** Per share, the tick indexes of its events; undefined when the share is the whole tick (the usual case: no copy). */
-  const indexes: (number[] | undefined)[] = [];
-  for (const slot of slots) {
-    let mine: WireEvent[] | undefined;
-    let at: number[] | undefined;
-    for (let i = 0; i < wire.length; i++) {
-      const event = wire[i] as WireEvent;
-      const handled = slot.handles(event.name);
-      if (handled && at !== undefined) {
-        (mine as WireEvent[]).push(event);
-        at.push(i);
-      } else if (!handled && at === undefined) {
-        // The first event this slot skips: from here on its share is a subset.
-        mine = wire.slice(0, i);
-        at = mine.map((_, k) => k);
+  const n = wire.length;
+  const queuedAt = performance.now();
+  return new Promise((done) => {
+    const out: EmitResult[][] = [];
+    /** Per event, how many slots handle it so far: the place of the next one's result. */
+    const counts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push([]);
+      counts.push(0);
+    }
+    let left = 1; // a hold, as in dispatchEvent()
+    // A result's index is place * n + event: one number, no object per (mod, event).
+    const sink: ResultSink = (result, index) => {
+      (out[index % n] as EmitResult[])[Math.floor(index / n)] = result;
+      if (--left === 0) done(out);
+    };
+    for (const slot of slots) {
+      // Ticks often repeat one event name: ask the slot once per run of the same name.
+      let name: string | undefined;
+      let handled = false;
+      for (let i = 0; i < n; i++) {
+        const event = wire[i] as WireEvent;
+        if (event.name !== name) {
+          name = event.name;
+          handled = slot.handles(name);
+        }
+        if (!handled) continue;
+        left++;
+        slot.deliver(event, sink, (counts[i] as number)++ * n + i, queuedAt);
       }
     }
-    const share = at === undefined ? wire : (mine as WireEvent[]);
-    if (share.length === 0) continue;
-    shares.push(slot.enqueueMany(share));
-    indexes.push(at);
-  }
-  return Promise.all(shares).then((answers) => {
-    const out: EmitResult[][] = [];
-    for (let i = 0; i < wire.length; i++) out.push([]);
-    for (let s = 0; s < answers.length; s++) {
-      const results = answers[s] as EmitResult[];
-      const at = indexes[s];
-      for (let k = 0; k < results.length; k++) (out[at === undefined ? k : (at[k] as number)] as EmitResult[]).push(results[k] as EmitResult);
-    }
-    return out;
+    if (--left === 0) done(out);
   });
 }
 

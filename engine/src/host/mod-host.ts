@@ -8,7 +8,7 @@ import { prepareFolders, resolveHostOptions, startBackend } from "./host-setup.j
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
 import { prepareMod } from "./mod-loader.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
-import { dispatchTick, tickToWire } from "./emit-tick.js";
+import { dispatchEvent, dispatchTick, tickToWire } from "./emit-tick.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
@@ -129,10 +129,8 @@ export class ModHost {
       return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data: ${(err as Error).message}`, {}, { cause: err }));
     }
     if (payloadJson === undefined) return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data`));
-    const wire = { seq: this.#registry.nextSeq(), name: event, payload: payloadJson, now: Date.now() };
-    const pending: Promise<EmitResult>[] = [];
-    for (const slot of this.#registry.slots()) if (slot.handles(event)) pending.push(slot.enqueue(wire));
-    return this.#fleet === undefined ? Promise.all(pending) : Promise.all(pending).then((results) => (this.#fleet?.record(results), results));
+    const done = dispatchEvent({ seq: this.#registry.nextSeq(), name: event, payload: payloadJson, now: Date.now() }, this.#registry.slots());
+    return this.#fleet === undefined ? done : done.then((results) => (this.#fleet?.record(results), results));
   }
 
   /**

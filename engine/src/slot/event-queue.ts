@@ -4,8 +4,8 @@ import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 
 /**
- * Takes one event's result: `index` is the event's place in the call that queued it (0 for
- * emit(); its place in the mod's share of the tick for emitMany()).
+ * Takes one event's result for one mod; `index` says where it goes among the results of the
+ * call that queued it.
  */
 export type ResultSink = (result: EmitResult, index: number) => void;
 
@@ -15,7 +15,7 @@ export interface QueuedEvent {
   readonly event: WireEvent;
   /** Capability answers given so far; served again if the event has to be run again. Made on the first answer. */
   caps: CapabilityRecord[] | undefined;
-  /** Shared by every event of one emitMany() call for this mod: one closure and one promise per tick, not per event. */
+  /** Shared by every mod and event of one emit() or emitMany() call (see deliver()). */
   readonly resolve: ResultSink;
   readonly index: number;
   /** performance.now() when it was queued, for the latency histogram (one reading per call). */
@@ -45,31 +45,17 @@ export class EventQueue {
 
   /** Queues an event; resolves with the mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
-    return new Promise((resolve) => {
-      this.#items.push({ kind: "event", event, caps: undefined, resolve, index: 0, queuedAt: performance.now() });
-      this.#schedule();
-    });
+    return new Promise((resolve) => this.deliver(event, resolve, 0, performance.now()));
   }
 
   /**
-   * Queues a tick's events for this mod, back to back (nothing queued later can come between
-   * them); resolves once with their results, in the order given.
+   * Queues an event whose result goes to `sink` as `(result, index)`. One sink serves every mod
+   * and every event of one emit() or emitMany() call: one promise per call, not per mod and event.
+   * `queuedAt` is performance.now() when the call was made.
    */
-  enqueueMany(events: readonly WireEvent[]): Promise<EmitResult[]> {
-    if (events.length === 0) return Promise.resolve([]);
-    return new Promise((done) => {
-      const results = new Array<EmitResult>(events.length);
-      let left = events.length;
-      const resolve: ResultSink = (result, index) => {
-        results[index] = result;
-        if (--left === 0) done(results);
-      };
-      const queuedAt = performance.now();
-      for (let index = 0; index < events.length; index++) {
-        this.#items.push({ kind: "event", event: events[index] as WireEvent, caps: undefined, resolve, index, queuedAt });
-      }
-      this.#schedule();
-    });
+  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
+    this.#items.push({ kind: "event", event, caps: undefined, resolve: sink, index, queuedAt });
+    this.#schedule();
   }
 
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */
