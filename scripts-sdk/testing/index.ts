@@ -4,7 +4,7 @@
  * Needs the `modhost` package (a peer dependency of the SDK).
  */
 export { loadMod } from "./load-mod.js";
-export type { LoadedMod, LoadModOptions, ResultOf } from "./load-mod.js";
+export type { LoadedMod, LoadModOptions, ResultOf, TickEventOf } from "./load-mod.js";
 export type { CapabilityCall } from "./capability-recorder.js";
 export { defaultIsolation } from "./default-isolation.js";
 export { ModTestError, MOD_TEST_ERROR_CODES } from "./mod-test-error.js";

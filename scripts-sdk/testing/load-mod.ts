@@ -44,6 +44,9 @@ export interface LoadModOptions {
 /** The value a handler of `E` returns: `ModResults[E]` when the game declares it, else unknown. */
 export type ResultOf<E extends string> = E extends keyof ModResults ? ModResults[E] : unknown;
 
+/** One event of a tick for `LoadedMod.emitMany`: the event's name and its payload, typed by the game's ModEvents when it declares them. */
+export type TickEventOf<E extends EventName = EventName> = E extends EventName ? { readonly event: E; readonly payload: EventPayload<E> } : never;
+
 /** A mod loaded into a real sandbox for a test. Release it with `close()`. */
 export interface LoadedMod {
   /** The mod's name (from mod.json). */
@@ -62,6 +65,12 @@ export interface LoadedMod {
   readonly faults: readonly FaultEvent[];
   /** Sends one event; resolves with the mod's result (a failure is `ok: false`, not a rejection). */
   emit<E extends EventName>(event: E, payload: EventPayload<E>): Promise<EmitResult>;
+  /**
+   * Sends a tick of events at once, as the game's `host.emitMany()` does (one batch into the mod's
+   * isolate): resolves with the mod's result for each event, in order. Rejects with
+   * E_EVENT_NOT_HANDLED, before sending anything, if the mod has no handler for one of them.
+   */
+  emitMany(events: readonly TickEventOf[]): Promise<EmitResult[]>;
   /** Sends one event; resolves with the handler's return value, rejects with E_HANDLER_FAILED. */
   value<E extends EventName>(event: E, payload: EventPayload<E>): Promise<ResultOf<E>>;
   /** A copy of the mod's state after every event sent so far. */
@@ -184,6 +193,19 @@ class ModUnderTest implements LoadedMod {
     return result;
   }
 
+  async emitMany(events: readonly TickEventOf[]): Promise<EmitResult[]> {
+    this.#checkOpen();
+    const handled = this.host.handledEvents()[this.name] ?? [];
+    const missing = events.find((e) => !handled.includes(e.event));
+    if (missing !== undefined) throw new ModTestError("E_EVENT_NOT_HANDLED", `mod "${this.name}" has no handler for "${missing.event}"`);
+    const results = await this.#atNow(() => this.host.emitMany(events));
+    return results.map((rs, i) => {
+      const result = rs.find((r) => r.mod === this.name);
+      if (result === undefined) throw new ModTestError("E_EVENT_NOT_HANDLED", `mod "${this.name}" did not answer "${events[i]?.event}"`);
+      return result;
+    });
+  }
+
   async value<E extends EventName>(event: E, payload: EventPayload<E>): Promise<ResultOf<E>> {
     const result = await this.emit(event, payload);
     if (!result.ok) throw new ModTestError("E_HANDLER_FAILED", `on.${event}() of "${this.name}" failed`, result.error);
@@ -227,12 +249,17 @@ class ModUnderTest implements LoadedMod {
    * else runs in between, and it is restored even if emit throws.
    */
   #emitAt(event: string, payload: unknown): Promise<EmitResult[]> {
+    return this.#atNow(() => this.host.emit(event, payload));
+  }
+
+  /** Runs `send` (emit or emitMany, which read Date.now() before their first await) at the logical time, if one is set. */
+  #atNow<T>(send: () => Promise<T>): Promise<T> {
     const at = this.#now;
-    if (at === undefined) return this.host.emit(event, payload);
+    if (at === undefined) return send();
     const realNow = Date.now;
     Date.now = () => at;
     try {
-      return this.host.emit(event, payload);
+      return send();
     } finally {
       Date.now = realNow;
     }

@@ -158,7 +158,8 @@ describe("crashing the sandbox process (process isolation)", () => {
     expect(await value(host, "steady", "tick")).toBe(2);
   });
 
-  it("answers every event exactly once and runs each capability once when the game SIGKILLs the sandbox mid-batch", async () => {
+  // The same 40 events as 40 emits, and as one tick of host.emitMany().
+  it.each(["emit", "emitMany"] as const)("answers every event exactly once and runs each capability once when the game SIGKILLs the sandbox mid-batch (sent by %s)", async (send) => {
     let host: Rig["host"] | undefined;
     const seen: number[] = [];
     let kills = 0;
@@ -185,7 +186,10 @@ describe("crashing the sandbox process (process isolation)", () => {
     host = r.host;
     const pid = host.sandboxPid;
     const N = 40;
-    const results = await Promise.all(Array.from({ length: N }, (_, k) => host!.emit("hit", { i: k + 1 })));
+    const results =
+      send === "emit"
+        ? await Promise.all(Array.from({ length: N }, (_, k) => host!.emit("hit", { i: k + 1 })))
+        : await host.emitMany(Array.from({ length: N }, (_, k) => ({ event: "hit", payload: { i: k + 1 } })));
 
     expect(kills).toBe(1);
     expect(host.sandboxPid).not.toBe(pid);

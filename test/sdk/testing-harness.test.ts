@@ -94,6 +94,22 @@ describe("@modhost/sdk/testing", () => {
     await expect(mod.value("fail", null)).rejects.toMatchObject({ code: "E_HANDLER_FAILED", error: { code: "E_THREW" } });
   });
 
+  it("sends a tick with emitMany(): one result per event, in order; refuses a tick with an unhandled event before sending it", async () => {
+    mod = await loadMod(await modFolder("counter", COUNTER), { now: 5000 });
+    const results = await mod.emitMany([
+      { event: "hit", payload: { player: "ann" } },
+      { event: "fail", payload: null },
+      { event: "hit", payload: { player: "ann" } },
+    ]);
+    expect(results.map((r) => [r.ok, r.ok ? r.value : r.error?.code])).toEqual([
+      [true, 1],
+      [false, "E_THREW"],
+      [true, 2],
+    ]);
+    await expect(mod.emitMany([{ event: "hit", payload: { player: "bob" } }, { event: "nothing", payload: {} }])).rejects.toMatchObject({ code: "E_EVENT_NOT_HANDLED" });
+    expect(await mod.state()).toEqual({ hits: { ann: 2 } });
+  });
+
   it("rejects an event the mod does not handle with E_EVENT_NOT_HANDLED", async () => {
     mod = await loadMod(await modFolder("counter", COUNTER));
     await expect(mod.emit("nothing", {})).rejects.toMatchObject({ code: "E_EVENT_NOT_HANDLED" });

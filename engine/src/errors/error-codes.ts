@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   E_OPTIONS_INVALID: "operator",
   /** modsDir does not exist or is not a readable folder. */
   E_MODS_DIR: "operator",
-  /** emit() was given an event name or payload that is not plain JSON data. */
+  /** emit() or emitMany() was given an event name or payload that is not plain JSON data (or emitMany() something other than an array of { event, payload }). */
   E_EVENT_INVALID: "game",
   /** A game capability threw, returned non-JSON data or a Promise, answered too much, or took longer than the capability time limit. */
   E_CAPABILITY_FAILED: "game",

@@ -8,7 +8,7 @@ export const ERROR_HINTS: Readonly<Record<string, string>> = {
   // --- options and configuration ---
   E_OPTIONS_INVALID: "Fix the option the message names (its `field`); unknown keys are refused, so check the spelling against ModHostOptions.",
   E_MODS_DIR: "Create the mods folder (or point modsDir / `modhost serve <dir>` at an existing one) and make it readable.",
-  E_EVENT_INVALID: "Give emit() a non-empty event name (at most 256 characters) and a payload that JSON.stringify can write (no functions, BigInt or cycles).",
+  E_EVENT_INVALID: "Give emit() (or each { event, payload } of emitMany()'s array) a non-empty event name of at most 256 characters and a payload JSON.stringify can write (no functions, BigInt, cycles).",
   E_CAPABILITY_FAILED: "Fix the game's capability function: it must return plain JSON data synchronously, within the capability time limit, and not throw.",
   E_HOST_CLOSED: "Do not call the host after close(); create a new ModHost.",
   E_MOD_NOT_FOUND: "Check the mod's name (`modhost status` or host.mods() lists the loaded ones); it is the `name` in its mod.json, not the folder's.",

@@ -23,3 +23,9 @@ export interface FaultEvent {
   readonly event?: string;
   readonly quarantined: boolean;
 }
+
+/** One event of a tick given to `ModHost.emitMany()`: what `emit(event, payload)` takes, as an object. */
+export interface TickEvent {
+  readonly event: string;
+  readonly payload?: unknown;
+}

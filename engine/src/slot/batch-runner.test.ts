@@ -64,6 +64,24 @@ describe("BatchRunner against a fake backend", () => {
     expect(batches(backend.calls)).toEqual([3]);
   });
 
+  it("runs events delivered to one sink as one batch, after what was queued before them and before what comes after", async () => {
+    const { backend, slot } = await started();
+    const first = slot.enqueue(event("add", 1));
+    const got: [number, unknown][] = [];
+    const sink = (result: { value?: unknown }, index: number) => got.push([index, result.value]);
+    for (const [k, n] of [2, 3, 4].entries()) slot.deliver(event("add", n), sink, 10 + k, 0);
+    const later = slot.enqueue(event("add", 5));
+    expect((await first).value).toBe(1);
+    expect((await later).value).toBe(15);
+    expect(got).toEqual([
+      [10, 3],
+      [11, 6],
+      [12, 10],
+    ]);
+    // Queued in one turn, they share one dispatch.
+    expect(batches(backend.calls)).toEqual([5]);
+  });
+
   it("fails a timed-out event alone, undoes it, and runs the events after it on a respawned instance", async () => {
     const { backend, ctx, slot } = await started();
     const results = await Promise.all([slot.enqueue(event("add", 1)), slot.enqueue(event("timeout")), slot.enqueue(event("add", 5))]);

@@ -20,8 +20,11 @@ export class BatchRunner {
   readonly #recovery: Recovery;
   readonly #storage: StorageFault;
   #queue: EventQueue | undefined;
-  /** Events of the dispatch in flight, by seq, for recording capability answers. */
-  readonly #inFlight = new Map<number, QueuedEvent>();
+  /**
+   * Events of the dispatch in flight, for recording capability answers. Their seqs ascend (queue
+   * order is emit order), so a seq is found by bisection rather than a Map entry per event.
+   */
+  #inFlight: readonly QueuedEvent[] = [];
 
   constructor(slot: SlotState, journal: SlotJournal, recovery: Recovery, storage: StorageFault) {
     this.#slot = slot;
@@ -37,12 +40,30 @@ export class BatchRunner {
 
   /** Is this event being dispatched now? Capabilities are answered only inside events in flight. */
   inFlight(seq: number): boolean {
-    return this.#inFlight.has(seq);
+    return this.#findInFlight(seq) !== undefined;
   }
 
   /** Records a live capability answer for an event of the dispatch in flight. */
   recordCapability(seq: number, record: CapabilityRecord): void {
-    this.#inFlight.get(seq)?.caps.push(record);
+    const item = this.#findInFlight(seq);
+    if (item === undefined) return;
+    if (item.caps === undefined) item.caps = [record];
+    else item.caps.push(record);
+  }
+
+  #findInFlight(seq: number): QueuedEvent | undefined {
+    const batch = this.#inFlight;
+    let lo = 0;
+    let hi = batch.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const item = batch[mid] as QueuedEvent;
+      const at = item.event.seq;
+      if (at === seq) return item;
+      if (at < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   /** Dispatches the run of events at the head of the queue, and deals with how it ended. */
@@ -62,18 +83,16 @@ export class BatchRunner {
     }
     if (!(await this.#recovery.ensureInstance())) return; // faulted: the next round fails the events
 
-    for (const item of batch) this.#inFlight.set(item.event.seq, item);
-    const events = batch.map((item) => (item.caps.length > 0 ? { ...item.event, caps: [...item.caps] } : item.event));
+    this.#inFlight = batch;
+    const events = batch.map(wireOf);
     let outcome;
     try {
       outcome = await slot.ctx.backend.dispatch(slot.instance.id as string, events, false);
     } finally {
-      this.#inFlight.clear();
+      this.#inFlight = [];
     }
     const { results, stop } = outcome;
-    const ran: [QueuedEvent, WireResult][] = [];
-    for (let i = 0; i < results.length; i++) ran.push([batch[i] as QueuedEvent, results[i] as WireResult]);
-    await this.#journalAndAnswer(ran);
+    await this.#journalAndAnswer(results.length === batch.length ? batch : batch.slice(0, results.length), results);
     if (slot.singleStep > 0 && results.length > 0) slot.singleStep = Math.max(0, slot.singleStep - results.length);
     if (stop === undefined && results.some((r) => r.ok)) slot.consecutiveFaults = 0;
     if (outcome.late !== undefined && outcome.late > 0) {
@@ -109,12 +128,13 @@ export class BatchRunner {
   /**
    * Journals events that ran (durably, as the durability setting says) and then answers their
    * callers: a result is never returned for an event that a crash could still lose.
+   * `ran[i]` got `results[i]`.
    */
-  async #journalAndAnswer(ran: readonly [QueuedEvent, WireResult][]): Promise<void> {
+  async #journalAndAnswer(ran: readonly QueuedEvent[], results: readonly WireResult[]): Promise<void> {
     if (ran.length === 0) return;
-    (this.#queue as EventQueue).remove(ran.map(([item]) => item));
-    const events: WireEvent[] = ran.map(([item]) => (item.caps.length > 0 ? { ...item.event, caps: item.caps } : item.event));
-    const failed = await this.#journal.recordEvents(events);
+    (this.#queue as EventQueue).remove(ran);
+    // The wire events again, with the capability answers recorded during the dispatch.
+    const failed = await this.#journal.recordEvents(ran.map(journaledOf));
     if (failed !== undefined) {
       // Not durable, so not acknowledged and not kept: the instance goes back to the last
       // durable point (the next one is respawned from the checkpoint and the journal without
@@ -122,31 +142,62 @@ export class BatchRunner {
       await this.#slot.instance.drop();
       const message = `the journal write failed (${failed.message}); the event's effects were undone`;
       this.#storage.enter(failed.message);
-      for (const [item] of ran) this.#answer(item, { ok: false, error: { code: "E_PERSIST_FAILED", message } });
+      const error: WireResult = { ok: false, error: { code: "E_PERSIST_FAILED", message } };
+      this.#answerAll(ran, () => error);
       return;
     }
-    for (const [item, result] of ran) this.#answer(item, result);
+    this.#answerAll(ran, (i) => results[i] as WireResult);
   }
 
   /** Fails an event that did not run (nothing to journal). */
   #finish(item: QueuedEvent, result: WireResult): void {
     (this.#queue as EventQueue).remove([item]);
-    this.#answer(item, result);
+    this.#answerAll([item], () => result);
   }
 
-  #answer(item: QueuedEvent, result: WireResult): void {
+  /**
+   * Answers events; the metrics are counted once per run of events queued by one call (they share
+   * their queue time, so their latency is the same), not once per event.
+   */
+  #answerAll(items: readonly QueuedEvent[], resultOf: (i: number) => WireResult): void {
     const slot = this.#slot;
+    const metrics = slot.ctx.metrics;
     const version = slot.version.manifest.version;
-    slot.ctx.metrics.event(slot.name, result.ok ? undefined : result.error.code, performance.now() - item.queuedAt);
-    if (result.ok) {
-      item.resolve(result.value === undefined ? { mod: slot.name, version, ok: true } : { mod: slot.name, version, ok: true, value: result.value });
-    } else {
-      item.resolve({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) });
+    const now = performance.now();
+    let runStart = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as QueuedEvent;
+      const result = resultOf(i);
+      if (result.ok) {
+        item.resolve(result.value === undefined ? { mod: slot.name, version, ok: true } : { mod: slot.name, version, ok: true, value: result.value }, item.index);
+      } else {
+        metrics.error(slot.name, result.error.code);
+        item.resolve({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) }, item.index);
+      }
+      const next = items[i + 1];
+      if (next === undefined || next.queuedAt !== item.queuedAt) {
+        metrics.events(slot.name, i + 1 - runStart, now - item.queuedAt);
+        runStart = i + 1;
+      }
+      if (slot.probation !== undefined && slot.status === "running") this.#probation(result, version);
     }
-    if (slot.probation === undefined || slot.status !== "running") return;
+  }
+
+  #probation(result: WireResult, version: string): void {
+    const slot = this.#slot;
     const outcome = probationOutcome(result);
-    if (outcome === undefined) return;
+    if (outcome === undefined || slot.probation === undefined) return;
     const verdict = slot.probation.record(outcome);
     if (verdict !== undefined) slot.ctx.probationFailed(`version ${version} ${verdict}`);
   }
+}
+
+/** What goes to the sandbox: the event, and the capability answers it got on an earlier try (a copy: the dispatch may add more). */
+function wireOf(item: QueuedEvent): WireEvent {
+  return item.caps === undefined ? item.event : { ...item.event, caps: [...item.caps] };
+}
+
+/** What goes to the journal: the event with every capability answer it got. */
+function journaledOf(item: QueuedEvent): WireEvent {
+  return item.caps === undefined ? item.event : { ...item.event, caps: item.caps };
 }

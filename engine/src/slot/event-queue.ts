@@ -3,14 +3,22 @@ import type { EmitResult } from "../model/mod-events.js";
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 
+/**
+ * Takes one event's result for one mod; `index` says where it goes among the results of the
+ * call that queued it.
+ */
+export type ResultSink = (result: EmitResult, index: number) => void;
+
 /** An event waiting in (or going through) a mod's queue. */
 export interface QueuedEvent {
   readonly kind: "event";
   readonly event: WireEvent;
-  /** Capability answers given so far; served again if the event has to be run again. */
-  readonly caps: CapabilityRecord[];
-  readonly resolve: (result: EmitResult) => void;
-  /** performance.now() when it was queued, for the latency histogram. */
+  /** Capability answers given so far; served again if the event has to be run again. Made on the first answer. */
+  caps: CapabilityRecord[] | undefined;
+  /** Shared by every mod and event of one emit() or emitMany() call (see deliver()). */
+  readonly resolve: ResultSink;
+  readonly index: number;
+  /** performance.now() when it was queued, for the latency histogram (one reading per call). */
   readonly queuedAt: number;
 }
 
@@ -37,10 +45,17 @@ export class EventQueue {
 
   /** Queues an event; resolves with the mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
-    return new Promise((resolve) => {
-      this.#items.push({ kind: "event", event, caps: [], resolve, queuedAt: performance.now() });
-      this.#schedule();
-    });
+    return new Promise((resolve) => this.deliver(event, resolve, 0, performance.now()));
+  }
+
+  /**
+   * Queues an event whose result goes to `sink` as `(result, index)`. One sink serves every mod
+   * and every event of one emit() or emitMany() call: one promise per call, not per mod and event.
+   * `queuedAt` is performance.now() when the call was made.
+   */
+  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
+    this.#items.push({ kind: "event", event, caps: undefined, resolve: sink, index, queuedAt });
+    this.#schedule();
   }
 
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */

@@ -193,7 +193,7 @@ export function fakeContext(backend: FakeBackend, overrides: Partial<SlotContext
     quarantineAfter: 3,
     probation: undefined,
     historySize: 5,
-    metrics: { event: () => undefined, checkpoint: () => undefined },
+    metrics: { events: () => undefined, error: () => undefined, checkpoint: () => undefined },
     persistence: undefined,
     fault: (fault) => void faults.push(fault),
     storage: () => undefined,

@@ -5,7 +5,7 @@ import type { SwapPlan } from "../model/swap-plan.js";
 import type { SwapReport } from "../model/swap-report.js";
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import { BatchRunner } from "./batch-runner.js";
-import { EventQueue } from "./event-queue.js";
+import { EventQueue, type ResultSink } from "./event-queue.js";
 import { randomSeed } from "./live-instance.js";
 import { Recovery } from "./recovery.js";
 import type { ResumeInput, SlotContext } from "./slot-context.js";
@@ -169,6 +169,14 @@ export class ModSlot {
   /** Queues an event; resolves with this mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
     return this.#queue.enqueue(event);
+  }
+
+  /**
+   * Queues an event whose result goes to `sink` as `(result, index)` once it has run (or failed);
+   * the way emit() and emitMany() fan one call out to every mod with one promise.
+   */
+  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
+    this.#queue.deliver(event, sink, index, queuedAt);
   }
 
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */

@@ -7,7 +7,10 @@ import type { ProbationPolicy } from "../swap/probation.js";
 
 /** The counters a slot feeds (the host's metrics provide them). */
 export interface SlotMetrics {
-  event(mod: string, errorCode: string | undefined, latencyMs: number): void;
+  /** `count` events answered, each `latencyMs` after it was queued (a run queued by one call shares it). */
+  events(mod: string, count: number, latencyMs: number): void;
+  /** One of those events failed with `code`. */
+  error(mod: string, code: string): void;
   checkpoint(mod: string, ms: number, bytes: number): void;
 }
 
