@@ -281,5 +281,5 @@ describe("property: generated sources", () => {
       }),
       { numRuns: 30 },
     );
-  });
+  }, 120_000); // 30 compiles and type-checks (loads are checked too) on a loaded machine
 });

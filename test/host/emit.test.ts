@@ -32,8 +32,8 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
 
   it("reports a timeout as data, undoes the event, and keeps serving", async () => {
     const main = `export default { init: () => ({ n: 0 }), on: {
-      inc(s) { return ++s.n; },
-      spin(s) { s.n = 1000; for (;;) {} },
+      inc(s: { n: number }) { return ++s.n; },
+      spin(s: { n: number }) { s.n = 1000; for (;;) {} },
     } };`;
     mods = await makeModsDir({ m: simpleMod("m", main) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
@@ -48,8 +48,8 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
 
   it("restores state after the memory limit kills the isolate", async () => {
     const main = `export default { init: () => ({ n: 0 }), on: {
-      inc(s) { return ++s.n; },
-      bomb(s) { s.n = -1; const a = []; for (;;) a.push(new Array(1e5).fill(s.n)); },
+      inc(s: { n: number }) { return ++s.n; },
+      bomb(s: { n: number }) { s.n = -1; const a: number[][] = []; for (;;) a.push(new Array<number>(1e5).fill(s.n)); },
     } };`;
     mods = await makeModsDir({ m: simpleMod("m", main, { limits: { callTimeoutMs: 1000 } }) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
