@@ -55,7 +55,7 @@ describe("the first load is type-checked like a reload", () => {
     const report = await host.reload("bad");
     expect(report).toMatchObject({ ok: true, mod: "bad", to: "1.0.1" });
     expect((await host.emit("inc")).map((r) => r.mod)).toEqual(["bad", "good"]);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("load() of a new folder refuses it with the same E_TYPE diagnostics; typecheck 'off' opts out", async () => {
     mods = await makeModsDir({});
@@ -69,7 +69,7 @@ describe("the first load is type-checked like a reload", () => {
 
     host = await ModHost.create({ modsDir: mods.dir, isolation: "inline", typecheck: "off" });
     expect(host.mods()).toMatchObject([{ name: "bad", status: "running" }]);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("a version live before a restart comes back from the stateDir even if it no longer type-checks; a new mod still does not load", async () => {
     scratch = await mkdtemp(join(tmpdir(), "modhost-first-load-"));
@@ -90,5 +90,5 @@ describe("the first load is type-checked like a reload", () => {
     expect(listed.find((m) => m.name === "typed")).toMatchObject({ status: "running" });
     expect(listed.find((m) => m.name === "fresh")).toMatchObject({ status: "faulted", error: { code: "E_TYPE", file: "main.ts", line: 4 } });
     expect(await host.state("typed")).toEqual({ last: "ann" });
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 });

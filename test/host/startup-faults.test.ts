@@ -39,7 +39,7 @@ describe("faults raised inside create()", () => {
     host.on("fault", (fault) => second.push(fault));
     expect(second.map((f) => f.mod)).toEqual(["broken"]);
     expect(host.metrics().mods["broken"]?.faults).toBe(1);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("a host whose mods all came up replays nothing", async () => {
     mods = await makeModsDir({ good: simpleMod("good", GOOD) });
@@ -48,5 +48,5 @@ describe("faults raised inside create()", () => {
     const faults: FaultEvent[] = [];
     host.on("fault", (fault) => faults.push(fault));
     expect(faults).toEqual([]);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 });

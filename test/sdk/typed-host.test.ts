@@ -57,7 +57,7 @@ describe("a host typed for its game", () => {
     // @ts-expect-error hit's result is a number
     const text: string | undefined = results[0]?.value;
     expect(text).toBe(93);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("an untyped host accepts any event and payload, results are unknown", async () => {
     mods = await makeModsDir({ m: simpleMod("m", MAIN) });
@@ -66,5 +66,5 @@ describe("a host typed for its game", () => {
     const value: unknown = results[0]?.value;
     expect(value).toBe(99);
     expect(await untyped.emit("anything")).toEqual([]);
-  });
+  }, 120_000); // hosts on a loaded machine: a cold type-check each
 });
