@@ -162,8 +162,9 @@ describe("type-checking off the event loop", () => {
    }, 120_000); // two cold worker starts on a loaded machine
 
   it("a type that exhausts the worker's heap is refused with E_TYPECHECK_BUDGET; the host and the next check are fine", async () => {
-    const { host, mods } = await rig({ canary: counterMod("canary"), big: counterMod("big") }, { isolation: "inline", typecheckMemoryMb: 64 });
-    // 100k template-literal members: hundreds of MB in the checker.
+    const { host, mods } = await rig({ canary: counterMod("canary"), big: counterMod("big") }, { isolation: "inline", typecheckMemoryMb: 64, typecheckBudgetMs: 60_000 });
+    // 100k template-literal members: hundreds of MB in the checker. The worker is warm (the first
+    // loads were checked), so the check gets the plain budget: a long one lets the heap run out first.
     const types =
       `type L = "a"|"b"|"c"|"d"|"e"|"f"|"g"|"h"|"i"|"j";\ntype X = \`\${L}\${L}\${L}\${L}\`;\n` +
       `type O = { [K in X]: [K, K, K] };\nexport const v: O[X] = ["q", "q", "q"];\ntype Y = \`\${X}-\${L}\`;\nexport const w: Y = "nope";\n`;
