@@ -50,14 +50,14 @@ describe("first load type-checked, through the CLI", () => {
     const work = await modsDir({ counter: simpleMod("counter", BAD) });
     const dir = join(work.dir, "counter");
     const dev = start(["dev", dir]);
-    await dev.waitFor(() => (dev.stdout.includes("refused") ? true : undefined), WAIT);
+    await dev.waitFor(() => (dev.stdout.includes(": refused") ? true : undefined), WAIT);
     expect(dev.stdout).toMatch(new RegExp(`${dir}/main\\.ts:3:\\d+ E_TYPE`));
 
     await writeFile(join(dir, "main.ts"), GOOD);
     await dev.waitFor(() => (dev.stdout.includes("counter 1.0.0: loaded") ? true : undefined), WAIT);
 
     await writeFile(join(dir, "main.ts"), BAD);
-    await dev.waitFor(() => (count(dev.stdout, "refused") >= 2 ? true : undefined), WAIT);
+    await dev.waitFor(() => (count(dev.stdout, ": refused") >= 2 ? true : undefined), WAIT);
     await writeFile(join(dir, "main.ts"), GOOD);
     await dev.waitFor(() => (dev.stdout.includes("fixed; the live version already runs this code") ? true : undefined), WAIT);
     expect(dev.stdout).not.toContain("no change to swap");
@@ -66,7 +66,7 @@ describe("first load type-checked, through the CLI", () => {
     await writeFile(join(dir, "main.ts"), GOOD);
     await writeFile(join(dir, "main.ts"), GOOD3);
     await dev.waitFor(() => (dev.stdout.includes("swapped") ? true : undefined), WAIT);
-    expect(count(dev.stdout, "refused")).toBe(2);
+    expect(count(dev.stdout, ": refused")).toBe(2);
     expect(count(dev.stdout, "fixed;")).toBe(1);
     const stopped = await dev.stop("SIGTERM");
     expect(stopped.code).toBe(0);

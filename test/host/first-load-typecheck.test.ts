@@ -3,24 +3,15 @@
  * and when a faulted folder is tried again. A version that comes back from the stateDir (it was
  * live before the restart) is resumed, never refused.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { ModHost } from "modhost";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { describe, expect, it } from "vitest";
+import { ModHost, type ModHostOptions } from "modhost";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let host: ModHost | undefined;
-let mods: ModsDir | undefined;
-let scratch: string | undefined;
-afterEach(async () => {
-  await host?.close();
-  await mods?.cleanup();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-  host = undefined;
-  mods = undefined;
-  scratch = undefined;
-});
+const scratch = persistScratch();
 
 const GOOD = `export default {
   init: () => ({ n: 0 }),
@@ -41,10 +32,17 @@ const GAME_TYPES = `export {};
 declare module "@modhost/sdk" { interface ModEvents { hit: { player: string } } }
 `;
 
+/** A host over `modsDir`, closed after the test. */
+async function open(options: Omit<ModHostOptions, "isolation">): Promise<ModHost> {
+  const host = await ModHost.create({ ...options, isolation: "inline" });
+  scratch.hosts.push(host);
+  return host;
+}
+
 describe("the first load is type-checked like a reload", () => {
   it("create(): a mod the check rejects is listed as faulted with E_TYPE at its .ts line, the others run; a fixed save loads", async () => {
-    mods = await makeModsDir({ bad: simpleMod("bad", BAD), good: simpleMod("good", GOOD) });
-    host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({ bad: simpleMod("bad", BAD), good: simpleMod("good", GOOD) }));
+    const host = await open({ modsDir: mods.dir });
     const [bad, good] = host.mods();
     expect(bad).toMatchObject({ name: "bad", version: "1.0.0", status: "faulted", error: { code: "E_TYPE", mod: "bad", file: "main.ts", line: 3 } });
     expect(bad?.error?.message).toContain("nope");
@@ -58,8 +56,8 @@ describe("the first load is type-checked like a reload", () => {
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("load() of a new folder refuses it with the same E_TYPE diagnostics; typecheck 'off' opts out", async () => {
-    mods = await makeModsDir({});
-    host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({}));
+    let host = await open({ modsDir: mods.dir });
     await mods.write("bad", simpleMod("bad", BAD));
     const report = await host.load(join(mods.dir, "bad"));
     expect(report).toMatchObject({ ok: false, mod: "bad", to: "1.0.0", error: { code: "E_TYPE", file: "main.ts", line: 3 } });
@@ -67,17 +65,17 @@ describe("the first load is type-checked like a reload", () => {
     expect(await host.emit("inc")).toEqual([]);
     await host.close();
 
-    host = await ModHost.create({ modsDir: mods.dir, isolation: "inline", typecheck: "off" });
+    host = await open({ modsDir: mods.dir, typecheck: "off" });
     expect(host.mods()).toMatchObject([{ name: "bad", status: "running" }]);
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("a version live before a restart comes back from the stateDir even if it no longer type-checks; a new mod still does not load", async () => {
-    scratch = await mkdtemp(join(tmpdir(), "modhost-first-load-"));
-    const types = join(scratch, "game.d.ts");
+    const work = (scratch.stateDir = await mkdtemp(join(tmpdir(), "modhost-first-load-")));
+    const types = join(work, "game.d.ts");
     await writeFile(types, GAME_TYPES);
-    const stateDir = join(scratch, "state");
-    mods = await makeModsDir({ typed: simpleMod("typed", TYPED) });
-    host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline", modTypes: [types] });
+    const stateDir = join(work, "state");
+    const mods = (scratch.mods = await makeModsDir({ typed: simpleMod("typed", TYPED) }));
+    let host = await open({ modsDir: mods.dir, stateDir, modTypes: [types] });
     expect(host.mods()).toMatchObject([{ name: "typed", status: "running" }]);
     expect(await host.emit("hit", { player: "ann" })).toMatchObject([{ ok: true, value: 3 }]);
     await host.close();
@@ -85,7 +83,7 @@ describe("the first load is type-checked like a reload", () => {
     // Restarted without the game's types: the same sources now fail the check (e is unknown),
     // but the version was live: it resumes with its state. A new mod with the same code is refused.
     await mods.write("fresh", simpleMod("fresh", TYPED));
-    host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "inline" });
+    host = await open({ modsDir: mods.dir, stateDir });
     const listed = host.mods();
     expect(listed.find((m) => m.name === "typed")).toMatchObject({ status: "running" });
     expect(listed.find((m) => m.name === "fresh")).toMatchObject({ status: "faulted", error: { code: "E_TYPE", file: "main.ts", line: 4 } });

@@ -2,18 +2,12 @@
  * Faults raised inside create() are not lost: the mod is listed as faulted by mods(), and the fault
  * is replayed to a "fault" listener attached at any later time, not only right after create().
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ModHost, type FaultEvent } from "modhost";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
-let host: ModHost | undefined;
-let mods: ModsDir | undefined;
-afterEach(async () => {
-  await host?.close();
-  await mods?.cleanup();
-  host = undefined;
-  mods = undefined;
-});
+const scratch = persistScratch();
 
 const THROWS = `export default {
   init(): { n: number } { throw new Error("no config"); },
@@ -24,8 +18,9 @@ const GOOD = `export default { init: () => ({ n: 0 }), on: { inc(s: { n: number 
 
 describe("faults raised inside create()", () => {
   it("are kept in mods() and replayed to a fault listener added long after create()", async () => {
-    mods = await makeModsDir({ broken: simpleMod("broken", THROWS), good: simpleMod("good", GOOD) });
-    host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({ broken: simpleMod("broken", THROWS), good: simpleMod("good", GOOD) }));
+    const host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    scratch.hosts.push(host);
     // Well past the startup window (the next macrotask): the game subscribes late.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await host.emit("inc");
@@ -42,8 +37,9 @@ describe("faults raised inside create()", () => {
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("a host whose mods all came up replays nothing", async () => {
-    mods = await makeModsDir({ good: simpleMod("good", GOOD) });
-    host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({ good: simpleMod("good", GOOD) }));
+    const host = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    scratch.hosts.push(host);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const faults: FaultEvent[] = [];
     host.on("fault", (fault) => faults.push(fault));

@@ -3,9 +3,10 @@
  * results (this file is type-checked by sdk-types.test.ts through test/sdk/tsconfig.json, so the
  * `@ts-expect-error` lines below fail that test if a wrong payload stops being a type error).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ModHost, type EmitResult } from "modhost";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { makeModsDir, simpleMod } from "../support/mod-fixture.js";
+import { persistScratch } from "../support/persist-scratch.js";
 
 /** The game's declarations, in the shapes of @modhost/sdk's ModEvents and ModResults. */
 interface Game {
@@ -22,22 +23,13 @@ const MAIN = `export default {
 };
 `;
 
-let host: ModHost<Game> | undefined;
-let untyped: ModHost | undefined;
-let mods: ModsDir | undefined;
-afterEach(async () => {
-  await host?.close();
-  await untyped?.close();
-  await mods?.cleanup();
-  host = undefined;
-  untyped = undefined;
-  mods = undefined;
-});
+const scratch = persistScratch();
 
 describe("a host typed for its game", () => {
   it("types emit's payload and results; a wrong payload or event name is a type error", async () => {
-    mods = await makeModsDir({ m: simpleMod("m", MAIN) });
-    host = await ModHost.create<Game>({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({ m: simpleMod("m", MAIN) }));
+    const host = await ModHost.create<Game>({ modsDir: mods.dir, isolation: "inline" });
+    scratch.hosts.push(host);
     const results = await host.emit("hit", { player: "ann", damage: 7 });
     const hp: number | undefined = results[0]?.value; // typed by Game["results"]["hit"]
     expect(hp).toBe(93);
@@ -60,8 +52,9 @@ describe("a host typed for its game", () => {
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("an untyped host accepts any event and payload, results are unknown", async () => {
-    mods = await makeModsDir({ m: simpleMod("m", MAIN) });
-    untyped = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    const mods = (scratch.mods = await makeModsDir({ m: simpleMod("m", MAIN) }));
+    const untyped = await ModHost.create({ modsDir: mods.dir, isolation: "inline" });
+    scratch.hosts.push(untyped);
     const results = await untyped.emit("hit", { player: "ann", damage: 1 });
     const value: unknown = results[0]?.value;
     expect(value).toBe(99);
