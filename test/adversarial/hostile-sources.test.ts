@@ -68,7 +68,7 @@ describe.each(ISOLATIONS)("hostile sources (%s isolation)", (isolation) => {
       expect(listed.get(name)?.error, name).toMatchObject({ code: "E_SOURCE_TOO_COMPLEX", file: "deep.ts" });
     }
     expect((await answer(host, "canary", "inc")).value).toBe(1);
-  });
+  }, 120_000); // create() type-checks the loadable mods first (a cold worker), process isolation on a loaded machine
 
   it("create(): an empty entry, no default export and defineMod(null) fault as E_MOD_DEFINITION", async () => {
     const { host } = await rig(
@@ -83,7 +83,7 @@ describe.each(ISOLATIONS)("hostile sources (%s isolation)", (isolation) => {
     const listed = new Map(host.mods().map((m) => [m.name, m]));
     for (const name of ["empty", "nodefault", "nulldef"]) expect(listed.get(name)?.error?.code, name).toBe("E_MOD_DEFINITION");
     expect((await answer(host, "canary", "inc")).value).toBe(1);
-  });
+  }, 120_000); // create() type-checks the loadable mods first (a cold worker), process isolation on a loaded machine
 });
 
 describe("hostile sources on reload and load", () => {
