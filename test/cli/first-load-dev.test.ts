@@ -5,28 +5,11 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { CliProcess } from "../support/cli-runner.js";
-import { makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { describe, expect, it } from "vitest";
+import { simpleMod } from "../support/mod-fixture.js";
+import { cliScratch } from "../support/cli-scratch.js";
 
-const processes: CliProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-function start(args: string[]): CliProcess {
-  const child = CliProcess.start(args);
-  processes.push(child);
-  return child;
-}
-
-async function modsDir(mods: Record<string, ReturnType<typeof simpleMod>>): Promise<ModsDir> {
-  const dir = await makeModsDir(mods);
-  cleanups.push(() => dir.cleanup());
-  return dir;
-}
+const { start, modsDir } = cliScratch();
 
 const GOOD = `export default {\n  init: () => ({ n: 0 }),\n  on: { inc(s: { n: number }) { return ++s.n; } },\n};\n`;
 // The same JavaScript, but `++` on a string: E_TYPE at main.ts:3. Only the types differ from GOOD.
