@@ -104,7 +104,7 @@ describe("deploy, reload and rollback over the admin channel", () => {
     expect(swaps.map((l) => (l.data as { kind: string }).kind)).toEqual(["swap", "swap", "rejected", "rollback", "rejected"]);
     expect(await readdir(state)).toContain("mods");
     expect((await server.stop("SIGTERM")).code).toBe(0);
-  });
+  }, 120_000); // the server type-checks each new mod's first load (a cold worker) on a loaded machine
 });
 
 describe("modhost dev", () => {
@@ -136,7 +136,7 @@ describe("modhost dev", () => {
 
     const stopped = await dev.stop("SIGINT");
     expect(stopped.code).toBe(0);
-  });
+  }, 120_000); // the server type-checks each new mod's first load (a cold worker) on a loaded machine
 
   it("starts a local host without --server and shows refusals with file:line and a code frame", async () => {
     const work = await modsDir({ counter: simpleMod("counter", COUNTER_MAIN) });
