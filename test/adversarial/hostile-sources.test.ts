@@ -68,7 +68,7 @@ describe.each(ISOLATIONS)("hostile sources (%s isolation)", (isolation) => {
       expect(listed.get(name)?.error, name).toMatchObject({ code: "E_SOURCE_TOO_COMPLEX", file: "deep.ts" });
     }
     expect((await answer(host, "canary", "inc")).value).toBe(1);
-  });
+  }, 120_000); // create() type-checks the loadable mods first (a cold worker), process isolation on a loaded machine
 
   it("create(): an empty entry, no default export and defineMod(null) fault as E_MOD_DEFINITION", async () => {
     const { host } = await rig(
@@ -83,7 +83,7 @@ describe.each(ISOLATIONS)("hostile sources (%s isolation)", (isolation) => {
     const listed = new Map(host.mods().map((m) => [m.name, m]));
     for (const name of ["empty", "nodefault", "nulldef"]) expect(listed.get(name)?.error?.code, name).toBe("E_MOD_DEFINITION");
     expect((await answer(host, "canary", "inc")).value).toBe(1);
-  });
+  }, 120_000); // create() type-checks the loadable mods first (a cold worker), process isolation on a loaded machine
 });
 
 describe("hostile sources on reload and load", () => {
@@ -162,8 +162,9 @@ describe("type-checking off the event loop", () => {
    }, 120_000); // two cold worker starts on a loaded machine
 
   it("a type that exhausts the worker's heap is refused with E_TYPECHECK_BUDGET; the host and the next check are fine", async () => {
-    const { host, mods } = await rig({ canary: counterMod("canary"), big: counterMod("big") }, { isolation: "inline", typecheckMemoryMb: 64 });
-    // 100k template-literal members: hundreds of MB in the checker.
+    const { host, mods } = await rig({ canary: counterMod("canary"), big: counterMod("big") }, { isolation: "inline", typecheckMemoryMb: 64, typecheckBudgetMs: 60_000 });
+    // 100k template-literal members: hundreds of MB in the checker. The worker is warm (the first
+    // loads were checked), so the check gets the plain budget: a long one lets the heap run out first.
     const types =
       `type L = "a"|"b"|"c"|"d"|"e"|"f"|"g"|"h"|"i"|"j";\ntype X = \`\${L}\${L}\${L}\${L}\`;\n` +
       `type O = { [K in X]: [K, K, K] };\nexport const v: O[X] = ["q", "q", "q"];\ntype Y = \`\${X}-\${L}\`;\nexport const w: Y = "nope";\n`;
@@ -281,5 +282,5 @@ describe("property: generated sources", () => {
       }),
       { numRuns: 30 },
     );
-  });
+  }, 120_000); // 30 compiles and type-checks (loads are checked too) on a loaded machine
 });

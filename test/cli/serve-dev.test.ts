@@ -1,33 +1,17 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CliProcess, runCli } from "../support/cli-runner.js";
-import { COUNTER_MAIN, makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { COUNTER_MAIN, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+import { cliScratch } from "../support/cli-scratch.js";
 
 interface Listening {
   readonly url: string;
   readonly tokenFile: string;
 }
 
-const processes: CliProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-function start(args: string[], env?: Record<string, string | undefined>): CliProcess {
-  const child = CliProcess.start(args, env !== undefined ? { env } : {});
-  processes.push(child);
-  return child;
-}
-
-async function modsDir(mods: Record<string, ReturnType<typeof simpleMod>>): Promise<ModsDir> {
-  const dir = await makeModsDir(mods);
-  cleanups.push(() => dir.cleanup());
-  return dir;
-}
+const { start, modsDir, later } = cliScratch();
 
 async function serve(mods: ModsDir, ...extra: string[]): Promise<{ server: CliProcess; listening: Listening }> {
   const server = start(["serve", mods.dir, "--json", ...extra]);
@@ -79,7 +63,7 @@ describe("deploy, reload and rollback over the admin channel", () => {
   it("deploys a new mod and a new version, rolls back, and reports refusals with their position", async () => {
     const mods = await modsDir({});
     const state = await mkdtemp(join(tmpdir(), "modhost-state-"));
-    cleanups.push(() => rm(state, { recursive: true, force: true }));
+    later(() => rm(state, { recursive: true, force: true }));
     const { server, listening } = await serve(mods, "--state", state);
     const work = await modsDir({ counter: simpleMod("counter", COUNTER_MAIN) });
     const dir = join(work.dir, "counter");
@@ -120,7 +104,7 @@ describe("deploy, reload and rollback over the admin channel", () => {
     expect(swaps.map((l) => (l.data as { kind: string }).kind)).toEqual(["swap", "swap", "rejected", "rollback", "rejected"]);
     expect(await readdir(state)).toContain("mods");
     expect((await server.stop("SIGTERM")).code).toBe(0);
-  });
+  }, 120_000); // the server type-checks each new mod's first load (a cold worker) on a loaded machine
 });
 
 describe("modhost dev", () => {
@@ -152,7 +136,7 @@ describe("modhost dev", () => {
 
     const stopped = await dev.stop("SIGINT");
     expect(stopped.code).toBe(0);
-  });
+  }, 120_000); // the server type-checks each new mod's first load (a cold worker) on a loaded machine
 
   it("starts a local host without --server and shows refusals with file:line and a code frame", async () => {
     const work = await modsDir({ counter: simpleMod("counter", COUNTER_MAIN) });
@@ -176,7 +160,7 @@ describe("modhost logs and metrics", () => {
     const mods = await modsDir({});
     const { listening } = await serve(mods);
     const tmp = await mkdtemp(join(tmpdir(), "modhost-logs-"));
-    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+    later(() => rm(tmp, { recursive: true, force: true }));
     const work = await modsDir({ talker: simpleMod("talker", logging) });
     expect((await runCli(["deploy", join(work.dir, "talker"), ...remote(listening)])).code).toBe(0);
 

@@ -35,7 +35,7 @@ describe("compile cache on disk", () => {
     } finally {
       await second.close();
     }
-  });
+  }, 120_000); // the first host type-checks its mod (a cold worker); the second reuses that verdict
 
   it("a cacheDir that is a file is a clear options error", async () => {
     mods = await makeModsDir({ counter: simpleMod("counter", COUNTER_MAIN) });

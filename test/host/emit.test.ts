@@ -21,19 +21,19 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
     await host.emit("hit", { player: "bob" });
     expect(await host.state("counter")).toEqual({ hits: { ann: 2, bob: 1 } });
     expect(await host.emit("unknown-event", {})).toEqual([]);
-  });
+  }, 120_000); // a host start now type-checks its mod (a cold worker) on a loaded machine
 
   it("processes a thousand concurrent emits in order, exactly once", async () => {
     mods = await makeModsDir({ counter: simpleMod("counter", COUNTER_MAIN) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
     const results = await Promise.all(Array.from({ length: 1000 }, () => host!.emit("hit", { player: "p" })));
     expect(results.map((r) => r[0]?.value)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
-  });
+  }, 120_000); // a host start now type-checks its mod (a cold worker) on a loaded machine
 
   it("reports a timeout as data, undoes the event, and keeps serving", async () => {
     const main = `export default { init: () => ({ n: 0 }), on: {
-      inc(s) { return ++s.n; },
-      spin(s) { s.n = 1000; for (;;) {} },
+      inc(s: { n: number }) { return ++s.n; },
+      spin(s: { n: number }) { s.n = 1000; for (;;) {} },
     } };`;
     mods = await makeModsDir({ m: simpleMod("m", main) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
@@ -44,12 +44,12 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
     expect(spun).toMatchObject({ ok: false, error: { code: "E_TIMEOUT" } });
     expect((await host.emit("inc"))[0]?.value).toBe(2);
     expect(faults).toHaveLength(1);
-  });
+  }, 120_000); // a host start now type-checks its mod (a cold worker) on a loaded machine
 
   it("restores state after the memory limit kills the isolate", async () => {
     const main = `export default { init: () => ({ n: 0 }), on: {
-      inc(s) { return ++s.n; },
-      bomb(s) { s.n = -1; const a = []; for (;;) a.push(new Array(1e5).fill(s.n)); },
+      inc(s: { n: number }) { return ++s.n; },
+      bomb(s: { n: number }) { s.n = -1; const a: number[][] = []; for (;;) a.push(new Array<number>(1e5).fill(s.n)); },
     } };`;
     mods = await makeModsDir({ m: simpleMod("m", main, { limits: { callTimeoutMs: 1000 } }) });
     host = await ModHost.create({ modsDir: mods.dir, isolation });
@@ -59,7 +59,7 @@ describe.each(ISOLATIONS)("emit (%s isolation)", (isolation) => {
     expect(bombed).toMatchObject({ ok: false, error: { code: "E_MEMORY_LIMIT" } });
     expect((await host.emit("inc"))[0]?.value).toBe(3);
     expect(host.mods()[0]?.status).toBe("running");
-  });
+  }, 120_000); // a host start now type-checks its mod (a cold worker) on a loaded machine
 
   it("maps a thrown error to the mod's .ts line", async () => {
     const main = `import { defineMod } from "@modhost/sdk";
@@ -76,5 +76,5 @@ export default defineMod<S>({
     host = await ModHost.create({ modsDir: mods.dir, isolation });
     const [r] = await host.emit("boom");
     expect(r).toMatchObject({ ok: false, error: { code: "E_THREW", message: "Error: kaboom", file: "main.ts", line: 6 } });
-  });
+  }, 120_000); // a host start now type-checks its mod (a cold worker) on a loaded machine
 });

@@ -132,9 +132,12 @@ describe("@modhost/sdk/testing: the game's types from the mod's tsconfig.json", 
     expect(await mod.value("hit", { player: "Ann" })).toBe("ann");
     await mod.close();
 
-    // The same mod without the game's types: `e` is unknown, and the swap is refused.
+    // The same mod without the game's types: `e` is unknown. Its first load is refused as a swap
+    // would be, with the same E_TYPE at the .ts line (`modhost check` rejects it too).
     await rm(join(dir, "tsconfig.json"));
-    mod = await loadMod(dir);
-    expect(await mod.patch({ "main.ts": V2 })).toFailWith("E_TYPE");
+    mod = undefined;
+    const refused = await loadMod(dir).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ code: "E_MOD_NOT_LOADED", error: { code: "E_TYPE", file: "main.ts", line: 5 } });
+    expect((refused as Error).message).toContain("(main.ts:5:");
   }, 120_000);
 });

@@ -10,16 +10,11 @@ import type { RequestContext, RequestHandlerTable } from "./request-handlers.js"
  * version held for approval is not left in the folder either: its files wait here until approved.
  */
 export const SWAP_REQUESTS: Pick<RequestHandlerTable, "reload" | "rollback" | "approve" | "deploy" | "versions"> = {
-  reload: async (request, { host, held }) => noteBy(await host.reload(request.mod), request.by, host, held),
-  rollback: async (request, { host, held }) => noteBy(await host.rollback(request.mod, request.to !== undefined ? { to: request.to } : {}), request.by, host, held),
+  reload: async (request, { host }) => noteBy(await host.reload(request.mod), request.by, host),
+  rollback: async (request, { host }) => noteBy(await host.rollback(request.mod, request.to !== undefined ? { to: request.to } : {}), request.by, host),
   approve: (request, context) => approve(request.mod, request.by, context),
   deploy: (request, context) => (request.package !== undefined ? deployPackage(request.package, request.by, context) : deployFiles(request.files, request.by, context)),
-  versions: async (request, { host, held }) => ({
-    versions: host.versions(request.mod).map((v) => {
-      const by = held.by(request.mod, v.hash);
-      return by === undefined ? v : { ...v, by };
-    }),
-  }),
+  versions: async (request, { host }) => ({ versions: host.versions(request.mod) }),
 };
 
 function modsDirOf(context: RequestContext): string {
@@ -36,17 +31,17 @@ async function deployFiles(files: Record<string, string>, by: string | undefined
     const pending = host.mods().find((m) => m.name === outcome.name)?.pending;
     if (pending !== undefined) {
       held.hold(outcome.name, pending.hash, files);
-      held.noteBy(outcome.name, pending.hash, by);
+      if (by !== undefined) host.noteVersionBy(outcome.name, pending.hash, by);
     }
   }
-  return describeOutcome(noteBy(outcome.report, by, host, held), outcome);
+  return describeOutcome(noteBy(outcome.report, by, host), outcome);
 }
 
 /** A packed tarball: verified by the host against its trusted keys, then deployed the same way (one deploy at a time). */
 async function deployPackage(base64: string, by: string | undefined, context: RequestContext): Promise<SwapReport> {
   modsDirOf(context);
   const report = await context.writes.run("deploy", () => context.host.installPackage(Buffer.from(base64, "base64")));
-  return noteBy(report, by, context.host, context.held);
+  return noteBy(report, by, context.host);
 }
 
 /**
@@ -57,18 +52,18 @@ async function approve(mod: string, by: string | undefined, context: RequestCont
   const { host, held } = context;
   const pending = host.mods().find((m) => m.name === mod)?.pending;
   const files = held.take(mod, pending?.hash);
-  if (files === undefined || context.modsDir === undefined) return noteBy(await host.approve(mod), by, host, held);
+  if (files === undefined || context.modsDir === undefined) return noteBy(await host.approve(mod), by, host);
   const modsDir = context.modsDir;
   const outcome = await context.writes.run("deploy", () => deploy(modsDir, files, () => host.approve(mod), {}, { keepHeld: false }));
   if (outcome.report.ok) await host.noteDeployed(mod);
-  return noteBy(outcome.report, by, host, held);
+  return noteBy(outcome.report, by, host);
 }
 
-/** Notes who asked for the version a successful swap made live. */
-function noteBy(report: SwapReport, by: string | undefined, host: RequestContext["host"], held: RequestContext["held"]): SwapReport {
+/** Notes who asked for the version a successful swap made live (the host keeps it with the version history). */
+function noteBy(report: SwapReport, by: string | undefined, host: RequestContext["host"]): SwapReport {
   if (report.ok && by !== undefined) {
     const live = host.mods().find((m) => m.name === report.mod);
-    if (live !== undefined) held.noteBy(report.mod, live.hash, by);
+    if (live !== undefined) host.noteVersionBy(report.mod, live.hash, by);
   }
   return report;
 }

@@ -13,6 +13,7 @@ import { cliOutput, type CliOutput } from "./cli-output.js";
 import { codeFrame } from "./code-frame.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { ModFolderWatch } from "./mod-folder-watch.js";
+import { DevPushMemory } from "./dev-push-memory.js";
 import { formatErrorLine, formatFault, formatLogLine, formatReport } from "./report-format.js";
 import { connectToServer, SERVER_FLAGS, whoAmI } from "./server-connection.js";
 import { CapabilityStubs, formatStubCall } from "./capability-stubs.js";
@@ -100,7 +101,8 @@ export async function devCommand(args: readonly string[]): Promise<number> {
     };
     await attach(client);
 
-    const deployer = new SerialDeployer(() => deployOnce(client, dir, shown, out, afterSwap));
+    const memory = new DevPushMemory();
+    const deployer = new SerialDeployer(() => deployOnce(client, dir, shown, out, afterSwap, memory));
     watch = await ModFolderWatch.create(dir, DEBOUNCE_MS, () => deployer.trigger(), (err) => out.note(out.errStyle.yellow(`watch: ${err.message}`)));
     deployer.trigger();
 
@@ -130,6 +132,7 @@ export async function devCommand(args: readonly string[]): Promise<number> {
       );
       if (!attached) continue;
       out.note(out.errStyle.gray("modhost dev: reconnected; pushing the folder again"));
+      memory.forget();
       deployer.trigger();
     }
   } finally {
@@ -180,7 +183,7 @@ class SerialDeployer {
  * Reads the folder and deploys it; prints the report or what stopped it, and after a swap the
  * answers to `afterSwap`. A server that is gone is reported: the reconnect pushes the folder again.
  */
-async function deployOnce(client: AdminClient | undefined, dir: string, shown: string, out: CliOutput, afterSwap: DevEmit | undefined): Promise<void> {
+async function deployOnce(client: AdminClient | undefined, dir: string, shown: string, out: CliOutput, afterSwap: DevEmit | undefined, memory: DevPushMemory): Promise<void> {
   if (client === undefined) return;
   const prefix = `${shown.replace(/\/+$/, "")}/`.replace(/^\.\//, "");
   let files: Record<string, string>;
@@ -191,10 +194,16 @@ async function deployOnce(client: AdminClient | undefined, dir: string, shown: s
     printError(err.toInfo(), out, prefix, undefined);
     return;
   }
+  if (memory.unchanged(files)) return; // the watcher woke twice for one save: its answer is already printed
   try {
     const report = await client.request("deploy", { files, by: `modhost dev (${whoAmI()})` });
-    if (out.json) out.data({ type: "report", report });
-    else out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${formatReport(report, out.style, (file) => files[file], prefix)}`);
+    const fixed = memory.lastRefused && report.ok;
+    memory.remember(files, report);
+    if (out.json) out.data({ type: "report", report, ...(fixed ? { fixed } : {}) });
+    else if (fixed && report.kind === "noop") {
+      // The refused save never went live: its fix has the live version's code, so there is nothing to swap.
+      out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${out.style.green("✓")} ${out.style.bold(report.mod)} ${report.to}: fixed; the live version already runs this code (the refused save never went live), nothing to swap`);
+    } else out.line(`${out.style.gray(new Date().toISOString().slice(11, 19))} ${formatReport(report, out.style, (file) => files[file], prefix)}`);
     if (afterSwap !== undefined && report.ok && report.kind !== "noop") {
       const outcome = await emitAction(client, afterSwap.event, afterSwap.payload, report.mod, out.style);
       if (out.json) out.data({ type: "emit", data: outcome.data });

@@ -17,8 +17,15 @@ export type SourceLookup = (file: string) => string | undefined;
 export function formatErrorLine(error: ErrorInfo, style: Style, filePrefix = ""): string {
   let where = error.file !== undefined ? `${filePrefix}${error.file}` : "";
   if (where !== "" && error.line !== undefined) where += `:${error.line}:${(error.column ?? 0) + 1}`;
-  if (error.field !== undefined) where += `${where === "" ? "" : "#"}${error.field}`;
-  return `${where !== "" ? `${style.cyan(where)} ` : ""}${style.red(error.code)} ${error.message}`;
+  // The field is named once: not as "#field" when the message already starts with it quoted.
+  if (error.field !== undefined && !error.message.startsWith(`"${error.field}"`)) where += `${where === "" ? "" : "#"}${error.field}`;
+  return `${where !== "" ? `${style.cyan(where)} ` : ""}${style.red(error.code)} ${withoutFileName(error)}`;
+}
+
+/** The message without a leading "<file> is " when the line already starts with that file ("mod.json:1:2 ... not valid JSON"). */
+function withoutFileName(error: ErrorInfo): string {
+  const prefix = error.file !== undefined ? `${error.file} is ` : undefined;
+  return prefix !== undefined && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
 }
 
 /**

@@ -166,6 +166,32 @@ export class DiskCompileCache {
     return compiled;
   }
 
+  /**
+   * Has a type-check of exactly these inputs passed before (recorded by `notePassed`)? `parts`
+   * name everything the verdict depends on (the version's hash, the game's declaration texts);
+   * the key adds the TypeScript and SDK versions and the engine's fingerprint. A pass is kept as
+   * an empty entry, bounded and checksummed like the compiled files.
+   */
+  passed(parts: readonly string[]): boolean {
+    const key = this.#verdictKey(parts);
+    if (this.#memory.get(key) !== undefined) return true;
+    const stored = this.#read(key);
+    if (stored !== undefined) this.#memory.set(key, stored);
+    return stored !== undefined;
+  }
+
+  /** Records that a type-check of these inputs passed (see `passed`). */
+  notePassed(parts: readonly string[]): void {
+    const key = this.#verdictKey(parts);
+    const entry: FileCompilation = { js: "", sourceMap: "", imports: [], diagnostics: [] };
+    this.#write(key, entry);
+    this.#memory.set(key, entry);
+  }
+
+  #verdictKey(parts: readonly string[]): string {
+    return this.key("type-check-passed", "", parts.map((part) => `${Buffer.byteLength(part)}:${part}`).join(""));
+  }
+
   /** Counters since `open`. */
   stats(): DiskCompileCacheStats {
     return { ...this.#stats, entries: this.#index.size, bytes: this.#bytes };

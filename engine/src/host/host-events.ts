@@ -59,7 +59,8 @@ export interface ModHostEvents {
  * What the host tells its listeners: swaps, faults, logs, recovery news (counted in the metrics
  * where they count). Events emitted while the host is created are kept and replayed to listeners
  * attached before the next macrotask (i.e. right after `await ModHost.create()`), so that what
- * recovery found is never emitted into the void.
+ * recovery found is never emitted into the void; the faults among them are replayed to "fault"
+ * listeners attached at any time later too.
  */
 export class HostEvents {
   readonly #emitter = new EventEmitter();
@@ -67,6 +68,12 @@ export class HostEvents {
   readonly #logLimiter: LogLimiter;
   readonly #logRate: number;
   #startup: { name: keyof ModHostEvents; args: unknown[] }[] | undefined = [];
+  /**
+   * The faults raised while the host was created (a mod whose init() threw, that ran out of
+   * time...): kept for the host's lifetime and replayed to every "fault" listener attached after
+   * the startup window, so a game that subscribes late still hears of them once.
+   */
+  readonly #startupFaults: FaultEvent[] = [];
 
   constructor(metrics: HostMetrics, logRatePerSecond: number) {
     this.#metrics = metrics;
@@ -81,7 +88,11 @@ export class HostEvents {
 
   on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): void {
     this.#emitter.on(event, listener as (...args: unknown[]) => void);
-    for (const past of this.#startup ?? []) if (past.name === event) (listener as (...args: unknown[]) => void)(...past.args);
+    if (this.#startup !== undefined) {
+      for (const past of this.#startup) if (past.name === event) (listener as (...args: unknown[]) => void)(...past.args);
+    } else if (event === "fault") {
+      for (const fault of this.#startupFaults) (listener as (fault: FaultEvent) => void)(fault);
+    }
   }
 
   off<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): void {
@@ -106,6 +117,7 @@ export class HostEvents {
 
   fault(fault: FaultEvent): void {
     this.#metrics.fault(fault);
+    if (this.#startup !== undefined) this.#startupFaults.push(fault);
     this.#emit("fault", fault);
   }
 

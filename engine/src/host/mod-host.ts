@@ -10,6 +10,7 @@ import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
 import { prepareMod } from "./mod-loader.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
 import { dispatchEvent, dispatchTick, tickToWire } from "./emit-tick.js";
+import type { GameEventName, GamePayloadArgs, GameResult, GameTypes, UntypedEventName, UntypedGame } from "../model/game-types.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
@@ -27,9 +28,9 @@ export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-eve
 /**
  * The engine's public facade: loads every mod under `modsDir` into its own sandbox, dispatches
  * events to the mods that handle them, and reports results, faults and logs. Create it with
- * `ModHost.create()`; release it with `close()`.
+ * `ModHost.create()`; release it with `close()`. `G` types `emit` for the game (see `GameTypes`).
  */
-export class ModHost {
+export class ModHost<G extends GameTypes = UntypedGame> {
   readonly #options: ResolvedOptions;
   readonly #backend: SandboxBackend;
   readonly #metrics: HostMetrics;
@@ -44,7 +45,7 @@ export class ModHost {
   /** Signed packages: origins, tarball installs and the registry follower. */
   #packages: HostPackages | undefined;
   /** When and how each version went live, and why a held one is held. */
-  readonly #ledger = new VersionLedger();
+  readonly #ledger: VersionLedger;
   #fleet: FleetHook | undefined;
 
   private constructor(options: ResolvedOptions, backend: SandboxBackend, metrics: HostMetrics, events: HostEvents, gate: CapabilityGate) {
@@ -53,8 +54,9 @@ export class ModHost {
     this.#metrics = metrics;
     this.#events = events;
     this.#gate = gate;
-    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb });
-    this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version) => this.#typeCheck.check(version), (report) => events.swap(report), (mod, message) => events.log({ mod, level: "warn", message }));
+    this.#ledger = new VersionLedger((message) => events.log({ mod: "<stateDir>", level: "warn", message }));
+    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb, diskCache: options.diskCache });
+    this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version, options) => this.#typeCheck.check(version, options), (report) => events.swap(report), (mod, message) => events.log({ mod, level: "warn", message }));
     this.#registry = new SlotRegistry({ options, backend, metrics, events, swaps: this.#swaps, closed: () => this.#closed !== undefined });
     events.on("swap", (report) => this.#ledger.note(report, this.#registry.get(report.mod)?.version.hash, false));
   }
@@ -63,8 +65,10 @@ export class ModHost {
    * Validates the options, starts the sandbox (a child process unless `isolation: "inline"`) and
    * loads every mod. A mod that fails to load is listed by `mods()` as "faulted" with its error;
    * the others load anyway. Throws ModhostError only for bad options or an unusable modsDir.
+   * `G` (optional) declares the game's events, payloads and results, and types `emit`:
+   * `ModHost.create<{ events: { hit: { player: string } }; results: { hit: number } }>(options)`.
    */
-  static async create(options: ModHostOptions): Promise<ModHost> {
+  static async create<G extends GameTypes = UntypedGame>(options: ModHostOptions): Promise<ModHost<G>> {
     const resolved = await resolveHostOptions(options);
     const metrics = new HostMetrics();
     const events = new HostEvents(metrics, resolved.logRatePerSecond);
@@ -86,14 +90,18 @@ export class ModHost {
       await folders.catch(noop);
       throw err;
     });
-    const host = new ModHost(resolved, backend, metrics, events, gate);
+    const host = new ModHost<G>(resolved, backend, metrics, events, gate);
     const registry = host.#registry;
     holder.registry = registry;
     backend.onCrash((crash) => events.sandboxCrashed(crash));
     if (backend instanceof ProcessPool) backend.onIsolated((moved) => events.log({ mod: moved.mod, level: "warn", message: moved.message }));
     try {
-      if (resolved.stateDir !== undefined) await registry.openState(resolved.stateDir);
+      if (resolved.stateDir !== undefined) {
+        await registry.openState(resolved.stateDir);
+        await host.#ledger.attach(resolved.stateDir);
+      }
       await registry.loadAll(await folders);
+      for (const slot of registry.slots()) if (slot.status === "running") host.#ledger.noteStartup(slot.name, slot.version.hash);
       if (resolved.watch) await registry.watch();
       host.#packages = await HostPackages.open(resolved, {
         load: (dir) => host.load(dir),
@@ -117,9 +125,13 @@ export class ModHost {
   /**
    * Sends an event to every mod that handles it. Each mod runs its events in the order they were
    * emitted; the promise resolves with one result per mod once all have answered. A mod's failure
-   * is a result with `ok: false`, never a rejection.
+   * is a result with `ok: false`, never a rejection. On a typed host (`ModHost.create<Game>()`) the
+   * event name, its payload and the results' `value` are typed by the game's declarations.
    */
-  emit(event: string, payload?: unknown): Promise<EmitResult[]> {
+  emit(event: UntypedEventName<G>, payload?: unknown): Promise<EmitResult[]>;
+  emit<E extends GameEventName<G>>(event: E, ...payload: GamePayloadArgs<G, E>): Promise<EmitResult<GameResult<G, E>>[]>;
+  emit(event: string, ...args: unknown[]): Promise<EmitResult[]> {
+    const payload = args[0];
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emit() after close()"));
     if (typeof event !== "string" || event.length === 0 || event.length > 256) {
       return Promise.reject(new ModhostError("E_EVENT_INVALID", "the event name must be a non-empty string of at most 256 characters"));
@@ -275,6 +287,14 @@ export class ModHost {
     return listVersions(slot, this.#ledger, (version) => this.#packages?.origin(name, version.manifest.version, version.hash, version.signed)?.source ?? "folder");
   }
 
+  /**
+   * Notes who asked for version `hash` of `mod` (a deploying user, an operator's reload): listed
+   * as `by` by `versions()`, and kept in the stateDir with the rest of the version history.
+   */
+  noteVersionBy(mod: string, hash: string, by: string): void {
+    this.#ledger.noteBy(mod, hash, by);
+  }
+
   /** The event names each running mod handles, by mod (for consoles' completion). */
   handledEvents(): Record<string, readonly string[]> {
     return this.#registry.handledEvents();
@@ -305,6 +325,8 @@ export class ModHost {
    * Subscribes to "swap", "fault", "log" or "recovery". A listener attached right after
    * `await ModHost.create()` (before the next macrotask) first receives the events of that kind
    * emitted during create(): what recovery found, and the log lines and faults of bringing mods up.
+   * Faults raised during create() (an init() that threw or ran out of time) are replayed to a
+   * "fault" listener attached at any later time as well; `mods()` lists those mods as faulted.
    */
   on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
     this.#events.on(event, listener);
@@ -333,6 +355,7 @@ export class ModHost {
       await this.#registry.closeSlots(errors);
       await this.#backend.close().catch((err: unknown) => errors.push(err));
       await this.#registry.closeState(errors);
+      await this.#ledger.flush().catch((err: unknown) => errors.push(err));
       await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
       throwCollected(errors, "closing the host");
     })();

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
-import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { buildReport, type SwapReport } from "../model/swap-report.js";
 import { GroupCommit } from "../persist/group-commit.js";
 import { ModStore } from "../persist/mod-store.js";
@@ -157,7 +157,15 @@ export class SlotRegistry {
   /** Registers prepared folders (in folder order, so which of two same-named folders wins is deterministic) and brings them up. */
   async loadAll(prepared: readonly { dir: string; result: PrepareResult }[]): Promise<void> {
     const slots = prepared.map(({ dir, result }) => this.#register(dir, result));
-    await Promise.all(slots.map((slot) => (slot === undefined ? undefined : this.bringUp(slot))));
+    await Promise.all(
+      slots.map(async (slot) => {
+        if (slot === undefined) return;
+        const error = await this.bringUp(slot);
+        // A mod that could not come up at create() (init threw or timed out, refused by the
+        // type-check, state unreadable) is a fault: the host keeps it for late "fault" listeners.
+        if (error !== undefined) this.#ctx.events.fault({ mod: slot.name, version: slot.version.manifest.version, code: error.code, message: error.message, quarantined: false });
+      }),
+    );
     this.#state?.pruner.request();
   }
 
@@ -177,7 +185,7 @@ export class SlotRegistry {
   /** Starts a slot: from its stateDir if it has state there, with init() otherwise. */
   async bringUp(slot: ModSlot, acceptLoss = false): Promise<ErrorInfo | undefined> {
     const persistence = this.#persistence.get(slot.name);
-    if (persistence === undefined) return slot.start();
+    if (persistence === undefined) return this.#startFresh(slot);
     let outcome;
     try {
       outcome = await persistence.store.recover({ acceptLoss: acceptLoss || this.#ctx.options.acceptLoss.has(slot.name) });
@@ -188,7 +196,7 @@ export class SlotRegistry {
     }
     this.#reportRecovery(slot.name, outcome.report);
     if (outcome.kind === "corrupt") return slot.failResume({ ...outcome.error.toInfo(), mod: slot.name });
-    if (outcome.kind === "fresh") return slot.start();
+    if (outcome.kind === "fresh") return this.#startFresh(slot);
     const recovered = outcome.recovered;
     this.#seq = Math.max(this.#seq, recovered.maxSeq);
     const hashes = new Set<string>([recovered.checkpoint.version, ...(recovered.meta?.history ?? [])]);
@@ -266,6 +274,25 @@ export class SlotRegistry {
     );
     // Every store synced its own segments: the shared journal's copy is no longer needed.
     await this.#state?.shared?.close(flushed).catch((err: unknown) => errors.push(err));
+  }
+
+  /**
+   * Starts a mod that has no saved state (its first load) with init(), after the type-check a
+   * reload gets: a version the check refuses is not started; its folder is listed as faulted with
+   * the error (E_TYPE at the .ts line), and a fixed save, reload() or load() tries it again. A
+   * version resumed from the stateDir went live before and is never refused here.
+   */
+  async #startFresh(slot: ModSlot): Promise<ErrorInfo | undefined> {
+    const refused = await this.#ctx.swaps.checkFirstLoad(slot.version);
+    if (refused === undefined) return slot.start();
+    const error: ErrorInfo = { ...refused, mod: slot.name };
+    const version = slot.version;
+    if (this.#slots.get(slot.name) === slot) this.#slots.delete(slot.name);
+    this.#failed.set(version.dir, { name: slot.name, version: version.manifest.version, status: "faulted", hash: version.hash, error });
+    // Not awaited: acceptStateLoss runs this inside the slot's own queue, which close() waits on.
+    // The slot never started, so there is nothing to stop but its queue.
+    slot.close().catch((err: unknown) => this.#ctx.events.log({ mod: slot.name, level: "error", message: `closing the refused slot failed: ${messageOf(err)}` }));
+    return error;
   }
 
   /** Keeps what recovery found for mods() and says it: a "recovery" event, and log lines for anything unusual. */

@@ -17,6 +17,7 @@ export function listVersions(slot: ModSlot, ledger: VersionLedger, sourceOf: (ve
       source: sourceOf(version),
       at: seen.at,
       how: seen.how,
+      ...(seen.by !== undefined ? { by: seen.by } : {}),
       current,
       pending,
       ...(reason !== undefined ? { reason } : {}),

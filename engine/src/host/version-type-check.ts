@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import type { DiskCompileCache } from "../compile/disk-cache.js";
 import { TypeCheckThread } from "../compile/type-check-thread.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModVersion } from "../compile/mod-version.js";
@@ -8,6 +10,8 @@ export interface VersionTypeCheckOptions {
   readonly modTypes: readonly string[];
   readonly budgetMs: number;
   readonly memoryMb: number;
+  /** The host's compile cache: a version whose check passed before is not checked again. */
+  readonly diskCache?: DiskCompileCache | undefined;
 }
 
 /**
@@ -17,19 +21,27 @@ export interface VersionTypeCheckOptions {
  */
 export class VersionTypeCheck {
   readonly #thread: TypeCheckThread;
+  readonly #options: VersionTypeCheckOptions;
 
   constructor(options: VersionTypeCheckOptions) {
+    this.#options = options;
     this.#thread = new TypeCheckThread({ extraTypeFiles: options.modTypes, budgetMs: options.budgetMs, memoryMb: options.memoryMb });
   }
 
   /**
-   * The version's type errors (E_TYPE, with file/line/column), and the time taken. Rejects with a
+   * The version's type errors (E_TYPE, with file/line/column), and the time taken (a first load's
+   * check gets the cold budget, typecheckBudgetMs x 5). Rejects with a
    * ModhostError (E_TYPECHECK_BUDGET, E_SOURCE_TOO_COMPLEX...) when the check cannot finish.
    */
-  async check(version: ModVersion): Promise<{ errors: ErrorInfo[]; ms: number }> {
+  async check(version: ModVersion, options: { readonly firstLoad?: boolean } = {}): Promise<{ errors: ErrorInfo[]; ms: number }> {
     const start = performance.now();
     const name = version.manifest.name;
-    const diagnostics = await this.#thread.check(name, version.files);
+    // With a cacheDir, a cold start of unchanged mods needs no TypeScript: a pass is remembered.
+    const cache = this.#options.diskCache;
+    const inputs = cache !== undefined ? this.#verdictInputs(version) : undefined;
+    if (cache !== undefined && inputs !== undefined && cache.passed(inputs)) return { errors: [], ms: performance.now() - start };
+    // A first load (at start-up, with everything else starting) gets the cold budget; a reload, the budget.
+    const diagnostics = await this.#thread.check(name, version.files, { cold: options.firstLoad === true });
     const errors: ErrorInfo[] = diagnostics
       .filter((d) => d.severity === "error")
       .map((d) => ({
@@ -40,7 +52,28 @@ export class VersionTypeCheck {
         ...(d.line !== undefined ? { line: d.line } : {}),
         ...(d.column !== undefined ? { column: d.column } : {}),
       }));
+    if (cache !== undefined && inputs !== undefined && errors.length === 0) cache.notePassed(inputs);
     return { errors, ms: performance.now() - start };
+  }
+
+  /**
+   * What a check's verdict depends on: the mod's name and source texts (not the compiled hash:
+   * types are erased, so a type error can compile to the same JS) and the game's declarations.
+   * Undefined when a declaration file cannot be read (then the check itself reports it).
+   */
+  #verdictInputs(version: ModVersion): string[] | undefined {
+    const parts = [version.manifest.name];
+    for (const [path, text] of [...version.files].sort(([a], [b]) => a.localeCompare(b))) parts.push(path, text);
+    for (const file of this.#options.modTypes) {
+      try {
+        parts.push(file, readFileSync(file, "utf8"));
+      } catch (err) {
+        // Unreadable now: no verdict to reuse; the worker's own read reports it as the check's error.
+        void err;
+        return undefined;
+      }
+    }
+    return parts;
   }
 
   /** Stops the worker thread and its language services. */

@@ -4,12 +4,12 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 /** A mod's status as operators see it. */
 export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
 
-/** One mod's answer to one emitted event. */
-export interface EmitResult {
+/** One mod's answer to one emitted event; `V` is the handler's result type on a typed host. */
+export interface EmitResult<V = unknown> {
   readonly mod: string;
   readonly version: string;
   readonly ok: boolean;
-  readonly value?: unknown;
+  readonly value?: V;
   readonly error?: ErrorInfo;
 }
 

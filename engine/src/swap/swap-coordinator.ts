@@ -9,7 +9,7 @@ import { KeyedMutex } from "../util/keyed-mutex.js";
 import type { SwapSource, SwapTarget } from "./swap-target.js";
 
 /** Type-checks a version; returns E_TYPE errors (and may return warnings). */
-export type VersionTypeChecker = (version: ModVersion) => Promise<{ errors: ErrorInfo[]; ms: number }>;
+export type VersionTypeChecker = (version: ModVersion, options?: { readonly firstLoad?: boolean }) => Promise<{ errors: ErrorInfo[]; ms: number }>;
 
 /**
  * Runs reloads, rollbacks and approvals: compile, type-check, analyze (semantic diff), then the
@@ -63,7 +63,7 @@ export class SwapCoordinator {
         return this.#emit(refusal(slot, startedAt, {}, [], { code: "E_NO_PREVIOUS_VERSION", message, mod: slot.name }, to));
       }
       const analyzeStart = performance.now();
-      const diff = await diffVersions(from, previous).catch((err: unknown) => analysisFailure(slot, err));
+      const diff = await diffVersions(from, previous).catch((err: unknown) => analysisFailure(slot.name, err));
       const phases: SwapPhases = { analyze: performance.now() - analyzeStart };
       if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff, previous.manifest.version));
       if (diff.stateShapeChanged && !diff.newHasMigrate) {
@@ -105,22 +105,10 @@ export class SwapCoordinator {
         refusal(slot, startedAt, phases, [], { code: "E_MANIFEST_INVALID", message: `the mod's name changed from "${slot.name}" to "${next.manifest.name}"; a renamed mod is a new mod`, mod: slot.name, file: "mod.json", field: "name" }, next.manifest.version),
       );
     }
-    if (this.#typecheck !== undefined && this.#options.typecheck !== "off") {
-      const checked = await this.#typecheck(next).catch((err: unknown) => ({ errors: [analysisFailure(slot, err)], ms: performance.now() - startedAt }));
-      phases.typecheck = checked.ms;
-      // A check that could not finish (over budget, too complex) refuses under any policy.
-      const unfinished = checked.errors.find((error) => error.code !== "E_TYPE");
-      if (unfinished !== undefined) return this.#emit(refusal(slot, startedAt, phases, [], unfinished, next.manifest.version));
-      const first = checked.errors[0];
-      if (first !== undefined && this.#options.typecheck === "block") {
-        return this.#emit(refusal(slot, startedAt, phases, [], { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message }, next.manifest.version));
-      }
-      for (const error of checked.errors) {
-        this.#warn(slot.name, `type error (typecheck: "warn"): ${error.file ?? ""}:${error.line ?? 0}:${(error.column ?? 0) + 1} ${error.message}`);
-      }
-    }
+    const typeError = await this.#typeCheckStep(slot.name, next, phases);
+    if (typeError !== undefined) return this.#emit(refusal(slot, startedAt, phases, [], typeError, next.manifest.version));
     const analyzeStart = performance.now();
-    const diff = await diffVersions(slot.version, next).catch((err: unknown) => analysisFailure(slot, err));
+    const diff = await diffVersions(slot.version, next).catch((err: unknown) => analysisFailure(slot.name, err));
     phases.analyze = performance.now() - analyzeStart;
     if ("code" in diff) return this.#emit(refusal(slot, startedAt, phases, [], diff, next.manifest.version));
     if (diff.definitionProblem !== undefined) {
@@ -150,6 +138,34 @@ export class SwapCoordinator {
     return this.#emit(await slot.swap(next, plan));
   }
 
+  /**
+   * The type-check of a mod's first load (a new folder, or a mod starting without saved state),
+   * under the same policy as a reload: the error that refuses it (E_TYPE with the first error's
+   * .ts location, or why the check could not finish), or undefined (warnings are logged).
+   */
+  checkFirstLoad(version: ModVersion): Promise<ErrorInfo | undefined> {
+    return this.#typeCheckStep(version.manifest.name, version, {}, true);
+  }
+
+  /** The type-check of a new version: the error that refuses it, or undefined (warnings logged). */
+  async #typeCheckStep(mod: string, next: ModVersion, phases: { typecheck?: number }, firstLoad = false): Promise<ErrorInfo | undefined> {
+    if (this.#typecheck === undefined || this.#options.typecheck === "off") return undefined;
+    const start = performance.now();
+    const checked = await this.#typecheck(next, { firstLoad }).catch((err: unknown) => ({ errors: [analysisFailure(mod, err)], ms: performance.now() - start }));
+    phases.typecheck = checked.ms;
+    // A check that could not finish (over budget, too complex) refuses under any policy.
+    const unfinished = checked.errors.find((error) => error.code !== "E_TYPE");
+    if (unfinished !== undefined) return unfinished;
+    const first = checked.errors[0];
+    if (first !== undefined && this.#options.typecheck === "block") {
+      return { ...first, message: checked.errors.length > 1 ? `${first.message} (and ${checked.errors.length - 1} more)` : first.message };
+    }
+    for (const error of checked.errors) {
+      this.#warn(mod, `type error (typecheck: "warn"): ${error.file ?? ""}:${error.line ?? 0}:${(error.column ?? 0) + 1} ${error.message}`);
+    }
+    return undefined;
+  }
+
   /** Runs `fn` after every swap operation of this mod asked for before it. */
   #exclusive(slot: SwapTarget, fn: () => Promise<SwapReport>): Promise<SwapReport> {
     return this.#lines.run(slot.name, fn);
@@ -174,10 +190,10 @@ function approvalNeeded(diff: SemanticDiff): string | undefined {
  * its own code when it has one, E_SOURCE_TOO_COMPLEX for a stack overflow on a hostile source,
  * E_INTERNAL otherwise. The reload is refused; the live version stays.
  */
-function analysisFailure(slot: SwapTarget, err: unknown): ErrorInfo {
-  if (err instanceof ModhostError) return { ...err.toInfo(), mod: slot.name };
-  if (isStackOverflow(err)) return { code: "E_SOURCE_TOO_COMPLEX", message: "the new version's sources are nested too deeply to analyze (the stack overflowed); split them up", mod: slot.name };
-  return { code: "E_INTERNAL", message: `analyzing the new version failed: ${messageOf(err)}`, mod: slot.name };
+function analysisFailure(mod: string, err: unknown): ErrorInfo {
+  if (err instanceof ModhostError) return { ...err.toInfo(), mod };
+  if (isStackOverflow(err)) return { code: "E_SOURCE_TOO_COMPLEX", message: "the new version's sources are nested too deeply to analyze (the stack overflowed); split them up", mod };
+  return { code: "E_INTERNAL", message: `analyzing the new version failed: ${messageOf(err)}`, mod };
 }
 
 /** A report of a swap that did not happen: the live version stays. */
