@@ -39,8 +39,8 @@ async function backend(): Promise<ProcessBackend> {
 
 async function start(b: ProcessBackend, s: LoadSpec): Promise<string> {
   const started = await b.start(s, [1, 2, 3, 4], { kind: "init", now: 0 });
-  if (!started.ok) throw new Error(started.error.message);
-  return started.id;
+  if (started.kind !== "ok") throw new Error(`start: ${started.kind} ${started.error?.message ?? ""}`);
+  return started.value.id;
 }
 
 const event = (seq: number, name: string): WireEvent => ({ seq, name, payload: JSON.stringify({ text: "x".repeat(1000) }), now: 0 });

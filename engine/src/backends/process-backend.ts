@@ -3,6 +3,7 @@ import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance,
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
+import type { ProcessBackendOptions } from "./process-backend-options.js";
 import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage, type SandboxReply, type SandboxRequest } from "./sandbox-protocol.js";
 import { encodeRequestFrame } from "./request-frame.js";
 import { performance } from "node:perf_hooks";
@@ -10,39 +11,6 @@ import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js
 import { ProcessSpare } from "./process-spare.js";
 import { RequestWatchdog, type WatchedRequest } from "./request-watchdog.js";
 import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
-
-/** Options of the process backend. */
-export interface ProcessBackendOptions {
-  /** Extra time past a request's own limits before the sandbox process is presumed wedged. */
-  readonly graceMs: number;
-  /**
-   * The watchdog charges a request its wall time minus the time the sandbox waited for a CPU;
-   * past this many times its budget of wall time it is killed however starved (default 10).
-   */
-  readonly wallBackstopFactor?: number;
-  /** Keep a spare sandbox process ready to take over after a crash (default true). */
-  readonly warmSpare?: boolean;
-  /**
-   * Isolates the spare makes ahead of need, one per live mod up to this many (default 128; each
-   * costs about 1.2 MB in the spare while it waits). 0 makes none.
-   */
-  readonly spareIsolates?: number;
-  /**
-   * A spare shared with other backends (backends/process-pool.ts): taken after a crash instead of
-   * this backend's own, which is then not started (`warmSpare` is ignored).
-   */
-  readonly sharedSpare?: SpareSource;
-  /** Numbers each launched process (instance ids carry it); shared by a pool so ids never repeat. */
-  readonly nextLaunch?: () => number;
-}
-
-/** A spare sandbox process owned elsewhere (backends/shared-spare.ts). */
-export interface SpareSource {
-  /** A ready spare, whose messages and exit go to `listener` from now on; undefined if none is ready. */
-  take(listener: SandboxProcessListener): SandboxProcess | undefined;
-  /** A mod started in a process that may crash: the spare makes one more isolate ahead of need. */
-  started(memoryMb: number): void;
-}
 
 /** What a request gets when the sandbox process died before answering it. */
 interface Crashed {
@@ -63,8 +31,8 @@ interface Pending extends WatchedRequest {
  * one frame when they have all run. When the process dies, the request its progress record names
  * was running (its mod is the culprit) and the other unanswered ones were merely lost, those that
  * ran before it included (their replies went down with the process, and so did their isolates'
- * state). A request that overruns its time budget plus a grace period gets the process killed. The process is restarted at once; every instance is gone and
- * `generation` grows, so that owners bring their mods back from their checkpoints.
+ * state). A request that overruns its time budget plus a grace period gets the process killed. The process is
+ * restarted at once; every instance is gone and `generation` grows, so that owners bring their mods back from their checkpoints.
  */
 export class ProcessBackend implements SandboxBackend {
   readonly kind = "process";

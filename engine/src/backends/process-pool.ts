@@ -14,7 +14,8 @@ import { throwCollected } from "../util/collected-errors.js";
 import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
-import { ProcessBackend, type ProcessBackendOptions } from "./process-backend.js";
+import { ProcessBackend } from "./process-backend.js";
+import type { ProcessBackendOptions } from "./process-backend-options.js";
 import { SharedSpare } from "./shared-spare.js";
 
 /** When a mod that crashed its shared process is moved to a process of its own. */

@@ -5,7 +5,7 @@
  * messages and its exit go to the member that took it.
  */
 import { ProcessSpare } from "./process-spare.js";
-import type { SpareSource } from "./process-backend.js";
+import type { SpareSource } from "./process-backend-options.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
 
 /** What the shared spare needs from the pool. */

@@ -23,18 +23,32 @@ export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] 
     if (typeof event !== "string" || event.length === 0 || event.length > MAX_EVENT_NAME) {
       throw new ModhostError("E_EVENT_INVALID", `events[${i}].event must be a non-empty string of at most ${MAX_EVENT_NAME} characters, got ${describe(event)}`);
     }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(payload === undefined ? null : payload);
-    } catch (err) {
-      throw new ModhostError("E_EVENT_INVALID", `events[${i}].payload (of "${event}") is not JSON data: ${(err as Error).message}`, {}, { cause: err });
-    }
-    if (json === undefined) throw new ModhostError("E_EVENT_INVALID", `events[${i}].payload (of "${event}") is not JSON data`);
-    checked.push({ name: event, payload: json });
+    checked.push({ name: event, payload: payloadJson(payload, `events[${i}].payload (of "${event}")`) });
   }
   // Every event of a tick sees the same logical time, read once.
   const now = Date.now();
   return checked.map(({ name, payload }) => ({ seq: nextSeq(), name, payload, now }));
+}
+
+/** Checks one emit()'s event and turns it into a wire event; throws E_EVENT_INVALID. */
+export function eventToWire(event: unknown, payload: unknown, seq: () => number): WireEvent {
+  if (typeof event !== "string" || event.length === 0 || event.length > MAX_EVENT_NAME) {
+    throw new ModhostError("E_EVENT_INVALID", `the event name must be a non-empty string of at most ${MAX_EVENT_NAME} characters`);
+  }
+  const payloadText = payloadJson(payload, `the payload of "${event}"`);
+  return { seq: seq(), name: event, payload: payloadText, now: Date.now() };
+}
+
+/** The payload as JSON text (undefined is sent as null); throws E_EVENT_INVALID about `what`. */
+function payloadJson(payload: unknown, what: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload === undefined ? null : payload);
+  } catch (err) {
+    throw new ModhostError("E_EVENT_INVALID", `${what} is not JSON data: ${(err as Error).message}`, {}, { cause: err });
+  }
+  if (json === undefined) throw new ModhostError("E_EVENT_INVALID", `${what} is not JSON data`);
+  return json;
 }
 
 /**

@@ -9,7 +9,7 @@ import { prepareFolders, resolveHostOptions, startBackend } from "./host-setup.j
 import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
 import { prepareMod } from "./mod-loader.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
-import { dispatchEvent, dispatchTick, tickToWire } from "./emit-tick.js";
+import { dispatchEvent, dispatchTick, eventToWire, tickToWire } from "./emit-tick.js";
 import type { GameEventName, GamePayloadArgs, GameResult, GameTypes, UntypedEventName, UntypedGame } from "../model/game-types.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
@@ -131,19 +131,14 @@ export class ModHost<G extends GameTypes = UntypedGame> {
   emit(event: UntypedEventName<G>, payload?: unknown): Promise<EmitResult[]>;
   emit<E extends GameEventName<G>>(event: E, ...payload: GamePayloadArgs<G, E>): Promise<EmitResult<GameResult<G, E>>[]>;
   emit(event: string, ...args: unknown[]): Promise<EmitResult[]> {
-    const payload = args[0];
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emit() after close()"));
-    if (typeof event !== "string" || event.length === 0 || event.length > 256) {
-      return Promise.reject(new ModhostError("E_EVENT_INVALID", "the event name must be a non-empty string of at most 256 characters"));
-    }
-    let payloadJson: string | undefined;
+    let wire;
     try {
-      payloadJson = JSON.stringify(payload === undefined ? null : payload);
+      wire = eventToWire(event, args[0], () => this.#registry.nextSeq());
     } catch (err) {
-      return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data: ${(err as Error).message}`, {}, { cause: err }));
+      return Promise.reject(err as Error);
     }
-    if (payloadJson === undefined) return Promise.reject(new ModhostError("E_EVENT_INVALID", `the payload of "${event}" is not JSON data`));
-    const done = dispatchEvent({ seq: this.#registry.nextSeq(), name: event, payload: payloadJson, now: Date.now() }, this.#registry.slots());
+    const done = dispatchEvent(wire, this.#registry.slots());
     return this.#fleet === undefined ? done : done.then((results) => (this.#fleet?.record(results), results));
   }
 
