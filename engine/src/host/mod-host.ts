@@ -1,12 +1,11 @@
 import { dirname, resolve } from "node:path";
-import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
+import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import { ProcessBackend } from "../backends/process-backend.js";
 import { ProcessPool } from "../backends/process-pool.js";
-import type { SandboxBridge } from "../model/wire.js";
 import type { ModHostOptions, ResolvedOptions } from "./host-options.js";
-import { prepareFolders, resolveHostOptions, startBackend } from "./host-setup.js";
-import { HostMetrics, type MetricsSnapshot } from "./host-metrics.js";
+import { assembleHost } from "./host-assembly.js";
+import type { HostMetrics, MetricsSnapshot } from "./host-metrics.js";
 import { prepareMod } from "./mod-loader.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
 import { dispatchEvent, dispatchTick, eventToWire, tickToWire } from "./emit-tick.js";
@@ -14,10 +13,10 @@ import type { GameEventName, GamePayloadArgs, GameResult, GameTypes, UntypedEven
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
-import { CapabilityGate } from "./capability-gate.js";
+import type { CapabilityGate } from "./capability-gate.js";
 import { throwCollected } from "../util/collected-errors.js";
 import { HostPackages } from "./host-packages.js";
-import { HostEvents, type ModHostEvents, type ModInfo } from "./host-events.js";
+import type { HostEvents, ModHostEvents, ModInfo } from "./host-events.js";
 import { SlotRegistry } from "./slot-registry.js";
 import { VersionLedger, type VersionInfo } from "./version-ledger.js";
 import { listVersions, pendingVersion } from "./version-list.js";
@@ -69,32 +68,10 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * `ModHost.create<{ events: { hit: { player: string } }; results: { hit: number } }>(options)`.
    */
   static async create<G extends GameTypes = UntypedGame>(options: ModHostOptions): Promise<ModHost<G>> {
-    const resolved = await resolveHostOptions(options);
-    const metrics = new HostMetrics();
-    const events = new HostEvents(metrics, resolved.logRatePerSecond);
-    // The gate finds slots through the registry, which needs the backend: bind late through this holder.
-    const holder: { registry?: SlotRegistry } = {};
-    const gate = new CapabilityGate({
-      capabilities: resolved.capabilities,
-      grants: resolved.grants,
-      limits: resolved.capabilityLimits,
-      slotOf: (mod) => holder.registry?.get(mod),
-      report: { log: (mod, level, message) => events.log({ mod, level, message }) },
-    });
-    // The sandbox calls the capability gate and the log stream directly: the facade is not in their path.
-    const bridge: SandboxBridge = { log: (mod, level, message) => events.modLog(mod, level, message), capability: (call) => gate.answer(call) };
-    // The sandbox process starts while the mods compile (its spawn costs ~140 ms on its own).
-    const backendReady = startBackend(resolved, bridge);
-    const folders = prepareFolders(resolved);
-    const backend = await backendReady.catch(async (err: unknown) => {
-      await folders.catch(noop);
-      throw err;
-    });
+    const { resolved, metrics, events, gate, backend, folders, bindRegistry } = await assembleHost(options);
     const host = new ModHost<G>(resolved, backend, metrics, events, gate);
     const registry = host.#registry;
-    holder.registry = registry;
-    backend.onCrash((crash) => events.sandboxCrashed(crash));
-    if (backend instanceof ProcessPool) backend.onIsolated((moved) => events.log({ mod: moved.mod, level: "warn", message: moved.message }));
+    bindRegistry(registry);
     try {
       if (resolved.stateDir !== undefined) {
         await registry.openState(resolved.stateDir);
@@ -362,4 +339,3 @@ export class ModHost<G extends GameTypes = UntypedGame> {
   }
 }
 
-function noop(): void {}
