@@ -391,6 +391,17 @@ interface ModDefinition {
     ancestors[--ancestorsTop] = null;
     return out;
   }
+  /**
+   * Forgets any walk left half-done. A call the host stopped at its time limit does not run
+   * toJson's `finally` (V8 skips finally blocks on termination), and the isolate serves on after a
+   * late promise callback is stopped: every entry from the host starts from an empty walk, or the
+   * stale ancestors would make later results "nested too deeply" (and keep old objects alive).
+   */
+  function resetWalk(): void {
+    while (ancestorsTop > 0) ancestors[--ancestorsTop] = null;
+    walkBase = 0;
+    jsonBudget = Infinity;
+  }
   /** An array's length as JSON.stringify takes it (ToLength): a Proxy may answer anything. */
   function lengthOf(value: unknown): number {
     const n = +(value as number);
@@ -782,6 +793,7 @@ interface ModDefinition {
       sliceDone = 0;
       sliceFinished = false;
       sliceNumber = slice;
+      resetWalk();
       const events = JSONParse(batchJson) as WireEvent[];
       const def = definition as ModDefinition;
       const on = (def.on ?? {}) as Record<string, (s: unknown, p: unknown, c: unknown) => unknown>;
@@ -841,6 +853,7 @@ interface ModDefinition {
 
   /** Runs `fn`; any throw becomes a JSON error envelope instead of crossing as an exception. */
   function guarded<F extends object, P extends string>(fn: () => ReplyText<F, P>, fallbackCode: string): ReplyText<F, P> {
+    resetWalk();
     try {
       return fn();
     } catch (err) {

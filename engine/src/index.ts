@@ -8,7 +8,7 @@ export type { VersionInfo, VersionHow } from "./host/version-ledger.js";
 export type { RecoveryReport } from "./persist/recovery-report.js";
 export type { ModHostOptions, HostLimits, CapabilityFunction } from "./host/host-options.js";
 export type { EmitResult, FaultEvent, ModStatus, TickEvent } from "./model/mod-events.js";
-export type { GameTypes, UntypedGame, GameEventName, GamePayload, GamePayloadArgs, GameResult, UntypedEventName } from "./model/game-types.js";
+export type { GameTypes, UntypedGame, GameEventName, GamePayload, GamePayloadArgs, GameResult, UntypedEventName, GameTickEvent, GameTickResults, UntypedTickEvent } from "./model/game-types.js";
 export type { SwapReport, SwapApplied, SwapRolledBack, SwapRefused, SwapChange, SwapPhases } from "./model/swap-report.js";
 export { LATENCY_BUCKETS_MS } from "./host/host-metrics.js";
 export type { MetricsSnapshot, ModMetrics } from "./host/host-metrics.js";

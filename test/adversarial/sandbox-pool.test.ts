@@ -134,6 +134,23 @@ describe("a pool of sandbox processes", () => {
     }
   }, 300_000);
 
+  it("swaps a mod whose process died while it was idle: the swap restores it first (the pool's generation does not grow)", async () => {
+    const r = await rig({ m1: counterMod("m1"), m2: counterMod("m2") }, { isolation: "process", sandboxProcesses: 2 });
+    const { host } = r;
+    expect(await incAll(host)).toEqual([["m1", 1], ["m2", 1]]);
+    const killed = host.sandboxPids[0] as number;
+    process.kill(killed, "SIGKILL");
+    await until("the killed process is replaced", () => host.sandboxPids[0] !== killed);
+    // New code for both (one of them lived in the killed process), swapped in place with their state.
+    for (const name of ["m1", "m2"]) {
+      await r.mods.write(name, counterMod(name, { double: "s.n *= 2; return s.n;" }));
+      const report = await host.reload(name);
+      expect(report, `reload of ${name}`).toMatchObject({ ok: true });
+    }
+    expect(await incAllOf(host, "double")).toEqual([["m1", 2], ["m2", 2]]);
+    expect(await incAll(host)).toEqual([["m1", 3], ["m2", 3]]);
+  }, 300_000);
+
   it("close() ends every sandbox process", async () => {
     const r = await rig({ a: counterMod("a"), b: counterMod("b"), c: counterMod("c") }, { isolation: "process", sandboxProcesses: 3 });
     const pids = r.host.sandboxPids;

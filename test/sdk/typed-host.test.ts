@@ -35,6 +35,18 @@ describe("a host typed for its game", () => {
     expect(hp).toBe(93);
     const ticked: EmitResult<unknown>[] = await host.emit("tick"); // an undefined payload may be left out
     expect(ticked[0]?.ok).toBe(true);
+    // A tick is typed the same way, each result by its own event.
+    const [hits, ticks] = await host.emitMany([{ event: "hit", payload: { player: "bo", damage: 3 } }, { event: "tick" }]);
+    const hpAfter: number | undefined = hits?.[0]?.value;
+    expect(hpAfter).toBe(90);
+    expect(ticks?.[0]?.ok).toBe(true);
+    // @ts-expect-error a tick event the game does not declare
+    expect(await host.emitMany([{ event: "hti", payload: 1 }])).toEqual([[]]);
+    // @ts-expect-error a tick payload of the wrong type
+    await host.emitMany([{ event: "hit", payload: { player: "ann", damage: "7" } }]);
+    // @ts-expect-error a tick's hit result is a number
+    const tickText: string | undefined = hits?.[0]?.value;
+    expect(tickText).toBe(90);
 
     // Each call below is a type error; at run time the host still answers it (data, not a throw).
     // @ts-expect-error a payload missing a field the game declares
@@ -49,6 +61,7 @@ describe("a host typed for its game", () => {
     // @ts-expect-error hit's result is a number
     const text: string | undefined = results[0]?.value;
     expect(text).toBe(93);
+
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 
   it("an untyped host accepts any event and payload, results are unknown", async () => {
@@ -59,5 +72,7 @@ describe("a host typed for its game", () => {
     const value: unknown = results[0]?.value;
     expect(value).toBe(99);
     expect(await untyped.emit("anything")).toEqual([]);
+    const tick: EmitResult[][] = await untyped.emitMany([{ event: "hit", payload: { player: "ann", damage: 1 } }, { event: "anything" }]);
+    expect(tick[0]?.[0]?.value).toBe(98);
   }, 120_000); // hosts on a loaded machine: a cold type-check each
 });

@@ -36,6 +36,10 @@ export class InlineBackend implements SandboxBackend {
   adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {
     return Promise.resolve(this.#registry.adopt(id, init));
   }
+  /** An inline instance goes only when its owner stops it. */
+  holds(_id: string): boolean {
+    return true;
+  }
   abortStaged(id: string): Promise<void> {
     this.#registry.abortStaged(id);
     return Promise.resolve();

@@ -182,6 +182,11 @@ export class ProcessBackend implements SandboxBackend {
     return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
+  /** A crash takes every instance and grows `generation`: an id of this generation is held. */
+  holds(_id: string): boolean {
+    return true;
+  }
+
   async abortStaged(id: string): Promise<void> {
     this.#staged.delete(id);
     if (!this.#timeouts.has(id)) return;

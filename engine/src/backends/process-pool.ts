@@ -198,6 +198,11 @@ export class ProcessPool implements SandboxBackend {
     return placed === undefined ? Promise.resolve({ kind: "disposed" }) : placed.backend.commit(placed.inner, mode);
   }
 
+  /** False once the instance's member crashed (the pool's generation never grows). */
+  holds(id: string): boolean {
+    return this.#live(id) !== undefined;
+  }
+
   async abortStaged(id: string): Promise<void> {
     const placed = this.#live(id);
     if (placed !== undefined) await placed.backend.abortStaged(placed.inner);

@@ -75,6 +75,8 @@ export class FleetAgent {
   readonly #driving = new Map<string, { readonly stop: AbortController; readonly done: Promise<void> }>();
   #streamId: string | undefined;
   #closed = false;
+  /** close() has begun: no new release is taken over (set before close() awaits anything). */
+  #closing = false;
   #down = false;
   #loop: Promise<void> | undefined;
 
@@ -202,7 +204,7 @@ export class FleetAgent {
    * controller that was only stalled gets E_FLEET_CONFLICT or E_FLEET_LEASE, never a double step.
    */
   async #takeOver(): Promise<void> {
-    if (this.#closed || !this.#redis.ready) return;
+    if (this.#closing || !this.#redis.ready) return;
     const owner = `server.${this.#settings.server}`;
     for (const record of this.#releases.values()) {
       const mod = record.mod;
@@ -214,6 +216,11 @@ export class FleetAgent {
         // Another controller (a CLI or another server) holds it: that one drives.
         if (isModhostError(err, "E_FLEET_LEASE")) continue;
         throw err;
+      }
+      if (this.#closing) {
+        // close() began while the lease was being taken: give it back, or it would wait out its time.
+        await this.#store.dropLease(mod, owner);
+        return;
       }
       this.#port.log("info", `fleet: server ${this.#settings.server} drives the release ${record.releaseId} of ${mod} (no controller held its lease)`, mod);
       const stop = new AbortController();
@@ -312,7 +319,8 @@ export class FleetAgent {
 
   /** Writes the last counters (best effort), stops the loops and closes both connections. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closing) return;
+    this.#closing = true;
     // Releases it drives stop first, giving their leases up so another server takes over at once.
     for (const d of this.#driving.values()) d.stop.abort();
     await Promise.all([...this.#driving.values()].map((d) => d.done));

@@ -9,7 +9,7 @@ import type { HostMetrics, MetricsSnapshot } from "./host-metrics.js";
 import { prepareMod } from "./mod-loader.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
 import { dispatchEvent, dispatchTick, eventToWire, tickToWire } from "./emit-tick.js";
-import type { GameEventName, GamePayloadArgs, GameResult, GameTypes, UntypedEventName, UntypedGame } from "../model/game-types.js";
+import type { GameEventName, GamePayloadArgs, GameResult, GameTickEvent, GameTickResults, GameTypes, UntypedEventName, UntypedGame, UntypedTickEvent } from "../model/game-types.js";
 import type { SwapReport } from "../model/swap-report.js";
 import { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { VersionTypeCheck } from "./version-type-check.js";
@@ -125,8 +125,11 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * mod gets its share of the tick, in the order given, as one batch: one crossing into its isolate
    * (a share over 1000 events is split), one promise per mod. Events emitted later, by emit() or
    * emitMany(), run after the whole tick. Rejects with E_EVENT_INVALID naming the first bad index
-   * when `events` is not an array of `{ event, payload }`; nothing is queued then.
+   * when `events` is not an array of `{ event, payload }`; nothing is queued then. On a typed host
+   * each event's name and payload are checked like emit's, and result `i` is typed by its event.
    */
+  emitMany(events: readonly UntypedTickEvent<G>[]): Promise<EmitResult[][]>;
+  emitMany<const T extends readonly GameTickEvent<G>[]>(events: T): Promise<GameTickResults<G, T>>;
   emitMany(events: readonly TickEvent[]): Promise<EmitResult[][]> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emitMany() after close()"));
     let wire;

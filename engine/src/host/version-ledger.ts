@@ -49,6 +49,8 @@ interface LedgerEntry {
 export class VersionLedger {
   readonly #startedAt = new Date().toISOString();
   readonly #seen = new Map<string, LedgerEntry>();
+  /** Who asked for versions not live yet (a deploy held for approval), until a swap makes them live. */
+  readonly #askedBy = new Map<string, string>();
   readonly #held = new Map<string, string>();
   #file: string | undefined;
   /** The write in flight; each change chains the next write behind it. */
@@ -90,7 +92,8 @@ export class VersionLedger {
     if (!report.ok || liveHash === undefined || report.kind === "noop") return;
     const how: VersionHow = report.kind === "rollback" ? "rollback" : approving ? "approve" : report.from === "" ? "load" : "swap";
     const k = key(report.mod, liveHash);
-    const by = this.#seen.get(k)?.by;
+    const by = this.#askedBy.get(k) ?? this.#seen.get(k)?.by;
+    this.#askedBy.delete(k);
     this.#set(k, { at: new Date().toISOString(), how, ...(by !== undefined ? { by } : {}) });
   }
 
@@ -99,10 +102,15 @@ export class VersionLedger {
     if (!this.#seen.has(key(mod, hash))) this.#set(key(mod, hash), { at: this.#startedAt, how: "startup" });
   }
 
-  /** Notes who asked for version `hash` of `mod` (the admin channel's `by`). */
+  /**
+   * Notes who asked for version `hash` of `mod` (the admin channel's `by`). A version not live yet
+   * (held for approval) gets no entry: its `by` waits for the swap that makes it live.
+   */
   noteBy(mod: string, hash: string, by: string): void {
     const k = key(mod, hash);
-    this.#set(k, { ...(this.#seen.get(k) ?? { at: new Date().toISOString(), how: "swap" as const }), by });
+    const seen = this.#seen.get(k);
+    if (seen === undefined) this.#askedBy.set(k, by);
+    else this.#set(k, { ...seen, by });
   }
 
   /** When, how and by whom a version went live (startup when the ledger never saw it happen). */

@@ -1,3 +1,5 @@
+import type { EmitResult, TickEvent } from "./mod-events.js";
+
 /**
  * What a game declares to type its host: `ModHost.create<Game>()`. `events` maps each event name to
  * its payload, `results` (optional) maps event names to what the mods' handlers return: the same
@@ -34,3 +36,19 @@ export type GameResult<G extends GameTypes, E extends string> = G extends { read
 
 /** The payload argument of `emit`: optional when the payload may be undefined (or is untyped). */
 export type GamePayloadArgs<G extends GameTypes, E extends string> = undefined extends GamePayload<G, E> ? [payload?: GamePayload<G, E>] : [payload: GamePayload<G, E>];
+
+/**
+ * One event of a typed host's tick: a declared event name with its payload, as `emit` takes them
+ * (a union over the game's events; the payload may be left out where it may be undefined).
+ */
+export type GameTickEvent<G extends GameTypes> = {
+  [E in GameEventName<G>]: { readonly event: E } & (undefined extends GamePayload<G, E> ? { readonly payload?: GamePayload<G, E> } : { readonly payload: GamePayload<G, E> });
+}[GameEventName<G>];
+
+/** What a typed host's emitMany(ticks) resolves with: per event of the tick, its results typed by the game. */
+export type GameTickResults<G extends GameTypes, T extends readonly GameTickEvent<G>[]> = {
+  -readonly [K in keyof T]: EmitResult<T[K] extends { readonly event: infer E extends string } ? GameResult<G, E> : unknown>[];
+};
+
+/** Any tick event on an untyped host, `never` on a typed one (whose emitMany takes GameTickEvent). */
+export type UntypedTickEvent<G extends GameTypes> = G extends { readonly untyped: true } ? TickEvent : never;

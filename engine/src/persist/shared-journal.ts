@@ -103,7 +103,9 @@ export class SharedJournal {
     this.#pending.push(batchHeader(place, payload), payload);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
-      this.#running ??= this.#run().finally(() => (this.#running = undefined));
+      this.#running ??= this.#run()
+        .catch((err: unknown) => this.#failWaiting(err))
+        .finally(() => (this.#running = undefined));
     });
   }
 
@@ -137,13 +139,29 @@ export class SharedJournal {
         this.#onSync(performance.now() - start);
       } catch (err) {
         // After a failed sync the kernel may have dropped the pages: this group's bytes are not kept.
-        await file.discardSince(before);
-        for (const w of group) w.reject(err);
+        try {
+          await file.discardSince(before);
+        } finally {
+          // Rejected even if the discard fails (the loop then stops: see #failWaiting).
+          for (const w of group) w.reject(err);
+        }
         continue;
       }
       for (const w of group) w.resolve();
       if (file.size >= this.#segmentBytes && this.#retiring === undefined) await this.#rotate();
     }
+  }
+
+  /**
+   * The write loop itself failed (not a write or sync, which fail their group only: say closing
+   * the old segment, or discarding a failed group's bytes): the batches waiting are not durable.
+   */
+  #failWaiting(err: unknown): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#pending = [];
+    for (const w of waiting) w.reject(err);
+    this.#onError(new Error(`the shared journal's write loop failed: ${(err as Error).message}`));
   }
 
   /** Starts the next segment and retires the old one in the background. */

@@ -346,4 +346,22 @@ describe("seeded random generator", () => {
     const next = JSON.parse(oneResult(again, ev(2, "r", { n: 5 }))) as { value: number[] };
     expect(next.value).toEqual(Array.from({ length: 5 }, () => ref.next()));
   });
+
+  // V8 skips finally blocks when it terminates a call at its time limit: a walk cut deep inside a
+  // result must not leave its ancestors behind for the next call, or every later result of this
+  // isolate would be "nested too deeply".
+  it("starts every call from an empty walk after a call was stopped deep inside one", () => {
+    const i = ModInstance.create({ ...spec(`
+      const nest = (depth, leaf) => { let o = leaf; for (let d = 0; d < depth; d++) o = { o }; return o; };
+      export default { on: {
+        stuck() { return nest(1990, { get spin() { for (;;) {} } }); },
+        deep() { return nest(100, 1); },
+      } };`), callTimeoutMs: 200, maxBytes: 1_000_000 }, bridge, [1, 2, 3, 4]);
+    instances.push(i);
+    expect(i.initState(1000).kind).toBe("ok");
+    expect(i.dispatch([ev(1, "stuck")], false).stop).toBe("timeout");
+    const out = i.dispatch([ev(2, "deep")], false);
+    expect(out.stop).toBeUndefined();
+    expect(out.resultsJson).toContain('"ok":true');
+  });
 });

@@ -49,6 +49,11 @@ export interface SandboxBackend {
   abortStaged(id: string): Promise<void>;
   /** Gives an instance started "empty" its state: imported as it is, or through its migrate(). */
   adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>>;
+  /**
+   * False once the instance is known to be gone although `generation` did not change (a pool
+   * member's crash takes only its own instances); owners then restore it as after a restart.
+   */
+  holds(id: string): boolean;
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined>;
   stop(id: string): Promise<void>;
   /** Called with every crash of the sandbox process (never for inline). */

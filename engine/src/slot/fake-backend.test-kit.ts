@@ -123,6 +123,10 @@ export class FakeBackend implements SandboxBackend {
     return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };
   }
 
+  holds(_id: string): boolean {
+    return true; // a crash of the fake grows `generation`, as the process backend's does
+  }
+
   async abortStaged(id: string): Promise<void> {
     const instance = this.#instances.get(id);
     if (instance !== undefined) instance.staged = undefined;

@@ -21,12 +21,12 @@ export class LiveInstance {
 
   /** Is there an instance, in the sandbox that runs now? */
   get live(): boolean {
-    return this.#id !== undefined && this.#generation === this.#backend.generation;
+    return this.#id !== undefined && this.#generation === this.#backend.generation && this.#backend.holds(this.#id);
   }
 
   /** Is `id` the live instance, in the sandbox that runs now? */
   is(id: string): boolean {
-    return this.#id === id && this.#generation === this.#backend.generation;
+    return this.#id === id && this.#generation === this.#backend.generation && this.#backend.holds(id);
   }
 
   /** Adopts an instance started in sandbox `generation` (the current one unless said). */

@@ -41,7 +41,8 @@ export class Recovery {
     if (slot.status === "running") {
       slot.status = "faulted";
       slot.lastError ??= slot.info("E_MOD_FAULTED", `mod ${slot.name} could not be restored from its checkpoint`);
-      slot.fault("E_MOD_FAULTED", slot.lastError.message);
+      // A resume's caller reports its error itself (as a start-up fault): one fault, not two.
+      if (why === "lost") slot.fault("E_MOD_FAULTED", slot.lastError.message);
     }
     return false;
   }

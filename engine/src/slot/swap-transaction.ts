@@ -185,8 +185,8 @@ export class SwapTransaction {
     const slot = this.#slot;
     const backend = slot.ctx.backend;
     let target = staged;
-    if (target.generation !== backend.generation) {
-      // The sandbox process was restarted since: warm it up again, inside the barrier.
+    if (target.generation !== backend.generation || !backend.holds(target.id)) {
+      // The sandbox process (or the pool member) was restarted since: warm it up again, inside the barrier.
       const again = await this.#stageFresh(next);
       if (!again.ok) return again;
       target = again.fresh;
