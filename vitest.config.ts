@@ -11,5 +11,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     setupFiles: ["test/setup/leak-guard.ts"],
+    globalSetup: ["test/setup/typecheck-cache.ts"],
   },
 });

@@ -149,6 +149,11 @@ export interface ResolvedOptions {
   readonly acceptLoss: ReadonlySet<string>;
   /** The opened compile cache (set by ModHost.create when cacheDir is given). */
   readonly diskCache?: DiskCompileCache;
+  /**
+   * Where passed type-checks are remembered when there is no cacheDir: the folder named by the
+   * MODHOST_TYPECHECK_CACHE environment variable (see host-setup.ts), if set.
+   */
+  readonly verdictCache?: DiskCompileCache;
   readonly registry: ResolvedRegistryOptions | undefined;
   readonly requireSigned: boolean;
   /** The trusted keys (read by ModHost.create when registry is given). */

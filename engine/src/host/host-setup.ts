@@ -30,12 +30,30 @@ export async function resolveHostOptions(options: ModHostOptions): Promise<Resol
             throw new ModhostError("E_OPTIONS_INVALID", `options.cacheDir: ${(err as Error).message}`, { field: "cacheDir" }, { cause: err });
           }),
         };
+  const withVerdicts = resolved.diskCache === undefined ? { ...resolved, ...(await verdictCacheFromEnv()) } : resolved;
   const info = await stat(resolved.modsDir).catch((err: unknown) => {
     throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} cannot be read: ${(err as Error).message}`, { field: "modsDir" });
   });
   if (!info.isDirectory()) throw new ModhostError("E_MODS_DIR", `modsDir ${resolved.modsDir} is not a folder`, { field: "modsDir" });
   if (resolved.isolation === "inline") checkInlineAllowed();
-  return resolved;
+  return withVerdicts;
+}
+
+/**
+ * MODHOST_TYPECHECK_CACHE names a folder where hosts without a cacheDir remember passed
+ * type-checks (keyed like cacheDir's: sources, game types, TypeScript, SDK and engine versions).
+ * The test suite sets it so that each fixture mod's first load is type-checked once per run, not
+ * once per host. A folder that cannot be opened is ignored: the checks then simply run.
+ */
+async function verdictCacheFromEnv(): Promise<{ verdictCache?: DiskCompileCache }> {
+  const dir = process.env["MODHOST_TYPECHECK_CACHE"];
+  if (dir === undefined || dir === "") return {};
+  try {
+    return { verdictCache: await DiskCompileCache.open(dir) };
+  } catch (err) {
+    process.emitWarning(`MODHOST_TYPECHECK_CACHE ${dir} is not usable (${messageOf(err)}): type-checks are not remembered`);
+    return {};
+  }
 }
 
 /**

@@ -54,7 +54,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
     this.#events = events;
     this.#gate = gate;
     this.#ledger = new VersionLedger((message) => events.log({ mod: "<stateDir>", level: "warn", message }));
-    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb, diskCache: options.diskCache });
+    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb, diskCache: options.diskCache ?? options.verdictCache });
     this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version, options) => this.#typeCheck.check(version, options), (report) => events.swap(report), (mod, message) => events.log({ mod, level: "warn", message }));
     this.#registry = new SlotRegistry({ options, backend, metrics, events, swaps: this.#swaps, closed: () => this.#closed !== undefined });
     events.on("swap", (report) => this.#ledger.note(report, this.#registry.get(report.mod)?.version.hash, false));
