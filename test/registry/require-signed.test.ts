@@ -79,7 +79,10 @@ describe("requireSigned: unsigned code is refused from every route (E_UNSIGNED)"
       await mkdir(staged, { recursive: true });
       execFileSync("tar", ["xzf", v1.file, "-C", staged, "--strip-components=1"]);
       execFileSync("mv", [staged, join(modsDir, "counter")]);
-      await until(() => host.mods().some((m) => m.name === "counter" && m.status === "running"));
+      // The load's report comes once the mod is up (type-checked, then started): a mod is listed
+      // from the moment its folder is read.
+      await until(() => reports.some((r) => r.mod === "counter"));
+      expect(reports.find((r) => r.mod === "counter")).toMatchObject({ ok: true });
       expect(await host.emit("hit", { player: "b" })).toEqual([expect.objectContaining({ mod: "counter", ok: true, value: 1 })]);
     } finally {
       await host.close();
