@@ -20,7 +20,7 @@ export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] 
     const item: unknown = events[i];
     if (typeof item !== "object" || item === null) throw new ModhostError("E_EVENT_INVALID", `events[${i}] must be an object { event, payload }, got ${describe(item)}`);
     const { event, payload } = item as { event?: unknown; payload?: unknown };
-    if (typeof event !== "string" || event.length === 0 || event.length > MAX_EVENT_NAME) {
+    if (!isEventName(event)) {
       throw new ModhostError("E_EVENT_INVALID", `events[${i}].event must be a non-empty string of at most ${MAX_EVENT_NAME} characters, got ${describe(event)}`);
     }
     checked.push({ name: event, payload: payloadJson(payload, `events[${i}].payload (of "${event}")`) });
@@ -32,11 +32,16 @@ export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] 
 
 /** Checks one emit()'s event and turns it into a wire event; throws E_EVENT_INVALID. */
 export function eventToWire(event: unknown, payload: unknown, seq: () => number): WireEvent {
-  if (typeof event !== "string" || event.length === 0 || event.length > MAX_EVENT_NAME) {
+  if (!isEventName(event)) {
     throw new ModhostError("E_EVENT_INVALID", `the event name must be a non-empty string of at most ${MAX_EVENT_NAME} characters`);
   }
   const payloadText = payloadJson(payload, `the payload of "${event}"`);
   return { seq: seq(), name: event, payload: payloadText, now: Date.now() };
+}
+
+/** An event name emit() and emitMany() accept: a non-empty string of at most MAX_EVENT_NAME characters. */
+function isEventName(event: unknown): event is string {
+  return typeof event === "string" && event.length > 0 && event.length <= MAX_EVENT_NAME;
 }
 
 /** The payload as JSON text (undefined is sent as null); throws E_EVENT_INVALID about `what`. */
