@@ -20,7 +20,7 @@ const { ModHost } = await loadModhost();
 const set = await makeModsDir(modSet("combat", mods, () => combatMod(100)), { limits: COMBAT_LIMITS });
 const stateDir = await mkdtemp(join(tmpdir(), "modhost-bench-journal-"));
 try {
-  const host = await ModHost.create({ modsDir: set.dir, ...(durability === "memory" ? {} : { stateDir, durability }), isolation, checkpointEvery: 1_000_000 });
+  const host = await ModHost.create({ modsDir: set.dir, ...(durability === "memory" ? {} : { stateDir, durability }), isolation, typecheck: "off", checkpointEvery: 1_000_000 });
   try {
     const payloads = attackPayloads(100, events);
     const tick = async () => {
