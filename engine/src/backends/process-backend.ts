@@ -1,5 +1,5 @@
 import { ModhostError } from "../errors/modhost-error.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
@@ -136,13 +136,43 @@ export class ProcessBackend implements SandboxBackend {
     return reply;
   }
 
+  async restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    // The watchdog's budget is what the start, dispatches, stages and commits would have had one by one.
+    let timeout = request.spec.callTimeoutMs;
+    let budget = this.#startBudgetMs(timeout);
+    for (const step of request.steps) {
+      if (step.kind === "events") budget += this.#dispatchBudgetMs(timeout, step.events.length);
+      else {
+        budget += this.#startBudgetMs(step.spec.callTimeoutMs) + (step.mode.kind === "migrate" ? step.spec.callTimeoutMs * 10 : 100);
+        timeout = step.spec.callTimeoutMs;
+      }
+    }
+    const reply = await this.#request("restore", request, budget);
+    if (isCrash(reply)) {
+      return { kind: "start-failed", start: { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was restoring" } } };
+    }
+    if (reply.kind === "ok") {
+      this.#timeouts.set(reply.value.id, timeout);
+      this.#spare?.started(request.spec.memoryMb);
+      this.#options.sharedSpare?.started(request.spec.memoryMb);
+    }
+    return reply;
+  }
+
+  /**
+   * The watchdog budget of a dispatch: its events' limits, plus one call at the wall backstop (the
+   * rerun of an event cut while starved, sandbox/cpu-budget.ts, may get that much CPU if the
+   * machine went idle meanwhile).
+   */
+  #dispatchBudgetMs(timeout: number, events: number): number {
+    const perCall = Math.ceil(timeout * 1.1 + 1);
+    return events * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
+  }
+
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    // Plus one call at the wall backstop: the rerun of an event cut while starved
-    // (sandbox/cpu-budget.ts) may get that much CPU if the machine went idle meanwhile.
-    const perCall = Math.ceil(timeout * 1.1 + 1);
-    const budget = events.length * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
+    const budget = this.#dispatchBudgetMs(timeout, events.length);
     const reply = await this.#request("dispatch", { instance: id, events, replay }, budget);
     if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     return reply;

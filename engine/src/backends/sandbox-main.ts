@@ -85,6 +85,8 @@ function handle(request: SandboxRequest): void {
   switch (request.op) {
     case "start":
       return answer(request, registry.start(request.body.spec, request.body.seed, request.body.init));
+    case "restore":
+      return answer(request, registry.restore(request.body));
     case "dispatch": {
       const outcome = registry.dispatch(request.body.instance, request.body.events, request.body.replay);
       const stop = outcome.stop === undefined ? "" : `"stop":${JSON.stringify(outcome.stop)},`;

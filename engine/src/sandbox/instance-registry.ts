@@ -1,8 +1,8 @@
 import { ModInstance } from "./mod-instance.js";
 import { threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
-import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "./sandbox-backend.js";
-import { failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
+import type { AdoptInit, CommitMode, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "./sandbox-backend.js";
+import { failureIn, failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
 import type { DispatchOutcome, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 
 const GONE: SandboxOutcome<never> = { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
@@ -46,6 +46,35 @@ export class InstanceRegistry {
     const id = `${this.#idPrefix}:${spec.name}#${this.#next++}`;
     this.#instances.set(id, instance);
     return ok({ id, shape: instance.shape });
+  }
+
+  /**
+   * Starts an instance from a checkpoint and replays the journal's tail (the port's restore()).
+   * A failed replay stops the instance: nothing of it is left for the owner to clean up.
+   */
+  restore(request: RestoreRequest): RestoreOutcome {
+    const started = this.start(request.spec, request.snapshot.rng, { kind: "import", snapshot: request.snapshot });
+    if (started.kind !== "ok") return { kind: "start-failed", start: started };
+    const id = started.value.id;
+    let shape = started.value.shape;
+    const fail = (lost: boolean, why: string): RestoreOutcome => {
+      this.stop(id);
+      return { kind: "replay-failed", lost, why };
+    };
+    for (const step of request.steps) {
+      if (step.kind === "events") {
+        const out = this.dispatch(id, step.events, true);
+        if (out.stop !== undefined) return fail(out.stop === "lost", `events stopped (${out.stop})`);
+        if (out.count !== step.events.length) return fail(false, "events stopped (short)");
+        continue;
+      }
+      const staged = this.stage(id, step.spec);
+      if (staged.kind !== "ok") return fail(false, `staging version ${step.spec.version}: ${failureIn(staged, "staging the version").message}`);
+      shape = staged.value;
+      const committed = this.commit(id, step.mode);
+      if (committed.kind !== "ok") return fail(false, `${step.mode.kind === "handover" ? "activating" : "migrating to"} version ${step.spec.version}: ${committed.kind}`);
+    }
+    return { kind: "ok", value: { id, shape } };
   }
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): DispatchOutcome {

@@ -5,7 +5,7 @@ import type { ModVersion } from "../compile/mod-version.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { SlotContext } from "./slot-context.js";
 
@@ -64,6 +64,32 @@ export class FakeBackend implements SandboxBackend {
     const state = init.kind === "import" || init.kind === "migrate" ? (JSON.parse(init.snapshot.state) as number) : 0;
     this.#instances.set(id, { state, version: spec.version, staged: undefined });
     return { kind: "ok", value: { id, shape: shape() } };
+  }
+
+  /** Step by step through the calls above (so `calls` shows the restore's parts), as the sandbox runs it. */
+  async restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    const started = await this.start(request.spec, request.snapshot.rng, { kind: "import", snapshot: request.snapshot });
+    if (started.kind !== "ok") return { kind: "start-failed", start: started };
+    const id = started.value.id;
+    for (const step of request.steps) {
+      if (step.kind === "events") {
+        const out = await this.dispatch(id, step.events, true);
+        if (out.stop !== undefined || out.results.length !== step.events.length) {
+          // The sandbox died under the replay: the request is lost with it (its culprit, if this mod).
+          if (out.stop === "lost" || out.stop === "crashed") return { kind: "start-failed", start: { kind: out.stop } };
+          await this.stop(id);
+          return { kind: "replay-failed", lost: false, why: `events stopped (${out.stop ?? "short"})` };
+        }
+        continue;
+      }
+      const staged = await this.stage(id, step.spec);
+      const committed = staged.kind === "ok" ? await this.commit(id, step.mode) : staged;
+      if (committed.kind !== "ok") {
+        await this.stop(id);
+        return { kind: "replay-failed", lost: false, why: `version ${step.spec.version}: ${committed.kind}` };
+      }
+    }
+    return { kind: "ok", value: started.value };
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
