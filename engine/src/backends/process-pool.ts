@@ -102,7 +102,7 @@ export class ProcessPool implements SandboxBackend {
     if (!Number.isInteger(options.processes) || options.processes < 1) throw new ModhostError("E_OPTIONS_INVALID", `a sandbox pool needs at least one process, got ${options.processes}`, { field: "sandboxProcesses" });
     const pool = new ProcessPool(bridge, options);
     if (options.member.warmSpare !== false) {
-      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, closing: () => pool.#closing }, options.member.spareIsolates);
+      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, liveSpecs: () => pool.#sharedSpecs(), closing: () => pool.#closing }, options.member.spareIsolates);
     }
     for (let i = 0; i < options.processes; i++) pool.#addMember(undefined);
     try {
@@ -257,6 +257,16 @@ export class ProcessPool implements SandboxBackend {
       throwCollected(errors, "closing the sandbox pool");
     })();
     return this.#closed;
+  }
+
+  /** The live versions of the shared members (those the shared spare may replace). */
+  #sharedSpecs(): Map<string, LoadSpec> {
+    const out = new Map<string, LoadSpec>();
+    for (const member of this.#members) {
+      if (member.dedicatedTo !== undefined || member.backend === undefined) continue;
+      for (const [key, spec] of member.backend.liveSpecs()) out.set(key, spec);
+    }
+    return out;
   }
 
   /** Starts a member: a shared one, or one of its own for `dedicatedTo`. */

@@ -49,6 +49,12 @@ export interface SandboxProtocol {
    * reply would arrive out of order once the spare became the live process.
    */
   pool: { request: { readonly count: number; readonly memoryMb: number }; reply: never };
+  /**
+   * To a spare process only, never answered (as `pool`): keep the preloaded versions whose keys
+   * (sandbox/preloaded-versions.ts specKey) `keep` names, and load `add` ahead of the restores
+   * after a crash.
+   */
+  preload: { request: { readonly keep: readonly string[]; readonly add: readonly LoadSpec[] }; reply: never };
 }
 
 /** A kind of request. */
@@ -158,6 +164,7 @@ const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is Re
   stop: (v): v is null => v === null,
   // Any reply to a request that is never answered is a broken protocol.
   pool: (_v): _v is never => false,
+  preload: (_v): _v is never => false,
 };
 
 /** A reply's value as what the request of kind `op` answers. Throws E_SANDBOX_PROTOCOL when it is not. */

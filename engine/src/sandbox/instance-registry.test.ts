@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InstanceRegistry } from "./instance-registry.js";
+import { specKey } from "./preloaded-versions.js";
 import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
 
 const bridge: SandboxBridge = {
@@ -66,5 +67,29 @@ describe("instance registry: restore", () => {
     const ids: string[] = [];
     for (let i = 1; i <= 4; i++) if (r.heap(`t:m#${i}`) !== undefined) ids.push(`t:m#${i}`);
     expect(ids).toEqual(["t:m#1"]);
+  });
+});
+
+describe("instance registry: preloaded versions (a spare's)", () => {
+  it("a restore of exactly a preloaded version takes it and imports its state; others load as before; keep drops the rest", () => {
+    const r = registry();
+    r.preload([specKey(v1), specKey(v2)], [v1, v2]);
+    expect(r.preloaded).toBe(2);
+    // A spec that differs in anything (here the time limit) is another version: loaded as before.
+    const other = r.restore({ spec: { ...v1, callTimeoutMs: 999 }, snapshot, steps: [{ kind: "events", events: [add(1, 1)] }] });
+    expect(other.kind).toBe("ok");
+    expect(r.preloaded).toBe(2);
+    const restored = r.restore({ spec: v1, snapshot, steps: [{ kind: "events", events: [add(1, 2)] }] });
+    expect(r.preloaded).toBe(1);
+    expect(restored.kind).toBe("ok");
+    if (restored.kind !== "ok") return;
+    const state = r.exportState(restored.value.id);
+    expect(state.kind === "ok" && JSON.parse(state.value.state)).toEqual({ n: 3 });
+    expect(state.kind === "ok" && state.value.rng).not.toEqual([0, 0, 0, 1]); // the checkpoint's generator, not the preload's seed
+    // A start with init() never takes one: its seed makes its state.
+    expect(r.start(v2, [1, 2, 3, 4], { kind: "init", now: 0 }).kind).toBe("ok");
+    expect(r.preloaded).toBe(1);
+    r.preload([], []);
+    expect(r.preloaded).toBe(0);
   });
 });

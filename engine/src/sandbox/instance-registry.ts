@@ -1,4 +1,5 @@
 import { ModInstance } from "./mod-instance.js";
+import { PreloadedVersions } from "./preloaded-versions.js";
 import { threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { AdoptInit, CommitMode, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "./sandbox-backend.js";
@@ -17,6 +18,8 @@ export class InstanceRegistry {
   readonly #idPrefix: string;
   /** Each mod's log rate, shared by its instances (a restore must not reset it). */
   readonly #logBudgets = new Map<string, LogBudget>();
+  /** Versions loaded ahead of restores, in a spare process (sandbox/preloaded-versions.ts). */
+  readonly #preloaded = new PreloadedVersions();
   #next = 1;
 
   /** `idPrefix` keeps ids unique across sandbox process generations. */
@@ -34,8 +37,26 @@ export class InstanceRegistry {
     return first;
   }
 
+  /** How many preloaded versions wait. */
+  get preloaded(): number {
+    return this.#preloaded.size;
+  }
+
+  /**
+   * Loads these versions ahead of need (one instance each, no state) and forgets preloaded ones
+   * whose keys `keep` does not name. A start that imports a snapshot of one of them takes it.
+   */
+  preload(keep: readonly string[], add: readonly LoadSpec[]): void {
+    this.#preloaded.update(keep, add, (spec) => {
+      const opened = ModInstance.open(spec, this.#bridge, [0, 0, 0, 1], this.#logBudget(spec));
+      return opened.kind === "ok" ? opened.value : undefined;
+    });
+  }
+
   #start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
-    const opened = ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
+    // Importing a snapshot replaces all the state a start's seed would have made.
+    const preloaded = init.kind === "import" ? this.#preloaded.take(spec) : undefined;
+    const opened = preloaded !== undefined ? ok(preloaded) : ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
     if (opened.kind !== "ok") return opened;
     const instance = opened.value;
     const initialized = initialize(instance, init);
@@ -146,6 +167,7 @@ export class InstanceRegistry {
   }
 
   close(): void {
+    this.#preloaded.close();
     for (const instance of this.#instances.values()) instance.dispose();
     this.#instances.clear();
   }
