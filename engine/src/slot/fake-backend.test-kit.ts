@@ -38,6 +38,12 @@ export class FakeBackend implements SandboxBackend {
   readonly startOutcomes: ("ok" | "lost" | "failed")[] = [];
   /** The next dispatch loses the sandbox to another mod's crash (results so far, then "lost"). */
   loseNextDispatch = false;
+  /**
+   * The next start with this init is answered, then its sandbox process dies as a pool member's
+   * does: every instance goes, but `generation` stays (holds() tells).
+   */
+  memberCrashAfterStart: StateInit["kind"] | undefined;
+  readonly #gone = new Set<string>();
   readonly #instances = new Map<string, FakeInstance>();
   #nextId = 0;
 
@@ -63,6 +69,11 @@ export class FakeBackend implements SandboxBackend {
     const id = `fake:${spec.name}#${this.#nextId++}`;
     const state = init.kind === "import" || init.kind === "migrate" ? (JSON.parse(init.snapshot.state) as number) : 0;
     this.#instances.set(id, { state, version: spec.version, staged: undefined });
+    if (this.memberCrashAfterStart === init.kind) {
+      this.memberCrashAfterStart = undefined;
+      for (const gone of this.#instances.keys()) this.#gone.add(gone);
+      this.#instances.clear();
+    }
     return { kind: "ok", value: { id, shape: shape() } };
   }
 
@@ -149,8 +160,9 @@ export class FakeBackend implements SandboxBackend {
     return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };
   }
 
-  holds(_id: string): boolean {
-    return true; // a crash of the fake grows `generation`, as the process backend's does
+  holds(id: string): boolean {
+    // crashAll() grows `generation`, as the process backend's crash does; a member's crash does not.
+    return !this.#gone.has(id);
   }
 
   async abortStaged(id: string): Promise<void> {
