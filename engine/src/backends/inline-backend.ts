@@ -1,5 +1,5 @@
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
@@ -18,6 +18,9 @@ export class InlineBackend implements SandboxBackend {
 
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
     return Promise.resolve(this.#registry.start(spec, seed, init));
+  }
+  restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    return Promise.resolve(this.#registry.restore(request));
   }
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);

@@ -10,6 +10,7 @@ import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { prewarm } from "./prewarm.js";
 import { isolatePool } from "../sandbox/isolate-pool.js";
+import { PRELOAD_LINGER_MS } from "../sandbox/preloaded-versions.js";
 import { decodeRequestFrame } from "./request-frame.js";
 import { FD_CAPABILITY_REPLIES, FD_OUT, FD_PROGRESS, FD_REQUESTS, PROGRESS_BYTES, decodeCapabilityAnswer, type ReplyOf, type RequestOf, type RequestOp, type SandboxRequest } from "./sandbox-protocol.js";
 
@@ -85,6 +86,8 @@ function handle(request: SandboxRequest): void {
   switch (request.op) {
     case "start":
       return answer(request, registry.start(request.body.spec, request.body.seed, request.body.init));
+    case "restore":
+      return answer(request, registry.restore(request.body));
     case "dispatch": {
       const outcome = registry.dispatch(request.body.instance, request.body.events, request.body.replay);
       const stop = outcome.stop === undefined ? "" : `"stop":${JSON.stringify(outcome.stop)},`;
@@ -113,6 +116,9 @@ function handle(request: SandboxRequest): void {
       // would arrive out of order once the spare is the live process).
       isolatePool.fill(request.body.memoryMb, Math.max(0, Math.min(1024, request.body.count)));
       return;
+    case "preload":
+      registry.preload(request.body.keep, request.body.add);
+      return;
   }
 }
 
@@ -120,6 +126,9 @@ function handle(request: SandboxRequest): void {
 function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): void {
   reply(request.id, JSON.stringify(value));
 }
+
+/** Set once the process serves (a spare was taken): the preloaded versions nobody took are then dropped. */
+let lingering: NodeJS.Timeout | undefined;
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
 const decoder = new FrameDecoder((json) => {
@@ -131,6 +140,11 @@ const decoder = new FrameDecoder((json) => {
     // (measured here: 2.5-3 us of CPU, 25-50 us of wall time on a loaded machine), so a frame of
     // one request, the awaited single emit, pays none.
     if (i > 0) markRunning(request.id);
+    if (lingering === undefined && request.op !== "pool" && request.op !== "preload") {
+      // The restores of a crash come at once, or when their mods next get an event: soon.
+      lingering = setTimeout(() => registry.preload([], []), PRELOAD_LINGER_MS);
+      lingering.unref();
+    }
     handle(request);
   }
   flushReplies();
