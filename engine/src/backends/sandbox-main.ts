@@ -6,6 +6,7 @@
 import { readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
+import { locateTimeout } from "../sandbox/timeout-locator.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { prewarm } from "./prewarm.js";
@@ -80,9 +81,22 @@ function reply(id: number, valueJson: string): void {
   replies.push(`{"id":${id},"value":${valueJson}}`);
 }
 
-/** Runs one request and writes its reply; the switch narrows each request to its body. */
-function handle(request: SandboxRequest): void {
+/**
+ * Runs one request and writes its reply; the switch narrows each request to its body. A locate
+ * waits for the inspector between its calls, so it answers later (a promise): the requests after
+ * it wait (see run()), so replies stay in order.
+ */
+function handle(request: SandboxRequest): Promise<void> | void {
   switch (request.op) {
+    case "locate":
+      return locateTimeout(request.body).then(
+        (spot) => answer(request, spot),
+        (err: unknown) => {
+          // A failed profiler run only costs the location; the request is answered all the same.
+          process.stderr.write(`locating a timeout failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          answer(request, null);
+        },
+      );
     case "start":
       return answer(request, registry.start(request.body.spec, request.body.seed, request.body.init));
     case "dispatch": {
@@ -122,18 +136,38 @@ function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): 
 }
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
-const decoder = new FrameDecoder((json) => {
-  const requests = decodeRequestFrame(json);
-  for (let i = 0; i < requests.length; i++) {
-    const request = requests[i] as SandboxRequest;
+/** Requests waiting for a locate to answer (in order; `first` marks the first of a frame). */
+const waiting: { readonly request: SandboxRequest; readonly first: boolean }[] = [];
+let locating = false;
+
+/** Runs the waiting requests in order, until one answers later (a locate). */
+function run(): void {
+  while (!locating && waiting.length > 0) {
+    const { request, first } = waiting.shift() as (typeof waiting)[number];
     // The first request of a frame needs no record: every request before it was answered, so
     // the host takes the first unanswered one for the culprit. A record costs a system call
     // (measured here: 2.5-3 us of CPU, 25-50 us of wall time on a loaded machine), so a frame of
     // one request, the awaited single emit, pays none.
-    if (i > 0) markRunning(request.id);
-    handle(request);
+    if (!first) markRunning(request.id);
+    const later = handle(request);
+    if (later instanceof Promise) {
+      locating = true;
+      flushReplies();
+      void later.then(() => {
+        locating = false;
+        // The requests after it were not answered: each needs its record.
+        if (waiting[0] !== undefined) waiting[0] = { request: waiting[0].request, first: false };
+        run();
+      });
+    }
   }
   flushReplies();
+}
+
+const decoder = new FrameDecoder((json) => {
+  const requests = decodeRequestFrame(json);
+  for (let i = 0; i < requests.length; i++) waiting.push({ request: requests[i] as SandboxRequest, first: i === 0 && !locating && waiting.length === 0 });
+  run();
 });
 input.on("data", (chunk: Buffer) => decoder.push(chunk));
 input.on("end", () => {

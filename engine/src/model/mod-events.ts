@@ -22,6 +22,13 @@ export interface FaultEvent {
   /** The event being handled when it happened, if any. */
   readonly event?: string;
   readonly quarantined: boolean;
+  /**
+   * Where in the mod's .ts source, when known: for `E_TIMEOUT`, the statement it was running when
+   * the limit hit (found by running the call again with a profiler). Line 1-based, column 0-based.
+   */
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** One event of a tick given to `ModHost.emitMany()`: what `emit(event, payload)` takes, as an object. */

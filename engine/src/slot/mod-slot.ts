@@ -13,6 +13,7 @@ import { SlotJournal, type JournalEntry } from "./slot-journal.js";
 import { SlotState } from "./slot-state.js";
 import { StorageFault } from "./storage-fault.js";
 import { SwapTransaction } from "./swap-transaction.js";
+import { locatedTimeout } from "./timeout-location.js";
 import { failureIn } from "../sandbox/sandbox-outcome.js";
 
 /** How many times the first start is tried when another mod's crash takes the sandbox down under it. */
@@ -95,6 +96,11 @@ export class ModSlot {
     // Another mod crashed the sandbox while this one was starting: start again (it was not at fault).
     for (let attempt = 1; started.kind === "lost" && attempt < START_ATTEMPTS; attempt++) {
       started = await backend.start(slot.version.spec, seed, { kind: "init", now });
+    }
+    if (started.kind === "timeout") {
+      // A top-level loop (or init()): the start runs again, profiled, to say where (slot/timeout-location.ts).
+      const failure = await locatedTimeout(backend, slot.version, failureIn(started, "starting the mod"), { spec: slot.version.spec, seed, now });
+      return slot.failStart(slot.failureInfo(failure));
     }
     if (started.kind !== "ok") return slot.failStart(slot.failureInfo(failureIn(started, "starting the mod")));
     slot.instance.set(started.value.id);

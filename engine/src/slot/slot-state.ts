@@ -4,7 +4,7 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModStatus } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { Probation } from "../swap/probation.js";
-import { faultEvent } from "./fault-event.js";
+import { faultEvent, type FaultOptions } from "./fault-event.js";
 import { LiveInstance } from "./live-instance.js";
 import type { SlotContext } from "./slot-context.js";
 import { mappedError, slotError } from "./slot-errors.js";
@@ -57,7 +57,7 @@ export class SlotState {
   }
 
   /** Reports a fault of the live version to the host. */
-  fault(code: ErrorCode, message: string, options: { event?: string | undefined; quarantined?: boolean } = {}): void {
+  fault(code: ErrorCode, message: string, options: FaultOptions = {}): void {
     this.ctx.fault(faultEvent(this.name, this.version.manifest.version, code, message, options));
   }
 

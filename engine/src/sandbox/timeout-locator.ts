@@ -1,0 +1,49 @@
+import { IsolateHandle } from "./ivm.js";
+import { ModInstance } from "./mod-instance.js";
+import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
+import type { SandboxBridge } from "../model/wire.js";
+
+/** The throwaway run reaches nobody: no log line leaves it and every capability is refused. */
+const SILENT: SandboxBridge = {
+  log: () => undefined,
+  capability: () => ({ late: false, reply: JSON.stringify({ ok: false, code: "E_REPLAY_DIVERGED", message: "a located replay answers capabilities from the records only", final: true }) }),
+};
+
+/**
+ * Finds where a call that ran past its time limit was spending its time. isolated-vm stops a
+ * timed-out call without a stack, so the call runs again, the same code from the same state, in
+ * a throwaway isolate with V8's sampling profiler on, stopped at the same limit; the line of the
+ * mod's own code with the most samples is where it looped. A replay serves capability calls from
+ * the event's records only and drops log lines, so nothing reaches the game twice. Costs one
+ * time limit of CPU plus an isolate start, paid only after a timeout. Null when this
+ * isolated-vm has no inspector, or the run did not touch the mod's code (it did not reproduce).
+ */
+export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
+  const { spec } = request;
+  const isolate = IsolateHandle.createProfiled(spec.memoryMb);
+  if (isolate === undefined) return null;
+  try {
+    isolate.startProfiler();
+    run(isolate, request);
+    const ticks = await isolate.stopProfiler();
+    const files = new Set(spec.modules.map((module) => module.path));
+    const hot = ticks.find((entry) => files.has(entry.url));
+    return hot === undefined ? null : { file: hot.url, line: hot.line };
+  } finally {
+    isolate.dispose();
+  }
+}
+
+/** The located call itself: synchronous, as every call into an isolate is. How it ended does not matter, only where it ran. */
+function run(isolate: IsolateHandle, request: LocateRequest): void {
+  const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
+  if (opened.kind !== "ok") return; // the start itself ran out of time (a top-level loop), or failed
+  const instance = opened.value;
+  if (request.event === undefined) {
+    instance.initState(request.now);
+    return;
+  }
+  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return;
+  // Replay mode (recorded capability answers only, no log lines) at the live limit: one limit of CPU.
+  instance.dispatch([request.event], true, 1);
+}
