@@ -136,7 +136,8 @@ export function formatLogLine(line: LogLine, style: Style): string {
 
 /** One fault: mod, version, code, message, event, and whether it was quarantined. */
 export function formatFault(fault: FaultEvent, style: Style): string {
-  return `${style.red("fault")} ${style.bold(fault.mod)} ${fault.version} ${style.red(fault.code)} ${fault.message}${fault.event !== undefined ? style.gray(` (event ${fault.event})`) : ""}${fault.quarantined ? style.red(" [quarantined]") : ""}`;
+  const where = fault.file !== undefined ? ` ${style.cyan(`${fault.file}${fault.line !== undefined ? `:${fault.line}:${(fault.column ?? 0) + 1}` : ""}`)}` : "";
+  return `${style.red("fault")} ${style.bold(fault.mod)} ${fault.version}${where} ${style.red(fault.code)} ${fault.message}${fault.event !== undefined ? style.gray(` (event ${fault.event})`) : ""}${fault.quarantined ? style.red(" [quarantined]") : ""}`;
 }
 
 function ms(value: number): string {

@@ -1,5 +1,5 @@
 import type { ModVersion } from "../compile/mod-version.js";
-import { originalPosition, type SourcePosition } from "../compile/source-position.js";
+import { originalPosition } from "../compile/source-position.js";
 import type { LocateRequest, SandboxBackend } from "../sandbox/sandbox-backend.js";
 
 /** A failure that crosses as data (SandboxFailure, or an event's WireError). */
@@ -10,9 +10,9 @@ interface Failure {
 }
 
 /**
- * A timeout, located: the failure with "(at main.ts:12:5)" added to its message and a one-frame
- * stack at the statement it was running (the host maps the stack to the .ts position, as for
- * E_THREW, so the error's file, line and column are set). isolated-vm stops a timed-out call
+ * A timeout, located: the failure with a one-frame stack at the statement it was running (the
+ * host maps the stack to the .ts position, as for E_THREW, so the error's file, line and column
+ * are set; like E_THREW's, the message does not repeat them: every printer of an error shows them). isolated-vm stops a timed-out call
  * without a stack, so the call runs again in a throwaway profiled isolate (`backend.locate`,
  * sandbox/timeout-locator.ts). The failure as it was when that finds nothing (no inspector in
  * this isolated-vm, or the run did not reproduce), or fails.
@@ -28,8 +28,7 @@ export async function locatedTimeout(backend: SandboxBackend, version: ModVersio
   }
   if (spot === null) return failure;
   const module = version.modules.find((m) => m.path === spot.file);
-  const where: SourcePosition | undefined = module === undefined ? undefined : originalPosition(module, spot.line, 0);
-  if (where === undefined) return failure;
-  const message = `${failure.message} (at ${where.file}:${where.line}:${where.column + 1})`;
-  return { code: failure.code, message, stack: `${failure.code}: ${message}\n    at ${spot.file}:${spot.line}:1` };
+  // Only a line the source map covers: else the frame would be left as compiled-JS text.
+  if (module === undefined || originalPosition(module, spot.line, 0) === undefined) return failure;
+  return { code: failure.code, message: failure.message, stack: `${failure.code}: ${failure.message}\n    at ${spot.file}:${spot.line}:1` };
 }
