@@ -79,7 +79,7 @@ export function formatMods(mods: readonly ModInfo[], style: Style): string {
   const out = [style.bold(pad(header))];
   mods.forEach((mod, i) => {
     const row = pad(rows[i] ?? []);
-    out.push(mod.status === "running" ? row : mod.status === "pending-approval" ? style.yellow(row) : style.red(row));
+    out.push(mod.status === "running" ? row : mod.status === "pending-approval" || mod.status === "starting" ? style.yellow(row) : style.red(row));
     if (mod.error !== undefined) out.push(`  ${formatErrorLine(mod.error, style)}`);
     if (mod.pending !== undefined) out.push(style.yellow(`  pending: ${mod.pending.version} (${mod.pending.hash.slice(0, 12)})${mod.pending.reason !== undefined ? `: ${mod.pending.reason}` : ""}`));
     if (mod.recovery !== undefined) out.push(...formatRecovery(mod.recovery, style).map((line) => `  ${line}`));

@@ -2,7 +2,8 @@ import type { ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 
 /** A mod's status as operators see it. */
-export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
+/** A mod's status; "starting": its first load is still being type-checked or started (until it runs or faults). */
+export type ModStatus = "starting" | "running" | "faulted" | "quarantined" | "pending-approval";
 
 /** One mod's answer to one emitted event; `V` is the handler's result type on a typed host. */
 export interface EmitResult<V = unknown> {

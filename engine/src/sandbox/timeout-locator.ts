@@ -1,5 +1,6 @@
 import { IsolateHandle } from "./ivm.js";
 import { ModInstance } from "./mod-instance.js";
+import { threadBudget } from "./cpu-budget.js";
 import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 
@@ -19,31 +20,53 @@ const SILENT: SandboxBridge = {
  * isolated-vm has no inspector, or the run did not touch the mod's code (it did not reproduce).
  */
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
+  const first = await profiledRun(request, false);
+  // Cut while the machine starved the thread (sandbox/cpu-budget.ts): it may not have reached the
+  // loop yet. Once more with the wall backstop, as the call it locates was run.
+  if (first === "starved") return (await profiledRun(request, true)) as HotSpot | null;
+  return first;
+}
+
+/** One profiled run in a throwaway isolate: where the time went, or "starved" when it was cut before it had its limit of CPU. */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<HotSpot | null | "starved"> {
   const { spec } = request;
   const isolate = IsolateHandle.createProfiled(spec.memoryMb);
   if (isolate === undefined) return null;
   try {
     isolate.startProfiler();
-    run(isolate, request);
+    const starved = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
     const ticks = await isolate.stopProfiler();
-    const files = new Set(spec.modules.map((module) => module.path));
-    const hot = ticks.find((entry) => files.has(entry.url));
+    if (starved && !backstop) return "starved";
+    // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
+    // inlined into a function under that function's script): not a place in that module.
+    const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
+    const hot = ticks.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
     return hot === undefined ? null : { file: hot.url, line: hot.line };
   } finally {
     isolate.dispose();
   }
 }
 
-/** The located call itself: synchronous, as every call into an isolate is. How it ended does not matter, only where it ran. */
-function run(isolate: IsolateHandle, request: LocateRequest): void {
+/**
+ * The located call itself: synchronous, as every call into an isolate is. How it ended does not
+ * matter, only where it ran; true when it was cut while starved.
+ */
+function run(isolate: IsolateHandle, request: LocateRequest): boolean {
   const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
-  if (opened.kind !== "ok") return; // the start itself ran out of time (a top-level loop), or failed
+  // The start itself ran out of time (a top-level loop), or failed.
+  if (opened.kind !== "ok") return opened.kind === "timeout" && threadBudget().lastCutStarved;
   const instance = opened.value;
   if (request.event === undefined) {
-    instance.initState(request.now);
-    return;
+    const out = instance.initState(request.now);
+    return out.kind === "timeout" && threadBudget().lastCutStarved;
   }
-  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return;
+  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return false;
   // Replay mode (recorded capability answers only, no log lines) at the live limit: one limit of CPU.
-  instance.dispatch([request.event], true, 1);
+  return instance.dispatch([request.event], true, 1).stop === "lost";
+}
+
+function lineCount(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) count++;
+  return count;
 }

@@ -35,6 +35,8 @@ export class ModSlot {
   readonly #runner: BatchRunner;
   readonly #queue: EventQueue;
   readonly #swap: SwapTransaction;
+  /** Has its first start or resume ended (it runs, or it faulted)? Until then it is listed "starting". */
+  #settled = false;
 
   constructor(version: ModVersion, ctx: SlotContext) {
     this.#slot = new SlotState(version, ctx);
@@ -53,6 +55,7 @@ export class ModSlot {
   }
   get status(): ModStatus {
     const slot = this.#slot;
+    if (!this.#settled && slot.status === "running") return "starting";
     return slot.pendingApproval !== undefined && slot.status === "running" ? "pending-approval" : slot.status;
   }
   get lastError(): ErrorInfo | undefined {
@@ -87,6 +90,14 @@ export class ModSlot {
 
   /** Starts the first instance with init() and takes the first checkpoint. */
   async start(): Promise<ErrorInfo | undefined> {
+    try {
+      return await this.#start();
+    } finally {
+      this.#settled = true;
+    }
+  }
+
+  async #start(): Promise<ErrorInfo | undefined> {
     const slot = this.#slot;
     this.#reset();
     const backend = slot.ctx.backend;
@@ -121,6 +132,7 @@ export class ModSlot {
 
   /** Marks the mod faulted because its stored state cannot be brought back. */
   failResume(error: ErrorInfo): ErrorInfo {
+    this.#settled = true;
     return this.#slot.failStart(error);
   }
 
@@ -129,6 +141,14 @@ export class ModSlot {
    * the versions that ran it), the live version and its history, its quarantine.
    */
   async resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
+    try {
+      return await this.#resume(input);
+    } finally {
+      this.#settled = true;
+    }
+  }
+
+  async #resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
     const slot = this.#slot;
     this.#reset();
     const { recovered, versions } = input;
