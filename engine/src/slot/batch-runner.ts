@@ -6,7 +6,7 @@ import type { Recovery } from "./recovery.js";
 import type { SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
 import type { StorageFault } from "./storage-fault.js";
-import { locatedTimeout } from "./timeout-location.js";
+import { locatedTimeout, type LocatedFailure } from "./timeout-location.js";
 
 /** The most events one dispatch carries. */
 const MAX_BATCH = 1000;
@@ -133,7 +133,7 @@ export class BatchRunner {
    * more time limit of CPU, and the respawn the next event needed anyway (it gives the state
    * before the event, which the located run starts from). Events behind it wait as long.
    */
-  async #locate(culprit: QueuedEvent, failure: { readonly code: string; readonly message: string }): Promise<{ code: string; message: string; stack?: string }> {
+  async #locate(culprit: QueuedEvent, failure: LocatedFailure): Promise<LocatedFailure> {
     const slot = this.#slot;
     if (!(await this.#recovery.ensureInstance())) return failure;
     const snapshot = await slot.ctx.backend.exportState(slot.instance.id as string);
