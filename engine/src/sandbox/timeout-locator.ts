@@ -21,27 +21,26 @@ const SILENT: SandboxBridge = {
  */
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
-  // Cut while the machine starved the thread (sandbox/cpu-budget.ts): it may not have reached the
-  // loop yet. Once more with the wall backstop, as the call it locates was run.
-  if (first === "starved") return (await profiledRun(request, true)) as HotSpot | null;
-  return first;
+  // Cut while the machine starved the thread (sandbox/cpu-budget.ts) before it reached the mod's
+  // code: once more with the wall backstop, as the call it locates was run.
+  if (first.spot === null && first.starved) return (await profiledRun(request, true)).spot;
+  return first.spot;
 }
 
-/** One profiled run in a throwaway isolate: where the time went, or "starved" when it was cut before it had its limit of CPU. */
-async function profiledRun(request: LocateRequest, backstop: boolean): Promise<HotSpot | null | "starved"> {
+/** One profiled run in a throwaway isolate: where the time went, and whether it was cut before it had its limit of CPU. */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ readonly spot: HotSpot | null; readonly starved: boolean }> {
   const { spec } = request;
   const isolate = IsolateHandle.createProfiled(spec.memoryMb);
-  if (isolate === undefined) return null;
+  if (isolate === undefined) return { spot: null, starved: false };
   try {
     isolate.startProfiler();
     const starved = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
     const ticks = await isolate.stopProfiler();
-    if (starved && !backstop) return "starved";
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
     const hot = ticks.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    return hot === undefined ? null : { file: hot.url, line: hot.line };
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, starved };
   } finally {
     isolate.dispose();
   }

@@ -1,17 +1,11 @@
 import type { ModVersion } from "../compile/mod-version.js";
 import { originalPosition } from "../compile/source-position.js";
+import type { WireError } from "../model/wire.js";
 import type { HotSpot, LocateRequest, SandboxBackend } from "../sandbox/sandbox-backend.js";
 import { handlerDeclaration } from "./handler-declaration.js";
 
-/** A failure that crosses as data (an event's WireError), with a .ts position when one is known without a stack. */
-export interface LocatedFailure {
-  readonly code: string;
-  readonly message: string;
-  readonly stack?: string;
-  readonly file?: string;
-  readonly line?: number;
-  readonly column?: number;
-}
+/** A failure as an event's result carries it: a WireError, which may hold a .ts position known without a stack. */
+export type LocatedFailure = WireError;
 
 /**
  * A timeout, located. isolated-vm stops a timed-out call without a stack, so the call runs again
