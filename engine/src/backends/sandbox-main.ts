@@ -136,14 +136,16 @@ function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): 
 }
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
-/** Requests waiting for a locate to answer (in order; `first` marks the first of a frame). */
+/** Requests of the frames received, run in order from `head` (`first` marks the first of a frame). */
 const waiting: { readonly request: SandboxRequest; readonly first: boolean }[] = [];
+let head = 0;
+/** A locate is running: the requests after it wait (it answers later, and replies go in order). */
 let locating = false;
 
 /** Runs the waiting requests in order, until one answers later (a locate). */
 function run(): void {
-  while (!locating && waiting.length > 0) {
-    const { request, first } = waiting.shift() as (typeof waiting)[number];
+  while (!locating && head < waiting.length) {
+    const { request, first } = waiting[head++] as (typeof waiting)[number];
     // The first request of a frame needs no record: every request before it was answered, so
     // the host takes the first unanswered one for the culprit. A record costs a system call
     // (measured here: 2.5-3 us of CPU, 25-50 us of wall time on a loaded machine), so a frame of
@@ -155,18 +157,24 @@ function run(): void {
       flushReplies();
       void later.then(() => {
         locating = false;
-        // The requests after it were not answered: each needs its record.
-        if (waiting[0] !== undefined) waiting[0] = { request: waiting[0].request, first: false };
+        // The request after it was not answered when it began: it needs its record.
+        const next = waiting[head];
+        if (next !== undefined) waiting[head] = { request: next.request, first: false };
         run();
       });
     }
+  }
+  if (head === waiting.length) {
+    waiting.length = 0;
+    head = 0;
   }
   flushReplies();
 }
 
 const decoder = new FrameDecoder((json) => {
   const requests = decodeRequestFrame(json);
-  for (let i = 0; i < requests.length; i++) waiting.push({ request: requests[i] as SandboxRequest, first: i === 0 && !locating && waiting.length === 0 });
+  const idle = !locating && head === waiting.length;
+  for (let i = 0; i < requests.length; i++) waiting.push({ request: requests[i] as SandboxRequest, first: i === 0 && idle });
   run();
 });
 input.on("data", (chunk: Buffer) => decoder.push(chunk));
