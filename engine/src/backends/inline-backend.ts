@@ -1,5 +1,6 @@
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import type { AdoptInit, CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import { locateTimeout } from "../sandbox/timeout-locator.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
@@ -49,6 +50,9 @@ export class InlineBackend implements SandboxBackend {
   }
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
     return Promise.resolve(this.#registry.heap(id));
+  }
+  locate(request: LocateRequest): Promise<HotSpot | null> {
+    return locateTimeout(request);
   }
   stop(id: string): Promise<void> {
     this.#registry.stop(id);

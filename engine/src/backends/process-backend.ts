@@ -1,5 +1,5 @@
 import { ModhostError } from "../errors/modhost-error.js";
-import type { AdoptInit, CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
@@ -249,6 +249,13 @@ export class ProcessBackend implements SandboxBackend {
     if (!this.#timeouts.has(id)) return undefined;
     const reply = await this.#request("heap", { instance: id }, 100);
     return isCrash(reply) ? undefined : (reply ?? undefined);
+  }
+
+  async locate(request: LocateRequest): Promise<HotSpot | null> {
+    if (this.#closing) return null;
+    // A start, then at most one limit of the located call (sandbox/timeout-locator.ts).
+    const reply = await this.#request("locate", request, this.#startBudgetMs(request.spec.callTimeoutMs) + request.spec.callTimeoutMs * 2);
+    return isCrash(reply) ? null : reply;
   }
 
   async stop(id: string): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { throwCollected } from "../util/collected-errors.js";
-import type { AdoptInit, CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { ProcessBackend } from "./process-backend.js";
@@ -233,6 +233,19 @@ export class ProcessPool implements SandboxBackend {
   async heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
     const placed = this.#live(id);
     return placed === undefined ? undefined : placed.backend.heap(placed.inner);
+  }
+
+  /** Locates on the member the mod is placed on (its crash then counts where the mod's would). */
+  async locate(request: LocateRequest): Promise<HotSpot | null> {
+    if (this.#closing) return null;
+    let backend: ProcessBackend;
+    try {
+      backend = await this.#place(request.spec.name).ready;
+    } catch (err) {
+      void err; // no member to run it on: the timeout is reported without a location
+      return null;
+    }
+    return backend.locate(request);
   }
 
   async stop(id: string): Promise<void> {

@@ -45,6 +45,30 @@ export type RestoreOutcome =
    */
   | { readonly kind: "replay-failed"; readonly lost: boolean; readonly why: string };
 
+/**
+ * A call that ran past its time limit, to run again in a throwaway isolate with a profiler on
+ * (sandbox/timeout-locator.ts). Mods are deterministic (seeded random numbers, logical clock), so
+ * the same code from the same state loops in the same place. Without `event`, the version's
+ * start is located (its modules' top-level code, then init() at `now`); with it, `snapshot` is
+ * the state before the event, which runs with its recorded capability answers only.
+ */
+export interface LocateRequest {
+  readonly spec: LoadSpec;
+  readonly seed: readonly number[];
+  readonly now: number;
+  readonly snapshot?: StateSnapshot;
+  readonly event?: WireEvent;
+}
+
+/**
+ * Where a timed-out call spent its time: the line of the mod's compiled code (`file` is the
+ * module's path, `line` 1-based in its JS) with the most profiler ticks.
+ */
+export interface HotSpot {
+  readonly file: string;
+  readonly line: number;
+}
+
 /** What a sandbox process crash looked like, for fault reports. */
 export interface CrashInfo {
   readonly exitCode: number | null;
@@ -86,6 +110,8 @@ export interface SandboxBackend {
    */
   holds(id: string): boolean;
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined>;
+  /** Runs a timed-out call again, profiled, in a throwaway isolate: null when nothing was found. */
+  locate(request: LocateRequest): Promise<HotSpot | null>;
   stop(id: string): Promise<void>;
   /** Called with every crash of the sandbox process (never for inline). */
   onCrash(listener: (info: CrashInfo) => void): void;

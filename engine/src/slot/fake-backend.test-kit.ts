@@ -5,7 +5,7 @@ import type { ModVersion } from "../compile/mod-version.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
-import type { CommitMode, CrashInfo, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, CrashInfo, HotSpot, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { SlotContext } from "./slot-context.js";
 
@@ -182,6 +182,10 @@ export class FakeBackend implements SandboxBackend {
     return this.#instances.has(id) ? { usedBytes: 1, limitBytes: 100 } : undefined;
   }
 
+  /** The fake runs no code: there is nothing to locate. */
+  async locate(): Promise<HotSpot | null> {
+    return null;
+  }
   async stop(id: string): Promise<void> {
     this.calls.push({ op: "stop", id });
     this.#instances.delete(id);
