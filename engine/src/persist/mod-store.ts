@@ -41,7 +41,8 @@ const PENDING_BYTES = 64 * 1024;
  * (one write and one sync for all mods) and kept in memory for the mod's own segment, written there
  * in large pieces (PENDING_BYTES) and synced when the shared journal retires a segment, when the
  * segment is closed, and on close(). After a crash the shared journal's redo writes back what the
- * segment lacks.
+ * segment lacks. "none" goes the same way without any sync (its shared journal only writes), so
+ * it too costs one write per group for all mods instead of one per mod.
  */
 export class ModStore implements SharedJournalOwner {
   readonly dir: string;
@@ -79,13 +80,13 @@ export class ModStore implements SharedJournalOwner {
     this.#durability = durability;
     this.#group = group;
     this.#observer = observer;
-    this.#shared = durability === "batch" ? shared : undefined;
+    this.#shared = durability === "fsync" ? undefined : shared;
     this.#shared?.register(this);
   }
 
   /**
    * The store of mod `name` under `modsStateDir`; its folder is created by the first write. With
-   * `shared` and "batch", its batches are made durable by the shared journal.
+   * `shared` and "batch" (or "none"), its batches are made durable (written) by the shared journal.
    */
   static openSync(modsStateDir: string, name: string, durability: Durability, group: GroupCommit, observer: StoreObserver, shared?: SharedJournal): ModStore {
     return new ModStore(join(modsStateDir, name), durability, group, observer, shared);
@@ -248,8 +249,7 @@ export class ModStore implements SharedJournalOwner {
 
   async #writePending(): Promise<void> {
     if (this.#pendingBytes === 0 || this.#journal === undefined) return;
-    const bytes = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
-    await this.#journal.file.appendBytes(bytes);
+    await this.#journal.file.appendChunks(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#unsynced = true;
@@ -270,6 +270,8 @@ export class ModStore implements SharedJournalOwner {
 
   async #syncOpen(): Promise<void> {
     await this.#writePending();
+    // "none" promises no sync: written to the OS is all its shared journal's copy needed too.
+    if (this.#durability === "none") this.#unsynced = false;
     if (!this.#unsynced || this.#journal === undefined) return;
     this.#unsynced = false;
     try {
