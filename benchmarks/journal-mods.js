@@ -2,6 +2,7 @@
 // `events` emits (every mod answers each), for one durability. One configuration per process;
 // prints one JSON line. Run before/after builds interleaved (MODHOST_BENCH_ENGINE picks the build):
 //   node --no-node-snapshot benchmarks/journal-mods.js <mods> <memory|none|batch|fsync> [ticks] [events] [isolation]
+// No checkpoint is taken (by count or by time: a loaded machine's run can pass the 30 s default).
 // cpu_us_per_mod_event: this process's CPU (process.cpuUsage) over the timed ticks / mod-events;
 // wall_us_per_mod_event: wall time the same way; sys_us_per_mod_event: the kernel's part of the CPU;
 // main_thread_us_per_mod_event: the main thread's CPU alone (the rest is libuv's file I/O threads,
@@ -23,7 +24,7 @@ const { ModHost } = await loadModhost();
 const set = await makeModsDir(modSet("combat", mods, () => combatMod(100)), { limits: COMBAT_LIMITS });
 const stateDir = await mkdtemp(join(tmpdir(), "modhost-bench-journal-"));
 try {
-  const host = await ModHost.create({ modsDir: set.dir, ...(durability === "memory" ? {} : { stateDir, durability }), isolation, checkpointEvery: 1_000_000 });
+  const host = await ModHost.create({ modsDir: set.dir, ...(durability === "memory" ? {} : { stateDir, durability }), isolation, checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
   try {
     const payloads = attackPayloads(100, events);
     const tick = async () => {

@@ -1,6 +1,6 @@
 /**
  * The shared write-ahead journal of durability "batch" (issue 17): all mods' batches in one file
- * with one sync per group commit ("none": the same file, no sync); a crash of the game process (and of the machine: the mods' own
+ * with one sync per group commit; a crash of the game process (and of the machine: the mods' own
  * unsynced segment tails lost) loses no acknowledged event; a damaged batch in the shared file
  * faults only the mod that lost records by it; a stateDir of per-mod journals only (as written
  * before, and by "fsync") is read and carried on.
@@ -132,27 +132,6 @@ describe("shared journal (durability batch)", () => {
       }
     }
   }, 240_000);
-
-  it("durability none: the same shared file without any sync; a SIGKILL of the game process loses no acknowledged event", async () => {
-    const mods = names(10);
-    await counters(mods);
-    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, durability: "none", isolation: "inline" });
-    for (let t = 0; t < 5; t++) {
-      const all = await Promise.all(Array.from({ length: 10 }, (_, k) => host.emit("inc", { i: t * 10 + k })));
-      expect(all.flat().every((r) => r.ok)).toBe(true);
-    }
-    expect(host.metrics().journal.syncs).toBe(0);
-    expect(await walFiles()).toHaveLength(1);
-    await host.close();
-    expect(await walFiles()).toEqual([]); // closed cleanly: every mod's own segment is written
-    const acked = await runAndKill("none", 10 + Math.floor(Math.random() * 20), 50);
-    expect(await walFiles()).toHaveLength(1);
-    const again = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, durability: "none", isolation: "inline" });
-    scratch.hosts.push(again);
-    const all = [...Array.from({ length: 50 }, (_, i) => i), ...acked];
-    for (const m of again.mods()) expect(m, JSON.stringify(m.recovery)).toMatchObject({ status: "running", recovery: { outcome: "recovered" } });
-    for (const mod of mods) await expectAcked(again, mod, all);
-  }, 180_000);
 
   it("a damaged batch in the shared file after a machine crash faults only the mod whose records it held, across restarts, until the loss is accepted", async () => {
     const mods = ["a", "b", "c"];

@@ -147,10 +147,9 @@ export class SlotRegistry {
     const redo = await redoSharedJournal(walDir, modsDir);
     for (const warning of redo.warnings) this.#ctx.events.log({ mod: "<stateDir>", level: "warn", message: `shared journal: ${warning}` });
     const onSync = (ms: number): void => this.#ctx.metrics.journalSync(ms);
-    const durability = this.#ctx.options.durability;
     const shared =
-      durability !== "fsync"
-        ? await SharedJournal.open(walDir, { sync: durability === "batch", onSync, onError: (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "error", message: `shared journal: ${err.message}` }) })
+      this.#ctx.options.durability === "batch"
+        ? await SharedJournal.open(walDir, { onSync, onError: (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "error", message: `shared journal: ${err.message}` }) })
         : undefined;
     this.#state = { modsDir, versions, group: new GroupCommit(onSync), pruner, shared };
   }

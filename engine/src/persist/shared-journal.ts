@@ -22,10 +22,9 @@ export interface SharedJournalOwner {
 export const SHARED_SEGMENT_BYTES = 32 * 1024 * 1024;
 
 /**
- * The host-wide write-ahead journal for the "batch" durability (and "none", without the sync):
- * one file (segments `wal/wal-N.log`) that every mod's journal batch is also appended to, synced
- * once per group commit for all mods together, where each mod's own segment would need an
- * fdatasync of its own.
+ * The host-wide write-ahead journal for the "batch" durability: one file (segments
+ * `wal/wal-N.log`) that every mod's journal batch is also appended to, synced once per group
+ * commit for all mods together, where each mod's own segment would need an fdatasync of its own.
  *
  * A mod's batch goes to its own segment first (written, not synced), then here; its emit is
  * acknowledged once the shared copy is synced. The per-mod segments stay the primary layout that
@@ -46,8 +45,6 @@ export const SHARED_SEGMENT_BYTES = 32 * 1024 * 1024;
 export class SharedJournal {
   readonly dir: string;
   readonly #onSync: (ms: number) => void;
-  /** Whether a group is fdatasync'd ("batch"), or only written (durability "none"). */
-  readonly #sync: boolean;
   readonly #onError: (err: Error) => void;
   readonly #owners = new Set<SharedJournalOwner>();
   readonly #segmentBytes: number;
@@ -63,8 +60,7 @@ export class SharedJournal {
   #pinned = false;
   #closed = false;
 
-  private constructor(dir: string, segment: number, file: JournalFile, segmentBytes: number, sync: boolean, onSync: (ms: number) => void, onError: (err: Error) => void) {
-    this.#sync = sync;
+  private constructor(dir: string, segment: number, file: JournalFile, segmentBytes: number, onSync: (ms: number) => void, onError: (err: Error) => void) {
     this.dir = dir;
     this.#segment = segment;
     this.#file = file;
@@ -75,16 +71,15 @@ export class SharedJournal {
 
   /**
    * Starts a shared journal in `dir` after the segments already there (redo has read and removed
-   * them; any left are kept and deleted with the first retirement). `sync: false` (durability
-   * "none") writes each group without the fdatasync: a batch is acknowledged once written to the OS.
+   * them; any left are kept and deleted with the first retirement).
    */
-  static async open(dir: string, options: { onSync: (ms: number) => void; onError: (err: Error) => void; segmentBytes?: number; sync?: boolean }): Promise<SharedJournal> {
+  static async open(dir: string, options: { onSync: (ms: number) => void; onError: (err: Error) => void; segmentBytes?: number }): Promise<SharedJournal> {
     await mkdir(dir, { recursive: true });
     const existing = segmentsOf(await readdir(dir), SHARED_JOURNAL_FILE).sort((a, b) => a - b);
     const segment = (existing.at(-1) ?? 0) + 1;
     const file = await JournalFile.open(join(dir, sharedJournalName(segment)));
     await syncFolder(dir);
-    const journal = new SharedJournal(dir, segment, file, options.segmentBytes ?? SHARED_SEGMENT_BYTES, options.sync ?? true, options.onSync, options.onError);
+    const journal = new SharedJournal(dir, segment, file, options.segmentBytes ?? SHARED_SEGMENT_BYTES, options.onSync, options.onError);
     journal.#old.push(...existing);
     return journal;
   }
@@ -155,11 +150,9 @@ export class SharedJournal {
       const before = file.size;
       try {
         await file.appendChunks(pieces);
-        if (this.#sync) {
-          const start = performance.now();
-          await file.sync();
-          this.#onSync(performance.now() - start);
-        }
+        const start = performance.now();
+        await file.sync();
+        this.#onSync(performance.now() - start);
       } catch (err) {
         // After a failed sync the kernel may have dropped the pages: this group's bytes are not kept.
         try {
