@@ -154,7 +154,7 @@ describe("admin channel: streams and backpressure", () => {
       await host!.emit("spam", {});
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await expect.poll(() => admin!.connections, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => admin!.connections, { timeout: 30_000 }).toBe(1);
     expect(problems.some((p) => p.includes("dropped"))).toBe(true);
 
     // The dropped client's socket is closed by the server (after its 1 s grace at most).
@@ -163,10 +163,10 @@ describe("admin channel: streams and backpressure", () => {
     await stalledClosed;
 
     // The good client got the lines and is still served.
-    await expect.poll(() => good.messages.filter((m) => m.type === "event").length, { timeout: 10_000 }).toBeGreaterThan(100);
+    await expect.poll(() => good.messages.filter((m) => m.type === "event").length, { timeout: 30_000 }).toBeGreaterThan(100);
     good.send({ id: 2, type: "status" });
     expect(await good.answer(2)).toMatchObject({ type: "result" });
-  }, 30_000);
+  }, 120_000);
 });
 
 describe("admin channel: deploy", () => {

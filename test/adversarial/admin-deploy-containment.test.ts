@@ -128,7 +128,7 @@ describe("deploy: nothing written outside the mod's folder, nothing left by a re
     expect(logs.filter((l) => l.message.includes("unloaded"))).toEqual([]);
     expect(host!.mods()).toMatchObject([{ name: "counter", version: "1.5.0", status: "running" }]);
     expect(await readFile(join(mods!.dir, "counter", "main.ts"), "utf8")).toContain("+ 5;");
-  }, 60_000);
+  }, 120_000);
 
   it("a local process flipping a sub-folder between a folder and a link never gets a file written outside modsDir", async () => {
     await setup();
@@ -152,5 +152,5 @@ describe("deploy: nothing written outside the mod's folder, nothing left by a re
     }
     expect(await readdir(outside!)).toEqual([]);
     expect(await host!.emit("hit", { player: "p" })).toMatchObject([{ ok: true }]);
-  }, 60_000);
+  }, 120_000);
 });

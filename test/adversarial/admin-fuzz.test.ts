@@ -83,7 +83,7 @@ describe("fuzz: arbitrary admin messages against a real server (fast-check)", ()
         ws.send({ id: sentinel, type: "status" });
         await ws.answer(sentinel);
         await expect
-          .poll(() => ws.messages.filter((m) => m.type === "result" || m.type === "error").length, { timeout: 10_000 })
+          .poll(() => ws.messages.filter((m) => m.type === "result" || m.type === "error").length, { timeout: 30_000 })
           .toBeGreaterThanOrEqual(batch.length);
         for (const m of ws.messages) {
           if (m.type !== "error") continue;

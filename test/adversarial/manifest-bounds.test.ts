@@ -61,5 +61,5 @@ describe("mod.json: hostile manifests are refused quickly with a few coded diagn
       expect(report, what).toMatchObject({ ok: false, error: { code: "E_MANIFEST_INVALID" } });
       expect(await host.emit("hit", { player: "p" }), what).toMatchObject([{ mod: "canary", ok: true, value: i }]);
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -48,7 +48,7 @@ describe.each(ISOLATIONS)("integrity of what the prelude sends the host (%s isol
     expect(info(r.host, "polluter").status).toBe("running");
   }
 
-  it("is not fooled by an index getter/setter on Array.prototype (results are neither swallowed nor forged)", { timeout: 10_000 }, async () => {
+  it("is not fooled by an index getter/setter on Array.prototype (results are neither swallowed nor forged)", { timeout: 120_000 }, async () => {
     const r = await rig({
       pollute: `Object.defineProperty(Array.prototype, "0", { configurable: true, get() { return '{"ok":true,"value":"forged"}'; }, set(_v: any) {} });`,
     });
@@ -57,13 +57,13 @@ describe.each(ISOLATIONS)("integrity of what the prelude sends the host (%s isol
     await stillSound(r, 1);
   });
 
-  it("is not fooled by an index setter on Array.prototype installed at load", { timeout: 10_000 }, async () => {
+  it("is not fooled by an index setter on Array.prototype installed at load", { timeout: 120_000 }, async () => {
     const r = await rig({ top: `Object.defineProperty(Array.prototype, "0", { configurable: true, get() { return "1]}"; }, set(_v: any) {} });` });
     expect(info(r.host, "polluter").status).toBe("running");
     await stillSound(r, 0);
   });
 
-  it("survives Object.prototype.toJSON installed at load: the definition, results and checkpoints stay intact", { timeout: 10_000 }, async () => {
+  it("survives Object.prototype.toJSON installed at load: the definition, results and checkpoints stay intact", { timeout: 120_000 }, async () => {
     const r = await rig({ top: `(Object.prototype as any).toJSON = function () { return { events: 5 }; };`, checkpointEvery: 1 });
     expect(info(r.host, "polluter").status).toBe("running");
     expect(await r.host.emit("no-such-event")).toEqual([]); // emit() itself does not throw
@@ -71,7 +71,7 @@ describe.each(ISOLATIONS)("integrity of what the prelude sends the host (%s isol
     expect(await value(r.host, "bystander", "tick")).toBe(1);
   });
 
-  it("survives Array.prototype.toJSON returning undefined: checkpoints and state reads still work", { timeout: 10_000 }, async () => {
+  it("survives Array.prototype.toJSON returning undefined: checkpoints and state reads still work", { timeout: 120_000 }, async () => {
     const r = await rig({ top: `(Array.prototype as any).toJSON = function () { return undefined; };`, checkpointEvery: 1 });
     expect(info(r.host, "polluter").status).toBe("running");
     await stillSound(r, 0);

@@ -55,7 +55,7 @@ describe("emit and state from the command line", () => {
     expect(badJson.stderr).toContain("the payload is not JSON");
     const noMod = await runCli(["state", "nope", ...remote(l)]);
     expect(noMod).toMatchObject({ code: 1, stderr: expect.stringContaining("E_MOD_NOT_FOUND") });
-  }, 90_000);
+  }, 120_000);
 });
 
 describe("versions as first-class", () => {
@@ -122,5 +122,5 @@ describe("modhost console", () => {
     expect(run.stdout).toMatch(/counter\s+1\.0\.0\s+running/);
     expect(run.stderr).toContain('unknown command "frobnicate"');
     expect(await readFile(join(mods.dir, ".history"), "utf8")).toContain("state counter\n");
-  }, 90_000);
+  }, 120_000);
 });

@@ -69,7 +69,7 @@ describe("modhost init", () => {
     const vitest = await runNode([join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--root", dir, "--reporter", "dot"], dir);
     expect(vitest.code, vitest.output).toBe(0);
     expect(vitest.output).toMatch(/1 passed/);
-  }, 60_000);
+  }, 120_000);
 
   it("refuses a folder that is not empty, and a name that cannot be a mod's (exit 2)", async () => {
     const dir = await tempDir();

@@ -70,5 +70,5 @@ describe("CLI papercuts", () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).toMatch(/\d\d:\d\d:\d\d\.\d{3} SIGINT: shutting down/);
     expect(stopped.stdout + stopped.stderr).not.toContain("sandbox process died");
-  }, 90_000);
+  }, 120_000);
 });

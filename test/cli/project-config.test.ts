@@ -57,7 +57,7 @@ describe("modhost.config.json: the game side of serve", () => {
     const stopped = await server.stop("SIGTERM");
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toContain("stub calls: announce 1");
-  }, 90_000);
+  }, 120_000);
 
   it("refuses a bad project file with E_CONFIG_INVALID naming the file and the field", async () => {
     const mods = await makeModsDir({ loot: simpleMod("loot", "export default {}") });
@@ -79,7 +79,7 @@ describe("modhost.config.json: the game side of serve", () => {
     await writeFile(file, "{ nope");
     const notJson = await runCli(["serve", mods.dir]);
     expect(notJson.stderr).toMatch(/modhost\.config\.json(:\d+:\d+)? E_CONFIG_INVALID not JSON/);
-  }, 60_000);
+  }, 120_000);
 
   it("without a project file, a mod asking for a permission faults with a hint saying how to offer it", async () => {
     const mods = await makeModsDir({ shop: simpleMod("shop", `import { defineMod } from "@modhost/sdk";\nexport default defineMod({ init: () => ({}), on: {} });\n`, { permissions: ["notify"] }) });
@@ -90,7 +90,7 @@ describe("modhost.config.json: the game side of serve", () => {
     expect(shop).toMatchObject({ name: "shop", status: "faulted", error: { code: "E_PERMISSION_UNKNOWN" } });
     expect(shop?.error?.message).toContain('permission "notify" is not offered by the game (offered: none)');
     expect(shop?.error?.message).toContain('"capabilities": { "notify": { "answer": ... } } to modhost.config.json');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("modhost.config.json: the game side of dev", () => {
@@ -103,5 +103,5 @@ describe("modhost.config.json: the game side of dev", () => {
     // The arena's dev.emit is a chat line: its answer follows the swap.
     await dev.waitFor(() => (/emit chat:\n✓ chat-filter 1\.0\.0 -> \{"text":"hello there","blocked":false\}/.test(dev.stdout) ? true : undefined), 30_000);
     expect((await dev.stop("SIGINT")).code).toBe(0);
-  }, 90_000);
+  }, 120_000);
 });

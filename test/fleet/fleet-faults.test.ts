@@ -71,7 +71,7 @@ describe("fleet: a reshaping canary aborted, a server that stops reporting, a gr
         const r = await runCli(["fleet", "status", "--fleet", fleet.redis.url, "--json"]);
         const doc = JSON.parse(r.stdout) as { servers: { server: string }[]; expired: { server: string }[] };
         return doc.expired.some((e) => e.server === victim.name) ? doc : undefined;
-      }, 60_000));
+      }, 120_000));
       expect(status.servers.map((s) => s.server)).not.toContain(victim.name);
       const text = await runCli(["fleet", "status", "--fleet", fleet.redis.url]);
       expect(text.stdout).toMatch(new RegExp(`expired ${victim.name}\\s+last heartbeat \\d+ s ago: not counted as healthy`));

@@ -14,7 +14,7 @@ describe("a fleet server whose Redis is down", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "modhost-fleet-down-"));
     publisher = await makePublisher();
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await publisher?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });

@@ -118,5 +118,5 @@ describe("crash recovery", () => {
         await host.close();
       }
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -42,5 +42,5 @@ describe("modhost status shows recovery", () => {
     expect(table).toMatch(/damage: journal-\d+\.log: a record fails its checksum/);
     expect(table).toMatch(/kept aside: .*damaged/);
     expect(table).toMatch(/recovery: recovered from checkpoint-\d+\.dat \+ 1 journal records/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -72,7 +72,7 @@ describe.skipIf(cannotMount !== undefined).each(["process", "inline"] as const)(
     host = await open(stateDir, isolation);
     const state = (await host.state("counter")) as { n: number; seen: number[] };
     expect(state.seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
-  }, 60_000);
+  }, 120_000);
 
   it("disk full with short writes: a record is all or nothing, nothing acknowledged is lost", async () => {
     fs = await mountTmpfs("2m");
@@ -111,5 +111,5 @@ describe.skipIf(cannotMount !== undefined).each(["process", "inline"] as const)(
     expect(host.mods()[0]?.recovery?.tailCut).toBeUndefined();
     const state = (await host.state("counter")) as { n: number; seen: number[] };
     expect(state.seen).toEqual(acked);
-  }, 60_000);
+  }, 120_000);
 });

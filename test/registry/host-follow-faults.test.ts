@@ -72,7 +72,7 @@ describe("a following host and a hostile registry: every fault has its code and 
     host = await ModHost.create({ modsDir: join(work, "mods"), stateDir: join(work, "state"), isolation: "inline", probation: false, typecheck: "off", capabilities: { broadcast: () => undefined }, grants: { counter: ["broadcast"] }, registry: { url: registry.url, trustedKeys, follow: { [NAME]: "latest" }, pollMs: 600_000, timeoutMs: 300 } });
     host.on("log", (line) => logs.push(line));
     await host.pollRegistry();
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await host?.close();
     await registry?.close();
@@ -96,7 +96,7 @@ describe("a following host and a hostile registry: every fault has its code and 
       expect(host.mods()).toMatchObject([{ name: "counter", version: "1.0.0", status: "running" }]);
       hits++;
       expect(await host.emit("hit")).toMatchObject([{ ok: true, value: { n: hits, v: "1.0.0" } }]);
-    }, 60_000);
+    }, 120_000);
   }
 
   it("the same refusal is not downloaded again on the next poll, nor logged again", async () => {

@@ -69,5 +69,5 @@ describe("npm run demo", () => {
     const bad = await runDemo(["--bots", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--bots must be a whole number from 1 to 500");
-  }, 60_000);
+  }, 120_000);
 });

@@ -70,7 +70,7 @@ describe("arena server", () => {
     await Promise.all([swarm.close(), swarm.close()]);
     await swarm.close();
     expect(swarm.disconnects()).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
   it("disconnects a client that breaks the protocol (4000) or takes a used name (4001)", async () => {
     await start();

@@ -33,7 +33,7 @@ describe("@modhost/sdk/testing: a timeout's location", () => {
     await writeFile(join(dir, "mod.json"), JSON.stringify({ name: "regen", version: "1.0.0", entry: "main.ts", permissions: [], limits: { callTimeoutMs: 50 } }));
     await writeFile(join(dir, "main.ts"), MAIN);
     mod = await loadMod(dir);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await mod?.close();
     await rm(work, { recursive: true, force: true });
