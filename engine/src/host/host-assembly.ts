@@ -34,13 +34,15 @@ export interface HostParts {
 /**
  * Validates the options and starts the sandbox while the mods compile (its spawn costs ~140 ms on
  * its own). The sandbox calls the capability gate and the log stream directly: the facade is not in
- * their path. `closed` says whether the host has begun to close. Rejects with the options' or the
- * sandbox's error.
+ * their path. Then builds what needs the sandbox: type-check, swap coordinator, slot registry
+ * (`closed` tells it the host has begun to close), version history. Rejects with the options' or
+ * the sandbox's error.
  */
 export async function assembleHost(options: ModHostOptions, closed: () => boolean): Promise<HostParts> {
   const resolved = await resolveHostOptions(options);
   const metrics = new HostMetrics();
   const events = new HostEvents(metrics, resolved.logRatePerSecond);
+  // The gate finds slots in the registry, which needs the sandbox: it comes last.
   let registry: SlotRegistry | undefined;
   const gate = new CapabilityGate({
     capabilities: resolved.capabilities,
