@@ -34,7 +34,7 @@ async function checkpointCost(entities, reps) {
   const mods = await makeModsDir({ combat: combatMod(entities) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
-      const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "process", checkpointEvery: 100 });
+      const host = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "process", typecheck: "off", checkpointEvery: 100 });
       try {
         const payloads = attackPayloads(entities, 100);
         for (let r = 0; r < reps; r++) await Promise.all(payloads.map((p) => host.emit("attack", p)));
@@ -53,7 +53,7 @@ async function journalThroughput(durability, batches, singles) {
   const mods = await makeModsDir({ combat: combatMod(100) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
-      const host = await ModHost.create({ modsDir: mods.dir, ...(durability ? { stateDir, durability } : {}), isolation: "process", checkpointEvery: 1_000_000 });
+      const host = await ModHost.create({ modsDir: mods.dir, ...(durability ? { stateDir, durability } : {}), isolation: "process", typecheck: "off", checkpointEvery: 1_000_000 });
       try {
         const payloads = attackPayloads(100, 1000);
         await Promise.all(payloads.map((p) => host.emit("attack", p))); // warm up
@@ -80,12 +80,12 @@ async function recoveryTime(events) {
   const mods = await makeModsDir({ combat: combatMod(1000) }, { limits: COMBAT_LIMITS });
   try {
     return await withState(async (stateDir) => {
-      const writer = await ModHost.create({ modsDir: mods.dir, stateDir, durability: "none", isolation: "process", checkpointEvery: 10_000_000 });
+      const writer = await ModHost.create({ modsDir: mods.dir, stateDir, durability: "none", isolation: "process", typecheck: "off", checkpointEvery: 10_000_000 });
       const payloads = attackPayloads(1000, 1000);
       for (let done = 0; done < events; done += payloads.length) await Promise.all(payloads.map((p) => writer.emit("attack", p)));
       await writer.close();
       const t0 = nowMs();
-      const reader = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "process", checkpointEvery: 10_000_000 });
+      const reader = await ModHost.create({ modsDir: mods.dir, stateDir, isolation: "process", typecheck: "off", checkpointEvery: 10_000_000 });
       await reader.state("combat");
       const ms = nowMs() - t0;
       await reader.close();

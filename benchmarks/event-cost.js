@@ -266,7 +266,7 @@ async function sideBySide(ModHost, s, combat, peers, metrics, counts) {
   try {
     for (const isolation of ["inline", "process"]) {
       // Default options: a checkpoint (state export) every 1000 events, as shipped.
-      const host = await createHost(ModHost, { modsDir: combat.dir, isolation });
+      const host = await createHost(ModHost, { modsDir: combat.dir, isolation, typecheck: "off" });
       runners.push({ name: isolation, host, single: emptySamples(), batched: emptySamples() });
     }
     for (const peer of peers) {
@@ -358,14 +358,14 @@ export async function run({ quick, peers = PEERS }) {
     for (const isolation of ["inline", "process"]) {
       const common = { isolation, s, metrics, counts };
       // Breakdown: the engine's own cost, with a handler that does nothing (tiny state, null payload).
-      let host = await createHost(ModHost, { modsDir: noop.dir, isolation });
+      let host = await createHost(ModHost, { modsDir: noop.dir, isolation, typecheck: "off" });
       try {
         await measure(host, { ...common, label: "noop_", event: "noop", payloads: [null] });
       } finally {
         await host.close();
       }
       // Breakdown: the combat mod with checkpoints (a state export every 1000 events) out of reach.
-      host = await createHost(ModHost, { modsDir: combat.dir, isolation, checkpointEvery: 1_000_000_000 });
+      host = await createHost(ModHost, { modsDir: combat.dir, isolation, typecheck: "off", checkpointEvery: 1_000_000_000 });
       try {
         await measure(host, { ...common, label: "nocheckpoint_", event: "attack", payloads });
       } finally {

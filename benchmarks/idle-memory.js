@@ -40,7 +40,7 @@ function slope(xs, ys) {
 
 /** Process isolation: VmRSS (MB) of the sandbox process holding `count` idle mods. */
 async function sandboxRss(ModHost, modsDir, count, settleMs) {
-  const host = await ModHost.create({ modsDir, isolation: "process" });
+  const host = await ModHost.create({ modsDir, isolation: "process", typecheck: "off" });
   try {
     const results = await host.emit("probe", null);
     if (results.length !== count || results.some((r) => !r.ok)) throw new Error(`probe: ${JSON.stringify(results).slice(0, 300)}`);
@@ -61,12 +61,12 @@ export async function child({ modsDir, count, settleMs, floor, peer }) {
   if (floor) return bareIsolates(count, settleMs);
   if (peer !== undefined) return peerIdle(peer, settleMs);
   const { ModHost } = await loadModhost();
-  const twin = await ModHost.create({ modsDir, isolation: "inline" });
+  const twin = await ModHost.create({ modsDir, isolation: "inline", typecheck: "off" });
   try {
     await twin.emit("probe", null);
     await sleep(settleMs);
     const before = process.memoryUsage();
-    const host = await ModHost.create({ modsDir, isolation: "inline" });
+    const host = await ModHost.create({ modsDir, isolation: "inline", typecheck: "off" });
     try {
       const results = await host.emit("probe", null);
       if (results.length !== count) throw new Error(`probe answered by ${results.length} mods, not ${count}`);

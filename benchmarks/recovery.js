@@ -5,6 +5,12 @@
 // spare process starts in the background).
 //
 //   recovery.mods<N>.crash_to_answer_ms          median (and .p99) over the samples
+//   recovery.mods<N>.crash_to_answer_cpu_ms      CPU of the same span: the host's (process.cpuUsage)
+//                                                plus the new live sandbox process's (its threads'
+//                                                schedstat), the figure a loaded machine distorts least
+//   recovery.mods<N>.{host,sandbox}_cpu_ms       the two parts
+// Before each sample the spare sandbox process is left to finish its warm-up (its CPU stops
+// growing), so a sample measures a warm takeover, not a spare still loading.
 //
 // Standalone, it can compare two builds in the same run, samples taking turns:
 //   node --no-node-snapshot benchmarks/recovery.js [--quick] [--before <engine dir>]
@@ -17,6 +23,8 @@ import { loadModhost } from "./lib/engine.js";
 import { createHost, noteFailure, takeFailures } from "./lib/failures.js";
 import { idleMod, makeModsDir, modSet } from "./lib/fixtures.js";
 import { record, round, sleep } from "./lib/stats.js";
+import { cpuNsOf, sandboxPidsOf, selfCpuNs } from "./lib/machine.js";
+import { readFileSync, readdirSync } from "node:fs";
 
 export const name = "recovery";
 
@@ -47,14 +55,50 @@ async function probeAll(host, count) {
   return ok === count;
 }
 
-/** SIGKILL the sandbox process, then time until every mod answers an event again (ms). */
-async function crashToAnswer(rig, count) {
+/** This process's child processes (Linux; [] elsewhere). */
+function childPids() {
+  const pids = [];
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return pids; // no /proc: no spare to wait for
+  }
+  for (const task of tasks) {
+    try {
+      pids.push(...readFileSync(`/proc/${process.pid}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      // the thread ended in between
+    }
+  }
+  return pids;
+}
+
+/** Waits (at most 60 s) until no child process but the live sandbox processes uses CPU: the spares are warm. */
+async function sparesIdle(live) {
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    const others = childPids().filter((p) => !live.has(p));
+    const before = others.map((p) => cpuNsOf(p) ?? 0);
+    await sleep(500);
+    if (others.every((p, i) => (cpuNsOf(p) ?? 0) - before[i] < 5e6)) return;
+  }
+}
+
+/** SIGKILL the sandbox process, then time until every mod answers an event again: { ms, cpuMs, hostCpuMs, sandboxCpuMs }. */
+async function crashToAnswer(rig, count, live) {
+  await sparesIdle(live);
   const pid = rig.host.sandboxPid;
+  const others = new Map(childPids().filter((p) => p !== pid).map((p) => [p, cpuNsOf(p) ?? 0]));
+  const host0 = selfCpuNs();
   const t0 = performance.now();
   process.kill(pid, "SIGKILL");
   const ok = await probeAll(rig.host, count);
   const ms = performance.now() - t0;
-  return ok ? ms : undefined;
+  const hostCpuMs = (selfCpuNs() - host0) / 1e6;
+  // The new live process: the spare that took over (its CPU since the kill), or a cold start (all of it).
+  const next = rig.host.sandboxPid;
+  const sandboxCpuMs = next === undefined ? 0 : ((cpuNsOf(next) ?? 0) - (others.get(next) ?? 0)) / 1e6;
+  return ok ? { ms, cpuMs: hostCpuMs + sandboxCpuMs, hostCpuMs, sandboxCpuMs } : undefined;
 }
 
 /** Samples for each mod count, one sample per engine in turn. `engines`: [{ key, ModHost }]. */
@@ -69,11 +113,12 @@ async function measure(engines, quick) {
     try {
       for (const engine of engines) rigs.push({ engine, rig: await startHost(engine.ModHost, count) });
       for (const { engine } of rigs) out[`${engine.key}mods${count}`] = [];
+      const live = () => new Set(rigs.flatMap(({ rig }) => sandboxPidsOf(rig.host)));
       await sleep(settleMs + 2000); // the first spare (where there is one) starts 1.5 s after create()
       for (let i = 0; i < samples; i++) {
         for (const { engine, rig } of rigs) {
-          const ms = await crashToAnswer(rig, count);
-          if (ms !== undefined) out[`${engine.key}mods${count}`].push(ms);
+          const sample = await crashToAnswer(rig, count, live());
+          if (sample !== undefined) out[`${engine.key}mods${count}`].push(sample);
           await sleep(settleMs);
         }
       }
@@ -90,7 +135,11 @@ function toMetrics(samples, engines) {
   for (const count of MOD_COUNTS) {
     for (const { key } of engines) {
       const s = samples[`${key}mods${count}`] ?? [];
-      if (s.length > 0) record(metrics, `${key}recovery.mods${count}.crash_to_answer_ms`, s, counts);
+      if (s.length === 0) continue;
+      record(metrics, `${key}recovery.mods${count}.crash_to_answer_ms`, s.map((x) => x.ms), counts);
+      record(metrics, `${key}recovery.mods${count}.crash_to_answer_cpu_ms`, s.map((x) => x.cpuMs), counts);
+      record(metrics, `${key}recovery.mods${count}.host_cpu_ms`, s.map((x) => x.hostCpuMs), counts);
+      record(metrics, `${key}recovery.mods${count}.sandbox_cpu_ms`, s.map((x) => x.sandboxCpuMs), counts);
     }
   }
   return { metrics, counts };
@@ -118,9 +167,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { metrics, counts } = toMetrics(await measure(engines, quick), engines);
   if (beforeAt >= 0) {
     for (const count of MOD_COUNTS) {
-      const after = metrics[`recovery.mods${count}.crash_to_answer_ms`];
-      const before = metrics[`before.recovery.mods${count}.crash_to_answer_ms`];
-      if (after !== undefined && before !== undefined) metrics[`recovery.mods${count}.ratio_before`] = round(after / before);
+      for (const [figure, suffix] of [["crash_to_answer_ms", ""], ["crash_to_answer_cpu_ms", "_cpu"]]) {
+        const after = metrics[`recovery.mods${count}.${figure}`];
+        const before = metrics[`before.recovery.mods${count}.${figure}`];
+        if (after !== undefined && before !== undefined) metrics[`recovery.mods${count}.ratio_before${suffix}`] = round(after / before);
+      }
     }
   }
   const output = { date: new Date().toISOString(), quick, durationMs: round(performance.now() - started), metrics, counts, failures: takeFailures() };

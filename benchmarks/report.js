@@ -169,7 +169,7 @@ function modhostOnlyBlock(metrics) {
     out.push("");
   }
   if (g("recovery.mods1.crash_to_answer_ms") !== undefined) {
-    out.push(`**Crash to every mod answering** (SIGKILL of the sandbox process until every idle mod answered an event; ms, median (p99)): 1 mod ${mt("recovery.mods1.crash_to_answer_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_ms")}.`);
+    out.push(`**Crash to every mod answering** (SIGKILL of the sandbox process until every idle mod answered an event; ms, median (p99)): 1 mod ${mt("recovery.mods1.crash_to_answer_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_ms")}${g("recovery.mods1.crash_to_answer_cpu_ms") !== undefined ? `; CPU (host + new sandbox process, ms): 1 mod ${mt("recovery.mods1.crash_to_answer_cpu_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_cpu_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_cpu_ms")}` : ""}.`);
     out.push("");
   }
   if (g("load.process.ticks") !== undefined) {

@@ -18,7 +18,7 @@ export class ModhostLoader {
     const { ModHost } = await loadModhost();
     const dir = await makeModsDir(mods, { limits });
     try {
-      return new ModhostLoader(await createHost(ModHost, { modsDir: dir.dir, isolation, ...options }), dir);
+      return new ModhostLoader(await createHost(ModHost, { modsDir: dir.dir, isolation, typecheck: "off", ...options }), dir);
     } catch (err) {
       await dir.cleanup();
       throw err;

@@ -3,6 +3,7 @@
  * sandbox process as one request frame and come back as one reply frame, and every guarantee of a
  * frame of one holds for each mod in it (a real sandbox process, real isolates).
  */
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessBackend } from "./process-backend.js";
 import type { CrashInfo } from "../sandbox/sandbox-backend.js";
@@ -126,4 +127,55 @@ describe("process backend: one frame each way per turn", () => {
     expect(out.map((r) => r.stop)).toEqual(["lost", "lost", "crashed", "lost"]);
     expect(crashes).toEqual([expect.objectContaining({ culprit: ids[2] })]);
   }, 120_000);
+
+  // The host learns of the death from the child's exit, which may come while replies written
+  // before it are still unread in the pipe. libuv runs exit callbacks after the I/O of the same
+  // poll, so they are read first: the request that finished is answered, and only the one running
+  // is the culprit. Made deterministic by keeping the host's event loop busy until the sandbox
+  // has answered, been killed and become a zombie, so both wait together.
+  it.skipIf(process.platform !== "linux")("reads a reply written before the process died before it learns of the death", async () => {
+    const b = await backend();
+    const crashes: CrashInfo[] = [];
+    b.onCrash((info) => crashes.push(info));
+    // a takes a while (so its reply is not read before the host stops reading); z spins.
+    const a = await start(b, spec("a", "for (let i = 0; i < 2e8; i++) {} return ++s.n;", 60_000));
+    const z = await start(b, spec("z", "for (;;) {}", 60_000));
+    const pid = b.pid as number;
+    const answered = b.dispatch(a, [event(1, "hit")], false);
+    await new Promise((resolve) => setImmediate(resolve)); // a's frame goes out
+    // z's frame: two requests, so the sandbox records (fd 6) when the second, the spin, begins.
+    const zFrame = Promise.all([b.dispatch(z, [event(2, "inc")], false), b.dispatch(z, [event(3, "hit")], false)]);
+    await new Promise((resolve) => setImmediate(resolve)); // z's frame goes out
+    // From here no event loop turn: once z's spin runs, a's reply is in the pipe, unread.
+    busyUntil(() => progressRecord(pid) !== 0);
+    process.kill(pid, "SIGKILL");
+    busyUntil(() => processState(pid) === "Z");
+    expect(await answered).toEqual({ results: [{ ok: true, value: 1 }] });
+    const [inc, spin] = await zFrame;
+    expect([inc.stop, spin.stop]).toEqual(["lost", "crashed"]); // inc ran, but its reply went down with the frame
+    expect(crashes.map((c) => c.culprit)).toEqual([z]);
+  });
 });
+
+/** The sandbox's progress record (fd 6 there): the id of the request of a frame it began last, 0 before any. */
+function progressRecord(pid: number): number {
+  const record = Buffer.alloc(8);
+  const fd = openSync(`/proc/${pid}/fd/6`, "r");
+  try {
+    return readSync(fd, record, 0, 8, 0) < 8 ? 0 : record.readDoubleLE(0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Keeps this thread busy (no event loop turn) until `done`; a bound far past need, not a timing claim. */
+function busyUntil(done: () => boolean): void {
+  const deadline = Date.now() + 120_000;
+  while (!done()) if (Date.now() > deadline) throw new Error("the sandbox process never got there");
+}
+
+/** The one-letter state of a process (Z: dead, not yet reaped). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+}

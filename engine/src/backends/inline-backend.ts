@@ -1,5 +1,6 @@
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import { locateTimeout } from "../sandbox/timeout-locator.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
@@ -18,6 +19,9 @@ export class InlineBackend implements SandboxBackend {
 
   start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
     return Promise.resolve(this.#registry.start(spec, seed, init));
+  }
+  restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    return Promise.resolve(this.#registry.restore(request));
   }
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
@@ -46,6 +50,9 @@ export class InlineBackend implements SandboxBackend {
   }
   heap(id: string): Promise<{ usedBytes: number; limitBytes: number } | undefined> {
     return Promise.resolve(this.#registry.heap(id));
+  }
+  locate(request: LocateRequest): Promise<HotSpot | null> {
+    return locateTimeout(request);
   }
   stop(id: string): Promise<void> {
     this.#registry.stop(id);

@@ -29,6 +29,9 @@ export interface ProcessBackendOptions {
 export interface SpareSource {
   /** A ready spare, whose messages and exit go to `listener` from now on; undefined if none is ready. */
   take(listener: SandboxProcessListener): SandboxProcess | undefined;
-  /** A mod started in a process that may crash: the spare makes one more isolate ahead of need. */
-  started(memoryMb: number): void;
+  /**
+   * A mod started (with `memoryMb`) or changed version in a process that may crash: the spare
+   * makes one more isolate and loads the live versions ahead of need.
+   */
+  started(memoryMb?: number): void;
 }

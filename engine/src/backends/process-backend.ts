@@ -1,5 +1,5 @@
 import { ModhostError } from "../errors/modhost-error.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
@@ -9,6 +9,7 @@ import { RequestQueue, isCrash, type Crashed, type Pending } from "./request-que
 import { performance } from "node:perf_hooks";
 import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
 import { ProcessSpare } from "./process-spare.js";
+import { LiveSpecs } from "./live-specs.js";
 import { RequestWatchdog } from "./request-watchdog.js";
 import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
 
@@ -40,6 +41,8 @@ export class ProcessBackend implements SandboxBackend {
   readonly #crashListeners: ((info: CrashInfo) => void)[] = [];
   /** Time limit of each live instance, for request budgets. */
   readonly #timeouts = new Map<string, number>();
+  /** The version each live instance would be restored with: what a spare preloads. */
+  readonly #specs = new LiveSpecs();
   /** Time limit of the version staged in an instance, which becomes its limit on commit. */
   readonly #staged = new Map<string, number>();
 
@@ -61,7 +64,7 @@ export class ProcessBackend implements SandboxBackend {
     await backend.#spawn();
     if (options.warmSpare !== false && options.sharedSpare === undefined) {
       backend.#spare = new ProcessSpare(
-        { launch: () => backend.#launch(true), liveMods: () => backend.#timeouts.size, closing: () => backend.#closing },
+        { launch: () => backend.#launch(true), liveMods: () => backend.#timeouts.size, liveSpecs: () => backend.liveSpecs(), closing: () => backend.#closing },
         options.spareIsolates,
       );
     }
@@ -85,6 +88,11 @@ export class ProcessBackend implements SandboxBackend {
   /** Request frames sent to and reply frames read from the sandbox processes so far. */
   get frames(): { readonly sent: number; readonly received: number } {
     return this.#queue.frames;
+  }
+
+  /** The versions of the live instances, by spec key: what a spare loads ahead of the restores. */
+  liveSpecs(): Map<string, LoadSpec> {
+    return this.#specs.byKey();
   }
 
   /** Is a spare sandbox process ready to take over? */
@@ -114,19 +122,53 @@ export class ProcessBackend implements SandboxBackend {
     }
     if (reply.kind === "ok") {
       this.#timeouts.set(reply.value.id, spec.callTimeoutMs);
+      this.#specs.started(reply.value.id, spec);
       this.#spare?.started(spec.memoryMb);
       this.#options.sharedSpare?.started(spec.memoryMb);
     }
     return reply;
   }
 
+  async restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    // The watchdog's budget is what the start, dispatches, stages and commits would have had one by one.
+    let timeout = request.spec.callTimeoutMs;
+    let live = request.spec;
+    let budget = this.#startBudgetMs(timeout);
+    for (const step of request.steps) {
+      if (step.kind === "events") budget += this.#dispatchBudgetMs(timeout, step.events.length);
+      else {
+        budget += this.#startBudgetMs(step.spec.callTimeoutMs) + (step.mode.kind === "migrate" ? step.spec.callTimeoutMs * 10 : 100);
+        timeout = step.spec.callTimeoutMs;
+        live = step.spec;
+      }
+    }
+    const reply = await this.#request("restore", request, budget);
+    if (isCrash(reply)) {
+      return { kind: "start-failed", start: { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was restoring" } } };
+    }
+    if (reply.kind === "ok") {
+      this.#timeouts.set(reply.value.id, timeout);
+      this.#specs.started(reply.value.id, live);
+      this.#spare?.started(request.spec.memoryMb);
+      this.#options.sharedSpare?.started(request.spec.memoryMb);
+    }
+    return reply;
+  }
+
+  /**
+   * The watchdog budget of a dispatch: its events' limits, plus one call at the wall backstop (the
+   * rerun of an event cut while starved, sandbox/cpu-budget.ts, may get that much CPU if the
+   * machine went idle meanwhile).
+   */
+  #dispatchBudgetMs(timeout: number, events: number): number {
+    const perCall = Math.ceil(timeout * 1.1 + 1);
+    return events * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
+  }
+
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    // Plus one call at the wall backstop: the rerun of an event cut while starved
-    // (sandbox/cpu-budget.ts) may get that much CPU if the machine went idle meanwhile.
-    const perCall = Math.ceil(timeout * 1.1 + 1);
-    const budget = events.length * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
+    const budget = this.#dispatchBudgetMs(timeout, events.length);
     const reply = await this.#request("dispatch", { instance: id, events, replay }, budget);
     if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     return reply;
@@ -144,7 +186,10 @@ export class ProcessBackend implements SandboxBackend {
     if (timeout === undefined) return { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
     const reply = await this.#request("stage", { instance: id, spec }, this.#startBudgetMs(spec.callTimeoutMs));
     if (isCrash(reply)) return { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" } };
-    if (reply.kind === "ok") this.#staged.set(id, spec.callTimeoutMs);
+    if (reply.kind === "ok") {
+      this.#staged.set(id, spec.callTimeoutMs);
+      this.#specs.staged(id, spec);
+    }
     return reply;
   }
 
@@ -154,8 +199,14 @@ export class ProcessBackend implements SandboxBackend {
     const budget = mode.kind === "migrate" ? (this.#staged.get(id) ?? timeout) * 10 : 100;
     const reply = await this.#request("commit", { instance: id, mode }, budget);
     if (isCrash(reply)) return { kind: "disposed" };
-    if (reply.kind === "ok") this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
+    if (reply.kind === "ok") {
+      this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
+      // A new live version: the spare preloads it in place of the old one.
+      this.#spare?.started();
+      this.#options.sharedSpare?.started();
+    }
     this.#staged.delete(id);
+    this.#specs.committed(id, reply.kind === "ok");
     return reply;
   }
 
@@ -173,6 +224,7 @@ export class ProcessBackend implements SandboxBackend {
 
   async abortStaged(id: string): Promise<void> {
     this.#staged.delete(id);
+    this.#specs.committed(id, false);
     if (!this.#timeouts.has(id)) return;
     await this.#request("abort", { instance: id }, 100);
   }
@@ -183,7 +235,15 @@ export class ProcessBackend implements SandboxBackend {
     return isCrash(reply) ? undefined : (reply ?? undefined);
   }
 
+  async locate(request: LocateRequest): Promise<HotSpot | null> {
+    if (this.#closing) return null;
+    // A start, then at most one limit of the located call (sandbox/timeout-locator.ts).
+    const reply = await this.#request("locate", request, this.#startBudgetMs(request.spec.callTimeoutMs) + request.spec.callTimeoutMs * 2);
+    return isCrash(reply) ? null : reply;
+  }
+
   async stop(id: string): Promise<void> {
+    this.#specs.stopped(id);
     if (!this.#timeouts.delete(id)) return;
     await this.#request("stop", { instance: id }, 1000);
   }
@@ -312,6 +372,7 @@ export class ProcessBackend implements SandboxBackend {
     const pending = this.#queue.takeAll();
     this.#timeouts.clear();
     this.#staged.clear();
+    this.#specs.clear();
     // The request the progress record names was running; with none pending, the first was (it
     // had not begun, or its record was not yet written: blamed as before frames were batched).
     const running = child.runningRequest();

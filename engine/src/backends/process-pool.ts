@@ -11,7 +11,7 @@
  */
 import { ModhostError, messageOf } from "../errors/modhost-error.js";
 import { throwCollected } from "../util/collected-errors.js";
-import type { AdoptInit, CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { ProcessBackend } from "./process-backend.js";
@@ -102,7 +102,7 @@ export class ProcessPool implements SandboxBackend {
     if (!Number.isInteger(options.processes) || options.processes < 1) throw new ModhostError("E_OPTIONS_INVALID", `a sandbox pool needs at least one process, got ${options.processes}`, { field: "sandboxProcesses" });
     const pool = new ProcessPool(bridge, options);
     if (options.member.warmSpare !== false) {
-      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, closing: () => pool.#closing }, options.member.spareIsolates);
+      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, liveSpecs: () => pool.#sharedSpecs(), closing: () => pool.#closing }, options.member.spareIsolates);
     }
     for (let i = 0; i < options.processes; i++) pool.#addMember(undefined);
     try {
@@ -150,23 +150,40 @@ export class ProcessPool implements SandboxBackend {
   }
 
   async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
+    const placed = await this.#member(spec.name);
+    if (!("backend" in placed)) return placed;
+    const started = await placed.backend.start(spec, seed, init);
+    return started.kind === "ok" ? { kind: "ok", value: this.#adopt(placed.member, placed.backend, spec.name, started.value) } : started;
+  }
+
+  /** A restore goes to the mod's member like a start: the restores of one member's crash travel in one frame. */
+  async restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    const placed = await this.#member(request.spec.name);
+    if (!("backend" in placed)) return { kind: "start-failed", start: placed };
+    const restored = await placed.backend.restore(request);
+    return restored.kind === "ok" ? { kind: "ok", value: this.#adopt(placed.member, placed.backend, request.spec.name, restored.value) } : restored;
+  }
+
+  /** The member a mod runs on, once its process is ready; "lost" when a process of its own could not start. */
+  async #member(mod: string): Promise<{ readonly member: Member; readonly backend: ProcessBackend } | { readonly kind: "lost"; readonly error: { readonly code: "E_SANDBOX_UNAVAILABLE"; readonly message: string } }> {
     if (this.#closing) throw new ModhostError("E_HOST_CLOSED", "the sandbox is closed");
-    const member = this.#place(spec.name);
-    let backend: ProcessBackend;
+    const member = this.#place(mod);
     try {
-      backend = await member.ready;
+      return { member, backend: await member.ready };
     } catch (err) {
       // A process of its own that could not start: the mod goes back to a shared one and the
       // caller starts again ("lost" blames nobody).
       return { kind: "lost", error: { code: "E_SANDBOX_UNAVAILABLE", message: messageOf(err) } };
     }
-    const started = await backend.start(spec, seed, init);
-    if (started.kind !== "ok") return started;
-    const id = `${member.index}.${started.value.id}`;
+  }
+
+  /** Registers an instance a member started; its pool id. */
+  #adopt(member: Member, backend: ProcessBackend, mod: string, started: StartedInstance): StartedInstance {
+    const id = `${member.index}.${started.id}`;
     // The reply came from the live process, and nothing ran since: this is its generation.
-    this.#instances.set(id, { member, backend, inner: started.value.id, generation: backend.generation, mod: spec.name });
+    this.#instances.set(id, { member, backend, inner: started.id, generation: backend.generation, mod });
     member.instances.add(id);
-    return { kind: "ok", value: { ...started.value, id } };
+    return { ...started, id };
   }
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
@@ -218,6 +235,19 @@ export class ProcessPool implements SandboxBackend {
     return placed === undefined ? undefined : placed.backend.heap(placed.inner);
   }
 
+  /** Locates on the member the mod is placed on (its crash then counts where the mod's would). */
+  async locate(request: LocateRequest): Promise<HotSpot | null> {
+    if (this.#closing) return null;
+    let backend: ProcessBackend;
+    try {
+      backend = await this.#place(request.spec.name).ready;
+    } catch (err) {
+      void err; // no member to run it on: the timeout is reported without a location
+      return null;
+    }
+    return backend.locate(request);
+  }
+
   async stop(id: string): Promise<void> {
     const placed = this.#live(id);
     this.#forget(id);
@@ -240,6 +270,16 @@ export class ProcessPool implements SandboxBackend {
       throwCollected(errors, "closing the sandbox pool");
     })();
     return this.#closed;
+  }
+
+  /** The live versions of the shared members (those the shared spare may replace). */
+  #sharedSpecs(): Map<string, LoadSpec> {
+    const out = new Map<string, LoadSpec>();
+    for (const member of this.#members) {
+      if (member.dedicatedTo !== undefined || member.backend === undefined) continue;
+      for (const [key, spec] of member.backend.liveSpecs()) out.set(key, spec);
+    }
+    return out;
   }
 
   /** Starts a member: a shared one, or one of its own for `dedicatedTo`. */

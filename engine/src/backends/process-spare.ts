@@ -5,7 +5,8 @@
  */
 import { WarmSpare } from "./warm-spare.js";
 import type { SandboxProcess } from "./sandbox-process.js";
-import type { RequestOf } from "./sandbox-protocol.js";
+import type { SandboxRequest } from "./sandbox-protocol.js";
+import type { LoadSpec } from "../model/wire.js";
 import { encodeRequestFrame } from "./request-frame.js";
 
 /** Isolates a spare makes ahead of need by default (about 1.2 MB each while it waits). */
@@ -17,6 +18,8 @@ export interface ProcessSpareHost {
   launch(): { readonly child: SandboxProcess; readonly ready: Promise<void> };
   /** How many mods are live in the sandbox process now. */
   liveMods(): number;
+  /** The live versions, by spec key (sandbox/preloaded-versions.ts): the spare loads them ahead of the restores. */
+  liveSpecs(): ReadonlyMap<string, LoadSpec>;
   /** Is the backend closing (no more spares)? */
   closing(): boolean;
 }
@@ -28,6 +31,8 @@ export class ProcessSpare {
   readonly #maxIsolates: number;
   /** Isolates each spare was asked to make so far. */
   readonly #pooled = new WeakMap<SandboxProcess, number>();
+  /** The versions each spare was asked to keep loaded, by spec key. */
+  readonly #preloaded = new WeakMap<SandboxProcess, ReadonlySet<string>>();
   #topUpTimer: NodeJS.Timeout | undefined;
   /** Memory limit of the latest started mod: the spare's isolates are made with it. */
   #memoryMb = 32;
@@ -53,9 +58,9 @@ export class ProcessSpare {
     return this.#spare.ready;
   }
 
-  /** A mod started in the live process: top the pool up once the burst of starts is over. */
-  started(memoryMb: number): void {
-    this.#memoryMb = memoryMb;
+  /** A mod started (or changed version) in the live process: top the pool up once the burst of starts is over. */
+  started(memoryMb?: number): void {
+    if (memoryMb !== undefined) this.#memoryMb = memoryMb;
     if (this.#topUpTimer !== undefined) return;
     this.#topUpTimer = setTimeout(() => {
       this.#topUpTimer = undefined;
@@ -80,15 +85,28 @@ export class ProcessSpare {
     await this.#spare.close();
   }
 
-  /** Asks a ready spare to make isolates ahead of need: one per live mod, up to the cap. */
+  /**
+   * Asks a ready spare to make isolates ahead of need (one per live mod, up to the cap), then to
+   * load the live versions into them (the same cap), so that a restore only imports its state.
+   */
   #topUp(): void {
     const spare = this.#spare.ready ? this.#spare.child : undefined;
     if (spare === undefined || spare.exited || this.#host.closing()) return;
+    const requests: SandboxRequest[] = [];
     const want = Math.min(this.#maxIsolates, this.#host.liveMods());
     const pooled = this.#pooled.get(spare) ?? 0;
-    if (want <= pooled) return;
-    const request: RequestOf<"pool"> = { op: "pool", id: 0, body: { count: want - pooled, memoryMb: this.#memoryMb } };
-    this.#pooled.set(spare, want);
-    spare.send(encodeRequestFrame([request]));
+    if (want > pooled) {
+      requests.push({ op: "pool", id: 0, body: { count: want - pooled, memoryMb: this.#memoryMb } });
+      this.#pooled.set(spare, want);
+    }
+    const specs = this.#host.liveSpecs();
+    const sent = this.#preloaded.get(spare) ?? new Set<string>();
+    const keep = [...specs.keys()].slice(0, this.#maxIsolates);
+    const add = keep.filter((key) => !sent.has(key)).flatMap((key) => specs.get(key) ?? []);
+    if (add.length > 0 || keep.length !== sent.size) {
+      requests.push({ op: "preload", id: 0, body: { keep, add } });
+      this.#preloaded.set(spare, new Set(keep));
+    }
+    if (requests.length > 0) spare.send(encodeRequestFrame(requests));
   }
 }

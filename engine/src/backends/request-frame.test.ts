@@ -23,6 +23,20 @@ describe("request frame", () => {
     expect(a?.op === "dispatch" && b?.op === "dispatch" && a.body.events[0] === b.body.events[0]).toBe(true);
   });
 
+  it("writes the events replayed by a crash's restores once for all of them", () => {
+    const hit: WireEvent = { seq: 1, name: "hit", payload: JSON.stringify({ text: "a-quoted-payload" }), now: 5 };
+    const snapshot = { state: "{}", rng: [1, 2, 3, 4] };
+    const spec = { name: "m", version: "1.0.0", hash: "h", entry: "main.ts", modules: [], permissions: [], memoryMb: 32, callTimeoutMs: 50, maxBytes: 1024, maxLogsPerCall: 1 };
+    const requests: SandboxRequest[] = [
+      { op: "restore", id: 1, body: { spec, snapshot, steps: [{ kind: "events", events: [hit] }] } },
+      { op: "restore", id: 2, body: { spec: { ...spec, name: "n" }, snapshot, steps: [{ kind: "events", events: [hit] }, { kind: "version", spec, mode: { kind: "handover" } }, { kind: "events", events: [hit] }] } },
+      { op: "dispatch", id: 3, body: { instance: "a", events: [hit], replay: false } },
+    ];
+    const json = encodeRequestFrame(requests);
+    expect(json.split("a-quoted-payload").length - 1).toBe(1);
+    expect(decodeRequestFrame(json)).toEqual(requests);
+  });
+
   it("refuses a dispatch naming an event the frame does not have", () => {
     const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, events: [0] } }] });
     expect(() => decodeRequestFrame(json)).toThrow(/names event 0 of 0/);

@@ -23,6 +23,9 @@ function openProgressFile(): number {
   return fd;
 }
 
+/** How long the exit waits for the rest of the output once the process is gone (ms). */
+const OUTPUT_DRAIN_MS = 2000;
+
 /** What a sandbox process tells its owner. */
 export interface SandboxProcessListener {
   /** A message other than "ready", decoded. */
@@ -44,6 +47,8 @@ export class SandboxProcess {
   readonly #capabilityReplies: Writable;
   #stderrTail = "";
   #exited = false;
+  /** The owner was told of the exit (once the output was read to its end). */
+  #exitReported = false;
   readonly #exitedPromise: Promise<void>;
   /** The progress file (closed once the process is gone and its last record read). */
   #progressFd: number | undefined;
@@ -122,14 +127,35 @@ export class SandboxProcess {
       if (proc.pid === undefined) child.#closeProgress();
       onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `cannot start the sandbox process: ${err.message}`, {}, { cause: err }));
     });
-    proc.on("exit", (code, signal) => {
-      child.#exited = true;
+    // The owner hears of the exit once fd 4 is read to its end too: "exit" may come while replies
+    // written before the death are still in the pipe, and a request that finished would then be
+    // taken for the crash's culprit. (libuv runs exit callbacks after the I/O of the same poll,
+    // so it does not happen today; this does not rely on it.) A pipe that never closes (nothing
+    // else holds it) is not waited for past OUTPUT_DRAIN_MS.
+    let exitStatus: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
+    let outputEnded = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const reportExit = (): void => {
+      if (exitStatus === undefined || child.#exitReported) return;
+      child.#exitReported = true;
+      if (drainTimer !== undefined) clearTimeout(drainTimer);
+      const { code, signal } = exitStatus;
       child.#lastRunning = child.runningRequest();
       child.#closeProgress();
       untrack();
       onFailed?.(new ModhostError("E_SANDBOX_UNAVAILABLE", `the sandbox process exited during start-up (code ${code}, signal ${signal}): ${child.#stderrTail}`));
       markExited();
       listener.exit(code, signal);
+    };
+    stdio[4].on("close", () => {
+      outputEnded = true;
+      reportExit();
+    });
+    proc.on("exit", (code, signal) => {
+      child.#exited = true;
+      exitStatus = { code, signal };
+      if (outputEnded) return reportExit();
+      drainTimer = setTimeout(reportExit, OUTPUT_DRAIN_MS);
     });
     return {
       child,

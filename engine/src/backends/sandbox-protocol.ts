@@ -9,7 +9,7 @@
  * all is well, so writing it wakes nobody).
  */
 import { ModhostError } from "../errors/modhost-error.js";
-import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { CapabilityAnswer, CapabilityCall, DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
 
@@ -32,6 +32,8 @@ export interface HeapFigures {
  */
 export interface SandboxProtocol {
   start: { request: { readonly spec: LoadSpec; readonly seed: readonly number[]; readonly init: StateInit }; reply: SandboxOutcome<StartedInstance> };
+  /** A start from a checkpoint and the journal's tail replayed; its events travel in the frame's table. */
+  restore: { request: RestoreRequest; reply: RestoreOutcome };
   /** The results are forwarded as the isolate serialized them; the child never parses them. */
   dispatch: { request: { readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }; reply: DispatchResult };
   export: { request: { readonly instance: string }; reply: SandboxOutcome<StateSnapshot> };
@@ -41,12 +43,20 @@ export interface SandboxProtocol {
   adopt: { request: { readonly instance: string; readonly init: AdoptInit }; reply: SandboxOutcome<void> };
   heap: { request: { readonly instance: string }; reply: HeapFigures | null };
   stop: { request: { readonly instance: string }; reply: null };
+  /** A timed-out call run again, profiled, in a throwaway isolate (sandbox/timeout-locator.ts). */
+  locate: { request: LocateRequest; reply: HotSpot | null };
   /**
    * To a spare process only (backends/warm-spare.ts): make `count` isolates with `memoryMb` ahead
    * of need (sandbox/isolate-pool.ts). Never answered: it is sent outside the request queue, and a
    * reply would arrive out of order once the spare became the live process.
    */
   pool: { request: { readonly count: number; readonly memoryMb: number }; reply: never };
+  /**
+   * To a spare process only, never answered (as `pool`): keep the preloaded versions whose keys
+   * (sandbox/preloaded-versions.ts specKey) `keep` names, and load `add` ahead of the restores
+   * after a crash.
+   */
+  preload: { request: { readonly keep: readonly string[]; readonly add: readonly LoadSpec[] }; reply: never };
 }
 
 /** A kind of request. */
@@ -141,6 +151,11 @@ function isOutcome(value: unknown): boolean {
  */
 const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is ReplyOf<K> } = {
   start: (v): v is ReplyOf<"start"> => isOutcome(v) && (!isRecord(v) || v.kind !== "ok" || (isRecord(v.value) && typeof v.value.id === "string")),
+  restore: (v): v is RestoreOutcome =>
+    isRecord(v) &&
+    ((v.kind === "ok" && isRecord(v.value) && typeof v.value.id === "string") ||
+      (v.kind === "start-failed" && isOutcome(v.start) && isRecord(v.start) && v.start.kind !== "ok") ||
+      (v.kind === "replay-failed" && typeof v.lost === "boolean" && typeof v.why === "string")),
   dispatch: (v): v is DispatchResult => isRecord(v) && Array.isArray(v.results),
   export: (v): v is ReplyOf<"export"> => isOutcome(v),
   stage: (v): v is ReplyOf<"stage"> => isOutcome(v),
@@ -149,8 +164,10 @@ const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is Re
   adopt: (v): v is ReplyOf<"adopt"> => isOutcome(v),
   heap: (v): v is HeapFigures | null => v === null || (isRecord(v) && typeof v.usedBytes === "number" && typeof v.limitBytes === "number"),
   stop: (v): v is null => v === null,
+  locate: (v): v is HotSpot | null => v === null || (isRecord(v) && typeof v.file === "string" && typeof v.line === "number"),
   // Any reply to a request that is never answered is a broken protocol.
   pool: (_v): _v is never => false,
+  preload: (_v): _v is never => false,
 };
 
 /** A reply's value as what the request of kind `op` answers. Throws E_SANDBOX_PROTOCOL when it is not. */

@@ -4,6 +4,7 @@
  * member crashes first takes it. Until then nothing it says reaches a member; once taken, its
  * messages and its exit go to the member that took it.
  */
+import type { LoadSpec } from "../model/wire.js";
 import { ProcessSpare } from "./process-spare.js";
 import type { SpareSource } from "./process-backend-options.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
@@ -14,6 +15,8 @@ export interface SharedSpareHost {
   nextLaunch(): number;
   /** Mods live in the pool now: the spare makes one isolate per mod, up to its cap. */
   liveMods(): number;
+  /** The live versions of the shared members, by spec key: the spare preloads them. */
+  liveSpecs(): ReadonlyMap<string, LoadSpec>;
   /** Is the pool closing (no more spares)? */
   closing(): boolean;
 }
@@ -25,7 +28,7 @@ export class SharedSpare implements SpareSource {
   readonly #owners = new WeakMap<SandboxProcess, SandboxProcessListener>();
 
   constructor(host: SharedSpareHost, maxIsolates?: number) {
-    this.#spare = new ProcessSpare({ launch: () => this.#launch(host.nextLaunch()), liveMods: () => host.liveMods(), closing: () => host.closing() }, maxIsolates);
+    this.#spare = new ProcessSpare({ launch: () => this.#launch(host.nextLaunch()), liveMods: () => host.liveMods(), liveSpecs: () => host.liveSpecs(), closing: () => host.closing() }, maxIsolates);
   }
 
   /** The spare process, once one is started (ready or not). */
@@ -43,7 +46,7 @@ export class SharedSpare implements SpareSource {
     return child;
   }
 
-  started(memoryMb: number): void {
+  started(memoryMb?: number): void {
     this.#spare.started(memoryMb);
   }
 

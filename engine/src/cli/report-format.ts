@@ -79,7 +79,7 @@ export function formatMods(mods: readonly ModInfo[], style: Style): string {
   const out = [style.bold(pad(header))];
   mods.forEach((mod, i) => {
     const row = pad(rows[i] ?? []);
-    out.push(mod.status === "running" ? row : mod.status === "pending-approval" ? style.yellow(row) : style.red(row));
+    out.push(mod.status === "running" ? row : mod.status === "pending-approval" || mod.status === "starting" ? style.yellow(row) : style.red(row));
     if (mod.error !== undefined) out.push(`  ${formatErrorLine(mod.error, style)}`);
     if (mod.pending !== undefined) out.push(style.yellow(`  pending: ${mod.pending.version} (${mod.pending.hash.slice(0, 12)})${mod.pending.reason !== undefined ? `: ${mod.pending.reason}` : ""}`));
     if (mod.recovery !== undefined) out.push(...formatRecovery(mod.recovery, style).map((line) => `  ${line}`));
@@ -136,7 +136,8 @@ export function formatLogLine(line: LogLine, style: Style): string {
 
 /** One fault: mod, version, code, message, event, and whether it was quarantined. */
 export function formatFault(fault: FaultEvent, style: Style): string {
-  return `${style.red("fault")} ${style.bold(fault.mod)} ${fault.version} ${style.red(fault.code)} ${fault.message}${fault.event !== undefined ? style.gray(` (event ${fault.event})`) : ""}${fault.quarantined ? style.red(" [quarantined]") : ""}`;
+  const where = fault.file !== undefined ? ` ${style.cyan(`${fault.file}${fault.line !== undefined ? `:${fault.line}:${(fault.column ?? 0) + 1}` : ""}`)}` : "";
+  return `${style.red("fault")} ${style.bold(fault.mod)} ${fault.version}${where} ${style.red(fault.code)} ${fault.message}${fault.event !== undefined ? style.gray(` (event ${fault.event})`) : ""}${fault.quarantined ? style.red(" [quarantined]") : ""}`;
 }
 
 function ms(value: number): string {

@@ -53,7 +53,7 @@ export const ERROR_CODES = {
   // --- running a mod (the mod author) ---
   /** A handler, init or migrate threw. */
   E_THREW: "mod",
-  /** A call ran past the mod's time limit and was terminated. */
+  /** A call ran past the mod's time limit and was terminated; file:line:column name the statement it was running (found by running it again with a profiler). */
   E_TIMEOUT: "mod",
   /** The mod's isolate ran past its memory limit and was disposed; state was restored. */
   E_MEMORY_LIMIT: "mod",

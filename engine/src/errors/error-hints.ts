@@ -32,7 +32,7 @@ export const ERROR_HINTS: Readonly<Record<string, string>> = {
 
   // --- running a mod ---
   E_THREW: "Fix the handler at the position shown (the stack has the .ts frames); a thrown handler keeps the changes it made before throwing.",
-  E_TIMEOUT: "Make the handler finish within the mod's callTimeoutMs (look for an unbounded loop), or raise limits.callTimeoutMs in mod.json within the server's cap.",
+  E_TIMEOUT: "Make the handler finish within the mod's callTimeoutMs (see the loop at the error's file:line, and what in the state keeps it going), or raise limits.callTimeoutMs in mod.json.",
   E_MEMORY_LIMIT: "Keep less in the state or in temporaries (look for a growing array or string), or raise limits.memoryMb in mod.json within the server's cap.",
   E_CAPABILITY_LIMIT: "Make fewer capability calls per event, or ask the game for smaller answers (the per-event caps are the operator's).",
   E_CAPABILITY_UNAVAILABLE: "Call capabilities (ctx.<name>) only inside an event handler, not at top level, in init(), migrate() or a state getter.",

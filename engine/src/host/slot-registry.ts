@@ -6,6 +6,7 @@ import { describeRecovery, type RecoveryReport } from "../persist/recovery-repor
 import type { ModOrigin } from "../registry/mod-origin.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import { ModSlot } from "../slot/mod-slot.js";
+import { locationOf } from "../slot/fault-event.js";
 import type { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
@@ -160,7 +161,7 @@ export class SlotRegistry {
         const error = await this.#bringUp(slot);
         // A mod that could not come up at create() (init threw or timed out, refused by the
         // type-check, state unreadable) is a fault: the host keeps it for late "fault" listeners.
-        if (error !== undefined) this.#ctx.events.fault({ mod: slot.name, version: slot.version.manifest.version, code: error.code, message: error.message, quarantined: false });
+        if (error !== undefined) this.#ctx.events.fault({ mod: slot.name, version: slot.version.manifest.version, code: error.code, message: error.message, quarantined: false, ...locationOf(error) });
       }),
     );
     this.#state?.requestPrune();

@@ -2,7 +2,8 @@ import type { ErrorCode } from "../errors/error-codes.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 
 /** A mod's status as operators see it. */
-export type ModStatus = "running" | "faulted" | "quarantined" | "pending-approval";
+/** A mod's status; "starting": its first load is still being type-checked or started (until it runs or faults). */
+export type ModStatus = "starting" | "running" | "faulted" | "quarantined" | "pending-approval";
 
 /** One mod's answer to one emitted event; `V` is the handler's result type on a typed host. */
 export interface EmitResult<V = unknown> {
@@ -22,6 +23,13 @@ export interface FaultEvent {
   /** The event being handled when it happened, if any. */
   readonly event?: string;
   readonly quarantined: boolean;
+  /**
+   * Where in the mod's .ts source, when known: for `E_TIMEOUT`, the statement it was running when
+   * the limit hit (found by running the call again with a profiler). Line 1-based, column 0-based.
+   */
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** One event of a tick given to `ModHost.emitMany()`: what `emit(event, payload)` takes, as an object. */

@@ -73,6 +73,10 @@ export interface WireError {
   readonly message: string;
   /** The isolate's stack text (JS positions), mapped to .ts positions on the host. */
   readonly stack?: string;
+  /** A .ts position the host found without a stack (a timeout's handler declaration); line 1-based, column 0-based. */
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** The result of one event. `value` is parsed JSON data. */

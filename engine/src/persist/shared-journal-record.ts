@@ -1,4 +1,5 @@
 import { crc32 } from "node:zlib";
+import { crcHex } from "./journal-file.js";
 
 /**
  * Where a batch of one mod's journal records belongs: mod `mod`, its segment `seg`, starting at
@@ -26,7 +27,7 @@ export interface SharedBatch extends SharedBatchPlace {
  */
 export function batchHeader(place: SharedBatchPlace, payload: Buffer): Buffer {
   const json = JSON.stringify({ mod: place.mod, seg: place.seg, at: place.at, bytes: payload.length, crc: crc32(payload) });
-  return Buffer.from(`W ${crc32(json).toString(16).padStart(8, "0")} ${json}\n`, "utf8");
+  return Buffer.from(`W ${crcHex(json)} ${json}\n`, "utf8");
 }
 
 /** What reading a shared journal segment found: its batches, and where it is damaged. */
@@ -69,7 +70,7 @@ function parseBatch(data: Buffer, offset: number): { ok: true; batch: SharedBatc
   const line = data.toString("utf8", offset, newline);
   if (!line.startsWith("W ") || line[10] !== " ") return { ok: false, reason: "a batch header is not where one should be" };
   const json = line.slice(11);
-  if (crc32(json).toString(16).padStart(8, "0") !== line.slice(2, 10)) return { ok: false, reason: "a batch header fails its checksum" };
+  if (crcHex(json) !== line.slice(2, 10)) return { ok: false, reason: "a batch header fails its checksum" };
   let header: { mod?: unknown; seg?: unknown; at?: unknown; bytes?: unknown; crc?: unknown };
   try {
     header = JSON.parse(json) as typeof header;

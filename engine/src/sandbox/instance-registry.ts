@@ -1,8 +1,9 @@
 import { ModInstance } from "./mod-instance.js";
+import { PreloadedVersions } from "./preloaded-versions.js";
 import { threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
-import type { AdoptInit, CommitMode, StartedInstance, StateInit } from "./sandbox-backend.js";
-import { failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
+import type { AdoptInit, CommitMode, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "./sandbox-backend.js";
+import { failureIn, failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
 import type { DispatchOutcome, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 
 const GONE: SandboxOutcome<never> = { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
@@ -17,6 +18,8 @@ export class InstanceRegistry {
   readonly #idPrefix: string;
   /** Each mod's log rate, shared by its instances (a restore must not reset it). */
   readonly #logBudgets = new Map<string, LogBudget>();
+  /** Versions loaded ahead of restores, in a spare process (sandbox/preloaded-versions.ts). */
+  readonly #preloaded = new PreloadedVersions();
   #next = 1;
 
   /** `idPrefix` keeps ids unique across sandbox process generations. */
@@ -34,8 +37,26 @@ export class InstanceRegistry {
     return first;
   }
 
+  /** How many preloaded versions wait. */
+  get preloaded(): number {
+    return this.#preloaded.size;
+  }
+
+  /**
+   * Loads these versions ahead of need (one instance each, no state) and forgets preloaded ones
+   * whose keys `keep` does not name. A start that imports a snapshot of one of them takes it.
+   */
+  preload(keep: readonly string[], add: readonly LoadSpec[]): void {
+    this.#preloaded.update(keep, add, (spec) => {
+      const opened = ModInstance.open(spec, this.#bridge, [0, 0, 0, 1], this.#logBudget(spec));
+      return opened.kind === "ok" ? opened.value : undefined;
+    });
+  }
+
   #start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
-    const opened = ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
+    // Importing a snapshot replaces all the state a start's seed would have made.
+    const preloaded = init.kind === "import" ? this.#preloaded.take(spec) : undefined;
+    const opened = preloaded !== undefined ? ok(preloaded) : ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
     if (opened.kind !== "ok") return opened;
     const instance = opened.value;
     const initialized = initialize(instance, init);
@@ -46,6 +67,35 @@ export class InstanceRegistry {
     const id = `${this.#idPrefix}:${spec.name}#${this.#next++}`;
     this.#instances.set(id, instance);
     return ok({ id, shape: instance.shape });
+  }
+
+  /**
+   * Starts an instance from a checkpoint and replays the journal's tail (the port's restore()).
+   * A failed replay stops the instance: nothing of it is left for the owner to clean up.
+   */
+  restore(request: RestoreRequest): RestoreOutcome {
+    const started = this.start(request.spec, request.snapshot.rng, { kind: "import", snapshot: request.snapshot });
+    if (started.kind !== "ok") return { kind: "start-failed", start: started };
+    const id = started.value.id;
+    let shape = started.value.shape;
+    const fail = (lost: boolean, why: string): RestoreOutcome => {
+      this.stop(id);
+      return { kind: "replay-failed", lost, why };
+    };
+    for (const step of request.steps) {
+      if (step.kind === "events") {
+        const out = this.dispatch(id, step.events, true);
+        if (out.stop !== undefined) return fail(out.stop === "lost", `events stopped (${out.stop})`);
+        if (out.count !== step.events.length) return fail(false, "events stopped (short)");
+        continue;
+      }
+      const staged = this.stage(id, step.spec);
+      if (staged.kind !== "ok") return fail(false, `staging version ${step.spec.version}: ${failureIn(staged, "staging the version").message}`);
+      shape = staged.value;
+      const committed = this.commit(id, step.mode);
+      if (committed.kind !== "ok") return fail(false, `${step.mode.kind === "handover" ? "activating" : "migrating to"} version ${step.spec.version}: ${committed.kind}`);
+    }
+    return { kind: "ok", value: { id, shape } };
   }
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): DispatchOutcome {
@@ -117,6 +167,7 @@ export class InstanceRegistry {
   }
 
   close(): void {
+    this.#preloaded.close();
     for (const instance of this.#instances.values()) instance.dispose();
     this.#instances.clear();
   }

@@ -36,8 +36,11 @@ export class IsolateCallbacks {
   /** Recorded capability answers for the events of the dispatch in progress. */
   readonly #recorded = new Map<number, { caps: readonly CapabilityRecord[]; cursor: number }>();
   #replaying = false;
-  /** The events of the dispatch in progress: capabilities are answered only for them. */
-  #dispatching: ReadonlySet<number> | undefined;
+  /**
+   * The events of the dispatch in progress: capabilities are answered only for them. Kept as the
+   * array the dispatch got (no Set per call: most dispatches make no capability call at all).
+   */
+  #dispatching: readonly WireEvent[] | undefined;
   /**
    * Per event of the dispatch in progress: capability time not charged to the mod (ms). The
    * mod's time limit covers its own time and, of each call, up to the capability time limit.
@@ -59,12 +62,32 @@ export class IsolateCallbacks {
 
   /** Starts the bookkeeping of a dispatch of `events` (a replay answers from their records only). */
   beginDispatch(events: readonly WireEvent[], replay: boolean): void {
-    this.#recorded.clear();
-    for (const event of events) if (event.caps && event.caps.length > 0) this.#recorded.set(event.seq, { caps: event.caps, cursor: 0 });
+    if (this.#recorded.size > 0) this.#recorded.clear();
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as WireEvent;
+      if (event.caps !== undefined && event.caps.length > 0) this.#recorded.set(event.seq, { caps: event.caps, cursor: 0 });
+    }
     this.#replaying = replay;
-    this.#dispatching = new Set(events.map((event) => event.seq));
-    this.#uncharged.clear();
+    this.#dispatching = events;
+    if (this.#uncharged.size > 0) this.#uncharged.clear();
     this.#cutSeq = undefined;
+  }
+
+  /** Is `seq` an event of the dispatch in progress? */
+  #isDispatching(seq: number): boolean {
+    const events = this.#dispatching;
+    if (events === undefined) return false;
+    // Seqs ascend within a dispatch (queue order is emit order): bisect, then scan to be sure.
+    let lo = 0;
+    let hi = events.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = (events[mid] as WireEvent).seq;
+      if (at === seq) return true;
+      if (at < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return events.some((event) => event.seq === seq);
   }
 
   /** Did an event's time run out inside a capability call (the prelude then ended the slice)? */
@@ -74,10 +97,10 @@ export class IsolateCallbacks {
 
   /** Ends the dispatch's bookkeeping and sends the summary of log lines dropped during it. */
   endDispatch(): void {
-    this.#recorded.clear();
+    if (this.#recorded.size > 0) this.#recorded.clear();
     this.#replaying = false;
     this.#dispatching = undefined;
-    this.#uncharged.clear();
+    if (this.#uncharged.size > 0) this.#uncharged.clear();
     this.#cutSeq = undefined;
     this.#sendLogSummary();
   }
@@ -129,7 +152,7 @@ export class IsolateCallbacks {
       return replyText({ ok: false, code: "E_INTERNAL", message: "malformed capability call" });
     }
     // Before the records: a replay must refuse exactly what the first run refused.
-    if (this.#dispatching === undefined || !this.#dispatching.has(seq)) return outsideEvent(permission);
+    if (!this.#isDispatching(seq)) return outsideEvent(permission);
     const spec = this.#spec();
     if (!spec.permissions.includes(permission)) {
       return replyText({ ok: false, code: "E_PERMISSION_NOT_GRANTED", message: `host.${permission}() is not granted to version ${spec.version} of this mod` });

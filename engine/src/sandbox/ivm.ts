@@ -108,6 +108,26 @@ export interface ModuleSet {
 
 let nextGeneration = 1;
 
+/**
+ * Ticks the CPU profiler counted on one line of one script (`url` is the isolate's filename of
+ * the script; `line` is 1-based, in the code as compiled into the isolate).
+ */
+export interface LineTicks {
+  readonly url: string;
+  readonly line: number;
+  readonly ticks: number;
+}
+
+/** The inspector session of an isolate made with a profiler (see IsolateHandle.createProfiled). */
+interface ProfilerSession {
+  readonly session: IvmTypes.InspectorSession;
+  readonly pending: Map<number, (message: string) => void>;
+  next: number;
+}
+
+/** Sampling interval of the profiler (µs): a time limit of 50 ms gives a few hundred samples. */
+const PROFILER_INTERVAL_US = 100;
+
 /** One isolate with one context. The owner must call dispose(). */
 export class IsolateHandle {
   readonly generation = nextGeneration++;
@@ -117,10 +137,84 @@ export class IsolateHandle {
   readonly #moduleSets = new Set<ModuleSet>();
   readonly #untrack = trackResource("isolate");
   #disposed = false;
+  #profiler: ProfilerSession | undefined;
 
   private constructor(isolate: IvmTypes.Isolate, context: IvmTypes.Context) {
     this.#isolate = isolate;
     this.#context = context;
+  }
+
+  /**
+   * Creates an isolate whose CPU can be profiled line by line (V8's inspector, Profiler domain:
+   * isolated-vm's own startCpuProfiler reports functions only, not lines). For throwaway runs
+   * only (sandbox/timeout-locator.ts): the inspector session stays on the host side, and nothing
+   * of it is reachable from the isolate. Undefined when this isolated-vm has no inspector.
+   */
+  static createProfiled(memoryMb: number): IsolateHandle | undefined {
+    const { Isolate } = ivm();
+    const isolate = new Isolate({ memoryLimit: Math.max(8, memoryMb), inspector: true });
+    let handle: IsolateHandle | undefined;
+    try {
+      const context = isolate.createContextSync({ inspector: true });
+      handle = new IsolateHandle(isolate, context);
+      if (typeof isolate.createInspectorSession !== "function") {
+        handle.dispose();
+        return undefined;
+      }
+      const session = isolate.createInspectorSession();
+      const profiler: ProfilerSession = { session, pending: new Map(), next: 1 };
+      session.onResponse = (callId, message) => {
+        const resolve = profiler.pending.get(callId);
+        profiler.pending.delete(callId);
+        resolve?.(message);
+      };
+      session.onNotification = () => undefined;
+      handle.#profiler = profiler;
+      return handle;
+    } catch (err) {
+      if (handle !== undefined) handle.dispose();
+      else isolate.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * Starts the profiler of an isolate made by createProfiled(), for the synchronous calls that
+   * follow. V8's sampler samples the thread that started it, and an inspector message sent while
+   * the isolate is idle runs on one of isolated-vm's threads, whereas synchronous calls run on
+   * this one. So the messages are sent from inside a call on this thread (a host callback): they
+   * run as an interrupt of that call, here. Their answers are not waited for.
+   */
+  startProfiler(): void {
+    const profiler = this.#profiler;
+    if (profiler === undefined || this.disposed) return;
+    guardSigprof();
+    const send = (method: string, params: Readonly<Record<string, unknown>>): void => profiler.session.dispatchProtocolMessage(JSON.stringify({ id: profiler.next++, method, params }));
+    const start = this.callback(() => {
+      send("Profiler.enable", {});
+      send("Profiler.setSamplingInterval", { interval: PROFILER_INTERVAL_US });
+      send("Profiler.start", {});
+      return undefined;
+    });
+    // The loop gives V8 the stack checks where the interrupt runs (else the next call runs it, also here).
+    this.#context.evalClosureSync("$0(); let i = 0; while (i < 1000) i++;", [start], { timeout: 1000 });
+  }
+
+  /** Stops the profiler and returns the ticks it counted per line of each script, most first. */
+  async stopProfiler(): Promise<LineTicks[]> {
+    const reply = await this.#inspect("Profiler.stop");
+    return lineTicksOf(reply);
+  }
+
+  /** Sends one inspector command and waits for its answer (JSON text; undefined once disposed). */
+  #inspect(method: string, params: Readonly<Record<string, unknown>> = {}): Promise<unknown> {
+    const profiler = this.#profiler;
+    if (profiler === undefined || this.disposed) return Promise.resolve(undefined);
+    const id = profiler.next++;
+    return new Promise((resolve) => {
+      profiler.pending.set(id, (message) => resolve(JSON.parse(message) as unknown));
+      profiler.session.dispatchProtocolMessage(JSON.stringify({ id, method, params }));
+    });
   }
 
   /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
@@ -241,6 +335,14 @@ export class IsolateHandle {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#untrack();
+    const profiler = this.#profiler;
+    if (profiler !== undefined) {
+      this.#profiler = undefined;
+      // The session goes before its isolate: disposed after it, it never returns.
+      profiler.session.dispose();
+      for (const resolve of profiler.pending.values()) resolve("{}");
+      profiler.pending.clear();
+    }
     for (const set of [...this.#moduleSets]) set.release();
     if (!this.#isolate.isDisposed) {
       for (const handle of this.#held.splice(0)) {
@@ -264,6 +366,38 @@ export class IsolateHandle {
       return classify(err, this.#isolate);
     }
   }
+}
+
+let sigprofGuarded = false;
+
+/**
+ * V8's sampler signals the sampled thread with SIGPROF and puts back the previous handler when it
+ * stops; a signal still on its way then meets that handler. Without one, SIGPROF's default action
+ * ends the process (seen here: "Profiling timer expired"). Node's listener makes it harmless. Set
+ * once per process, on the first profiled isolate.
+ */
+function guardSigprof(): void {
+  if (sigprofGuarded) return;
+  sigprofGuarded = true;
+  process.on("SIGPROF", () => undefined);
+}
+
+/** The line ticks of a `Profiler.stop` answer (inspector protocol: `positionTicks` lines are 1-based). */
+function lineTicksOf(reply: unknown): LineTicks[] {
+  const nodes = (reply as { result?: { profile?: { nodes?: unknown } } } | undefined)?.result?.profile?.nodes;
+  if (!Array.isArray(nodes)) return [];
+  const byLine = new Map<string, LineTicks>();
+  for (const node of nodes as { callFrame?: { url?: unknown }; positionTicks?: unknown }[]) {
+    const url = node.callFrame?.url;
+    if (typeof url !== "string" || url === "" || !Array.isArray(node.positionTicks)) continue;
+    for (const tick of node.positionTicks as { line?: unknown; ticks?: unknown }[]) {
+      if (typeof tick.line !== "number" || typeof tick.ticks !== "number") continue;
+      const key = `${url}\n${tick.line}`;
+      const seen = byLine.get(key);
+      byLine.set(key, { url, line: tick.line, ticks: (seen?.ticks ?? 0) + tick.ticks });
+    }
+  }
+  return [...byLine.values()].sort((a, b) => b.ticks - a.ticks);
 }
 
 /** Maps an isolated-vm failure to an outcome; rethrows anything unrecognised. */

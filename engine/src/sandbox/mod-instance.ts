@@ -78,6 +78,14 @@ export class ModInstance {
     }
   }
 
+  /**
+   * open() in an isolate the caller made and disposes whatever the outcome (a profiled one:
+   * sandbox/timeout-locator.ts); no pre-made isolate is taken.
+   */
+  static openIn(isolate: IsolateHandle, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[]): SandboxOutcome<ModInstance> {
+    return ModInstance.#open(isolate, undefined, spec, bridge, seed, new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond));
+  }
+
   static #open(isolate: IsolateHandle, premadeApi: PreludeHandles | undefined, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs: LogBudget): SandboxOutcome<ModInstance> {
     let api = premadeApi;
     if (api === undefined) {
@@ -206,12 +214,13 @@ export class ModInstance {
   /**
    * Runs events in order. Each event gets the full call timeout: the prelude starts new events
    * only during the first tenth of it, and the call is cut at slice + timeout. A replay serves
-   * capability calls from the records only and drops log lines.
+   * capability calls from the records only and drops log lines. `limitFactor` overrides the
+   * time limit's multiple (a replay's is 10).
    */
-  dispatch(events: readonly WireEvent[], replay: boolean): DispatchOutcome {
+  dispatch(events: readonly WireEvent[], replay: boolean, limitFactor?: number): DispatchOutcome {
     this.#callbacks.beginDispatch(events, replay);
     // A replay re-runs events that already succeeded once: a loaded machine must not fail them.
-    const timeout = this.spec.callTimeoutMs * (replay ? 10 : 1);
+    const timeout = this.spec.callTimeoutMs * (limitFactor ?? (replay ? 10 : 1));
     const sliceMs = Math.max(1, Math.floor(this.spec.callTimeoutMs / 10));
     const parts: string[] = [];
     let done = 0;

@@ -94,6 +94,19 @@ describe("BatchRunner against a fake backend", () => {
     expect(await slot.state()).toBe(6);
   });
 
+  it("without a profiled location (this backend runs no code), names the timed-out handler's declaration", async () => {
+    const backend = new FakeBackend();
+    const ctx = fakeContext(backend);
+    const base = fakeVersion("1.0.0");
+    const main = `export default {\n  on: {\n    timeout() {\n      for (;;) {}\n    },\n  },\n};\n`;
+    const slot = new ModSlot({ ...base, spec: { ...base.spec, entry: "main.ts" }, files: new Map([["main.ts", main]]) }, ctx);
+    expect(await slot.start()).toBeUndefined();
+    const result = await slot.enqueue(event("timeout"));
+    expect(result).toMatchObject({ ok: false, error: { code: "E_TIMEOUT", file: "main.ts", line: 3, column: 4 } });
+    expect(result.error?.message).toContain("on.timeout is declared at main.ts:3:5");
+    expect(ctx.faults).toEqual([expect.objectContaining({ code: "E_TIMEOUT", file: "main.ts", line: 3 })]);
+  });
+
   it("finds which event of a batch hit the memory limit by running them one at a time", async () => {
     const { backend, ctx, slot } = await started();
     const results = await Promise.all([slot.enqueue(event("add", 1)), slot.enqueue(event("memory")), slot.enqueue(event("add", 2))]);

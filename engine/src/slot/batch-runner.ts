@@ -6,6 +6,7 @@ import type { Recovery } from "./recovery.js";
 import type { SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
 import type { StorageFault } from "./storage-fault.js";
+import { locatedTimeout, type LocatedFailure } from "./timeout-location.js";
 
 /** The most events one dispatch carries. */
 const MAX_BATCH = 1000;
@@ -118,11 +119,27 @@ export class BatchRunner {
     if (verdict.singleStep !== undefined) slot.singleStep = verdict.singleStep;
     const culprit = rest[0];
     if (verdict.fail !== undefined && culprit !== undefined) {
-      this.#finish(culprit, { ok: false, error: { code: verdict.fail.code, message: verdict.fail.message } });
-      countFault(slot, this.#journal, verdict.fail.code, verdict.fail.message, culprit.event.name);
+      const failure = verdict.fail.code === "E_TIMEOUT" ? await this.#locate(culprit, verdict.fail) : verdict.fail;
+      this.#finish(culprit, { ok: false, error: failure });
+      const info = slot.failureInfo(failure);
+      countFault(slot, this.#journal, verdict.fail.code, failure.message, culprit.event.name, info);
     }
     // Crashes are retried: the events run again after the respawn, unless this mod is now quarantined.
     if (verdict.count !== undefined) countFault(slot, this.#journal, verdict.count.code, verdict.count.message, verdict.count.event);
+  }
+
+  /**
+   * Where a timed-out event was looping (slot/timeout-location.ts). The fault waits for it: one
+   * more time limit of CPU, and the respawn the next event needed anyway (it gives the state
+   * before the event, which the located run starts from). Events behind it wait as long.
+   */
+  async #locate(culprit: QueuedEvent, failure: LocatedFailure): Promise<LocatedFailure> {
+    const slot = this.#slot;
+    if (!(await this.#recovery.ensureInstance())) return failure;
+    const snapshot = await slot.ctx.backend.exportState(slot.instance.id as string);
+    if (snapshot.kind !== "ok") return failure;
+    const event = wireOf(culprit);
+    return locatedTimeout(slot.ctx.backend, slot.version, failure, { spec: slot.version.spec, seed: snapshot.value.rng, now: event.now, snapshot: snapshot.value, event });
   }
 
   /**

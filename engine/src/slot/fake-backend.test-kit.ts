@@ -5,7 +5,7 @@ import type { ModVersion } from "../compile/mod-version.js";
 import type { FaultEvent } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
-import type { CommitMode, CrashInfo, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, CrashInfo, HotSpot, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { SlotContext } from "./slot-context.js";
 
@@ -38,6 +38,12 @@ export class FakeBackend implements SandboxBackend {
   readonly startOutcomes: ("ok" | "lost" | "failed")[] = [];
   /** The next dispatch loses the sandbox to another mod's crash (results so far, then "lost"). */
   loseNextDispatch = false;
+  /**
+   * The next start with this init is answered, then its sandbox process dies as a pool member's
+   * does: every instance goes, but `generation` stays (holds() tells).
+   */
+  memberCrashAfterStart: StateInit["kind"] | undefined;
+  readonly #gone = new Set<string>();
   readonly #instances = new Map<string, FakeInstance>();
   #nextId = 0;
 
@@ -63,7 +69,38 @@ export class FakeBackend implements SandboxBackend {
     const id = `fake:${spec.name}#${this.#nextId++}`;
     const state = init.kind === "import" || init.kind === "migrate" ? (JSON.parse(init.snapshot.state) as number) : 0;
     this.#instances.set(id, { state, version: spec.version, staged: undefined });
+    if (this.memberCrashAfterStart === init.kind) {
+      this.memberCrashAfterStart = undefined;
+      for (const gone of this.#instances.keys()) this.#gone.add(gone);
+      this.#instances.clear();
+    }
     return { kind: "ok", value: { id, shape: shape() } };
+  }
+
+  /** Step by step through the calls above (so `calls` shows the restore's parts), as the sandbox runs it. */
+  async restore(request: RestoreRequest): Promise<RestoreOutcome> {
+    const started = await this.start(request.spec, request.snapshot.rng, { kind: "import", snapshot: request.snapshot });
+    if (started.kind !== "ok") return { kind: "start-failed", start: started };
+    const id = started.value.id;
+    for (const step of request.steps) {
+      if (step.kind === "events") {
+        const out = await this.dispatch(id, step.events, true);
+        if (out.stop !== undefined || out.results.length !== step.events.length) {
+          // The sandbox died under the replay: the request is lost with it (its culprit, if this mod).
+          if (out.stop === "lost" || out.stop === "crashed") return { kind: "start-failed", start: { kind: out.stop } };
+          await this.stop(id);
+          return { kind: "replay-failed", lost: false, why: `events stopped (${out.stop ?? "short"})` };
+        }
+        continue;
+      }
+      const staged = await this.stage(id, step.spec);
+      const committed = staged.kind === "ok" ? await this.commit(id, step.mode) : staged;
+      if (committed.kind !== "ok") {
+        await this.stop(id);
+        return { kind: "replay-failed", lost: false, why: `version ${step.spec.version}: ${committed.kind}` };
+      }
+    }
+    return { kind: "ok", value: started.value };
   }
 
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
@@ -123,8 +160,9 @@ export class FakeBackend implements SandboxBackend {
     return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };
   }
 
-  holds(_id: string): boolean {
-    return true; // a crash of the fake grows `generation`, as the process backend's does
+  holds(id: string): boolean {
+    // crashAll() grows `generation`, as the process backend's crash does; a member's crash does not.
+    return !this.#gone.has(id);
   }
 
   async abortStaged(id: string): Promise<void> {
@@ -144,6 +182,10 @@ export class FakeBackend implements SandboxBackend {
     return this.#instances.has(id) ? { usedBytes: 1, limitBytes: 100 } : undefined;
   }
 
+  /** The fake runs no code: there is nothing to locate. */
+  async locate(): Promise<HotSpot | null> {
+    return null;
+  }
   async stop(id: string): Promise<void> {
     this.calls.push({ op: "stop", id });
     this.#instances.delete(id);

@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
+import type { ErrorLocation } from "../errors/modhost-error.js";
 import type { StopReason, WireResult } from "../model/wire.js";
 import type { SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
@@ -42,7 +43,7 @@ export function judgeStop(stop: StopReason, rest: readonly string[], limits: { r
  * Counts a fault towards quarantine: `quarantineAfter` in a row quarantine the mod (until a new
  * version is loaded). Reports the fault either way.
  */
-export function countFault(slot: SlotState, journal: SlotJournal, code: ErrorCode, message: string, event: string | undefined): void {
+export function countFault(slot: SlotState, journal: SlotJournal, code: ErrorCode, message: string, event: string | undefined, at?: ErrorLocation): void {
   slot.consecutiveFaults++;
   const quarantined = slot.consecutiveFaults >= slot.ctx.quarantineAfter;
   if (quarantined) {
@@ -50,7 +51,7 @@ export function countFault(slot: SlotState, journal: SlotJournal, code: ErrorCod
     slot.lastError = slot.info("E_QUARANTINED", `mod ${slot.name} was quarantined after ${slot.consecutiveFaults} faults in a row; last: ${message}`);
     journal.writeMetaLater();
   }
-  slot.fault(code, message, { event, quarantined });
+  slot.fault(code, message, { event, quarantined, ...(at?.file !== undefined ? { at } : {}) });
 }
 
 /**

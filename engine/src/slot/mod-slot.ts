@@ -13,6 +13,7 @@ import { SlotJournal, type JournalEntry } from "./slot-journal.js";
 import { SlotState } from "./slot-state.js";
 import { StorageFault } from "./storage-fault.js";
 import { SwapTransaction } from "./swap-transaction.js";
+import { locatedTimeout } from "./timeout-location.js";
 import { failureIn } from "../sandbox/sandbox-outcome.js";
 
 /** How many times the first start is tried when another mod's crash takes the sandbox down under it. */
@@ -34,6 +35,8 @@ export class ModSlot {
   readonly #runner: BatchRunner;
   readonly #queue: EventQueue;
   readonly #swap: SwapTransaction;
+  /** Has its first start or resume ended (it runs, or it faulted)? Until then it is listed "starting". */
+  #settled = false;
 
   constructor(version: ModVersion, ctx: SlotContext) {
     this.#slot = new SlotState(version, ctx);
@@ -52,6 +55,7 @@ export class ModSlot {
   }
   get status(): ModStatus {
     const slot = this.#slot;
+    if (!this.#settled && slot.status === "running") return "starting";
     return slot.pendingApproval !== undefined && slot.status === "running" ? "pending-approval" : slot.status;
   }
   get lastError(): ErrorInfo | undefined {
@@ -86,6 +90,14 @@ export class ModSlot {
 
   /** Starts the first instance with init() and takes the first checkpoint. */
   async start(): Promise<ErrorInfo | undefined> {
+    try {
+      return await this.#start();
+    } finally {
+      this.#settled = true;
+    }
+  }
+
+  async #start(): Promise<ErrorInfo | undefined> {
     const slot = this.#slot;
     this.#reset();
     const backend = slot.ctx.backend;
@@ -95,6 +107,11 @@ export class ModSlot {
     // Another mod crashed the sandbox while this one was starting: start again (it was not at fault).
     for (let attempt = 1; started.kind === "lost" && attempt < START_ATTEMPTS; attempt++) {
       started = await backend.start(slot.version.spec, seed, { kind: "init", now });
+    }
+    if (started.kind === "timeout") {
+      // A top-level loop (or init()): the start runs again, profiled, to say where (slot/timeout-location.ts).
+      const failure = await locatedTimeout(backend, slot.version, failureIn(started, "starting the mod"), { spec: slot.version.spec, seed, now });
+      return slot.failStart(slot.failureInfo(failure));
     }
     if (started.kind !== "ok") return slot.failStart(slot.failureInfo(failureIn(started, "starting the mod")));
     slot.instance.set(started.value.id);
@@ -115,6 +132,7 @@ export class ModSlot {
 
   /** Marks the mod faulted because its stored state cannot be brought back. */
   failResume(error: ErrorInfo): ErrorInfo {
+    this.#settled = true;
     return this.#slot.failStart(error);
   }
 
@@ -123,6 +141,14 @@ export class ModSlot {
    * the versions that ran it), the live version and its history, its quarantine.
    */
   async resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
+    try {
+      return await this.#resume(input);
+    } finally {
+      this.#settled = true;
+    }
+  }
+
+  async #resume(input: ResumeInput): Promise<ErrorInfo | undefined> {
     const slot = this.#slot;
     this.#reset();
     const { recovered, versions } = input;

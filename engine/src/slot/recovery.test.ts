@@ -108,4 +108,21 @@ describe("Recovery against a fake backend", () => {
     // The checkpoint was taken at start (state 0): the journaled event was answered by the old version.
     expect(await slot.state()).toBe(0);
   });
+
+  it("re-stages a fresh-isolate swap whose sandbox process (a pool member) died between stage and commit", async () => {
+    const { backend, ctx, slot } = await started();
+    await slot.enqueue(event("add", 5));
+    // A new memory limit: the version is staged in a fresh isolate, which the member's crash takes.
+    backend.memberCrashAfterStart = "empty";
+    backend.calls.length = 0;
+    const report = await slot.swap(fakeVersion("2.0.0", { memoryMb: 32 }), fakePlan());
+    expect(report).toMatchObject({ ok: true, from: "1.0.0", to: "2.0.0" });
+    expect(backend.calls.filter((c) => c.op === "start")).toEqual([
+      { op: "start", version: "2.0.0", init: "empty" }, // staged, then lost with the member
+      { op: "start", version: "2.0.0", init: "empty" }, // staged again inside the barrier
+      { op: "start", version: "1.0.0", init: "import" }, // the live version restored to read its state
+    ]);
+    expect(await slot.enqueue(event("add", 1))).toMatchObject({ ok: true, value: 6 });
+    expect(ctx.faults).toEqual([]);
+  });
 });

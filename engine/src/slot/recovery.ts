@@ -1,5 +1,6 @@
-import type { StateSnapshot, StopReason, WireEvent } from "../model/wire.js";
-import type { SlotJournal } from "./slot-journal.js";
+import type { StateSnapshot, WireEvent } from "../model/wire.js";
+import type { CommitMode, ReplayStep } from "../sandbox/sandbox-backend.js";
+import type { JournalEntry, SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
 import { failureIn } from "../sandbox/sandbox-outcome.js";
 
@@ -63,59 +64,49 @@ export class Recovery {
     }
   }
 
-  /** Starts the checkpoint's version in a fresh isolate from the checkpoint and replays the journal. */
+  /**
+   * Starts the checkpoint's version in a fresh isolate from the checkpoint and replays the
+   * journal, in one request to the sandbox (backend restore()).
+   */
   async #respawn(): Promise<"ok" | "lost" | "failed"> {
     const slot = this.#slot;
     const backend = slot.ctx.backend;
     const checkpoint = this.#journal.checkpoint;
     if (checkpoint === undefined) return "failed";
-    const started = await backend.start(checkpoint.version.spec, checkpoint.snapshot.rng, { kind: "import", snapshot: checkpoint.snapshot });
-    if (started.kind !== "ok") {
-      if (started.kind === "lost") return "lost";
-      slot.lastError = slot.info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${failureIn(started, "starting the mod").message}`);
-      return "failed";
+    const restored = await backend.restore({ spec: checkpoint.version.spec, snapshot: checkpoint.snapshot, steps: replaySteps(this.#journal.entries) });
+    switch (restored.kind) {
+      case "ok":
+        // The reply came from the live sandbox, and nothing ran since: the instance is of its generation.
+        slot.instance.set(restored.value.id, backend.generation);
+        slot.shape = { events: restored.value.shape.events };
+        return "ok";
+      case "start-failed":
+        if (restored.start.kind === "lost") return "lost";
+        slot.lastError = slot.info("E_MOD_FAULTED", `restoring from the checkpoint failed: ${failureIn(restored.start, "starting the mod").message}`);
+        return "failed";
+      case "replay-failed":
+        // A replay cut on a starved machine (sandbox/cpu-budget.ts) is lost work, not a fault.
+        if (restored.lost) return "lost";
+        slot.lastError = slot.info("E_MOD_FAULTED", `replaying the journal failed: ${restored.why}`);
+        return "failed";
     }
-    const id = started.value.id;
-    const generation = backend.generation;
-    let shape: readonly string[] = started.value.shape.events;
-    const fail = async (why: string, stop: StopReason | undefined): Promise<"lost" | "failed"> => {
-      if (stop === "lost") {
-        // A replay cut on a starved machine (sandbox/cpu-budget.ts) is lost work in a live sandbox:
-        // free its instance. After a crash (new generation) the instance is gone with the process.
-        if (backend.generation === generation) await backend.stop(id);
-        return "lost";
-      }
-      await backend.stop(id);
-      slot.lastError = slot.info("E_MOD_FAULTED", `replaying the journal failed: ${why}`);
-      return "failed";
-    };
-    let events: WireEvent[] = [];
-    const flush = async (): Promise<StopReason | "short" | undefined> => {
-      if (events.length === 0) return undefined;
-      const replay = await backend.dispatch(id, events, true);
-      const count = events.length;
-      events = [];
-      if (replay.stop !== undefined) return replay.stop;
-      return replay.results.length === count ? undefined : "short";
-    };
-    for (const entry of this.#journal.entries) {
-      if (entry.kind === "event") {
-        events.push(entry.event);
-        continue;
-      }
-      const stopped = await flush();
-      if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
-      const staged = await backend.stage(id, entry.version.spec);
-      if (staged.kind !== "ok") return fail(`staging version ${entry.version.manifest.version}: ${failureIn(staged, "staging the version").message}`, staged.kind === "lost" ? "lost" : undefined);
-      shape = staged.value.events;
-      const mode = entry.kind === "activate" ? { kind: "handover" as const } : { kind: "migrate" as const, fromVersion: entry.fromVersion, now: entry.now };
-      const activated = await backend.commit(id, mode);
-      if (activated.kind !== "ok") return fail(`${entry.kind === "activate" ? "activating" : "migrating to"} version ${entry.version.manifest.version}: ${activated.kind}`, undefined);
-    }
-    const stopped = await flush();
-    if (stopped !== undefined) return fail(`events stopped (${stopped})`, stopped === "short" ? undefined : stopped);
-    slot.instance.set(id, generation);
-    slot.shape = { events: shape };
-    return "ok";
   }
+}
+
+/** The journal's entries as replay steps: runs of events, and each change of version. */
+function replaySteps(entries: readonly JournalEntry[]): ReplayStep[] {
+  const steps: ReplayStep[] = [];
+  let events: WireEvent[] = [];
+  for (const entry of entries) {
+    if (entry.kind === "event") {
+      events.push(entry.event);
+      continue;
+    }
+    if (events.length > 0) steps.push({ kind: "events", events });
+    events = [];
+    const mode: CommitMode = entry.kind === "activate" ? { kind: "handover" } : { kind: "migrate", fromVersion: entry.fromVersion, now: entry.now };
+    steps.push({ kind: "version", spec: entry.version.spec, mode });
+  }
+  if (events.length > 0) steps.push({ kind: "events", events });
+  return steps;
 }

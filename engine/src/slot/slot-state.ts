@@ -1,10 +1,10 @@
 import type { ModVersion } from "../compile/mod-version.js";
 import type { ErrorCode } from "../errors/error-codes.js";
-import type { ErrorInfo } from "../errors/modhost-error.js";
+import type { ErrorInfo, ErrorLocation } from "../errors/modhost-error.js";
 import type { ModStatus } from "../model/mod-events.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import type { Probation } from "../swap/probation.js";
-import { faultEvent } from "./fault-event.js";
+import { faultEvent, locationOf, type FaultOptions } from "./fault-event.js";
 import { LiveInstance } from "./live-instance.js";
 import type { SlotContext } from "./slot-context.js";
 import { mappedError, slotError } from "./slot-errors.js";
@@ -52,12 +52,14 @@ export class SlotState {
   }
 
   /** A failure from the sandbox (SandboxFailure, or an event's WireError) as an ErrorInfo mapped to the .ts source of `version` (the live one unless said). */
-  failureInfo(failure: { readonly code: string; readonly message: string; readonly stack?: string | undefined }, version: ModVersion = this.version): ErrorInfo {
-    return mappedError(this.name, version, failure.code, failure.message, failure.stack);
+  failureInfo(failure: { readonly code: string; readonly message: string; readonly stack?: string | undefined } & ErrorLocation, version: ModVersion = this.version): ErrorInfo {
+    const info = mappedError(this.name, version, failure.code, failure.message, failure.stack);
+    // A position known without a stack (a timeout's handler declaration: slot/timeout-location.ts).
+    return info.file === undefined && failure.file !== undefined ? { ...info, ...locationOf(failure) } : info;
   }
 
   /** Reports a fault of the live version to the host. */
-  fault(code: ErrorCode, message: string, options: { event?: string | undefined; quarantined?: boolean } = {}): void {
+  fault(code: ErrorCode, message: string, options: FaultOptions = {}): void {
     this.ctx.fault(faultEvent(this.name, this.version.manifest.version, code, message, options));
   }
 

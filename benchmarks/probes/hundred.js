@@ -1,0 +1,104 @@
+// Probe: issue 17's two tick targets through the tick API (host.emitMany), inline and process,
+// for one or more engine builds against the naive isolated-vm loader, all in one process, taking
+// turns (A B C ... with the first one rotating each round):
+//
+//   mods100   100 combat mods (100 entities each), 10-event ticks
+//   mods1     1 combat mod (10k entities), 1000-event ticks
+//
+// Figures are CPU time per mod-event: this process (every thread, inline isolates included) plus
+// the sandbox process(es) of a process host (/proc schedstat), medians over the rounds, and their
+// ratio to the naive loader's median of the same run.
+//
+//   node --no-node-snapshot benchmarks/probes/hundred.js [rounds] [case,case] [engineDir=label ...]
+//
+// HUNDRED_WARM=<ticks> (default: one sample's worth) sets the warm-up ticks per runner before the
+// first sample. With 100 isolates, each compiles its own optimized code for the prelude and the
+// handler: a short warm-up measures that tier-up (background compiler threads) too, a long one
+// (e.g. 400 ticks) the steady state.
+//
+// Each engineDir is a copy of engine/ (package.json + dist/) inside the workspace, e.g.
+// `mkdir -p benchmarks/.engine/base && cp -r engine/package.json engine/dist benchmarks/.engine/base/`;
+// without one, the workspace's modhost is measured as "modhost". Prints one JSON object.
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
+import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
+import { percentile, round } from "../lib/stats.js";
+import { NaiveIvmLoader } from "../peers/naive-ivm.js";
+
+const [roundsArg = "5", casesArg = "mods100,mods1", ...engineArgs] = process.argv.slice(2);
+const ROUNDS = Number(roundsArg);
+const CASES = {
+  mods100: { mods: 100, entities: 100, size: 10, work: 20_000 },
+  mods1: { mods: 1, entities: 10_000, size: 1000, work: 10_000 },
+};
+
+const engines = engineArgs.length === 0 ? [{ label: "modhost", url: "modhost" }] : engineArgs.map((arg) => {
+  const [dir, label = dir] = arg.split("=");
+  return { label, url: pathToFileURL(join(dir, "dist", "index.js")).href };
+});
+
+/** CPU ns of this process and of `host`'s sandbox processes; undefined if one is gone. */
+function cpuNs(host) {
+  const sandbox = cpuNsOfAll(sandboxPidsOf(host));
+  return sandbox === undefined ? undefined : selfCpuNs() + sandbox;
+}
+
+async function measureCase(name, { mods: modCount, entities, size, work }, out) {
+  const mods = modSet("combat", modCount, () => combatMod(entities));
+  const dir = await makeModsDir(mods, { limits: COMBAT_LIMITS });
+  const tick = attackPayloads(entities, size).map((payload) => ({ event: "attack", payload }));
+  const pairs = tick.map(({ event, payload }) => [event, payload]);
+  const ticksPerSample = Math.max(1, Math.floor(work / (modCount * size)));
+  const runners = [];
+  const closers = [];
+  try {
+    for (const engine of engines) {
+      const { ModHost } = await import(engine.url);
+      for (const isolation of ["inline", "process"]) {
+        const host = await ModHost.create({ modsDir: dir.dir, isolation });
+        closers.push(() => host.close());
+        runners.push({ name: `${engine.label}_${isolation}`, host, run: () => host.emitMany(tick) });
+      }
+    }
+    const naive = await NaiveIvmLoader.create(mods);
+    closers.push(async () => naive.close());
+    runners.push({ name: "naive_ivm", host: undefined, run: async () => naive.emitBatch(pairs) });
+
+    const warm = Number(process.env.HUNDRED_WARM ?? ticksPerSample);
+    for (let k = 0; k < runners.length; k++) for (let t = 0; t < warm; t++) await runners[k].run();
+    const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < runners.length; k++) {
+        const runner = runners[(r + k) % runners.length];
+        const pids = sandboxPidsOf(runner.host).join(",");
+        const before = cpuNs(runner.host);
+        for (let t = 0; t < ticksPerSample; t++) {
+          const results = await runner.run();
+          if (results.length !== size || results.some((rs) => rs.length !== modCount || rs.some((x) => !x.ok))) {
+            throw new Error(`${runner.name}: ${JSON.stringify(results.find((rs) => rs.length !== modCount || rs.some((x) => !x.ok))).slice(0, 300)}`);
+          }
+        }
+        const after = cpuNs(runner.host);
+        // A restarted sandbox process took its CPU time with it: the sample is left out.
+        if (before === undefined || after === undefined || sandboxPidsOf(runner.host).join(",") !== pids) continue;
+        samples[runner.name].push((after - before) / 1000 / (ticksPerSample * modCount * size));
+      }
+    }
+    const naiveUs = percentile(samples.naive_ivm, 50);
+    out[name] = Object.fromEntries(
+      runners.map((r) => {
+        const us = percentile(samples[r.name], 50);
+        return [r.name, { cpu_us: round(us, 4), ratio_naive: round(us / naiveUs, 3), n: samples[r.name].length }];
+      }),
+    );
+    process.stderr.write(`${name} ${JSON.stringify(out[name])}\n`);
+  } finally {
+    for (const close of closers) await close();
+    await dir.cleanup();
+  }
+}
+
+const out = { rounds: ROUNDS, unit: "CPU us per mod-event (median), host + sandbox processes" };
+for (const name of casesArg.split(",")) await measureCase(name, CASES[name], out);
+console.log(JSON.stringify(out, null, 2));

@@ -1,0 +1,71 @@
+import { IsolateHandle } from "./ivm.js";
+import { ModInstance } from "./mod-instance.js";
+import { threadBudget } from "./cpu-budget.js";
+import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
+import type { SandboxBridge } from "../model/wire.js";
+
+/** The throwaway run reaches nobody: no log line leaves it and every capability is refused. */
+const SILENT: SandboxBridge = {
+  log: () => undefined,
+  capability: () => ({ late: false, reply: JSON.stringify({ ok: false, code: "E_REPLAY_DIVERGED", message: "a located replay answers capabilities from the records only", final: true }) }),
+};
+
+/**
+ * Finds where a call that ran past its time limit was spending its time. isolated-vm stops a
+ * timed-out call without a stack, so the call runs again, the same code from the same state, in
+ * a throwaway isolate with V8's sampling profiler on, stopped at the same limit; the line of the
+ * mod's own code with the most samples is where it looped. A replay serves capability calls from
+ * the event's records only and drops log lines, so nothing reaches the game twice. Costs one
+ * time limit of CPU plus an isolate start, paid only after a timeout. Null when this
+ * isolated-vm has no inspector, or the run did not touch the mod's code (it did not reproduce).
+ */
+export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
+  const first = await profiledRun(request, false);
+  // Cut while the machine starved the thread (sandbox/cpu-budget.ts) before it reached the mod's
+  // code: once more with the wall backstop, as the call it locates was run.
+  if (first.spot === null && first.starved) return (await profiledRun(request, true)).spot;
+  return first.spot;
+}
+
+/** One profiled run in a throwaway isolate: where the time went, and whether it was cut before it had its limit of CPU. */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ readonly spot: HotSpot | null; readonly starved: boolean }> {
+  const { spec } = request;
+  const isolate = IsolateHandle.createProfiled(spec.memoryMb);
+  if (isolate === undefined) return { spot: null, starved: false };
+  try {
+    isolate.startProfiler();
+    const starved = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
+    const ticks = await isolate.stopProfiler();
+    // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
+    // inlined into a function under that function's script): not a place in that module.
+    const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
+    const hot = ticks.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, starved };
+  } finally {
+    isolate.dispose();
+  }
+}
+
+/**
+ * The located call itself: synchronous, as every call into an isolate is. How it ended does not
+ * matter, only where it ran; true when it was cut while starved.
+ */
+function run(isolate: IsolateHandle, request: LocateRequest): boolean {
+  const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
+  // The start itself ran out of time (a top-level loop), or failed.
+  if (opened.kind !== "ok") return opened.kind === "timeout" && threadBudget().lastCutStarved;
+  const instance = opened.value;
+  if (request.event === undefined) {
+    const out = instance.initState(request.now);
+    return out.kind === "timeout" && threadBudget().lastCutStarved;
+  }
+  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return false;
+  // Replay mode (recorded capability answers only, no log lines) at the live limit: one limit of CPU.
+  return instance.dispatch([request.event], true, 1).stop === "lost";
+}
+
+function lineCount(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) count++;
+  return count;
+}

@@ -1,0 +1,147 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModHost, type FaultEvent } from "modhost";
+import { ISOLATIONS, makeModsDir, simpleMod, type ModsDir } from "../support/mod-fixture.js";
+
+// Small limits keep each timeout (and the profiled run that locates it) cheap; nothing here
+// asserts a time. Line numbers are the .ts lines of the loops below (1-based).
+const LIMITS = { limits: { callTimeoutMs: 50 } };
+// A module's top-level code gets ten limits.
+const LOAD_LIMITS = { limits: { callTimeoutMs: 20 } };
+
+const SPIN = `import { defineMod } from "@modhost/sdk";
+type S = { n: number };
+export default defineMod<S>({
+  init: () => ({ n: 0 }),
+  on: {
+    spin(s) {
+      s.n += 1;
+      while (s.n > 0) {
+        s.n = (s.n % 7) + 1;
+      }
+      return s.n;
+    },
+  },
+});
+`;
+
+const HELPER_MAIN = `import { defineMod } from "@modhost/sdk";
+import { settle } from "./lib/physics.js";
+type S = { n: number };
+export default defineMod<S>({
+  init: () => ({ n: 0 }),
+  on: {
+    step(s) {
+      return settle(s.n);
+    },
+  },
+});
+`;
+const PHYSICS = `export function settle(n: number): number {
+  let x = n;
+  for (;;) {
+    x = (x * 31 + 7) % 1000;
+  }
+}
+`;
+
+// Runs fine three times; from the fourth call on the state makes it loop.
+const STATEFUL = `import { defineMod } from "@modhost/sdk";
+type S = { count: number };
+export default defineMod<S>({
+  init: () => ({ count: 0 }),
+  on: {
+    tick(s) {
+      s.count += 1;
+      let spins = 0;
+      while (s.count > 3) {
+        spins += 1;
+      }
+      return s.count + spins;
+    },
+  },
+});
+`;
+
+const TOP_LEVEL = `import { defineMod } from "@modhost/sdk";
+let ready = false;
+while (!ready) {
+  ready = Math.random() > 2;
+}
+export default defineMod<{}>({ on: { never: () => 1 } });
+`;
+
+describe.each(ISOLATIONS)("E_TIMEOUT location (%s isolation)", (isolation) => {
+  let mods: ModsDir;
+  let host: ModHost;
+  const faults: FaultEvent[] = [];
+
+  beforeAll(async () => {
+    mods = await makeModsDir({
+      spinner: simpleMod("spinner", SPIN, LIMITS),
+      helper: { ...simpleMod("helper", HELPER_MAIN, LIMITS), "lib/physics.ts": PHYSICS },
+      stateful: simpleMod("stateful", STATEFUL, LIMITS),
+      toplevel: simpleMod("toplevel", TOP_LEVEL, LOAD_LIMITS),
+    });
+    host = await ModHost.create({ modsDir: mods.dir, isolation });
+    host.on("fault", (fault) => faults.push(fault));
+  }, 120_000); // four first loads (type-checked) on a loaded machine
+  afterAll(async () => {
+    await host?.close();
+    await mods?.cleanup();
+  });
+
+  it("names the line of a loop in the handler", async () => {
+    const [r] = await host.emit("spin");
+    // The loop's statement or its body: both are the loop.
+    expect(r?.error).toMatchObject({ code: "E_TIMEOUT", file: "main.ts" });
+    expect([8, 9]).toContain(r?.error?.line);
+    expect(r?.error?.stack).toMatch(/^\s+at main\.ts:[89]:\d+$/m);
+    expect(faults.find((f) => f.mod === "spinner")).toMatchObject({ code: "E_TIMEOUT", event: "spin", file: "main.ts", line: r?.error?.line });
+  });
+
+  it("names the line in another file when the loop is in a helper", async () => {
+    const [r] = await host.emit("step");
+    expect(r?.error).toMatchObject({ code: "E_TIMEOUT", file: "lib/physics.ts" });
+    expect([3, 4]).toContain(r?.error?.line);
+  });
+
+  it("locates a timeout that only the state causes (the replay starts from the state before the event)", async () => {
+    for (let i = 1; i <= 3; i++) expect(await host.emit("tick")).toMatchObject([{ ok: true, value: i }]);
+    const [r] = await host.emit("tick");
+    expect(r?.error).toMatchObject({ code: "E_TIMEOUT", file: "main.ts" });
+    expect([9, 10]).toContain(r?.error?.line);
+    // The timed-out event's changes were undone, and the locating run changed nothing either.
+    const state = await host.state("stateful");
+    expect(state).toEqual({ count: 3 });
+  });
+
+  it("names the line of a top-level loop (the start fault)", () => {
+    const info = host.mods().find((m) => m.name === "toplevel");
+    expect(info?.status).toBe("faulted");
+    expect(info?.error).toMatchObject({ code: "E_TIMEOUT", file: "main.ts" });
+    expect([3, 4]).toContain(info?.error?.line);
+    expect(faults.find((f) => f.mod === "toplevel")).toMatchObject({ code: "E_TIMEOUT", file: "main.ts" });
+  });
+
+  it.runIf(isolation === "process")("lists a folder being loaded as starting until it faults", async () => {
+    // The top-level loop keeps the first load going for ten limits (and as long again to locate it),
+    // in the sandbox process: the host's event loop stays free to look at the listing meanwhile.
+    const dir = join(mods.dir, "late");
+    await mkdir(dir);
+    await writeFile(join(dir, "mod.json"), JSON.stringify({ name: "late", version: "1.0.0", entry: "main.ts", permissions: [], ...LOAD_LIMITS }));
+    await writeFile(join(dir, "main.ts"), TOP_LEVEL);
+    let done = false;
+    const loading = host.load(dir).finally(() => (done = true));
+    const seen = new Set<string>();
+    while (!done) {
+      const listed = host.mods().find((m) => m.name === "late");
+      if (listed !== undefined) seen.add(listed.status);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await loading).toMatchObject({ ok: false, error: { code: "E_TIMEOUT", file: "main.ts" } });
+    expect([...seen]).toEqual(["starting"]);
+    expect(host.mods().find((m) => m.name === "late")).toMatchObject({ status: "faulted", error: { code: "E_TIMEOUT" } });
+  });
+});
