@@ -4,27 +4,14 @@ import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
 import type { ProcessBackendOptions } from "./process-backend-options.js";
-import { encodeCapabilityAnswer, readReply, type HeapFigures, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxMessage, type SandboxReply, type SandboxRequest } from "./sandbox-protocol.js";
-import { encodeRequestFrame } from "./request-frame.js";
+import { encodeCapabilityAnswer, type HeapFigures, type ReplyOf, type RequestBody, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
+import { RequestQueue, isCrash, type Crashed, type Pending } from "./request-queue.js";
 import { performance } from "node:perf_hooks";
 import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js";
 import { ProcessSpare } from "./process-spare.js";
 import { LiveSpecs } from "./live-specs.js";
-import { RequestWatchdog, type WatchedRequest } from "./request-watchdog.js";
+import { RequestWatchdog } from "./request-watchdog.js";
 import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
-
-/** What a request gets when the sandbox process died before answering it. */
-interface Crashed {
-  readonly t: "crash";
-  /** Was this request the one running (its mod is the culprit), or merely waiting? */
-  readonly culprit: boolean;
-}
-
-interface Pending extends WatchedRequest {
-  readonly request: RequestOf<RequestOp>;
-  /** Reads the reply as its request's kind and settles the caller; throws E_SANDBOX_PROTOCOL. */
-  readonly settle: (reply: { readonly value: unknown } | Crashed) => void;
-}
 
 /**
  * Runs isolates in a supervised child process. The requests made in one turn of the event loop
@@ -39,12 +26,8 @@ export class ProcessBackend implements SandboxBackend {
   readonly kind = "process";
   #generation = 0;
   #child: SandboxProcess | undefined;
-  #pending: Pending[] = [];
-  #outbox: SandboxRequest[] = [];
-  #flushScheduled = false;
-  #nextId = 1;
-  /** Request frames sent and reply frames read, for diagnostics and tests. */
-  #frames = { sent: 0, received: 0 };
+  /** The unanswered requests, sent to the live process a frame per turn (backends/request-queue.ts). */
+  readonly #queue: RequestQueue;
   readonly #watchdog: RequestWatchdog;
   /** The live process's CPU clock for the watchdog (backends/cpu-watchdog.ts). */
   #cpu: CpuWatchdog | undefined;
@@ -66,8 +49,9 @@ export class ProcessBackend implements SandboxBackend {
   private constructor(bridge: SandboxBridge, options: ProcessBackendOptions) {
     this.#bridge = bridge;
     this.#options = options;
+    this.#queue = new RequestQueue({ child: () => this.#child, armWatchdog: () => this.#watchdog.arm() });
     this.#watchdog = new RequestWatchdog(options.graceMs, {
-      head: () => this.#pending[0],
+      head: () => this.#queue.head,
       running: () => this.#runningRequest(),
       clock: () => this.#cpu,
       kill: () => this.#child?.kill(),
@@ -103,7 +87,7 @@ export class ProcessBackend implements SandboxBackend {
 
   /** Request frames sent to and reply frames read from the sandbox processes so far. */
   get frames(): { readonly sent: number; readonly received: number } {
-    return { ...this.#frames };
+    return this.#queue.frames;
   }
 
   /** The versions of the live instances, by spec key: what a spare loads ahead of the restores. */
@@ -272,47 +256,25 @@ export class ProcessBackend implements SandboxBackend {
     const spareClosed = this.#spare?.close();
     await Promise.all([this.#child?.stop(), spareClosed]);
     // Requests made while a restart was backing off never reached a process: answer them now.
-    for (const pending of this.#pending.splice(0)) pending.settle({ t: "crash", culprit: false });
+    for (const pending of this.#queue.takeAll()) pending.settle({ t: "crash", culprit: false });
   }
 
   /** Queues a request of kind `op`; resolves with the reply the protocol map gives it, or a crash. */
   #request<K extends RequestOp>(op: K, body: RequestBody<K>, budgetMs: number): Promise<ReplyOf<K> | Crashed> {
     if (this.#closing) return Promise.reject(new ModhostError("E_HOST_CLOSED", "the sandbox is closed"));
-    const request: RequestOf<K> = { op, id: this.#nextId++, body };
-    return new Promise((resolve) => {
-      const settle = (reply: { readonly value: unknown } | Crashed): void => resolve("t" in reply ? reply : readReply(op, reply.value));
-      this.#pending.push({ request, budgetMs, capabilityMs: 0, creditedMs: 0, settle });
-      // RequestOf<K> for one K is a member of the union the frame encoder switches on.
-      this.#outbox.push(request as SandboxRequest);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // Requests made in the same turn of the event loop travel in one frame.
-        setImmediate(() => this.#flush());
-      }
-      if (this.#pending.length === 1) this.#watchdog.arm();
-    });
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const child = this.#child;
-    if (child === undefined || child.exited || this.#outbox.length === 0) return;
-    const batch = this.#outbox;
-    this.#outbox = [];
-    this.#frames.sent++;
-    child.send(encodeRequestFrame(batch));
+    return this.#queue.request(op, body, budgetMs);
   }
 
   /** The pending request the live process's progress record names (it is running it), if any. */
   #runningRequest(): Pending | undefined {
     const id = this.#child?.runningRequest();
-    return id === undefined ? undefined : this.#pending.find((p) => p.request.id === id);
+    return id === undefined ? undefined : this.#queue.byId(id);
   }
 
   #spawn(): Promise<void> {
     const { child, ready } = this.#launch(false);
     this.#makeLive(child);
-    return ready.then(() => this.#flush());
+    return ready.then(() => this.#queue.flush());
   }
 
   /** Makes a process the live one: a new generation, and the watchdog's CPU clock follows it. */
@@ -371,40 +333,29 @@ export class ProcessBackend implements SandboxBackend {
       case "cap": {
         const started = performance.now();
         const answer = this.#bridge.capability(message.call);
-        const head = this.#pending[0];
+        const head = this.#queue.head;
         if (head !== undefined) head.capabilityMs += performance.now() - started;
         child.answerCapability(encodeCapabilityAnswer(answer));
         return;
       }
       case "res": {
-        this.#frames.received++;
-        for (const reply of message.replies) if (!this.#settleHead(child, reply)) return;
+        this.#queue.frameReceived();
+        for (const reply of message.replies) {
+          let settled: Pending;
+          try {
+            settled = this.#queue.settleHead(reply);
+          } catch (err) {
+            // A reply out of order or of the wrong shape: the protocol is broken.
+            if (!(err instanceof ModhostError)) throw err;
+            this.#onProtocolError(child, err);
+            return;
+          }
+          if (settled.request.op === "stop" && "instance" in settled.request.body) this.#timeouts.delete(settled.request.body.instance);
+        }
         this.#watchdog.arm();
         return;
       }
     }
-  }
-
-  /** Settles the head request with its reply; false (and the process is killed) when it is not the head's. */
-  #settleHead(child: SandboxProcess, reply: SandboxReply): boolean {
-    const head = this.#pending[0];
-    if (head === undefined || head.request.id !== reply.id) {
-      // Replies come strictly in order: any other means the protocol is broken.
-      this.#onProtocolError(child, new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process answered request ${reply.id} when ${head === undefined ? "none" : head.request.id} was due`));
-      return false;
-    }
-    try {
-      head.settle({ value: reply.value });
-    } catch (err) {
-      if (err instanceof ModhostError) {
-        this.#onProtocolError(child, err);
-        return false;
-      }
-      throw err;
-    }
-    this.#pending.shift();
-    if (head.request.op === "stop" && "instance" in head.request.body) this.#timeouts.delete(head.request.body.instance);
-    return true;
   }
 
   /** The process sent something the protocol does not allow: restart it (its requests count as lost to a crash). */
@@ -418,9 +369,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#watchdog.clear();
     this.#cpu?.close();
     this.#cpu = undefined;
-    const pending = this.#pending;
-    this.#pending = [];
-    this.#outbox = [];
+    const pending = this.#queue.takeAll();
     this.#timeouts.clear();
     this.#staged.clear();
     this.#specs.clear();
@@ -444,7 +393,7 @@ export class ProcessBackend implements SandboxBackend {
     const spare = delayMs === 0 ? this.#takeSpare() : undefined;
     if (spare !== undefined) {
       this.#makeLive(spare);
-      this.#flush();
+      this.#queue.flush();
     }
     const restarted =
       spare !== undefined
@@ -458,8 +407,4 @@ export class ProcessBackend implements SandboxBackend {
       for (const listener of this.#crashListeners) listener({ exitCode: null, signal: null, stderrTail: String(err) });
     });
   }
-}
-
-function isCrash<T>(reply: T | Crashed): reply is Crashed {
-  return typeof reply === "object" && reply !== null && "t" in reply && reply.t === "crash";
 }

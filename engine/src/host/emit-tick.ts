@@ -1,12 +1,43 @@
 import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
-import type { EmitResult } from "../model/mod-events.js";
+import type { EmitResult, TickEvent } from "../model/mod-events.js";
 import type { WireEvent } from "../model/wire.js";
 import type { ResultSink } from "../slot/event-queue.js";
 import type { ModSlot } from "../slot/mod-slot.js";
+import type { FleetHook } from "./fleet-hook.js";
 
 /** The longest event name emit() and emitMany() accept. */
 const MAX_EVENT_NAME = 256;
+
+/** Where emit() and emitMany() send: the slots and their event sequence numbers (the slot registry). */
+export interface EmitTarget {
+  nextSeq(): number;
+  slots(): Iterable<ModSlot>;
+}
+
+/** emit(): checks the event, then sends it (`fleet` counts the results); rejects with E_EVENT_INVALID, nothing sent. */
+export function emitEvent(target: EmitTarget, fleet: FleetHook | undefined, event: unknown, payload: unknown): Promise<EmitResult[]> {
+  let wire: WireEvent;
+  try {
+    wire = eventToWire(event, payload, () => target.nextSeq());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  const done = dispatchEvent(wire, target.slots());
+  return fleet === undefined ? done : done.then((results) => (fleet.record(results), results));
+}
+
+/** emitMany(): checks the whole tick, then sends it (`fleet` counts the results); rejects with E_EVENT_INVALID, nothing sent. */
+export function emitTick(target: EmitTarget, fleet: FleetHook | undefined, events: readonly TickEvent[]): Promise<EmitResult[][]> {
+  let wire: WireEvent[];
+  try {
+    wire = tickToWire(events, () => target.nextSeq());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  const done = dispatchTick(wire, target.slots());
+  return fleet === undefined ? done : done.then((results) => (results.forEach((r) => fleet.record(r)), results));
+}
 
 /**
  * Checks a tick and turns it into wire events (seq from `nextSeq`, one `now` for the whole tick).

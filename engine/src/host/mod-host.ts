@@ -1,25 +1,17 @@
 import { dirname, resolve } from "node:path";
 import { ModhostError, type ErrorInfo } from "../errors/modhost-error.js";
-import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
-import { ProcessBackend } from "../backends/process-backend.js";
-import { ProcessPool } from "../backends/process-pool.js";
-import type { ModHostOptions, ResolvedOptions } from "./host-options.js";
-import { assembleHost } from "./host-assembly.js";
-import type { HostMetrics, MetricsSnapshot } from "./host-metrics.js";
-import { prepareMod } from "./mod-loader.js";
+import { sandboxPidOf, sandboxPidsOf } from "../backends/sandbox-pids.js";
+import type { ModHostOptions } from "./host-options.js";
+import { assembleHost, type HostParts } from "./host-assembly.js";
+import type { MetricsSnapshot } from "./host-metrics.js";
 import type { EmitResult, TickEvent } from "../model/mod-events.js";
-import { dispatchEvent, dispatchTick, eventToWire, tickToWire } from "./emit-tick.js";
+import { emitEvent, emitTick } from "./emit-tick.js";
 import type { GameEventName, GamePayloadArgs, GameResult, GameTickEvent, GameTickResults, GameTypes, UntypedEventName, UntypedGame, UntypedTickEvent } from "../model/game-types.js";
 import type { SwapReport } from "../model/swap-report.js";
-import { SwapCoordinator } from "../swap/swap-coordinator.js";
-import { VersionTypeCheck } from "./version-type-check.js";
-import type { CapabilityGate } from "./capability-gate.js";
 import { throwCollected } from "../util/collected-errors.js";
 import { HostPackages } from "./host-packages.js";
-import type { HostEvents, ModHostEvents, ModInfo } from "./host-events.js";
-import { SlotRegistry } from "./slot-registry.js";
-import { VersionLedger, type VersionInfo } from "./version-ledger.js";
-import { listVersions, pendingVersion } from "./version-list.js";
+import type { ModHostEvents, ModInfo } from "./host-events.js";
+import type { VersionInfo } from "./version-ledger.js";
 import { startFleetHook, type FleetHook } from "./fleet-hook.js";
 
 export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-events.js";
@@ -30,34 +22,15 @@ export type { ModInfo, RecoveryEvent, LogEvent, ModHostEvents } from "./host-eve
  * `ModHost.create()`; release it with `close()`. `G` types `emit` for the game (see `GameTypes`).
  */
 export class ModHost<G extends GameTypes = UntypedGame> {
-  readonly #options: ResolvedOptions;
-  readonly #backend: SandboxBackend;
-  readonly #metrics: HostMetrics;
-  readonly #events: HostEvents;
-  readonly #typeCheck: VersionTypeCheck;
-  readonly #swaps: SwapCoordinator;
-  /** Answers the mods' capability calls (grants, caps, the game's failures and slowness); the sandbox bridge calls it directly. */
-  readonly #gate: CapabilityGate;
-  /** The loaded mods and the folders that failed, loading, resuming, watching. */
-  readonly #registry: SlotRegistry;
+  /** Options, event streams, capability gate, sandbox, swap line, slot registry, version history. */
+  readonly #parts: HostParts;
   #closed: Promise<void> | undefined;
   /** Signed packages: origins, tarball installs and the registry follower. */
   #packages: HostPackages | undefined;
-  /** When and how each version went live, and why a held one is held. */
-  readonly #ledger: VersionLedger;
   #fleet: FleetHook | undefined;
 
-  private constructor(options: ResolvedOptions, backend: SandboxBackend, metrics: HostMetrics, events: HostEvents, gate: CapabilityGate) {
-    this.#options = options;
-    this.#backend = backend;
-    this.#metrics = metrics;
-    this.#events = events;
-    this.#gate = gate;
-    this.#ledger = new VersionLedger((message) => events.log({ mod: "<stateDir>", level: "warn", message }));
-    this.#typeCheck = new VersionTypeCheck({ modTypes: options.modTypes, budgetMs: options.typecheckBudgetMs, memoryMb: options.typecheckMemoryMb, diskCache: options.diskCache ?? options.verdictCache });
-    this.#swaps = new SwapCoordinator({ typecheck: options.typecheck, prepare: (dir) => prepareMod(dir, options) }, (version, options) => this.#typeCheck.check(version, options), (report) => events.swap(report), (mod, message) => events.log({ mod, level: "warn", message }));
-    this.#registry = new SlotRegistry({ options, backend, metrics, events, swaps: this.#swaps, closed: () => this.#closed !== undefined });
-    events.on("swap", (report) => this.#ledger.note(report, this.#registry.get(report.mod)?.version.hash, false));
+  private constructor(parts: HostParts) {
+    this.#parts = parts;
   }
 
   /**
@@ -68,17 +41,17 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * `ModHost.create<{ events: { hit: { player: string } }; results: { hit: number } }>(options)`.
    */
   static async create<G extends GameTypes = UntypedGame>(options: ModHostOptions): Promise<ModHost<G>> {
-    const { resolved, metrics, events, gate, backend, folders, bindRegistry } = await assembleHost(options);
-    const host = new ModHost<G>(resolved, backend, metrics, events, gate);
-    const registry = host.#registry;
-    bindRegistry(registry);
+    let made: ModHost<G> | undefined;
+    const parts = await assembleHost(options, () => made !== undefined && made.#closed !== undefined);
+    const host = (made = new ModHost<G>(parts));
+    const { resolved, events, registry, versions, folders } = parts;
     try {
       if (resolved.stateDir !== undefined) {
         await registry.openState(resolved.stateDir);
-        await host.#ledger.attach(resolved.stateDir);
+        await versions.attach(resolved.stateDir);
       }
       await registry.loadAll(await folders);
-      for (const slot of registry.slots()) if (slot.status === "running") host.#ledger.noteStartup(slot.name, slot.version.hash);
+      versions.noteStartup(registry.slots());
       if (resolved.watch) await registry.watch();
       host.#packages = await HostPackages.open(resolved, {
         load: (dir) => host.load(dir),
@@ -109,14 +82,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
   emit<E extends GameEventName<G>>(event: E, ...payload: GamePayloadArgs<G, E>): Promise<EmitResult<GameResult<G, E>>[]>;
   emit(event: string, ...args: unknown[]): Promise<EmitResult[]> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emit() after close()"));
-    let wire;
-    try {
-      wire = eventToWire(event, args[0], () => this.#registry.nextSeq());
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    const done = dispatchEvent(wire, this.#registry.slots());
-    return this.#fleet === undefined ? done : done.then((results) => (this.#fleet?.record(results), results));
+    return emitEvent(this.#parts.registry, this.#fleet, event, args[0]);
   }
 
   /**
@@ -132,15 +98,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
   emitMany<const T extends readonly GameTickEvent<G>[]>(events: T): Promise<GameTickResults<G, T>>;
   emitMany(events: readonly TickEvent[]): Promise<EmitResult[][]> {
     if (this.#closed) return Promise.reject(new ModhostError("E_HOST_CLOSED", "emitMany() after close()"));
-    let wire;
-    try {
-      wire = tickToWire(events, () => this.#registry.nextSeq());
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    const done = dispatchTick(wire, this.#registry.slots());
-    const fleet = this.#fleet;
-    return fleet === undefined ? done : done.then((results) => (results.forEach((r) => fleet.record(r)), results));
+    return emitTick(this.#parts.registry, this.#fleet, events);
   }
 
   /**
@@ -148,7 +106,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * and for crash tests; killing it is survivable by design.
    */
   get sandboxPid(): number | undefined {
-    return this.#backend instanceof ProcessBackend || this.#backend instanceof ProcessPool ? this.#backend.pid : undefined;
+    return sandboxPidOf(this.#parts.backend);
   }
 
   /**
@@ -156,27 +114,25 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * to; empty with inline isolation). The first is `sandboxPid`.
    */
   get sandboxPids(): number[] {
-    if (this.#backend instanceof ProcessPool) return this.#backend.pids;
-    const pid = this.sandboxPid;
-    return pid === undefined ? [] : [pid];
+    return sandboxPidsOf(this.#parts.backend);
   }
 
   /** Counters for operators: events, errors by code, latency histograms, swaps, faults, journal. */
   metrics(): MetricsSnapshot {
     const registry = this.#packages?.metrics();
-    return { ...this.#metrics.snapshot(), capabilities: this.#gate.metrics(), ...(registry !== undefined ? { registry } : {}) };
+    return { ...this.#parts.metrics.snapshot(), capabilities: this.#parts.gate.metrics(), ...(registry !== undefined ? { registry } : {}) };
   }
 
   /** Heap used and limit of each running mod's isolate, in bytes. */
   heaps(): Promise<Record<string, { usedBytes: number; limitBytes: number }>> {
-    return this.#registry.heaps();
+    return this.#parts.registry.heaps();
   }
 
   /** Every mod found, with its version, status and hash. */
   mods(): ModInfo[] {
-    return this.#registry.list(
+    return this.#parts.registry.list(
       (slot) => this.#packages?.origin(slot.name, slot.version.manifest.version, slot.version.hash, slot.version.signed) ?? { source: "folder" },
-      (slot) => pendingVersion(slot, this.#ledger),
+      (slot) => this.#parts.versions.pending(slot),
     );
   }
 
@@ -187,12 +143,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    */
   async reload(name: string): Promise<SwapReport> {
     this.#checkOpen();
-    const slot = this.#registry.get(name);
-    if (slot !== undefined) return this.#swaps.reload(slot);
-    // A mod that failed to load: try its folder again.
-    const failed = this.#registry.failedFolder(name);
-    if (failed !== undefined) return this.#registry.loadFolder(failed);
-    throw new ModhostError("E_MOD_NOT_FOUND", `no mod named "${name}" is loaded`, { mod: name });
+    return this.#parts.registry.reload(name);
   }
 
   /**
@@ -204,10 +155,10 @@ export class ModHost<G extends GameTypes = UntypedGame> {
   async load(dir: string): Promise<SwapReport> {
     this.#checkOpen();
     const full = resolve(dir);
-    if (dirname(full) !== this.#options.modsDir) {
-      throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#options.modsDir}`);
+    if (dirname(full) !== this.#parts.resolved.modsDir) {
+      throw new ModhostError("E_MOD_NOT_FOUND", `${full} is not a folder directly inside modsDir ${this.#parts.resolved.modsDir}`);
     }
-    return this.#registry.loadFolder(full);
+    return this.#parts.registry.loadFolder(full);
   }
 
   /**
@@ -240,16 +191,13 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    */
   async rollback(name: string, options: { readonly to?: string } = {}): Promise<SwapReport> {
     this.#checkOpen();
-    return this.#swaps.rollback(this.#registry.slot(name), undefined, options.to);
+    return this.#parts.swaps.rollback(this.#parts.registry.slot(name), undefined, options.to);
   }
 
   /** Applies the patch held for approval (it asked for a new permission or a higher limit). */
   async approve(name: string): Promise<SwapReport> {
     this.#checkOpen();
-    const slot = this.#registry.slot(name);
-    const report = await this.#swaps.approve(slot);
-    if (report.ok) this.#ledger.note(report, slot.version.hash, true);
-    return report;
+    return this.#parts.versions.approve(this.#parts.registry.slot(name), this.#parts.swaps);
   }
 
   /**
@@ -258,8 +206,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    */
   versions(name: string): VersionInfo[] {
     this.#checkOpen();
-    const slot = this.#registry.slot(name);
-    return listVersions(slot, this.#ledger, (version) => this.#packages?.origin(name, version.manifest.version, version.hash, version.signed)?.source ?? "folder");
+    return this.#parts.versions.list(this.#parts.registry.slot(name), (version) => this.#packages?.origin(name, version.manifest.version, version.hash, version.signed)?.source ?? "folder");
   }
 
   /**
@@ -267,18 +214,18 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * as `by` by `versions()`, and kept in the stateDir with the rest of the version history.
    */
   noteVersionBy(mod: string, hash: string, by: string): void {
-    this.#ledger.noteBy(mod, hash, by);
+    this.#parts.versions.noteBy(mod, hash, by);
   }
 
   /** The event names each running mod handles, by mod (for consoles' completion). */
   handledEvents(): Record<string, readonly string[]> {
-    return this.#registry.handledEvents();
+    return this.#parts.registry.handledEvents();
   }
 
   /** A copy of a mod's current state (after every event emitted before this call). */
   async state(name: string): Promise<unknown> {
     this.#checkOpen();
-    return this.#registry.slot(name).state();
+    return this.#parts.registry.slot(name).state();
   }
 
   /**
@@ -289,11 +236,7 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    */
   async acceptStateLoss(name: string): Promise<ErrorInfo | undefined> {
     this.#checkOpen();
-    const slot = this.#registry.slot(name);
-    if (slot.status !== "faulted" || slot.lastError?.code !== "E_STATE_CORRUPT") {
-      throw new ModhostError("E_NOTHING_TO_ACCEPT", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
-    }
-    return slot.task(() => this.#registry.bringUp(slot, true));
+    return this.#parts.registry.acceptStateLoss(name);
   }
 
   /**
@@ -304,13 +247,13 @@ export class ModHost<G extends GameTypes = UntypedGame> {
    * "fault" listener attached at any later time as well; `mods()` lists those mods as faulted.
    */
   on<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
-    this.#events.on(event, listener);
+    this.#parts.events.on(event, listener);
     return this;
   }
 
   /** Unsubscribes a listener. */
   off<E extends keyof ModHostEvents>(event: E, listener: (...args: ModHostEvents[E]) => void): this {
-    this.#events.off(event, listener);
+    this.#parts.events.off(event, listener);
     return this;
   }
 
@@ -326,12 +269,12 @@ export class ModHost<G extends GameTypes = UntypedGame> {
       await this.#packages?.close().catch((err: unknown) => errors.push(err));
       // The watcher stops, and loads of new folders still under way end first, so the slots they
       // register are closed too (their callers get their reports or errors).
-      await this.#registry.stopLoading().catch((err: unknown) => errors.push(err));
-      await this.#registry.closeSlots(errors);
-      await this.#backend.close().catch((err: unknown) => errors.push(err));
-      await this.#registry.closeState(errors);
-      await this.#ledger.flush().catch((err: unknown) => errors.push(err));
-      await this.#typeCheck.close().catch((err: unknown) => errors.push(err));
+      await this.#parts.registry.stopLoading().catch((err: unknown) => errors.push(err));
+      await this.#parts.registry.closeSlots(errors);
+      await this.#parts.backend.close().catch((err: unknown) => errors.push(err));
+      await this.#parts.registry.closeState(errors);
+      await this.#parts.versions.flush().catch((err: unknown) => errors.push(err));
+      await this.#parts.typeCheck.close().catch((err: unknown) => errors.push(err));
       throwCollected(errors, "closing the host");
     })();
     return this.#closed;

@@ -1,29 +1,21 @@
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { ModVersion, PrepareResult } from "../compile/mod-version.js";
+import type { PrepareResult } from "../compile/mod-version.js";
 import { ModhostError, messageOf, type ErrorInfo } from "../errors/modhost-error.js";
 import { buildReport, type SwapReport } from "../model/swap-report.js";
-import { GroupCommit } from "../persist/group-commit.js";
-import { ModStore } from "../persist/mod-store.js";
 import { describeRecovery, type RecoveryReport } from "../persist/recovery-report.js";
-import { SharedJournal } from "../persist/shared-journal.js";
-import { redoSharedJournal } from "../persist/shared-journal-redo.js";
-import { openStateDir } from "../persist/state-dir.js";
-import { SHARED_JOURNAL_FOLDER } from "../persist/store-layout.js";
-import { VersionPruner } from "../persist/version-pruner.js";
-import { VersionStore } from "../persist/version-store.js";
 import type { ModOrigin } from "../registry/mod-origin.js";
 import type { SandboxBackend } from "../sandbox/sandbox-backend.js";
 import { ModSlot } from "../slot/mod-slot.js";
 import { locationOf } from "../slot/fault-event.js";
-import type { SlotPersistence } from "../slot/slot-context.js";
 import type { SwapCoordinator } from "../swap/swap-coordinator.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { ModsWatcher, type ModFolderChange } from "../watch/mods-watcher.js";
 import type { HostEvents, ModInfo } from "./host-events.js";
 import type { HostMetrics } from "./host-metrics.js";
 import type { ResolvedOptions } from "./host-options.js";
-import { prepareMod, prepareSources } from "./mod-loader.js";
+import { prepareMod } from "./mod-loader.js";
+import { compileRecoveredVersions } from "./recovered-versions.js";
+import { StateDirParts } from "./state-dir-parts.js";
 
 /** What the registry needs of the host. */
 export interface RegistryContext {
@@ -41,8 +33,8 @@ const HISTORY_SIZE = 5;
 
 /**
  * The host's mods: a slot per loaded mod and the folders that failed to load; loading (a folder
- * at a time, requests coalesced), bringing a slot up from the stateDir, the stateDir's shared
- * parts (version store, group commit, pruner) and the watcher of the mods folder.
+ * at a time, requests coalesced), bringing a slot up from the stateDir (whose parts it owns:
+ * host/state-dir-parts.ts) and the watcher of the mods folder.
  */
 export class SlotRegistry {
   readonly #ctx: RegistryContext;
@@ -56,9 +48,8 @@ export class SlotRegistry {
   readonly #queuedLoads = new Map<string, Promise<SwapReport>>();
   /** Every load not yet settled, for close(). */
   readonly #pendingLoads = new Set<Promise<SwapReport>>();
-  /** The stateDir's shared parts, when there is one. */
-  #state: { modsDir: string; versions: VersionStore; group: GroupCommit; pruner: VersionPruner; shared: SharedJournal | undefined } | undefined;
-  readonly #persistence = new Map<string, SlotPersistence>();
+  /** The stateDir's shared parts and the mods' stores, when there is a stateDir. */
+  #state: StateDirParts | undefined;
   /** The hash of each mod's folder version at load, to tell when the stateDir's live version differs. */
   readonly #folderHashes = new Map<string, string>();
   /** What recovery found for each mod, by name. */
@@ -85,8 +76,30 @@ export class SlotRegistry {
   }
 
   /** The folder of a mod that failed to load, by its name. */
-  failedFolder(name: string): string | undefined {
+  #failedFolder(name: string): string | undefined {
     return [...this.#failed.entries()].find(([, info]) => info.name === name)?.[0];
+  }
+
+  /** Reloads a loaded mod, or tries again the folder of one that failed to load; throws E_MOD_NOT_FOUND. */
+  reload(name: string): Promise<SwapReport> {
+    const slot = this.#slots.get(name);
+    if (slot !== undefined) return this.#ctx.swaps.reload(slot);
+    const failed = this.#failedFolder(name);
+    if (failed !== undefined) return this.loadFolder(failed);
+    throw new ModhostError("E_MOD_NOT_FOUND", `no mod named "${name}" is loaded`, { mod: name });
+  }
+
+  /**
+   * Continues a mod faulted with E_STATE_CORRUPT from its last good point, in the slot's queue;
+   * throws E_NOTHING_TO_ACCEPT when it is not faulted so. Resolves with its error if it still
+   * cannot start, undefined once it runs.
+   */
+  acceptStateLoss(name: string): Promise<ErrorInfo | undefined> {
+    const slot = this.slot(name);
+    if (slot.status !== "faulted" || slot.lastError?.code !== "E_STATE_CORRUPT") {
+      throw new ModhostError("E_NOTHING_TO_ACCEPT", `mod ${name} is ${slot.status}${slot.lastError ? ` (${slot.lastError.code})` : ""}, not faulted with E_STATE_CORRUPT: there is no loss to accept`, { mod: name });
+    }
+    return slot.task(() => this.#bringUp(slot, true));
   }
 
   /** Every mod found (loaded or not), sorted by name; `originOf` says where a loaded one's live version came from. */
@@ -135,24 +148,8 @@ export class SlotRegistry {
 
   /** Opens the stateDir's shared parts (before any mod loads). */
   async openState(stateDir: string): Promise<void> {
-    const { modsDir } = await openStateDir(stateDir);
-    const versions = await VersionStore.open(stateDir);
-    const pruner = new VersionPruner(
-      versions,
-      modsDir,
-      (hash) => [...this.#slots.values()].some((slot) => slot.referencedVersions().has(hash)),
-      (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "warn", message: `pruning unused versions failed: ${err.message}` }),
-    );
-    // Before any mod recovers: put back into the mods' segments what a machine crash took from them.
-    const walDir = join(stateDir, SHARED_JOURNAL_FOLDER);
-    const redo = await redoSharedJournal(walDir, modsDir);
-    for (const warning of redo.warnings) this.#ctx.events.log({ mod: "<stateDir>", level: "warn", message: `shared journal: ${warning}` });
-    const onSync = (ms: number): void => this.#ctx.metrics.journalSync(ms);
-    const shared =
-      this.#ctx.options.durability === "batch"
-        ? await SharedJournal.open(walDir, { onSync, onError: (err) => this.#ctx.events.log({ mod: "<stateDir>", level: "error", message: `shared journal: ${err.message}` }) })
-        : undefined;
-    this.#state = { modsDir, versions, group: new GroupCommit(onSync), pruner, shared };
+    const { options, metrics, events } = this.#ctx;
+    this.#state = await StateDirParts.open(stateDir, { options, metrics, events, referenced: (hash) => [...this.#slots.values()].some((slot) => slot.referencedVersions().has(hash)) });
   }
 
   /** Registers prepared folders (in folder order, so which of two same-named folders wins is deterministic) and brings them up. */
@@ -161,13 +158,13 @@ export class SlotRegistry {
     await Promise.all(
       slots.map(async (slot) => {
         if (slot === undefined) return;
-        const error = await this.bringUp(slot);
+        const error = await this.#bringUp(slot);
         // A mod that could not come up at create() (init threw or timed out, refused by the
         // type-check, state unreadable) is a fault: the host keeps it for late "fault" listeners.
         if (error !== undefined) this.#ctx.events.fault({ mod: slot.name, version: slot.version.manifest.version, code: error.code, message: error.message, quarantined: false, ...locationOf(error) });
       }),
     );
-    this.#state?.pruner.request();
+    this.#state?.requestPrune();
   }
 
   /** Watches the mods folder: reload a changed mod, load a new one, unload a removed one. */
@@ -184,8 +181,8 @@ export class SlotRegistry {
   }
 
   /** Starts a slot: from its stateDir if it has state there, with init() otherwise. */
-  async bringUp(slot: ModSlot, acceptLoss = false): Promise<ErrorInfo | undefined> {
-    const persistence = this.#persistence.get(slot.name);
+  async #bringUp(slot: ModSlot, acceptLoss = false): Promise<ErrorInfo | undefined> {
+    const persistence = this.#state?.opened(slot.name);
     if (persistence === undefined) return this.#startFresh(slot);
     let outcome;
     try {
@@ -200,23 +197,8 @@ export class SlotRegistry {
     if (outcome.kind === "fresh") return this.#startFresh(slot);
     const recovered = outcome.recovered;
     this.#seq = Math.max(this.#seq, recovered.maxSeq);
-    const hashes = new Set<string>([recovered.checkpoint.version, ...(recovered.meta?.history ?? [])]);
-    for (const entry of recovered.entries) if (entry.kind !== "event") hashes.add(entry.version);
-    const versions = new Map<string, ModVersion>();
-    for (const hash of hashes) {
-      if (hash === slot.version.hash) {
-        versions.set(hash, slot.version);
-        continue;
-      }
-      const stored = await persistence.versions.read(hash).catch((err: unknown) => err as Error);
-      if (stored instanceof Error) {
-        if (recovered.meta?.history.includes(hash) && hash !== recovered.checkpoint.version) continue; // history is best effort
-        return slot.failResume({ code: "E_STATE_CORRUPT", message: stored.message, mod: slot.name });
-      }
-      const result = await prepareSources(slot.version.dir, stored.manifest, new Map(Object.entries(stored.files)), this.#ctx.options);
-      if (!result.ok) return slot.failResume({ ...result.error, message: `the stored version ${stored.manifest.version} (${hash.slice(0, 12)}) no longer loads: ${result.error.message}` });
-      versions.set(hash, result.version);
-    }
+    const versions = await compileRecoveredVersions(slot.version, slot.name, recovered, persistence.versions, this.#ctx.options);
+    if (!(versions instanceof Map)) return slot.failResume(versions);
     const error = await slot.resume({ recovered, versions });
     if (error === undefined && slot.version.hash !== this.#folderHashes.get(slot.name)) {
       this.#ctx.events.log({ mod: slot.name, level: "info", message: `resumed version ${slot.version.manifest.version} from the stateDir; the folder holds other code: reload to swap it in` });
@@ -261,20 +243,7 @@ export class SlotRegistry {
 
   /** Flushes and closes the stateDir's parts (after the slots and the sandbox); failures go to `errors`. */
   async closeState(errors: unknown[]): Promise<void> {
-    await this.#state?.group.drain().catch((err: unknown) => errors.push(err));
-    await this.#state?.pruner.close().catch((err: unknown) => errors.push(err));
-    // Together: with the shared journal each close syncs its mod's segment (100 mods: 100 syncs).
-    let flushed = true;
-    await Promise.all(
-      [...this.#persistence.values()].map((persistence) =>
-        persistence.store.close().catch((err: unknown) => {
-          flushed = false;
-          errors.push(err);
-        }),
-      ),
-    );
-    // Every store synced its own segments: the shared journal's copy is no longer needed.
-    await this.#state?.shared?.close(flushed).catch((err: unknown) => errors.push(err));
+    await this.#state?.close(errors);
   }
 
   /**
@@ -309,7 +278,7 @@ export class SlotRegistry {
     const startedAt = performance.now();
     const result = await prepareMod(dir, this.#ctx.options);
     const slot = this.#register(dir, result);
-    const error = slot === undefined ? this.#failed.get(dir)?.error : await this.bringUp(slot);
+    const error = slot === undefined ? this.#failed.get(dir)?.error : await this.#bringUp(slot);
     const common = {
       mod: result.ok ? result.version.manifest.name : result.name,
       from: "",
@@ -346,7 +315,7 @@ export class SlotRegistry {
     const { options, events, swaps } = this.#ctx;
     const slot: ModSlot = new ModSlot(version, {
       backend: this.#ctx.backend,
-      persistence: this.#persistFor(name),
+      persistence: this.#state?.persistFor(name),
       checkpointEvery: options.checkpointEvery,
       checkpointIntervalMs: options.checkpointIntervalMs,
       quarantineAfter: options.quarantineAfter,
@@ -360,7 +329,7 @@ export class SlotRegistry {
         events.recovery({ mod, kind: ok ? "storage-restored" : "storage-failed", message });
       },
       restored: (mod, replayed) => events.recovery({ mod, kind: "restored", message: `restored from its checkpoint, ${replayed} journaled events replayed`, replayed }),
-      versionsChanged: () => this.#state?.pruner.request(),
+      versionsChanged: () => this.#state?.requestPrune(),
       // Straight to the swap coordinator's line for this mod: the host facade is not in the path.
       probationFailed: (reason) => {
         events.log({ mod: name, level: "warn", message: `rolling back: ${reason}` });
@@ -389,19 +358,6 @@ export class SlotRegistry {
 
   #byDir(dir: string): ModSlot | undefined {
     return [...this.#slots.values()].find((s) => s.version.dir === dir);
-  }
-
-  /** The store of a mod, opened on first use (stores are created lazily per mod name). */
-  #persistFor(name: string): SlotPersistence | undefined {
-    const state = this.#state;
-    if (state === undefined) return undefined;
-    let persistence = this.#persistence.get(name);
-    if (persistence === undefined) {
-      persistence = { store: ModStore.openSync(state.modsDir, name, this.#ctx.options.durability, state.group, this.#ctx.metrics, state.shared), versions: state.versions };
-      persistence.store.onPruned = () => state.pruner.request();
-      this.#persistence.set(name, persistence);
-    }
-    return persistence;
   }
 }
 
