@@ -11,7 +11,7 @@ import { CpuWatchdog, DEFAULT_WATCHDOG_BACKSTOP_FACTOR } from "./cpu-watchdog.js
 import { ProcessSpare } from "./process-spare.js";
 import { LiveSpecs } from "./live-specs.js";
 import { RequestWatchdog } from "./request-watchdog.js";
-import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
+import { RequestBudgets, restoredSpec } from "./request-budgets.js";
 
 /**
  * Runs isolates in a supervised child process. The requests made in one turn of the event loop
@@ -45,10 +45,12 @@ export class ProcessBackend implements SandboxBackend {
   readonly #specs = new LiveSpecs();
   /** Time limit of the version staged in an instance, which becomes its limit on commit. */
   readonly #staged = new Map<string, number>();
+  readonly #budgets: RequestBudgets;
 
   private constructor(bridge: SandboxBridge, options: ProcessBackendOptions) {
     this.#bridge = bridge;
     this.#options = options;
+    this.#budgets = new RequestBudgets(options.wallBackstopFactor);
     this.#queue = new RequestQueue({ child: () => this.#child, armWatchdog: () => this.#watchdog.arm() });
     this.#watchdog = new RequestWatchdog(options.graceMs, {
       head: () => this.#queue.head,
@@ -100,23 +102,12 @@ export class ProcessBackend implements SandboxBackend {
     return this.#spare?.ready ?? false;
   }
 
-  /**
-   * The watchdog budget of a start, stage or adopt: up to two timed calls (loading the modules,
-   * then init/migrate/import), each with a limit of 10x the call limit (sandbox/mod-instance.ts)
-   * that may run to its wall backstop when the machine starves the sandbox, and a start cut while
-   * starved runs once more in backstop mode (sandbox/instance-registry.ts): four backstops. A
-   * budget from the call limit alone killed a sandbox that was only stopping a spinning init.
-   */
-  #startBudgetMs(callTimeoutMs: number): number {
-    return 4 * backstopWallMs(callTimeoutMs * 10, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR) + 1000;
-  }
-
   onCrash(listener: (info: CrashInfo) => void): void {
     this.#crashListeners.push(listener);
   }
 
   async start(spec: LoadSpec, seed: readonly number[], init: StateInit): Promise<SandboxOutcome<StartedInstance>> {
-    const reply = await this.#request("start", { spec, seed, init }, this.#startBudgetMs(spec.callTimeoutMs));
+    const reply = await this.#request("start", { spec, seed, init }, this.#budgets.start(spec.callTimeoutMs));
     if (isCrash(reply)) {
       return { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was starting" } };
     }
@@ -130,24 +121,13 @@ export class ProcessBackend implements SandboxBackend {
   }
 
   async restore(request: RestoreRequest): Promise<RestoreOutcome> {
-    // The watchdog's budget is what the start, dispatches, stages and commits would have had one by one.
-    let timeout = request.spec.callTimeoutMs;
-    let live = request.spec;
-    let budget = this.#startBudgetMs(timeout);
-    for (const step of request.steps) {
-      if (step.kind === "events") budget += this.#dispatchBudgetMs(timeout, step.events.length);
-      else {
-        budget += this.#startBudgetMs(step.spec.callTimeoutMs) + (step.mode.kind === "migrate" ? step.spec.callTimeoutMs * 10 : 100);
-        timeout = step.spec.callTimeoutMs;
-        live = step.spec;
-      }
-    }
-    const reply = await this.#request("restore", request, budget);
+    const reply = await this.#request("restore", request, this.#budgets.restore(request));
     if (isCrash(reply)) {
       return { kind: "start-failed", start: { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the mod was restoring" } } };
     }
     if (reply.kind === "ok") {
-      this.#timeouts.set(reply.value.id, timeout);
+      const live = restoredSpec(request);
+      this.#timeouts.set(reply.value.id, live.callTimeoutMs);
       this.#specs.started(reply.value.id, live);
       this.#spare?.started(request.spec.memoryMb);
       this.#options.sharedSpare?.started(request.spec.memoryMb);
@@ -155,20 +135,10 @@ export class ProcessBackend implements SandboxBackend {
     return reply;
   }
 
-  /**
-   * The watchdog budget of a dispatch: its events' limits, plus one call at the wall backstop (the
-   * rerun of an event cut while starved, sandbox/cpu-budget.ts, may get that much CPU if the
-   * machine went idle meanwhile).
-   */
-  #dispatchBudgetMs(timeout: number, events: number): number {
-    const perCall = Math.ceil(timeout * 1.1 + 1);
-    return events * perCall + backstopWallMs(perCall, this.#options.wallBackstopFactor ?? DEFAULT_WALL_BACKSTOP_FACTOR);
-  }
-
   async dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { results: [], stop: "disposed" };
-    const budget = this.#dispatchBudgetMs(timeout, events.length);
+    const budget = this.#budgets.dispatch(timeout, events.length);
     const reply = await this.#request("dispatch", { instance: id, events, replay }, budget);
     if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
     return reply;
@@ -184,7 +154,7 @@ export class ProcessBackend implements SandboxBackend {
   async stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed", error: { code: "E_INTERNAL", message: "the instance is gone" } };
-    const reply = await this.#request("stage", { instance: id, spec }, this.#startBudgetMs(spec.callTimeoutMs));
+    const reply = await this.#request("stage", { instance: id, spec }, this.#budgets.start(spec.callTimeoutMs));
     if (isCrash(reply)) return { kind: reply.culprit ? "crashed" : "lost", error: { code: "E_SANDBOX_CRASHED", message: "the sandbox process died while the new version was loading" } };
     if (reply.kind === "ok") {
       this.#staged.set(id, spec.callTimeoutMs);
@@ -196,8 +166,7 @@ export class ProcessBackend implements SandboxBackend {
   async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const budget = mode.kind === "migrate" ? (this.#staged.get(id) ?? timeout) * 10 : 100;
-    const reply = await this.#request("commit", { instance: id, mode }, budget);
+    const reply = await this.#request("commit", { instance: id, mode }, this.#budgets.commit(mode, this.#staged.get(id) ?? timeout));
     if (isCrash(reply)) return { kind: "disposed" };
     if (reply.kind === "ok") {
       this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
@@ -213,7 +182,7 @@ export class ProcessBackend implements SandboxBackend {
   async adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request("adopt", { instance: id, init }, this.#startBudgetMs(timeout));
+    const reply = await this.#request("adopt", { instance: id, init }, this.#budgets.start(timeout));
     return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 
@@ -237,8 +206,7 @@ export class ProcessBackend implements SandboxBackend {
 
   async locate(request: LocateRequest): Promise<HotSpot | null> {
     if (this.#closing) return null;
-    // A start, then at most one limit of the located call (sandbox/timeout-locator.ts).
-    const reply = await this.#request("locate", request, this.#startBudgetMs(request.spec.callTimeoutMs) + request.spec.callTimeoutMs * 2);
+    const reply = await this.#request("locate", request, this.#budgets.locate(request.spec));
     return isCrash(reply) ? null : reply;
   }
 

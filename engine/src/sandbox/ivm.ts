@@ -10,6 +10,7 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
+import { IsolateProfiler, type LineTicks } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
 let ivmModule: Ivm | undefined;
@@ -108,26 +109,6 @@ export interface ModuleSet {
 
 let nextGeneration = 1;
 
-/**
- * Ticks the CPU profiler counted on one line of one script (`url` is the isolate's filename of
- * the script; `line` is 1-based, in the code as compiled into the isolate).
- */
-export interface LineTicks {
-  readonly url: string;
-  readonly line: number;
-  readonly ticks: number;
-}
-
-/** The inspector session of an isolate made with a profiler (see IsolateHandle.createProfiled). */
-interface ProfilerSession {
-  readonly session: IvmTypes.InspectorSession;
-  readonly pending: Map<number, (message: string) => void>;
-  next: number;
-}
-
-/** Sampling interval of the profiler (µs): a time limit of 50 ms gives a few hundred samples. */
-const PROFILER_INTERVAL_US = 100;
-
 /** One isolate with one context. The owner must call dispose(). */
 export class IsolateHandle {
   readonly generation = nextGeneration++;
@@ -137,7 +118,7 @@ export class IsolateHandle {
   readonly #moduleSets = new Set<ModuleSet>();
   readonly #untrack = trackResource("isolate");
   #disposed = false;
-  #profiler: ProfilerSession | undefined;
+  #profiler: IsolateProfiler | undefined;
 
   private constructor(isolate: IvmTypes.Isolate, context: IvmTypes.Context) {
     this.#isolate = isolate;
@@ -161,15 +142,7 @@ export class IsolateHandle {
         handle.dispose();
         return undefined;
       }
-      const session = isolate.createInspectorSession();
-      const profiler: ProfilerSession = { session, pending: new Map(), next: 1 };
-      session.onResponse = (callId, message) => {
-        const resolve = profiler.pending.get(callId);
-        profiler.pending.delete(callId);
-        resolve?.(message);
-      };
-      session.onNotification = () => undefined;
-      handle.#profiler = profiler;
+      handle.#profiler = new IsolateProfiler(isolate.createInspectorSession());
       return handle;
     } catch (err) {
       if (handle !== undefined) handle.dispose();
@@ -188,12 +161,8 @@ export class IsolateHandle {
   startProfiler(): void {
     const profiler = this.#profiler;
     if (profiler === undefined || this.disposed) return;
-    guardSigprof();
-    const send = (method: string, params: Readonly<Record<string, unknown>>): void => profiler.session.dispatchProtocolMessage(JSON.stringify({ id: profiler.next++, method, params }));
     const start = this.callback(() => {
-      send("Profiler.enable", {});
-      send("Profiler.setSamplingInterval", { interval: PROFILER_INTERVAL_US });
-      send("Profiler.start", {});
+      profiler.sendStart();
       return undefined;
     });
     // The loop gives V8 the stack checks where the interrupt runs (else the next call runs it, also here).
@@ -202,19 +171,8 @@ export class IsolateHandle {
 
   /** Stops the profiler and returns the ticks it counted per line of each script, most first. */
   async stopProfiler(): Promise<LineTicks[]> {
-    const reply = await this.#inspect("Profiler.stop");
-    return lineTicksOf(reply);
-  }
-
-  /** Sends one inspector command and waits for its answer (JSON text; undefined once disposed). */
-  #inspect(method: string, params: Readonly<Record<string, unknown>> = {}): Promise<unknown> {
-    const profiler = this.#profiler;
-    if (profiler === undefined || this.disposed) return Promise.resolve(undefined);
-    const id = profiler.next++;
-    return new Promise((resolve) => {
-      profiler.pending.set(id, (message) => resolve(JSON.parse(message) as unknown));
-      profiler.session.dispatchProtocolMessage(JSON.stringify({ id, method, params }));
-    });
+    if (this.#profiler === undefined || this.disposed) return [];
+    return this.#profiler.stop();
   }
 
   /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
@@ -335,14 +293,9 @@ export class IsolateHandle {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#untrack();
-    const profiler = this.#profiler;
-    if (profiler !== undefined) {
-      this.#profiler = undefined;
-      // The session goes before its isolate: disposed after it, it never returns.
-      profiler.session.dispose();
-      for (const resolve of profiler.pending.values()) resolve("{}");
-      profiler.pending.clear();
-    }
+    // The session goes before its isolate: disposed after it, it never returns.
+    this.#profiler?.dispose();
+    this.#profiler = undefined;
     for (const set of [...this.#moduleSets]) set.release();
     if (!this.#isolate.isDisposed) {
       for (const handle of this.#held.splice(0)) {
@@ -366,38 +319,6 @@ export class IsolateHandle {
       return classify(err, this.#isolate);
     }
   }
-}
-
-let sigprofGuarded = false;
-
-/**
- * V8's sampler signals the sampled thread with SIGPROF and puts back the previous handler when it
- * stops; a signal still on its way then meets that handler. Without one, SIGPROF's default action
- * ends the process (seen here: "Profiling timer expired"). Node's listener makes it harmless. Set
- * once per process, on the first profiled isolate.
- */
-function guardSigprof(): void {
-  if (sigprofGuarded) return;
-  sigprofGuarded = true;
-  process.on("SIGPROF", () => undefined);
-}
-
-/** The line ticks of a `Profiler.stop` answer (inspector protocol: `positionTicks` lines are 1-based). */
-function lineTicksOf(reply: unknown): LineTicks[] {
-  const nodes = (reply as { result?: { profile?: { nodes?: unknown } } } | undefined)?.result?.profile?.nodes;
-  if (!Array.isArray(nodes)) return [];
-  const byLine = new Map<string, LineTicks>();
-  for (const node of nodes as { callFrame?: { url?: unknown }; positionTicks?: unknown }[]) {
-    const url = node.callFrame?.url;
-    if (typeof url !== "string" || url === "" || !Array.isArray(node.positionTicks)) continue;
-    for (const tick of node.positionTicks as { line?: unknown; ticks?: unknown }[]) {
-      if (typeof tick.line !== "number" || typeof tick.ticks !== "number") continue;
-      const key = `${url}\n${tick.line}`;
-      const seen = byLine.get(key);
-      byLine.set(key, { url, line: tick.line, ticks: (seen?.ticks ?? 0) + tick.ticks });
-    }
-  }
-  return [...byLine.values()].sort((a, b) => b.ticks - a.ticks);
 }
 
 /** Maps an isolated-vm failure to an outcome; rethrows anything unrecognised. */

@@ -1,0 +1,72 @@
+/**
+ * The watchdog budget of each request the process backend sends (backends/request-watchdog.ts):
+ * how long the sandbox may take to answer before it is presumed wedged. Each budget covers every
+ * timed call the request makes, at its wall backstop (sandbox/cpu-budget.ts), because a starved
+ * machine may stretch a healthy call that far; a budget from the call limits alone killed sandboxes
+ * that were only slow.
+ */
+import type { LoadSpec } from "../model/wire.js";
+import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
+import type { CommitMode, RestoreRequest } from "../sandbox/sandbox-backend.js";
+
+/** What a commit of a handover costs at most (ms): no mod code runs. */
+const HANDOVER_BUDGET_MS = 100;
+
+/** Budgets for one backend's wall backstop factor. */
+export class RequestBudgets {
+  readonly #backstopFactor: number;
+
+  constructor(wallBackstopFactor = DEFAULT_WALL_BACKSTOP_FACTOR) {
+    this.#backstopFactor = wallBackstopFactor;
+  }
+
+  /**
+   * A start, stage or adopt: up to two timed calls (loading the modules, then init/migrate/import),
+   * each with a limit of 10x the call limit (sandbox/mod-instance.ts) that may run to its wall
+   * backstop, and a start cut while starved runs once more in backstop mode
+   * (sandbox/instance-registry.ts): four backstops.
+   */
+  start(callTimeoutMs: number): number {
+    return 4 * backstopWallMs(callTimeoutMs * 10, this.#backstopFactor) + 1000;
+  }
+
+  /**
+   * A dispatch: its events' limits, plus one call at the wall backstop (the rerun of an event cut
+   * while starved may get that much CPU if the machine went idle meanwhile).
+   */
+  dispatch(callTimeoutMs: number, events: number): number {
+    const perCall = Math.ceil(callTimeoutMs * 1.1 + 1);
+    return events * perCall + backstopWallMs(perCall, this.#backstopFactor);
+  }
+
+  /** A commit: a migration runs mod code under 10x the staged version's limit; a handover does not. */
+  commit(mode: CommitMode, stagedCallTimeoutMs: number): number {
+    return mode.kind === "migrate" ? stagedCallTimeoutMs * 10 : HANDOVER_BUDGET_MS;
+  }
+
+  /** A restore: what its start, dispatches, stages and commits would have had one by one. */
+  restore(request: RestoreRequest): number {
+    let timeout = request.spec.callTimeoutMs;
+    let budget = this.start(timeout);
+    for (const step of request.steps) {
+      if (step.kind === "events") budget += this.dispatch(timeout, step.events.length);
+      else {
+        budget += this.start(step.spec.callTimeoutMs) + this.commit(step.mode, step.spec.callTimeoutMs);
+        timeout = step.spec.callTimeoutMs;
+      }
+    }
+    return budget;
+  }
+
+  /** A timeout's location (sandbox/timeout-locator.ts): a start, then at most one limit of the located call. */
+  locate(spec: LoadSpec): number {
+    return this.start(spec.callTimeoutMs) + spec.callTimeoutMs * 2;
+  }
+}
+
+/** The version a restore leaves live: its last version step's, or the one it starts from. */
+export function restoredSpec(request: RestoreRequest): LoadSpec {
+  let live = request.spec;
+  for (const step of request.steps) if (step.kind === "version") live = step.spec;
+  return live;
+}
