@@ -80,9 +80,12 @@ describe("process backend: one frame each way per turn", () => {
     const [first, spinner, last] = await dispatchAll(b, ids, [event(1, "inc"), event(2, "hit")]);
     expect(b.frames).toEqual({ sent: before.sent + 1, received: before.received + 1 });
     expect(first).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }] });
-    expect(spinner?.stop).toBe("timeout");
     expect(spinner?.results).toEqual([{ ok: true, value: 1 }]); // the event before the overrun ran
     expect(last).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }] });
+    // On a starved machine the cut is judged "lost" (sandbox/cpu-budget.ts: not the mod's fault);
+    // the slot runs that event again, in backstop mode, where a cut is final.
+    const stop = spinner?.stop === "lost" ? (await b.dispatch(ids[1] as string, [event(2, "hit")], false)).stop : spinner?.stop;
+    expect(stop).toBe("timeout");
     expect(b.pid).toBe(pid);
   });
 

@@ -359,7 +359,11 @@ describe("seeded random generator", () => {
       } };`), callTimeoutMs: 200, maxBytes: 1_000_000 }, bridge, [1, 2, 3, 4]);
     instances.push(i);
     expect(i.initState(1000).kind).toBe("ok");
-    expect(i.dispatch([ev(1, "stuck")], false).stop).toBe("timeout");
+    // On a starved machine the cut is judged "lost" (sandbox/cpu-budget.ts); the rerun of the same
+    // event runs in backstop mode, where a cut is final: stopped deep inside a walk either way.
+    let stuck = i.dispatch([ev(1, "stuck")], false);
+    if (stuck.stop === "lost") stuck = i.dispatch([ev(1, "stuck")], false);
+    expect(stuck.stop).toBe("timeout");
     const out = i.dispatch([ev(2, "deep")], false);
     expect(out.stop).toBeUndefined();
     expect(out.resultsJson).toContain('"ok":true');
