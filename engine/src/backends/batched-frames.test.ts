@@ -105,7 +105,7 @@ describe("process backend: one frame each way per turn", () => {
     // the mod after the culprit, so that its owner runs both events again from its checkpoint.
     expect(first).toEqual({ results: [], stop: "lost" });
     expect(last).toEqual({ results: [], stop: "lost" });
-    expect(crashes).toEqual([expect.objectContaining({ culprit: ids[1], signal: "SIGKILL" })]);
+    expect(crashes).toEqual([expect.objectContaining({ culprit: ids[1], signal: "SIGKILL", stderrTail: expect.stringMatching(/killed by the watchdog: request \d+ ran \d+ ms \(allowed \d+ ms/) })]);
     expect(b.generation).toBe(generation + 1);
     expect(b.pid).not.toBe(pid);
     // The new process answers a new instance of each.

@@ -45,6 +45,11 @@ export class CpuWatchdog {
     return watchdogRemainingMs(wall, this.#clock.waitSinceMs(sinceMs), budgetMs, this.#backstopFactor);
   }
 
+  /** How long (ms) the sandbox's main thread waited for a CPU since `sinceMs` (undefined: unknown). */
+  waitedMs(sinceMs: number): number | undefined {
+    return this.#clock.waitSinceMs(sinceMs);
+  }
+
   close(): void {
     this.#clock.close();
   }

@@ -56,7 +56,10 @@ export class ProcessBackend implements SandboxBackend {
       head: () => this.#queue.head,
       running: () => this.#runningRequest(),
       clock: () => this.#cpu,
-      kill: () => this.#child?.kill(),
+      kill: (reason) => {
+        this.#child?.note(reason);
+        this.#child?.kill();
+      },
     });
   }
 

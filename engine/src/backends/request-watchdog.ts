@@ -27,8 +27,8 @@ export interface WatchdogTarget {
   running(): WatchedRequest | undefined;
   /** The CPU clock of the live sandbox process (undefined: wall time only). */
   clock(): CpuWatchdog | undefined;
-  /** Kills the live sandbox process. */
-  kill(): void;
+  /** Kills the live sandbox process; `reason` says why (it goes with the crash's report). */
+  kill(reason: string): void;
 }
 
 /**
@@ -102,10 +102,15 @@ export class RequestWatchdog {
     }
     // Charge wall time minus the sandbox's wait for a CPU, up to a wall backstop.
     const cpu = this.#target.clock();
+    const allowedMs = watched.budgetMs + this.#graceMs + watched.creditedMs;
     if (cpu !== undefined) {
-      const more = cpu.remainingMs(this.#watchedSince, watched.budgetMs + this.#graceMs + watched.creditedMs);
+      const more = cpu.remainingMs(this.#watchedSince, allowedMs);
       if (more > 0) return this.#wait(Math.max(20, more));
     }
-    this.#target.kill();
+    // Said with the crash: a wedged process and a starved one (waits near the wall time) differ here.
+    const wallMs = Math.round(performance.now() - this.#watchedSince);
+    const waitedMs = cpu?.waitedMs(this.#watchedSince);
+    const waited = waitedMs === undefined ? "" : `, ${Math.round(waitedMs)} ms of it waiting for a CPU`;
+    this.#target.kill(`killed by the watchdog: request ${watched.request.id} ran ${wallMs} ms (allowed ${Math.round(allowedMs)} ms${waited})`);
   }
 }
