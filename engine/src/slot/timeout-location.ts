@@ -2,6 +2,7 @@ import type { ModVersion } from "../compile/mod-version.js";
 import { originalPosition } from "../compile/source-position.js";
 import type { WireError } from "../model/wire.js";
 import type { HotSpot, LocateRequest, SandboxBackend } from "../sandbox/sandbox-backend.js";
+import { describeThrown } from "../util/describe-thrown.js";
 import { handlerDeclaration } from "./handler-declaration.js";
 
 /** A failure as an event's result carries it: a WireError, which may hold a .ts position known without a stack. */
@@ -18,12 +19,13 @@ export type LocatedFailure = WireError;
  */
 export async function locatedTimeout(backend: SandboxBackend, version: ModVersion, failure: LocatedFailure, request: LocateRequest): Promise<LocatedFailure> {
   let spot: HotSpot | null;
+  // The location is a nicety: when finding it fails, the timeout is reported all the same, and says why.
+  let why = "a run to find it did not reproduce";
   try {
     spot = await backend.locate(request);
   } catch (err) {
-    // The location is a nicety: the timeout is reported all the same, as for a run that found nothing.
     spot = null;
-    void err;
+    why = `a run to find it failed: ${describeThrown(err)}`;
   }
   const module = spot === null ? undefined : version.modules.find((m) => m.path === spot.file);
   // Only a line the source map covers: else the frame would be left as compiled-JS text.
@@ -31,8 +33,14 @@ export async function locatedTimeout(backend: SandboxBackend, version: ModVersio
     return { code: failure.code, message: failure.message, stack: `${failure.code}: ${failure.message}\n    at ${spot.file}:${spot.line}:1` };
   }
   const handler = request.event?.name;
-  const declared = handler === undefined ? undefined : await handlerDeclaration(version, handler).catch(() => undefined);
+  if (handler === undefined) return failure;
+  let declared: Awaited<ReturnType<typeof handlerDeclaration>>;
+  try {
+    declared = await handlerDeclaration(version, handler);
+  } catch (err) {
+    return { ...failure, message: `${failure.message} (where it looped is unknown: ${why}; finding on.${handler}'s declaration failed: ${describeThrown(err)})` };
+  }
   if (declared === undefined) return failure;
   const where = `${declared.file}:${declared.line}:${declared.column + 1}`;
-  return { ...failure, message: `${failure.message} (where it looped is unknown: a run to find it did not reproduce; on.${handler} is declared at ${where})`, file: declared.file, line: declared.line, column: declared.column };
+  return { ...failure, message: `${failure.message} (where it looped is unknown: ${why}; on.${handler} is declared at ${where})`, file: declared.file, line: declared.line, column: declared.column };
 }
