@@ -1,6 +1,6 @@
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
-import { locateTimeout } from "../sandbox/timeout-locator.js";
+import { locateInChild } from "./locator-process.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
 
@@ -52,7 +52,8 @@ export class InlineBackend implements SandboxBackend {
     return Promise.resolve(this.#registry.heap(id));
   }
   locate(request: LocateRequest): Promise<HotSpot | null> {
-    return locateTimeout(request);
+    // In a child process, never in the game's: the profiled replay can crash its process (backends/locator-process.ts).
+    return locateInChild(request);
   }
   stop(id: string): Promise<void> {
     this.#registry.stop(id);

@@ -12,6 +12,7 @@ import { ProcessSpare } from "./process-spare.js";
 import { LiveSpecs } from "./live-specs.js";
 import { RequestWatchdog } from "./request-watchdog.js";
 import { RequestBudgets, restoredSpec } from "./request-budgets.js";
+import { locateInChild } from "./locator-process.js";
 
 /**
  * Runs isolates in a supervised child process. The requests made in one turn of the event loop
@@ -209,8 +210,8 @@ export class ProcessBackend implements SandboxBackend {
 
   async locate(request: LocateRequest): Promise<HotSpot | null> {
     if (this.#closing) return null;
-    const reply = await this.#request("locate", request, this.#budgets.locate(request.spec));
-    return isCrash(reply) ? null : reply;
+    // In a process of its own: the profiled replay can crash its process (backends/locator-process.ts).
+    return locateInChild(request);
   }
 
   async stop(id: string): Promise<void> {

@@ -15,6 +15,7 @@ import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreO
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
 import { ProcessBackend } from "./process-backend.js";
+import { locateInChild } from "./locator-process.js";
 import type { ProcessBackendOptions } from "./process-backend-options.js";
 import { SharedSpare } from "./shared-spare.js";
 
@@ -238,9 +239,8 @@ export class ProcessPool implements SandboxBackend {
   /** Locates on the member the mod is placed on (its crash then counts where the mod's would). */
   async locate(request: LocateRequest): Promise<HotSpot | null> {
     if (this.#closing) return null;
-    // No member to run it on: the error goes with the timeout (slot/timeout-location.ts says why it has no line).
-    const backend = await this.#place(request.spec.name).ready;
-    return backend.locate(request);
+    // In a process of its own, not on a member: the profiled replay can crash its process (backends/locator-process.ts).
+    return locateInChild(request);
   }
 
   async stop(id: string): Promise<void> {

@@ -6,7 +6,6 @@
 import { readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import { locateTimeout } from "../sandbox/timeout-locator.js";
 import type { SandboxBridge } from "../model/wire.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { prewarm } from "./prewarm.js";
@@ -82,22 +81,9 @@ function reply(id: number, valueJson: string): void {
   replies.push(`{"id":${id},"value":${valueJson}}`);
 }
 
-/**
- * Runs one request and writes its reply; the switch narrows each request to its body. A locate
- * waits for the inspector between its calls, so it answers later (a promise): the requests after
- * it wait (see run()), so replies stay in order.
- */
-function handle(request: SandboxRequest): Promise<void> | void {
+/** Runs one request and writes its reply; the switch narrows each request to its body. */
+function handle(request: SandboxRequest): void {
   switch (request.op) {
-    case "locate":
-      return locateTimeout(request.body).then(
-        (spot) => answer(request, spot),
-        (err: unknown) => {
-          // A failed profiler run only costs the location; the request is answered all the same.
-          process.stderr.write(`locating a timeout failed: ${err instanceof Error ? err.message : String(err)}\n`);
-          answer(request, null);
-        },
-      );
     case "start":
       return answer(request, registry.start(request.body.spec, request.body.seed, request.body.init));
     case "restore":
@@ -145,51 +131,23 @@ function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): 
 let lingering: NodeJS.Timeout | undefined;
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
-/** Requests of the frames received, run in order from `head` (`first` marks the first of a frame). */
-const waiting: { readonly request: SandboxRequest; readonly first: boolean }[] = [];
-let head = 0;
-/** A locate is running: the requests after it wait (it answers later, and replies go in order). */
-let locating = false;
-
-/** Runs the waiting requests in order, until one answers later (a locate). */
-function run(): void {
-  while (!locating && head < waiting.length) {
-    const { request, first } = waiting[head++] as (typeof waiting)[number];
+const decoder = new FrameDecoder((json) => {
+  const requests = decodeRequestFrame(json);
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i] as SandboxRequest;
     // The first request of a frame needs no record: every request before it was answered, so
     // the host takes the first unanswered one for the culprit. A record costs a system call
     // (measured here: 2.5-3 us of CPU, 25-50 us of wall time on a loaded machine), so a frame of
     // one request, the awaited single emit, pays none.
-    if (!first) markRunning(request.id);
+    if (i > 0) markRunning(request.id);
     if (lingering === undefined && request.op !== "pool" && request.op !== "preload") {
       // The restores of a crash come at once, or when their mods next get an event: soon.
       lingering = setTimeout(() => registry.preload([], []), PRELOAD_LINGER_MS);
       lingering.unref();
     }
-    const later = handle(request);
-    if (later instanceof Promise) {
-      locating = true;
-      flushReplies();
-      void later.then(() => {
-        locating = false;
-        // The request after it was not answered when it began: it needs its record.
-        const next = waiting[head];
-        if (next !== undefined) waiting[head] = { request: next.request, first: false };
-        run();
-      });
-    }
-  }
-  if (head === waiting.length) {
-    waiting.length = 0;
-    head = 0;
+    handle(request);
   }
   flushReplies();
-}
-
-const decoder = new FrameDecoder((json) => {
-  const requests = decodeRequestFrame(json);
-  const idle = !locating && head === waiting.length;
-  for (let i = 0; i < requests.length; i++) waiting.push({ request: requests[i] as SandboxRequest, first: i === 0 && idle });
-  run();
 });
 input.on("data", (chunk: Buffer) => decoder.push(chunk));
 input.on("end", () => {

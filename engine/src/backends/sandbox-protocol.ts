@@ -9,7 +9,7 @@
  * all is well, so writing it wakes nobody).
  */
 import { ModhostError } from "../errors/modhost-error.js";
-import type { AdoptInit, CommitMode, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
+import type { AdoptInit, CommitMode, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { CapabilityAnswer, CapabilityCall, DispatchResult, LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
 
@@ -44,7 +44,6 @@ export interface SandboxProtocol {
   heap: { request: { readonly instance: string }; reply: HeapFigures | null };
   stop: { request: { readonly instance: string }; reply: null };
   /** A timed-out call run again, profiled, in a throwaway isolate (sandbox/timeout-locator.ts). */
-  locate: { request: LocateRequest; reply: HotSpot | null };
   /**
    * To a spare process only (backends/warm-spare.ts): make `count` isolates with `memoryMb` ahead
    * of need (sandbox/isolate-pool.ts). Never answered: it is sent outside the request queue, and a
@@ -164,7 +163,6 @@ const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is Re
   adopt: (v): v is ReplyOf<"adopt"> => isOutcome(v),
   heap: (v): v is HeapFigures | null => v === null || (isRecord(v) && typeof v.usedBytes === "number" && typeof v.limitBytes === "number"),
   stop: (v): v is null => v === null,
-  locate: (v): v is HotSpot | null => v === null || (isRecord(v) && typeof v.file === "string" && typeof v.line === "number"),
   // Any reply to a request that is never answered is a broken protocol.
   pool: (_v): _v is never => false,
   preload: (_v): _v is never => false,

@@ -8,6 +8,9 @@ import { handlerDeclaration } from "./handler-declaration.js";
 /** A failure as an event's result carries it: a WireError, which may hold a .ts position known without a stack. */
 export type LocatedFailure = WireError;
 
+/** Why a timeout has no line when the run to find it completed without reaching the mod's code. */
+const NOT_REPRODUCED = "a run to find it did not reproduce";
+
 /**
  * A timeout, located. isolated-vm stops a timed-out call without a stack, so the call runs again
  * in a throwaway profiled isolate (`backend.locate`, sandbox/timeout-locator.ts). Found: the
@@ -20,7 +23,7 @@ export type LocatedFailure = WireError;
 export async function locatedTimeout(backend: SandboxBackend, version: ModVersion, failure: LocatedFailure, request: LocateRequest): Promise<LocatedFailure> {
   let spot: HotSpot | null;
   // The location is a nicety: when finding it fails, the timeout is reported all the same, and says why.
-  let why = "a run to find it did not reproduce";
+  let why = NOT_REPRODUCED;
   try {
     spot = await backend.locate(request);
   } catch (err) {
@@ -33,7 +36,7 @@ export async function locatedTimeout(backend: SandboxBackend, version: ModVersio
     return { code: failure.code, message: failure.message, stack: `${failure.code}: ${failure.message}\n    at ${spot.file}:${spot.line}:1` };
   }
   const handler = request.event?.name;
-  if (handler === undefined) return failure;
+  if (handler === undefined) return spot === null && why !== NOT_REPRODUCED ? { ...failure, message: `${failure.message} (where it looped is unknown: ${why})` } : failure;
   let declared: Awaited<ReturnType<typeof handlerDeclaration>>;
   try {
     declared = await handlerDeclaration(version, handler);
