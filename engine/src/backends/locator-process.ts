@@ -10,6 +10,7 @@ import type { HotSpot, LocateRequest } from "../sandbox/sandbox-backend.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { RequestBudgets } from "./request-budgets.js";
+import { isolateChildEnv } from "./isolate-child-env.js";
 
 /** Output over this is not a hot spot: the child is killed and the location given up. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -43,9 +44,7 @@ class LocatorCrash extends Error {}
 
 function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
   const budgetMs = budgets.locate(request.spec) + PROCESS_START_MS;
-  const env = { ...process.env };
-  // Process-wide V8 flags would show up inside the isolate: the locator gets none but its own.
-  delete env.NODE_OPTIONS;
+  const env = isolateChildEnv();
   const child = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
   const untrack = trackResource("locator-process");
   return new Promise<HotSpot | null>((resolve, reject) => {

@@ -9,6 +9,7 @@ import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
 import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
+import { isolateChildEnv } from "./isolate-child-env.js";
 
 /**
  * Opens the progress file of a new sandbox process (fd 6 there, backends/sandbox-protocol.ts) and
@@ -71,9 +72,7 @@ export class SandboxProcess {
    * throw-away mod before it says ready (backends/prewarm.ts).
    */
   static start(generation: number, listener: SandboxProcessListener, prewarm = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
-    const env = { ...process.env };
-    // Process-wide V8 flags show up inside every isolate: the sandbox gets none but its own.
-    delete env.NODE_OPTIONS;
+    const env = isolateChildEnv();
     const args = ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
     const progressFd = openProgressFile();
     let proc: ChildProcess;
