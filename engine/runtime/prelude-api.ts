@@ -73,10 +73,11 @@ export interface StageConfig {
 }
 
 /**
- * The host's log callback. Level "dropped" carries the count of lines the prelude dropped. Answers
- * "drop" when the mod is over its log rate: the prelude then drops the rest of the call's lines.
+ * The host's log callback. Level "dropped" carries the count of lines the prelude dropped. `seq`
+ * is the event that logged the line (-1 outside an event). Answers "drop" when the mod is over its
+ * log rate: the prelude then drops the rest of the call's lines.
  */
-export type LogBridge = (level: string, message: string) => "drop" | undefined;
+export type LogBridge = (level: string, message: string, seq: number) => "drop" | undefined;
 
 /**
  * The host's capability callback; `elapsedMs` is real time since the event began (for the host's

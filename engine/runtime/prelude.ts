@@ -500,7 +500,7 @@ interface ModDefinition {
       let message = "";
       for (let i = 0; i < args.length && message.length <= config.maxBytes; i++) message += (i ? " " : "") + formatLogArg(args[i], config.maxBytes);
       if (message.length > config.maxBytes) message = ReflectApply(StringSlice, message, [0, config.maxBytes]) + "…[truncated]";
-      if (log(level, message) === "drop") logsMuted = true;
+      if (log(level, message, currentSeq) === "drop") logsMuted = true;
     };
   }
   const modConsole = ObjectFreeze({
@@ -833,7 +833,7 @@ interface ModDefinition {
       currentSeq = -1;
       finalRefusal = undefined;
       // Lines dropped here are counted in the sandbox's "N log lines dropped" summary.
-      if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`);
+      if (droppedLogs > 0 && log) log("dropped", `${droppedLogs}`, -1);
       sliceFinished = true;
       return okReply<SliceFields, string>(`,"done":${i}`, sliceText);
     },

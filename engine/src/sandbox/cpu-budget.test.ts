@@ -29,18 +29,18 @@ describe("cpu budget math", () => {
     expect(cutVerdict(300, undefined, 50, 10)).toBe("timeout"); // no schedstat: wall time rules
   });
 
-  it("reruns an event cut while starved once in backstop mode", () => {
+  it("reruns an event cut while starved once in backstop mode, with the lines its cut attempt sent", () => {
     const starved = new StarvedEvents(2);
-    expect(starved.take("m", [{ seq: 1 }], 0)).toBe(false);
-    starved.add("m", 7);
-    expect(starved.take("other", [{ seq: 7 }], 0)).toBe(false);
-    expect(starved.take("m", [{ seq: 6 }, { seq: 7 }], 1)).toBe(true);
-    expect(starved.take("m", [{ seq: 7 }], 0)).toBe(false); // once
+    expect(starved.take("m", [{ seq: 1 }], 0)).toBeUndefined();
+    starved.add("m", 7, 3);
+    expect(starved.take("other", [{ seq: 7 }], 0)).toBeUndefined();
+    expect(starved.take("m", [{ seq: 6 }, { seq: 7 }], 1)).toEqual(new Map([[7, 3]]));
+    expect(starved.take("m", [{ seq: 7 }], 0)).toBeUndefined(); // once
     starved.add("m", 1);
     starved.add("m", 2);
     starved.add("m", 3); // bounded: the oldest goes
-    expect(starved.take("m", [{ seq: 1 }], 0)).toBe(false);
-    expect(starved.take("m", [{ seq: 2 }, { seq: 3 }], 0)).toBe(true);
+    expect(starved.take("m", [{ seq: 1 }], 0)).toBeUndefined();
+    expect(starved.take("m", [{ seq: 2 }, { seq: 3 }], 0)).toEqual(new Map([[2, 0], [3, 0]]));
   });
 });
 

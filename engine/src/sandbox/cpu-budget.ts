@@ -161,35 +161,43 @@ export function threadBudget(): CpuBudget {
 
 /**
  * Remembers the events whose call was cut while starved, so that their rerun (after the owner
- * restored the instance) happens in backstop mode, once. Bounded: the oldest entries go first.
+ * restored the instance) happens in backstop mode, once, and does not send again the log lines
+ * the cut attempt already sent. Bounded: the oldest entries go first.
  */
 export class StarvedEvents {
-  readonly #keys = new Set<string>();
+  /** `${mod}\0${seq}` -> how many log lines the cut attempt of that event sent. */
+  readonly #linesSent = new Map<string, number>();
   readonly #max: number;
 
   constructor(max = 1024) {
     this.#max = max;
   }
 
-  add(mod: string, seq: number): void {
+  add(mod: string, seq: number, linesSent = 0): void {
     const key = `${mod}\u0000${seq}`;
-    this.#keys.delete(key);
-    this.#keys.add(key);
-    if (this.#keys.size > this.#max) {
-      const oldest = this.#keys.values().next().value;
-      if (oldest !== undefined) this.#keys.delete(oldest);
+    this.#linesSent.delete(key);
+    this.#linesSent.set(key, linesSent);
+    if (this.#linesSent.size > this.#max) {
+      const oldest = this.#linesSent.keys().next().value;
+      if (oldest !== undefined) this.#linesSent.delete(oldest);
     }
   }
 
   /**
-   * True (once) if one of the events from index `from` on had its call cut while starved: the
-   * call that reruns it gets the backstop. Free when nothing was starved.
+   * Once, for the events from index `from` on whose call was cut while starved: each one's seq and
+   * the log lines its cut attempt sent (the call that reruns them gets the backstop and skips those
+   * lines). Undefined, and free, when none was.
    */
-  take(mod: string, events: readonly { readonly seq: number }[], from: number): boolean {
-    if (this.#keys.size === 0) return false;
-    let found = false;
+  take(mod: string, events: readonly { readonly seq: number }[], from: number): ReadonlyMap<number, number> | undefined {
+    if (this.#linesSent.size === 0) return undefined;
+    let found: Map<number, number> | undefined;
     for (let i = from; i < events.length; i++) {
-      if (this.#keys.delete(`${mod}\u0000${(events[i] as { seq: number }).seq}`)) found = true;
+      const seq = (events[i] as { seq: number }).seq;
+      const key = `${mod}\u0000${seq}`;
+      const lines = this.#linesSent.get(key);
+      if (lines === undefined) continue;
+      this.#linesSent.delete(key);
+      (found ??= new Map()).set(seq, lines);
     }
     return found;
   }

@@ -48,6 +48,14 @@ export class IsolateCallbacks {
   readonly #uncharged = new Map<number, number>();
   /** The event whose time budget ran out inside a capability call: it is stopped as a timeout. */
   #cutSeq: number | undefined;
+  /** The event that sent the dispatch's last log line (-1: none yet), and how many it sent. */
+  #lineSeq = -1;
+  #linesOfSeq = 0;
+  /**
+   * The rerun of events cut while starved: per seq, how many of its first lines the cut attempt
+   * already sent (the rerun runs the same code on the same restored state, so it logs them again).
+   */
+  #repeated: Map<number, number> | undefined;
 
   constructor(bridge: SandboxBridge, logs: LogBudget, spec: () => LoadSpec) {
     this.#bridge = bridge;
@@ -71,6 +79,18 @@ export class IsolateCallbacks {
     this.#dispatching = events;
     if (this.#uncharged.size > 0) this.#uncharged.clear();
     this.#cutSeq = undefined;
+    this.#lineSeq = -1;
+    this.#linesOfSeq = 0;
+  }
+
+  /** The rerun of events cut while starved: per seq, the first lines not to send again. */
+  skipRepeatedLines(linesSent: ReadonlyMap<number, number>): void {
+    this.#repeated = new Map(linesSent);
+  }
+
+  /** How many log lines event `seq` sent in the dispatch in progress (0 if it was not the last to log). */
+  linesSentBy(seq: number): number {
+    return this.#lineSeq === seq ? this.#linesOfSeq : 0;
   }
 
   /** Is `seq` an event of the dispatch in progress? */
@@ -102,6 +122,7 @@ export class IsolateCallbacks {
     this.#dispatching = undefined;
     if (this.#uncharged.size > 0) this.#uncharged.clear();
     this.#cutSeq = undefined;
+    this.#repeated = undefined;
     this.#sendLogSummary();
   }
 
@@ -110,17 +131,32 @@ export class IsolateCallbacks {
    * sandbox; the answer "drop" tells the prelude to drop the rest of this call's lines itself.
    * Level "dropped" carries the count of lines the prelude dropped.
    */
-  onLog(level: unknown, message: unknown): "drop" | undefined {
+  onLog(level: unknown, message: unknown, seq?: unknown): "drop" | undefined {
     if (!this.#attached || this.#replaying) return undefined;
     if (level === "dropped" && typeof message === "string") {
       this.#logs.countDropped(Math.max(0, Math.min(1e9, Number(message) || 0)));
       return undefined;
     }
     if (typeof level !== "string" || typeof message !== "string" || !LOG_LEVELS.has(level)) return undefined;
+    const lineSeq = typeof seq === "number" ? seq : -1;
+    if (this.#repeated !== undefined && this.#skipRepeated(lineSeq)) return undefined;
     if (!this.#logs.admit(message.length)) return "drop";
     this.#sendLogSummary();
     this.#sendLog(level, message);
+    if (lineSeq !== this.#lineSeq) {
+      this.#lineSeq = lineSeq;
+      this.#linesOfSeq = 0;
+    }
+    this.#linesOfSeq++;
     return undefined;
+  }
+
+  /** Is this line of event `seq` one its starved attempt already sent? (Then it is counted off.) */
+  #skipRepeated(seq: number): boolean {
+    const left = this.#repeated?.get(seq);
+    if (left === undefined || left <= 0) return false;
+    this.#repeated?.set(seq, left - 1);
+    return true;
   }
 
   #sendLogSummary(): void {

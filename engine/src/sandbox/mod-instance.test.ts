@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ModInstance } from "./mod-instance.js";
+import { starvedEvents } from "./cpu-budget.js";
 import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
 
 const instances: ModInstance[] = [];
@@ -137,5 +138,18 @@ describe("mod instance", () => {
     const i = start(`export default { on: { go(s, e, ctx) { console.log("hi", { a: 1 }); return ctx.host.say(1, "x"); } } };`, { permissions: ["say"] });
     expect(results(i.dispatch([ev(1, "go")], false).resultsJson)[0]?.value).toBe('say[1,"x"]');
     expect(logs).toEqual(['info:hi {"a":1}']);
+  });
+  it("the rerun of an event cut while starved does not send again the lines its cut attempt sent", () => {
+    const i = start(`import { defineMod } from "@modhost/sdk";
+      export default defineMod({ init: () => ({ n: 0 }), on: { talk(s) { s.n++; console.log("line 1 of", s.n); console.log("line 2 of", s.n); console.log("line 3 of", s.n); return s.n; } } });`);
+    // As after a starved cut of event 8 that had sent two lines, and a restore of the state before it.
+    starvedEvents.add("m", 8, 2);
+    logs.length = 0;
+    const out = i.dispatch([ev(7, "talk"), ev(8, "talk")], false);
+    expect(out.stop).toBeUndefined();
+    expect(logs).toEqual(["info:line 1 of 1", "info:line 2 of 1", "info:line 3 of 1", "info:line 3 of 2"]);
+    logs.length = 0;
+    i.dispatch([ev(9, "talk")], false);
+    expect(logs).toEqual(["info:line 1 of 3", "info:line 2 of 3", "info:line 3 of 3"]);
   });
 });

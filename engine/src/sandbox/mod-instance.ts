@@ -95,7 +95,7 @@ export class ModInstance {
     }
     const holder: { instance?: ModInstance } = {};
     const callbacks = new IsolateCallbacks(bridge, logs, () => holder.instance?.spec ?? spec);
-    const logFn = isolate.callback((level, message) => callbacks.onLog(level, message));
+    const logFn = isolate.callback((level, message, seq) => callbacks.onLog(level, message, seq));
     const capFn = isolate.callback((seq, permission, argsJson, elapsedMs) => callbacks.onCapability(seq, permission, argsJson, elapsedMs));
     const booted = callPrelude(isolate, api, "boot", [logFn, capFn, JSON.stringify(seed)], 1000);
     if (booted.kind !== "ok") return callFailure(booted, spec, "starting the sandbox", "E_MOD_LOAD_THREW");
@@ -241,7 +241,9 @@ export class ModInstance {
         const number = ++this.#slices;
         const call = () => callPrelude(this.#isolate, this.#api, "dispatch", [batch, sliceMs, number], timeout + sliceMs);
         // The rerun of an event cut while starved (sandbox/cpu-budget.ts) runs with the wall backstop, once.
-        const out = starvedEvents.take(this.spec.name, events, done) ? threadBudget().inBackstop(call) : call();
+        const rerun = starvedEvents.take(this.spec.name, events, done);
+        if (rerun !== undefined) this.#callbacks.skipRepeatedLines(rerun);
+        const out = rerun !== undefined ? threadBudget().inBackstop(call) : call();
         if (out.kind === "ok") {
           const slice = decodeSlice(out.value);
           if (slice === undefined) return this.#failRest(events, parts, done, finish, "the sandbox runtime answered with an unreadable slice");
@@ -262,7 +264,7 @@ export class ModInstance {
             // Cut without having had its limit of CPU (a starved machine, not the mod): the state
             // is tainted, so the owner restores it and runs the rest again ("lost", no fault).
             const culprit = events[done];
-            if (culprit !== undefined) starvedEvents.add(this.spec.name, culprit.seq);
+            if (culprit !== undefined) starvedEvents.add(this.spec.name, culprit.seq, this.#callbacks.linesSentBy(culprit.seq));
             return finish("lost");
           }
           if (!sliceRanToEnd) return finish("timeout");
