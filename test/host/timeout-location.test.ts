@@ -145,3 +145,83 @@ describe.each(ISOLATIONS)("E_TIMEOUT location (%s isolation)", (isolation) => {
     expect(host.mods().find((m) => m.name === "late")).toMatchObject({ status: "faulted", error: { code: "E_TIMEOUT" } });
   });
 });
+
+// A version 1 that runs, and versions 2 that loop where a swap runs their code: top-level code
+// (while staged), and migrate() (the state's shape changed, so the swap migrates).
+const COUNTER = `import { defineMod } from "@modhost/sdk";
+type S = { n: number };
+export default defineMod<S>({ init: () => ({ n: 0 }), on: { inc: (s) => ++s.n } });
+`;
+const STAGE_LOOP = `import { defineMod } from "@modhost/sdk";
+let ready = false;
+while (!ready) {
+  ready = Math.random() > 2;
+}
+type S = { n: number };
+export default defineMod<S>({ init: () => ({ n: 0 }), on: { inc: (s) => ++s.n } });
+`;
+const MIGRATE_LOOP = `import { defineMod } from "@modhost/sdk";
+type S = { n: number; seen: number };
+export default defineMod<S>({
+  init: () => ({ n: 0, seen: 0 }),
+  migrate(old: unknown) {
+    const s = old as S;
+    while (s.n >= 0) {
+      s.seen = (s.seen + 1) % 5;
+    }
+    return s;
+  },
+  on: { inc: (s) => ++s.n },
+});
+`;
+
+describe.each(ISOLATIONS)("E_TIMEOUT location in a swap (%s isolation)", (isolation) => {
+  let mods: ModsDir;
+  let host: ModHost;
+
+  beforeAll(async () => {
+    mods = await makeModsDir({
+      staged: simpleMod("staged", COUNTER, LOAD_LIMITS),
+      inplace: simpleMod("inplace", COUNTER, LOAD_LIMITS),
+      fresh: simpleMod("fresh", COUNTER, LOAD_LIMITS),
+    });
+    host = await ModHost.create({ modsDir: mods.dir, isolation, typecheck: "off" });
+  });
+  afterAll(async () => {
+    await host?.close();
+    await mods?.cleanup();
+  });
+
+  /** Writes version 2 of `name` (with `limits` in its mod.json) and reloads it: refused, and version 1 stays live. */
+  async function refusedReload(name: string, main: string, limits = LOAD_LIMITS.limits) {
+    expect(await host.emit("inc")).toContainEqual(expect.objectContaining({ mod: name, ok: true }));
+    const manifest = { name, version: "2.0.0", entry: "main.ts", permissions: [], limits };
+    await writeFile(join(mods.dir, name, "mod.json"), JSON.stringify(manifest));
+    await writeFile(join(mods.dir, name, "main.ts"), main);
+    let report = await host.reload(name);
+    // A new memory limit waits for the operator; approving it runs the swap.
+    if (report.error?.code === "E_APPROVAL_REQUIRED") report = await host.approve(name);
+    expect(report.ok).toBe(false);
+    expect(host.mods().find((m) => m.name === name)).toMatchObject({ status: "running", version: "1.0.0" });
+    return report.error;
+  }
+
+  it("names the line of a top-level loop in a version being staged", async () => {
+    const error = await refusedReload("staged", STAGE_LOOP);
+    expect(error).toMatchObject({ code: "E_TIMEOUT", file: "main.ts" });
+    expect([3, 4]).toContain(error?.line);
+  });
+
+  it("names the line of a loop in migrate() run on the live state (the state before it is restored first)", async () => {
+    const error = await refusedReload("inplace", MIGRATE_LOOP);
+    expect(error).toMatchObject({ code: "E_MIGRATION_FAILED", file: "main.ts" });
+    expect([7, 8]).toContain(error?.line);
+    expect(error?.message).toMatch(/migration time limit/);
+  });
+
+  it("names the line of a loop in migrate() run in a fresh isolate (a new memory limit)", async () => {
+    const error = await refusedReload("fresh", MIGRATE_LOOP, { ...LOAD_LIMITS.limits, memoryMb: 48 });
+    expect(error).toMatchObject({ code: "E_MIGRATION_FAILED", file: "main.ts" });
+    expect([7, 8]).toContain(error?.line);
+  });
+});

@@ -58,7 +58,15 @@ export interface LocateRequest {
   readonly now: number;
   readonly snapshot?: StateSnapshot;
   readonly event?: WireEvent;
+  /** With no event: which call timed out (default: a start, the modules then init()). */
+  readonly call?: LocateCall;
 }
+
+/**
+ * A located call other than an event or a start: "load", a staged version's modules only (its
+ * top-level code); "migrate", migrate() from `fromVersion` on the request's snapshot.
+ */
+export type LocateCall = { readonly kind: "load" } | { readonly kind: "migrate"; readonly fromVersion: string };
 
 /**
  * Where a timed-out call spent its time: the line of the mod's compiled code (`file` is the

@@ -55,6 +55,13 @@ function run(isolate: IsolateHandle, request: LocateRequest): boolean {
   // The start itself ran out of time (a top-level loop), or failed.
   if (opened.kind !== "ok") return opened.kind === "timeout" && threadBudget().lastCutStarved;
   const instance = opened.value;
+  const call = request.call;
+  if (call?.kind === "load") return false; // the modules loaded in time: it did not reproduce
+  if (call?.kind === "migrate") {
+    if (request.snapshot === undefined) return false;
+    const out = instance.migrateState(request.snapshot.state, call.fromVersion, request.now);
+    return out.kind === "timeout" && threadBudget().lastCutStarved;
+  }
   if (request.event === undefined) {
     const out = instance.initState(request.now);
     return out.kind === "timeout" && threadBudget().lastCutStarved;

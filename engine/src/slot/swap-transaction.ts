@@ -4,6 +4,7 @@ import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { SwapPlan } from "../model/swap-plan.js";
 import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 import type { StateSnapshot } from "../model/wire.js";
+import type { LocateCall } from "../sandbox/sandbox-backend.js";
 import { failureIn, type SandboxFailure } from "../sandbox/sandbox-outcome.js";
 import { Probation } from "../swap/probation.js";
 import type { EventQueue } from "./event-queue.js";
@@ -11,12 +12,15 @@ import { randomSeed } from "./live-instance.js";
 import type { Recovery } from "./recovery.js";
 import { MAX_TRANSITIONS, storedVersion, type SlotJournal, type TransitionEntry } from "./slot-journal.js";
 import { migrationError } from "./slot-errors.js";
+import { locatedTimeout } from "./timeout-location.js";
 import type { SlotState } from "./slot-state.js";
 
 type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
-type Staged = { ok: true; instance: string; events: readonly string[] } | { ok: false; error: ErrorInfo };
+/** A refusal; a timeout's `locate` finds where it looped, after the barrier (events are not held for it). */
+type Refused = { ok: false; error: ErrorInfo; locate?: () => Promise<ErrorInfo> };
+type Staged = { ok: true; instance: string; events: readonly string[] } | Refused;
 type FreshStaged = { readonly id: string; readonly generation: number; readonly events: readonly string[] };
-type Committed = { ok: true; events: readonly string[] } | { ok: false; error: ErrorInfo };
+type Committed = { ok: true; events: readonly string[] } | Refused;
 
 /** One swap in progress: its plan, its phase timings, and the two ways it ends. */
 class SwapRun {
@@ -108,21 +112,41 @@ export class SwapTransaction {
     const fresh = next.spec.memoryMb !== from.spec.memoryMb || (heap !== undefined && heap.usedBytes > 0.8 * heap.limitBytes);
     const staged = fresh ? await this.#stageFresh(next) : await this.#queue.task(() => this.#stage(next));
     run.phases.stage = performance.now() - stageStart;
-    if (!staged.ok) return run.rejected(staged.error);
+    if (!staged.ok) return run.rejected(staged.locate ? await staged.locate() : staged.error);
 
     // Commit: a barrier in the queue.
-    return this.#queue.task(async () => {
+    let refused: { locate: () => Promise<ErrorInfo>; pauseMs: number } | undefined;
+    const report = await this.#queue.task(async () => {
       const barrier = performance.now();
       const outcome = "fresh" in staged ? await this.#commitFresh(next, plan, staged.fresh) : await this.#commitStaged(next, plan, staged);
       run.phases.commit = performance.now() - barrier;
       const pauseMs = performance.now() - barrier;
-      if (!outcome.ok) return run.rejected(outcome.error, pauseMs);
+      if (!outcome.ok) {
+        if (outcome.locate) refused = { locate: outcome.locate, pauseMs };
+        return run.rejected(outcome.error, pauseMs);
+      }
       this.#adopt(next, from, plan.kind, outcome.events);
       const done = run.report({ to: next, pauseMs });
       // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
       if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
       return done;
     });
+    return refused === undefined ? report : run.rejected(await refused.locate(), refused.pauseMs);
+  }
+
+  /**
+   * A refusal for a call into `next` that failed; a timeout also gets a `locate` that runs the call
+   * again in a throwaway profiled isolate (slot/timeout-location.ts) to find the line it looped on.
+   */
+  #refused(next: ModVersion, error: ErrorInfo, timedOut: boolean, call: LocateCall, snapshot?: StateSnapshot): Refused {
+    if (!timedOut) return { ok: false, error };
+    const slot = this.#slot;
+    const locate = async (): Promise<ErrorInfo> => {
+      const request = { spec: next.spec, seed: snapshot?.rng ?? [0, 0, 0, 1], now: Date.now(), call, ...(snapshot !== undefined ? { snapshot } : {}) };
+      const located = await locatedTimeout(slot.ctx.backend, next, { code: error.code, message: error.message }, request);
+      return located.stack === undefined && located.message === error.message ? error : slot.failureInfo(located, next);
+    };
+    return { ok: false, error, locate };
   }
 
   async #stage(next: ModVersion): Promise<Staged> {
@@ -133,7 +157,8 @@ export class SwapTransaction {
     if (staged.kind === "ok") return { ok: true, instance: id, events: staged.value.events };
     // A failed stage ran the new version's top-level code in the live isolate: start clean.
     await slot.instance.drop();
-    return { ok: false, error: stageError(slot, failureIn(staged, "staging the version"), next) };
+    const failure = failureIn(staged, "staging the version");
+    return this.#refused(next, stageError(slot, failure, next), failure.code === "E_TIMEOUT", { kind: "load" });
   }
 
   async #commitStaged(next: ModVersion, plan: SwapPlan, staged: { instance: string; events: readonly string[] }): Promise<Committed> {
@@ -153,7 +178,16 @@ export class SwapTransaction {
       const out = await backend.commit(id, { kind: "migrate", fromVersion, now });
       if (out.kind !== "ok" || out.value === null) {
         await slot.instance.drop(); // migrate may have changed the live state: respawn it
-        return { ok: false, error: migrationError(slot.name, out, next) };
+        const error = migrationError(slot.name, out, next);
+        if (out.kind !== "timeout") return { ok: false, error };
+        // The state migrate() started from is the checkpoint plus the journal: a respawn brings it back.
+        let before: StateSnapshot;
+        try {
+          before = await this.#recovery.snapshot();
+        } catch (err) {
+          return { ok: false, error: { ...error, message: `${error.message} (where it looped is unknown: reading the state it started from failed: ${(err as Error).message})` } };
+        }
+        return this.#refused(next, error, true, { kind: "migrate", fromVersion }, before);
       }
       // The state migrate() returned is the new version's: it is the checkpoint after the transition.
       this.#journal.transition({ kind: "migrate", version: next, fromVersion, now }, { snapshot: out.value, version: next, at: "after" });
@@ -172,11 +206,14 @@ export class SwapTransaction {
    * Stages a version in a new isolate, off the queue: the isolate is created and the code loaded
    * while the live version serves; only the state moves at the barrier.
    */
-  async #stageFresh(next: ModVersion): Promise<{ ok: true; fresh: FreshStaged } | { ok: false; error: ErrorInfo }> {
+  async #stageFresh(next: ModVersion): Promise<{ ok: true; fresh: FreshStaged } | Refused> {
     const slot = this.#slot;
     const backend = slot.ctx.backend;
     const started = await backend.start(next.spec, [0, 0, 0, 1], { kind: "empty" });
-    if (started.kind !== "ok") return { ok: false, error: stageError(slot, failureIn(started, "starting the mod"), next) };
+    if (started.kind !== "ok") {
+      const failure = failureIn(started, "starting the mod");
+      return this.#refused(next, stageError(slot, failure, next), failure.code === "E_TIMEOUT", { kind: "load" });
+    }
     return { ok: true, fresh: { id: started.value.id, generation: backend.generation, events: started.value.shape.events } };
   }
 
@@ -205,7 +242,8 @@ export class SwapTransaction {
     if (adopted.kind !== "ok") {
       await backend.stop(target.id);
       // migrate() ran on a copy in the new isolate: the live version and its state are untouched.
-      return { ok: false, error: plan.migrate ? migrationError(slot.name, adopted, next) : slot.info("E_STAGE_FAILED", `moving the state to the new isolate failed: ${adopted.kind === "failed" ? adopted.error.message : adopted.kind}`) };
+      if (!plan.migrate) return { ok: false, error: slot.info("E_STAGE_FAILED", `moving the state to the new isolate failed: ${adopted.kind === "failed" ? adopted.error.message : adopted.kind}`) };
+      return this.#refused(next, migrationError(slot.name, adopted, next), adopted.kind === "timeout", { kind: "migrate", fromVersion }, snapshot);
     }
     const from = slot.version;
     await slot.instance.drop();
