@@ -33,7 +33,7 @@ const MOD_COUNTS = [1, 10, 100];
 /** One host over `count` idle mods, warmed (every mod answered once). */
 async function startHost(ModHost, count) {
   const mods = await makeModsDir(modSet("idle", count, idleMod));
-  const host = await createHost(ModHost, { modsDir: mods.dir, isolation: "process", typecheck: "off", probation: false });
+  const host = await createHost(ModHost, { modsDir: mods.dir, isolation: "process", typecheck: "off", probation: false }, { kills: true });
   await probeAll(host, count);
   return {
     host,
@@ -50,7 +50,7 @@ async function probeAll(host, count) {
   const ok = results.filter((r) => r.ok).length;
   if (ok !== count) {
     const bad = results.find((r) => !r.ok);
-    noteFailure(`recovery:${bad?.error?.code ?? "missing"}`, `${ok}/${count} answered ok`);
+    noteFailure(`recovery:${bad?.error?.code ?? "missing"}`, `${ok}/${count} answered ok; the first not: ${JSON.stringify(bad)}`);
   }
   return ok === count;
 }

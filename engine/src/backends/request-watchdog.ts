@@ -2,9 +2,11 @@
  * The process backend's watchdog over the request at the head of the queue: past its budget plus a
  * grace period the sandbox process is presumed wedged and killed. A frame's replies come when it
  * has all run, so the head may be done while a later request of its frame runs: when its time is
- * up the watchdog asks the process's progress record which one runs, and watches that one instead. Time the host spent answering
- * the request's capability calls is not the sandbox's (the watchdog extends by it), and neither is
- * time the sandbox's main thread waited for a CPU (backends/cpu-watchdog.ts), up to a wall backstop.
+ * up the watchdog asks the process's progress record which one runs, and watches that one instead.
+ * Not the sandbox's time, up to a wall backstop: the host's answering the request's capability
+ * calls, and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). A kill waits
+ * for the host to read its pipes once more: a reply that came while the game blocked the host's
+ * event loop is read first.
  */
 import { performance } from "node:perf_hooks";
 import type { CpuWatchdog } from "./cpu-watchdog.js";
@@ -42,6 +44,8 @@ export class RequestWatchdog {
   readonly #graceMs: number;
   readonly #target: WatchdogTarget;
   #timer: NodeJS.Timeout | undefined;
+  /** The kill verdict, deferred past the event loop's I/O phase (see #check). */
+  #verdict: NodeJS.Immediate | undefined;
   #watched: WatchedRequest | undefined;
   /** When the watched request became the head, or was seen running (performance.now()). */
   #watchedSince = 0;
@@ -63,6 +67,8 @@ export class RequestWatchdog {
   clear(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#verdict !== undefined) clearImmediate(this.#verdict);
+    this.#verdict = undefined;
   }
 
   #watch(request: WatchedRequest): void {
@@ -84,7 +90,7 @@ export class RequestWatchdog {
     this.#timer.unref();
   }
 
-  #check(): void {
+  #check(afterIo = false): void {
     const head = this.#target.head();
     const watched = this.#watched;
     // Answered meanwhile (ids grow along the queue; arm() normally got here first).
@@ -106,6 +112,17 @@ export class RequestWatchdog {
     if (cpu !== undefined) {
       const more = cpu.remainingMs(this.#watchedSince, allowedMs);
       if (more > 0) return this.#wait(Math.max(20, more));
+    }
+    // Timers run before the event loop reads pipes: when the game blocked the host's event loop
+    // (a long synchronous task), the reply may be in the pipe, unread, and the time since charged
+    // to a sandbox that sat idle. The verdict waits for one I/O phase, which reads it first.
+    if (!afterIo) {
+      this.#verdict = setImmediate(() => {
+        this.#verdict = undefined;
+        this.#check(true);
+      });
+      this.#verdict.unref();
+      return;
     }
     // Said with the crash: a wedged process and a starved one (waits near the wall time) differ here.
     const wallMs = Math.round(performance.now() - this.#watchedSince);

@@ -1,0 +1,74 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { RequestWatchdog, type WatchedRequest } from "./request-watchdog.js";
+
+/** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: nothing else runs meanwhile
+  }
+}
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A loopback connection: what `sender` writes arrives on `receiver` (a real socket, like the sandbox's reply pipe). */
+async function loopback(): Promise<{ sender: Socket; receiver: Socket }> {
+  const server = createServer();
+  servers.push(server);
+  const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  const sender = connect(address.port, "127.0.0.1");
+  await new Promise<void>((resolve) => sender.once("connect", resolve));
+  const receiver = await accepted;
+  sockets.push(sender, receiver);
+  return { sender, receiver };
+}
+
+/** A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`. */
+function watchOne(receiver: Socket, budgetMs: number) {
+  const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0 };
+  const state = { answered: false, kills: [] as string[] };
+  const watchdog = new RequestWatchdog(0, {
+    head: () => (state.answered ? undefined : request),
+    running: () => undefined,
+    clock: () => undefined,
+    kill: (reason) => void state.kills.push(reason),
+  });
+  receiver.on("data", () => {
+    state.answered = true;
+    watchdog.arm(); // the queue moves on: nothing left to watch
+  });
+  watchdog.arm();
+  return { watchdog, state };
+}
+
+describe("request watchdog", () => {
+  it("does not kill a sandbox whose reply came while the host's event loop was blocked past the deadline", async () => {
+    const { sender, receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20);
+    sender.write("reply"); // the sandbox answered at once...
+    blockEventLoop(300); // ...but the game held the host past the deadline before reading it
+    await expect.poll(() => state.answered).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("still kills a sandbox that never answers, saying for how long it ran", async () => {
+    const { receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20);
+    blockEventLoop(100); // past the deadline: the verdict waits for one read of the pipes, which brings nothing
+    await expect.poll(() => state.kills.length).toBe(1);
+    expect(state.kills[0]).toMatch(/^killed by the watchdog: request 1 ran \d+ ms \(allowed \d+ ms\)$/);
+    expect(state.answered).toBe(false);
+    watchdog.clear();
+  });
+});
