@@ -19,7 +19,7 @@ export interface EmitTarget {
 export function emitEvent(target: EmitTarget, fleet: FleetHook | undefined, event: unknown, payload: unknown): Promise<EmitResult[]> {
   let wire: WireEvent;
   try {
-    wire = eventToWire(event, payload, () => target.nextSeq());
+    wire = eventToWire(event, payload, target);
   } catch (err) {
     return Promise.reject(err as Error);
   }
@@ -31,7 +31,7 @@ export function emitEvent(target: EmitTarget, fleet: FleetHook | undefined, even
 export function emitTick(target: EmitTarget, fleet: FleetHook | undefined, events: readonly TickEvent[]): Promise<EmitResult[][]> {
   let wire: WireEvent[];
   try {
-    wire = tickToWire(events, () => target.nextSeq());
+    wire = tickToWire(events, target);
   } catch (err) {
     return Promise.reject(err as Error);
   }
@@ -40,13 +40,16 @@ export function emitTick(target: EmitTarget, fleet: FleetHook | undefined, event
 }
 
 /**
- * Checks a tick and turns it into wire events (seq from `nextSeq`, one `now` for the whole tick).
- * Throws E_EVENT_INVALID naming the first bad index; `nextSeq` is not called then, so a refused
- * tick leaves no trace.
+ * Checks a tick and turns it into wire events (seq from `target`, one `now` for the whole tick).
+ * Throws E_EVENT_INVALID naming the first bad index; no seq is taken then, so a refused tick
+ * leaves no trace.
  */
-export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] {
+export function tickToWire(events: unknown, target: Pick<EmitTarget, "nextSeq">): WireEvent[] {
   if (!Array.isArray(events)) throw new ModhostError("E_EVENT_INVALID", `emitMany() needs an array of { event, payload }, got ${describe(events)}`);
-  const checked: { name: string; payload: string }[] = [];
+  // Every event of a tick sees the same logical time, read once.
+  const now = Date.now();
+  // Built as they are checked, numbered once all passed: one object per event, no second list.
+  const wire: { seq: number; name: string; payload: string; now: number }[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
     const item: unknown = events[i];
     if (typeof item !== "object" || item === null) throw new ModhostError("E_EVENT_INVALID", `events[${i}] must be an object { event, payload }, got ${describe(item)}`);
@@ -54,20 +57,19 @@ export function tickToWire(events: unknown, nextSeq: () => number): WireEvent[] 
     if (!isEventName(event)) {
       throw new ModhostError("E_EVENT_INVALID", `events[${i}].event must be a non-empty string of at most ${MAX_EVENT_NAME} characters, got ${describe(event)}`);
     }
-    checked.push({ name: event, payload: payloadJson(payload, `events[${i}].payload (of "${event}")`) });
+    wire[i] = { seq: 0, name: event, payload: payloadJson(payload, `events[${i}].payload (of "${event}")`), now };
   }
-  // Every event of a tick sees the same logical time, read once.
-  const now = Date.now();
-  return checked.map(({ name, payload }) => ({ seq: nextSeq(), name, payload, now }));
+  for (const w of wire) w.seq = target.nextSeq();
+  return wire;
 }
 
-/** Checks one emit()'s event and turns it into a wire event; throws E_EVENT_INVALID. */
-export function eventToWire(event: unknown, payload: unknown, seq: () => number): WireEvent {
+/** Checks one emit()'s event and turns it into a wire event (seq from `target`); throws E_EVENT_INVALID. */
+export function eventToWire(event: unknown, payload: unknown, target: Pick<EmitTarget, "nextSeq">): WireEvent {
   if (!isEventName(event)) {
     throw new ModhostError("E_EVENT_INVALID", `the event name must be a non-empty string of at most ${MAX_EVENT_NAME} characters`);
   }
   const payloadText = payloadJson(payload, `the payload of "${event}"`);
-  return { seq: seq(), name: event, payload: payloadText, now: Date.now() };
+  return { seq: target.nextSeq(), name: event, payload: payloadText, now: Date.now() };
 }
 
 /** An event name emit() and emitMany() accept: a non-empty string of at most MAX_EVENT_NAME characters. */
@@ -88,27 +90,91 @@ function payloadJson(payload: unknown, what: string): string {
 }
 
 /**
+ * The resolve function of the promise made last by newCall(): taken out right away. A Promise
+ * executor that only stores its argument lets every call share one function instead of making a
+ * closure (and its context) per emit().
+ */
+let lastResolve: ((results: never) => void) | undefined;
+function keepResolve(resolve: (results: never) => void): void {
+  lastResolve = resolve;
+}
+
+/** A promise and its resolve function, with no closure made for it. */
+function newCall<T>(): { readonly promise: Promise<T>; readonly resolve: (value: T) => void } {
+  const promise = new Promise<T>(keepResolve);
+  const resolve = lastResolve as (value: T) => void;
+  lastResolve = undefined;
+  return { promise, resolve };
+}
+
+/**
+ * One emit() call's results, one per slot that handles the event, in slot order. `left` starts at
+ * 1, a hold released once every slot has its event: the call cannot resolve before that.
+ */
+class EventResults implements ResultSink {
+  out: EmitResult[] | undefined;
+  left = 1;
+  readonly #done: (results: EmitResult[]) => void;
+
+  constructor(done: (results: EmitResult[]) => void) {
+    this.#done = done;
+  }
+
+  put(result: EmitResult, index: number): void {
+    (this.out ??= [])[index] = result;
+    if (--this.left === 0) this.#done(this.out);
+  }
+
+  /** Every slot has its event (`count` of them): sized to fit, unless a result came first. */
+  release(count: number): void {
+    this.out ??= new Array<EmitResult>(count);
+    if (--this.left === 0) this.#done(this.out);
+  }
+}
+
+/**
  * Sends one event to every slot that handles it. Resolves with one result per such slot, in slot
  * order. One promise and one result sink for the call, however many mods answer.
  */
 export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promise<EmitResult[]> {
   const queuedAt = performance.now();
-  return new Promise((done) => {
-    const out: EmitResult[] = [];
-    // Starts at 1, a hold released after the loop: done() cannot run before every slot has its event.
-    let left = 1;
-    const sink: ResultSink = (result, index) => {
-      out[index] = result;
-      if (--left === 0) done(out);
-    };
-    let count = 0;
-    for (const slot of slots) {
-      if (!slot.handles(wire.name)) continue;
-      left++;
-      slot.deliver(wire, sink, count++, queuedAt);
-    }
-    if (--left === 0) done(out);
-  });
+  const call = newCall<EmitResult[]>();
+  const sink = new EventResults(call.resolve);
+  let count = 0;
+  for (const slot of slots) {
+    if (!slot.handles(wire.name)) continue;
+    sink.left++;
+    slot.deliver(wire, sink, count++, queuedAt);
+  }
+  sink.release(count);
+  return call.promise;
+}
+
+/**
+ * A tick's results: per event, one result per slot handling it, in slot order. A result's index
+ * is place * n + event: one number, no object per (mod, event). `left` is a hold as in EventResults.
+ */
+class TickResults implements ResultSink {
+  readonly out: EmitResult[][] = [];
+  left = 1;
+  readonly #n: number;
+  readonly #done: (results: EmitResult[][]) => void;
+
+  constructor(n: number, done: (results: EmitResult[][]) => void) {
+    this.#n = n;
+    this.#done = done;
+    for (let i = 0; i < n; i++) this.out.push([]);
+  }
+
+  put(result: EmitResult, index: number): void {
+    const n = this.#n;
+    (this.out[index % n] as EmitResult[])[Math.floor(index / n)] = result;
+    if (--this.left === 0) this.#done(this.out);
+  }
+
+  release(): void {
+    if (--this.left === 0) this.#done(this.out);
+  }
 }
 
 /**
@@ -120,37 +186,27 @@ export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promis
 export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot>): Promise<EmitResult[][]> {
   const n = wire.length;
   const queuedAt = performance.now();
-  return new Promise((done) => {
-    const out: EmitResult[][] = [];
-    /** Per event, how many slots handle it so far: the place of the next one's result. */
-    const counts: number[] = [];
+  const call = newCall<EmitResult[][]>();
+  const sink = new TickResults(n, call.resolve);
+  /** Per event, how many slots handle it so far: the place of the next one's result. */
+  const counts = new Array<number>(n).fill(0);
+  for (const slot of slots) {
+    // Ticks often repeat one event name: ask the slot once per run of the same name.
+    let name: string | undefined;
+    let handled = false;
     for (let i = 0; i < n; i++) {
-      out.push([]);
-      counts.push(0);
-    }
-    let left = 1; // a hold, as in dispatchEvent()
-    // A result's index is place * n + event: one number, no object per (mod, event).
-    const sink: ResultSink = (result, index) => {
-      (out[index % n] as EmitResult[])[Math.floor(index / n)] = result;
-      if (--left === 0) done(out);
-    };
-    for (const slot of slots) {
-      // Ticks often repeat one event name: ask the slot once per run of the same name.
-      let name: string | undefined;
-      let handled = false;
-      for (let i = 0; i < n; i++) {
-        const event = wire[i] as WireEvent;
-        if (event.name !== name) {
-          name = event.name;
-          handled = slot.handles(name);
-        }
-        if (!handled) continue;
-        left++;
-        slot.deliver(event, sink, (counts[i] as number)++ * n + i, queuedAt);
+      const event = wire[i] as WireEvent;
+      if (event.name !== name) {
+        name = event.name;
+        handled = slot.handles(name);
       }
+      if (!handled) continue;
+      sink.left++;
+      slot.deliver(event, sink, (counts[i] as number)++ * n + i, queuedAt);
     }
-    if (--left === 0) done(out);
-  });
+  }
+  sink.release();
+  return call.promise;
 }
 
 function describe(value: unknown): string {

@@ -30,11 +30,25 @@ export function encodeStageConfig(spec: LoadSpec): StageConfigText {
 
 /** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */
 export function encodeBatch(events: readonly WireEvent[], from: number): BatchText {
+  // Built with plain `+` and the name's JSON and `now`'s text kept while they repeat (a batch is
+  // mostly one event name and one millisecond): no template parts or quoting per event.
   let out = "[";
+  let name: string | undefined;
+  let nameJson = "";
+  let now = NaN;
+  let nowText = "";
   for (let i = from; i < events.length; i++) {
     const e = events[i] as WireEvent;
+    if (e.name !== name) {
+      name = e.name;
+      nameJson = JSON.stringify(name);
+    }
+    if (e.now !== now) {
+      now = e.now;
+      nowText = String(now);
+    }
     // The payload is JSON text already: it goes in as it is.
-    out += `${i > from ? "," : ""}[${e.seq},${JSON.stringify(e.name)},${e.payload},${e.now}]`;
+    out += (i > from ? ",[" : "[") + e.seq + "," + nameJson + "," + e.payload + "," + nowText + "]";
   }
   return out + "]";
 }
