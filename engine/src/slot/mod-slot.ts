@@ -161,7 +161,7 @@ export class ModSlot {
       const checkpoint = { snapshot: recovered.checkpoint.snapshot, version: lookup(recovered.checkpoint.version) };
       let live = checkpoint.version;
       const entries = recovered.entries.map((entry): JournalEntry => {
-        if (entry.kind === "event") return entry;
+        if (entry.kind === "event") return entry.event;
         live = lookup(entry.version);
         return entry.kind === "activate" ? { kind: "activate", version: live } : { kind: "migrate", version: live, fromVersion: entry.fromVersion, now: entry.now };
       });
