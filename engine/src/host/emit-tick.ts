@@ -114,6 +114,7 @@ function newCall<T>(): { readonly promise: Promise<T>; readonly resolve: (value:
 class EventResults implements ResultSink {
   out: EmitResult[] | undefined;
   left = 1;
+  readonly queuedAt = performance.now();
   readonly #done: (results: EmitResult[]) => void;
 
   constructor(done: (results: EmitResult[]) => void) {
@@ -137,14 +138,13 @@ class EventResults implements ResultSink {
  * order. One promise and one result sink for the call, however many mods answer.
  */
 export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promise<EmitResult[]> {
-  const queuedAt = performance.now();
   const call = newCall<EmitResult[]>();
   const sink = new EventResults(call.resolve);
   let count = 0;
   for (const slot of slots) {
     if (!slot.handles(wire.name)) continue;
     sink.left++;
-    slot.deliver(wire, sink, count++, queuedAt);
+    slot.deliver(wire, sink, count++);
   }
   sink.release(count);
   return call.promise;
@@ -157,6 +157,7 @@ export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promis
 class TickResults implements ResultSink {
   readonly out: EmitResult[][] = [];
   left = 1;
+  readonly queuedAt = performance.now();
   readonly #n: number;
   readonly #done: (results: EmitResult[][]) => void;
 
@@ -185,7 +186,6 @@ class TickResults implements ResultSink {
  */
 export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot>): Promise<EmitResult[][]> {
   const n = wire.length;
-  const queuedAt = performance.now();
   const call = newCall<EmitResult[][]>();
   const sink = new TickResults(n, call.resolve);
   /** Per event, how many slots handle it so far: the place of the next one's result. */
@@ -202,7 +202,7 @@ export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot
       }
       if (!handled) continue;
       sink.left++;
-      slot.deliver(event, sink, (counts[i] as number)++ * n + i, queuedAt);
+      slot.deliver(event, sink, (counts[i] as number)++ * n + i);
     }
   }
   sink.release();

@@ -192,8 +192,8 @@ export class BatchRunner {
         item.sink.put({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) }, item.index);
       }
       const next = items[i + 1];
-      if (next === undefined || next.queuedAt !== item.queuedAt) {
-        metrics.events(slot.name, i + 1 - runStart, now - item.queuedAt);
+      if (next === undefined || next.sink !== item.sink) {
+        metrics.events(slot.name, i + 1 - runStart, now - item.sink.queuedAt);
         runStart = i + 1;
       }
       if (slot.probation !== undefined && slot.status === "running") this.#probation(result, version);

@@ -9,6 +9,8 @@ import { nextTurn, turnOverdue } from "./event-loop-turn.js";
  * per call.
  */
 export interface ResultSink {
+  /** performance.now() when the call was made, for the latency histogram (one reading per call). */
+  readonly queuedAt: number;
   /** One event's result for one mod; `index` says where it goes among the call's results. */
   put(result: EmitResult, index: number): void;
 }
@@ -22,8 +24,6 @@ export interface QueuedEvent {
   /** Shared by every mod and event of one emit() or emitMany() call (see deliver()). */
   readonly sink: ResultSink;
   readonly index: number;
-  /** performance.now() when it was queued, for the latency histogram (one reading per call). */
-  readonly queuedAt: number;
 }
 
 interface QueuedTask {
@@ -49,16 +49,15 @@ export class EventQueue {
 
   /** Queues an event; resolves with the mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
-    return new Promise((resolve) => this.deliver(event, { put: resolve }, 0, performance.now()));
+    return new Promise((resolve) => this.deliver(event, { queuedAt: performance.now(), put: resolve }, 0));
   }
 
   /**
    * Queues an event whose result goes to `sink` as `(result, index)`. One sink serves every mod
    * and every event of one emit() or emitMany() call: one promise per call, not per mod and event.
-   * `queuedAt` is performance.now() when the call was made.
    */
-  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
-    this.#items.push({ kind: "event", event, caps: undefined, sink, index, queuedAt });
+  deliver(event: WireEvent, sink: ResultSink, index: number): void {
+    this.#items.push({ kind: "event", event, caps: undefined, sink, index });
     this.#schedule();
   }
 

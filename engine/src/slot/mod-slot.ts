@@ -201,8 +201,8 @@ export class ModSlot {
    * Queues an event whose result goes to `sink` as `(result, index)` once it has run (or failed);
    * the way emit() and emitMany() fan one call out to every mod with one promise.
    */
-  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
-    this.#queue.deliver(event, sink, index, queuedAt);
+  deliver(event: WireEvent, sink: ResultSink, index: number): void {
+    this.#queue.deliver(event, sink, index);
   }
 
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */
