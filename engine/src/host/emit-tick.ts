@@ -90,21 +90,20 @@ function payloadJson(payload: unknown, what: string): string {
 }
 
 /**
- * The resolve function of the promise made last by newCall(): taken out right away. A Promise
- * executor that only stores its argument lets every call share one function instead of making a
- * closure (and its context) per emit().
+ * The resolve function of the promise made last with `new Promise(keepResolve)`, taken out right
+ * away by takeResolve(). An executor that only stores its argument lets every call share one
+ * function instead of making a closure (and its context) per emit().
  */
 let lastResolve: ((results: never) => void) | undefined;
 function keepResolve(resolve: (results: never) => void): void {
   lastResolve = resolve;
 }
 
-/** A promise and its resolve function, with no closure made for it. */
-function newCall<T>(): { readonly promise: Promise<T>; readonly resolve: (value: T) => void } {
-  const promise = new Promise<T>(keepResolve);
+/** The resolve function of the promise just made with `new Promise(keepResolve)`. */
+function takeResolve<T>(): (value: T) => void {
   const resolve = lastResolve as (value: T) => void;
   lastResolve = undefined;
-  return { promise, resolve };
+  return resolve;
 }
 
 /**
@@ -138,8 +137,8 @@ class EventResults implements ResultSink {
  * order. One promise and one result sink for the call, however many mods answer.
  */
 export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promise<EmitResult[]> {
-  const call = newCall<EmitResult[]>();
-  const sink = new EventResults(call.resolve);
+  const promise = new Promise<EmitResult[]>(keepResolve);
+  const sink = new EventResults(takeResolve());
   let count = 0;
   for (const slot of slots) {
     if (!slot.handles(wire.name)) continue;
@@ -147,7 +146,7 @@ export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promis
     slot.deliver(wire, sink, count++);
   }
   sink.release(count);
-  return call.promise;
+  return promise;
 }
 
 /**
@@ -155,7 +154,8 @@ export function dispatchEvent(wire: WireEvent, slots: Iterable<ModSlot>): Promis
  * is place * n + event: one number, no object per (mod, event). `left` is a hold as in EventResults.
  */
 class TickResults implements ResultSink {
-  readonly out: EmitResult[][] = [];
+  /** Per event, its results: sized by release() once every slot has its events. */
+  readonly out: EmitResult[][];
   left = 1;
   readonly queuedAt = performance.now();
   readonly #n: number;
@@ -164,16 +164,22 @@ class TickResults implements ResultSink {
   constructor(n: number, done: (results: EmitResult[][]) => void) {
     this.#n = n;
     this.#done = done;
-    for (let i = 0; i < n; i++) this.out.push([]);
+    this.out = new Array<EmitResult[]>(n);
   }
 
   put(result: EmitResult, index: number): void {
     const n = this.#n;
-    (this.out[index % n] as EmitResult[])[Math.floor(index / n)] = result;
+    const event = index % n;
+    (this.out[event] ??= [])[Math.floor(index / n)] = result;
     if (--this.left === 0) this.#done(this.out);
   }
 
-  release(): void {
+  /**
+   * Every slot has its events; `counts[i]` of them handle event i. Each event's list is made to
+   * fit (an empty literal would grow to 17 places at its first result), unless a result came first.
+   */
+  release(counts: readonly number[]): void {
+    for (let i = 0; i < this.#n; i++) this.out[i] ??= new Array<EmitResult>(counts[i] as number);
     if (--this.left === 0) this.#done(this.out);
   }
 }
@@ -186,8 +192,8 @@ class TickResults implements ResultSink {
  */
 export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot>): Promise<EmitResult[][]> {
   const n = wire.length;
-  const call = newCall<EmitResult[][]>();
-  const sink = new TickResults(n, call.resolve);
+  const promise = new Promise<EmitResult[][]>(keepResolve);
+  const sink = new TickResults(n, takeResolve());
   /** Per event, how many slots handle it so far: the place of the next one's result. */
   const counts = new Array<number>(n).fill(0);
   for (const slot of slots) {
@@ -205,8 +211,8 @@ export function dispatchTick(wire: readonly WireEvent[], slots: Iterable<ModSlot
       slot.deliver(event, sink, (counts[i] as number)++ * n + i);
     }
   }
-  sink.release();
-  return call.promise;
+  sink.release(counts);
+  return promise;
 }
 
 function describe(value: unknown): string {
