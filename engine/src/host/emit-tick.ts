@@ -57,7 +57,7 @@ export function tickToWire(events: unknown, target: Pick<EmitTarget, "nextSeq">)
     if (!isEventName(event)) {
       throw new ModhostError("E_EVENT_INVALID", `events[${i}].event must be a non-empty string of at most ${MAX_EVENT_NAME} characters, got ${describe(event)}`);
     }
-    wire[i] = { seq: 0, name: event, payload: payloadJson(payload, `events[${i}].payload (of "${event}")`), now };
+    wire[i] = { seq: 0, name: event, payload: payloadJson(payload, event, i), now };
   }
   for (const w of wire) w.seq = target.nextSeq();
   return wire;
@@ -68,7 +68,7 @@ export function eventToWire(event: unknown, payload: unknown, target: Pick<EmitT
   if (!isEventName(event)) {
     throw new ModhostError("E_EVENT_INVALID", `the event name must be a non-empty string of at most ${MAX_EVENT_NAME} characters`);
   }
-  const payloadText = payloadJson(payload, `the payload of "${event}"`);
+  const payloadText = payloadJson(payload, event, undefined);
   return { seq: target.nextSeq(), name: event, payload: payloadText, now: Date.now() };
 }
 
@@ -77,16 +77,24 @@ function isEventName(event: unknown): event is string {
   return typeof event === "string" && event.length > 0 && event.length <= MAX_EVENT_NAME;
 }
 
-/** The payload as JSON text (undefined is sent as null); throws E_EVENT_INVALID about `what`. */
-function payloadJson(payload: unknown, what: string): string {
+/**
+ * The payload as JSON text (undefined is sent as null); throws E_EVENT_INVALID naming the payload
+ * of `event` (at `index` of a tick). The name is put together only for the error, not per event.
+ */
+function payloadJson(payload: unknown, event: string, index: number | undefined): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(payload === undefined ? null : payload);
   } catch (err) {
-    throw new ModhostError("E_EVENT_INVALID", `${what} is not JSON data: ${(err as Error).message}`, {}, { cause: err });
+    throw new ModhostError("E_EVENT_INVALID", `${payloadName(event, index)} is not JSON data: ${(err as Error).message}`, {}, { cause: err });
   }
-  if (json === undefined) throw new ModhostError("E_EVENT_INVALID", `${what} is not JSON data`);
+  if (json === undefined) throw new ModhostError("E_EVENT_INVALID", `${payloadName(event, index)} is not JSON data`);
   return json;
+}
+
+/** How an error names a payload: emit()'s, or the one at `index` of a tick. */
+function payloadName(event: string, index: number | undefined): string {
+  return index === undefined ? `the payload of "${event}"` : `events[${index}].payload (of "${event}")`;
 }
 
 /**
