@@ -11,14 +11,14 @@
 // engine/ (package.json + dist/) inside the workspace (see hundred.js). EMIT_HOST_PROFILE=1 runs
 // only the first engine and case, inline, for `--cpu-prof` (no naive runner, no turns).
 // Prints one JSON object.
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
-import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
+import { engineArgs } from "../lib/engine.js";
+import { roundRobin } from "../lib/compare.js";
+import { cpuNsOfWork } from "../lib/machine.js";
 import { percentile, round } from "../lib/stats.js";
 import { NaiveIvmLoader } from "../peers/naive-ivm.js";
 
-const [roundsArg = "10", casesArg = "emit,many", isolationsArg = "inline", ...engineArgs] = process.argv.slice(2);
+const [roundsArg = "10", casesArg = "emit,many", isolationsArg = "inline", ...engineList] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
 const ENTITIES = 10_000;
 const SIZE = 1000;
@@ -26,15 +26,8 @@ const SIZE = 1000;
 const PER_SAMPLE = 5;
 const PROFILE = process.env.EMIT_HOST_PROFILE === "1";
 
-const engines = engineArgs.length === 0 ? [{ label: "modhost", url: "modhost" }] : engineArgs.map((arg) => {
-  const [dir, label = dir] = arg.split("=");
-  return { label, url: pathToFileURL(join(dir, "dist", "index.js")).href };
-});
+const engines = engineArgs(engineList);
 
-function cpuNs(host) {
-  const sandbox = cpuNsOfAll(sandboxPidsOf(host));
-  return sandbox === undefined ? undefined : selfCpuNs() + sandbox;
-}
 
 function check(name, results) {
   if (results.length !== SIZE || results.some((rs) => rs.length !== 1 || !rs[0].ok)) {
@@ -70,16 +63,12 @@ try {
   for (const runner of runners) for (let t = 0; t < 20; t++) check(runner.name, await runner.run());
   const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (let k = 0; k < runners.length; k++) {
-      const runner = runners[(r + k) % runners.length];
-      const pids = sandboxPidsOf(runner.host).join(",");
-      const before = cpuNs(runner.host);
-      for (let t = 0; t < PER_SAMPLE; t++) check(runner.name, await runner.run());
-      const after = cpuNs(runner.host);
-      // A restarted sandbox process took its CPU time with it: the sample is left out.
-      if (before === undefined || after === undefined || sandboxPidsOf(runner.host).join(",") !== pids) continue;
-      samples[runner.name].push((after - before) / 1000 / (PER_SAMPLE * SIZE));
-    }
+    await roundRobin(runners, r, async (runner) => {
+      const ns = await cpuNsOfWork(runner.host, async () => {
+        for (let t = 0; t < PER_SAMPLE; t++) check(runner.name, await runner.run());
+      });
+      if (ns !== undefined) samples[runner.name].push(ns / 1000 / (PER_SAMPLE * SIZE));
+    });
   }
   const naiveUs = PROFILE ? NaN : percentile(samples.naive_ivm, 50);
   for (const runner of runners) {
