@@ -10,7 +10,11 @@
 // `isolations` is a comma list of inline / process (default inline). Each engineDir is a copy of
 // engine/ (package.json + dist/) inside the workspace (see hundred.js). EMIT_HOST_PROFILE=1 runs
 // only the first engine and case, inline, for `--cpu-prof` (no naive runner, no turns).
+// EMIT_HOST_ALLOC=1 adds, per runner, the bytes this process's heap allocated per event over 20
+// batches after the rounds (V8's sampling heap profiler, counting objects already collected too):
+// the host's garbage, which the isolate's own heap does not share.
 // Prints one JSON object.
+import { Session } from "node:inspector/promises";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
 import { engineArgs } from "../lib/engine.js";
 import { roundRobin } from "../lib/compare.js";
@@ -25,6 +29,27 @@ const SIZE = 1000;
 /** Batches per sample. */
 const PER_SAMPLE = 5;
 const PROFILE = process.env.EMIT_HOST_PROFILE === "1";
+const ALLOC = process.env.EMIT_HOST_ALLOC === "1";
+
+/** Bytes allocated on this process's heap per event over `batches` runs of `run`. */
+async function allocatedPerEvent(run, batches) {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("HeapProfiler.startSampling", { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    for (let b = 0; b < batches; b++) await run();
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    let bytes = 0;
+    const walk = (node) => {
+      bytes += node.selfSize;
+      for (const child of node.children) walk(child);
+    };
+    walk(profile.head);
+    return bytes / (batches * SIZE);
+  } finally {
+    session.disconnect();
+  }
+}
 
 const engines = engineArgs(engineList);
 
@@ -74,6 +99,7 @@ try {
   for (const runner of runners) {
     const us = percentile(samples[runner.name], 50);
     out[runner.name] = { cpu_us: round(us, 4), ratio_naive: round(us / naiveUs, 3), n: samples[runner.name].length };
+    if (ALLOC) out[runner.name].alloc_bytes = Math.round(await allocatedPerEvent(runner.run, 20));
   }
 } finally {
   for (const close of closers) await close();
