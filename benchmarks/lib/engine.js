@@ -22,6 +22,17 @@ export function loadModhost() {
   return dir ? import(pathToFileURL(join(dir, "dist", "index.js")).href) : import("modhost");
 }
 
+/**
+ * Engine copies named on a probe's command line as `dir[=label]` (each a copy of engine/ with
+ * package.json and dist/ inside the workspace); none: the workspace's modhost as "modhost".
+ */
+export function engineArgs(args) {
+  return args.length === 0 ? [{ label: "modhost", url: "modhost" }] : args.map((arg) => {
+    const [dir, label = dir] = arg.split("=");
+    return { label, url: pathToFileURL(join(dir, "dist", "index.js")).href };
+  });
+}
+
 const alive = (pid) => {
   try {
     process.kill(pid, 0);

@@ -85,3 +85,22 @@ export function cpuNsOfAll(pids) {
   }
   return total;
 }
+
+/** CPU ns of this process and of `host`'s sandbox processes; undefined if one is gone. */
+export function hostCpuNs(host) {
+  const sandbox = cpuNsOfAll(sandboxPidsOf(host));
+  return sandbox === undefined ? undefined : selfCpuNs() + sandbox;
+}
+
+/**
+ * CPU ns that `work()` took in this process and `host`'s sandbox processes; undefined when a
+ * sandbox process was restarted meanwhile (it took its CPU time with it).
+ */
+export async function cpuNsOfWork(host, work) {
+  const pids = sandboxPidsOf(host).join(",");
+  const before = hostCpuNs(host);
+  await work();
+  const after = hostCpuNs(host);
+  if (before === undefined || after === undefined || sandboxPidsOf(host).join(",") !== pids) return undefined;
+  return after - before;
+}

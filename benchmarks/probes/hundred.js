@@ -19,30 +19,22 @@
 // Each engineDir is a copy of engine/ (package.json + dist/) inside the workspace, e.g.
 // `mkdir -p benchmarks/.engine/base && cp -r engine/package.json engine/dist benchmarks/.engine/base/`;
 // without one, the workspace's modhost is measured as "modhost". Prints one JSON object.
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
-import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
+import { engineArgs } from "../lib/engine.js";
+import { roundRobin } from "../lib/compare.js";
+import { cpuNsOfWork } from "../lib/machine.js";
 import { percentile, round } from "../lib/stats.js";
 import { NaiveIvmLoader } from "../peers/naive-ivm.js";
 
-const [roundsArg = "5", casesArg = "mods100,mods1", ...engineArgs] = process.argv.slice(2);
+const [roundsArg = "5", casesArg = "mods100,mods1", ...engineList] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
 const CASES = {
   mods100: { mods: 100, entities: 100, size: 10, work: 20_000 },
   mods1: { mods: 1, entities: 10_000, size: 1000, work: 10_000 },
 };
 
-const engines = engineArgs.length === 0 ? [{ label: "modhost", url: "modhost" }] : engineArgs.map((arg) => {
-  const [dir, label = dir] = arg.split("=");
-  return { label, url: pathToFileURL(join(dir, "dist", "index.js")).href };
-});
+const engines = engineArgs(engineList);
 
-/** CPU ns of this process and of `host`'s sandbox processes; undefined if one is gone. */
-function cpuNs(host) {
-  const sandbox = cpuNsOfAll(sandboxPidsOf(host));
-  return sandbox === undefined ? undefined : selfCpuNs() + sandbox;
-}
 
 async function measureCase(name, { mods: modCount, entities, size, work }, out) {
   const mods = modSet("combat", modCount, () => combatMod(entities));
@@ -69,21 +61,17 @@ async function measureCase(name, { mods: modCount, entities, size, work }, out) 
     for (let k = 0; k < runners.length; k++) for (let t = 0; t < warm; t++) await runners[k].run();
     const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      for (let k = 0; k < runners.length; k++) {
-        const runner = runners[(r + k) % runners.length];
-        const pids = sandboxPidsOf(runner.host).join(",");
-        const before = cpuNs(runner.host);
-        for (let t = 0; t < ticksPerSample; t++) {
-          const results = await runner.run();
-          if (results.length !== size || results.some((rs) => rs.length !== modCount || rs.some((x) => !x.ok))) {
-            throw new Error(`${runner.name}: ${JSON.stringify(results.find((rs) => rs.length !== modCount || rs.some((x) => !x.ok))).slice(0, 300)}`);
+      await roundRobin(runners, r, async (runner) => {
+        const ns = await cpuNsOfWork(runner.host, async () => {
+          for (let t = 0; t < ticksPerSample; t++) {
+            const results = await runner.run();
+            if (results.length !== size || results.some((rs) => rs.length !== modCount || rs.some((x) => !x.ok))) {
+              throw new Error(`${runner.name}: ${JSON.stringify(results.find((rs) => rs.length !== modCount || rs.some((x) => !x.ok))).slice(0, 300)}`);
+            }
           }
-        }
-        const after = cpuNs(runner.host);
-        // A restarted sandbox process took its CPU time with it: the sample is left out.
-        if (before === undefined || after === undefined || sandboxPidsOf(runner.host).join(",") !== pids) continue;
-        samples[runner.name].push((after - before) / 1000 / (ticksPerSample * modCount * size));
-      }
+        });
+        if (ns !== undefined) samples[runner.name].push(ns / 1000 / (ticksPerSample * modCount * size));
+      });
     }
     const naiveUs = percentile(samples.naive_ivm, 50);
     out[name] = Object.fromEntries(

@@ -35,4 +35,18 @@ describe("the prelude's reply protocol, host side", () => {
   it("encodes a batch with the payloads as they are", () => {
     expect(encodeBatch([{ seq: 1, name: "a", payload: `{"x":1}`, now: 5 }, { seq: 2, name: 'b"', payload: "null", now: 6 }], 1)).toBe(`[[2,"b\\"",null,6]]`);
   });
+
+  it("encodes names and times that change and come back within a batch, and an empty rest", () => {
+    const events = [
+      { seq: 7, name: "a", payload: "1", now: 5 },
+      { seq: 8, name: "a", payload: `"x"`, now: 5 },
+      { seq: 9, name: "b", payload: "[2]", now: 5 },
+      { seq: 10, name: "a", payload: "{}", now: 1.5e12 },
+      { seq: 11, name: "a", payload: "null", now: 5 },
+    ];
+    const expected = events.map((e) => [e.seq, e.name, JSON.parse(e.payload) as unknown, e.now]);
+    expect(encodeBatch(events, 0)).toBe(JSON.stringify(expected));
+    expect(encodeBatch(events, 2)).toBe(JSON.stringify(expected.slice(2)));
+    expect(encodeBatch(events, 5)).toBe("[]");
+  });
 });

@@ -68,8 +68,8 @@ describe("BatchRunner against a fake backend", () => {
     const { backend, slot } = await started();
     const first = slot.enqueue(event("add", 1));
     const got: [number, unknown][] = [];
-    const sink = (result: { value?: unknown }, index: number) => got.push([index, result.value]);
-    for (const [k, n] of [2, 3, 4].entries()) slot.deliver(event("add", n), sink, 10 + k, 0);
+    const sink = { queuedAt: 0, put: (result: { value?: unknown }, index: number) => void got.push([index, result.value]) };
+    for (const [k, n] of [2, 3, 4].entries()) slot.deliver(event("add", n), sink, 10 + k);
     const later = slot.enqueue(event("add", 5));
     expect((await first).value).toBe(1);
     expect((await later).value).toBe(15);

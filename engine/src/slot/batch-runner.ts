@@ -186,14 +186,14 @@ export class BatchRunner {
       const item = items[i] as QueuedEvent;
       const result = resultOf(i);
       if (result.ok) {
-        item.resolve(result.value === undefined ? { mod: slot.name, version, ok: true } : { mod: slot.name, version, ok: true, value: result.value }, item.index);
+        item.sink.put(result.value === undefined ? { mod: slot.name, version, ok: true } : { mod: slot.name, version, ok: true, value: result.value }, item.index);
       } else {
         metrics.error(slot.name, result.error.code);
-        item.resolve({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) }, item.index);
+        item.sink.put({ mod: slot.name, version, ok: false, error: slot.failureInfo(result.error) }, item.index);
       }
       const next = items[i + 1];
-      if (next === undefined || next.queuedAt !== item.queuedAt) {
-        metrics.events(slot.name, i + 1 - runStart, now - item.queuedAt);
+      if (next === undefined || next.sink !== item.sink) {
+        metrics.events(slot.name, i + 1 - runStart, now - item.sink.queuedAt);
         runStart = i + 1;
       }
       if (slot.probation !== undefined && slot.status === "running") this.#probation(result, version);

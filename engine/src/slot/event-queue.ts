@@ -4,10 +4,16 @@ import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import { nextTurn, turnOverdue } from "./event-loop-turn.js";
 
 /**
- * Takes one event's result for one mod; `index` says where it goes among the results of the
- * call that queued it.
+ * Takes the results of the events one call queued (emit(), emitMany(), enqueue()). An object
+ * rather than a function, so that a call's own result list can be the sink, with no closure made
+ * per call.
  */
-export type ResultSink = (result: EmitResult, index: number) => void;
+export interface ResultSink {
+  /** performance.now() when the call was made, for the latency histogram (one reading per call). */
+  readonly queuedAt: number;
+  /** One event's result for one mod; `index` says where it goes among the call's results. */
+  put(result: EmitResult, index: number): void;
+}
 
 /** An event waiting in (or going through) a mod's queue. */
 export interface QueuedEvent {
@@ -16,10 +22,8 @@ export interface QueuedEvent {
   /** Capability answers given so far; served again if the event has to be run again. Made on the first answer. */
   caps: CapabilityRecord[] | undefined;
   /** Shared by every mod and event of one emit() or emitMany() call (see deliver()). */
-  readonly resolve: ResultSink;
+  readonly sink: ResultSink;
   readonly index: number;
-  /** performance.now() when it was queued, for the latency histogram (one reading per call). */
-  readonly queuedAt: number;
 }
 
 interface QueuedTask {
@@ -45,16 +49,15 @@ export class EventQueue {
 
   /** Queues an event; resolves with the mod's result once it has run (or failed). */
   enqueue(event: WireEvent): Promise<EmitResult> {
-    return new Promise((resolve) => this.deliver(event, resolve, 0, performance.now()));
+    return new Promise((resolve) => this.deliver(event, { queuedAt: performance.now(), put: resolve }, 0));
   }
 
   /**
    * Queues an event whose result goes to `sink` as `(result, index)`. One sink serves every mod
    * and every event of one emit() or emitMany() call: one promise per call, not per mod and event.
-   * `queuedAt` is performance.now() when the call was made.
    */
-  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
-    this.#items.push({ kind: "event", event, caps: undefined, resolve: sink, index, queuedAt });
+  deliver(event: WireEvent, sink: ResultSink, index: number): void {
+    this.#items.push({ kind: "event", event, caps: undefined, sink, index });
     this.#schedule();
   }
 

@@ -161,7 +161,7 @@ export class ModSlot {
       const checkpoint = { snapshot: recovered.checkpoint.snapshot, version: lookup(recovered.checkpoint.version) };
       let live = checkpoint.version;
       const entries = recovered.entries.map((entry): JournalEntry => {
-        if (entry.kind === "event") return entry;
+        if (entry.kind === "event") return entry.event;
         live = lookup(entry.version);
         return entry.kind === "activate" ? { kind: "activate", version: live } : { kind: "migrate", version: live, fromVersion: entry.fromVersion, now: entry.now };
       });
@@ -201,8 +201,8 @@ export class ModSlot {
    * Queues an event whose result goes to `sink` as `(result, index)` once it has run (or failed);
    * the way emit() and emitMany() fan one call out to every mod with one promise.
    */
-  deliver(event: WireEvent, sink: ResultSink, index: number, queuedAt: number): void {
-    this.#queue.deliver(event, sink, index, queuedAt);
+  deliver(event: WireEvent, sink: ResultSink, index: number): void {
+    this.#queue.deliver(event, sink, index);
   }
 
   /** Runs `fn` in queue order: after every event queued before it, before any queued after. */

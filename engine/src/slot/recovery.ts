@@ -1,6 +1,6 @@
 import type { StateSnapshot, WireEvent } from "../model/wire.js";
 import type { CommitMode, ReplayStep } from "../sandbox/sandbox-backend.js";
-import type { JournalEntry, SlotJournal } from "./slot-journal.js";
+import { isEventEntry, type JournalEntry, type SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
 import { failureIn } from "../sandbox/sandbox-outcome.js";
 
@@ -98,8 +98,8 @@ function replaySteps(entries: readonly JournalEntry[]): ReplayStep[] {
   const steps: ReplayStep[] = [];
   let events: WireEvent[] = [];
   for (const entry of entries) {
-    if (entry.kind === "event") {
-      events.push(entry.event);
+    if (isEventEntry(entry)) {
+      events.push(entry);
       continue;
     }
     if (events.length > 0) steps.push({ kind: "events", events });
