@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { SandboxProcess } from "./sandbox-process.js";
 import { readReply, type ReplyOf, type RequestBody, type RequestOf, type RequestOp, type SandboxReply, type SandboxRequest } from "./sandbox-protocol.js";
@@ -35,6 +36,8 @@ export class RequestQueue {
   readonly #side: RequestQueueSide;
   #pending: Pending[] = [];
   #outbox: SandboxRequest[] = [];
+  /** The pending entries of the outbox's requests, in the same order. */
+  #unsent: Pending[] = [];
   #flushScheduled = false;
   #nextId = 1;
   /** Request frames sent and reply frames read, for diagnostics and tests. */
@@ -64,9 +67,11 @@ export class RequestQueue {
     const request: RequestOf<K> = { op, id: this.#nextId++, body };
     return new Promise((resolve) => {
       const settle = (reply: { readonly value: unknown } | Crashed): void => resolve("t" in reply ? reply : readReply(op, reply.value));
-      this.#pending.push({ request, budgetMs, capabilityMs: 0, creditedMs: 0, settle });
+      const pending: Pending = { request, budgetMs, capabilityMs: 0, creditedMs: 0, sentAt: undefined, settle };
+      this.#pending.push(pending);
       // RequestOf<K> for one K is a member of the union the frame encoder switches on.
       this.#outbox.push(request as SandboxRequest);
+      this.#unsent.push(pending);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // Requests made in the same turn of the event loop travel in one frame.
@@ -82,9 +87,13 @@ export class RequestQueue {
     const child = this.#side.child();
     if (child === undefined || child.exited || this.#outbox.length === 0) return;
     const batch = this.#outbox;
+    const sent = this.#unsent;
     this.#outbox = [];
+    this.#unsent = [];
     this.#frames.sent++;
     child.send(encodeRequestFrame(batch));
+    const now = performance.now();
+    for (let i = 0; i < sent.length; i++) (sent[i] as Pending).sentAt = now;
   }
 
   /** Counts a reply frame read from the live process. */

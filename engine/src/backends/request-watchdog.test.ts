@@ -32,9 +32,12 @@ async function loopback(): Promise<{ sender: Socket; receiver: Socket }> {
   return { sender, receiver };
 }
 
-/** A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`. */
-function watchOne(receiver: Socket, budgetMs: number) {
-  const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0 };
+/**
+ * A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`;
+ * `sent`: its frame is written already (else the test says when, as the queue's flush does).
+ */
+function watchOne(receiver: Socket, budgetMs: number, sent = true) {
+  const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0, sentAt: sent ? performance.now() : undefined };
   const state = { answered: false, kills: [] as string[] };
   const watchdog = new RequestWatchdog(0, {
     head: () => (state.answered ? undefined : request),
@@ -47,7 +50,7 @@ function watchOne(receiver: Socket, budgetMs: number) {
     watchdog.arm(); // the queue moves on: nothing left to watch
   });
   watchdog.arm();
-  return { watchdog, state };
+  return { watchdog, state, request };
 }
 
 describe("request watchdog", () => {
@@ -56,6 +59,22 @@ describe("request watchdog", () => {
     const { watchdog, state } = watchOne(receiver, 20);
     sender.write("reply"); // the sandbox answered at once...
     blockEventLoop(300); // ...but the game held the host past the deadline before reading it
+    await expect.poll(() => state.answered).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("times a request from when its frame was written, not from when the game made it", async () => {
+    const { sender, receiver } = await loopback();
+    const { watchdog, state, request } = watchOne(receiver, 100, false);
+    // The frame goes out at the end of the event loop's turn; the game holds the loop up first,
+    // past the budget. The sandbox answers well within it, counted from the write.
+    setImmediate(() => {
+      request.sentAt = performance.now();
+      setTimeout(() => sender.write("reply"), 30);
+    });
+    blockEventLoop(300);
     await expect.poll(() => state.answered).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(state.kills).toEqual([]);

@@ -4,9 +4,10 @@
  * has all run, so the head may be done while a later request of its frame runs: when its time is
  * up the watchdog asks the process's progress record which one runs, and watches that one instead.
  * Not the sandbox's time, up to a wall backstop: the host's answering the request's capability
- * calls, and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). A kill waits
- * for the host to read its pipes once more: a reply that came while the game blocked the host's
- * event loop is read first.
+ * calls, and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). Nor is what a
+ * game that blocks the host's event loop holds up: a request is timed from when its frame was
+ * written, and a kill waits for the host to read its pipes once more (a reply that came meanwhile
+ * is read first).
  */
 import { performance } from "node:perf_hooks";
 import type { CpuWatchdog } from "./cpu-watchdog.js";
@@ -19,6 +20,12 @@ export interface WatchedRequest {
   capabilityMs: number;
   /** How much of capabilityMs the watchdog has already added. */
   creditedMs: number;
+  /**
+   * When its frame was written to the sandbox (performance.now()), undefined before: the game may
+   * hold the host's event loop up between the request and the write, and the sandbox cannot be
+   * wedged on a request it does not have.
+   */
+  sentAt: number | undefined;
 }
 
 /** Where the watchdog looks and what it does. */
@@ -99,6 +106,12 @@ export class RequestWatchdog {
     // runs: that one is watched now, with its own budget.
     const running = this.#target.running();
     if (running !== undefined && running.request.id > watched.request.id) return this.#watch(running);
+    // Its time starts when the sandbox has it.
+    if (watched.sentAt === undefined) return this.#wait(PROGRESS_POLL_MS);
+    if (watched.sentAt > this.#watchedSince) {
+      this.#watchedSince = watched.sentAt;
+      return this.#wait(watched.sentAt + watched.budgetMs + this.#graceMs - performance.now());
+    }
     if (performance.now() < this.#deadline) return this.#schedule();
     // Time the host spent answering capability calls is not the sandbox's: extend by it.
     const owed = watched.capabilityMs - watched.creditedMs;
