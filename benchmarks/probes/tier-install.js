@@ -10,7 +10,7 @@
 //   node --no-node-snapshot benchmarks/probes/tier-install.js [rounds] [warm] [ticks] [engineDir]
 //
 // Seen on Node 20 with isolated-vm: with the concurrent compiler, a function is marked once per
-// isolate but only 2-50 % of those compiles are ever installed (the share varied from run to
+// isolate but only 2-80 % of those compiles are ever installed (the share varied from run to
 // run), the others keep running unoptimized code and their background compile is wasted; with
 // --no-concurrent-recompilation every one is installed. (A job that finishes while its isolate is
 // not entered seems to lose its "install code" request.) Prints one JSON object.
