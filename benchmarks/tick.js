@@ -10,6 +10,13 @@
 //   tick.ev<E>.cpu_us_<isolation> / <peer>.tick.ev<E>.cpu_us      CPU time per mod-event (µs): this
 //                                                                 process + the sandbox process(es)
 //   tick.ev<E>.emitmany.eps_<isolation>, .emitmany.cpu_us_<isolation>   the same through emitMany
+//   tick.ev10.steady.* / <peer>.tick.ev10.steady.*               the same figures for 10-event ticks
+//                                                                 after `steadyWarm` more ticks each
+//
+// The ev10/ev1000 figures follow a 1-tick warm-up: with 100 isolates, each compiles its own
+// optimized code during them, so they include V8's tier-up (background compiler threads). The
+// steady figures are measured after every runner ran `steadyWarm` further 10-event ticks (on top
+// of the ev10 and ev1000 rounds), when that compiling is done: the per-event cost that stays.
 //
 // CPU time is the figure to compare on a loaded machine (wall time includes waiting for a core).
 import { performance } from "node:perf_hooks";
@@ -24,6 +31,8 @@ export const name = "tick";
 
 /** Events per tick, as labelled in the keys. */
 export const TICK_EVENTS = [10, 1000];
+/** Events per tick of the steady-state figures (tick.ev10.steady.*). */
+const STEADY_EVENTS = 10;
 
 function sizes(quick) {
   // rounds: ticks per runner at most; budgetMs: stop earlier once a size has taken this long
@@ -31,15 +40,19 @@ function sizes(quick) {
   // 1000-event tick is 100,000 mod-events, seconds per runner even on a quiet machine. The
   // 1000-event ticks need no warm-up of their own: the 10-event ticks ran the same code first.
   return quick
-    ? { mods: 3, entities: 50, warm: { 10: 1, 1000: 0 }, rounds: { 10: 3, 1000: 2 }, minRounds: { 10: 2, 1000: 1 }, budgetMs: { 10: 3000, 1000: 5000 } }
-    : { mods: 100, entities: 100, warm: { 10: 1, 1000: 0 }, rounds: { 10: 40, 1000: 5 }, minRounds: { 10: 3, 1000: 1 }, budgetMs: { 10: 15_000, 1000: 30_000 } };
+    ? { mods: 3, entities: 50, warm: { 10: 1, 1000: 0 }, rounds: { 10: 3, 1000: 2 }, minRounds: { 10: 2, 1000: 1 }, budgetMs: { 10: 3000, 1000: 5000 }, steadyWarm: 5, steadyBudgetMs: 3000 }
+    : { mods: 100, entities: 100, warm: { 10: 1, 1000: 0 }, rounds: { 10: 40, 1000: 5 }, minRounds: { 10: 3, 1000: 1 }, budgetMs: { 10: 15_000, 1000: 30_000 }, steadyWarm: 150, steadyBudgetMs: 15_000 };
 }
 
-/** `<peer>.tick.ev<E>.<what>`, or `tick.ev<E>.[emitmany.]<what>_<isolation>` for modhost. */
-export function tickKey(participant, events, what) {
+/**
+ * `<peer>.tick.ev<E>.[steady.]<what>`, or `tick.ev<E>.[steady.][emitmany.]<what>_<isolation>` for
+ * modhost; `phase` "steady" for the figures after the long warm-up (see the header).
+ */
+export function tickKey(participant, events, what, phase = "") {
   const [runner, via] = participant.split(":");
-  if (runner === "process" || runner === "inline") return `tick.ev${events}.${via === "many" ? "emitmany." : ""}${what}_${runner}`;
-  return `${runner}.tick.ev${events}.${what}`;
+  const p = phase === "" ? "" : `${phase}.`;
+  if (runner === "process" || runner === "inline") return `tick.ev${events}.${p}${via === "many" ? "emitmany." : ""}${what}_${runner}`;
+  return `${runner}.tick.ev${events}.${p}${what}`;
 }
 
 /** A line on stderr (the parent shows it if the child fails, e.g. past its time limit). */
@@ -82,6 +95,23 @@ async function oneTick(p, events, mods) {
   return { ms, cpuNs: cpu1 - cpu0 + (sandbox1 - sandbox0) };
 }
 
+/** Ticks of `events` taking turns between the participants: { [id]: { eps: [], cpuUs: [] } }. */
+async function measure(list, events, mods, rounds, minRounds, budgetMs) {
+  const samples = Object.fromEntries(list.map((p) => [p.id, { eps: [], cpuUs: [] }]));
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    if (round >= minRounds && performance.now() - started > budgetMs) break;
+    for (let k = 0; k < list.length; k++) {
+      const p = list[(round + k) % list.length];
+      const r = await oneTick(p, events, mods);
+      if (r === undefined) continue;
+      samples[p.id].eps.push((events.length * 1000) / r.ms);
+      samples[p.id].cpuUs.push(r.cpuNs / 1000 / (events.length * mods));
+    }
+  }
+  return samples;
+}
+
 /** In a fresh process: every runner over the same 100 mods, ticks taking turns (see the header). */
 export async function child({ runners, quick }) {
   const s = sizes(quick);
@@ -98,21 +128,15 @@ export async function child({ runners, quick }) {
     for (const count of TICK_EVENTS) {
       const events = attackPayloads(s.entities, count).map((payload) => ["attack", payload]);
       for (const p of list) for (let i = 0; i < s.warm[count]; i++) await oneTick(p, events, s.mods);
-      const samples = Object.fromEntries(list.map((p) => [p.id, { eps: [], cpuUs: [] }]));
-      const started = performance.now();
-      for (let round = 0; round < s.rounds[count]; round++) {
-        if (round >= s.minRounds[count] && performance.now() - started > s.budgetMs[count]) break;
-        for (let k = 0; k < list.length; k++) {
-          const p = list[(round + k) % list.length];
-          const r = await oneTick(p, events, s.mods);
-          if (r === undefined) continue;
-          samples[p.id].eps.push((count * 1000) / r.ms);
-          samples[p.id].cpuUs.push(r.cpuNs / 1000 / (count * s.mods));
-        }
-      }
+      const samples = await measure(list, events, s.mods, s.rounds[count], s.minRounds[count], s.budgetMs[count]);
       out.samples[count] = samples;
-      progress(`${count} events per tick: ${Math.min(...Object.values(samples).map((x) => x.eps.length))} rounds in ${Math.round(performance.now() - started)} ms`);
+      progress(`${count} events per tick: ${Math.min(...Object.values(samples).map((x) => x.eps.length))} rounds`);
     }
+    // Steady state: the same 10-event ticks after a long warm-up of every runner (see the header).
+    const events = attackPayloads(s.entities, STEADY_EVENTS).map((payload) => ["attack", payload]);
+    for (let i = 0; i < s.steadyWarm; i++) for (const p of list) await oneTick(p, events, s.mods);
+    out.steady = await measure(list, events, s.mods, s.rounds[STEADY_EVENTS], s.minRounds[STEADY_EVENTS], s.steadyBudgetMs);
+    progress(`steady, ${STEADY_EVENTS} events per tick after ${s.steadyWarm} more: ${Math.min(...Object.values(out.steady).map((x) => x.eps.length))} rounds`);
   } finally {
     for (const loader of Object.values(live)) await loader.close();
   }
@@ -130,15 +154,17 @@ export async function run({ quick, peers = PEERS }) {
   for (const [kind, n] of Object.entries(result.failures ?? {})) for (let i = 0; i < n; i++) noteFailure(kind, "in the tick child process");
   const metrics = {};
   const counts = {};
-  for (const count of TICK_EVENTS) {
-    for (const [id, { eps, cpuUs }] of Object.entries(result.samples[count])) {
+  const put = (samples, count, phase) => {
+    for (const [id, { eps, cpuUs }] of Object.entries(samples)) {
       if (eps.length === 0) continue; // every tick lost to a restart: counted in failures
-      const epsKey = tickKey(id, count, "eps");
+      const epsKey = tickKey(id, count, "eps", phase);
       record(metrics, epsKey, eps, counts);
       // For events/s the slow tail is the low end: ".p99" is the 1st percentile.
       metrics[`${epsKey}.p99`] = round(percentile(eps, 1));
-      record(metrics, tickKey(id, count, "cpu_us"), cpuUs, counts);
+      record(metrics, tickKey(id, count, "cpu_us", phase), cpuUs, counts);
     }
-  }
-  return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(",") } };
+  };
+  for (const count of TICK_EVENTS) put(result.samples[count], count, "");
+  if (result.steady !== undefined) put(result.steady, STEADY_EVENTS, "steady");
+  return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm } };
 }
