@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameDecoder, MAX_FRAME_BYTES, encodeFrame } from "./framing.js";
+import { ATTACHMENT_MARK, FrameDecoder, MAX_FRAME_BYTES, encodeAttachmentFrame, encodeFrame } from "./framing.js";
 
 /** The frames a decoder hands on when `bytes` arrive in chunks of `size` bytes. */
 function decodeInChunks(bytes: Buffer, size: number): string[] {
@@ -18,6 +18,13 @@ describe("frames", () => {
     for (const size of [1, 3, 5, small.length]) expect(decodeInChunks(small, size)).toEqual([texts[0], texts[2], texts[3]]);
     // A frame of many pipe-sized chunks, joined once it is whole.
     for (const size of [4094, 65_536, stream.length]) expect(decodeInChunks(stream, size)).toEqual(texts);
+  });
+
+  it("an attachment comes back as its text after the mark, which no JSON text starts with", () => {
+    const text = JSON.stringify({ a: 'é"\n€' });
+    const frames = decodeInChunks(Buffer.concat([encodeAttachmentFrame(text), encodeFrame("{}")]), 3);
+    expect(frames).toEqual([ATTACHMENT_MARK + text, "{}"]);
+    expect(() => JSON.parse(ATTACHMENT_MARK + "{}")).toThrow();
   });
 
   it("a length prefix over the limit is refused before its bytes arrive", () => {

@@ -12,6 +12,21 @@ export function encodeFrame(rawJson: string): Buffer {
   return frame;
 }
 
+/**
+ * First character of an attachment frame: text carried as is, unescaped, for a message that
+ * follows it (a state snapshot's JSON, backends/sandbox-protocol.ts). No JSON text starts with it.
+ */
+export const ATTACHMENT_MARK = "\u0000";
+
+/** Encodes `text` as an attachment frame (ATTACHMENT_MARK, then the text), without copying it into a message. */
+export function encodeAttachmentFrame(text: string): Buffer {
+  const frame = Buffer.allocUnsafe(5 + Buffer.byteLength(text, "utf8"));
+  frame[4] = 0;
+  const written = frame.write(text, 5, "utf8");
+  frame.writeUInt32LE(1 + written, 0);
+  return frame;
+}
+
 /** Largest frame accepted; a bigger length prefix means the stream is corrupt. */
 export const MAX_FRAME_BYTES = 512 * 1024 * 1024;
 
