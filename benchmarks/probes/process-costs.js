@@ -3,7 +3,7 @@
 // (CPU per swap and pause) and code-only swaps (pause p50/p99). Run it against two engine builds
 // in turns (MODHOST_BENCH_ENGINE=<dir with package.json and dist>) to compare them.
 //
-//   node --no-node-snapshot benchmarks/probes/process-costs.js [batches] [migrations] [swaps]
+//   node --no-node-snapshot benchmarks/probes/process-costs.js [batches] [migrations] [swaps] [--inline]
 //
 // Prints one JSON line: ns per event (host, sandbox, total, naive, ratio to naive), migrate CPU ms
 // per swap (host, sandbox) with median pause, code-swap pause p50/p99.
@@ -16,7 +16,7 @@ import { percentile } from "../lib/stats.js";
 import { createRunner } from "../peers/index.js";
 import { revision, shapeRevision } from "../swap.js";
 
-const [batches = "20", migrations = "8", swaps = "60"] = process.argv.slice(2);
+const [batches = "20", migrations = "8", swaps = "60"] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const ENTITIES = 10_000;
 const SIZE = 1000;
 const { ModHost } = await loadModhost();
@@ -76,7 +76,7 @@ async function swapRounds(host, dir, source, count, first) {
 }
 
 const mods = await makeModsDir({ combat: combatMod(ENTITIES) }, { limits: COMBAT_LIMITS });
-const host = await ModHost.create({ modsDir: mods.dir, isolation: "process", typecheck: "off", probation: false });
+const host = await ModHost.create({ modsDir: mods.dir, isolation: process.argv.includes("--inline") ? "inline" : "process", typecheck: "off", probation: false });
 let out;
 try {
   const ev = await batched(host);
