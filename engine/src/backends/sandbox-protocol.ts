@@ -139,7 +139,7 @@ export function decodeMessage(json: string, attachments: readonly string[] = [])
   throw protocolError(`a message it cannot read (t: ${JSON.stringify(raw.t) ?? "none"})`);
 }
 
-/** Puts each attachment, in order, as the state of the reply marked with its index (fresh objects from JSON.parse). */
+/** Puts each attachment, in order, as the state of the reply marked with its index (`replies` are fresh objects from JSON.parse). */
 function attachStates(replies: readonly Record<string, unknown>[], attachments: readonly string[]): void {
   let next = 0;
   for (const reply of replies) {
@@ -148,7 +148,8 @@ function attachStates(replies: readonly Record<string, unknown>[], attachments: 
     if (reply.att !== next || next >= attachments.length || !isRecord(outcome) || outcome.kind !== "ok" || !isRecord(outcome.value) || "state" in outcome.value) {
       throw protocolError(`a reply marked for attachment ${JSON.stringify(reply.att)} that does not take attachment ${next} of ${attachments.length}`);
     }
-    (outcome.value as Record<string, unknown>).state = attachments[next++];
+    // The state first, as the sandbox's snapshot has it (a checkpoint written from it reads the same in either isolation).
+    reply.value = { ...outcome, value: { state: attachments[next++], ...outcome.value } };
     delete reply.att;
   }
   if (next !== attachments.length) throw protocolError(`${attachments.length} attachment(s) for ${next} marked replies`);
