@@ -6,8 +6,9 @@
 import { readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
-import type { SandboxBridge } from "../model/wire.js";
-import { FrameDecoder, encodeFrame } from "./framing.js";
+import type { SandboxBridge, StateSnapshot } from "../model/wire.js";
+import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
+import { FrameDecoder, encodeAttachmentFrame, encodeFrame } from "./framing.js";
 import { prewarm } from "./prewarm.js";
 import { isolatePool } from "../sandbox/isolate-pool.js";
 import { PRELOAD_LINGER_MS } from "../sandbox/preloaded-versions.js";
@@ -20,9 +21,7 @@ process.on("SIGINT", () => undefined);
 
 /** Writes one frame to fd 4, whole, before returning (a crash right after loses nothing). */
 function writeAll(json: string): void {
-  const frame = encodeFrame(json);
-  let offset = 0;
-  while (offset < frame.length) offset += writeSync(FD_OUT, frame, offset, frame.length - offset);
+  writeFrame(encodeFrame(json));
 }
 
 function readExactly(size: number): Buffer {
@@ -38,15 +37,26 @@ function readExactly(size: number): Buffer {
 
 /** Replies of the running frame not yet written (JSON text of each). */
 let replies: string[] = [];
+/** The state texts those replies carry as attachment frames, in order (sandbox-protocol.ts decodeMessage). */
+let attachments: string[] = [];
+
+/** Writes one frame (already encoded) to fd 4, whole. */
+function writeFrame(frame: Buffer): void {
+  let offset = 0;
+  while (offset < frame.length) offset += writeSync(FD_OUT, frame, offset, frame.length - offset);
+}
 
 /**
- * Writes the replies so far as one frame. Before a log or a capability call too: the host reads
- * messages in order, so it learns which request is running and answers ahead of it stay in order.
+ * Writes the replies so far as one frame, after their attachments. Before a log or a capability
+ * call too: the host reads messages in order, so it learns which request is running and answers
+ * ahead of it stay in order.
  */
 function flushReplies(): void {
   if (replies.length === 0) return;
   const body = replies.join(",");
   replies = [];
+  for (const text of attachments) writeFrame(encodeAttachmentFrame(text));
+  attachments = [];
   writeAll(`{"t":"res","replies":[${body}]}`);
 }
 
@@ -96,11 +106,11 @@ function handle(request: SandboxRequest): void {
       return reply(request.id, `{${stop}${late}"results":${outcome.resultsJson}}`);
     }
     case "export":
-      return answer(request, registry.exportState(request.body.instance));
+      return answerSnapshot(request.id, registry.exportState(request.body.instance));
     case "stage":
       return answer(request, registry.stage(request.body.instance, request.body.spec));
     case "commit":
-      return answer(request, registry.commit(request.body.instance, request.body.mode));
+      return answerSnapshot(request.id, registry.commit(request.body.instance, request.body.mode));
     case "adopt":
       return answer(request, registry.adopt(request.body.instance, request.body.init));
     case "abort":
@@ -125,6 +135,17 @@ function handle(request: SandboxRequest): void {
 /** Replies to a request with the value the protocol map gives its kind. */
 function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): void {
   reply(request.id, JSON.stringify(value));
+}
+
+/**
+ * Replies with an outcome that may carry a state snapshot: its state text (a checkpoint, up to
+ * megabytes) travels as an attachment frame, not escaped into the reply's JSON and parsed back.
+ */
+function answerSnapshot(id: number, outcome: SandboxOutcome<StateSnapshot | null>): void {
+  if (outcome.kind !== "ok" || outcome.value === null) return reply(id, JSON.stringify(outcome));
+  const { state, ...rest } = outcome.value;
+  replies.push(`{"id":${id},"att":${attachments.length},"value":${JSON.stringify({ kind: "ok", value: rest })}}`);
+  attachments.push(state);
 }
 
 /** Set once the process serves (a spare was taken): the preloaded versions nobody took are then dropped. */

@@ -7,7 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { ModhostError } from "../errors/modhost-error.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
-import { FrameDecoder, encodeFrame } from "./framing.js";
+import { ATTACHMENT_MARK, FrameDecoder, encodeFrame } from "./framing.js";
 import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
 
@@ -23,6 +23,9 @@ function openProgressFile(): number {
   unlinkSync(path);
   return fd;
 }
+
+/** Attachment frames accepted ahead of one message (a frame's export and commit replies each carry one). */
+const MAX_ATTACHMENTS = 100_000;
 
 /** How long the exit waits for the rest of the output once the process is gone (ms). */
 const OUTPUT_DRAIN_MS = 2000;
@@ -102,10 +105,20 @@ export class SandboxProcess {
     });
     // Pipe errors (EPIPE after a crash) are expected; the exit handler deals with the crash.
     for (const stream of [stdio[3], stdio[4], stdio[5]]) stream.on("error", () => undefined);
+    /** Attachment frames read since the last message (framing.ts): the next "res" message takes them. */
+    let attachments: string[] = [];
     const decoder = new FrameDecoder((json) => {
+      if (json.startsWith(ATTACHMENT_MARK)) {
+        // A garbage-writing process cannot pile them up: more than a frame's replies could take is broken.
+        if (attachments.length >= MAX_ATTACHMENTS) return listener.protocolError(new ModhostError("E_SANDBOX_PROTOCOL", `the sandbox process sent over ${MAX_ATTACHMENTS} attachments without a message`));
+        attachments.push(json.slice(1));
+        return;
+      }
       let message: SandboxMessage;
+      const taken = attachments;
+      attachments = [];
       try {
-        message = decodeMessage(json);
+        message = decodeMessage(json, taken);
       } catch (err) {
         if (err instanceof ModhostError) return listener.protocolError(err);
         throw err;

@@ -26,6 +26,41 @@ describe("sandbox process protocol", () => {
     }
   });
 
+  it("puts attachments, in order, as the states of the replies marked for them", () => {
+    const states = [`{"hp":"a \\" quote"}`, "null"];
+    const message = decodeMessage(
+      `{"t":"res","replies":[{"id":1,"att":0,"value":{"kind":"ok","value":{"rng":[1,2,3,4]}}},{"id":2,"value":{"kind":"timeout"}},{"id":3,"att":1,"value":{"kind":"ok","value":{"rng":[5,6,7,8]}}}]}`,
+      states,
+    );
+    expect(message).toEqual({
+      t: "res",
+      replies: [
+        { id: 1, value: { kind: "ok", value: { rng: [1, 2, 3, 4], state: states[0] } } },
+        { id: 2, value: { kind: "timeout" } },
+        { id: 3, value: { kind: "ok", value: { rng: [5, 6, 7, 8], state: "null" } } },
+      ],
+    });
+    const exported = readReply("export", (message as { replies: { value: unknown }[] }).replies[0]?.value);
+    expect(exported).toEqual({ kind: "ok", value: { rng: [1, 2, 3, 4], state: states[0] } });
+    // The snapshot's fields in the order the sandbox's own has them.
+    expect(exported.kind === "ok" && Object.keys(exported.value)).toEqual(["state", "rng"]);
+  });
+
+  it("refuses attachments and marks that do not match as E_SANDBOX_PROTOCOL", () => {
+    const ok = (att: unknown, value = `{"kind":"ok","value":{"rng":[]}}`): string => `{"id":1,"att":${JSON.stringify(att)},"value":${value}}`;
+    const cases: [string, string[]][] = [
+      [`{"t":"res","replies":[${ok(0)}]}`, []], // a mark with no attachment
+      [`{"t":"res","replies":[{"id":1,"value":null}]}`, ["{}"]], // an attachment nobody takes
+      [`{"t":"res","replies":[${ok(1)}]}`, ["{}", "{}"]], // out of order
+      [`{"t":"res","replies":[${ok("0")}]}`, ["{}"]],
+      [`{"t":"res","replies":[${ok(0, `{"kind":"timeout"}`)}]}`, ["{}"]], // not an ok outcome
+      [`{"t":"res","replies":[${ok(0, `{"kind":"ok","value":null}`)}]}`, ["{}"]],
+      [`{"t":"res","replies":[${ok(0, `{"kind":"ok","value":{"state":"x"}}`)}]}`, ["{}"]], // a state of its own too
+      [`{"t":"log","mod":"m","level":"info","message":"hi"}`, ["{}"]], // before a message that takes none
+    ];
+    for (const [frame, attachments] of cases) expect(() => decodeMessage(frame, attachments), frame).toThrow(protocolError);
+  });
+
   it("reads a reply as its request's kind, and refuses one of the wrong shape", () => {
     const started = readReply("start", { kind: "ok", value: { id: "p1:m#1", shape: { events: [], hasInit: false, hasMigrate: false } } });
     expect(started.kind === "ok" && started.value.id).toBe("p1:m#1");

@@ -99,8 +99,14 @@ function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Reads one frame's JSON as a message. Throws E_SANDBOX_PROTOCOL when it is not one. */
-export function decodeMessage(json: string): SandboxMessage {
+/**
+ * Reads one frame's JSON as a message. `attachments` are the texts of the attachment frames
+ * (backends/framing.ts) read since the last message: a "res" message's replies take them in
+ * order, each a reply marked `"att": <its index>` whose value is an "ok" outcome carrying a state
+ * snapshot with its `state` left out (a checkpoint's megabyte travels unescaped and is not parsed
+ * here). Throws E_SANDBOX_PROTOCOL when it is not a message, or attachments and marks do not match.
+ */
+export function decodeMessage(json: string, attachments: readonly string[] = []): SandboxMessage {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -108,6 +114,7 @@ export function decodeMessage(json: string): SandboxMessage {
     throw protocolError(`a frame that is not JSON (${(err as Error).message})`);
   }
   if (!isRecord(raw)) throw protocolError("a frame that is not an object");
+  if (raw.t !== "res" && attachments.length > 0) throw protocolError(`${attachments.length} attachment(s) before a message that takes none`);
   switch (raw.t) {
     case "ready":
       if (typeof raw.pid === "number") return { t: "ready", pid: raw.pid };
@@ -115,6 +122,7 @@ export function decodeMessage(json: string): SandboxMessage {
     case "res": {
       const replies = raw.replies;
       if (Array.isArray(replies) && replies.length > 0 && replies.every((r: unknown) => isRecord(r) && typeof r.id === "number" && "value" in r)) {
+        attachStates(replies as Record<string, unknown>[], attachments);
         return { t: "res", replies: replies as SandboxReply[] };
       }
       break;
@@ -129,6 +137,22 @@ export function decodeMessage(json: string): SandboxMessage {
     }
   }
   throw protocolError(`a message it cannot read (t: ${JSON.stringify(raw.t) ?? "none"})`);
+}
+
+/** Puts each attachment, in order, as the state of the reply marked with its index (`replies` are fresh objects from JSON.parse). */
+function attachStates(replies: readonly Record<string, unknown>[], attachments: readonly string[]): void {
+  let next = 0;
+  for (const reply of replies) {
+    if (!("att" in reply)) continue;
+    const outcome = reply.value;
+    if (reply.att !== next || next >= attachments.length || !isRecord(outcome) || outcome.kind !== "ok" || !isRecord(outcome.value) || "state" in outcome.value) {
+      throw protocolError(`a reply marked for attachment ${JSON.stringify(reply.att)} that does not take attachment ${next} of ${attachments.length}`);
+    }
+    // The state first, as the sandbox's snapshot has it (a checkpoint written from it reads the same in either isolation).
+    reply.value = { ...outcome, value: { state: attachments[next++], ...outcome.value } };
+    delete reply.att;
+  }
+  if (next !== attachments.length) throw protocolError(`${attachments.length} attachment(s) for ${next} marked replies`);
 }
 
 function capabilityCall(raw: unknown): CapabilityCall | undefined {

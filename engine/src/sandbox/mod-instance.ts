@@ -170,7 +170,10 @@ export class ModInstance {
 
   #promote(staged: Staged): void {
     this.#staged = undefined;
-    this.#modules.release();
+    const old = this.#modules;
+    // Releasing the old version's module handles (tens of us, more on a loaded machine) waits
+    // until the swap has answered: events are held until then. A dispose first releases them.
+    setImmediate(() => old.release());
     this.#modules = staged.modules;
     this.#spec = staged.spec;
     this.#shape = staged.shape;
