@@ -130,11 +130,12 @@ export class RequestWatchdog {
     // (a long synchronous task), the reply may be in the pipe, unread, and the time since charged
     // to a sandbox that sat idle. The verdict waits for one I/O phase, which reads it first.
     if (!afterIo) {
+      // Not unref()ed: an unref()ed immediate does not keep the poll phase from sleeping, and
+      // would wait for whatever I/O came next (seen: 2.2 s, while a wedged sandbox ran on).
       this.#verdict = setImmediate(() => {
         this.#verdict = undefined;
         this.#check(true);
       });
-      this.#verdict.unref();
       return;
     }
     // Said with the crash: a wedged process and a starved one (waits near the wall time) differ here.

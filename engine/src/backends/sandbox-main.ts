@@ -1,7 +1,7 @@
 /**
  * Entry point of the sandbox process: owns every isolate, runs the host's requests in order and
- * answers on fd 4, one reply frame per request frame. Started by ProcessBackend with
- * --no-node-snapshot and nothing else.
+ * answers on fd 4, one reply frame per request frame. Started by ProcessBackend with the flags
+ * backends/sandbox-process.ts names.
  */
 import { readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";

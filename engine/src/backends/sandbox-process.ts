@@ -41,8 +41,19 @@ export interface SandboxProcessListener {
 }
 
 /**
+ * Node flags of a sandbox process. --no-node-snapshot: isolated-vm needs it. --no-concurrent-
+ * recompilation: V8's background optimizing compiler finishes a compile while its isolate is
+ * not running, and with many isolates taking turns most of those compiles were never installed
+ * (2-80 % were, benchmarks/probes/tier-install.js): their CPU was spent for nothing and the
+ * isolates kept running unoptimized code. Compiling on the isolate's own thread installs every
+ * compile: 100 mods at steady state, 23.7 -> 16.1 us of CPU per mod-event (probes/hundred.js).
+ * It costs a call the compile (a few ms, once per hot function per isolate).
+ */
+const SANDBOX_NODE_FLAGS = ["--no-node-snapshot", "--no-concurrent-recompilation"];
+
+/**
  * One running sandbox process (backends/sandbox-main.ts) and its pipes, started with
- * --no-node-snapshot and no other flags. ProcessBackend owns it and starts a new one when it dies.
+ * SANDBOX_NODE_FLAGS. ProcessBackend owns it and starts a new one when it dies.
  */
 export class SandboxProcess {
   readonly generation: number;
@@ -76,7 +87,7 @@ export class SandboxProcess {
    */
   static start(generation: number, listener: SandboxProcessListener, prewarm = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     const env = isolateChildEnv();
-    const args = ["--no-node-snapshot", packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
+    const args = [...SANDBOX_NODE_FLAGS, packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
     const progressFd = openProgressFile();
     let proc: ChildProcess;
     try {
