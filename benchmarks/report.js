@@ -31,6 +31,8 @@ const K = {
   scale: (config, what) => (r) => (isModhost(r) ? [`scale.${config}.${what}_${r}`, `scale.${config}.${what}_${r}.p99`] : [`${r}.scale.${config}.${what}`, `${r}.scale.${config}.${what}.p99`]),
   /** modhost `tick.ev<E>.[emitmany.]<what>_<runner>`, peer `<peer>.tick.ev<E>.<what>` (tick.js). */
   tick: (events, what, via = "") => (r) => (isModhost(r) ? [`tick.ev${events}.${via}${what}_${r}`, `tick.ev${events}.${via}${what}_${r}.p99`] : via === "" ? [`${r}.tick.ev${events}.${what}`, `${r}.tick.ev${events}.${what}.p99`] : [undefined, undefined]),
+  /** The same after the long warm-up (tick.js's steady figures): `tick.ev<E>.steady.[emitmany.]<what>_<runner>`. */
+  tickSteady: (events, what, via = "") => (r) => (isModhost(r) ? [`tick.ev${events}.steady.${via}${what}_${r}`, `tick.ev${events}.steady.${via}${what}_${r}.p99`] : via === "" ? [`${r}.tick.ev${events}.steady.${what}`, `${r}.tick.ev${events}.steady.${what}.p99`] : [undefined, undefined]),
   /** Ratio keys: modhost process / inline have their own names. */
   ratio: (process, inline, peer) => (r) => (r === "process" ? [process, `${process}.p99`] : r === "inline" ? [inline, `${inline}.p99`] : [`${r}.${peer}`, `${r}.${peer}.p99`]),
 };
@@ -96,6 +98,11 @@ const SECTIONS = [
       { label: "10 events per tick, host.emitMany (CPU µs per mod-event)", keys: K.tick(10, "cpu_us", "emitmany."), naive: K.tick(10, "cpu_us")("naive_ivm") },
       { label: "1000 events per tick, host.emitMany (events/s)", keys: K.tick(1000, "eps", "emitmany."), naive: K.tick(1000, "eps")("naive_ivm") },
       { label: "1000 events per tick, host.emitMany (CPU µs per mod-event)", keys: K.tick(1000, "cpu_us", "emitmany."), naive: K.tick(1000, "cpu_us")("naive_ivm") },
+      // After every runner's isolates were warm (V8's optimized code in all 100 of them).
+      { label: "10 events per tick, warm (events/s)", keys: K.tickSteady(10, "eps") },
+      { label: "10 events per tick, warm (CPU µs per mod-event)", keys: K.tickSteady(10, "cpu_us") },
+      { label: "10 events per tick, warm, host.emitMany (events/s)", keys: K.tickSteady(10, "eps", "emitmany."), naive: K.tickSteady(10, "eps")("naive_ivm") },
+      { label: "10 events per tick, warm, host.emitMany (CPU µs per mod-event)", keys: K.tickSteady(10, "cpu_us", "emitmany."), naive: K.tickSteady(10, "cpu_us")("naive_ivm") },
     ],
   },
   {

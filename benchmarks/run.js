@@ -34,6 +34,8 @@ const TARGETS = {
   "swap.migrate10k.p50_ms_inline.ratio_naive": 1,
   "tick.ev10.eps_process.ratio_naive": { min: 1 },
   "tick.ev10.eps_inline.ratio_naive": { min: 1 },
+  "tick.ev10.steady.eps_process.ratio_naive": { min: 1 },
+  "tick.ev10.steady.eps_inline.ratio_naive": { min: 1 },
   "persist.tick.mods100.added_us_batch": 5,
   "load.process.sandbox_restarts": 1,
   "load.process.timeouts": 1,
