@@ -81,6 +81,14 @@ describe("request watchdog", () => {
     watchdog.clear();
   });
 
+  it("kills a sandbox that never takes its request (it never said ready), a budget after it was first seen unwritten", async () => {
+    const { receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20, false);
+    await expect.poll(() => state.kills.length).toBe(1);
+    expect(state.kills[0]).toMatch(/^killed by the watchdog: request 1 was not taken by the process in \d+ ms \(allowed \d+ ms\)$/);
+    watchdog.clear();
+  });
+
   it("still kills a sandbox that never answers, saying for how long it ran", async () => {
     const { receiver } = await loopback();
     const { watchdog, state } = watchOne(receiver, 20);

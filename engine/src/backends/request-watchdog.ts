@@ -58,6 +58,8 @@ export class RequestWatchdog {
   #watchedSince = 0;
   /** When the current wait ends (performance.now()). */
   #deadline = 0;
+  /** When a check first found the watched request not yet written (undefined: not seen so). */
+  #unsentSeenAt: number | undefined;
 
   constructor(graceMs: number, target: WatchdogTarget) {
     this.#graceMs = graceMs;
@@ -81,6 +83,7 @@ export class RequestWatchdog {
   #watch(request: WatchedRequest): void {
     this.#watched = request;
     this.#watchedSince = performance.now();
+    this.#unsentSeenAt = undefined;
     this.#target.clock()?.armed(this.#watchedSince);
     this.#wait(request.budgetMs + this.#graceMs);
   }
@@ -107,8 +110,14 @@ export class RequestWatchdog {
     const running = this.#target.running();
     if (running !== undefined && running.request.id > watched.request.id) return this.#watch(running);
     // Its time starts when the sandbox has it.
-    if (watched.sentAt === undefined) return this.#wait(PROGRESS_POLL_MS);
-    if (watched.sentAt > this.#watchedSince) {
+    if (watched.sentAt === undefined) {
+      // Written at the end of this turn (a blocked loop has just let go), or the process is still
+      // starting. One that never says ready is killed as a wedged one is, a budget after the
+      // watchdog, running again, first saw the request unwritten.
+      const now = performance.now();
+      this.#unsentSeenAt ??= now;
+      if (now - this.#unsentSeenAt < watched.budgetMs + this.#graceMs) return this.#wait(PROGRESS_POLL_MS);
+    } else if (watched.sentAt > this.#watchedSince) {
       this.#watchedSince = watched.sentAt;
       return this.#wait(watched.sentAt + watched.budgetMs + this.#graceMs - performance.now());
     }
@@ -142,6 +151,7 @@ export class RequestWatchdog {
     const wallMs = Math.round(performance.now() - this.#watchedSince);
     const waitedMs = cpu?.waitedMs(this.#watchedSince);
     const waited = waitedMs === undefined ? "" : `, ${Math.round(waitedMs)} ms of it waiting for a CPU`;
-    this.#target.kill(`killed by the watchdog: request ${watched.request.id} ran ${wallMs} ms (allowed ${Math.round(allowedMs)} ms${waited})`);
+    const what = watched.sentAt === undefined ? "was not taken by the process in" : "ran";
+    this.#target.kill(`killed by the watchdog: request ${watched.request.id} ${what} ${wallMs} ms (allowed ${Math.round(allowedMs)} ms${waited})`);
   }
 }
