@@ -96,14 +96,20 @@ export class StorageFault {
     if (this.#fault?.timer !== undefined) clearTimeout(this.#fault.timer);
   }
 
-  #arm(): void {
+  #arm(delayMs = this.#fault?.delayMs ?? STORAGE_RETRY_MS): void {
     const fault = this.#fault;
     if (fault === undefined) return;
     if (fault.timer !== undefined) clearTimeout(fault.timer);
     fault.timer = setTimeout(() => {
       fault.timer = undefined;
-      if (this.#fault === fault) this.#inQueue(async () => void (await this.retry()));
-    }, fault.delayMs);
+      if (this.#fault !== fault) return;
+      // A timer may fire a little before performance.now() reaches retryAt (timers run on the
+      // event loop's cached clock); retry() would then answer "too soon" and nothing would re-arm
+      // it, leaving a mod that gets no events refused after storage works again.
+      const left = fault.retryAt - performance.now();
+      if (left > 0) return this.#arm(left + 1);
+      this.#inQueue(async () => void (await this.retry()));
+    }, delayMs);
     fault.timer.unref();
   }
 }

@@ -36,7 +36,8 @@ export async function locatedTimeout(backend: SandboxBackend, version: ModVersio
     return { code: failure.code, message: failure.message, stack: `${failure.code}: ${failure.message}\n    at ${spot.file}:${spot.line}:1` };
   }
   const handler = request.event?.name;
-  if (handler === undefined) return spot === null && why !== NOT_REPRODUCED ? { ...failure, message: `${failure.message} (where it looped is unknown: ${why})` } : failure;
+  // Not an event (a start, a staged version's modules, migrate()): said why there is no line.
+  if (handler === undefined) return spot === null ? { ...failure, message: `${failure.message} (where it looped is unknown: ${why})` } : failure;
   let declared: Awaited<ReturnType<typeof handlerDeclaration>>;
   try {
     declared = await handlerDeclaration(version, handler);
