@@ -43,7 +43,6 @@ export interface SandboxProtocol {
   adopt: { request: { readonly instance: string; readonly init: AdoptInit }; reply: SandboxOutcome<void> };
   heap: { request: { readonly instance: string }; reply: HeapFigures | null };
   stop: { request: { readonly instance: string }; reply: null };
-  /** A timed-out call run again, profiled, in a throwaway isolate (sandbox/timeout-locator.ts). */
   /**
    * To a spare process only (backends/warm-spare.ts): make `count` isolates with `memoryMb` ahead
    * of need (sandbox/isolate-pool.ts). Never answered: it is sent outside the request queue, and a

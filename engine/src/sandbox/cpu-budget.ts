@@ -188,7 +188,7 @@ export class StarvedEvents {
    * the log lines its cut attempt sent (the call that reruns them gets the backstop and skips those
    * lines). Undefined, and free, when none was.
    */
-  take(mod: string, events: readonly { readonly seq: number }[], from: number): ReadonlyMap<number, number> | undefined {
+  take(mod: string, events: readonly { readonly seq: number }[], from: number): Map<number, number> | undefined {
     if (this.#linesSent.size === 0) return undefined;
     let found: Map<number, number> | undefined;
     for (let i = from; i < events.length; i++) {

@@ -83,9 +83,9 @@ export class IsolateCallbacks {
     this.#linesOfSeq = 0;
   }
 
-  /** The rerun of events cut while starved: per seq, the first lines not to send again. */
-  skipRepeatedLines(linesSent: ReadonlyMap<number, number>): void {
-    this.#repeated = new Map(linesSent);
+  /** The rerun of events cut while starved: per seq, the first lines not to send again (the map is counted down). */
+  skipRepeatedLines(linesSent: Map<number, number>): void {
+    this.#repeated = linesSent;
   }
 
   /** How many log lines event `seq` sent in the dispatch in progress (0 if it was not the last to log). */
@@ -139,7 +139,7 @@ export class IsolateCallbacks {
     }
     if (typeof level !== "string" || typeof message !== "string" || !LOG_LEVELS.has(level)) return undefined;
     const lineSeq = typeof seq === "number" ? seq : -1;
-    if (this.#repeated !== undefined && this.#skipRepeated(lineSeq)) return undefined;
+    if (this.#repeated !== undefined && skipRepeated(this.#repeated, lineSeq)) return undefined;
     if (!this.#logs.admit(message.length)) return "drop";
     this.#sendLogSummary();
     this.#sendLog(level, message);
@@ -149,14 +149,6 @@ export class IsolateCallbacks {
     }
     this.#linesOfSeq++;
     return undefined;
-  }
-
-  /** Is this line of event `seq` one its starved attempt already sent? (Then it is counted off.) */
-  #skipRepeated(seq: number): boolean {
-    const left = this.#repeated?.get(seq);
-    if (left === undefined || left <= 0) return false;
-    this.#repeated?.set(seq, left - 1);
-    return true;
   }
 
   #sendLogSummary(): void {
@@ -228,4 +220,12 @@ export class IsolateCallbacks {
     this.#uncharged.set(seq, uncharged + (answer.late ? ms : Math.max(0, ms - capMs)));
     return answer.reply;
   }
+}
+
+/** Is this line of event `seq` one its starved attempt already sent? (Then it is counted off `repeated`.) */
+function skipRepeated(repeated: Map<number, number>, seq: number): boolean {
+  const left = repeated.get(seq);
+  if (left === undefined || left <= 0) return false;
+  repeated.set(seq, left - 1);
+  return true;
 }

@@ -96,7 +96,8 @@ export class StorageFault {
     if (this.#fault?.timer !== undefined) clearTimeout(this.#fault.timer);
   }
 
-  #arm(delayMs = this.#fault?.delayMs ?? STORAGE_RETRY_MS): void {
+  /** Retries after `delayMs` (default: the fault's backoff). */
+  #arm(delayMs?: number): void {
     const fault = this.#fault;
     if (fault === undefined) return;
     if (fault.timer !== undefined) clearTimeout(fault.timer);
@@ -109,7 +110,7 @@ export class StorageFault {
       const left = fault.retryAt - performance.now();
       if (left > 0) return this.#arm(left + 1);
       this.#inQueue(async () => void (await this.retry()));
-    }, delayMs);
+    }, delayMs ?? fault.delayMs);
     fault.timer.unref();
   }
 }

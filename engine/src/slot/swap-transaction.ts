@@ -12,7 +12,8 @@ import { randomSeed } from "./live-instance.js";
 import type { Recovery } from "./recovery.js";
 import { MAX_TRANSITIONS, storedVersion, type SlotJournal, type TransitionEntry } from "./slot-journal.js";
 import { migrationError } from "./slot-errors.js";
-import { locatedTimeout } from "./timeout-location.js";
+import { describeThrown } from "../util/describe-thrown.js";
+import { locatedTimeout, unlocated } from "./timeout-location.js";
 import type { SlotState } from "./slot-state.js";
 
 type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
@@ -185,7 +186,7 @@ export class SwapTransaction {
         try {
           before = await this.#recovery.snapshot();
         } catch (err) {
-          return { ok: false, error: { ...error, message: `${error.message} (where it looped is unknown: reading the state it started from failed: ${(err as Error).message})` } };
+          return { ok: false, error: unlocated(error, `reading the state it started from failed: ${describeThrown(err)}`) };
         }
         return this.#refused(next, error, true, { kind: "migrate", fromVersion }, before);
       }

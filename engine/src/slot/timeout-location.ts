@@ -11,6 +11,11 @@ export type LocatedFailure = WireError;
 /** Why a timeout has no line when the run to find it completed without reaching the mod's code. */
 const NOT_REPRODUCED = "a run to find it did not reproduce";
 
+/** A timeout (as a failure or an ErrorInfo) whose line is not known, saying `why`. */
+export function unlocated<F extends { readonly message: string }>(failure: F, why: string): F {
+  return { ...failure, message: `${failure.message} (where it looped is unknown: ${why})` };
+}
+
 /**
  * A timeout, located. isolated-vm stops a timed-out call without a stack, so the call runs again
  * in a throwaway profiled isolate (`backend.locate`, sandbox/timeout-locator.ts). Found: the
@@ -37,7 +42,7 @@ export async function locatedTimeout(backend: SandboxBackend, version: ModVersio
   }
   const handler = request.event?.name;
   // Not an event (a start, a staged version's modules, migrate()): said why there is no line.
-  if (handler === undefined) return spot === null ? { ...failure, message: `${failure.message} (where it looped is unknown: ${why})` } : failure;
+  if (handler === undefined) return spot === null ? unlocated(failure, why) : failure;
   let declared: Awaited<ReturnType<typeof handlerDeclaration>>;
   try {
     declared = await handlerDeclaration(version, handler);
