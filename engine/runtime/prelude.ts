@@ -49,6 +49,7 @@ interface ModDefinition {
   const ReflectConstruct = Reflect.construct;
   const StringCtor = String;
   const NumberIsFinite = Number.isFinite;
+  const NumberCtor = Number;
   const MathImul = Math.imul;
   const RealDate = Date;
   const realNow = Date.now;
@@ -646,6 +647,16 @@ interface ModDefinition {
    */
   let sliceText = "";
   let sliceDone = 0;
+  /**
+   * Past this many events in a slice, each result's text is flattened as it joins sliceText. A
+   * result built by the walk is a tree of a dozen short strings, and the slice keeps every one
+   * alive to its end: in a 1000-event call they outlive two scavenges and are copied into the old
+   * generation (10k-entity combat: 60 scavenges and 46 ms per 30k events against 30 and 5 ms for
+   * the naive loader). A flat copy is one small string; a short call is not worth the copy.
+   */
+  const FLATTEN_AFTER = 16;
+  /** Written so that the conversion that flattens a result (ToNumber) is not optimized away. */
+  let flattened = 0;
 
   /** A version of the mod's code: its manifest-derived config, its definition and its ctx. */
   interface World {
@@ -844,6 +855,8 @@ interface ModDefinition {
         const result = callEvent(eventRunner[0] as typeof runEvent, events[i] as WireEvent, clock);
         // Stopped as a timeout: no result, and no later event runs on the state it left.
         if (eventCut) break;
+        // ToNumber flattens a string in place (V8): the tree's parts die young (see FLATTEN_AFTER).
+        if (i >= FLATTEN_AFTER) flattened = NumberCtor(result);
         sliceText = sliceDone === 0 ? result : `${sliceText},${result}`;
         sliceDone = i + 1;
       }

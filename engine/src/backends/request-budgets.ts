@@ -58,9 +58,17 @@ export class RequestBudgets {
     return budget;
   }
 
-  /** A timeout's location (sandbox/timeout-locator.ts): a start, then at most one limit of the located call. */
+  /**
+   * A timeout's location (sandbox/timeout-locator.ts): two profiled runs, each loading the modules
+   * and the state (10x the call limit each) and running the located call to its wall backstop.
+   * Unlike a start, no starved rerun is allowed for: locating is best effort, and a starved
+   * machine costs the location, not the game. (A locating run was seen hanging in native code
+   * after its call was cut while flattening a 256 MB rope: the whole budget of a start, 71 s, was
+   * spent waiting on it.)
+   */
   locate(spec: LoadSpec): number {
-    return this.start(spec.callTimeoutMs) + spec.callTimeoutMs * 2;
+    const limit = spec.callTimeoutMs;
+    return 2 * (2 * backstopWallMs(limit * 10, 1) + backstopWallMs(limit, this.#backstopFactor));
   }
 }
 
