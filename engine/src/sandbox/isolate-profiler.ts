@@ -24,7 +24,16 @@ export interface InspectorChannel {
 }
 
 /** Sampling interval of the profiler (µs): a time limit of 50 ms gives a few hundred samples. */
-const PROFILER_INTERVAL_US = 100;
+/** The sampling interval (us): a sample every 0.1 ms of the profiled thread's time. */
+export const PROFILER_INTERVAL_US = 100;
+
+/** What a profiled run's samples came to. */
+export interface ProfileTicks {
+  /** Ticks per line of each script, most first. */
+  readonly lines: readonly LineTicks[];
+  /** Samples taken in all, wherever the thread was (engine and native code included). */
+  readonly samples: number;
+}
 
 /** One isolate's inspector session, driven as a line profiler. The isolate's owner disposes it first. */
 export class IsolateProfiler {
@@ -56,15 +65,15 @@ export class IsolateProfiler {
     this.#send("Profiler.start", {});
   }
 
-  /** Stops the profiler and returns the ticks it counted per line of each script, most first. */
-  async stop(): Promise<LineTicks[]> {
-    if (this.#disposed) return [];
+  /** Stops the profiler: the ticks it counted per line of each script, most first, and its sample count. */
+  async stop(): Promise<ProfileTicks> {
+    if (this.#disposed) return { lines: [], samples: 0 };
     const id = this.#next;
     const reply = await new Promise<unknown>((resolve) => {
       this.#pending.set(id, (message) => resolve(JSON.parse(message) as unknown));
       this.#send("Profiler.stop", {});
     });
-    return lineTicksOf(reply);
+    return { lines: lineTicksOf(reply), samples: sampleCountOf(reply) };
   }
 
   /** Ends the session (before its isolate is disposed: disposed after it, it never returns). */
@@ -111,4 +120,10 @@ export function lineTicksOf(reply: unknown): LineTicks[] {
     }
   }
   return [...byLine.values()].sort((a, b) => b.ticks - a.ticks);
+}
+
+/** How many samples a `Profiler.stop` answer holds (0 when it holds no profile). */
+export function sampleCountOf(reply: unknown): number {
+  const samples = (reply as { result?: { profile?: { samples?: unknown } } } | undefined)?.result?.profile?.samples;
+  return Array.isArray(samples) ? samples.length : 0;
 }

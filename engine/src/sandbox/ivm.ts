@@ -10,7 +10,7 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
-import { IsolateProfiler, type LineTicks } from "./isolate-profiler.js";
+import { IsolateProfiler, type ProfileTicks } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
 let ivmModule: Ivm | undefined;
@@ -169,9 +169,9 @@ export class IsolateHandle {
     this.#context.evalClosureSync("$0(); let i = 0; while (i < 1000) i++;", [start], { timeout: 1000 });
   }
 
-  /** Stops the profiler and returns the ticks it counted per line of each script, most first. */
-  async stopProfiler(): Promise<LineTicks[]> {
-    if (this.#profiler === undefined || this.disposed) return [];
+  /** Stops the profiler: the ticks it counted per line of each script, most first, and its sample count. */
+  async stopProfiler(): Promise<ProfileTicks> {
+    if (this.#profiler === undefined || this.disposed) return { lines: [], samples: 0 };
     return this.#profiler.stop();
   }
 

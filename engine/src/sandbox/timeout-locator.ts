@@ -1,6 +1,7 @@
 import { IsolateHandle } from "./ivm.js";
 import { ModInstance } from "./mod-instance.js";
 import { threadBudget } from "./cpu-budget.js";
+import { PROFILER_INTERVAL_US } from "./isolate-profiler.js";
 import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 
@@ -21,19 +22,29 @@ const SILENT: SandboxBridge = {
  */
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
-  if (first !== null) return first;
+  if (first.spot !== null) return first.spot;
+  // Nothing found in a run that the profiler sampled for half a limit or more: the time went to
+  // engine or native code (flattening a huge string the mod made, say), and a longer run would
+  // not find a line either. Such a run with the wall backstop was seen hanging in native code
+  // until the locating process was killed (a 256 MB rope, hostile-values suite).
+  if (first.samples >= enoughSamples(request.spec.callTimeoutMs)) return null;
   // Nothing found: once more with the wall backstop, as a call cut while starved is run again.
   // Cut while the machine starved the thread (sandbox/cpu-budget.ts) before it reached the mod's
   // code, or given so little CPU that the sampling profiler took no sample in it (seen in CI on a
   // loaded machine, also when the cut was not judged starved).
-  return profiledRun(request, true);
+  return (await profiledRun(request, true)).spot;
 }
 
-/** One profiled run in a throwaway isolate: where the time went (null: not in the mod's code). */
-async function profiledRun(request: LocateRequest, backstop: boolean): Promise<HotSpot | null> {
+/** Samples of a run that got half of a `limitMs` call limit of CPU. */
+export function enoughSamples(limitMs: number): number {
+  return Math.ceil((limitMs * 1000) / PROFILER_INTERVAL_US / 2);
+}
+
+/** One profiled run in a throwaway isolate: where the time went (null: not in the mod's code), and how many samples it took. */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samples: number }> {
   const { spec } = request;
   const isolate = IsolateHandle.createProfiled(spec.memoryMb);
-  if (isolate === undefined) return null;
+  if (isolate === undefined) return { spot: null, samples: 0 };
   try {
     isolate.startProfiler();
     if (backstop) threadBudget().inBackstop(() => run(isolate, request));
@@ -42,8 +53,8 @@ async function profiledRun(request: LocateRequest, backstop: boolean): Promise<H
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
-    const hot = ticks.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    return hot === undefined ? null : { file: hot.url, line: hot.line };
+    const hot = ticks.lines.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samples: ticks.samples };
   } finally {
     isolate.dispose();
   }
