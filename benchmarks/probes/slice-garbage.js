@@ -23,7 +23,10 @@ import { percentile, round } from "../lib/stats.js";
 const ENTITIES = 10_000;
 const SELF = fileURLToPath(import.meta.url);
 
-/** Child mode: runs one runner once and prints `{ us, scavenges, scavengeMs }` on its last line. */
+/**
+ * Child mode: runs one runner once and prints `{ us }` on its last line, between markers that let
+ * the parent cut the measured calls' scavenges out of --trace-gc's lines.
+ */
 async function child(which, dir, calls) {
   const payloads = attackPayloads(ENTITIES, 1000);
   let run;

@@ -119,9 +119,9 @@ describe("fleet releases on Redis", () => {
 
   it("modhost release follows a rollout in the terminal (exit 1 when aborted), fleet status shows it, fleet rollback is a new release", async () => {
     const release = await fleet.traffic(runCli(["release", "counter@1.2.0", "--fleet", fleet.redis.url, "--steps", "50,100", "--interval", "1s", "--min-events", "10", "--failure-limit", "1", "--json"], { timeoutMs: 240_000 }));
-    const lines = release.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
     // The CLI's own lines (each window's figures and verdict) say why, if it ever ends otherwise.
     expect(release.code, `${release.stderr}\n${release.stdout}`).toBe(1);
+    const lines = release.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.at(-1)).toMatchObject({ type: "final", record: { phase: "aborted", canary: "1.2.0", stable: "1.1.0" } });
     expect(lines.some((l) => l.type === "window" && (l.verdict as { verdict: string }).verdict === "fail")).toBe(true);
     for (let i = 0; i < 600 && (await versions()).some((v) => v !== "1.1.0"); i++) await new Promise((r) => setTimeout(r, 100));

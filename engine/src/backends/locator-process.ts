@@ -43,7 +43,7 @@ const CRASH_ATTEMPTS = 3;
 class LocatorCrash extends Error {}
 
 function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
-  const budgetMs = budgets.locate(request.spec) + PROCESS_START_MS;
+  const budgetMs = budgets.locate(request) + PROCESS_START_MS;
   const env = isolateChildEnv();
   const child = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
   const untrack = trackResource("locator-process");

@@ -7,7 +7,7 @@
  */
 import type { LoadSpec } from "../model/wire.js";
 import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
-import type { CommitMode, RestoreRequest } from "../sandbox/sandbox-backend.js";
+import type { CommitMode, LocateRequest, RestoreRequest } from "../sandbox/sandbox-backend.js";
 
 /** What a commit of a handover costs at most (ms): no mod code runs. */
 const HANDOVER_BUDGET_MS = 100;
@@ -59,16 +59,19 @@ export class RequestBudgets {
   }
 
   /**
-   * A timeout's location (sandbox/timeout-locator.ts): two profiled runs, each loading the modules
-   * and the state (10x the call limit each) and running the located call to its wall backstop.
-   * Unlike a start, no starved rerun is allowed for: locating is best effort, and a starved
-   * machine costs the location, not the game. (A locating run was seen hanging in native code
-   * after its call was cut while flattening a 256 MB rope: the whole budget of a start, 71 s, was
-   * spent waiting on it.)
+   * A timeout's location (sandbox/timeout-locator.ts): up to two profiled runs, each loading the
+   * modules and the state (10x the call limit each, plus a second) and running the located call
+   * to its wall backstop (an event's dispatch limit, or 10x the call limit for a load, init or
+   * migrate). Unlike a start, no starved rerun is allowed for: locating is best effort, and a
+   * starved machine costs the location, not the game. (A locating run was seen hanging in native
+   * code after its call was cut while flattening a 256 MB rope: the whole budget of a start, 71 s,
+   * was spent waiting on it.)
    */
-  locate(spec: LoadSpec): number {
-    const limit = spec.callTimeoutMs;
-    return 2 * (2 * backstopWallMs(limit * 10, 1) + backstopWallMs(limit, this.#backstopFactor));
+  locate(request: LocateRequest): number {
+    const limit = request.spec.callTimeoutMs;
+    const event = request.call === undefined && request.event !== undefined;
+    const located = backstopWallMs(event ? Math.ceil(limit * 1.1 + 1) : limit * 10, this.#backstopFactor);
+    return 2 * (2 * backstopWallMs(limit * 10, 1) + located);
   }
 }
 

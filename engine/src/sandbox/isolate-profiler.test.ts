@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lineTicksOf, sampleCountOf } from "./isolate-profiler.js";
+import { lineTicksOf, sampleTimesOf } from "./isolate-profiler.js";
 import { enoughSamples } from "./timeout-locator.js";
 
 /** A Profiler.stop answer as V8's inspector gives it (trimmed to the fields read). */
@@ -12,26 +12,50 @@ const REPLY = {
         { id: 2, callFrame: { url: "main.ts" }, hitCount: 5, positionTicks: [{ line: 7, ticks: 4 }, { line: 2, ticks: 1 }] },
         { id: 3, callFrame: { url: "main.ts" }, hitCount: 2, positionTicks: [{ line: 7, ticks: 2 }] },
       ],
-      samples: [1, 1, 1, 2, 2, 2, 2, 2, 3, 3],
+      startTime: 1000,
+      samples: [1, 1, 2, 2, 3],
+      timeDeltas: [300, 250, 280, 260, 310],
     },
   },
 };
 
 describe("profile answers", () => {
-  it("sums line ticks per script line, most first, and counts every sample (native and engine code too)", () => {
+  it("sums line ticks per script line, most first, and times every sample (native and engine code too)", () => {
     expect(lineTicksOf(REPLY)).toEqual([{ url: "main.ts", line: 7, ticks: 6 }, { url: "main.ts", line: 2, ticks: 1 }]);
-    expect(sampleCountOf(REPLY)).toBe(10);
+    expect(sampleTimesOf(REPLY)).toEqual([1300, 1550, 1830, 2090, 2400]);
   });
 
   it("reads an answer without a profile (an error answer, a disposed session's '{}') as no ticks and no samples", () => {
     expect(lineTicksOf({})).toEqual([]);
-    expect(sampleCountOf({})).toBe(0);
-    expect(sampleCountOf({ error: { code: -32000, message: "Profiler is not started" } })).toBe(0);
+    expect(sampleTimesOf({})).toEqual([]);
+    expect(sampleTimesOf({ error: { code: -32000, message: "Profiler is not started" } })).toEqual([]);
   });
 
-  it("takes half a call limit of samples as enough to give up on a second, longer run", () => {
-    // 100 us per sample: a 150 ms limit is 1500 samples.
-    expect(enoughSamples(150)).toBe(750);
-    expect(enoughSamples(1)).toBe(5);
+  it("takes a sample per ms for a quarter of the located call's limit as enough to give up on a second, longer run", () => {
+    expect(enoughSamples(150)).toBe(38);
+    expect(enoughSamples(1)).toBe(1);
+  });
+});
+
+describe("a profiled run's sample times", () => {
+  it("are on process.hrtime's clock, so samples can be counted from a moment of the host's", async () => {
+    const { IsolateHandle } = await import("./ivm.js");
+    const isolate = IsolateHandle.createProfiled(32);
+    if (isolate === undefined) return; // an isolated-vm without an inspector: nothing to check
+    try {
+      isolate.startProfiler();
+      // Samples are taken from here on: the ones before the script runs are few.
+      const before = Number(process.hrtime.bigint() / 1000n);
+      const api = isolate.runScriptForFunctions("({ spin() { let i = 0; const end = Date.now() + 30; while (Date.now() < end) i++; return String(i); } })", "spin.js", ["spin"], 5000);
+      if (api.kind !== "ok") throw new Error(`the script did not run: ${api.kind}`);
+      isolate.call(api.value.spin, [], 5000);
+      const after = Number(process.hrtime.bigint() / 1000n);
+      const { sampleTimesUs } = await isolate.stopProfiler();
+      const inside = sampleTimesUs.filter((at) => at >= before && at <= after).length;
+      // A 30 ms busy loop, sampled every 0.1-0.3 ms: most samples fall inside it on this clock.
+      expect(inside).toBeGreaterThan(sampleTimesUs.length / 2);
+    } finally {
+      isolate.dispose();
+    }
   });
 });

@@ -24,15 +24,17 @@ export interface InspectorChannel {
 }
 
 /** Sampling interval of the profiler (µs): a time limit of 50 ms gives a few hundred samples. */
-/** The sampling interval (us): a sample every 0.1 ms of the profiled thread's time. */
-export const PROFILER_INTERVAL_US = 100;
+const PROFILER_INTERVAL_US = 100;
 
 /** What a profiled run's samples came to. */
 export interface ProfileTicks {
   /** Ticks per line of each script, most first. */
   readonly lines: readonly LineTicks[];
-  /** Samples taken in all, wherever the thread was (engine and native code included). */
-  readonly samples: number;
+  /**
+   * When each sample was taken (µs of the monotonic clock, as `process.hrtime` reads it), wherever
+   * the thread was: engine and native code included.
+   */
+  readonly sampleTimesUs: readonly number[];
 }
 
 /** One isolate's inspector session, driven as a line profiler. The isolate's owner disposes it first. */
@@ -65,15 +67,15 @@ export class IsolateProfiler {
     this.#send("Profiler.start", {});
   }
 
-  /** Stops the profiler: the ticks it counted per line of each script, most first, and its sample count. */
+  /** Stops the profiler: the ticks it counted per line of each script, most first, and when it sampled. */
   async stop(): Promise<ProfileTicks> {
-    if (this.#disposed) return { lines: [], samples: 0 };
+    if (this.#disposed) return { lines: [], sampleTimesUs: [] };
     const id = this.#next;
     const reply = await new Promise<unknown>((resolve) => {
       this.#pending.set(id, (message) => resolve(JSON.parse(message) as unknown));
       this.#send("Profiler.stop", {});
     });
-    return { lines: lineTicksOf(reply), samples: sampleCountOf(reply) };
+    return { lines: lineTicksOf(reply), sampleTimesUs: sampleTimesOf(reply) };
   }
 
   /** Ends the session (before its isolate is disposed: disposed after it, it never returns). */
@@ -122,8 +124,16 @@ export function lineTicksOf(reply: unknown): LineTicks[] {
   return [...byLine.values()].sort((a, b) => b.ticks - a.ticks);
 }
 
-/** How many samples a `Profiler.stop` answer holds (0 when it holds no profile). */
-export function sampleCountOf(reply: unknown): number {
-  const samples = (reply as { result?: { profile?: { samples?: unknown } } } | undefined)?.result?.profile?.samples;
-  return Array.isArray(samples) ? samples.length : 0;
+/** When each sample of a `Profiler.stop` answer was taken (µs): its startTime plus the running sum of its timeDeltas. */
+export function sampleTimesOf(reply: unknown): number[] {
+  const profile = (reply as { result?: { profile?: { startTime?: unknown; timeDeltas?: unknown } } } | undefined)?.result?.profile;
+  if (typeof profile?.startTime !== "number" || !Array.isArray(profile.timeDeltas)) return [];
+  const out: number[] = [];
+  let at = profile.startTime;
+  for (const delta of profile.timeDeltas as unknown[]) {
+    if (typeof delta !== "number") return out;
+    at += delta;
+    out.push(at);
+  }
+  return out;
 }

@@ -169,9 +169,9 @@ export class IsolateHandle {
     this.#context.evalClosureSync("$0(); let i = 0; while (i < 1000) i++;", [start], { timeout: 1000 });
   }
 
-  /** Stops the profiler: the ticks it counted per line of each script, most first, and its sample count. */
+  /** Stops the profiler: the ticks it counted per line of each script, most first, and when it sampled. */
   async stopProfiler(): Promise<ProfileTicks> {
-    if (this.#profiler === undefined || this.disposed) return { lines: [], samples: 0 };
+    if (this.#profiler === undefined || this.disposed) return { lines: [], sampleTimesUs: [] };
     return this.#profiler.stop();
   }
 

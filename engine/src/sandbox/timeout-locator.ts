@@ -1,7 +1,6 @@
 import { IsolateHandle } from "./ivm.js";
 import { ModInstance } from "./mod-instance.js";
 import { threadBudget } from "./cpu-budget.js";
-import { PROFILER_INTERVAL_US } from "./isolate-profiler.js";
 import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 
@@ -23,11 +22,11 @@ const SILENT: SandboxBridge = {
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
   if (first.spot !== null) return first.spot;
-  // Nothing found in a run that the profiler sampled for half a limit or more: the time went to
-  // engine or native code (flattening a huge string the mod made, say), and a longer run would
-  // not find a line either. Such a run with the wall backstop was seen hanging in native code
-  // until the locating process was killed (a 256 MB rope, hostile-values suite).
-  if (first.samples >= enoughSamples(request.spec.callTimeoutMs)) return null;
+  // Nothing found in a located call that was sampled enough: its time went to engine or native
+  // code (flattening a huge string the mod made, say), and a longer run would not find a line
+  // either. Such a run with the wall backstop was seen hanging in native code until the locating
+  // process was killed (a 256 MB rope, hostile-values suite: 24-71 s each time).
+  if (first.samplesInCall >= enoughSamples(locatedLimitMs(request))) return null;
   // Nothing found: once more with the wall backstop, as a call cut while starved is run again.
   // Cut while the machine starved the thread (sandbox/cpu-budget.ts) before it reached the mod's
   // code, or given so little CPU that the sampling profiler took no sample in it (seen in CI on a
@@ -35,53 +34,78 @@ export async function locateTimeout(request: LocateRequest): Promise<HotSpot | n
   return (await profiledRun(request, true)).spot;
 }
 
-/** Samples of a run that got half of a `limitMs` call limit of CPU. */
+/**
+ * Samples that show a located call with a `limitMs` limit ran long enough: one per ms for a
+ * quarter of the limit. V8 asked for a sample every 0.1 ms took one every 0.25-0.3 ms here, so a
+ * call that got its whole limit of CPU has ten times this many or more.
+ */
 export function enoughSamples(limitMs: number): number {
-  return Math.ceil((limitMs * 1000) / PROFILER_INTERVAL_US / 2);
+  return Math.ceil(limitMs / 4);
 }
 
-/** One profiled run in a throwaway isolate: where the time went (null: not in the mod's code), and how many samples it took. */
-async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samples: number }> {
+/** The limit of the located call: an event's, or 10x it for a load, init or migrate (sandbox/mod-instance.ts). */
+function locatedLimitMs(request: LocateRequest): number {
+  const event = request.call === undefined && request.event !== undefined;
+  return event ? request.spec.callTimeoutMs : request.spec.callTimeoutMs * 10;
+}
+
+/**
+ * One profiled run in a throwaway isolate: where the time went (null: not in the mod's code), and
+ * how many samples were taken once the located call began (0 if the run did not get that far).
+ */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samplesInCall: number }> {
   const { spec } = request;
   const isolate = IsolateHandle.createProfiled(spec.memoryMb);
-  if (isolate === undefined) return { spot: null, samples: 0 };
+  if (isolate === undefined) return { spot: null, samplesInCall: 0 };
   try {
     isolate.startProfiler();
-    if (backstop) threadBudget().inBackstop(() => run(isolate, request));
-    else run(isolate, request);
+    const callStartUs = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
     const ticks = await isolate.stopProfiler();
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
     const hot = ticks.lines.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samples: ticks.samples };
+    const samplesInCall = callStartUs === undefined ? 0 : ticks.sampleTimesUs.filter((at) => at >= callStartUs).length;
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall };
   } finally {
     isolate.dispose();
   }
 }
 
+/** Now on the monotonic clock the profiler's sample times are on (µs). */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 /**
  * The located call itself: synchronous, as every call into an isolate is. How it ended does not
- * matter, only where it ran.
+ * matter, only where it ran. Returns when the located call began (monotonicUs), or undefined if
+ * the run ended before it.
  */
-function run(isolate: IsolateHandle, request: LocateRequest): void {
-  const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
-  // The start itself ran out of time (a top-level loop), or failed.
-  if (opened.kind !== "ok") return;
-  const instance = opened.value;
+function run(isolate: IsolateHandle, request: LocateRequest): number | undefined {
   const call = request.call;
-  if (call?.kind === "load") return; // the modules loaded in time: it did not reproduce
+  const loadStart = monotonicUs();
+  const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
+  if (call?.kind === "load") return loadStart; // the located call is the load itself
+  // The start itself ran out of time (a top-level loop), or failed.
+  if (opened.kind !== "ok") return undefined;
+  const instance = opened.value;
   if (call?.kind === "migrate") {
-    if (request.snapshot !== undefined) instance.migrateState(request.snapshot.state, call.fromVersion, request.now);
-    return;
+    if (request.snapshot === undefined) return undefined;
+    const migrateStart = monotonicUs();
+    instance.migrateState(request.snapshot.state, call.fromVersion, request.now);
+    return migrateStart;
   }
   if (request.event === undefined) {
+    const initStart = monotonicUs();
     instance.initState(request.now);
-    return;
+    return initStart;
   }
-  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return;
+  if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return undefined;
   // Replay mode (recorded capability answers only, no log lines) at the live limit: one limit of CPU.
+  const eventStart = monotonicUs();
   instance.dispatch([request.event], true, 1);
+  return eventStart;
 }
 
 function lineCount(text: string): number {
