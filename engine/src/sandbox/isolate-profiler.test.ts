@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lineTicksOf, sampleTimesOf } from "./isolate-profiler.js";
+import { lineProfileOf, lineTicksOf, samplesOf } from "./isolate-profiler.js";
 import { enoughSamples } from "./timeout-locator.js";
 
 /** A Profiler.stop answer as V8's inspector gives it (trimmed to the fields read). */
@@ -22,13 +22,23 @@ const REPLY = {
 describe("profile answers", () => {
   it("sums line ticks per script line, most first, and times every sample (native and engine code too)", () => {
     expect(lineTicksOf(REPLY)).toEqual([{ url: "main.ts", line: 7, ticks: 6 }, { url: "main.ts", line: 2, ticks: 1 }]);
-    expect(sampleTimesOf(REPLY)).toEqual([1300, 1550, 1830, 2090, 2400]);
+    expect(samplesOf(REPLY)).toEqual([{ node: 1, atUs: 1300 }, { node: 1, atUs: 1550 }, { node: 2, atUs: 1830 }, { node: 2, atUs: 2090 }, { node: 3, atUs: 2400 }]);
+  });
+
+  it("reads from a moment on: the samples since, and the line ticks of the functions sampled since", () => {
+    const profile = lineProfileOf(REPLY);
+    expect(profile.samplesSince(0)).toBe(5);
+    expect(profile.samplesSince(2000)).toBe(2);
+    // Node 2 (sampled at 2090) brings all its line ticks; node 1 (module code, sampled before) none.
+    expect(profile.linesSince(2000)).toEqual([{ url: "main.ts", line: 7, ticks: 6 }, { url: "main.ts", line: 2, ticks: 1 }]);
+    expect(profile.linesSince(2100)).toEqual([{ url: "main.ts", line: 7, ticks: 2 }]);
+    expect(profile.linesSince(2500)).toEqual([]);
   });
 
   it("reads an answer without a profile (an error answer, a disposed session's '{}') as no ticks and no samples", () => {
     expect(lineTicksOf({})).toEqual([]);
-    expect(sampleTimesOf({})).toEqual([]);
-    expect(sampleTimesOf({ error: { code: -32000, message: "Profiler is not started" } })).toEqual([]);
+    expect(samplesOf({})).toEqual([]);
+    expect(lineProfileOf({ error: { code: -32000, message: "Profiler is not started" } }).samplesSince(0)).toBe(0);
   });
 
   it("takes a sample per ms for a quarter of the located call's limit as enough to give up on a second, longer run", () => {
@@ -50,10 +60,12 @@ describe("a profiled run's sample times", () => {
       if (api.kind !== "ok") throw new Error(`the script did not run: ${api.kind}`);
       isolate.call(api.value.spin, [], 5000);
       const after = Number(process.hrtime.bigint() / 1000n);
-      const { sampleTimesUs } = await isolate.stopProfiler();
-      const inside = sampleTimesUs.filter((at) => at >= before && at <= after).length;
-      // A 30 ms busy loop, sampled every 0.1-0.3 ms: most samples fall inside it on this clock.
-      expect(inside).toBeGreaterThan(sampleTimesUs.length / 2);
+      const profile = await isolate.stopProfiler();
+      const inside = profile.samplesSince(before) - profile.samplesSince(after + 1);
+      // A 30 ms busy loop, sampled every 0.1-0.3 ms: most samples fall inside it on this clock,
+      // and the loop's line is among the lines of the functions sampled in it.
+      expect(inside).toBeGreaterThan(profile.samplesSince(0) / 2);
+      expect(profile.linesSince(before).some((l) => l.url === "spin.js")).toBe(true);
     } finally {
       isolate.dispose();
     }

@@ -26,16 +26,20 @@ export interface InspectorChannel {
 /** Sampling interval of the profiler (µs): a time limit of 50 ms gives a few hundred samples. */
 const PROFILER_INTERVAL_US = 100;
 
-/** What a profiled run's samples came to. */
-export interface ProfileTicks {
-  /** Ticks per line of each script, most first. */
-  readonly lines: readonly LineTicks[];
+/** A stopped profile, read for where the thread was from a given moment on. */
+export interface LineProfile {
+  /** Samples taken at or after `sinceUs` (µs of the monotonic clock, as `process.hrtime` reads it). */
+  samplesSince(sinceUs: number): number;
   /**
-   * When each sample was taken (µs of the monotonic clock, as `process.hrtime` reads it), wherever
-   * the thread was: engine and native code included.
+   * Ticks per line of each script, most first, of the functions sampled at or after `sinceUs`
+   * (V8 gives a function's line ticks for the whole profile, not per sample: a function that also
+   * ran earlier brings its earlier ticks along).
    */
-  readonly sampleTimesUs: readonly number[];
+  linesSince(sinceUs: number): LineTicks[];
 }
+
+/** A profile without samples (no inspector, a disposed session). */
+export const EMPTY_PROFILE: LineProfile = { samplesSince: () => 0, linesSince: () => [] };
 
 /** One isolate's inspector session, driven as a line profiler. The isolate's owner disposes it first. */
 export class IsolateProfiler {
@@ -67,15 +71,15 @@ export class IsolateProfiler {
     this.#send("Profiler.start", {});
   }
 
-  /** Stops the profiler: the ticks it counted per line of each script, most first, and when it sampled. */
-  async stop(): Promise<ProfileTicks> {
-    if (this.#disposed) return { lines: [], sampleTimesUs: [] };
+  /** Stops the profiler and returns what it sampled. */
+  async stop(): Promise<LineProfile> {
+    if (this.#disposed) return EMPTY_PROFILE;
     const id = this.#next;
     const reply = await new Promise<unknown>((resolve) => {
       this.#pending.set(id, (message) => resolve(JSON.parse(message) as unknown));
       this.#send("Profiler.stop", {});
     });
-    return { lines: lineTicksOf(reply), sampleTimesUs: sampleTimesOf(reply) };
+    return lineProfileOf(reply);
   }
 
   /** Ends the session (before its isolate is disposed: disposed after it, it never returns). */
@@ -106,14 +110,27 @@ function guardSigprof(): void {
   process.on("SIGPROF", () => undefined);
 }
 
-/** The line ticks of a `Profiler.stop` answer (inspector protocol: `positionTicks` lines are 1-based). */
-export function lineTicksOf(reply: unknown): LineTicks[] {
+/** Reads a `Profiler.stop` answer (an answer without a profile reads as no samples). */
+export function lineProfileOf(reply: unknown): LineProfile {
+  const samples = samplesOf(reply);
+  return {
+    samplesSince: (sinceUs) => samples.filter((sample) => sample.atUs >= sinceUs).length,
+    linesSince: (sinceUs) => lineTicksOf(reply, new Set(samples.filter((sample) => sample.atUs >= sinceUs).map((sample) => sample.node))),
+  };
+}
+
+/**
+ * The line ticks of a `Profiler.stop` answer (inspector protocol: `positionTicks` lines are
+ * 1-based), of the call-tree nodes in `nodeIds` only if given.
+ */
+export function lineTicksOf(reply: unknown, nodeIds?: ReadonlySet<number>): LineTicks[] {
   const nodes = (reply as { result?: { profile?: { nodes?: unknown } } } | undefined)?.result?.profile?.nodes;
   if (!Array.isArray(nodes)) return [];
   const byLine = new Map<string, LineTicks>();
-  for (const node of nodes as { callFrame?: { url?: unknown }; positionTicks?: unknown }[]) {
+  for (const node of nodes as { id?: unknown; callFrame?: { url?: unknown }; positionTicks?: unknown }[]) {
     const url = node.callFrame?.url;
     if (typeof url !== "string" || url === "" || !Array.isArray(node.positionTicks)) continue;
+    if (nodeIds !== undefined && !(typeof node.id === "number" && nodeIds.has(node.id))) continue;
     for (const tick of node.positionTicks as { line?: unknown; ticks?: unknown }[]) {
       if (typeof tick.line !== "number" || typeof tick.ticks !== "number") continue;
       const key = `${url}\n${tick.line}`;
@@ -124,16 +141,23 @@ export function lineTicksOf(reply: unknown): LineTicks[] {
   return [...byLine.values()].sort((a, b) => b.ticks - a.ticks);
 }
 
-/** When each sample of a `Profiler.stop` answer was taken (µs): its startTime plus the running sum of its timeDeltas. */
-export function sampleTimesOf(reply: unknown): number[] {
-  const profile = (reply as { result?: { profile?: { startTime?: unknown; timeDeltas?: unknown } } } | undefined)?.result?.profile;
-  if (typeof profile?.startTime !== "number" || !Array.isArray(profile.timeDeltas)) return [];
-  const out: number[] = [];
+/**
+ * Each sample of a `Profiler.stop` answer: the call-tree node it fell in, and when it was taken
+ * (µs: the profile's startTime plus the running sum of its timeDeltas).
+ */
+export function samplesOf(reply: unknown): { node: number; atUs: number }[] {
+  const profile = (reply as { result?: { profile?: { startTime?: unknown; samples?: unknown; timeDeltas?: unknown } } } | undefined)?.result?.profile;
+  if (typeof profile?.startTime !== "number" || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) return [];
+  const nodes = profile.samples as unknown[];
+  const deltas = profile.timeDeltas as unknown[];
+  const out: { node: number; atUs: number }[] = [];
   let at = profile.startTime;
-  for (const delta of profile.timeDeltas as unknown[]) {
-    if (typeof delta !== "number") return out;
+  for (let i = 0; i < nodes.length && i < deltas.length; i++) {
+    const node = nodes[i];
+    const delta = deltas[i];
+    if (typeof node !== "number" || typeof delta !== "number") return out;
     at += delta;
-    out.push(at);
+    out.push({ node, atUs: at });
   }
   return out;
 }

@@ -10,7 +10,7 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
-import { IsolateProfiler, type ProfileTicks } from "./isolate-profiler.js";
+import { EMPTY_PROFILE, IsolateProfiler, type LineProfile } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
 let ivmModule: Ivm | undefined;
@@ -169,9 +169,9 @@ export class IsolateHandle {
     this.#context.evalClosureSync("$0(); let i = 0; while (i < 1000) i++;", [start], { timeout: 1000 });
   }
 
-  /** Stops the profiler: the ticks it counted per line of each script, most first, and when it sampled. */
-  async stopProfiler(): Promise<ProfileTicks> {
-    if (this.#profiler === undefined || this.disposed) return { lines: [], sampleTimesUs: [] };
+  /** Stops the profiler and returns what it sampled. */
+  async stopProfiler(): Promise<LineProfile> {
+    if (this.#profiler === undefined || this.disposed) return EMPTY_PROFILE;
     return this.#profiler.stop();
   }
 

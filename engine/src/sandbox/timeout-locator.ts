@@ -60,13 +60,15 @@ async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{
   try {
     isolate.startProfiler();
     const callStartUs = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
-    const ticks = await isolate.stopProfiler();
+    const profile = await isolate.stopProfiler();
+    // The run did not get to the located call (the state could not be imported, say): the module
+    // code that ran while loading is not where the call looped.
+    if (callStartUs === undefined) return { spot: null, samplesInCall: 0 };
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
-    const hot = ticks.lines.find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    const samplesInCall = callStartUs === undefined ? 0 : ticks.sampleTimesUs.filter((at) => at >= callStartUs).length;
-    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall };
+    const hot = profile.linesSince(callStartUs).find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall: profile.samplesSince(callStartUs) };
   } finally {
     isolate.dispose();
   }
@@ -84,11 +86,11 @@ function monotonicUs(): number {
  */
 function run(isolate: IsolateHandle, request: LocateRequest): number | undefined {
   const call = request.call;
+  // A staged load's call is the load; a start's (no event) is the load and init() together.
+  const fromLoad = call?.kind === "load" || (call === undefined && request.event === undefined);
   const loadStart = monotonicUs();
   const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
-  if (call?.kind === "load") return loadStart; // the located call is the load itself
-  // The start itself ran out of time (a top-level loop), or failed.
-  if (opened.kind !== "ok") return undefined;
+  if (call?.kind === "load" || opened.kind !== "ok") return fromLoad ? loadStart : undefined;
   const instance = opened.value;
   if (call?.kind === "migrate") {
     if (request.snapshot === undefined) return undefined;
@@ -97,9 +99,8 @@ function run(isolate: IsolateHandle, request: LocateRequest): number | undefined
     return migrateStart;
   }
   if (request.event === undefined) {
-    const initStart = monotonicUs();
     instance.initState(request.now);
-    return initStart;
+    return loadStart;
   }
   if (request.snapshot !== undefined && instance.importState(request.snapshot).kind !== "ok") return undefined;
   // Replay mode (recorded capability answers only, no log lines) at the live limit: one limit of CPU.
