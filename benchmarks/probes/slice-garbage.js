@@ -17,7 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { COMBAT_LOGIC, attackPayloads, combatMod } from "../lib/fixtures.js";
+import { attackPayloads, combatMod, combatSpec } from "../lib/fixtures.js";
 import { percentile, round } from "../lib/stats.js";
 
 const ENTITIES = 10_000;
@@ -37,9 +37,7 @@ async function child(which, dir, calls) {
     run = () => loader.emitBatch(events);
   } else {
     const { ModInstance } = await import(pathToFileURL(join(dir, "dist", "sandbox", "mod-instance.js")).href);
-    const js = `${COMBAT_LOGIC}\nexport default { init: () => ({ entities: makeEntities(${ENTITIES}), rounds: 0 }), on: { attack(state, e) { return attack(state, e); } } };`;
-    const spec = { name: "m", version: "1.0.0", hash: "m", entry: "main.ts", modules: [{ path: "main.ts", js, imports: {} }], permissions: [], memoryMb: 32, callTimeoutMs: 250, maxBytes: 1 << 20, maxLogsPerCall: 100 };
-    const instance = ModInstance.create(spec, { log: () => undefined, capability: () => ({ reply: `{"ok":true}`, late: false }) }, [1, 2, 3, 4]);
+    const instance = ModInstance.create(combatSpec("m", ENTITIES), { log: () => undefined, capability: () => ({ reply: `{"ok":true}`, late: false }) }, [1, 2, 3, 4]);
     if (instance.initState(0).kind !== "ok") throw new Error("initState failed");
     let seq = 0;
     run = () => JSON.parse(instance.dispatch(payloads.map((p) => ({ seq: ++seq, name: "attack", payload: JSON.stringify(p), now: seq })), false).resultsJson);
@@ -91,7 +89,8 @@ async function main(argv) {
       const out = spawnSync(process.execPath, flags, { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
       if (out.status !== 0) throw new Error(`${r.label}: ${out.stderr.slice(-2000)}`);
       const lines = out.stdout.trim().split("\n");
-      got[r.label].us.push(JSON.parse(lines.at(-1)).us);
+      // With --gc a scavenge may be traced after the result line: the result is the last JSON line.
+      got[r.label].us.push(JSON.parse(lines.findLast((line) => line.startsWith("{"))).us);
       if (opts.gc) {
         const s = scavenges(out.stdout);
         got[r.label].scavenges.push(s.scavenges);
