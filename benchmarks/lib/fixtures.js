@@ -164,3 +164,14 @@ export function attackPayloads(entities, count) {
   }
   return out;
 }
+
+/** The combat mod as the sandbox loads it (JavaScript, no SDK import), `entities` fighters. */
+export function combatSpec(name, entities) {
+  const js = `${COMBAT_LOGIC}
+export default { init: () => ({ entities: makeEntities(${entities}), rounds: 0 }), on: { attack(state, e) { return attack(state, e); } } };`;
+  return {
+    name, version: "1.0.0", hash: name, entry: "main.ts",
+    modules: [{ path: "main.ts", js, imports: {} }],
+    permissions: [], memoryMb: 32, callTimeoutMs: COMBAT_LIMITS.callTimeoutMs, maxBytes: 1 << 20, maxLogsPerCall: 100,
+  };
+}

@@ -14,7 +14,7 @@
 // resolve. Prints JSON: per case and runner the median us per mod-event and its ratio to naive_ivm.
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { attackPayloads, combatMod, makeModsDir, modSet, COMBAT_LIMITS, COMBAT_LOGIC } from "../lib/fixtures.js";
+import { attackPayloads, combatMod, combatSpec, makeModsDir, modSet, COMBAT_LIMITS } from "../lib/fixtures.js";
 import { createHost } from "../lib/failures.js";
 import { cpuNsOf } from "../lib/machine.js";
 import { percentile, round, tick } from "../lib/stats.js";
@@ -55,17 +55,6 @@ async function modhostRunner(dir, mods, isolation) {
       await host.close();
       await modsDir.cleanup();
     },
-  };
-}
-
-/** The combat mod as the sandbox loads it (JavaScript, no SDK import), `entities` fighters. */
-function combatSpec(name, entities) {
-  const js = `${COMBAT_LOGIC}
-export default { init: () => ({ entities: makeEntities(${entities}), rounds: 0 }), on: { attack(state, e) { return attack(state, e); } } };`;
-  return {
-    name, version: "1.0.0", hash: name, entry: "main.ts",
-    modules: [{ path: "main.ts", js, imports: {} }],
-    permissions: [], memoryMb: 32, callTimeoutMs: COMBAT_LIMITS.callTimeoutMs, maxBytes: 1 << 20, maxLogsPerCall: 100,
   };
 }
 

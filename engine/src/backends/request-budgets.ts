@@ -7,7 +7,7 @@
  */
 import type { LoadSpec } from "../model/wire.js";
 import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
-import type { CommitMode, LocateRequest, RestoreRequest } from "../sandbox/sandbox-backend.js";
+import { locatesEvent, type CommitMode, type LocateRequest, type RestoreRequest } from "../sandbox/sandbox-backend.js";
 
 /** What a commit of a handover costs at most (ms): no mod code runs. */
 const HANDOVER_BUDGET_MS = 100;
@@ -35,7 +35,7 @@ export class RequestBudgets {
    * while starved may get that much CPU if the machine went idle meanwhile).
    */
   dispatch(callTimeoutMs: number, events: number): number {
-    const perCall = Math.ceil(callTimeoutMs * 1.1 + 1);
+    const perCall = dispatchCallMs(callTimeoutMs);
     return events * perCall + backstopWallMs(perCall, this.#backstopFactor);
   }
 
@@ -69,10 +69,14 @@ export class RequestBudgets {
    */
   locate(request: LocateRequest): number {
     const limit = request.spec.callTimeoutMs;
-    const event = request.call === undefined && request.event !== undefined;
-    const located = backstopWallMs(event ? Math.ceil(limit * 1.1 + 1) : limit * 10, this.#backstopFactor);
+    const located = backstopWallMs(locatesEvent(request) ? dispatchCallMs(limit) : limit * 10, this.#backstopFactor);
     return 2 * (2 * backstopWallMs(limit * 10, 1) + located);
   }
+}
+
+/** What one event of a dispatch may take against a call limit of `callTimeoutMs`, with a margin. */
+function dispatchCallMs(callTimeoutMs: number): number {
+  return Math.ceil(callTimeoutMs * 1.1 + 1);
 }
 
 /** The version a restore leaves live: its last version step's, or the one it starts from. */

@@ -68,6 +68,11 @@ export interface LocateRequest {
  */
 export type LocateCall = { readonly kind: "load" } | { readonly kind: "migrate"; readonly fromVersion: string };
 
+/** Does `request` locate an event (limit: the call limit), not a start, load or migrate() (10x it)? */
+export function locatesEvent(request: LocateRequest): boolean {
+  return request.call === undefined && request.event !== undefined;
+}
+
 /**
  * Where a timed-out call spent its time: the line of the mod's compiled code (`file` is the
  * module's path, `line` 1-based in its JS) with the most profiler ticks.

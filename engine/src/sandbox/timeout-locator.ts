@@ -1,7 +1,7 @@
 import { IsolateHandle } from "./ivm.js";
 import { ModInstance } from "./mod-instance.js";
 import { threadBudget } from "./cpu-budget.js";
-import type { HotSpot, LocateRequest } from "./sandbox-backend.js";
+import { locatesEvent, type HotSpot, type LocateRequest } from "./sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 
 /** The throwaway run reaches nobody: no log line leaves it and every capability is refused. */
@@ -45,8 +45,7 @@ export function enoughSamples(limitMs: number): number {
 
 /** The limit of the located call: an event's, or 10x it for a load, init or migrate (sandbox/mod-instance.ts). */
 function locatedLimitMs(request: LocateRequest): number {
-  const event = request.call === undefined && request.event !== undefined;
-  return event ? request.spec.callTimeoutMs : request.spec.callTimeoutMs * 10;
+  return locatesEvent(request) ? request.spec.callTimeoutMs : request.spec.callTimeoutMs * 10;
 }
 
 /**
@@ -87,7 +86,7 @@ function monotonicUs(): number {
 function run(isolate: IsolateHandle, request: LocateRequest): number | undefined {
   const call = request.call;
   // A staged load's call is the load; a start's (no event) is the load and init() together.
-  const fromLoad = call?.kind === "load" || (call === undefined && request.event === undefined);
+  const fromLoad = call?.kind !== "migrate" && !locatesEvent(request);
   const loadStart = monotonicUs();
   const opened = ModInstance.openIn(isolate, request.spec, SILENT, request.snapshot?.rng ?? request.seed);
   if (call?.kind === "load" || opened.kind !== "ok") return fromLoad ? loadStart : undefined;
