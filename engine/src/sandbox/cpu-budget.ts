@@ -202,6 +202,3 @@ export class StarvedEvents {
     return found;
   }
 }
-
-/** The starved events of this thread's instances. */
-export const starvedEvents = new StarvedEvents();

@@ -1,6 +1,6 @@
-import { ModInstance } from "./mod-instance.js";
+import { ModInstance, type InstanceShared } from "./mod-instance.js";
 import { PreloadedVersions } from "./preloaded-versions.js";
-import { threadBudget } from "./cpu-budget.js";
+import { StarvedEvents, threadBudget } from "./cpu-budget.js";
 import { DEFAULT_LOG_BYTES_PER_SECOND, DEFAULT_LOG_LINES_PER_SECOND, LogBudget } from "./log-budget.js";
 import type { AdoptInit, CommitMode, RestoreOutcome, RestoreRequest, StartedInstance, StateInit } from "./sandbox-backend.js";
 import { failureIn, failureOf, ok, type SandboxOutcome } from "./sandbox-outcome.js";
@@ -18,6 +18,8 @@ export class InstanceRegistry {
   readonly #idPrefix: string;
   /** Each mod's log rate, shared by its instances (a restore must not reset it). */
   readonly #logBudgets = new Map<string, LogBudget>();
+  /** This registry's events cut while starved: their rerun is in an instance restored here. */
+  readonly #starved = new StarvedEvents();
   /** Versions loaded ahead of restores, in a spare process (sandbox/preloaded-versions.ts). */
   readonly #preloaded = new PreloadedVersions();
   #next = 1;
@@ -48,7 +50,7 @@ export class InstanceRegistry {
    */
   preload(keep: readonly string[], add: readonly LoadSpec[]): void {
     this.#preloaded.update(keep, add, (spec) => {
-      const opened = ModInstance.open(spec, this.#bridge, [0, 0, 0, 1], this.#logBudget(spec));
+      const opened = ModInstance.open(spec, this.#bridge, [0, 0, 0, 1], this.#shared(spec));
       return opened.kind === "ok" ? opened.value : undefined;
     });
   }
@@ -56,7 +58,7 @@ export class InstanceRegistry {
   #start(spec: LoadSpec, seed: readonly number[], init: StateInit): SandboxOutcome<StartedInstance> {
     // Importing a snapshot replaces all the state a start's seed would have made.
     const preloaded = init.kind === "import" ? this.#preloaded.take(spec) : undefined;
-    const opened = preloaded !== undefined ? ok(preloaded) : ModInstance.open(spec, this.#bridge, seed, this.#logBudget(spec));
+    const opened = preloaded !== undefined ? ok(preloaded) : ModInstance.open(spec, this.#bridge, seed, this.#shared(spec));
     if (opened.kind !== "ok") return opened;
     const instance = opened.value;
     const initialized = initialize(instance, init);
@@ -116,6 +118,11 @@ export class InstanceRegistry {
   #live(id: string): ModInstance | undefined {
     const instance = this.#instances.get(id);
     return instance === undefined || instance.dead ? undefined : instance;
+  }
+
+  /** What an instance of `spec`'s mod shares with the others this registry opens of it. */
+  #shared(spec: LoadSpec): InstanceShared {
+    return { logs: this.#logBudget(spec), starved: this.#starved };
   }
 
   #logBudget(spec: LoadSpec): LogBudget {

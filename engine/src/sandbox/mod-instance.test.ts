@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ModInstance } from "./mod-instance.js";
-import { starvedEvents } from "./cpu-budget.js";
+import { StarvedEvents } from "./cpu-budget.js";
 import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
 
 const instances: ModInstance[] = [];
@@ -28,8 +28,10 @@ const bridge: SandboxBridge = {
   log: (_m, level, message) => void logs.push(`${level}:${message}`),
   capability: (call) => ({ reply: JSON.stringify({ ok: true, value: `${call.permission}${call.args}` }), late: false }),
 };
+/** The starved events the instances of this file share (as a registry's do). */
+const starved = new StarvedEvents();
 function start(js: string, extra: Partial<LoadSpec> = {}): ModInstance {
-  const i = ModInstance.create(spec(js, extra), bridge, [1, 2, 3, 4]);
+  const i = ModInstance.create(spec(js, extra), bridge, [1, 2, 3, 4], { starved });
   instances.push(i);
   expect(i.initState(1000).kind).toBe("ok");
   return i;
@@ -143,7 +145,7 @@ describe("mod instance", () => {
     const i = start(`import { defineMod } from "@modhost/sdk";
       export default defineMod({ init: () => ({ n: 0 }), on: { talk(s) { s.n++; console.log("line 1 of", s.n); console.log("line 2 of", s.n); console.log("line 3 of", s.n); return s.n; } } });`);
     // As after a starved cut of event 8 that had sent two lines, and a restore of the state before it.
-    starvedEvents.add("m", 8, 2);
+    starved.add("m", 8, 2);
     logs.length = 0;
     const out = i.dispatch([ev(7, "talk"), ev(8, "talk")], false);
     expect(out.stop).toBeUndefined();
@@ -151,5 +153,17 @@ describe("mod instance", () => {
     logs.length = 0;
     i.dispatch([ev(9, "talk")], false);
     expect(logs).toEqual(["info:line 1 of 3", "info:line 2 of 3", "info:line 3 of 3"]);
+  });
+  it("an owner's starved events are its own: another owner's instance of the same mod runs the same seq in full", () => {
+    const js = `export default { on: { talk() { console.log("line 1"); console.log("line 2"); } } };`;
+    starved.add("m", 5, 1);
+    const other = ModInstance.create(spec(js), bridge, [1, 2, 3, 4]); // its own (fresh) StarvedEvents
+    instances.push(other);
+    logs.length = 0;
+    other.dispatch([ev(5, "talk")], false);
+    expect(logs).toEqual(["info:line 1", "info:line 2"]);
+    logs.length = 0;
+    start(js).dispatch([ev(5, "talk")], false); // this file's owner: the entry is still there
+    expect(logs).toEqual(["info:line 2"]);
   });
 });

@@ -3,7 +3,7 @@ import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
 import { IsolateHandle, type ModuleSet } from "./ivm.js";
 import { IsolateCallbacks } from "./isolate-callbacks.js";
-import { starvedEvents, threadBudget } from "./cpu-budget.js";
+import { StarvedEvents, threadBudget } from "./cpu-budget.js";
 import { isolatePool } from "./isolate-pool.js";
 import { decodeDone, decodeSlice, decodeSnapshot, encodeBatch } from "./prelude-protocol.js";
 import { callPrelude, PRELUDE_FUNCTIONS, preludeSource, type PreludeHandles } from "./prelude-source.js";
@@ -28,6 +28,16 @@ interface Staged {
 }
 
 /**
+ * What an instance shares with its owner's other instances of the same mod (a restore opens a new
+ * instance that must find them): its log budget, and the events whose call was cut while starved.
+ * Fresh ones when not given.
+ */
+export interface InstanceShared {
+  readonly logs?: LogBudget;
+  readonly starved?: StarvedEvents;
+}
+
+/**
  * One version of one mod running in its own isolate. Synchronous: it is driven by a backend that
  * owns it (inline in the host, or inside the sandbox process), and disposed by that owner.
  */
@@ -41,9 +51,11 @@ export class ModInstance {
   readonly #isolate: IsolateHandle;
   readonly #api: PreludeHandles;
   readonly #callbacks: IsolateCallbacks;
+  readonly #starved: StarvedEvents;
 
-  private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeHandles, callbacks: IsolateCallbacks, loaded: { shape: ModShape; modules: ModuleSet }) {
+  private constructor(spec: LoadSpec, isolate: IsolateHandle, api: PreludeHandles, callbacks: IsolateCallbacks, starved: StarvedEvents, loaded: { shape: ModShape; modules: ModuleSet }) {
     this.#spec = spec;
+    this.#starved = starved;
     this.#isolate = isolate;
     this.#api = api;
     this.#callbacks = callbacks;
@@ -65,13 +77,13 @@ export class ModInstance {
    * Creates the isolate, runs the prelude, links and evaluates the mod's modules. A failure
    * (E_MOD_LOAD_THREW, E_MOD_DEFINITION, or a stop: timeout, memory) disposes the isolate.
    */
-  static open(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs = new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond)): SandboxOutcome<ModInstance> {
+  static open(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], shared: InstanceShared = {}): SandboxOutcome<ModInstance> {
     // An isolate made ahead of need, with the prelude already run, if one waits (isolate-pool.ts).
     const premade = isolatePool.take(spec.memoryMb);
     const isolate = premade?.isolate ?? IsolateHandle.create(spec.memoryMb);
     let opened: SandboxOutcome<ModInstance> | undefined;
     try {
-      opened = ModInstance.#open(isolate, premade?.api, spec, bridge, seed, logs);
+      opened = ModInstance.#open(isolate, premade?.api, spec, bridge, seed, shared);
       return opened;
     } finally {
       if (opened?.kind !== "ok") isolate.dispose();
@@ -83,10 +95,10 @@ export class ModInstance {
    * sandbox/timeout-locator.ts); no pre-made isolate is taken.
    */
   static openIn(isolate: IsolateHandle, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[]): SandboxOutcome<ModInstance> {
-    return ModInstance.#open(isolate, undefined, spec, bridge, seed, new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond));
+    return ModInstance.#open(isolate, undefined, spec, bridge, seed, {});
   }
 
-  static #open(isolate: IsolateHandle, premadeApi: PreludeHandles | undefined, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs: LogBudget): SandboxOutcome<ModInstance> {
+  static #open(isolate: IsolateHandle, premadeApi: PreludeHandles | undefined, spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], shared: InstanceShared): SandboxOutcome<ModInstance> {
     let api = premadeApi;
     if (api === undefined) {
       const script = isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000);
@@ -94,6 +106,7 @@ export class ModInstance {
       api = script.value;
     }
     const holder: { instance?: ModInstance } = {};
+    const logs = shared.logs ?? new LogBudget(spec.logLinesPerSecond, spec.logBytesPerSecond);
     const callbacks = new IsolateCallbacks(bridge, logs, () => holder.instance?.spec ?? spec);
     const logFn = isolate.callback((level, message, seq) => callbacks.onLog(level, message, seq));
     const capFn = isolate.callback((seq, permission, argsJson, elapsedMs) => callbacks.onCapability(seq, permission, argsJson, elapsedMs));
@@ -106,15 +119,15 @@ export class ModInstance {
       loaded.value.modules.release();
       return callFailure(activated, spec, "starting the mod", "E_MOD_LOAD_THREW");
     }
-    const instance = new ModInstance(spec, isolate, api, callbacks, loaded.value);
+    const instance = new ModInstance(spec, isolate, api, callbacks, shared.starved ?? new StarvedEvents(), loaded.value);
     holder.instance = instance;
     callbacks.attach();
     return ok(instance);
   }
 
   /** open(), throwing the failure as a ModLoadError (for callers that want an instance or an exception). */
-  static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], logs?: LogBudget): ModInstance {
-    const opened = ModInstance.open(spec, bridge, seed, logs);
+  static create(spec: LoadSpec, bridge: SandboxBridge, seed: readonly number[], shared?: InstanceShared): ModInstance {
+    const opened = ModInstance.open(spec, bridge, seed, shared);
     if (opened.kind === "ok") return opened.value;
     const error = opened.error ?? { code: "E_INTERNAL" as const, message: `starting the mod: ${opened.kind}` };
     throw new ModLoadError(error.code, error.message, spec.name, error.stack);
@@ -244,7 +257,7 @@ export class ModInstance {
         const number = ++this.#slices;
         const call = () => callPrelude(this.#isolate, this.#api, "dispatch", [batch, sliceMs, number], timeout + sliceMs);
         // The rerun of an event cut while starved (sandbox/cpu-budget.ts) runs with the wall backstop, once.
-        const rerun = starvedEvents.take(this.spec.name, events, done);
+        const rerun = this.#starved.take(this.spec.name, events, done);
         if (rerun !== undefined) this.#callbacks.skipRepeatedLines(rerun);
         const out = rerun !== undefined ? threadBudget().inBackstop(call) : call();
         if (out.kind === "ok") {
@@ -267,7 +280,7 @@ export class ModInstance {
             // Cut without having had its limit of CPU (a starved machine, not the mod): the state
             // is tainted, so the owner restores it and runs the rest again ("lost", no fault).
             const culprit = events[done];
-            if (culprit !== undefined) starvedEvents.add(this.spec.name, culprit.seq, this.#callbacks.linesSentBy(culprit.seq));
+            if (culprit !== undefined) this.#starved.add(this.spec.name, culprit.seq, this.#callbacks.linesSentBy(culprit.seq));
             return finish("lost");
           }
           if (!sliceRanToEnd) return finish("timeout");
