@@ -26,6 +26,8 @@ export function runChild(moduleName, params, timeoutMs = 180_000) {
     proc.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`benchmark child ${moduleName} exited with ${code ?? signal}: ${err.trim().slice(-2000)}`));
+      // The child's failures come back as counts; their first detail (lib/failures.js) is said here.
+      for (const failure of err.split("\n").filter((l) => l.startsWith("[bench] failure "))) process.stderr.write(`${failure} (in the ${moduleName} child)\n`);
       const line = out.trim().split("\n").pop() ?? "";
       try {
         resolve(JSON.parse(line));

@@ -56,6 +56,7 @@ export class ProcessBackend implements SandboxBackend {
     this.#watchdog = new RequestWatchdog(options.graceMs, {
       head: () => this.#queue.head,
       running: () => this.#runningRequest(),
+      output: () => this.#child?.output(),
       clock: () => this.#cpu,
       kill: (reason) => {
         this.#child?.note(reason);

@@ -36,16 +36,19 @@ async function loopback(): Promise<{ sender: Socket; receiver: Socket }> {
  * A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`;
  * `sent`: its frame is written already (else the test says when, as the queue's flush does).
  */
-function watchOne(receiver: Socket, budgetMs: number, sent = true) {
+function watchOne(receiver: Socket, budgetMs: number, sent = true, replyBytes = 1) {
   const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0, sentAt: sent ? performance.now() : undefined };
-  const state = { answered: false, kills: [] as string[] };
+  const state = { answered: false, kills: [] as string[], read: 0 };
   const watchdog = new RequestWatchdog(0, {
     head: () => (state.answered ? undefined : request),
     running: () => undefined,
+    output: () => ({ bytes: state.read, midMessage: state.read > 0 && !state.answered }),
     clock: () => undefined,
     kill: (reason) => void state.kills.push(reason),
   });
-  receiver.on("data", () => {
+  receiver.on("data", (chunk: Buffer) => {
+    state.read += chunk.length;
+    if (state.read < replyBytes) return; // the reply is not whole yet
     state.answered = true;
     watchdog.arm(); // the queue moves on: nothing left to watch
   });
@@ -62,6 +65,27 @@ describe("request watchdog", () => {
     await expect.poll(() => state.answered).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("does not kill a sandbox whose reply, bigger than the pipe, waited to be written while the host's event loop was blocked", async () => {
+    const { sender, receiver } = await loopback();
+    const replyBytes = 16 << 20; // many socket buffers: the host reads it over many turns
+    const { watchdog, state } = watchOne(receiver, 20, true, replyBytes);
+    sender.write(Buffer.alloc(replyBytes, 1)); // the sandbox answered at once, and waits to write the rest...
+    blockEventLoop(300); // ...while the game holds the host past the deadline
+    await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
+    expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("kills a sandbox that stops in the middle of a reply", async () => {
+    const { sender, receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20, true, 1000);
+    sender.write(Buffer.alloc(10, 1)); // a hundredth of the reply, then nothing
+    await expect.poll(() => state.kills.length).toBe(1);
+    expect(state.kills[0]).toMatch(/^killed by the watchdog: request 1 ran \d+ ms/);
+    expect(state.answered).toBe(false);
     watchdog.clear();
   });
 

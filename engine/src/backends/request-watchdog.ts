@@ -7,7 +7,8 @@
  * calls, and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). Nor is what a
  * game that blocks the host's event loop holds up: a request is timed from when its frame was
  * written, and a kill waits for the host to read its pipes once more (a reply that came meanwhile
- * is read first).
+ * is read first), and for longer while a reply bigger than the pipe is still coming in: its
+ * process sat blocked writing it while the host did not read.
  */
 import { performance } from "node:perf_hooks";
 import type { CpuWatchdog } from "./cpu-watchdog.js";
@@ -28,12 +29,22 @@ export interface WatchedRequest {
   sentAt: number | undefined;
 }
 
+/** How far the host has read the sandbox process's output (backends/sandbox-process.ts). */
+export interface SandboxOutput {
+  /** Bytes read so far. */
+  readonly bytes: number;
+  /** Whether a message is partly read: the process is writing it. */
+  readonly midMessage: boolean;
+}
+
 /** Where the watchdog looks and what it does. */
 export interface WatchdogTarget {
   /** The request at the head of the queue, if any. */
   head(): WatchedRequest | undefined;
   /** The queued request the sandbox process says it is running, if it says so. */
   running(): WatchedRequest | undefined;
+  /** How far the live process's output was read (undefined: no live process). */
+  output(): SandboxOutput | undefined;
   /** The CPU clock of the live sandbox process (undefined: wall time only). */
   clock(): CpuWatchdog | undefined;
   /** Kills the live sandbox process; `reason` says why (it goes with the crash's report). */
@@ -60,6 +71,8 @@ export class RequestWatchdog {
   #deadline = 0;
   /** When a check first found the watched request not yet written (undefined: not seen so). */
   #unsentSeenAt: number | undefined;
+  /** The process's output bytes read when the watch began or a partly read reply last put off the verdict. */
+  #outputSeen = 0;
 
   constructor(graceMs: number, target: WatchdogTarget) {
     this.#graceMs = graceMs;
@@ -84,6 +97,7 @@ export class RequestWatchdog {
     this.#watched = request;
     this.#watchedSince = performance.now();
     this.#unsentSeenAt = undefined;
+    this.#outputSeen = this.#target.output()?.bytes ?? 0;
     this.#target.clock()?.armed(this.#watchedSince);
     this.#wait(request.budgetMs + this.#graceMs);
   }
@@ -146,6 +160,15 @@ export class RequestWatchdog {
         this.#check(true);
       });
       return;
+    }
+    // A reply bigger than the pipe: the process finished its requests and sat blocked writing
+    // while the host did not read (a game holding the event loop), and one read took a pipeful.
+    // While more of it comes in, it is not wedged: look again a poll later. A process stuck in
+    // the middle of a message sends nothing more and is killed then.
+    const output = this.#target.output();
+    if (output !== undefined && output.midMessage && output.bytes > this.#outputSeen) {
+      this.#outputSeen = output.bytes;
+      return this.#wait(PROGRESS_POLL_MS);
     }
     // Said with the crash: a wedged process and a starved one (waits near the wall time) differ here.
     const wallMs = Math.round(performance.now() - this.#watchedSince);

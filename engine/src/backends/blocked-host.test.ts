@@ -1,0 +1,63 @@
+/**
+ * A game that holds the host's event loop (a long synchronous task) past a request's budget does
+ * not get its sandbox process killed for it: a real sandbox process whose reply is bigger than the
+ * pipe sits blocked writing it meanwhile, and the host reads it over many turns once it lets go.
+ * (Found in the tick benchmark: the checkpoints of 100 mods, 1 MB of replies, while the next
+ * runner held the loop for seconds.)
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ProcessBackend } from "./process-backend.js";
+import type { CrashInfo } from "../sandbox/sandbox-backend.js";
+import type { LoadSpec, SandboxBridge } from "../model/wire.js";
+
+const backends: ProcessBackend[] = [];
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close()));
+});
+
+const bridge: SandboxBridge = { log: () => undefined, capability: () => ({ late: false, reply: "{}" }) };
+
+/** A mod whose state holds `bytes` characters; a short limit makes its export's budget 500 ms. */
+function bigStateSpec(bytes: number): LoadSpec {
+  return {
+    name: "big",
+    version: "1.0.0",
+    hash: "h-big",
+    entry: "main.ts",
+    modules: [{ path: "main.ts", js: `export default { init: () => ({ text: "x".repeat(${bytes}) }), on: { len(s) { return s.text.length; } } };`, imports: {} }],
+    permissions: [],
+    memoryMb: 64,
+    callTimeoutMs: 50,
+    maxBytes: 16 << 20,
+    maxLogsPerCall: 10,
+  };
+}
+
+/** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: nothing else runs meanwhile
+  }
+}
+
+describe("process backend: a game that holds the host's event loop", () => {
+  it("does not kill the sandbox whose checkpoint, bigger than the pipe, waited to be read", async () => {
+    const b = await ProcessBackend.create(bridge, { graceMs: 200, warmSpare: false });
+    backends.push(b);
+    const crashes: CrashInfo[] = [];
+    b.onCrash((info) => crashes.push(info));
+    const bytes = 4 << 20;
+    const started = await b.start(bigStateSpec(bytes), [1, 2, 3, 4], { kind: "init", now: 0 });
+    if (started.kind !== "ok") throw new Error(`start: ${started.kind}`);
+    const exported = b.exportState(started.value.id);
+    await new Promise((resolve) => setImmediate(resolve)); // its frame goes out at the end of the turn
+    blockEventLoop(1500); // past the export's budget and grace (700 ms)
+    const out = await exported;
+    expect(crashes.map((c) => c.stderrTail)).toEqual([]);
+    expect(out.kind).toBe("ok");
+    if (out.kind === "ok") expect(out.value?.state.length).toBeGreaterThan(bytes);
+    // The process is the same one, and serves on.
+    expect((await b.dispatch(started.value.id, [{ seq: 1, name: "len", payload: "null", now: 0 }], false)).results).toEqual([{ ok: true, value: bytes }]);
+  });
+});
