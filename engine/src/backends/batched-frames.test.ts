@@ -165,7 +165,8 @@ function progressRecord(pid: number): number {
   const record = Buffer.alloc(8);
   const fd = openSync(`/proc/${pid}/fd/6`, "r");
   try {
-    return readSync(fd, record, 0, 8, 0) < 8 ? 0 : record.readDoubleLE(0);
+    const id = readSync(fd, record, 0, 8, 0) < 8 ? NaN : record.readDoubleLE(0);
+    return Number.isNaN(id) ? 0 : id; // NaN: written before any (sandbox-protocol.ts PROGRESS_BYTES)
   } finally {
     closeSync(fd);
   }

@@ -33,6 +33,24 @@ function bigStateSpec(bytes: number): LoadSpec {
   };
 }
 
+/** A mod whose `chat` event logs `lines` lines of 4000 characters (a generous log budget). */
+function chattySpec(lines: number): LoadSpec {
+  return {
+    name: "chatty",
+    version: "1.0.0",
+    hash: "h-chatty",
+    entry: "main.ts",
+    modules: [{ path: "main.ts", js: `export default { init: () => ({}), on: { chat() { for (let i = 0; i < ${lines}; i++) console.log("x".repeat(4000)); return ${lines}; } } };`, imports: {} }],
+    permissions: [],
+    memoryMb: 64,
+    callTimeoutMs: 50,
+    maxBytes: 1 << 20,
+    maxLogsPerCall: lines,
+    logLinesPerSecond: lines * 10,
+    logBytesPerSecond: 64 << 20,
+  };
+}
+
 /** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
 function blockEventLoop(ms: number): void {
   const until = performance.now() + ms;
@@ -59,5 +77,22 @@ describe("process backend: a game that holds the host's event loop", () => {
     if (out.kind === "ok") expect(out.value?.state.length).toBeGreaterThan(bytes);
     // The process is the same one, and serves on.
     expect((await b.dispatch(started.value.id, [{ seq: 1, name: "len", payload: "null", now: 0 }], false)).results).toEqual([{ ok: true, value: bytes }]);
+  });
+
+  it("does not kill the sandbox whose mod logged more than the pipe holds meanwhile", async () => {
+    let lines = 0;
+    const b = await ProcessBackend.create({ ...bridge, log: () => void lines++ }, { graceMs: 200, warmSpare: false });
+    backends.push(b);
+    const crashes: CrashInfo[] = [];
+    b.onCrash((info) => crashes.push(info));
+    const started = await b.start(chattySpec(500), [1, 2, 3, 4], { kind: "init", now: 0 });
+    if (started.kind !== "ok") throw new Error(`start: ${started.kind}`);
+    const dispatched = b.dispatch(started.value.id, [{ seq: 1, name: "chat", payload: "null", now: 0 }], false);
+    await new Promise((resolve) => setImmediate(resolve)); // its frame goes out at the end of the turn
+    blockEventLoop(1500); // past the dispatch's budget and grace (1312 ms); 2 MB of lines wait to be read
+    const out = await dispatched;
+    expect(crashes.map((c) => c.stderrTail)).toEqual([]);
+    expect(out.results).toEqual([{ ok: true, value: 500 }]);
+    expect(lines).toBe(500);
   });
 });

@@ -57,6 +57,7 @@ export class ProcessBackend implements SandboxBackend {
       head: () => this.#queue.head,
       running: () => this.#runningRequest(),
       output: () => this.#child?.output(),
+      blockedWritingMs: () => this.#child?.blockedWritingMs() ?? 0,
       clock: () => this.#cpu,
       kill: (reason) => {
         this.#child?.note(reason);

@@ -36,13 +36,15 @@ async function loopback(): Promise<{ sender: Socket; receiver: Socket }> {
  * A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`;
  * `sent`: its frame is written already (else the test says when, as the queue's flush does).
  */
-function watchOne(receiver: Socket, budgetMs: number, sent = true, replyBytes = 1) {
+function watchOne(receiver: Socket, budgetMs: number, sent = true, replyBytes = 1, wholeMessages = false) {
   const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0, sentAt: sent ? performance.now() : undefined };
-  const state = { answered: false, kills: [] as string[], read: 0 };
+  const state = { answered: false, kills: [] as string[], read: 0, blockedWritingMs: 0 };
   const watchdog = new RequestWatchdog(0, {
     head: () => (state.answered ? undefined : request),
     running: () => undefined,
-    output: () => ({ bytes: state.read, midMessage: state.read > 0 && !state.answered }),
+    // `wholeMessages`: what came before the reply were complete messages (a mod's log lines).
+    output: () => ({ bytes: state.read, midMessage: !wholeMessages && state.read > 0 && !state.answered }),
+    blockedWritingMs: () => state.blockedWritingMs,
     clock: () => undefined,
     kill: (reason) => void state.kills.push(reason),
   });
@@ -74,6 +76,27 @@ describe("request watchdog", () => {
     const { watchdog, state } = watchOne(receiver, 20, true, replyBytes);
     sender.write(Buffer.alloc(replyBytes, 1)); // the sandbox answered at once, and waits to write the rest...
     blockEventLoop(300); // ...while the game holds the host past the deadline
+    await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
+    expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("does not kill a sandbox that logged more than the pipe holds while the host's event loop was blocked", async () => {
+    const { sender, receiver } = await loopback();
+    const outputBytes = 16 << 20;
+    const { watchdog, state } = watchOne(receiver, 20, true, outputBytes, true);
+    sender.write(Buffer.alloc(outputBytes, 1)); // log lines, then the reply, waiting to be written...
+    blockEventLoop(300); // ...while the game holds the host past the deadline
+    await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
+    expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("does not charge the time the sandbox says it sat blocked writing to a host that did not read", async () => {
+    const { sender, receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 50);
+    state.blockedWritingMs = 600; // its progress record: writing waited 600 ms
+    setTimeout(() => sender.write("reply"), 400); // past the 50 ms budget, within it plus the wait
     await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
     expect(state.kills).toEqual([]);
     watchdog.clear();

@@ -4,7 +4,8 @@
  * has all run, so the head may be done while a later request of its frame runs: when its time is
  * up the watchdog asks the process's progress record which one runs, and watches that one instead.
  * Not the sandbox's time, up to a wall backstop: the host's answering the request's capability
- * calls, and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). Nor is what a
+ * calls, the sandbox's waiting to write to a host that did not read (its progress record says how
+ * long), and the sandbox's main thread waiting for a CPU (backends/cpu-watchdog.ts). Nor is what a
  * game that blocks the host's event loop holds up: a request is timed from when its frame was
  * written, and a kill waits for the host to read its pipes once more (a reply that came meanwhile
  * is read first), and for longer while a reply bigger than the pipe is still coming in: its
@@ -45,6 +46,8 @@ export interface WatchdogTarget {
   running(): WatchedRequest | undefined;
   /** How far the live process's output was read (undefined: no live process). */
   output(): SandboxOutput | undefined;
+  /** The milliseconds the live process has spent in all blocked on writing to the host (0: none, or no process). */
+  blockedWritingMs(): number;
   /** The CPU clock of the live sandbox process (undefined: wall time only). */
   clock(): CpuWatchdog | undefined;
   /** Kills the live sandbox process; `reason` says why (it goes with the crash's report). */
@@ -56,6 +59,13 @@ export interface WatchdogTarget {
  * frame than the head is watched from at most this long after it began.
  */
 export const PROGRESS_POLL_MS = 100;
+
+/**
+ * Output read between two checks (at most PROGRESS_POLL_MS apart unless the host's loop was held)
+ * that says the process had a backlog the host had not read: a pipe holds 64 KiB on Linux, and a
+ * writer blocked on it has at least that much waiting.
+ */
+const OUTPUT_BACKLOG_BYTES = 64 * 1024;
 
 /** One timer, re-armed whenever the head of the queue changes. */
 export class RequestWatchdog {
@@ -71,8 +81,15 @@ export class RequestWatchdog {
   #deadline = 0;
   /** When a check first found the watched request not yet written (undefined: not seen so). */
   #unsentSeenAt: number | undefined;
+  /** The live process's blocked-writing total when the watch began, and how much of it since was added. */
+  #blockedAtWatch = 0;
+  #blockedCredited = 0;
   /** The process's output bytes read when the watch began or a partly read reply last put off the verdict. */
   #outputSeen = 0;
+  /** The process's output bytes read at the last check. */
+  #outputLooked = 0;
+  /** When a check last found a backlog read since the one before (performance.now()). */
+  #backlogAt = -Infinity;
 
   constructor(graceMs: number, target: WatchdogTarget) {
     this.#graceMs = graceMs;
@@ -98,6 +115,8 @@ export class RequestWatchdog {
     this.#watchedSince = performance.now();
     this.#unsentSeenAt = undefined;
     this.#outputSeen = this.#target.output()?.bytes ?? 0;
+    this.#blockedAtWatch = this.#target.blockedWritingMs();
+    this.#blockedCredited = 0;
     this.#target.clock()?.armed(this.#watchedSince);
     this.#wait(request.budgetMs + this.#graceMs);
   }
@@ -119,6 +138,9 @@ export class RequestWatchdog {
     const watched = this.#watched;
     // Answered meanwhile (ids grow along the queue; arm() normally got here first).
     if (head === undefined || watched === undefined || head.request.id > watched.request.id) return;
+    const outputBytes = this.#target.output()?.bytes ?? 0;
+    if (outputBytes - this.#outputLooked >= OUTPUT_BACKLOG_BYTES) this.#backlogAt = performance.now();
+    this.#outputLooked = outputBytes;
     // The watched request is done (its reply waits for the rest of its frame) and a later one
     // runs: that one is watched now, with its own budget.
     const running = this.#target.running();
@@ -142,9 +164,15 @@ export class RequestWatchdog {
       watched.creditedMs = watched.capabilityMs;
       return this.#wait(owed);
     }
+    // Nor is the time the process sat blocked writing to a host that did not read.
+    const blocked = this.#target.blockedWritingMs() - this.#blockedAtWatch - this.#blockedCredited;
+    if (blocked > 0) {
+      this.#blockedCredited += blocked;
+      return this.#wait(blocked);
+    }
     // Charge wall time minus the sandbox's wait for a CPU, up to a wall backstop.
     const cpu = this.#target.clock();
-    const allowedMs = watched.budgetMs + this.#graceMs + watched.creditedMs;
+    const allowedMs = watched.budgetMs + this.#graceMs + watched.creditedMs + this.#blockedCredited;
     if (cpu !== undefined) {
       const more = cpu.remainingMs(this.#watchedSince, allowedMs);
       if (more > 0) return this.#wait(Math.max(20, more));
@@ -161,12 +189,16 @@ export class RequestWatchdog {
       });
       return;
     }
-    // A reply bigger than the pipe: the process finished its requests and sat blocked writing
-    // while the host did not read (a game holding the event loop), and one read took a pipeful.
-    // While more of it comes in, it is not wedged: look again a poll later. A process stuck in
-    // the middle of a message sends nothing more and is killed then.
+    // The process may have sat blocked writing while the host did not read (a game holding the
+    // event loop): a reply bigger than the pipe, or a mod's many log lines. Its progress record
+    // says so once that write is done (credited above), which may be just after the host read
+    // the backlog. So while the host has lately been reading a backlog, or more of a partly read
+    // message came in since the last look, it is not wedged: look again a poll later. A wedged
+    // process sends nothing more (a mod over its log rate is muted until its next dispatch) and
+    // is killed then.
     const output = this.#target.output();
-    if (output !== undefined && output.midMessage && output.bytes > this.#outputSeen) {
+    const backlog = performance.now() - this.#backlogAt <= 2 * PROGRESS_POLL_MS;
+    if (output !== undefined && (backlog || (output.midMessage && output.bytes > this.#outputSeen))) {
       this.#outputSeen = output.bytes;
       return this.#wait(PROGRESS_POLL_MS);
     }

@@ -4,6 +4,7 @@
  * backends/sandbox-process.ts names.
  */
 import { readSync, writeSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { Socket } from "node:net";
 import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { SandboxBridge, StateSnapshot } from "../model/wire.js";
@@ -40,10 +41,19 @@ let replies: string[] = [];
 /** The state texts those replies carry as attachment frames, in order (sandbox-protocol.ts decodeMessage). */
 let attachments: string[] = [];
 
+/**
+ * A write to fd 4 that took longer than this (ms) waited for the host to read: it is added to the
+ * progress record's blocked time. Shorter ones are not timed into the record (a system call each).
+ */
+const BLOCKED_WRITE_MS = 1;
+
 /** Writes one frame (already encoded) to fd 4, whole. */
 function writeFrame(frame: Buffer): void {
+  const started = performance.now();
   let offset = 0;
   while (offset < frame.length) offset += writeSync(FD_OUT, frame, offset, frame.length - offset);
+  const took = performance.now() - started;
+  if (took > BLOCKED_WRITE_MS) addBlockedWriting(took);
 }
 
 /**
@@ -61,6 +71,8 @@ function flushReplies(): void {
 }
 
 const progress = Buffer.alloc(PROGRESS_BYTES);
+progress.writeDoubleLE(NaN, 0);
+let blockedWritingMs = 0;
 /**
  * Records on fd 6 (a file: no reader wakes) that request `id` runs now. A crash loses the replies
  * of the frame not yet written; the record tells the host which request was the culprit, and the
@@ -68,6 +80,16 @@ const progress = Buffer.alloc(PROGRESS_BYTES);
  */
 function markRunning(id: number): void {
   progress.writeDoubleLE(id, 0);
+  writeSync(FD_PROGRESS, progress, 0, PROGRESS_BYTES, 0);
+}
+
+/**
+ * Records that writing to the host waited `ms` more: a game holding the host's event loop leaves a
+ * big reply or a mod's many log lines unread, and the watchdog must not charge that wait.
+ */
+function addBlockedWriting(ms: number): void {
+  blockedWritingMs += ms;
+  progress.writeDoubleLE(blockedWritingMs, 8);
   writeSync(FD_PROGRESS, progress, 0, PROGRESS_BYTES, 0);
 }
 

@@ -213,11 +213,25 @@ export class SandboxProcess {
    * before its first. After the exit, the record as it was then: a crash's culprit.
    */
   runningRequest(): number | undefined {
+    if (this.#progressFd === undefined) return this.#lastRunning;
+    const id = this.#readProgress()?.readDoubleLE(0);
+    return id === undefined || Number.isNaN(id) ? undefined : id;
+  }
+
+  /**
+   * The milliseconds the process has spent in all blocked on writing to the host (from its
+   * progress file; 0 before any, and once it is gone).
+   */
+  blockedWritingMs(): number {
+    return this.#readProgress()?.readDoubleLE(8) ?? 0;
+  }
+
+  /** The progress record as the process last wrote it, or undefined (none yet, or the file closed). */
+  #readProgress(): Buffer | undefined {
     const fd = this.#progressFd;
-    if (fd === undefined) return this.#lastRunning;
+    if (fd === undefined) return undefined;
     const record = Buffer.alloc(PROGRESS_BYTES);
-    if (readSync(fd, record, 0, PROGRESS_BYTES, 0) < PROGRESS_BYTES) return undefined;
-    return record.readDoubleLE(0);
+    return readSync(fd, record, 0, PROGRESS_BYTES, 0) < PROGRESS_BYTES ? undefined : record;
   }
 
   /**

@@ -17,8 +17,12 @@ export const FD_REQUESTS = 3;
 export const FD_OUT = 4;
 export const FD_CAPABILITY_REPLIES = 5;
 export const FD_PROGRESS = 6;
-/** Bytes of the progress record on fd 6: the running request's id as a little-endian double at offset 0. */
-export const PROGRESS_BYTES = 8;
+/**
+ * Bytes of the progress record on fd 6, two little-endian doubles: at offset 0 the running
+ * request's id (NaN before the first), at 8 the milliseconds the process has spent in all blocked
+ * on writing to fd 4 (the host not reading: its time, not the process's).
+ */
+export const PROGRESS_BYTES = 16;
 
 /** Heap figures of an instance. */
 export interface HeapFigures {
