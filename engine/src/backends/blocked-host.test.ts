@@ -17,39 +17,22 @@ afterEach(async () => {
 
 const bridge: SandboxBridge = { log: () => undefined, capability: () => ({ late: false, reply: "{}" }) };
 
-/** A mod whose state holds `bytes` characters; a short limit makes its export's budget 500 ms. */
-function bigStateSpec(bytes: number): LoadSpec {
-  return {
-    name: "big",
-    version: "1.0.0",
-    hash: "h-big",
-    entry: "main.ts",
-    modules: [{ path: "main.ts", js: `export default { init: () => ({ text: "x".repeat(${bytes}) }), on: { len(s) { return s.text.length; } } };`, imports: {} }],
-    permissions: [],
-    memoryMb: 64,
-    callTimeoutMs: 50,
-    maxBytes: 16 << 20,
-    maxLogsPerCall: 10,
-  };
+/** A mod `name` of one module `js`, with a short limit (its export's budget is 500 ms). */
+function modSpec(name: string, js: string, extra: Partial<LoadSpec> = {}): LoadSpec {
+  const base: LoadSpec = { name, version: "1.0.0", hash: `h-${name}`, entry: "main.ts", modules: [{ path: "main.ts", js, imports: {} }], permissions: [], memoryMb: 64, callTimeoutMs: 50, maxBytes: 16 << 20, maxLogsPerCall: 10 };
+  return { ...base, ...extra };
 }
 
+/** A mod whose state holds `bytes` characters. */
+const bigStateSpec = (bytes: number): LoadSpec => modSpec("big", `export default { init: () => ({ text: "x".repeat(${bytes}) }), on: { len(s) { return s.text.length; } } };`);
+
 /** A mod whose `chat` event logs `lines` lines of 4000 characters (a generous log budget). */
-function chattySpec(lines: number): LoadSpec {
-  return {
-    name: "chatty",
-    version: "1.0.0",
-    hash: "h-chatty",
-    entry: "main.ts",
-    modules: [{ path: "main.ts", js: `export default { init: () => ({}), on: { chat() { for (let i = 0; i < ${lines}; i++) console.log("x".repeat(4000)); return ${lines}; } } };`, imports: {} }],
-    permissions: [],
-    memoryMb: 64,
-    callTimeoutMs: 50,
-    maxBytes: 1 << 20,
+const chattySpec = (lines: number): LoadSpec =>
+  modSpec("chatty", `export default { init: () => ({}), on: { chat() { for (let i = 0; i < ${lines}; i++) console.log("x".repeat(4000)); return ${lines}; } } };`, {
     maxLogsPerCall: lines,
     logLinesPerSecond: lines * 10,
     logBytesPerSecond: 64 << 20,
-  };
-}
+  });
 
 /** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
 function blockEventLoop(ms: number): void {

@@ -70,22 +70,14 @@ describe("request watchdog", () => {
     watchdog.clear();
   });
 
-  it("does not kill a sandbox whose reply, bigger than the pipe, waited to be written while the host's event loop was blocked", async () => {
+  it.each([
+    { what: "whose reply, bigger than the pipe, waited to be written", wholeMessages: false },
+    { what: "that logged more than the pipe holds (whole messages, then its reply)", wholeMessages: true },
+  ])("does not kill a sandbox $what while the host's event loop was blocked", async ({ wholeMessages }) => {
     const { sender, receiver } = await loopback();
-    const replyBytes = 16 << 20; // many socket buffers: the host reads it over many turns
-    const { watchdog, state } = watchOne(receiver, 20, true, replyBytes);
-    sender.write(Buffer.alloc(replyBytes, 1)); // the sandbox answered at once, and waits to write the rest...
-    blockEventLoop(300); // ...while the game holds the host past the deadline
-    await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
-    expect(state.kills).toEqual([]);
-    watchdog.clear();
-  });
-
-  it("does not kill a sandbox that logged more than the pipe holds while the host's event loop was blocked", async () => {
-    const { sender, receiver } = await loopback();
-    const outputBytes = 16 << 20;
-    const { watchdog, state } = watchOne(receiver, 20, true, outputBytes, true);
-    sender.write(Buffer.alloc(outputBytes, 1)); // log lines, then the reply, waiting to be written...
+    const outputBytes = 16 << 20; // many socket buffers: the host reads it over many turns
+    const { watchdog, state } = watchOne(receiver, 20, true, outputBytes, wholeMessages);
+    sender.write(Buffer.alloc(outputBytes, 1)); // the sandbox answered at once, and waits to write the rest...
     blockEventLoop(300); // ...while the game holds the host past the deadline
     await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
     expect(state.kills).toEqual([]);
