@@ -42,11 +42,6 @@ export class FrameDecoder {
     this.#onFrame = onFrame;
   }
 
-  /** Whether bytes of a frame not yet whole are buffered (its sender is in the middle of it). */
-  get partial(): boolean {
-    return this.#length > 0;
-  }
-
   push(chunk: Buffer): void {
     this.#buffered.push(chunk);
     this.#length += chunk.length;

@@ -56,14 +56,14 @@ export class ProcessBackend implements SandboxBackend {
     this.#watchdog = new RequestWatchdog(options.graceMs, {
       head: () => this.#queue.head,
       running: () => this.#runningRequest(),
-      output: () => this.#child?.output(),
+      outputBytes: () => this.#child?.outputBytes ?? 0,
       blockedWritingMs: () => this.#child?.blockedWritingMs() ?? 0,
       clock: () => this.#cpu,
       kill: (reason) => {
         this.#child?.note(reason);
         this.#child?.kill();
       },
-    });
+    }, options.wallBackstopFactor ?? DEFAULT_WATCHDOG_BACKSTOP_FACTOR);
   }
 
   /** Starts the sandbox process and waits until it is ready; then a warm spare (backends/process-spare.ts). */

@@ -36,18 +36,17 @@ async function loopback(): Promise<{ sender: Socket; receiver: Socket }> {
  * A watchdog over one request (wall time only: no CPU clock) whose reply comes on `receiver`;
  * `sent`: its frame is written already (else the test says when, as the queue's flush does).
  */
-function watchOne(receiver: Socket, budgetMs: number, sent = true, replyBytes = 1, wholeMessages = false) {
+function watchOne(receiver: Socket, budgetMs: number, sent = true, replyBytes = 1, backstopFactor?: number, blockedWritingMs = 0) {
   const request: WatchedRequest = { request: { id: 1 }, budgetMs, capabilityMs: 0, creditedMs: 0, sentAt: sent ? performance.now() : undefined };
-  const state = { answered: false, kills: [] as string[], read: 0, blockedWritingMs: 0 };
+  const state = { answered: false, kills: [] as string[], read: 0, blockedWritingMs };
   const watchdog = new RequestWatchdog(0, {
     head: () => (state.answered ? undefined : request),
     running: () => undefined,
-    // `wholeMessages`: what came before the reply were complete messages (a mod's log lines).
-    output: () => ({ bytes: state.read, midMessage: !wholeMessages && state.read > 0 && !state.answered }),
+    outputBytes: () => state.read,
     blockedWritingMs: () => state.blockedWritingMs,
     clock: () => undefined,
     kill: (reason) => void state.kills.push(reason),
-  });
+  }, backstopFactor);
   receiver.on("data", (chunk: Buffer) => {
     state.read += chunk.length;
     if (state.read < replyBytes) return; // the reply is not whole yet
@@ -70,17 +69,44 @@ describe("request watchdog", () => {
     watchdog.clear();
   });
 
-  it.each([
-    { what: "whose reply, bigger than the pipe, waited to be written", wholeMessages: false },
-    { what: "that logged more than the pipe holds (whole messages, then its reply)", wholeMessages: true },
-  ])("does not kill a sandbox $what while the host's event loop was blocked", async ({ wholeMessages }) => {
+  it("does not kill a sandbox whose output, bigger than the socket's buffer, waited to be written while the host's event loop was blocked", async () => {
     const { sender, receiver } = await loopback();
     const outputBytes = 16 << 20; // many socket buffers: the host reads it over many turns
-    const { watchdog, state } = watchOne(receiver, 20, true, outputBytes, wholeMessages);
+    const { watchdog, state } = watchOne(receiver, 20, true, outputBytes);
     sender.write(Buffer.alloc(outputBytes, 1)); // the sandbox answered at once, and waits to write the rest...
     blockEventLoop(300); // ...while the game holds the host past the deadline
     await expect.poll(() => state.answered, { timeout: 30_000 }).toBe(true);
     expect(state.kills).toEqual([]);
+    watchdog.clear();
+  });
+
+  it("still kills a sandbox that keeps writing but never answers, at the wall backstop", async () => {
+    const { sender, receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20, true, Infinity, 5); // backstop: 5 x 20 ms
+    const trickle = setInterval(() => sender.write("x"), 10);
+    try {
+      await expect.poll(() => state.kills.length, { timeout: 30_000 }).toBe(1);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(state.kills[0]).toMatch(/^killed by the watchdog: request 1 ran \d+ ms/);
+    watchdog.clear();
+  });
+
+  it("believes the blocked-writing time a sandbox claims only up to the wall time, and kills it at the backstop", async () => {
+    const { receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20, true, 1, 5);
+    state.blockedWritingMs = 1e12; // a process a mod took over may write anything in its record
+    await expect.poll(() => state.kills.length, { timeout: 30_000 }).toBe(1);
+    expect(state.kills[0]).toMatch(/ms blocked writing to the host\)$/);
+    watchdog.clear();
+  });
+
+  it("does not credit blocked-writing time from before the watch began", async () => {
+    const { receiver } = await loopback();
+    const { watchdog, state } = watchOne(receiver, 20, true, 1, undefined, 600); // the process's total before this request
+    await expect.poll(() => state.kills.length, { timeout: 30_000 }).toBe(1);
+    expect(state.kills[0]).not.toMatch(/blocked writing/);
     watchdog.clear();
   });
 

@@ -10,7 +10,6 @@ import { trackResource } from "../util/resource-registry.js";
 import { ATTACHMENT_MARK, FrameDecoder, encodeFrame } from "./framing.js";
 import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
-import type { SandboxOutput } from "./request-watchdog.js";
 
 /**
  * Opens the progress file of a new sandbox process (fd 6 there, backends/sandbox-protocol.ts) and
@@ -72,8 +71,6 @@ export class SandboxProcess {
   #lastRunning: number | undefined;
   /** Bytes read from the process's output (fd 4) so far. */
   #outputBytes = 0;
-  /** Whether a message of the process's is partly read (set up in start()). */
-  #midMessage: () => boolean = () => false;
 
   private constructor(generation: number, proc: ChildProcess, toChild: Writable, capabilityReplies: Writable, exited: Promise<void>, progressFd: number) {
     this.generation = generation;
@@ -142,7 +139,6 @@ export class SandboxProcess {
       if (message.t === "ready") onReady?.();
       else listener.message(message);
     });
-    child.#midMessage = () => decoder.partial || attachments.length > 0;
     stdio[4].on("data", (chunk: Buffer) => {
       child.#outputBytes += chunk.length;
       try {
@@ -234,13 +230,9 @@ export class SandboxProcess {
     return readSync(fd, record, 0, PROGRESS_BYTES, 0) < PROGRESS_BYTES ? undefined : record;
   }
 
-  /**
-   * How far the host has read the process's output: bytes so far, and whether a message is partly
-   * read (a frame not yet whole, or attachment frames waiting for their message). A reply bigger
-   * than the pipe comes in many reads while the process waits to write the rest.
-   */
-  output(): SandboxOutput {
-    return { bytes: this.#outputBytes, midMessage: this.#midMessage() };
+  /** Bytes the host has read so far of the process's output (its replies, log lines and calls). */
+  get outputBytes(): number {
+    return this.#outputBytes;
   }
 
   #closeProgress(): void {
