@@ -44,6 +44,8 @@ let attachments: string[] = [];
 /**
  * A write to fd 4 that took longer than this (ms) waited for the host to read: it is added to the
  * progress record's blocked time. Shorter ones are not timed into the record (a system call each).
+ * On a starved machine a slow write's time may include waiting for a CPU, which the watchdog's
+ * CPU clock also does not charge: counted twice, but only as long as the writes took.
  */
 const BLOCKED_WRITE_MS = 1;
 
