@@ -254,7 +254,17 @@ export class SlotRegistry {
    */
   async #startFresh(slot: ModSlot): Promise<ErrorInfo | undefined> {
     const refused = await this.#ctx.swaps.checkFirstLoad(slot.version);
-    if (refused === undefined) return slot.start();
+    if (refused !== undefined) return this.#refuseFirstLoad(slot, refused);
+    const failed = await slot.start();
+    // A version whose definition cannot be read (an entry file saved empty or half-written) is
+    // refused as the check refuses one: kept as the slot's version, it would be the "live" one
+    // the fixed save is diffed against, and its unknown state shape asked for a migrate().
+    if (failed?.code === "E_MOD_DEFINITION") return this.#refuseFirstLoad(slot, failed);
+    return failed;
+  }
+
+  /** Lists a first load's folder as faulted with `refused`, and drops its slot (it never started). */
+  #refuseFirstLoad(slot: ModSlot, refused: ErrorInfo): ErrorInfo {
     const error: ErrorInfo = { ...refused, mod: slot.name };
     const version = slot.version;
     if (this.#slots.get(slot.name) === slot) this.#slots.delete(slot.name);
