@@ -151,7 +151,8 @@ export class RequestWatchdog {
     const now = performance.now();
     // A check that ran late waited for the host's event loop (a game's long task): no time of the
     // sandbox's, so the wall backstop does not count it.
-    if (now > this.#checkDueAt) this.#hostStalledMs += now - this.#checkDueAt;
+    const late = Math.max(0, now - this.#checkDueAt);
+    this.#hostStalledMs += late;
     this.#checkDueAt = Infinity;
     const outputBytes = this.#target.outputBytes();
     // More than at the last check (or fewer: a new process's count).
@@ -172,6 +173,8 @@ export class RequestWatchdog {
       if (now - this.#unsentSeenAt < watched.budgetMs + this.#graceMs) return this.#wait(PROGRESS_POLL_MS);
     } else if (watched.sentAt > this.#watchedSince) {
       this.#watchedSince = watched.sentAt;
+      // Of the stalls so far, only what this check's lateness covers since the send was after it.
+      this.#hostStalledMs = Math.min(late, now - watched.sentAt);
       return this.#wait(watched.sentAt + watched.budgetMs + this.#graceMs - now);
     }
     // Past the wall backstop (the host's stalls aside) nothing is credited or waited for any more
