@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ProcessBackend } from "./process-backend.js";
 import type { CrashInfo } from "../sandbox/sandbox-backend.js";
 import type { LoadSpec, SandboxBridge } from "../model/wire.js";
+import { blockEventLoop } from "./event-loop.test-kit.js";
 
 const backends: ProcessBackend[] = [];
 afterEach(async () => {
@@ -33,14 +34,6 @@ const chattySpec = (lines: number, length: number): LoadSpec =>
     logLinesPerSecond: lines * 10,
     logBytesPerSecond: 64 << 20,
   });
-
-/** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // busy: nothing else runs meanwhile
-  }
-}
 
 describe("process backend: a game that holds the host's event loop", () => {
   it("does not kill the sandbox whose checkpoint, bigger than the pipe, waited to be read", async () => {

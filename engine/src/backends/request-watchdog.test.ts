@@ -1,14 +1,7 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { RequestWatchdog, type WatchedRequest } from "./request-watchdog.js";
-
-/** Holds the host's event loop for `ms`, as a game's long synchronous task would. */
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // busy: nothing else runs meanwhile
-  }
-}
+import { blockEventLoop } from "./event-loop.test-kit.js";
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];

@@ -82,7 +82,7 @@ let blockedWritingMs = 0;
  */
 function markRunning(id: number): void {
   progress.writeDoubleLE(id, 0);
-  writeSync(FD_PROGRESS, progress, 0, PROGRESS_BYTES, 0);
+  writeProgress();
 }
 
 /**
@@ -92,6 +92,11 @@ function markRunning(id: number): void {
 function addBlockedWriting(ms: number): void {
   blockedWritingMs += ms;
   progress.writeDoubleLE(blockedWritingMs, 8);
+  writeProgress();
+}
+
+/** Writes the whole progress record at the start of fd 6 (a pwrite: the host reads it when it must). */
+function writeProgress(): void {
   writeSync(FD_PROGRESS, progress, 0, PROGRESS_BYTES, 0);
 }
 
