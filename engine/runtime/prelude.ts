@@ -62,6 +62,7 @@ interface ModDefinition {
   const WeakMapCtor = WeakMap;
   const WeakMapGet = WeakMap.prototype.get;
   const WeakMapSet = WeakMap.prototype.set;
+  const ObjectSetPrototypeOf = Object.setPrototypeOf;
 
   // ---- Hardening against the mod's own realm. ----
   // Mod code shares this realm: it can replace anything on Object.prototype / Array.prototype
@@ -218,11 +219,15 @@ interface ModDefinition {
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
-  // A hand-written walk that checks and writes in one pass. It keeps the rules (and error texts)
-  // of the JSON.stringify-with-a-replacer it replaced, which called back into JavaScript for every
-  // value: each position is read once (Get, so getters and Proxy traps run, inside the timed call),
-  // toJSON is called as JSON.stringify calls it, objects are written in Object.keys order and
-  // arrays by index up to their length, and undefined is left out of objects only.
+  // A hand-written walk checks every value and makes a copy of it that JSON.stringify then writes
+  // natively (a walk that wrote the text itself cost a string piece per value, in per-isolate code:
+  // with 100 isolates taking turns, JSON.stringify's shared machine code is the cheaper writer).
+  // It keeps the rules (and error texts) of the JSON.stringify-with-a-replacer it replaced, which
+  // called back into JavaScript for every value: each position is read once (Get, so getters and
+  // Proxy traps run, inside the timed call), toJSON is called as JSON.stringify calls it, objects
+  // are written in Object.keys order and arrays by index up to their length, and undefined is left
+  // out of objects only. Only the walk reads mod values: the copy holds checked primitives and
+  // copies, under a prototype no mod code can reach (COPY_PROTO), so writing it runs no mod code.
   /**
    * Characters toJson may still produce. The walk counts a lower bound of the output as it goes
    * and stops a result that will be too large before writing it: a huge string (a rope built in a
@@ -250,26 +255,15 @@ interface ModDefinition {
   const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
 
   /**
-   * `"key":` and `,"key":` of keys already met, so that writing a member is two concatenations (a
-   * string built of many short pieces costs an allocation per piece, and with 100 isolates taking
-   * turns each allocation is a cold cache line). Null-prototype: a key like "__proto__" is a plain
-   * entry. Bounded: keys past the first KEY_CACHE_MAX are quoted each time.
+   * The prototype of every copy the walk makes (plain objects and arrays alike): frozen, with no
+   * properties and a null prototype, and never reachable from mod code (copies go to
+   * JSON.stringify only). So a store into a copy creates an own property whatever mod code put on
+   * Object.prototype or Array.prototype (setters, "__proto__"), and JSON.stringify of a copy finds
+   * no toJSON and runs no mod code. An array copy stays an Array (JSON.stringify writes it as one).
    */
-  const KEY_CACHE_MAX = 512;
-  const firstMember = ObjectCreate(null) as Record<string, string | undefined>;
-  const nextMember = ObjectCreate(null) as Record<string, string | undefined>;
-  let keysCached = 0;
-  function memberPrefix(name: string, first: boolean): string {
-    const cached = first ? firstMember[name] : nextMember[name];
-    if (cached !== undefined) return cached;
-    const prefix = `${quote(name)}:`;
-    if (keysCached < KEY_CACHE_MAX) {
-      keysCached++;
-      firstMember[name] = prefix;
-      nextMember[name] = `,${prefix}`;
-    }
-    return first ? prefix : `,${prefix}`;
-  }
+  const COPY_PROTO = ObjectFreeze(ObjectCreate(null) as object);
+  /** Returned by the walk for an absent optional field (undefined in an object): not written. */
+  const ABSENT = ObjectFreeze(ObjectCreate(null) as object);
   /** What an error is about: `what`, or `${what}${handler}()` for a handler (see toJson). */
   function subject(what: string, handler: string | undefined): string {
     return handler === undefined ? what : `${what}${handler}()`;
@@ -285,30 +279,31 @@ interface ModDefinition {
   }
   // The budget counts, per value written: a string's length + 2, 1 for anything else, and in an
   // object the member's key length + 3 (`"key":`), except for the key "". Strings, numbers,
-  // booleans and null in objects and arrays are written in objectText's own loop: with 100
+  // booleans and null in objects and arrays are checked in objectCopy's own loop: with 100
   // isolates taking turns every call runs on cold caches, and each function call more costs.
   /**
-   * JSON text of the value at `key` of its holder (an array's element if `inArray`; "" at the root),
-   * or undefined for an absent optional field. `viaToJSON`: the value is what a toJSON returned,
-   * which is checked but not asked for its own toJSON (JSON.stringify asks once per position).
+   * The checked copy of the value at `key` of its holder (an array's element if `inArray`; "" at
+   * the root): the primitive itself, a copy of a plain object or array, or ABSENT for an absent
+   * optional field. `viaToJSON`: the value is what a toJSON returned, which is checked but not
+   * asked for its own toJSON (JSON.stringify asks once per position).
    */
-  function plainText(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): string | undefined {
+  function plainCopy(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): unknown {
     const keyCost = inArray || key === "" ? 0 : key.length + 3;
     switch (typeof raw) {
       case "string":
         if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
-        return quote(raw);
+        return raw;
       case "number":
         if (!NumberIsFinite(raw)) throw notPlain(key, `${StringCtor(raw)}, which JSON cannot hold`);
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return `${raw}`;
+        return raw;
       case "boolean":
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return raw ? "true" : "false";
+        return raw;
       case "object": {
         if (raw === null) {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          return "null";
+          return null;
         }
         const proto = ObjectGetPrototypeOf(raw);
         if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
@@ -321,73 +316,67 @@ interface ModDefinition {
           const toJSON = (raw as { toJSON?: unknown }).toJSON;
           if (typeof toJSON === "function") {
             const value = ReflectApply(toJSON, raw, [key]);
-            if (value !== raw) return plainText(value, key, inArray, true);
+            if (value !== raw) return plainCopy(value, key, inArray, true);
           }
         }
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return objectText(raw);
+        return objectCopy(raw);
       }
       default:
-        if (raw === undefined && key !== "" && !inArray) return undefined; // absent optional field
+        if (raw === undefined && key !== "" && !inArray) return ABSENT; // absent optional field
         throw notPlain(key, `a ${typeof raw}; only plain data crosses the sandbox`);
     }
   }
-  /** JSON text of a plain object or array (checked and counted by plainText), member by member. */
-  function objectText(obj: object): string {
+  /** The copy of a plain object or array (checked and counted by plainCopy), member by member. */
+  function objectCopy(obj: object): object {
     if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
     for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
     ancestors[ancestorsTop++] = obj;
-    let out: string;
+    let out: Record<string, unknown>;
     if (ArrayIsArray(obj)) {
       const length = lengthOf((obj as unknown[]).length);
-      out = "[";
+      const copy: unknown[] = [];
+      ObjectSetPrototypeOf(copy, COPY_PROTO);
       for (let i = 0; i < length; i++) {
         const raw = (obj as unknown[])[i];
-        let text: string;
-        // The same as plainText's, for the common values, in this loop (see above).
+        // The same as plainCopy's, for the common values, in this loop (see above).
         if (typeof raw === "string") {
           if ((jsonBudget -= raw.length + 2) < 0) throw tooLarge();
-          text = quote(raw);
+          copy[i] = raw;
         } else if (typeof raw === "number" && NumberIsFinite(raw)) {
           if ((jsonBudget -= 1) < 0) throw tooLarge();
-          text = `${raw}`;
+          copy[i] = raw;
         } else if (typeof raw === "boolean") {
           if ((jsonBudget -= 1) < 0) throw tooLarge();
-          text = raw ? "true" : "false";
+          copy[i] = raw;
         } else {
-          // Never undefined: plainText refuses undefined in an array.
-          text = plainText(raw, `${i}`, true, false) as string;
+          // Never ABSENT: plainCopy refuses undefined in an array.
+          copy[i] = plainCopy(raw, `${i}`, true, false);
         }
-        if (i !== 0) out += ",";
-        out += text;
       }
-      out += "]";
+      out = copy as unknown as Record<string, unknown>;
     } else {
       const keys = ObjectKeys(obj);
-      out = "{";
+      out = ObjectCreate(COPY_PROTO) as Record<string, unknown>;
       for (let k = 0; k < keys.length; k++) {
         const name = keys[k] as string;
         const raw = (obj as Record<string, unknown>)[name];
-        let text: string | undefined;
-        // The same as plainText's, for the common values, in this loop (see above).
+        // The same as plainCopy's, for the common values, in this loop (see above).
         const keyCost = name === "" ? 0 : name.length + 3;
         if (typeof raw === "string") {
           if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
-          text = quote(raw);
+          out[name] = raw;
         } else if (typeof raw === "number" && NumberIsFinite(raw)) {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          text = `${raw}`;
+          out[name] = raw;
         } else if (typeof raw === "boolean") {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          text = raw ? "true" : "false";
+          out[name] = raw;
         } else {
-          text = plainText(raw, name, false, false);
-          if (text === undefined) continue;
+          const copy = plainCopy(raw, name, false, false);
+          if (copy !== ABSENT) out[name] = copy;
         }
-        out += memberPrefix(name, out.length === 1);
-        out += text;
       }
-      out += "}";
     }
     ancestors[--ancestorsTop] = null;
     return out;
@@ -424,7 +413,10 @@ interface ModDefinition {
     jsonBudget = maxBytes;
     walkBase = ancestorsTop;
     try {
-      text = plainText(value, "", false, false);
+      // One walk reads every position once (getters, Proxy traps and toJSON run here, inside the
+      // timed call) and checks it; JSON.stringify then writes the copy, which holds only checked
+      // primitives and copies (no mod code runs in it).
+      text = JSONStringify(plainCopy(value, "", false, false)) as string | undefined;
     } catch (err) {
       if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
       if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is cyclic`);

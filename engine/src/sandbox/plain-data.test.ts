@@ -279,7 +279,24 @@ describe("plain-data walk", () => {
     expect(oneResult(i, ev(4, "hits"))).toBe(`{"ok":true,"value":0}`);
   });
 
-  it("writes keys the same before and after its cache of quoted keys is full", () => {
+  it("is not fooled by setters mod code put on Object.prototype keys, __proto__ included", () => {
+    const i = start(`let hits = 0;
+      export default { on: {
+        trap() {
+          for (const k of ["hp", "name", "0", "__proto__", "toJSON"]) Object.defineProperty(Object.prototype, k, { set() { hits++; this.x = () => 1; }, get() { return undefined; }, configurable: true });
+          return 1;
+        },
+        value() { return { hp: 5, name: "a", 0: "zero", list: [{ hp: 1 }], nested: { name: "b" } }; },
+        proto() { return JSON.parse('{"__proto__": {"hp": 2}}'); },
+        hits() { return hits; },
+      } };`);
+    oneResult(i, ev(1, "trap"));
+    expect(oneResult(i, ev(2, "value"))).toBe(`{"ok":true,"value":{"0":"zero","hp":5,"name":"a","list":[{"hp":1}],"nested":{"name":"b"}}}`);
+    expect(oneResult(i, ev(3, "proto"))).toBe(`{"ok":true,"value":{"__proto__":{"hp":2}}}`);
+    expect(oneResult(i, ev(4, "hits"))).toBe(`{"ok":true,"value":0}`);
+  });
+
+  it("writes odd keys and many distinct keys alike, call after call", () => {
     const i = start(`export default { on: {
         keys(s, p) { const o = {}; for (let k = p.from; k < p.from + 10; k++) o["k" + k] = k; return o; },
         odd() { const o = JSON.parse('{"__proto__": 1}'); o.constructor = 2; o.toString = 3; o['a"b'] = 4; o[""] = 5; return o; },
