@@ -11,6 +11,7 @@ import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { RequestBudgets } from "./request-budgets.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
+import { sandboxNodeFlags } from "./sandbox-node-flags.js";
 
 /** Output over this is not a hot spot: the child is killed and the location given up. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -45,7 +46,10 @@ class LocatorCrash extends Error {}
 function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
   const budgetMs = budgets.locate(request) + PROCESS_START_MS;
   const env = isolateChildEnv();
-  const child = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
+  // The sandbox's own flags, so that the run ends as the sandbox's did: with --predictable's
+  // single-threaded garbage collector a mod growing an array reaches its time limit first, and
+  // without it the same run reached the memory limit, which with the profiler on never returned.
+  const child = spawn(process.execPath, [...sandboxNodeFlags(), packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
   const untrack = trackResource("locator-process");
   return new Promise<HotSpot | null>((resolve, reject) => {
     let out = "";

@@ -10,6 +10,7 @@ import { trackResource } from "../util/resource-registry.js";
 import { ATTACHMENT_MARK, FrameDecoder, encodeFrame } from "./framing.js";
 import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
+import { sandboxNodeFlags } from "./sandbox-node-flags.js";
 
 /**
  * Opens the progress file of a new sandbox process (fd 6 there, backends/sandbox-protocol.ts) and
@@ -41,19 +42,8 @@ export interface SandboxProcessListener {
 }
 
 /**
- * Node flags of a sandbox process. --no-node-snapshot: isolated-vm needs it. --no-concurrent-
- * recompilation: V8's background optimizing compiler finishes a compile while its isolate is
- * not running, and with many isolates taking turns most of those compiles were never installed
- * (2-80 % were, benchmarks/probes/tier-install.js): their CPU was spent for nothing and the
- * isolates kept running unoptimized code. Compiling on the isolate's own thread installs every
- * compile: 100 mods at steady state, 23.7 -> 16.1 us of CPU per mod-event (probes/hundred.js).
- * It costs a call the compile (a few ms, once per hot function per isolate).
- */
-const SANDBOX_NODE_FLAGS = ["--no-node-snapshot", "--no-concurrent-recompilation"];
-
-/**
  * One running sandbox process (backends/sandbox-main.ts) and its pipes, started with
- * SANDBOX_NODE_FLAGS. ProcessBackend owns it and starts a new one when it dies.
+ * sandboxNodeFlags(). ProcessBackend owns it and starts a new one when it dies.
  */
 export class SandboxProcess {
   readonly generation: number;
@@ -89,7 +79,7 @@ export class SandboxProcess {
    */
   static start(generation: number, listener: SandboxProcessListener, prewarm = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     const env = isolateChildEnv();
-    const args = [...SANDBOX_NODE_FLAGS, packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
+    const args = [...sandboxNodeFlags(), packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
     const progressFd = openProgressFile();
     let proc: ChildProcess;
     try {
