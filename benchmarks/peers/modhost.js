@@ -16,6 +16,9 @@ export class ModhostLoader {
 
   static async create(mods, { isolation = "process", options = {}, limits } = {}) {
     const { ModHost } = await loadModhost();
+    // MODHOST_BENCH_PREDICTABLE_GC=1: process hosts run their sandbox with sandboxPredictableGc
+    // (docs/benchmarks.md, finding 10).
+    if (isolation === "process" && process.env.MODHOST_BENCH_PREDICTABLE_GC === "1") options = { sandboxPredictableGc: true, ...options };
     const dir = await makeModsDir(mods, { limits });
     try {
       return new ModhostLoader(await createHost(ModHost, { modsDir: dir.dir, isolation, typecheck: "off", ...options }), dir);

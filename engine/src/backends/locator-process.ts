@@ -11,7 +11,6 @@ import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { RequestBudgets } from "./request-budgets.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
-import { sandboxNodeFlags } from "./sandbox-node-flags.js";
 
 /** Output over this is not a hot spot: the child is killed and the location given up. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -46,10 +45,7 @@ class LocatorCrash extends Error {}
 function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
   const budgetMs = budgets.locate(request) + PROCESS_START_MS;
   const env = isolateChildEnv();
-  // The sandbox's own flags, so that the run ends as the sandbox's did: with --predictable's
-  // single-threaded garbage collector a mod growing an array reaches its time limit first, and
-  // without it the same run reached the memory limit, which with the profiler on never returned.
-  const child = spawn(process.execPath, [...sandboxNodeFlags(), packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
+  const child = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
   const untrack = trackResource("locator-process");
   return new Promise<HotSpot | null>((resolve, reject) => {
     let out = "";
@@ -81,6 +77,13 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
       clearTimeout(timer);
       untrack();
       if (code !== 0) {
+        // isolated-vm's inspector often crashes the process as it exits (SIGSEGV), after the answer
+        // was written: a whole answer stands.
+        const answered = signal !== null && !overran ? completeAnswer(out) : undefined;
+        if (answered !== undefined) {
+          resolve(answered);
+          return;
+        }
         const how = overran ? `was stopped after ${budgetMs} ms` : `ended with ${signal ?? `exit code ${code}`}`;
         const message = `the locating process ${how}${err.trim() ? `: ${err.trim().slice(-300)}` : ""}`;
         reject(signal !== null && !overran && out.length <= MAX_OUTPUT_BYTES ? new LocatorCrash(message) : new Error(message));
@@ -94,6 +97,15 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
     });
     child.stdin.end(JSON.stringify(request));
   });
+}
+
+/** The hot spot a locating process wrote in full, or undefined if what it wrote is not one. */
+function completeAnswer(out: string): HotSpot | null | undefined {
+  try {
+    return hotSpotOf(JSON.parse(out) as unknown);
+  } catch {
+    return undefined; // cut short by the crash, or never written: the crash is reported instead
+  }
 }
 
 function hotSpotOf(value: unknown): HotSpot | null {

@@ -9,6 +9,11 @@ export interface ProcessBackendOptions {
    * past this many times its budget of wall time it is killed however starved (default 10).
    */
   readonly wallBackstopFactor?: number;
+  /**
+   * Start sandbox processes with V8's `--predictable`, which keeps each isolate's young generation
+   * instead of returning it after every scavenge (backends/sandbox-node-flags.ts). Default false.
+   */
+  readonly predictableGc?: boolean;
   /** Keep a spare sandbox process ready to take over after a crash (default true). */
   readonly warmSpare?: boolean;
   /**

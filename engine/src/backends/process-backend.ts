@@ -262,7 +262,7 @@ export class ProcessBackend implements SandboxBackend {
   /** Starts a sandbox process (live or spare); `prewarm` warms it up before it says ready. */
   #launch(prewarm: boolean): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     let child: SandboxProcess | undefined;
-    const started = SandboxProcess.start(this.#options.nextLaunch?.() ?? ++this.#launches, this.#listener(() => child), prewarm);
+    const started = SandboxProcess.start(this.#options.nextLaunch?.() ?? ++this.#launches, this.#listener(() => child), prewarm, this.#options.predictableGc === true);
     child = started.child;
     return started;
   }

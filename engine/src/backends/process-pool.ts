@@ -103,7 +103,7 @@ export class ProcessPool implements SandboxBackend {
     if (!Number.isInteger(options.processes) || options.processes < 1) throw new ModhostError("E_OPTIONS_INVALID", `a sandbox pool needs at least one process, got ${options.processes}`, { field: "sandboxProcesses" });
     const pool = new ProcessPool(bridge, options);
     if (options.member.warmSpare !== false) {
-      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, liveSpecs: () => pool.#sharedSpecs(), closing: () => pool.#closing }, options.member.spareIsolates);
+      pool.#spare = new SharedSpare({ nextLaunch: () => ++pool.#launches, liveMods: () => pool.#instances.size, liveSpecs: () => pool.#sharedSpecs(), closing: () => pool.#closing, predictableGc: options.member.predictableGc === true }, options.member.spareIsolates);
     }
     for (let i = 0; i < options.processes; i++) pool.#addMember(undefined);
     try {

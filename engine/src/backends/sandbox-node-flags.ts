@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 
 /**
  * Node and V8 flags of a sandbox process (backends/sandbox-main.ts), fresh for each launch.
@@ -9,25 +9,25 @@ import { randomInt } from "node:crypto";
  *   never installed (2-80 % were, benchmarks/probes/tier-install.js): their CPU was spent for
  *   nothing and the isolates kept running unoptimized code. Compiling on the isolate's own thread
  *   installs every compile (a few ms, once per hot function per isolate).
- * - `--predictable`: V8 shrinks an isolate's young generation and gives its pages back to the
- *   system after every scavenge while the isolate allocates under 1000 bytes per millisecond of
- *   wall time (Heap::ShouldResizeNewSpace), and only this flag turns that off. One isolate of 100
- *   taking turns always looks idle by that measure, so every page of its young generation was
- *   faulted in again after each scavenge: 0.22 page faults per mod-event, at 12.5 us each on the
- *   benchmark VM (a touch of fresh memory: benchmarks/probes/page-fault-cost.js). With it, 100
- *   combat mods took 3.6-8 us of sandbox CPU per mod-event against 13-23 us. It also makes garbage
- *   collection single-threaded (the sandbox runs one isolate at a time, and the second core is
- *   the game's) and stops the memory reducer.
- * - `--random-seed`, `--hash-seed`: `--predictable` fixes V8's seeds (the same Math.random() in
- *   every process, and string hashes anyone could compute: hash flooding by crafted payload keys).
- *   Each launch draws its own instead.
+ * - With `predictableGc` (the host option `sandboxPredictableGc`), `--predictable`: V8 shrinks an
+ *   isolate's young generation and gives its pages back to the system after every scavenge while
+ *   the isolate allocates under 1000 bytes per millisecond of wall time
+ *   (Heap::ShouldResizeNewSpace), and only this flag turns that off. One isolate of 100 taking
+ *   turns always looks idle by that measure, so every page of its young generation is faulted in
+ *   again after each scavenge: 0.22 page faults per mod-event. Where a fault is dear (12 us on the
+ *   benchmark VM, benchmarks/probes/page-fault-cost.js; about 0.25 us on bare metal) that was most
+ *   of the sandbox's CPU: 100 combat mods took 3.6-8 us of it per mod-event with the flag, 13-23
+ *   without. Its price: garbage collection runs on the isolate's own thread and is charged to the
+ *   mod's time limit (a mod growing an array reaches 32 MB 7x slower and meets a 1 s limit
+ *   first), and the memory reducer stops. So it is the operator's choice, off by default.
+ * - `--random-seed`, `--hash-seed` (with `--predictable` only): it fixes V8's seeds (the same
+ *   Math.random() in every process, and string hashes anyone could compute: hash flooding by
+ *   crafted payload keys). Each launch draws its own: 63 bits for the hash seed (V8's own draw is
+ *   64; Node refuses 2^63 and over), 31 for the random seed (an int in V8).
  */
-export function sandboxNodeFlags(): string[] {
-  return [
-    "--no-node-snapshot",
-    "--no-concurrent-recompilation",
-    "--predictable",
-    `--random-seed=${randomInt(1, 2 ** 31 - 1)}`,
-    `--hash-seed=${randomInt(1, 2 ** 31 - 1)}`,
-  ];
+export function sandboxNodeFlags(predictableGc: boolean): string[] {
+  const flags = ["--no-node-snapshot", "--no-concurrent-recompilation"];
+  if (!predictableGc) return flags;
+  const hashSeed = randomBytes(8).readBigUInt64LE() >> 1n;
+  return [...flags, "--predictable", `--random-seed=${randomInt(1, 2 ** 31 - 1)}`, `--hash-seed=${hashSeed === 0n ? 1n : hashSeed}`];
 }

@@ -75,11 +75,12 @@ export class SandboxProcess {
    * Starts a sandbox process; `ready` settles when it has said so, or rejects with
    * E_SANDBOX_UNAVAILABLE when it could not start or exited first. `generation` numbers the
    * launch (instance ids carry it). `prewarm`: a spare, which loads isolated-vm and runs one
-   * throw-away mod before it says ready (backends/prewarm.ts).
+   * throw-away mod before it says ready (backends/prewarm.ts). `predictableGc`: see
+   * sandboxNodeFlags().
    */
-  static start(generation: number, listener: SandboxProcessListener, prewarm = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
+  static start(generation: number, listener: SandboxProcessListener, prewarm = false, predictableGc = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     const env = isolateChildEnv();
-    const args = [...sandboxNodeFlags(), packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
+    const args = [...sandboxNodeFlags(predictableGc), packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
     const progressFd = openProgressFile();
     let proc: ChildProcess;
     try {

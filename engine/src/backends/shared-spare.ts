@@ -19,6 +19,8 @@ export interface SharedSpareHost {
   liveSpecs(): ReadonlyMap<string, LoadSpec>;
   /** Is the pool closing (no more spares)? */
   closing(): boolean;
+  /** Start spares with `--predictable` (ProcessBackendOptions.predictableGc). */
+  readonly predictableGc: boolean;
 }
 
 /** The pool's spare: ProcessSpare, with each process's listener chosen when a member takes it. */
@@ -27,7 +29,10 @@ export class SharedSpare implements SpareSource {
   /** The member listener of each spare that was taken. */
   readonly #owners = new WeakMap<SandboxProcess, SandboxProcessListener>();
 
+  readonly #predictableGc: boolean;
+
   constructor(host: SharedSpareHost, maxIsolates?: number) {
+    this.#predictableGc = host.predictableGc;
     this.#spare = new ProcessSpare({ launch: () => this.#launch(host.nextLaunch()), liveMods: () => host.liveMods(), liveSpecs: () => host.liveSpecs(), closing: () => host.closing() }, maxIsolates);
   }
 
@@ -77,6 +82,7 @@ export class SharedSpare implements SpareSource {
         },
       },
       true,
+      this.#predictableGc,
     );
     child = started.child;
     return started;

@@ -67,6 +67,14 @@ export interface ModHostOptions {
    * died. Default: one per core beyond the first (the game's own thread keeps one), at least 1.
    */
   readonly sandboxProcesses?: number;
+  /**
+   * Start sandbox processes with V8's `--predictable` (process isolation only; default false).
+   * With many mods, V8 returns each idle-looking isolate's young generation to the system after
+   * every scavenge and faults it back in: where page faults are dear (some VMs: 12 us each) that
+   * is most of the sandbox's CPU, and this keeps them. Its price: garbage collection runs on the
+   * mod's thread and counts against its time limit. See docs/benchmarks.md, finding 10.
+   */
+  readonly sandboxPredictableGc?: boolean;
   /** Largest result, capability argument list or log line, in characters (default 1 MiB). */
   readonly maxBytes?: number;
   /** Take a checkpoint of a mod's state after this many journaled events (default 1000). */
@@ -133,6 +141,7 @@ export interface ResolvedOptions {
   readonly watch: boolean;
   readonly isolation: "process" | "inline";
   readonly sandboxProcesses: number;
+  readonly sandboxPredictableGc: boolean;
   readonly maxBytes: number;
   readonly checkpointEvery: number;
   readonly quarantineAfter: number;
@@ -184,6 +193,7 @@ const KEYS = new Set([
   "watch",
   "isolation",
   "sandboxProcesses",
+  "sandboxPredictableGc",
   "maxBytes",
   "checkpointEvery",
   "quarantineAfter",
@@ -262,6 +272,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     if (typeof o.sandboxProcesses !== "number" || !Number.isInteger(o.sandboxProcesses) || o.sandboxProcesses < 1 || o.sandboxProcesses > MAX_SANDBOX_PROCESSES) fail("sandboxProcesses", `must be a whole number from 1 to ${MAX_SANDBOX_PROCESSES}`);
     if (o.isolation === "inline") fail("sandboxProcesses", `applies to isolation: "process" only (inline runs every isolate in this process)`);
   }
+  if (o.sandboxPredictableGc !== undefined) {
+    if (typeof o.sandboxPredictableGc !== "boolean") fail("sandboxPredictableGc", "must be true or false");
+    if (o.isolation === "inline") fail("sandboxPredictableGc", `applies to isolation: "process" only (inline isolates run under this process's V8 flags)`);
+  }
   const positive = (key: string, fallback: number): number => {
     const value = o[key];
     if (value === undefined) return fallback;
@@ -326,6 +340,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     watch: (o.watch as boolean | undefined) ?? false,
     isolation: (o.isolation as "process" | "inline" | undefined) ?? "process",
     sandboxProcesses: (o.sandboxProcesses as number | undefined) ?? defaultSandboxProcesses(),
+    sandboxPredictableGc: (o.sandboxPredictableGc as boolean | undefined) ?? false,
     maxBytes: positive("maxBytes", 1024 * 1024),
     checkpointEvery: positive("checkpointEvery", 1000),
     quarantineAfter: positive("quarantineAfter", 3),

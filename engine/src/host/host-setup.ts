@@ -79,7 +79,7 @@ function checkInlineAllowed(): void {
  */
 export function startBackend(resolved: ResolvedOptions, bridge: SandboxBridge): Promise<SandboxBackend> {
   if (resolved.isolation === "inline") return Promise.resolve(new InlineBackend(bridge));
-  const member = { graceMs: 1000 };
+  const member = { graceMs: 1000, predictableGc: resolved.sandboxPredictableGc };
   return resolved.sandboxProcesses === 1 ? ProcessBackend.create(bridge, member) : ProcessPool.create(bridge, { processes: resolved.sandboxProcesses, member });
 }
 

@@ -22,9 +22,6 @@ const SILENT: SandboxBridge = {
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
   if (first.spot !== null) return first.spot;
-  // The run ended at the memory limit, not the time limit: it did not loop where it was stopped
-  // in the sandbox, and a second run would end the same way.
-  if (first.outOfMemory) return null;
   // Nothing found in a located call that was sampled enough: its time went to engine or native
   // code (flattening a huge string the mod made, say), and a longer run would not find a line
   // either. Such a run with the wall backstop was seen hanging in native code until the locating
@@ -55,17 +52,18 @@ function locatedLimitMs(request: LocateRequest): number {
  * One profiled run in a throwaway isolate: where the time went (null: not in the mod's code), and
  * how many samples were taken once the located call began (0 if the run did not get that far).
  */
-async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samplesInCall: number; outOfMemory?: true }> {
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samplesInCall: number }> {
   const { spec } = request;
-  const isolate = IsolateHandle.createProfiled(spec.memoryMb);
+  // Four times the mod's memory, so that the run ends at the time limit as the sandbox's call did,
+  // not at the memory limit: a call with the profiler on that reached it did not return
+  // (isolated-vm), and a mod growing an array past its 32 MB (stopped by its 1 s limit in a
+  // sandbox with sandboxPredictableGc) left its event's result waiting 76 s, until the locating
+  // process was killed. Where the time went is all that matters here.
+  const isolate = IsolateHandle.createProfiled(spec.memoryMb * 4);
   if (isolate === undefined) return { spot: null, samplesInCall: 0 };
   try {
     isolate.startProfiler();
     const callStartUs = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
-    // isolated-vm disposes an isolate that reached its memory limit, and the profiler of a disposed
-    // isolate never answers: waiting for it held the timed-out event's result until the locating
-    // process was killed (76 s for a mod growing an array, with a 1000 ms limit).
-    if (isolate.disposed) return { spot: null, samplesInCall: 0, outOfMemory: true };
     const profile = await isolate.stopProfiler();
     // The run did not get to the located call (the state could not be imported, say): the module
     // code that ran while loading is not where the call looped.
