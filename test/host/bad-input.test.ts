@@ -129,6 +129,8 @@ describe("bad input: options and calls", () => {
     [{ modsDir: "/tmp", limits: { capabilityBytesPerEvent: -1 } }, "limits.capabilityBytesPerEvent"],
     [{ modsDir: "/tmp", limits: { capabilityCalls: 5 } }, "limits.capabilityCalls"],
     [{ modsDir: "/tmp", logBytesPerSecond: 0 }, "logBytesPerSecond"],
+    [{ modsDir: "/tmp", sandboxPredictableGc: "yes" }, "sandboxPredictableGc"],
+    [{ modsDir: "/tmp", isolation: "inline", sandboxPredictableGc: true }, "sandboxPredictableGc"],
   ])("options %j are refused naming %s", async (options, field) => {
     const err = await ModHost.create(options as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModhostError);
