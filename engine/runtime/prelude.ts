@@ -332,7 +332,7 @@ interface ModDefinition {
     if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
     for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
     ancestors[ancestorsTop++] = obj;
-    let out: Record<string, unknown>;
+    let out: object;
     if (ArrayIsArray(obj)) {
       const length = lengthOf((obj as unknown[]).length);
       const copy: unknown[] = [];
@@ -354,10 +354,10 @@ interface ModDefinition {
           copy[i] = plainCopy(raw, `${i}`, true, false);
         }
       }
-      out = copy as unknown as Record<string, unknown>;
+      out = copy;
     } else {
       const keys = ObjectKeys(obj);
-      out = ObjectCreate(COPY_PROTO) as Record<string, unknown>;
+      const copy = ObjectCreate(COPY_PROTO) as Record<string, unknown>;
       for (let k = 0; k < keys.length; k++) {
         const name = keys[k] as string;
         const raw = (obj as Record<string, unknown>)[name];
@@ -365,18 +365,19 @@ interface ModDefinition {
         const keyCost = name === "" ? 0 : name.length + 3;
         if (typeof raw === "string") {
           if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
-          out[name] = raw;
+          copy[name] = raw;
         } else if (typeof raw === "number" && NumberIsFinite(raw)) {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          out[name] = raw;
+          copy[name] = raw;
         } else if (typeof raw === "boolean") {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          out[name] = raw;
+          copy[name] = raw;
         } else {
-          const copy = plainCopy(raw, name, false, false);
-          if (copy !== ABSENT) out[name] = copy;
+          const member = plainCopy(raw, name, false, false);
+          if (member !== ABSENT) copy[name] = member;
         }
       }
+      out = copy;
     }
     ancestors[--ancestorsTop] = null;
     return out;

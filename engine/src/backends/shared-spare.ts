@@ -29,11 +29,8 @@ export class SharedSpare implements SpareSource {
   /** The member listener of each spare that was taken. */
   readonly #owners = new WeakMap<SandboxProcess, SandboxProcessListener>();
 
-  readonly #predictableGc: boolean;
-
   constructor(host: SharedSpareHost, maxIsolates?: number) {
-    this.#predictableGc = host.predictableGc;
-    this.#spare = new ProcessSpare({ launch: () => this.#launch(host.nextLaunch()), liveMods: () => host.liveMods(), liveSpecs: () => host.liveSpecs(), closing: () => host.closing() }, maxIsolates);
+    this.#spare = new ProcessSpare({ launch: () => this.#launch(host.nextLaunch(), host.predictableGc), liveMods: () => host.liveMods(), liveSpecs: () => host.liveSpecs(), closing: () => host.closing() }, maxIsolates);
   }
 
   /** The spare process, once one is started (ready or not). */
@@ -59,7 +56,7 @@ export class SharedSpare implements SpareSource {
     await this.#spare.close();
   }
 
-  #launch(launch: number): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
+  #launch(launch: number, predictableGc: boolean): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
     let child: SandboxProcess | undefined;
     const started = SandboxProcess.start(
       launch,
@@ -82,7 +79,7 @@ export class SharedSpare implements SpareSource {
         },
       },
       true,
-      this.#predictableGc,
+      predictableGc,
     );
     child = started.child;
     return started;
