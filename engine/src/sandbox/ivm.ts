@@ -10,6 +10,7 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
+import { withSynchronousRecompilation } from "./isolate-compile-mode.js";
 import { EMPTY_PROFILE, IsolateProfiler, type LineProfile } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
@@ -178,7 +179,7 @@ export class IsolateHandle {
   /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
   static create(memoryMb: number): IsolateHandle {
     const { Isolate } = ivm();
-    const isolate = new Isolate({ memoryLimit: Math.max(8, memoryMb) });
+    const isolate = withSynchronousRecompilation(() => new Isolate({ memoryLimit: Math.max(8, memoryMb) }));
     try {
       const context = isolate.createContextSync();
       return new IsolateHandle(isolate, context);
