@@ -37,6 +37,24 @@ describe("request frame", () => {
     expect(decodeRequestFrame(json)).toEqual(requests);
   });
 
+  it("carries payloads as they are, unescaped, and one with a line break inside the header", () => {
+    const plain: WireEvent = { seq: 1, name: "say", payload: JSON.stringify({ text: 'he said "hi"\\' }), now: 5 };
+    // JSON.stringify never writes a raw line break, but JSON text may hold one between tokens.
+    const broken: WireEvent = { seq: 2, name: "say", payload: '{"text":\n"two\\nlines"}', now: 5, caps: [{ permission: "say", reply: "{}" }] };
+    const requests: SandboxRequest[] = [{ op: "dispatch", id: 1, body: { instance: "a", events: [plain, broken, plain], replay: true } }];
+    const text = encodeRequestFrame(requests);
+    expect(text.split("\n")).toContain(plain.payload);
+    const decoded = decodeRequestFrame(text);
+    expect(decoded).toEqual(requests);
+    const [dispatch] = decoded;
+    expect(dispatch?.op === "dispatch" && dispatch.body.events.map((e) => JSON.parse(e.payload) as unknown)).toEqual([{ text: 'he said "hi"\\' }, { text: "two\nlines" }, { text: 'he said "hi"\\' }]);
+  });
+
+  it("refuses a frame whose payload lines do not match its event table", () => {
+    const text = encodeRequestFrame([{ op: "dispatch", id: 1, body: { instance: "a", events: [{ seq: 1, name: "e", payload: "1", now: 0 }], replay: false } }]);
+    expect(() => decodeRequestFrame(`${text}\n2`)).toThrow(/2 payload lines for 1 events/);
+  });
+
   it("refuses a dispatch naming an event the frame does not have", () => {
     const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, events: [0] } }] });
     expect(() => decodeRequestFrame(json)).toThrow(/names event 0 of 0/);
