@@ -41,6 +41,9 @@ interface RequestFrameHeader {
  * header it would be escaped here and unescaped by the sandbox, which then only copies it into
  * the prelude's batch (sandbox/prelude-protocol.ts), so it travels unescaped and the sandbox
  * parses only the header. Events shared by several dispatches (one object) are written once.
+ * Payloads are JSON.stringify's text (host/emit-tick.ts) or journal text read back as UTF-8:
+ * neither holds a lone surrogate, which the UTF-8 framing would turn into U+FFFD (escaped in the
+ * header's JSON, it would survive).
  */
 export function encodeRequestFrame(requests: readonly SandboxRequest[]): string {
   const index = new Map<WireEvent, number>();

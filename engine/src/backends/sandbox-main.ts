@@ -181,8 +181,8 @@ function answerSnapshot(id: number, outcome: SandboxOutcome<StateSnapshot | null
 let lingering: NodeJS.Timeout | undefined;
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
-const decoder = new FrameDecoder((json) => {
-  const requests = decodeRequestFrame(json);
+const decoder = new FrameDecoder((text) => {
+  const requests = decodeRequestFrame(text);
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i] as SandboxRequest;
     // The first request of a frame needs no record: every request before it was answered, so

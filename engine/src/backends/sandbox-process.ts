@@ -242,7 +242,7 @@ export class SandboxProcess {
     this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
   }
 
-  /** Sends one frame of requests (JSON text) on fd 3. */
+  /** Sends one request frame's text (backends/request-frame.ts) on fd 3. */
   send(json: string): void {
     this.#toChild.write(encodeFrame(json));
   }
