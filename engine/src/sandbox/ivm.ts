@@ -10,7 +10,6 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
-import { withSynchronousRecompilation } from "./isolate-compile-mode.js";
 import { EMPTY_PROFILE, IsolateProfiler, type LineProfile } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
@@ -179,7 +178,7 @@ export class IsolateHandle {
   /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
   static create(memoryMb: number): IsolateHandle {
     const { Isolate } = ivm();
-    const isolate = withSynchronousRecompilation(() => new Isolate({ memoryLimit: Math.max(8, memoryMb) }));
+    const isolate = new Isolate({ memoryLimit: Math.max(8, memoryMb) });
     try {
       const context = isolate.createContextSync();
       return new IsolateHandle(isolate, context);
