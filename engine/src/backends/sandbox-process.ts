@@ -243,8 +243,8 @@ export class SandboxProcess {
   }
 
   /** Sends one request frame's text (backends/request-frame.ts) on fd 3. */
-  send(json: string): void {
-    this.#toChild.write(encodeFrame(json));
+  send(text: string): void {
+    this.#toChild.write(encodeFrame(text));
   }
 
   /** Sends a capability answer's text on fd 5, where the process waits for it. */

@@ -55,7 +55,8 @@ describe("profile answers", () => {
  * does (backends/locator-process.ts): isolated-vm's inspector can crash its process as it exits,
  * after the work is done, which would take a shared test worker with it.
  */
-function profiledSpin(): { total: number; inside: number; spinLine: boolean } {
+type SpinAnswer = { readonly none: true } | { readonly total: number; readonly inside: number; readonly spinLine: boolean };
+function profiledSpin(): SpinAnswer {
   const ivmJs = fileURLToPath(new URL("../../dist/sandbox/ivm.js", import.meta.url));
   const script = `
     import { IsolateHandle } from ${JSON.stringify(ivmJs)};
@@ -76,7 +77,7 @@ function profiledSpin(): { total: number; inside: number; spinLine: boolean } {
   const child = spawnSync(process.execPath, ["--no-node-snapshot", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
   const line = child.stdout.split("\n").find((l) => l.startsWith("{"));
   if (line === undefined) throw new Error(`the child answered nothing (exit ${child.status ?? child.signal}): ${child.stderr.slice(-2000)}`);
-  return JSON.parse(line) as { total: number; inside: number; spinLine: boolean };
+  return JSON.parse(line) as SpinAnswer;
 }
 
 describe("a profiled run's sample times", () => {
