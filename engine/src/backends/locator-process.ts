@@ -6,11 +6,12 @@
  * sandbox. Paid only after a timeout: one Node start and isolated-vm load, plus one time limit.
  */
 import { spawn } from "node:child_process";
-import type { HotSpot, LocateRequest } from "../sandbox/sandbox-backend.js";
+import { PROFILED_MEMORY_FACTOR, type HotSpot, type LocateRequest } from "../sandbox/sandbox-backend.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { RequestBudgets } from "./request-budgets.js";
 import { isolateChildEnv } from "./isolate-child-env.js";
+import { LOCATOR_STALL, StallWatch } from "./stall-watch.js";
 
 /** Output over this is not a hot spot: the child is killed and the location given up. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -51,10 +52,16 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
     let out = "";
     let err = "";
     let overran = false;
+    let stalled = false;
     const timer = setTimeout(() => {
       overran = true;
       child.kill("SIGKILL");
     }, budgetMs);
+    // A deadlocked child would otherwise hold the located event's answer for the whole budget.
+    const stall = child.pid === undefined ? undefined : new StallWatch(child.pid, () => {
+      stalled = true;
+      child.kill("SIGKILL");
+    });
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     child.stdout.on("data", (text: string) => {
@@ -70,18 +77,25 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
     });
     child.on("error", (error) => {
       clearTimeout(timer);
+      stall?.close();
       untrack();
       reject(error);
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      stall?.close();
       untrack();
       if (code !== 0) {
-        // isolated-vm's inspector often crashes the process as it exits (SIGSEGV), after the answer
-        // was written: a whole answer stands.
+        // isolated-vm's inspector often crashes the process as it exits (SIGSEGV), or deadlocks it,
+        // after the answer was written: a whole answer stands.
         const answered = signal !== null && !overran ? completeAnswer(out) : undefined;
         if (answered !== undefined) {
           resolve(answered);
+          return;
+        }
+        if (stalled) {
+          // Not a crash to try again: the same run would reach the same limit.
+          reject(new Error(STALLED_MESSAGE));
           return;
         }
         const how = overran ? `was stopped after ${budgetMs} ms` : `ended with ${signal ?? `exit code ${code}`}`;
@@ -98,6 +112,11 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
     child.stdin.end(JSON.stringify(request));
   });
 }
+
+/** Why a locating process that stopped running was stopped, as the timeout's message says it. */
+export const STALLED_MESSAGE =
+  `the profiled run stopped making progress (its process's main thread was blocked for most of ${LOCATOR_STALL.windowMs / 1000} s) and was stopped: ` +
+  `isolated-vm's inspector deadlocks when a profiled run reaches its memory limit (${PROFILED_MEMORY_FACTOR}x the mod's)`;
 
 /** The hot spot a locating process wrote in full, or undefined if what it wrote is not one. */
 function completeAnswer(out: string): HotSpot | null | undefined {

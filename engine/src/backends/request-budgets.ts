@@ -63,9 +63,8 @@ export class RequestBudgets {
    * modules and the state (10x the call limit each, plus a second) and running the located call
    * to its wall backstop (an event's dispatch limit, or 10x the call limit for a load, init or
    * migrate). Unlike a start, no starved rerun is allowed for: locating is best effort, and a
-   * starved machine costs the location, not the game. (A locating run was seen hanging in native
-   * code after its call was cut while flattening a 256 MB rope: the whole budget of a start, 71 s,
-   * was spent waiting on it.)
+   * starved machine costs the location, not the game. (A locating run that reaches its memory limit
+   * deadlocks: backends/stall-watch.ts ends that sooner than this budget.)
    */
   locate(request: LocateRequest): number {
     const limit = request.spec.callTimeoutMs;

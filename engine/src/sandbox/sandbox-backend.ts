@@ -74,6 +74,13 @@ export function locatesEvent(request: LocateRequest): boolean {
 }
 
 /**
+ * The memory limit of a located run, as a multiple of the mod's: a run that reached it would
+ * deadlock its process (isolated-vm's inspector, backends/stall-watch.ts), so it has more room
+ * than the mod had, and ends at the time limit as the located call did, as a rule.
+ */
+export const PROFILED_MEMORY_FACTOR = 4;
+
+/**
  * Where a timed-out call spent its time: the line of the mod's compiled code (`file` is the
  * module's path, `line` 1-based in its JS) with the most profiler ticks.
  */

@@ -1,7 +1,7 @@
 import { IsolateHandle } from "./ivm.js";
 import { ModInstance } from "./mod-instance.js";
 import { threadBudget } from "./cpu-budget.js";
-import { locatesEvent, type HotSpot, type LocateRequest } from "./sandbox-backend.js";
+import { PROFILED_MEMORY_FACTOR, locatesEvent, type HotSpot, type LocateRequest } from "./sandbox-backend.js";
 import type { SandboxBridge } from "../model/wire.js";
 
 /** The throwaway run reaches nobody: no log line leaves it and every capability is refused. */
@@ -22,10 +22,14 @@ const SILENT: SandboxBridge = {
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
   if (first.spot !== null) return first.spot;
+  // The run went past the mod's own memory (it grows memory; isolated-vm disposed the isolate at
+  // its limit, or not yet): a longer run would only reach its limit, where it deadlocks.
+  if (first.pastModMemory) return null;
   // Nothing found in a located call that was sampled enough: its time went to engine or native
   // code (flattening a huge string the mod made, say), and a longer run would not find a line
-  // either. Such a run with the wall backstop was seen hanging in native code until the locating
-  // process was killed (a 256 MB rope, hostile-values suite: 24-71 s each time).
+  // either. Such a run with the wall backstop was seen hanging until the locating process was
+  // killed (a 256 MB rope, hostile-values suite: 24-71 s each time; by its look the memory-limit
+  // deadlock above).
   if (first.samplesInCall >= enoughSamples(locatedLimitMs(request))) return null;
   // Nothing found: once more with the wall backstop, as a call cut while starved is run again.
   // Cut while the machine starved the thread (sandbox/cpu-budget.ts) before it reached the mod's
@@ -48,31 +52,41 @@ function locatedLimitMs(request: LocateRequest): number {
   return locatesEvent(request) ? request.spec.callTimeoutMs : request.spec.callTimeoutMs * 10;
 }
 
-/**
- * One profiled run in a throwaway isolate: where the time went (null: not in the mod's code), and
- * how many samples were taken once the located call began (0 if the run did not get that far).
- */
-async function profiledRun(request: LocateRequest, backstop: boolean): Promise<{ spot: HotSpot | null; samplesInCall: number }> {
+/** What one profiled run found. */
+interface ProfiledRun {
+  /** Where the time went; null: not in the mod's code. */
+  readonly spot: HotSpot | null;
+  /** Samples taken once the located call began (0 if the run did not get that far). */
+  readonly samplesInCall: number;
+  /** The run ended holding more memory than the mod may (or its isolate was disposed at its limit). */
+  readonly pastModMemory: boolean;
+}
+
+/** One profiled run in a throwaway isolate. */
+async function profiledRun(request: LocateRequest, backstop: boolean): Promise<ProfiledRun> {
   const { spec } = request;
-  // Four times the mod's memory, so that the run ends at the time limit as the sandbox's call did,
-  // not at the memory limit: a call with the profiler on that reached it did not return
-  // (isolated-vm), and a mod growing an array past its 32 MB (stopped by its 1 s limit in a
-  // sandbox with sandboxPredictableGc) left its event's result waiting 76 s, until the locating
-  // process was killed. Where the time went is all that matters here.
-  const isolate = IsolateHandle.createProfiled(spec.memoryMb * 4);
-  if (isolate === undefined) return { spot: null, samplesInCall: 0 };
+  // More than the mod's memory, so that the run ends at the time limit as the sandbox's call did,
+  // not at the memory limit: a profiled call that reaches it deadlocks its process in isolated-vm
+  // (the locating process's owner stops it then, backends/stall-watch.ts). It still happens: a mod
+  // growing an array past its 32 MB (stopped by its 1 s limit in a sandbox with
+  // sandboxPredictableGc, whose collector runs on the mod's thread) grows faster here. Where the
+  // time went is all that matters here.
+  const isolate = IsolateHandle.createProfiled(spec.memoryMb * PROFILED_MEMORY_FACTOR);
+  if (isolate === undefined) return { spot: null, samplesInCall: 0, pastModMemory: false };
   try {
     isolate.startProfiler();
     const callStartUs = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
+    const heap = isolate.heap();
+    const pastModMemory = heap === undefined || heap.usedBytes > spec.memoryMb * 1024 * 1024;
     const profile = await isolate.stopProfiler();
     // The run did not get to the located call (the state could not be imported, say): the module
     // code that ran while loading is not where the call looped.
-    if (callStartUs === undefined) return { spot: null, samplesInCall: 0 };
+    if (callStartUs === undefined) return { spot: null, samplesInCall: 0, pastModMemory };
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
     const hot = profile.linesSince(callStartUs).find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall: profile.samplesSince(callStartUs) };
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall: profile.samplesSince(callStartUs), pastModMemory };
   } finally {
     isolate.dispose();
   }
