@@ -33,6 +33,19 @@ const v2 = spec("2.0.0", "s.n += 2 * by");
 const add = (seq: number, by: number): WireEvent => ({ seq, name: "add", payload: JSON.stringify(by), now: seq });
 const snapshot = { state: JSON.stringify({ n: 1 }), rng: [1, 2, 3, 4] };
 
+describe("instance registry: handover", () => {
+  it("drops the instance when a handover fails, so that the events the host sent behind it find it gone and do not run on the old version", () => {
+    const r = registry();
+    const started = r.restore({ spec: v1, snapshot, steps: [] });
+    if (started.kind !== "ok") throw new Error(`restore: ${started.kind}`);
+    const id = started.value.id;
+    // Nothing staged: activate() fails (a lost isolate fails the same way, as "disposed" or "memory").
+    expect(r.commit(id, { kind: "handover" }).kind).toBe("failed");
+    expect(r.dispatch(id, [add(1, 1)], false)).toMatchObject({ count: 0, stop: "disposed" });
+    expect(r.heap(id)).toBeUndefined();
+  });
+});
+
 describe("instance registry: restore", () => {
   it("starts from the checkpoint and replays events and version changes in the journal's order", () => {
     const r = registry();

@@ -149,7 +149,11 @@ export class InstanceRegistry {
     if (instance === undefined) return { kind: "disposed" };
     if (mode.kind === "handover") {
       const out = instance.activate();
-      return out.kind === "ok" ? ok(null) : out;
+      if (out.kind === "ok") return ok(null);
+      // The host sends events behind a handover without waiting for it (slot/swap-transaction.ts):
+      // they must find the instance gone, not run on the old version.
+      this.stop(id);
+      return out;
     }
     return instance.migrateInPlace(mode.fromVersion, mode.now);
   }

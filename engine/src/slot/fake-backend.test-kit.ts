@@ -36,6 +36,10 @@ export class FakeBackend implements SandboxBackend {
   readonly calls: FakeCall[] = [];
   /** Outcomes for the next start() calls, consumed in order ("ok" when empty). */
   readonly startOutcomes: ("ok" | "lost" | "failed")[] = [];
+  /** The next handover fails as a lost isolate's would, and the instance goes (as the sandbox drops it). */
+  failNextHandover = false;
+  /** Called as a handover arrives (the barrier holds the queue then): a game's event arriving mid-swap. */
+  onHandover: (() => void) | undefined;
   /** The next dispatch loses the sandbox to another mod's crash (results so far, then "lost"). */
   loseNextDispatch = false;
   /**
@@ -155,6 +159,12 @@ export class FakeBackend implements SandboxBackend {
     this.calls.push({ op: "commit", mode: mode.kind });
     const instance = this.#instances.get(id);
     if (instance?.staged === undefined) return { kind: "disposed" };
+    if (mode.kind === "handover") this.onHandover?.();
+    if (mode.kind === "handover" && this.failNextHandover) {
+      this.failNextHandover = false;
+      this.#instances.delete(id);
+      return { kind: "disposed" };
+    }
     instance.version = instance.staged;
     instance.staged = undefined;
     return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };

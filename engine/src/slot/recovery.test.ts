@@ -48,6 +48,39 @@ describe("Recovery against a fake backend", () => {
     expect((await slot.enqueue(event("add", 1))).error?.code).toBe("E_MOD_FAULTED");
   });
 
+  it("a handover lost after the barrier: the events sent behind it run again on the new version after a respawn, and the swap stands", async () => {
+    const { backend, ctx, slot } = await started();
+    await slot.enqueue(event("add", 1));
+    backend.failNextHandover = true;
+    // An event that arrives during the barrier: it goes out behind the handover, without waiting for its answer.
+    let behind: Promise<unknown> | undefined;
+    backend.onHandover = () => {
+      backend.onHandover = undefined;
+      behind = slot.enqueue(event("add", 2));
+    };
+    const report = await slot.swap(fakeVersion("2.0.0"), fakePlan());
+    expect(report).toMatchObject({ ok: true, kind: "swap", from: "1.0.0", to: "2.0.0" });
+    expect(await behind).toMatchObject({ ok: true, value: 3 });
+    expect(await slot.enqueue(event("add", 4))).toMatchObject({ ok: true, value: 7 });
+    expect([...backend.instances.values()]).toEqual([{ state: 7, version: "2.0.0", staged: undefined }]);
+    expect(ctx.faults).toEqual([]);
+    // The lost handover; the event behind it finds the instance gone; the respawn starts from the
+    // checkpoint and replays the swap from the journal; the event runs on the new version.
+    const from = backend.calls.findIndex((c) => c.op === "stage");
+    expect(backend.calls.slice(from)).toEqual([
+      { op: "stage", version: "2.0.0" },
+      { op: "commit", mode: "handover" },
+      { op: "dispatch", events: ["add"], replay: false },
+      { op: "stop", id: "fake:counter#0" },
+      { op: "start", version: "1.0.0", init: "import" },
+      { op: "dispatch", events: ["add"], replay: true },
+      { op: "stage", version: "2.0.0" },
+      { op: "commit", mode: "handover" },
+      { op: "dispatch", events: ["add"], replay: false },
+      { op: "dispatch", events: ["add"], replay: false },
+    ]);
+  });
+
   it("replays each event with the code that ran it: a swap in the journal is staged and committed in between", async () => {
     const { backend, slot } = await started();
     await slot.enqueue(event("add", 1));

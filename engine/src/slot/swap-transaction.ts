@@ -5,7 +5,7 @@ import type { SwapPlan } from "../model/swap-plan.js";
 import { buildReport, type SwapChange, type SwapPhases, type SwapReport } from "../model/swap-report.js";
 import type { StateSnapshot } from "../model/wire.js";
 import type { LocateCall } from "../sandbox/sandbox-backend.js";
-import { failureIn, type SandboxFailure } from "../sandbox/sandbox-outcome.js";
+import { failed, failureIn, type SandboxFailure, type SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import { Probation } from "../swap/probation.js";
 import type { EventQueue } from "./event-queue.js";
 import { randomSeed } from "./live-instance.js";
@@ -21,7 +21,13 @@ type MutablePhases = { -readonly [K in keyof SwapPhases]: SwapPhases[K] };
 type Refused = { ok: false; error: ErrorInfo; locate?: () => Promise<ErrorInfo> };
 type Staged = { ok: true; instance: string; events: readonly string[] } | Refused;
 type FreshStaged = { readonly id: string; readonly generation: number; readonly events: readonly string[] };
-type Committed = { ok: true; events: readonly string[] } | Refused;
+/** A handover sent to `instance` whose answer (`done`) is still on its way. */
+type Handover = { readonly instance: string; readonly done: Promise<SandboxOutcome<StateSnapshot | null>> };
+/**
+ * A commit that went through. A handover's may still be on its way: events behind the barrier
+ * follow it to the instance, and the swap's report waits for it after the barrier.
+ */
+type Committed = { ok: true; events: readonly string[]; handover?: Handover } | Refused;
 
 /** One swap in progress: its plan, its phase timings, and the two ways it ends. */
 class SwapRun {
@@ -59,8 +65,11 @@ class SwapRun {
 /**
  * The swap transaction (a code handover). The new version's code is staged in the live isolate
  * while the old version keeps serving; then, at a barrier in the queue, it goes live with the
- * state handed over (or migrated in place). Any failure leaves the old version live with its state
- * exactly as it was (respawned from the checkpoint and journal if a failed migrate touched it).
+ * state handed over (or migrated in place). Any failure up to the barrier leaves the old version
+ * live with its state exactly as it was (respawned from the checkpoint and journal if a failed
+ * migrate touched it). A handover is journaled at the barrier and the events behind it go out
+ * without waiting for its answer: if its isolate or process is lost there, the respawn replays
+ * the journal into the new version.
  */
 export class SwapTransaction {
   readonly #slot: SlotState;
@@ -117,6 +126,7 @@ export class SwapTransaction {
 
     // Commit: a barrier in the queue.
     let refused: { locate: () => Promise<ErrorInfo>; pauseMs: number } | undefined;
+    let handover: Handover | undefined;
     const report = await this.#queue.task(async () => {
       const barrier = performance.now();
       const outcome = "fresh" in staged ? await this.#commitFresh(next, plan, staged.fresh) : await this.#commitStaged(next, plan, staged);
@@ -126,13 +136,33 @@ export class SwapTransaction {
         if (outcome.locate) refused = { locate: outcome.locate, pauseMs };
         return run.rejected(outcome.error, pauseMs);
       }
+      handover = outcome.handover;
       this.#adopt(next, from, plan.kind, outcome.events);
       const done = run.report({ to: next, pauseMs });
       // Many swaps in a row (a reload loop) get a checkpoint, so old versions can be pruned.
       if (this.#journal.transitions >= MAX_TRANSITIONS) await this.#journal.maybeCheckpoint();
       return done;
     });
-    return refused === undefined ? report : run.rejected(await refused.locate(), refused.pauseMs);
+    if (refused !== undefined) return run.rejected(await refused.locate(), refused.pauseMs);
+    if (handover !== undefined) await this.#settleHandover(handover);
+    return report;
+  }
+
+  /**
+   * Waits for a handover sent without holding events. It fails only when its isolate or process
+   * is lost (the call cannot fail otherwise: sandbox/mod-instance.ts activate()). The sandbox
+   * then drops the instance, so the events sent behind it are answered "disposed" and run again
+   * after a respawn, which replays the journal, the handover included: the new version is live
+   * either way, as the report says.
+   */
+  async #settleHandover(handover: Handover): Promise<void> {
+    const out = await handover.done;
+    if (out.kind === "ok") return;
+    const slot = this.#slot;
+    // In the queue: a dispatch behind the handover may have respawned the instance already.
+    await this.#queue.task(async () => {
+      if (slot.instance.is(handover.instance)) await slot.instance.drop();
+    });
   }
 
   /**
@@ -194,13 +224,13 @@ export class SwapTransaction {
       this.#journal.transition({ kind: "migrate", version: next, fromVersion, now }, { snapshot: out.value, version: next, at: "after" });
       return { ok: true, events };
     }
-    const out = await backend.commit(id, { kind: "handover" });
-    if (out.kind !== "ok") {
-      await slot.instance.drop();
-      return { ok: false, error: slot.info("E_STAGE_FAILED", `activating the new version failed: ${out.kind === "failed" ? out.error.message : out.kind}`) };
-    }
+    // Not awaited: the sandbox runs requests in order, so the events behind the barrier reach the
+    // new version without waiting for this reply (a round trip to the sandbox process: 0.2 ms,
+    // and milliseconds when a GC or the other process holds the machine).
+    // A rejection becomes a failed outcome at once: it is awaited only after the barrier.
+    const done = backend.commit(id, { kind: "handover" }).catch((err: unknown) => failed("E_INTERNAL", `activating the new version: ${describeThrown(err)}`));
     this.#journal.transition({ kind: "activate", version: next });
-    return { ok: true, events };
+    return { ok: true, events, handover: { instance: id, done } };
   }
 
   /**
