@@ -111,7 +111,7 @@ export interface PreludeApi {
   /** Forgets the staged version. */
   abort(): void;
   /** Runs the staged version's migrate() on the live state; on success that version is live. */
-  migrateInPlace(fromVersion: string, now: number): ReplyText<SnapshotFields, StateText>;
+  migrateInPlace(fromVersion: string, now: number): ReplyText<object>;
   /** Creates the first state with init() (or `{}`). */
   initState(now: number): ReplyText<object>;
   /** Runs migrate(old, fromVersion) and makes its result the state. */

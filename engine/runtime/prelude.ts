@@ -405,7 +405,27 @@ interface ModDefinition {
    * event should not pay for the text of an error it does not have).
    */
   function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
-    let text: string | undefined;
+    // The copy holds only checked primitives and copies: JSON.stringify runs no mod code on it.
+    const text = JSONStringify(checkedCopy(value, what, maxBytes, handler)) as string | undefined;
+    // Only an absent optional field is undefined, and the root is none: refused by the walk.
+    if (text === undefined) return "null";
+    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${subject(what, handler)} is ${text.length} characters, over the ${maxBytes} limit`);
+    return text;
+  }
+
+  /**
+   * Checks that `value` is plain data (as toJson does) without writing its JSON: a state that
+   * becomes the live one needs the check, and its text only when a checkpoint asks for it.
+   */
+  function checkPlain(value: unknown, what: string): void {
+    checkedCopy(value, what, Infinity);
+  }
+
+  /**
+   * One walk reads every position of `value` once (getters, Proxy traps and toJSON run here,
+   * inside the timed call), checks it and copies it; throws toJson's engine errors.
+   */
+  function checkedCopy(value: unknown, what: string, maxBytes: number, handler?: string): unknown {
     // Saved and restored: a getter run by this walk may call a capability, which serializes its
     // arguments in turn, above this walk's ancestors.
     const outerBudget = jsonBudget;
@@ -414,10 +434,7 @@ interface ModDefinition {
     jsonBudget = maxBytes;
     walkBase = ancestorsTop;
     try {
-      // One walk reads every position once (getters, Proxy traps and toJSON run here, inside the
-      // timed call) and checks it; JSON.stringify then writes the copy, which holds only checked
-      // primitives and copies (no mod code runs in it).
-      text = JSONStringify(plainCopy(value, "", false, false)) as string | undefined;
+      return plainCopy(value, "", false, false);
     } catch (err) {
       if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
       if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is cyclic`);
@@ -432,10 +449,6 @@ interface ModDefinition {
       walkBase = outerBase;
       while (ancestorsTop > outerTop) ancestors[--ancestorsTop] = null;
     }
-    // Only an absent optional field is undefined, and the root is none: refused above.
-    if (text === undefined) return "null";
-    if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${subject(what, handler)} is ${text.length} characters, over the ${maxBytes} limit`);
-    return text;
   }
 
   // ---- Engine state, set by boot(). ----
@@ -760,23 +773,23 @@ interface ModDefinition {
 
     /**
      * Runs the staged version's migrate() on the live state and, if the result is plain data,
-     * makes that version live with it; the reply carries the new checkpoint (rng, then the state).
-     * On failure the live state may have been changed by migrate(): the host restores it.
+     * makes that version live with it. No checkpoint is written here (the journal records the
+     * migrate, and a recovery runs it again): the state's text is not needed at the barrier. On failure the live state may have been changed by migrate(): the host restores it.
      */
-    migrateInPlace(fromVersion: string, now: number): ReplyText<SnapshotFields, string> {
+    migrateInPlace(fromVersion: string, now: number): ReplyText<object> {
       return guarded(() => {
         const world = stagedWorld();
         const def = world.definition as ModDefinition;
         if (!def.migrate) throw sandboxError("E_MIGRATION_REQUIRED", "the new version has no migrate()");
         logicalNow = now;
         const value = checkSync(ReflectApply(def.migrate, def, [state, fromVersion]), "migrate()");
-        const text = toJson(value, "the state returned by migrate()", Infinity);
+        checkPlain(value, "the state returned by migrate()");
         staged = undefined;
         config = world.config;
         ctx = world.ctx;
         definition = def;
         state = value;
-        return okReply<SnapshotFields, string>(`,"rng":${rngText()}`, text);
+        return okReply<object>("");
       }, "E_MIGRATION_FAILED");
     },
 
@@ -786,7 +799,7 @@ interface ModDefinition {
         logicalNow = now;
         const def = definition as ModDefinition;
         const value = def.init ? checkSync(def.init(), "init()") : {};
-        toJson(value, "the state returned by init()", Infinity);
+        checkPlain(value, "the state returned by init()");
         state = value;
         return okReply<object>("");
       }, "E_THREW");
@@ -799,7 +812,7 @@ interface ModDefinition {
         const def = definition as ModDefinition;
         if (!def.migrate) throw sandboxError("E_MIGRATION_REQUIRED", "this version has no migrate()");
         const value = checkSync(def.migrate(JSONParse(oldJson), fromVersion), "migrate()");
-        toJson(value, "the state returned by migrate()", Infinity);
+        checkPlain(value, "the state returned by migrate()");
         state = value;
         return okReply<object>("");
       }, "E_MIGRATION_FAILED");

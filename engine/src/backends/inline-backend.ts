@@ -34,7 +34,7 @@ export class InlineBackend implements SandboxBackend {
   stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {
     return Promise.resolve(this.#registry.stage(id, spec));
   }
-  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
+  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>> {
     return Promise.resolve(this.#registry.commit(id, mode));
   }
   adopt(id: string, init: AdoptInit): Promise<SandboxOutcome<void>> {

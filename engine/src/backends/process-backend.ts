@@ -169,7 +169,7 @@ export class ProcessBackend implements SandboxBackend {
     return reply;
   }
 
-  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
+  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
     const reply = await this.#request("commit", { instance: id, mode }, this.#budgets.commit(mode, this.#staged.get(id) ?? timeout));

@@ -211,7 +211,7 @@ export class ProcessPool implements SandboxBackend {
     return placed === undefined ? Promise.resolve({ kind: "disposed" }) : placed.backend.stage(placed.inner, spec);
   }
 
-  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
+  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>> {
     const placed = this.#live(id);
     return placed === undefined ? Promise.resolve({ kind: "disposed" }) : placed.backend.commit(placed.inner, mode);
   }

@@ -139,7 +139,7 @@ function handle(request: SandboxRequest): void {
     case "stage":
       return answer(request, registry.stage(request.body.instance, request.body.spec));
     case "commit":
-      return answerSnapshot(request.id, registry.commit(request.body.instance, request.body.mode));
+      return answer(request, registry.commit(request.body.instance, request.body.mode));
     case "adopt":
       return answer(request, registry.adopt(request.body.instance, request.body.init));
     case "abort":
@@ -170,8 +170,8 @@ function answer<K extends RequestOp>(request: RequestOf<K>, value: ReplyOf<K>): 
  * Replies with an outcome that may carry a state snapshot: its state text (a checkpoint, up to
  * megabytes) travels as an attachment frame, not escaped into the reply's JSON and parsed back.
  */
-function answerSnapshot(id: number, outcome: SandboxOutcome<StateSnapshot | null>): void {
-  if (outcome.kind !== "ok" || outcome.value === null) return reply(id, JSON.stringify(outcome));
+function answerSnapshot(id: number, outcome: SandboxOutcome<StateSnapshot>): void {
+  if (outcome.kind !== "ok") return reply(id, JSON.stringify(outcome));
   const { state, ...rest } = outcome.value;
   replies.push(`{"id":${id},"att":${attachments.length},"value":${JSON.stringify({ kind: "ok", value: rest })}}`);
   attachments.push(state);

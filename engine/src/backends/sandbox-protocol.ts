@@ -42,7 +42,7 @@ export interface SandboxProtocol {
   dispatch: { request: { readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }; reply: DispatchResult };
   export: { request: { readonly instance: string }; reply: SandboxOutcome<StateSnapshot> };
   stage: { request: { readonly instance: string; readonly spec: LoadSpec }; reply: SandboxOutcome<ModShape> };
-  commit: { request: { readonly instance: string; readonly mode: CommitMode }; reply: SandboxOutcome<StateSnapshot | null> };
+  commit: { request: { readonly instance: string; readonly mode: CommitMode }; reply: SandboxOutcome<void> };
   abort: { request: { readonly instance: string }; reply: null };
   adopt: { request: { readonly instance: string; readonly init: AdoptInit }; reply: SandboxOutcome<void> };
   heap: { request: { readonly instance: string }; reply: HeapFigures | null };

@@ -144,12 +144,12 @@ export class InstanceRegistry {
     return staged.kind === "ok" ? staged : { kind: "failed", error: failureOf(staged, "E_MOD_LOAD_THREW") };
   }
 
-  commit(id: string, mode: CommitMode): SandboxOutcome<StateSnapshot | null> {
+  commit(id: string, mode: CommitMode): SandboxOutcome<void> {
     const instance = this.#live(id);
     if (instance === undefined) return { kind: "disposed" };
     if (mode.kind === "handover") {
       const out = instance.activate();
-      if (out.kind === "ok") return ok(null);
+      if (out.kind === "ok") return out;
       // The host sends events behind a handover without waiting for it (slot/swap-transaction.ts):
       // they must find the instance gone, not run on the old version.
       this.stop(id);

@@ -158,18 +158,18 @@ export class ModInstance {
   }
 
   /**
-   * Runs the staged version's migrate() on the live state; on success that version is live and
-   * the result is the new state's snapshot. On failure the state may be half-migrated: the owner
+   * Runs the staged version's migrate() on the live state; on success that version is live (no
+   * snapshot: the host journals the migrate and a recovery runs it again). On failure the state may be half-migrated: the owner
    * must restore the instance from its checkpoint.
    */
-  migrateInPlace(fromVersion: string, now: number): SandboxOutcome<StateSnapshot> {
+  migrateInPlace(fromVersion: string, now: number): SandboxOutcome<void> {
     const staged = this.#staged;
     if (staged === undefined) return failed("E_INTERNAL", "no version is staged");
     const out = callPrelude(this.#isolate, this.#api, "migrateInPlace", [fromVersion, now], staged.spec.callTimeoutMs * 10);
     if (out.kind !== "ok") return out.kind === "threw" ? failed("E_MIGRATION_FAILED", out.message) : { kind: out.kind };
-    const snapshot = decodeSnapshot(out.value, "E_MIGRATION_FAILED");
-    if (snapshot.kind === "ok") this.#promote(staged);
-    return snapshot;
+    const done = decodeDone(out.value, "E_MIGRATION_FAILED");
+    if (done.kind === "ok") this.#promote(staged);
+    return done;
   }
 
   /** Forgets a staged version, if any. */

@@ -119,7 +119,7 @@ export interface SandboxBackend {
   /** Loads another version's code into a live instance, beside the version that keeps serving. */
   stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>>;
   /** Makes the staged version live. With "migrate", returns the migrated state's snapshot. */
-  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>>;
+  commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>>;
   /** Forgets a staged version. */
   abortStaged(id: string): Promise<void>;
   /** Gives an instance started "empty" its state: imported as it is, or through its migrate(). */

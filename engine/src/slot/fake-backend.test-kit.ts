@@ -155,7 +155,7 @@ export class FakeBackend implements SandboxBackend {
     return { kind: "ok", value: shape() };
   }
 
-  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<StateSnapshot | null>> {
+  async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>> {
     this.calls.push({ op: "commit", mode: mode.kind });
     const instance = this.#instances.get(id);
     if (instance?.staged === undefined) return { kind: "disposed" };
@@ -167,7 +167,7 @@ export class FakeBackend implements SandboxBackend {
     }
     instance.version = instance.staged;
     instance.staged = undefined;
-    return { kind: "ok", value: mode.kind === "migrate" ? snapshotOf(instance.state) : null };
+    return { kind: "ok", value: undefined };
   }
 
   holds(id: string): boolean {

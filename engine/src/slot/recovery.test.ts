@@ -101,15 +101,21 @@ describe("Recovery against a fake backend", () => {
     expect(slot.previousVersions.map((v) => v.manifest.version)).toEqual(["1.0.0"]);
   });
 
-  it("a migrate in place becomes the checkpoint: a respawn starts the new version", async () => {
+  it("a migrate in place is journaled, not checkpointed: a respawn starts from the old checkpoint and runs migrate() again", async () => {
     const { backend, slot } = await started();
     await slot.enqueue(event("add", 7));
     expect((await slot.swap(fakeVersion("2.0.0"), fakePlan("swap", true))).ok).toBe(true);
+    await slot.enqueue(event("add", 1));
     backend.crashAll();
     backend.calls.length = 0;
-    expect(await slot.state()).toBe(7);
-    expect(backend.calls[0]).toEqual({ op: "start", version: "2.0.0", init: "import" });
-    expect(backend.calls.some((c) => c.op === "dispatch")).toBe(false);
+    expect(await slot.state()).toBe(8);
+    expect(backend.calls.slice(0, 5)).toEqual([
+      { op: "start", version: "1.0.0", init: "import" },
+      { op: "dispatch", events: ["add"], replay: true },
+      { op: "stage", version: "2.0.0" },
+      { op: "commit", mode: "migrate" },
+      { op: "dispatch", events: ["add"], replay: true },
+    ]);
   });
 
   it("a swap into a fresh isolate (new memory limit) checkpoints the state at the barrier, under the old version", async () => {

@@ -106,18 +106,16 @@ export class SlotJournal {
   }
 
   /**
-   * Journals a version transition: the one path for every swap. With `checkpoint`, a state taken
-   * with the transition becomes the new checkpoint: "before" it (the state at the barrier, under
-   * the old version: the transition is the new journal's first entry) or "after" it (a migrate in
-   * place: the state is already the new version's, and the journal starts empty). Not awaited:
-   * events after it are appended after it, so none is durable before it is.
+   * Journals a version transition: the one path for every swap. With `before`, the state at the
+   * barrier (under the old version, taken by a fresh-isolate swap) becomes the new checkpoint and
+   * the transition the new journal's first entry. Not awaited: events after it are appended after
+   * it, so none is durable before it is.
    */
-  transition(entry: TransitionEntry, checkpoint?: { readonly snapshot: StateSnapshot; readonly version: ModVersion; readonly at: "before" | "after" }): void {
-    if (checkpoint?.at === "before") this.setCheckpoint(checkpoint.snapshot, checkpoint.version);
-    if (checkpoint?.at !== "after") this.entries.push(entry);
+  transition(entry: TransitionEntry, before?: { readonly snapshot: StateSnapshot; readonly version: ModVersion }): void {
+    if (before !== undefined) this.setCheckpoint(before.snapshot, before.version);
+    this.entries.push(entry);
     const durable: DurableEntry = entry.kind === "migrate" ? { kind: "migrate", version: entry.version.hash, fromVersion: entry.fromVersion, now: entry.now } : { kind: "activate", version: entry.version.hash };
     this.#slot.ctx.persistence?.store.append([durable], seqOf).catch((err: unknown) => this.persistFault("the journal", err));
-    if (checkpoint?.at === "after") this.setCheckpoint(checkpoint.snapshot, checkpoint.version);
   }
 
   /**
