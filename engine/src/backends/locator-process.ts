@@ -58,10 +58,15 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
       child.kill("SIGKILL");
     }, budgetMs);
     // A deadlocked child would otherwise hold the located event's answer for the whole budget.
-    const stall = child.pid === undefined ? undefined : new StallWatch(child.pid, () => {
-      stalled = true;
-      child.kill("SIGKILL");
-    });
+    // Watched once its request is written (until then it waits for it, which is no stall).
+    let stall: StallWatch | undefined;
+    const watch = (): void => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      stall = new StallWatch(child.pid, () => {
+        stalled = true;
+        child.kill("SIGKILL");
+      });
+    };
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     child.stdout.on("data", (text: string) => {
@@ -109,7 +114,7 @@ function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
-    child.stdin.end(JSON.stringify(request));
+    child.stdin.end(JSON.stringify(request), watch);
   });
 }
 

@@ -172,10 +172,15 @@ export class ProcessBackend implements SandboxBackend {
   async commit(id: string, mode: CommitMode): Promise<SandboxOutcome<void>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request("commit", { instance: id, mode }, this.#budgets.commit(mode, this.#staged.get(id) ?? timeout));
+    const staged = this.#staged.get(id) ?? timeout;
+    // Requests sent behind an unanswered commit run on the new version if it goes through (the
+    // host does not wait for a handover: slot/swap-transaction.ts): they get the longer limit.
+    this.#timeouts.set(id, Math.max(timeout, staged));
+    const reply = await this.#request("commit", { instance: id, mode }, this.#budgets.commit(mode, staged));
     if (isCrash(reply)) return { kind: "disposed" };
+    // Unless the instance went meanwhile (its entry then stays gone).
+    if (this.#timeouts.has(id)) this.#timeouts.set(id, reply.kind === "ok" ? staged : timeout);
     if (reply.kind === "ok") {
-      this.#timeouts.set(id, this.#staged.get(id) ?? timeout);
       // A new live version: the spare preloads it in place of the old one.
       this.#spare?.started();
       this.#options.sharedSpare?.started();

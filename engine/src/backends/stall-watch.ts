@@ -1,6 +1,6 @@
 /**
  * Tells when a child process's main thread has stopped trying to run: blocked for good (a
- * deadlock), not busy and not starved. A thread that runs or waits in a run queue for a CPU
+ * deadlock), not busy, not starved, and not waiting for input or another thread's answer. A thread that runs or waits in a run queue for a CPU
  * accumulates run plus run-queue wait time (/proc/<pid>/schedstat, util/sched-stat.ts) as fast as
  * the wall clock goes, however loaded the machine; a blocked one accumulates almost none. The
  * locating process (backends/locator-process.ts) needs this: isolated-vm's inspector deadlocks
@@ -9,6 +9,7 @@
  * the profiler's sampler keeps that process using a little CPU, so "no CPU" would not show it.
  * Where schedstat is unavailable (not Linux) nothing is watched.
  */
+import { readFileSync } from "node:fs";
 import { SchedStatReader, processSchedStatPath, type SchedSample } from "../util/sched-stat.js";
 
 /** How the watch judges a stall. */
@@ -19,14 +20,22 @@ export interface StallWatchOptions {
   readonly everyMs: number;
   /** Below this share of the window spent running or runnable, the thread counts as blocked. */
   readonly minActiveShare: number;
+  /**
+   * Where a blocked thread must be waiting (its /proc/<pid>/wchan, the kernel function it sleeps
+   * in) to count as stalled: a thread blocked anywhere else (in its event loop's epoll, waiting
+   * for input or for another thread's message) is not judged. A kernel that hides wchan shows
+   * "0": nothing then counts as stalled.
+   */
+  readonly waitingIn: RegExp;
 }
 
 /**
- * Blocked for most of 2 s: far longer than any wait of the locating process's main thread
- * (reading its request, an inspector answer). A deadlocked one measured 0.2-5 % running or
- * waiting (its SIGPROF handling), also among 8 CPU burners on 2 cores; a busy one, ~100 %.
+ * Blocked for most of 2 s, on a lock (a futex, as the inspector's deadlock is: its main thread in
+ * futex_do_wait, seen in /proc). A deadlocked one measured 0.2-5 % running or waiting (its SIGPROF
+ * handling), also among 8 CPU burners on 2 cores; a busy one, ~100 %. The locating process's
+ * other waits (its request, an inspector answer) are in its event loop's epoll, not judged.
  */
-export const LOCATOR_STALL: StallWatchOptions = { windowMs: 2000, everyMs: 250, minActiveShare: 0.5 };
+export const LOCATOR_STALL: StallWatchOptions = { windowMs: 2000, everyMs: 250, minActiveShare: 0.5, waitingIn: /futex/ };
 
 /**
  * The share of the time from `from` to `to` the thread spent running or waiting for a CPU (0-1),
@@ -42,6 +51,7 @@ export function activeShare(from: SchedSample, to: SchedSample): number | undefi
 /** Watches one process's main thread until closed; calls `onStall` once if it stalls. */
 export class StallWatch {
   readonly #reader: SchedStatReader;
+  readonly #wchanPath: string;
   readonly #options: StallWatchOptions;
   readonly #onStall: (share: number) => void;
   readonly #readings: SchedSample[] = [];
@@ -50,6 +60,7 @@ export class StallWatch {
 
   constructor(pid: number, onStall: (share: number) => void, options: StallWatchOptions = LOCATOR_STALL) {
     this.#reader = new SchedStatReader(processSchedStatPath(pid));
+    this.#wchanPath = `/proc/${pid}/wchan`;
     this.#options = options;
     this.#onStall = onStall;
     const first = this.#reader.read();
@@ -92,7 +103,21 @@ export class StallWatch {
     this.#readings.splice(0, from);
     const share = activeShare(this.#readings[0] as SchedSample, now);
     if (share === undefined || share >= this.#options.minActiveShare) return;
+    const wchan = this.#wchan();
+    // Unreadable (the process exited meanwhile, or this system does not tell): nothing more to judge.
+    if (wchan === undefined) return this.close();
+    if (!this.#options.waitingIn.test(wchan)) return;
     this.close();
     this.#onStall(share);
+  }
+
+  /** Where the thread sleeps now, or undefined if that cannot be read. */
+  #wchan(): string | undefined {
+    try {
+      return readFileSync(this.#wchanPath, "latin1");
+    } catch (err) {
+      if (err instanceof Error && "code" in err) return undefined;
+      throw err;
+    }
   }
 }

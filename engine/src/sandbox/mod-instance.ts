@@ -184,8 +184,8 @@ export class ModInstance {
   #promote(staged: Staged): void {
     this.#staged = undefined;
     const old = this.#modules;
-    // Releasing the old version's module handles (tens of us, more on a loaded machine) waits
-    // until the swap has answered: events are held until then. A dispose first releases them.
+    // Releasing the old version's module handles (tens of us, more on a loaded machine) waits for
+    // the next turn: the events sent behind the swap run first. A dispose first releases them.
     setImmediate(() => old.release());
     this.#modules = staged.modules;
     this.#spec = staged.spec;

@@ -22,9 +22,9 @@ const SILENT: SandboxBridge = {
 export async function locateTimeout(request: LocateRequest): Promise<HotSpot | null> {
   const first = await profiledRun(request, false);
   if (first.spot !== null) return first.spot;
-  // The run went past the mod's own memory (it grows memory; isolated-vm disposed the isolate at
-  // its limit, or not yet): a longer run would only reach its limit, where it deadlocks.
-  if (first.pastModMemory) return null;
+  // The run ended near its memory limit (it grows memory; isolated-vm disposed the isolate at its
+  // limit, or not yet): a longer run would only reach the limit, where it deadlocks.
+  if (first.nearMemoryLimit) return null;
   // Nothing found in a located call that was sampled enough: its time went to engine or native
   // code (flattening a huge string the mod made, say), and a longer run would not find a line
   // either. Such a run with the wall backstop was seen hanging until the locating process was
@@ -58,8 +58,8 @@ interface ProfiledRun {
   readonly spot: HotSpot | null;
   /** Samples taken once the located call began (0 if the run did not get that far). */
   readonly samplesInCall: number;
-  /** The run ended holding more memory than the mod may (or its isolate was disposed at its limit). */
-  readonly pastModMemory: boolean;
+  /** The run ended holding half its memory limit or more (or its isolate was disposed at the limit). */
+  readonly nearMemoryLimit: boolean;
 }
 
 /** One profiled run in a throwaway isolate. */
@@ -72,21 +72,23 @@ async function profiledRun(request: LocateRequest, backstop: boolean): Promise<P
   // sandboxPredictableGc, whose collector runs on the mod's thread) grows faster here. Where the
   // time went is all that matters here.
   const isolate = IsolateHandle.createProfiled(spec.memoryMb * PROFILED_MEMORY_FACTOR);
-  if (isolate === undefined) return { spot: null, samplesInCall: 0, pastModMemory: false };
+  if (isolate === undefined) return { spot: null, samplesInCall: 0, nearMemoryLimit: false };
   try {
     isolate.startProfiler();
     const callStartUs = backstop ? threadBudget().inBackstop(() => run(isolate, request)) : run(isolate, request);
+    // Half the limit: used bytes count garbage not collected yet, so a mod making much garbage
+    // (not keeping it) stays under it as a rule and keeps its second run.
     const heap = isolate.heap();
-    const pastModMemory = heap === undefined || heap.usedBytes > spec.memoryMb * 1024 * 1024;
+    const nearMemoryLimit = heap === undefined || heap.usedBytes > heap.limitBytes / 2;
     const profile = await isolate.stopProfiler();
     // The run did not get to the located call (the state could not be imported, say): the module
     // code that ran while loading is not where the call looped.
-    if (callStartUs === undefined) return { spot: null, samplesInCall: 0, pastModMemory };
+    if (callStartUs === undefined) return { spot: null, samplesInCall: 0, nearMemoryLimit };
     // A line past the end of its module is an inlined function's line (V8 counts the ticks of code
     // inlined into a function under that function's script): not a place in that module.
     const lines = new Map(spec.modules.map((module) => [module.path, lineCount(module.js)]));
     const hot = profile.linesSince(callStartUs).find((entry) => entry.line <= (lines.get(entry.url) ?? 0));
-    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall: profile.samplesSince(callStartUs), pastModMemory };
+    return { spot: hot === undefined ? null : { file: hot.url, line: hot.line }, samplesInCall: profile.samplesSince(callStartUs), nearMemoryLimit };
   } finally {
     isolate.dispose();
   }

@@ -81,6 +81,17 @@ describe("Recovery against a fake backend", () => {
     ]);
   });
 
+  it("a handover lost with no event behind it: the instance is dropped, so the next swap starts from a respawn", async () => {
+    const { backend, ctx, slot } = await started();
+    await slot.enqueue(event("add", 5));
+    backend.failNextHandover = true;
+    expect(await slot.swap(fakeVersion("2.0.0"), fakePlan())).toMatchObject({ ok: true, to: "2.0.0" });
+    expect(await slot.swap(fakeVersion("3.0.0"), fakePlan())).toMatchObject({ ok: true, from: "2.0.0", to: "3.0.0" });
+    expect(await slot.enqueue(event("add", 1))).toMatchObject({ ok: true, value: 6 });
+    expect([...backend.instances.values()]).toEqual([{ state: 6, version: "3.0.0", staged: undefined }]);
+    expect(ctx.faults).toEqual([]);
+  });
+
   it("replays each event with the code that ran it: a swap in the journal is staged and committed in between", async () => {
     const { backend, slot } = await started();
     await slot.enqueue(event("add", 1));

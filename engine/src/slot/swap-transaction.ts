@@ -229,8 +229,14 @@ export class SwapTransaction {
     // Not awaited: the sandbox runs requests in order, so the events behind the barrier reach the
     // new version without waiting for this reply (a round trip to the sandbox process: 0.2 ms,
     // and milliseconds when a GC or the other process holds the machine).
-    // A rejection becomes a failed outcome at once: it is awaited only after the barrier.
-    const done = backend.commit(id, { kind: "handover" }).catch((err: unknown) => failed("E_INTERNAL", `activating the new version: ${describeThrown(err)}`));
+    // A throw or rejection becomes a failed outcome at once: it is awaited only after the barrier.
+    const failedWith = (err: unknown): SandboxOutcome<void> => failed("E_INTERNAL", `activating the new version: ${describeThrown(err)}`);
+    let done: Promise<SandboxOutcome<void>>;
+    try {
+      done = backend.commit(id, { kind: "handover" }).catch(failedWith);
+    } catch (err) {
+      done = Promise.resolve(failedWith(err));
+    }
     this.#journal.transition({ kind: "activate", version: next });
     return { ok: true, events, handover: { instance: id, done } };
   }
