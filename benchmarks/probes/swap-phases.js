@@ -3,7 +3,8 @@
 //
 //   node --no-node-snapshot benchmarks/probes/swap-phases.js [process|inline] [entities] [swaps] [--migrate]
 //
-// Prints only swaps whose pause exceeds 5 ms, with their phases, then the median pause.
+// Prints only swaps whose pause exceeds 5 ms (OVER=<ms> in the environment to change it), with
+// their phases, then the median pause.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadModhost } from "../lib/engine.js";
