@@ -3,9 +3,12 @@
  * else (no mod code, no seed, no callbacks: the prelude's boot() gets those when a mod takes one).
  * Making an isolate and running the prelude are most of what a mod's start costs (measured here:
  * 2-7 ms of about 3-8), so a spare sandbox process fills a pool with as many as the live one has
- * mods while it waits, and the restores after a crash skip that work. An isolate that ran only
- * the prelude is indistinguishable from a fresh one to the mod that takes it.
+ * mods while it waits, and the restores after a crash skip that work. The prelude is compiled
+ * whole (not function by function at first call), so its API does not compile on the recovery
+ * path either. An isolate that ran only the prelude is indistinguishable from a fresh one to the
+ * mod that takes it.
  */
+import { withEagerCompilation } from "./eager-compilation.js";
 import { IsolateHandle } from "./ivm.js";
 import { PRELUDE_FUNCTIONS, preludeSource, type PreludeHandles } from "./prelude-source.js";
 
@@ -58,7 +61,9 @@ export class IsolatePool {
 
 function make(memoryMb: number): PremadeIsolate | undefined {
   const isolate = IsolateHandle.create(memoryMb);
-  const api = isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000);
+  // Compiled whole while the spare waits: a lazily compiled prelude would compile its API on the
+  // recovery path, once per restored mod (sandbox/eager-compilation.ts).
+  const api = withEagerCompilation(() => isolate.runScriptForFunctions(preludeSource(), "modhost:prelude", PRELUDE_FUNCTIONS, 1000));
   if (api.kind === "ok") return { isolate, api: api.value };
   // The prelude is our own code: failing here means a starved or broken process; make no more.
   isolate.dispose();

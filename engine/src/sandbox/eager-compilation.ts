@@ -1,0 +1,40 @@
+import { setFlagsFromString } from "node:v8";
+
+/** V8's spellings of its lazy-compilation flag, on or off (`--no-lazy`, `--nolazy`, `--lazy`). */
+const LAZY_FLAG = /^--(no-?)?lazy$/;
+
+/**
+ * Whether this process was started with lazy compilation off (the last spelling on the command
+ * line wins, as in V8): then every compile is eager already, and the flag is left alone, since
+ * turning it back on afterwards would undo what the process was started with.
+ */
+const EAGER_FOR_PROCESS = ((): boolean => {
+  const last = process.execArgv.filter((arg) => LAZY_FLAG.test(arg)).at(-1);
+  return last !== undefined && LAZY_FLAG.exec(last)?.[1] !== undefined;
+})();
+
+/**
+ * Runs `compile` with V8's lazy compilation off, and turns it back on after: every function of the
+ * script compiled inside gets its bytecode now, instead of at its first call.
+ *
+ * Why: a spare sandbox process makes isolates ahead of need and runs the prelude in each
+ * (sandbox/isolate-pool.ts), but V8 compiles a script's inner functions only when they are first
+ * called, so after a crash every restored mod still compiled the prelude's API (boot, stage,
+ * importState, dispatch and what they call) on the recovery path: 44 % of the spare's CPU in a
+ * 100-mod takeover was V8's lazy compile (`perf record -p <spare>`). Compiled while the spare
+ * waits, that work is off the path (docs/benchmarks.md finding 12).
+ *
+ * The flag is process-wide and read when a script or function is parsed: call this only in a
+ * process modhost owns (the sandbox process), where nothing else compiles meanwhile on this
+ * thread; anything another thread parses at that moment is compiled eagerly too, which costs it
+ * time only.
+ */
+export function withEagerCompilation<T>(compile: () => T): T {
+  if (EAGER_FOR_PROCESS) return compile();
+  setFlagsFromString("--no-lazy");
+  try {
+    return compile();
+  } finally {
+    setFlagsFromString("--lazy");
+  }
+}
