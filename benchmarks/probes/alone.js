@@ -1,0 +1,72 @@
+// Probe: one runner alone in its process (no other runner's isolates beside it), over the tick
+// benchmark's mods: CPU per mod-event (this process, every thread, plus the sandbox processes of a
+// process host), the host's share, and minor page faults per mod-event in this process. The tick
+// benchmark runs every runner in one process taking turns; this shows each one's own figure, and
+// how far it moves from run to run (finding 12: on Node 20 the same runner reads 3 or 12-15 µs).
+//
+//   node --no-node-snapshot benchmarks/probes/alone.js <engineDir|naive> [seconds] [mods] [events] [entities]
+//
+// <engineDir> is a copy of engine/ (package.json + dist/) inside the workspace, or "engine" for the
+// workspace's own. ALONE_ISOLATION=process for process isolation (default inline); ALONE_WARM=<ticks>
+// (default 300) ticks before measuring. Defaults: 10 s, 100 mods, 10 events per tick, 100 entities.
+import { readFileSync } from "node:fs";
+import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
+import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
+import { createRunner } from "../peers/index.js";
+
+const [engineDir = "engine", secondsArg = "10", modsArg = "100", eventsArg = "10", entitiesArg = "100"] = process.argv.slice(2);
+const mods = Number(modsArg);
+const events = Number(eventsArg);
+const entities = Number(entitiesArg);
+const isolation = process.env.ALONE_ISOLATION ?? "inline";
+
+/** This process's minor page faults so far (/proc/self/stat, field 10). */
+const minorFaults = () => Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[7]);
+
+let emit;
+let close;
+let host;
+if (engineDir === "naive") {
+  const runner = await createRunner("naive_ivm", modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
+  const tick = attackPayloads(entities, events).map((payload) => ["attack", payload]);
+  emit = () => runner.emitBatch(tick);
+  close = () => runner.close();
+} else {
+  const { ModHost } = await import(new URL(`../../${engineDir}/dist/index.js`, import.meta.url));
+  const dir = await makeModsDir(modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
+  host = await ModHost.create({ modsDir: dir.dir, isolation, typecheck: "off" });
+  const tick = attackPayloads(entities, events).map((payload) => ({ event: "attack", payload }));
+  emit = () => host.emitMany(tick);
+  close = async () => {
+    await host.close();
+    await dir.cleanup();
+  };
+}
+try {
+  for (let i = 0; i < Number(process.env.ALONE_WARM ?? 300); i++) await emit();
+  const pids = sandboxPidsOf(host);
+  const sandboxNs = () => (pids.length === 0 ? 0 : (cpuNsOfAll(pids) ?? NaN));
+  const faults0 = minorFaults();
+  const sandbox0 = sandboxNs();
+  const self0 = selfCpuNs();
+  const started = Date.now();
+  let ticks = 0;
+  while (Date.now() - started < Number(secondsArg) * 1000) {
+    await emit();
+    ticks++;
+  }
+  const self = selfCpuNs() - self0;
+  const sandbox = sandboxNs() - sandbox0;
+  const modEvents = ticks * mods * events;
+  const round = (x) => Math.round(x * 100) / 100;
+  console.log(JSON.stringify({
+    runner: engineDir === "naive" ? "naive_ivm" : `${engineDir} (${isolation})`,
+    node: process.version,
+    cpu_us_per_mod_event: round((self + sandbox) / 1000 / modEvents),
+    host_us_per_mod_event: round(self / 1000 / modEvents),
+    faults_per_mod_event: Math.round(((minorFaults() - faults0) / modEvents) * 1000) / 1000,
+    ticks,
+  }));
+} finally {
+  await close();
+}
