@@ -48,13 +48,8 @@ function functionEvents(name: string, body: string, execArgv: readonly string[] 
   return events;
 }
 
-const preparsed = (kinds: readonly string[] | undefined): boolean => (kinds ?? []).some((k) => k.startsWith("preparse"));
-
-describe("the isolate pool compiles the prelude whole", () => {
-  it("compiles the prelude's inner functions when it fills, and compiles lazily again after", () => {
-    const events = functionEvents(
-      "pool",
-      `
+/** Fills the pool with one isolate, then compiles a script with an inner function in another isolate. */
+const FILL_THEN_COMPILE = `
       if (isolatePool.fill(32, 1) !== 1) throw new Error("the pool made no isolate");
       // Made after the fill, the way a mod's own code is compiled: lazily again.
       const later = IsolateHandle.create(32);
@@ -62,8 +57,13 @@ describe("the isolate pool compiles the prelude whole", () => {
       if (api.kind !== "ok") throw new Error("script: " + JSON.stringify(api));
       later.dispose();
       isolatePool.close();
-      `,
-    );
+      `;
+
+const preparsed = (kinds: readonly string[] | undefined): boolean => (kinds ?? []).some((k) => k.startsWith("preparse"));
+
+describe("the isolate pool compiles the prelude whole", () => {
+  it("compiles the prelude's inner functions when it fills, and compiles lazily again after", () => {
+    const events = functionEvents("pool", FILL_THEN_COMPILE);
     for (const fn of PRELUDE_INNER) {
       expect(events.get(fn), fn).toContain("full-parse");
       expect(preparsed(events.get(fn)), fn).toBe(false);
@@ -85,18 +85,7 @@ describe("the isolate pool compiles the prelude whole", () => {
   });
 
   it("leaves the flag alone in a process started with lazy compilation off", () => {
-    const events = functionEvents(
-      "no-lazy",
-      `
-      if (isolatePool.fill(32, 1) !== 1) throw new Error("the pool made no isolate");
-      const later = IsolateHandle.create(32);
-      const api = later.runScriptForFunctions("function afterFillInner(a) { return a + 1; } ({ run() { return String(afterFillInner(1)); } })", "after-fill.js", ["run"], 1000);
-      if (api.kind !== "ok") throw new Error("script: " + JSON.stringify(api));
-      later.dispose();
-      isolatePool.close();
-      `,
-      ["--no-lazy"],
-    );
+    const events = functionEvents("no-lazy", FILL_THEN_COMPILE, ["--no-lazy"]);
     expect(preparsed(events.get("afterFillInner"))).toBe(false);
   });
 });
