@@ -124,7 +124,10 @@ describe.each(ISOLATIONS)("memory exhaustion (%s isolation)", (isolation) => {
   beforeAll(async () => {
     rig = await startRig(
       {
-        mem: counterMod("mem", MEMORY_HANDLERS, { manifest: { limits: { callTimeoutMs: 1000, memoryMb: 32 } } }),
+        // 3 s: what these cases check is the memory limit, so the time limit must not come first on
+        // a loaded machine (a growing double array reaches 32 MB in about 0.3 s when quiet; its loop's
+        // optimized code is compiled on the mod's own thread, sandbox/isolate-compile-mode.ts).
+        mem: counterMod("mem", MEMORY_HANDLERS, { manifest: { limits: { callTimeoutMs: 3000, memoryMb: 32 } } }),
         "load-bomb": counterMod("load-bomb", {}, { top: `const hoard: any[] = []; for (;;) hoard.push(new Array(1e5).fill(1));` }),
         "load-spin": counterMod("load-spin", {}, { top: `for (;;) {}`, manifest: { limits: { callTimeoutMs: 50 } } }),
         "init-spin": counterMod("init-spin", {}, { init: `(() => { for (;;) {} })()`, manifest: { limits: { callTimeoutMs: 100 } } }),

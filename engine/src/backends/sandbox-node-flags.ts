@@ -6,8 +6,9 @@ import { randomBytes, randomInt } from "node:crypto";
  * - `--no-node-snapshot`: isolated-vm needs it.
  * - `--no-concurrent-recompilation`: V8's background optimizing compiler finishes a compile while
  *   its isolate is not running, and with many isolates taking turns most of those compiles were
- *   never installed (2-80 % were, benchmarks/probes/tier-install.js): their CPU was spent for
- *   nothing and the isolates kept running unoptimized code. Compiling on the isolate's own thread
+ *   never installed (2-80 % were, benchmarks/probes/tier-install.js; the request to install one is
+ *   lost when isolated-vm's Locker enters the isolate, sandbox/isolate-compile-mode.ts): their CPU
+ *   was spent for nothing and the isolates kept running unoptimized code. Compiling on the isolate's own thread
  *   installs every compile (a few ms, once per hot function per isolate). Its price: one long
  *   call's loop runs 20-35 % slower (on Node 24 its on-stack replacement stops at Maglev; a loop
  *   filling 2M doubles: 305 against 225 ms), docs/benchmarks.md finding 10.

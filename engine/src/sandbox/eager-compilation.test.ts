@@ -2,15 +2,17 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const DIST = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../dist/sandbox/${path}`, import.meta.url)));
+const DIST = (path: string): string => JSON.stringify(new URL(`../../dist/sandbox/${path}`, import.meta.url).href);
 
 /** Prelude functions that no call of a pool fill runs: compiled at fill time only if compiled eagerly. */
 const PRELUDE_INNER = ["objectCopy", "runEvent", "checkedCopy"];
 
-const dir = mkdtempSync(join(tmpdir(), "modhost-eager-"));
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "modhost-eager-"));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
@@ -22,7 +24,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  */
 function functionEvents(name: string, body: string, execArgv: readonly string[] = []): Map<string, string[]> {
   // One log per isolate (V8's default), in a folder of this run's own: isolates sharing one log
-  // file truncate each other's lines.
+  // file truncate each other's lines. V8 names a log by its isolate's address, which an isolate
+  // made after another was disposed may reuse: the isolates of one body must overlap in lifetime.
   const logs = join(dir, name);
   mkdirSync(logs);
   const script = `
@@ -32,21 +35,30 @@ function functionEvents(name: string, body: string, execArgv: readonly string[] 
     ${body}
     console.log("done");
   `;
-  const child = spawnSync(process.execPath, ["--no-node-snapshot", ...execArgv, "--log-function-events", "--logfile=functions.log", "--input-type=module", "-e", script], { cwd: logs, encoding: "utf8" });
+  const child = spawnSync(process.execPath, ["--no-node-snapshot", ...execArgv, "--log-function-events", "--logfile=functions.log", "--input-type=module", "-e", script], { cwd: logs, encoding: "utf8", timeout: 60_000 });
+  expect(child.error).toBeUndefined();
   expect(child.stderr).not.toMatch(/Error/);
+  expect(child.status).toBe(0);
   expect(child.stdout).toContain("done");
   const events = new Map<string, string[]>();
   for (const file of readdirSync(logs)) {
-    for (const line of readFileSync(join(logs, file), "latin1").split("\n")) {
+    const lines = readFileSync(join(logs, file), "latin1").split("\n");
+    // Only the scripts these tests compile (script-details,<id>,<name>,...): Node's own isolate
+    // logs its scripts too, and may one day have a function of the same name.
+    const scripts = new Set(lines.map((line) => line.split(",")).filter((f) => f[0] === "script-details" && SCRIPTS.includes(f[2] as string)).map((f) => f[1]));
+    for (const line of lines) {
       // function,<event>,<script>,<start>,<end>,<ms>,<timestamp>,<name>
       const fields = line.split(",");
-      if (fields[0] !== "function" || fields.length < 8) continue;
+      if (fields[0] !== "function" || fields.length < 8 || !scripts.has(fields[2])) continue;
       const fn = fields[7] as string;
       events.set(fn, [...(events.get(fn) ?? []), fields[1] as string]);
     }
   }
   return events;
 }
+
+/** The scripts whose functions the tests look at. */
+const SCRIPTS = ["modhost:prelude", "after-fill.js"];
 
 /** Fills the pool with one isolate, then compiles a script with an inner function in another isolate. */
 const FILL_THEN_COMPILE = `
@@ -86,6 +98,7 @@ describe("the isolate pool compiles the prelude whole", () => {
 
   it("leaves the flag alone in a process started with lazy compilation off", () => {
     const events = functionEvents("no-lazy", FILL_THEN_COMPILE, ["--no-lazy"]);
+    expect(events.get("afterFillInner")).toContain("full-parse");
     expect(preparsed(events.get("afterFillInner"))).toBe(false);
   });
 });

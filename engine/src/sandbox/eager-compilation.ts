@@ -1,21 +1,10 @@
-import { setFlagsFromString } from "node:v8";
+import { V8FlagSwitch } from "./v8-flag-switch.js";
 
-/** V8's spellings of its lazy-compilation flag, on or off (`--no-lazy`, `--nolazy`, `--lazy`). */
-const LAZY_FLAG = /^--(no-?)?lazy$/;
-
-/**
- * Whether this process was started with lazy compilation off (the last spelling on the command
- * line wins, as in V8): then every compile is eager already, and the flag is left alone, since
- * turning it back on afterwards would undo what the process was started with.
- */
-const EAGER_FOR_PROCESS = ((): boolean => {
-  const last = process.execArgv.filter((arg) => LAZY_FLAG.test(arg)).at(-1);
-  return last !== undefined && LAZY_FLAG.exec(last)?.[1] !== undefined;
-})();
+const LAZY = new V8FlagSwitch("lazy");
 
 /**
- * Runs `compile` with V8's lazy compilation off, and turns it back on after: every function of the
- * script compiled inside gets its bytecode now, instead of at its first call.
+ * Runs `compile` with V8's lazy compilation off: every function of the script compiled inside gets
+ * its bytecode now, instead of at its first call.
  *
  * Why: a spare sandbox process makes isolates ahead of need and runs the prelude in each
  * (sandbox/isolate-pool.ts), but V8 compiles a script's inner functions only when they are first
@@ -30,11 +19,5 @@ const EAGER_FOR_PROCESS = ((): boolean => {
  * time only.
  */
 export function withEagerCompilation<T>(compile: () => T): T {
-  if (EAGER_FOR_PROCESS) return compile();
-  setFlagsFromString("--no-lazy");
-  try {
-    return compile();
-  } finally {
-    setFlagsFromString("--lazy");
-  }
+  return LAZY.off(compile);
 }

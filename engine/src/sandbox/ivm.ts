@@ -10,6 +10,7 @@ import type * as IvmTypes from "isolated-vm";
 import { ModhostError } from "../errors/modhost-error.js";
 import { trackResource } from "../util/resource-registry.js";
 import { threadBudget } from "./cpu-budget.js";
+import { withSynchronousRecompilation } from "./isolate-compile-mode.js";
 import { EMPTY_PROFILE, IsolateProfiler, type LineProfile } from "./isolate-profiler.js";
 
 type Ivm = typeof IvmTypes;
@@ -175,10 +176,13 @@ export class IsolateHandle {
     return this.#profiler.stop();
   }
 
-  /** Creates an isolate with a memory limit (MB, at least 8) and an empty context. */
+  /**
+   * Creates an isolate with a memory limit (MB, at least 8) and an empty context. It compiles its
+   * optimized code on its own thread (sandbox/isolate-compile-mode.ts).
+   */
   static create(memoryMb: number): IsolateHandle {
     const { Isolate } = ivm();
-    const isolate = new Isolate({ memoryLimit: Math.max(8, memoryMb) });
+    const isolate = withSynchronousRecompilation(() => new Isolate({ memoryLimit: Math.max(8, memoryMb) }));
     try {
       const context = isolate.createContextSync();
       return new IsolateHandle(isolate, context);
