@@ -1,6 +1,9 @@
 import { V8FlagSwitch } from "./v8-flag-switch.js";
 
-/** V8 11-13: `--predictable` and `--single-threaded` turn the background compiler off. */
+/**
+ * `--predictable` and `--single-threaded` turn the background compiler off (V8 11.3 and 13.6, the
+ * V8s of Node 20 and 24, the ones the CI runs; checked with `--print-flag-values`).
+ */
 const CONCURRENT_RECOMPILATION = new V8FlagSwitch("concurrent-recompilation", ["predictable", "single-threaded"]);
 
 /**
@@ -13,7 +16,7 @@ const CONCURRENT_RECOMPILATION = new V8FlagSwitch("concurrent-recompilation", ["
  * Locker::Initialize clears the isolate's stack guard (StackGuard::ClearThread), where a finished
  * background compile leaves its request to be installed. A mod's call is short (microseconds to a
  * few ms), so its compiles nearly always finish while it is not running: they are lost, and the
- * functions stay in baseline code for good (docs/benchmarks.md finding 12: 100 isolates, 200-303
+ * functions almost always stay in baseline code (docs/benchmarks.md finding 12: 100 isolates, 200-303
  * compiles started and 0-2 installed; 26 % less CPU per event on their own thread, Node 20 and
  * 24). The sandbox process runs every isolate this way (backends/sandbox-node-flags.ts), and
  * inline isolates now do too. The price, the same in both: the first optimizing compile of a

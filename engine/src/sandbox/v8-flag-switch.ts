@@ -1,4 +1,5 @@
 import { setFlagsFromString } from "node:v8";
+import { isMainThread } from "node:worker_threads";
 
 /**
  * A V8 boolean flag that this process turns off for the span of one call and on again after
@@ -9,8 +10,12 @@ import { setFlagsFromString } from "node:v8";
  * hyphens or underscores in the name; the last one on the command line wins, as in V8) is left
  * alone: turning the flag back on after the call would undo what the process was started with.
  * So is a process started with a flag that implies it off (`impliedOffBy`: `--predictable`
- * implies `--no-concurrent-recompilation`). On Node 20 every `setFlagsFromString` applies V8's
- * implications again: a flag the process changed at runtime against one of them would be reset.
+ * implies `--no-concurrent-recompilation`). In a worker thread nothing is switched: a worker's
+ * `process.execArgv` need not be the process's, so the process's flags cannot be read there. Not
+ * seen: the flag set at runtime by the game (`v8.setFlagsFromString`) is set back on after the
+ * call; and on Node 20 every `setFlagsFromString` applies V8's implications again, so a flag the
+ * process changed at runtime against one of them would be reset. `fn` must be synchronous: the
+ * flag is back on when it returns.
  */
 export class V8FlagSwitch {
   readonly #name: string;
@@ -22,10 +27,10 @@ export class V8FlagSwitch {
    */
   constructor(name: string, impliedOffBy: readonly string[] = []) {
     this.#name = name;
-    this.#offForProcess = startedWith(name) === false || impliedOffBy.some((flag) => startedWith(flag) === true);
+    this.#offForProcess = !isMainThread || startedWith(name) === false || impliedOffBy.some((flag) => startedWith(flag) === true);
   }
 
-  /** Runs `fn` with the flag off. */
+  /** Runs `fn` (synchronous) with the flag off. */
   off<T>(fn: () => T): T {
     if (this.#offForProcess) return fn();
     setFlagsFromString(`--no-${this.#name}`);
