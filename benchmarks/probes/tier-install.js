@@ -12,8 +12,10 @@
 // Seen on Node 20 with isolated-vm: with the concurrent compiler, a function is marked once per
 // isolate but only 2-80 % of those compiles are ever installed (the share varied from run to
 // run), the others keep running unoptimized code and their background compile is wasted; with
-// --no-concurrent-recompilation every one is installed. (A job that finishes while its isolate is
-// not entered seems to lose its "install code" request.) Prints one JSON object.
+// --no-concurrent-recompilation every one is installed. A job that finishes while its isolate is
+// not entered loses its "install code" request: isolated-vm's top-level v8::Locker clears it
+// (docs/benchmarks.md finding 12; probes/install-lost.js shows it with bare isolated-vm isolates,
+// no modhost). Prints one JSON object.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 

@@ -8,10 +8,10 @@ import { randomBytes, randomInt } from "node:crypto";
  *   its isolate is not running, and with many isolates taking turns most of those compiles were
  *   never installed (2-80 % were, benchmarks/probes/tier-install.js; the request to install one is
  *   lost when isolated-vm's Locker enters the isolate, sandbox/isolate-compile-mode.ts): their CPU
- *   was spent for nothing and the isolates kept running unoptimized code. Compiling on the isolate's own thread
- *   installs every compile (a few ms, once per hot function per isolate). Its price: one long
- *   call's loop runs 20-35 % slower (on Node 24 its on-stack replacement stops at Maglev; a loop
- *   filling 2M doubles: 305 against 225 ms), docs/benchmarks.md finding 10.
+ *   was spent for nothing and the isolates kept running unoptimized code. Compiling on the
+ *   isolate's own thread installs every compile (a few ms, once per hot function per isolate).
+ *   Its price: one long call's loop runs 20-35 % slower (on Node 24 its on-stack replacement
+ *   stops at Maglev; a loop filling 2M doubles: 305 against 225 ms), docs/benchmarks.md finding 10.
  * - With `predictableGc` (the host option `sandboxPredictableGc`), `--predictable`: V8 shrinks an
  *   isolate's young generation and gives its pages back to the system after every scavenge while
  *   the isolate allocates under 1000 bytes per millisecond of wall time

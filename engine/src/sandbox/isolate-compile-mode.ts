@@ -9,7 +9,7 @@ const CONCURRENT_RECOMPILATION = new V8FlagSwitch("concurrent-recompilation", ["
 /**
  * Runs `create`, which makes one isolated-vm isolate, with V8's concurrent recompilation off: the
  * new isolate compiles its optimized code on its own thread, when V8 decides a function is hot,
- * and uses it from the next call on. Isolates made before and after (the game's own, its worker
+ * and uses it from then on. Isolates made before and after (the game's own, its worker
  * threads') keep V8's background compiler.
  *
  * Why: isolated-vm enters an isolate with a top-level v8::Locker for every call, and
