@@ -8,7 +8,8 @@
 //
 // <engineDir> is a copy of engine/ (package.json + dist/) inside the workspace, or "engine" for the
 // workspace's own. ALONE_ISOLATION=process for process isolation (default inline); ALONE_WARM=<ticks>
-// (default 300) ticks before measuring. Defaults: 10 s, 100 mods, 10 events per tick, 100 entities.
+// (default 300) ticks before measuring; ALONE_PROCESSES=<n> sandbox processes (process isolation);
+// ALONE_CHECKPOINT_EVERY=<events> the host's checkpointEvery; ALONE_VIA=emit (see below). Defaults: 10 s, 100 mods, 10 events per tick, 100 entities.
 import { readFileSync } from "node:fs";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
 import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
@@ -34,9 +35,12 @@ if (engineDir === "naive") {
 } else {
   const { ModHost } = await import(new URL(`../../${engineDir}/dist/index.js`, import.meta.url));
   const dir = await makeModsDir(modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
-  host = await ModHost.create({ modsDir: dir.dir, isolation, typecheck: "off" });
+  const pool = process.env.ALONE_PROCESSES === undefined ? {} : { sandboxProcesses: Number(process.env.ALONE_PROCESSES) };
+  const every = process.env.ALONE_CHECKPOINT_EVERY === undefined ? {} : { checkpointEvery: Number(process.env.ALONE_CHECKPOINT_EVERY) };
+  host = await ModHost.create({ modsDir: dir.dir, isolation, typecheck: "off", ...pool, ...every });
   const tick = attackPayloads(entities, events).map((payload) => ({ event: "attack", payload }));
-  emit = () => host.emitMany(tick);
+  // ALONE_VIA=emit: one emit() per event, then await them all (the emit loop), not host.emitMany.
+  emit = process.env.ALONE_VIA === "emit" ? () => Promise.all(tick.map((e) => host.emit(e.event, e.payload))) : () => host.emitMany(tick);
   close = async () => {
     await host.close();
     await dir.cleanup();
@@ -55,6 +59,7 @@ try {
     await emit();
     ticks++;
   }
+  const elapsedMs = Date.now() - started;
   const self = selfCpuNs() - self0;
   const sandbox = sandboxNs() - sandbox0;
   const modEvents = ticks * mods * events;
@@ -66,6 +71,7 @@ try {
     host_us_per_mod_event: round(self / 1000 / modEvents),
     faults_per_mod_event: Math.round(((minorFaults() - faults0) / modEvents) * 1000) / 1000,
     ticks,
+    events_per_s: round((ticks * events * 1000) / elapsedMs),
   }));
 } finally {
   await close();

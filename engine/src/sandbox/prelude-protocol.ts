@@ -14,6 +14,7 @@ import type {
   StageConfigText,
 } from "../../runtime/prelude-api.js";
 import { ERROR_CODES, type ErrorCode } from "../errors/error-codes.js";
+import { encodeEventList } from "../model/event-list-text.js";
 import type { LoadSpec, ModShape, StateSnapshot, WireEvent } from "../model/wire.js";
 import { failed, ok, type SandboxFailure, type SandboxNotOk, type SandboxOutcome } from "./sandbox-outcome.js";
 
@@ -30,35 +31,7 @@ export function encodeStageConfig(spec: LoadSpec): StageConfigText {
 
 /** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */
 export function encodeBatch(events: readonly WireEvent[], from: number): BatchText {
-  // One join of the pieces gives one flat string (what the copy into the isolate needs), with no
-  // string made per event but seq's digits; the name's JSON and `now`'s text are kept while they
-  // repeat (a batch is mostly one event name and one millisecond). Half the garbage of `+=`.
-  const parts: (string | number)[] = new Array<string | number>((events.length - from) * 5 + 2);
-  let k = 0;
-  parts[k++] = "[";
-  let name: string | undefined;
-  let nameText = "";
-  let now = NaN;
-  let nowText = "";
-  for (let i = from; i < events.length; i++) {
-    const e = events[i] as WireEvent;
-    if (e.name !== name) {
-      name = e.name;
-      nameText = `,${JSON.stringify(name)},`;
-    }
-    if (e.now !== now) {
-      now = e.now;
-      nowText = `,${now}]`;
-    }
-    parts[k++] = i > from ? ",[" : "[";
-    parts[k++] = e.seq;
-    parts[k++] = nameText;
-    // The payload is JSON text already: it goes in as it is.
-    parts[k++] = e.payload;
-    parts[k++] = nowText;
-  }
-  parts[k++] = "]";
-  return parts.join("");
+  return encodeEventList(events, from);
 }
 
 /** A reply split into its checked header and its payload text. */

@@ -73,7 +73,7 @@ export class Recovery {
     const backend = slot.ctx.backend;
     const checkpoint = this.#journal.checkpoint;
     if (checkpoint === undefined) return "failed";
-    const restored = await backend.restore({ spec: checkpoint.version.spec, snapshot: checkpoint.snapshot, steps: replaySteps(this.#journal.entries) });
+    const restored = await backend.restore({ spec: checkpoint.version.spec, snapshot: checkpoint.snapshot, steps: replaySteps(this.#journal.entries()) });
     switch (restored.kind) {
       case "ok":
         // The reply came from the live sandbox, and nothing ran since: the instance is of its generation.
