@@ -61,6 +61,8 @@ describe("process backend: one frame each way per turn", () => {
     expect(b.frames).toEqual({ sent: before.sent + 1, received: before.received + 1 });
     for (const result of out) {
       expect(result.stop).toBeUndefined();
+      // How long its own dispatch ran in the sandbox (the checkpoint policy counts it).
+      expect(result.ranMs).toBeGreaterThan(0);
       expect(result.results).toEqual([
         { ok: true, value: 1 },
         { ok: true, value: 2 },
@@ -79,9 +81,9 @@ describe("process backend: one frame each way per turn", () => {
     const before = b.frames;
     const [first, spinner, last] = await dispatchAll(b, ids, [event(1, "inc"), event(2, "hit")]);
     expect(b.frames).toEqual({ sent: before.sent + 1, received: before.received + 1 });
-    expect(first).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }] });
+    expect(first).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }], ranMs: expect.any(Number) });
     expect(spinner?.results).toEqual([{ ok: true, value: 1 }]); // the event before the overrun ran
-    expect(last).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }] });
+    expect(last).toEqual({ results: [{ ok: true, value: 1 }, { ok: true, value: 2 }], ranMs: expect.any(Number) });
     // On a starved machine the cut is judged "lost" (sandbox/cpu-budget.ts: not the mod's fault);
     // the slot runs that event again, in backstop mode, where a cut is final.
     const stop = spinner?.stop === "lost" ? (await b.dispatch(ids[1] as string, [event(2, "hit")], false)).stop : spinner?.stop;
@@ -153,7 +155,7 @@ describe("process backend: one frame each way per turn", () => {
     busyUntil(() => progressRecord(pid) !== 0);
     process.kill(pid, "SIGKILL");
     busyUntil(() => processState(pid) === "Z");
-    expect(await answered).toEqual({ results: [{ ok: true, value: 1 }] });
+    expect(await answered).toEqual({ results: [{ ok: true, value: 1 }], ranMs: expect.any(Number) });
     const [inc, spin] = await zFrame;
     expect([inc.stop, spin.stop]).toEqual(["lost", "crashed"]); // inc ran, but its reply went down with the frame
     expect(crashes.map((c) => c.culprit)).toEqual([z]);

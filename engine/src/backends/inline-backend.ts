@@ -26,7 +26,7 @@ export class InlineBackend implements SandboxBackend {
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
     const results = JSON.parse(outcome.resultsJson) as WireResult[];
-    return Promise.resolve({ results, ...(outcome.stop !== undefined ? { stop: outcome.stop } : {}), ...(outcome.late ? { late: outcome.late } : {}) });
+    return Promise.resolve({ results, ranMs: outcome.ranMs, ...(outcome.stop !== undefined ? { stop: outcome.stop } : {}), ...(outcome.late ? { late: outcome.late } : {}) });
   }
   exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     return Promise.resolve(this.#registry.exportState(id));

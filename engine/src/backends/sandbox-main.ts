@@ -132,7 +132,7 @@ function handle(request: SandboxRequest): void {
       const stop = outcome.stop === undefined ? "" : `"stop":${JSON.stringify(outcome.stop)},`;
       const late = outcome.late ? `"late":${outcome.late},` : "";
       // The results are already JSON text: forward them without parsing.
-      return reply(request.id, `{${stop}${late}"results":${outcome.resultsJson}}`);
+      return reply(request.id, `{${stop}${late}"ranMs":${outcome.ranMs},"results":${outcome.resultsJson}}`);
     }
     case "export":
       return answerSnapshot(request.id, registry.exportState(request.body.instance));

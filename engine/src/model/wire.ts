@@ -97,6 +97,8 @@ export interface DispatchOutcome {
   readonly stop?: StopReason;
   /** Times work a handler left behind (promise callbacks) ran past the limit after it returned. */
   readonly late?: number;
+  /** How long the dispatch ran, where its isolate runs (ms): the events' own time, without queueing. */
+  readonly ranMs: number;
 }
 
 /** The same outcome as the host receives it, with results parsed. */
@@ -104,6 +106,8 @@ export interface DispatchResult {
   readonly results: readonly WireResult[];
   readonly stop?: StopReason;
   readonly late?: number;
+  /** DispatchOutcome's; absent when the dispatch never ran or its process died. */
+  readonly ranMs?: number;
 }
 
 /**

@@ -64,6 +64,10 @@ describe("instance registry: restore", () => {
     if (restored.kind !== "ok") return;
     const state = r.exportState(restored.value.id);
     expect(state.kind === "ok" && JSON.parse(state.value.state)).toEqual({ n: 51 });
+    // A dispatch says how long it ran (the checkpoint policy counts the events' own time).
+    const next = r.dispatch(restored.value.id, [add(6, 1)], false);
+    expect(next).toMatchObject({ count: 1 });
+    expect(next.ranMs).toBeGreaterThan(0);
   });
 
   it("a replay that fails is reported and leaves no instance behind; a start that fails says so", () => {

@@ -102,7 +102,7 @@ export class InstanceRegistry {
 
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): DispatchOutcome {
     const instance = this.#live(id);
-    if (instance === undefined) return { count: 0, resultsJson: "[]", stop: "disposed" };
+    if (instance === undefined) return { count: 0, resultsJson: "[]", stop: "disposed", ranMs: 0 };
     return instance.dispatch(events, replay);
   }
 

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { LogBudget } from "./log-budget.js";
 import { ModhostError } from "../errors/modhost-error.js";
 import type { ErrorCode } from "../errors/error-codes.js";
@@ -234,6 +235,7 @@ export class ModInstance {
    * time limit's multiple (a replay's is 10).
    */
   dispatch(events: readonly WireEvent[], replay: boolean, limitFactor?: number): DispatchOutcome {
+    const started = performance.now();
     this.#callbacks.beginDispatch(events, replay);
     // A replay re-runs events that already succeeded once: a loaded machine must not fail them.
     const timeout = this.spec.callTimeoutMs * (limitFactor ?? (replay ? 10 : 1));
@@ -244,6 +246,7 @@ export class ModInstance {
     const finish = (stop?: DispatchOutcome["stop"]): DispatchOutcome => ({
       count: done,
       resultsJson: `[${parts.join(",")}]`,
+      ranMs: performance.now() - started,
       ...(stop !== undefined ? { stop } : {}),
       ...(late > 0 ? { late } : {}),
     });

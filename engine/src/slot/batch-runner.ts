@@ -93,6 +93,7 @@ export class BatchRunner {
       this.#inFlight = [];
     }
     const { results, stop } = outcome;
+    if (outcome.ranMs !== undefined) this.#journal.addBusy(outcome.ranMs);
     await this.#journalAndAnswer(results.length === batch.length ? batch : batch.slice(0, results.length), results);
     if (slot.singleStep > 0 && results.length > 0) slot.singleStep = Math.max(0, slot.singleStep - results.length);
     if (stop === undefined && results.some((r) => r.ok)) slot.consecutiveFaults = 0;

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { performance } from "node:perf_hooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WireEvent } from "../model/wire.js";
 import { fakeVersion } from "./fake-backend.test-kit.js";
 import { SlotJournal } from "./slot-journal.js";
@@ -13,6 +14,10 @@ function slotWith(append?: () => Promise<void>): SlotState {
 const event = (seq: number, caps?: WireEvent["caps"]): WireEvent => ({ seq, name: "hit", payload: JSON.stringify({ seq, who: `e${seq}` }), now: 1000 + seq, ...(caps ? { caps } : {}) });
 
 describe("SlotJournal (in memory)", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it("gives back every event in order, those with capability records as they were, around version transitions", async () => {
     const journal = new SlotJournal(slotWith());
     const withCaps = event(3, [{ permission: "world.read", reply: `{"ok":true}` }]);
@@ -57,5 +62,56 @@ describe("SlotJournal (in memory)", () => {
     journal.reset();
     expect(journal.entries()).toEqual([]);
     expect(journal.checkpoint).toBeUndefined();
+  });
+
+  it("takes a periodic checkpoint after the mod was busy 20 times the last one's cost, however much wall time passed", async () => {
+    let clock = 1000;
+    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    let exports = 0;
+    const version = fakeVersion("1.0.0");
+    const slot = {
+      name: "m",
+      version,
+      instance: { id: "i1" },
+      ctx: {
+        persistence: undefined,
+        checkpointEvery: 10,
+        checkpointIntervalMs: 60_000,
+        metrics: { checkpoint: () => undefined },
+        backend: {
+          exportState: () => {
+            exports++;
+            clock += 5; // each export costs 5 ms
+            return Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4] } });
+          },
+        },
+      },
+    } as unknown as SlotState;
+    const journal = new SlotJournal(slot);
+    const events = (from: number) => Array.from({ length: 10 }, (_, i) => event(from + i));
+    // The first periodic checkpoint: nothing measured yet.
+    await journal.recordEvents(events(1));
+    await journal.maybeCheckpoint();
+    expect(exports).toBe(1);
+    // 10 events again, 10 s of wall time but 1 ms of the mod's: not yet (5 % of the events' time).
+    await journal.recordEvents(events(11));
+    journal.addBusy(1);
+    clock += 10_000;
+    await journal.maybeCheckpoint();
+    expect(exports).toBe(1);
+    journal.addBusy(98);
+    await journal.maybeCheckpoint();
+    expect(exports).toBe(1);
+    journal.addBusy(1);
+    await journal.maybeCheckpoint();
+    expect([exports, journal.events]).toEqual([2, 0]);
+    // Busy enough but too few events: not yet; and the interval alone makes one due.
+    await journal.recordEvents([event(21)]);
+    journal.addBusy(500);
+    await journal.maybeCheckpoint();
+    expect(exports).toBe(2);
+    clock += 60_000;
+    await journal.maybeCheckpoint();
+    expect(exports).toBe(3);
   });
 });

@@ -47,7 +47,10 @@ export interface Checkpoint {
 
 /** Swaps journaled since the checkpoint before one is forced (bounds the versions a respawn needs). */
 export const MAX_TRANSITIONS = 8;
-/** A periodic checkpoint waits at least this many times its own last cost since the previous one. */
+/**
+ * A periodic checkpoint waits until the mod has been busy with events at least this many times
+ * the last checkpoint's cost since the previous one.
+ */
 const CHECKPOINT_COST_FACTOR = 20;
 
 /**
@@ -58,8 +61,10 @@ export class SlotJournal {
   readonly #slot: SlotState;
   checkpoint: Checkpoint | undefined;
   #checkpointAt = performance.now();
-  /** How long the last periodic checkpoint's export took (ms), to keep checkpoints to ~5 % of time. */
+  /** How long the last periodic checkpoint's export took (ms), to keep checkpoints to ~5 % of the events' time. */
   #lastCheckpointMs = 0;
+  /** Time spent dispatching events since the checkpoint (ms). */
+  #busyMs = 0;
   /** The journal: transitions, events with capability records, and runs of the other events. */
   #log: (JournalEntry | EventRun)[] = [];
   /** How many events the journal holds. */
@@ -97,6 +102,12 @@ export class SlotJournal {
     this.#log = [];
     this.events = 0;
     this.#transitions = 0;
+    this.#busyMs = 0;
+  }
+
+  /** Counts `ms` of dispatching events toward the next periodic checkpoint. */
+  addBusy(ms: number): void {
+    this.#busyMs += ms;
   }
 
   /** Adds the version hashes the checkpoint and the journal need to `out`. */
@@ -192,14 +203,16 @@ export class SlotJournal {
     const slot = this.#slot;
     const id = slot.instance.id;
     if (id === undefined || this.#log.length === 0 || this.writesFailing) return;
-    const sinceLast = performance.now() - this.#checkpointAt;
-    // Every checkpointEvery events, but never more than ~5 % of the time: a large state's export
-    // (10k entities: ~10 ms) must not dominate a busy mod's events. A longer journal only makes a
-    // recovery replay more; nothing is lost.
+    // Every checkpointEvery events, but never more than ~5 % of the time the mod spends on events:
+    // a large state's export (10k entities: ~45 ms, on the game's thread when inline) must not
+    // dominate its events. Measured against the events' own time, not the wall clock: a game's
+    // ticks are spaced, and a mod busy 1 ms of every 16 would otherwise export a 45 ms state once
+    // per second, three times its own work and a frame's hitch each time. A longer journal only
+    // makes a recovery replay more (about 20 checkpoints' time at most); nothing is lost.
     const due =
       this.transitions >= MAX_TRANSITIONS ||
-      (this.events >= slot.ctx.checkpointEvery && sinceLast >= CHECKPOINT_COST_FACTOR * this.#lastCheckpointMs) ||
-      sinceLast >= slot.ctx.checkpointIntervalMs;
+      (this.events >= slot.ctx.checkpointEvery && this.#busyMs >= CHECKPOINT_COST_FACTOR * this.#lastCheckpointMs) ||
+      performance.now() - this.#checkpointAt >= slot.ctx.checkpointIntervalMs;
     if (!due) return;
     const started = performance.now();
     const out = await slot.ctx.backend.exportState(id);
