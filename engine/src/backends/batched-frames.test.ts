@@ -72,6 +72,10 @@ describe("process backend: one frame each way per turn", () => {
     // A second turn: each mod's state carried on.
     const again = await dispatchAll(b, ids, [event(4, "inc")]);
     expect(again.map((r) => r.results)).toEqual(ids.map(() => [{ ok: true, value: 4 }]));
+    // An export says its own cost too (a checkpoint's, weighed against the events' time).
+    const snapshot = await b.exportState(ids[0] as string);
+    expect(snapshot.kind === "ok" && JSON.parse(snapshot.value.state)).toEqual({ n: 4 });
+    expect(snapshot.kind === "ok" && snapshot.value.costMs).toBeGreaterThan(0);
   });
 
   it("stops one mod's time-limit overrun inside a frame without failing the others or the process", async () => {

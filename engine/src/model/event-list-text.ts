@@ -10,22 +10,20 @@ import type { WireEvent } from "./wire.js";
 export type EventListText = string;
 
 /**
- * The last list encoded. A tick sends the same events (the same WireEvent objects: the host's
- * queues, the journals and the sandbox's request frame share them, and they are never changed)
- * to every mod that handles them, and a slot journals the events it just sent: the next list is
- * most often this one, and gets this one's text (one string for all of them) for a comparison of
- * references. Holds the last list's events until the next encode.
+ * The events of the last list encoded (a copy of the caller's range) and its text. A tick sends
+ * the same events (the same WireEvent objects: the host's queues, the journals and the sandbox's
+ * request frame share them, and they are never changed) to every mod that handles them, and a
+ * slot journals the events it just sent: the next list is most often this one, and gets this
+ * one's text (one string for all of them) for a comparison of references.
  */
 let lastEvents: readonly WireEvent[] = [];
-let lastFrom = 0;
-let lastTo = 0;
 let lastText: EventListText = "[]";
 
 /** Are `events[from..to)` the very objects of the last list encoded? */
 function sameAsLast(events: readonly WireEvent[], from: number, to: number): boolean {
   const count = to - from;
-  if (count !== lastTo - lastFrom) return false;
-  for (let i = 0; i < count; i++) if (events[from + i] !== lastEvents[lastFrom + i]) return false;
+  if (count !== lastEvents.length) return false;
+  for (let i = 0; i < count; i++) if (events[from + i] !== lastEvents[i]) return false;
   return true;
 }
 
@@ -33,9 +31,8 @@ function sameAsLast(events: readonly WireEvent[], from: number, to: number): boo
 export function encodeEventList(events: readonly WireEvent[], from: number, to = events.length): EventListText {
   if (sameAsLast(events, from, to)) return lastText;
   const text = encodeFresh(events, from, to);
-  lastEvents = events;
-  lastFrom = from;
-  lastTo = to;
+  // A copy: the caller's array may be changed or hold much more (a replay's whole journal).
+  lastEvents = events.slice(from, to);
   lastText = text;
   return text;
 }
@@ -74,9 +71,10 @@ function encodeFresh(events: readonly WireEvent[], from: number, to: number): Ev
 
 /**
  * The events of a text encodeEventList() wrote (in this process: it is not checked). A payload
- * comes back as JSON.stringify's text of its value: the text it was sent with, since payloads are
- * JSON.stringify's text or, read back from a journal file, the same value written otherwise,
- * which a mod reads as the same value.
+ * comes back as JSON.stringify's text of its value: exactly the text it was sent with when that
+ * was JSON.stringify's own (host/emit-tick.ts), which is all a journal's runs hold. Other JSON
+ * would come back as its value's canonical text: spacing dropped, but also `-0` as `0` and a
+ * number too large for a double as `null`, so such payloads must not be kept as a run.
  */
 export function decodeEventList(text: EventListText): WireEvent[] {
   const rows = JSON.parse(text) as [seq: number, name: string, payload: unknown, now: number][];

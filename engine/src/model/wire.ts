@@ -48,6 +48,11 @@ export interface ModShape {
 export interface StateSnapshot {
   readonly state: string;
   readonly rng: readonly number[];
+  /**
+   * How long the export took where the isolate runs (ms), set by an export: a checkpoint's own
+   * cost, without the other mods' requests around it. Not written to disk.
+   */
+  readonly costMs?: number;
 }
 
 /** A capability call made while handling an event, and the envelope it returned. */

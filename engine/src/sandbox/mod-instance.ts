@@ -223,9 +223,11 @@ export class ModInstance {
 
   /** The state as JSON text plus the random generator's position. */
   exportState(): SandboxOutcome<StateSnapshot> {
+    const started = performance.now();
     const out = callPrelude(this.#isolate, this.#api, "exportState", [], this.spec.callTimeoutMs * 10);
     if (out.kind !== "ok") return out.kind === "threw" ? failed("E_INTERNAL", out.message) : { kind: out.kind };
-    return decodeSnapshot(out.value, "E_NOT_PLAIN_DATA");
+    const snapshot = decodeSnapshot(out.value, "E_NOT_PLAIN_DATA");
+    return snapshot.kind === "ok" ? ok({ ...snapshot.value, costMs: performance.now() - started }) : snapshot;
   }
 
   /**

@@ -42,6 +42,9 @@ export class FakeBackend implements SandboxBackend {
   onHandover: (() => void) | undefined;
   /** The next dispatch loses the sandbox to another mod's crash (results so far, then "lost"). */
   loseNextDispatch = false;
+  /** The time each event of a dispatch "ran" (DispatchResult.ranMs), and each export's cost (ms). */
+  ranMsPerEvent = 0.01;
+  exportCostMs = 0.1;
   /**
    * The next start with this init is answered, then its sandbox process dies as a pool member's
    * does: every instance goes, but `generation` stays (holds() tells).
@@ -137,14 +140,14 @@ export class FakeBackend implements SandboxBackend {
           results.push({ ok: true });
       }
     }
-    return { results };
+    return { results, ranMs: this.ranMsPerEvent * events.length };
   }
 
   async exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     this.calls.push({ op: "export", id });
     const instance = this.#instances.get(id);
     if (instance === undefined) return { kind: "disposed" };
-    return { kind: "ok", value: snapshotOf(instance.state) };
+    return { kind: "ok", value: { ...snapshotOf(instance.state), costMs: this.exportCostMs } };
   }
 
   async stage(id: string, spec: LoadSpec): Promise<SandboxOutcome<ModShape>> {

@@ -1,7 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WireEvent } from "../model/wire.js";
-import { fakeVersion } from "./fake-backend.test-kit.js";
+import { FakeBackend, fakeContext, fakeVersion } from "./fake-backend.test-kit.js";
+import { ModSlot } from "./mod-slot.js";
 import { SlotJournal } from "./slot-journal.js";
 import type { SlotState } from "./slot-state.js";
 
@@ -49,6 +50,12 @@ describe("SlotJournal (in memory)", () => {
     expect(error?.message).toBe("disk full");
     expect(journal.entries()).toEqual([event(1), event(2)]);
     expect(journal.events).toBe(2);
+    // Two events kept as one run: both go, and nothing before them.
+    expect((await journal.recordEvents([event(6), event(7)]))?.message).toBe("disk full");
+    failing = false;
+    await journal.recordEvents([event(8)]);
+    expect(journal.entries()).toEqual([event(1), event(2), event(8)]);
+    expect(journal.events).toBe(3);
   });
 
   it("starts empty again at a checkpoint and at a reset", async () => {
@@ -113,5 +120,16 @@ describe("SlotJournal (in memory)", () => {
     clock += 60_000;
     await journal.maybeCheckpoint();
     expect(exports).toBe(3);
+  });
+
+  it("through a slot: the events' own time (the backend's ranMs) brings the periodic checkpoints, one per 20x an export's cost", async () => {
+    const backend = new FakeBackend();
+    backend.ranMsPerEvent = 1;
+    backend.exportCostMs = 1;
+    const slot = new ModSlot(fakeVersion("1.0.0"), fakeContext(backend, { checkpointEvery: 5 }));
+    expect(await slot.start()).toBeUndefined();
+    for (let seq = 1; seq <= 45; seq++) expect(await slot.enqueue({ seq, name: "add", payload: "1", now: 0 })).toMatchObject({ ok: true, value: seq });
+    // At 5 events (no cost known yet), then after 20 ms of events each: 25 and 45.
+    expect(backend.calls.filter((c) => c.op === "export")).toHaveLength(3);
   });
 });
