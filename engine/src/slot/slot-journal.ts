@@ -14,21 +14,6 @@ import type { SlotState } from "./slot-state.js";
  */
 export type JournalEntry = WireEvent | TransitionEntry;
 
-/**
- * Events kept as one text (model/event-list-text.ts) until the next checkpoint: every event since
- * the checkpoint is kept, often for seconds, and kept as objects they were most of what the
- * garbage collector copied and promoted (benchmarks/probes/alone.js, 1 mod of 10k entities in
- * 1000-event ticks: a journal that kept nothing took 24 % less CPU than one of objects). The
- * text of a tick's events is the one string every mod's journal shares. Events with capability
- * records stay objects (the records are not in the text).
- */
-class EventRun {
-  constructor(
-    readonly text: EventListText,
-    readonly count: number,
-  ) {}
-}
-
 /** Is this journal entry an event (rather than a version transition)? */
 export function isEventEntry(entry: JournalEntry): entry is WireEvent {
   return !("kind" in entry);
@@ -65,8 +50,16 @@ export class SlotJournal {
   #lastCheckpointMs = 0;
   /** Time spent dispatching events since the checkpoint (ms). */
   #busyMs = 0;
-  /** The journal: transitions, events with capability records, and runs of the other events. */
-  #log: (JournalEntry | EventRun)[] = [];
+  /**
+   * The journal: transitions, events with capability records, and runs of the other events, each
+   * run one text (model/event-list-text.ts; the only strings here). Every event since the
+   * checkpoint is kept, often for seconds, and kept as objects they were most of what the garbage
+   * collector copied and promoted (benchmarks/probes/alone.js, 1 mod of 10k entities in 1000-event
+   * ticks: a journal that kept nothing took 24 % less CPU than one of objects). The text of a
+   * tick's events is the one string every mod's journal shares. Events with capability records
+   * stay objects (the records are not in the text).
+   */
+  #log: (JournalEntry | EventListText)[] = [];
   /** How many events the journal holds. */
   events = 0;
   #transitions = 0;
@@ -86,7 +79,7 @@ export class SlotJournal {
   entries(): JournalEntry[] {
     const out: JournalEntry[] = [];
     for (const item of this.#log) {
-      if (item instanceof EventRun) for (const event of decodeEventList(item.text)) out.push(event);
+      if (typeof item === "string") for (const event of decodeEventList(item)) out.push(event);
       else out.push(item);
     }
     return out;
@@ -113,7 +106,7 @@ export class SlotJournal {
   /** Adds the version hashes the checkpoint and the journal need to `out`. */
   addReferences(out: Set<string>): void {
     if (this.checkpoint !== undefined) out.add(this.checkpoint.version.hash);
-    for (const item of this.#log) if (!(item instanceof EventRun) && !isEventEntry(item)) out.add(item.version.hash);
+    for (const item of this.#log) if (typeof item !== "string" && !isEventEntry(item)) out.add(item.version.hash);
   }
 
   /** Takes over what recovery read from the stateDir (the entries' versions already compiled). */
@@ -195,11 +188,11 @@ export class SlotJournal {
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as WireEvent;
       if (event.caps === undefined || event.caps.length === 0) continue;
-      if (i > runFrom) this.#log.push(new EventRun(encodeEventList(events, runFrom, i), i - runFrom));
+      if (i > runFrom) this.#log.push(encodeEventList(events, runFrom, i));
       this.#log.push(event);
       runFrom = i + 1;
     }
-    if (events.length > runFrom) this.#log.push(new EventRun(encodeEventList(events, runFrom), events.length - runFrom));
+    if (events.length > runFrom) this.#log.push(encodeEventList(events, runFrom));
   }
 
   /** Takes a checkpoint when one is due (by count, by transitions, or by time). */
