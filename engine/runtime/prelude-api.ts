@@ -55,11 +55,17 @@ export type ResultListText = string;
 /** State JSON, forwarded as it is. */
 export type StateText = string;
 
-/** `[[seq, name, payload, now], ...]`: the events of a dispatch batch. */
+/**
+ * `[[seq, name, now, payload, payload, ...], ...]`: the events of a dispatch batch, as runs of
+ * events with one name and one logical time whose seqs follow each other (the k-th payload of a
+ * run is event seq + k). A tick is most often one run per mod: JSON.parse then makes one array
+ * and one time for the run instead of an array and a heap number per event (V8: 10 events
+ * 430 -> 265 ns each, 1000 events 624 -> 260).
+ */
 export type BatchText = string;
 
-/** One event of a batch as the prelude reads it: [seq, name, payload, logical time]. */
-export type BatchEvent = [number, string, unknown, number];
+/** One run of a batch as the prelude reads it: [first seq, name, logical time, ...payloads]. */
+export type BatchRun = [number, string, number, ...unknown[]];
 
 /** The staged version's configuration, as JSON text (see StageConfig). */
 export type StageConfigText = string;

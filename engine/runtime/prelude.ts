@@ -16,7 +16,7 @@ type LogBridge = import("./prelude-api.js").LogBridge;
 type CapabilityBridge = import("./prelude-api.js").CapabilityBridge;
 type CapabilityReply = import("./prelude-api.js").CapabilityReply;
 type PreludeConfig = import("./prelude-api.js").StageConfig;
-type WireEvent = import("./prelude-api.js").BatchEvent;
+type BatchRun = import("./prelude-api.js").BatchRun;
 type ReplyText<F extends object, P extends string = never> = import("./prelude-api.js").ReplyText<F, P>;
 type ShapeFields = import("./prelude-api.js").ShapeFields;
 type SnapshotFields = import("./prelude-api.js").SnapshotFields;
@@ -617,6 +617,9 @@ interface ModDefinition {
     return bound;
   }
 
+  /** Where a batch run's payloads begin: after its first seq, its name and its time (BatchRun). */
+  const RUN_HEAD = 3;
+
   /**
    * Calls a mod's handler, and dispatch calls runEvent, from call sites that V8 sees as
    * megamorphic (primed below), so that its optimizing compiler inlines neither: with 100 isolates
@@ -627,8 +630,8 @@ interface ModDefinition {
   function callHandler(fn: (s: unknown, p: unknown, c: unknown) => unknown, s: unknown, p: unknown, c: unknown): unknown {
     return fn(s, p, c);
   }
-  function callEvent(fn: (e: WireEvent, clock: number) => string, event: WireEvent, clock: number): string {
-    return fn(event, clock);
+  function callEvent(fn: (run: BatchRun, k: number, clock: number) => string, run: BatchRun, k: number, clock: number): string {
+    return fn(run, k, clock);
   }
   /**
    * runEvent, read from here by dispatch: a function the compiler sees as a constant would be
@@ -642,7 +645,7 @@ interface ModDefinition {
     const targets = [() => "0", () => "1", () => "2", () => "3", () => "4", () => "5"];
     for (let i = 0; i < 600; i++) {
       callHandler(targets[i % 6] as () => string, undefined, undefined, undefined);
-      callEvent(targets[i % 6] as () => string, [0, "", null, 0], 0);
+      callEvent(targets[i % 6] as () => string, [0, "", 0, null], RUN_HEAD, 0);
     }
   }
 
@@ -843,7 +846,7 @@ interface ModDefinition {
       sliceFinished = false;
       sliceNumber = slice;
       resetWalk();
-      const events = JSONParse(batchJson) as WireEvent[];
+      const runs = JSONParse(batchJson) as BatchRun[];
       const def = definition as ModDefinition;
       eventOn = (def.on ?? {}) as Record<string, unknown>;
       eventMaxBytes = (config as PreludeConfig).maxBytes;
@@ -851,20 +854,23 @@ interface ModDefinition {
       droppedLogs = 0;
       logsMuted = false;
       const start = realNow();
-      // A short loop: everything an event does is in runEvent, so this function stays small
+      // Short loops: everything an event does is in runEvent, so this function stays small
       // (with 100 isolates, V8 compiles each hot function once per isolate; see runEvent).
       let i = 0;
-      for (; i < events.length; i++) {
-        // One clock read per event: the slice check and the event's start for capability budgets.
-        const clock = i === 0 ? start : realNow();
-        if (clock - start >= sliceMs && i > 0) break;
-        const result = callEvent(eventRunner[0] as typeof runEvent, events[i] as WireEvent, clock);
-        // Stopped as a timeout: no result, and no later event runs on the state it left.
-        if (eventCut) break;
-        // ToNumber flattens a string in place (V8): the tree's parts die young (see FLATTEN_AFTER).
-        if (i >= FLATTEN_AFTER) flattened = NumberCtor(result);
-        sliceText = sliceDone === 0 ? result : `${sliceText},${result}`;
-        sliceDone = i + 1;
+      runs: for (let r = 0; r < runs.length; r++) {
+        const run = runs[r] as BatchRun;
+        for (let k = RUN_HEAD; k < run.length; k++) {
+          // One clock read per event: the slice check and the event's start for capability budgets.
+          const clock = i === 0 ? start : realNow();
+          if (clock - start >= sliceMs && i > 0) break runs;
+          const result = callEvent(eventRunner[0] as typeof runEvent, run, k, clock);
+          // Stopped as a timeout: no result, and no later event runs on the state it left.
+          if (eventCut) break runs;
+          // ToNumber flattens a string in place (V8): the tree's parts die young (see FLATTEN_AFTER).
+          if (i >= FLATTEN_AFTER) flattened = NumberCtor(result);
+          sliceText = sliceDone === 0 ? result : `${sliceText},${result}`;
+          sliceDone = ++i;
+        }
       }
       currentSeq = -1;
       finalRefusal = undefined;
@@ -891,19 +897,19 @@ interface ModDefinition {
    * Runs one event of a dispatch and returns its result's JSON text; sets eventCut if a capability
    * call said its time ran out. `clock` is the real time it starts at (capability budgets).
    */
-  function runEvent(event: WireEvent, clock: number): string {
+  function runEvent(run: BatchRun, k: number, clock: number): string {
     const on = eventOn;
     // Index access, not destructuring: mod code may have replaced Array.prototype[Symbol.iterator].
-    const name = event[1];
-    currentSeq = event[0];
-    logicalNow = event[3];
+    const name = run[1];
+    currentSeq = run[0] + k - RUN_HEAD;
+    logicalNow = run[2];
     eventStart = clock;
     finalRefusal = undefined;
     eventCut = false;
     try {
       const handler = on[name];
       if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
-      const value = checkSync(callHandler(boundHandler(on, name, handler), state, event[2], ctx), "on.", name);
+      const value = checkSync(callHandler(boundHandler(on, name, handler), state, run[k], ctx), "on.", name);
       return value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, "the result of on.", eventMaxBytes, name)}}`;
     } catch (err) {
       return `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;

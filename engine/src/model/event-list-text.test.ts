@@ -2,7 +2,18 @@ import { describe, expect, it } from "vitest";
 import { decodeEventList, encodeEventList } from "./event-list-text.js";
 import type { WireEvent } from "./wire.js";
 
-const text = (list: readonly WireEvent[]): string => JSON.stringify(list.map((e) => [e.seq, e.name, JSON.parse(e.payload) as unknown, e.now]));
+/** The text of `list` as runs, written out here the slow way. */
+function text(list: readonly WireEvent[]): string {
+  const runs: unknown[][] = [];
+  let last: WireEvent | undefined;
+  for (const e of list) {
+    const run = runs.at(-1);
+    if (run !== undefined && last !== undefined && e.name === last.name && e.now === last.now && e.seq === last.seq + 1) run.push(JSON.parse(e.payload));
+    else runs.push([e.seq, e.name, e.now, JSON.parse(e.payload)]);
+    last = e;
+  }
+  return JSON.stringify(runs);
+}
 
 describe("event list text", () => {
   it("gives each list of the same events the same text, and never a stale one", () => {
@@ -38,6 +49,12 @@ describe("event list text", () => {
     expect(decodeEventList(encodeEventList(events, 0))).toEqual(events);
     expect(decodeEventList(encodeEventList(events, 1, 3))).toEqual(events.slice(1, 3));
     expect(decodeEventList("[]")).toEqual([]);
+    // Runs: one name, one time and following seqs share a run; a gap or a change starts another.
+    const runs: WireEvent[] = [3, 4, 5, 9, 10].map((seq) => ({ seq, name: "tick", payload: `{"n":${seq}}`, now: 42 }));
+    runs.push({ seq: 11, name: "tick", payload: "[]", now: 43 }, { seq: 12, name: "tock", payload: "[]", now: 43 });
+    expect(encodeEventList(runs, 0)).toBe(`[[3,"tick",42,{"n":3},{"n":4},{"n":5}],[9,"tick",42,{"n":9},{"n":10}],[11,"tick",43,[]],[12,"tock",43,[]]]`);
+    expect(decodeEventList(encodeEventList(runs, 0))).toEqual(runs);
+    expect(decodeEventList(encodeEventList(runs, 1, 4))).toEqual(runs.slice(1, 4));
   });
 
   it("gives back a payload read from a journal file as the value it holds, in JSON.stringify's text", () => {

@@ -1,7 +1,12 @@
+import type { BatchRun } from "../../runtime/prelude-api.js";
 import type { WireEvent } from "./wire.js";
 
+/** Where a run's payloads begin: after its first seq, its name and its time. */
+const RUN_HEAD = 3;
+
 /**
- * Wire events as one JSON text, `[[seq, name, payload, now], ...]` (capability records left out):
+ * Wire events as one JSON text, runs of events that share a name and a time and whose seqs follow
+ * each other, `[[seq, name, now, payload, payload, ...], ...]` (capability records left out):
  * the batch a mod's prelude reads (sandbox/prelude-protocol.ts) and the form in which a slot's
  * journal keeps a run of events in memory (slot/slot-journal.ts). One string for a run of events
  * is one object for the garbage collector to copy while the run waits for a checkpoint, where
@@ -39,33 +44,37 @@ export function encodeEventList(events: readonly WireEvent[], from: number, to =
 
 function encodeFresh(events: readonly WireEvent[], from: number, to: number): EventListText {
   // One join of the pieces gives one flat string (what the copy into the isolate needs), with no
-  // string made per event but seq's digits; the name's JSON and `now`'s text are kept while they
-  // repeat (a batch is mostly one event name and one millisecond). Half the garbage of `+=`.
+  // string made per event but a run's seq digits; a run's name and time are written once.
   const parts: (string | number)[] = new Array<string | number>((to - from) * 5 + 2);
   let k = 0;
   parts[k++] = "[";
   let name: string | undefined;
-  let nameText = "";
   let now = NaN;
-  let nowText = "";
+  let head = "";
+  let nextSeq = NaN;
   for (let i = from; i < to; i++) {
     const e = events[i] as WireEvent;
-    if (e.name !== name) {
+    if (e.name !== name || e.now !== now) {
       name = e.name;
-      nameText = `,${JSON.stringify(name)},`;
-    }
-    if (e.now !== now) {
       now = e.now;
-      nowText = `,${now}]`;
+      head = `,${JSON.stringify(name)},${now}`;
+    } else if (e.seq === nextSeq) {
+      // The same run: only its payload.
+      nextSeq++;
+      parts[k++] = ",";
+      parts[k++] = e.payload;
+      continue;
     }
-    parts[k++] = i > from ? ",[" : "[";
+    parts[k++] = i > from ? "],[" : "[";
     parts[k++] = e.seq;
-    parts[k++] = nameText;
+    parts[k++] = head;
+    parts[k++] = ",";
     // The payload is JSON text already: it goes in as it is.
     parts[k++] = e.payload;
-    parts[k++] = nowText;
+    nextSeq = e.seq + 1;
   }
-  parts[k++] = "]";
+  parts[k++] = to > from ? "]]" : "]";
+  parts.length = k;
   return parts.join("");
 }
 
@@ -77,11 +86,11 @@ function encodeFresh(events: readonly WireEvent[], from: number, to: number): Ev
  * number too large for a double as `null`, so such payloads must not be kept as a run.
  */
 export function decodeEventList(text: EventListText): WireEvent[] {
-  const rows = JSON.parse(text) as [seq: number, name: string, payload: unknown, now: number][];
-  const out = new Array<WireEvent>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const [seq, name, payload, now] = rows[i] as [number, string, unknown, number];
-    out[i] = { seq, name, payload: JSON.stringify(payload), now };
+  const runs = JSON.parse(text) as BatchRun[];
+  const out: WireEvent[] = [];
+  for (const run of runs) {
+    const [seq, name, now] = run;
+    for (let k = RUN_HEAD; k < run.length; k++) out.push({ seq: seq + k - RUN_HEAD, name, payload: JSON.stringify(run[k]), now });
   }
   return out;
 }

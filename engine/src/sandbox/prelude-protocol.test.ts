@@ -33,20 +33,23 @@ describe("the prelude's reply protocol, host side", () => {
   });
 
   it("encodes a batch with the payloads as they are", () => {
-    expect(encodeBatch([{ seq: 1, name: "a", payload: `{"x":1}`, now: 5 }, { seq: 2, name: 'b"', payload: "null", now: 6 }], 1)).toBe(`[[2,"b\\"",null,6]]`);
+    expect(encodeBatch([{ seq: 1, name: "a", payload: `{"x":1}`, now: 5 }, { seq: 2, name: 'b"', payload: "null", now: 6 }], 1)).toBe(`[[2,"b\\"",6,null]]`);
   });
 
-  it("encodes names and times that change and come back within a batch, and an empty rest", () => {
+  it("encodes runs of one name, one time and following seqs, and starts a new run at each change", () => {
     const events = [
       { seq: 7, name: "a", payload: "1", now: 5 },
       { seq: 8, name: "a", payload: `"x"`, now: 5 },
       { seq: 9, name: "b", payload: "[2]", now: 5 },
       { seq: 10, name: "a", payload: "{}", now: 1.5e12 },
       { seq: 11, name: "a", payload: "null", now: 5 },
+      { seq: 12, name: "a", payload: "2", now: 5 },
+      // A gap in the seqs (events this mod does not handle): a new run with the same name and time.
+      { seq: 20, name: "a", payload: "3", now: 5 },
     ];
-    const expected = events.map((e) => [e.seq, e.name, JSON.parse(e.payload) as unknown, e.now]);
-    expect(encodeBatch(events, 0)).toBe(JSON.stringify(expected));
-    expect(encodeBatch(events, 2)).toBe(JSON.stringify(expected.slice(2)));
-    expect(encodeBatch(events, 5)).toBe("[]");
+    expect(encodeBatch(events, 0)).toBe(`[[7,"a",5,1,"x"],[9,"b",5,[2]],[10,"a",1500000000000,{}],[11,"a",5,null,2],[20,"a",5,3]]`);
+    expect(encodeBatch(events, 2)).toBe(`[[9,"b",5,[2]],[10,"a",1500000000000,{}],[11,"a",5,null,2],[20,"a",5,3]]`);
+    expect(encodeBatch(events, 1)).toBe(`[[8,"a",5,"x"],[9,"b",5,[2]],[10,"a",1500000000000,{}],[11,"a",5,null,2],[20,"a",5,3]]`);
+    expect(encodeBatch(events, 7)).toBe("[]");
   });
 });
