@@ -49,7 +49,10 @@ export interface SliceFields {
   readonly done: number;
 }
 
-/** The results of a slice, as the inside of a JSON array: `r1,r2,...` (empty when none). */
+/**
+ * The results of a slice, as the inside of a JSON array of tagged pairs, one pair per event:
+ * `1,<value>`, `2,0` (no value) or `0,<error>` (empty when none; engine/src/model/result-list.ts).
+ */
 export type ResultListText = string;
 
 /** State JSON, forwarded as it is. */

@@ -910,9 +910,10 @@ interface ModDefinition {
       const handler = on[name];
       if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
       const value = checkSync(callHandler(boundHandler(on, name, handler), state, run[k], ctx), "on.", name);
-      return value === undefined ? `{"ok":true}` : `{"ok":true,"value":${toJson(value, "the result of on.", eventMaxBytes, name)}}`;
+      // A tagged pair of the result list (engine/src/model/result-list.ts): 1 value, 2 none, 0 failed.
+      return value === undefined ? "2,0" : `1,${toJson(value, "the result of on.", eventMaxBytes, name)}`;
     } catch (err) {
-      return `{"ok":false,"error":${errorJson(err, "E_THREW")}}`;
+      return `0,${errorJson(err, "E_THREW")}`;
     }
   }
 

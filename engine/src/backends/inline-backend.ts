@@ -2,7 +2,8 @@ import { InstanceRegistry } from "../sandbox/instance-registry.js";
 import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import { locateInChild } from "./locator-process.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
-import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent, WireResult } from "../model/wire.js";
+import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import { decodeResultList } from "../model/result-list.js";
 
 /**
  * Runs isolates in the host process: the lowest latency, but a V8 crash inside an isolate takes
@@ -25,7 +26,7 @@ export class InlineBackend implements SandboxBackend {
   }
   dispatch(id: string, events: readonly WireEvent[], replay: boolean): Promise<DispatchResult> {
     const outcome = this.#registry.dispatch(id, events, replay);
-    const results = JSON.parse(outcome.resultsJson) as WireResult[];
+    const results = decodeResultList(JSON.parse(outcome.resultsJson) as unknown[]);
     return Promise.resolve({ results, ranMs: outcome.ranMs, ...(outcome.stop !== undefined ? { stop: outcome.stop } : {}), ...(outcome.late ? { late: outcome.late } : {}) });
   }
   exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {

@@ -2,6 +2,7 @@ import { ModhostError } from "../errors/modhost-error.js";
 import type { AdoptInit, CommitMode, CrashInfo, HotSpot, LocateRequest, RestoreOutcome, RestoreRequest, SandboxBackend, StartedInstance, StateInit } from "../sandbox/sandbox-backend.js";
 import type { SandboxOutcome } from "../sandbox/sandbox-outcome.js";
 import type { DispatchResult, LoadSpec, ModShape, SandboxBridge, StateSnapshot, WireEvent } from "../model/wire.js";
+import { decodeResultList } from "../model/result-list.js";
 import { SandboxProcess, type SandboxProcessListener } from "./sandbox-process.js";
 import type { ProcessBackendOptions } from "./process-backend-options.js";
 import { encodeCapabilityAnswer, type HeapFigures, type ReplyOf, type RequestBody, type RequestOp, type SandboxMessage } from "./sandbox-protocol.js";
@@ -147,7 +148,7 @@ export class ProcessBackend implements SandboxBackend {
     const budget = this.#budgets.dispatch(timeout, events.length);
     const reply = await this.#request("dispatch", { instance: id, events, replay }, budget);
     if (isCrash(reply)) return { results: [], stop: reply.culprit ? "crashed" : "lost" };
-    return reply;
+    return { ...reply, results: decodeResultList(reply.results) };
   }
 
   async exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {

@@ -30,6 +30,9 @@ export interface HeapFigures {
   readonly limitBytes: number;
 }
 
+/** A dispatch's reply as it travels: DispatchResult with its results still a result list (model/result-list.ts). */
+export type DispatchReply = Omit<DispatchResult, "results"> & { readonly results: readonly unknown[] };
+
 /**
  * Every request the host makes of the sandbox process: its kind, what it carries, and what the
  * process answers. The two sides and the reply checks below are all derived from this map.
@@ -38,8 +41,8 @@ export interface SandboxProtocol {
   start: { request: { readonly spec: LoadSpec; readonly seed: readonly number[]; readonly init: StateInit }; reply: SandboxOutcome<StartedInstance> };
   /** A start from a checkpoint and the journal's tail replayed; its events travel in the frame's table. */
   restore: { request: RestoreRequest; reply: RestoreOutcome };
-  /** The results are forwarded as the isolate serialized them; the child never parses them. */
-  dispatch: { request: { readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }; reply: DispatchResult };
+  /** The results are forwarded as the isolate serialized them (a result list); the child never parses them. */
+  dispatch: { request: { readonly instance: string; readonly events: readonly WireEvent[]; readonly replay: boolean }; reply: DispatchReply };
   export: { request: { readonly instance: string }; reply: SandboxOutcome<StateSnapshot> };
   stage: { request: { readonly instance: string; readonly spec: LoadSpec }; reply: SandboxOutcome<ModShape> };
   commit: { request: { readonly instance: string; readonly mode: CommitMode }; reply: SandboxOutcome<void> };
@@ -182,7 +185,7 @@ const REPLY_CHECKS: { readonly [K in RequestOp]: (value: unknown) => value is Re
     ((v.kind === "ok" && isRecord(v.value) && typeof v.value.id === "string") ||
       (v.kind === "start-failed" && isOutcome(v.start) && isRecord(v.start) && v.start.kind !== "ok") ||
       (v.kind === "replay-failed" && typeof v.lost === "boolean" && typeof v.why === "string")),
-  dispatch: (v): v is DispatchResult => isRecord(v) && Array.isArray(v.results),
+  dispatch: (v): v is DispatchReply => isRecord(v) && Array.isArray(v.results),
   export: (v): v is ReplyOf<"export"> => isOutcome(v),
   stage: (v): v is ReplyOf<"stage"> => isOutcome(v),
   commit: (v): v is ReplyOf<"commit"> => isOutcome(v),

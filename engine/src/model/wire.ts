@@ -92,7 +92,8 @@ export type StopReason = "timeout" | "memory" | "disposed" | "crashed" | "lost";
 
 /**
  * The outcome of dispatching events to one mod inside a sandbox: the results of the first `count`
- * events as JSON array text (kept as text so the sandbox process can forward it unparsed), and
+ * events as a result list's JSON text (model/result-list.ts; kept as text so the sandbox process
+ * can forward it unparsed), and
  * if it stopped early, why. On "timeout" the event at index `count` is the one that ran out of
  * time; on "memory" or "crashed" the culprit is one of the events from `count` on.
  */

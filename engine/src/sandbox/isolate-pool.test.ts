@@ -35,7 +35,7 @@ describe("isolate pool", () => {
     expect(isolatePool.size).toBe(1);
     expect(instance.initState(0).kind).toBe("ok");
     const out = instance.dispatch([{ seq: 1, name: "inc", payload: "{}", now: 0 }], false);
-    expect(JSON.parse(out.resultsJson)).toEqual([{ ok: true, value: 1 }]);
+    expect(JSON.parse(out.resultsJson)).toEqual([1, 1]);
     expect(instance.heap()?.limitBytes).toBeLessThan(64 * 1024 * 1024); // the 32 MB isolate
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ModInstance } from "./mod-instance.js";
 import { StarvedEvents } from "./cpu-budget.js";
 import type { LoadSpec, SandboxBridge, WireEvent } from "../model/wire.js";
+import { decodeResultList } from "../model/result-list.js";
 
 const instances: ModInstance[] = [];
 afterEach(() => {
@@ -47,7 +48,7 @@ function dispatchAsSlot(i: ModInstance, events: readonly WireEvent[]): { stop: s
   const rerun = i.dispatch(events.slice(first.count), false);
   return { stop: rerun.stop, count: first.count + rerun.count };
 }
-const results = (json: string) => JSON.parse(json) as { ok: boolean; value?: unknown; error?: { code: string; message: string } }[];
+const results = (json: string) => decodeResultList(JSON.parse(json) as unknown[]) as { ok: boolean; value?: unknown; error?: { code: string; message: string } }[];
 
 describe("mod instance", () => {
   it("runs handlers in order against the state and returns their results", () => {

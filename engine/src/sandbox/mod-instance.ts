@@ -7,6 +7,7 @@ import { IsolateCallbacks } from "./isolate-callbacks.js";
 import { StarvedEvents, threadBudget } from "./cpu-budget.js";
 import { isolatePool } from "./isolate-pool.js";
 import { decodeDone, decodeSlice, decodeSnapshot, encodeBatch } from "./prelude-protocol.js";
+import { RESULT_TAG } from "../model/result-list.js";
 import { callPrelude, PRELUDE_FUNCTIONS, preludeSource, type PreludeHandles } from "./prelude-source.js";
 import { failed, ok, type SandboxOutcome } from "./sandbox-outcome.js";
 import { callFailure, loadVersion } from "./version-loader.js";
@@ -307,7 +308,7 @@ export class ModInstance {
   }
 
   #failRest(events: readonly WireEvent[], parts: string[], from: number, finish: () => DispatchOutcome, message: string): DispatchOutcome {
-    const error = JSON.stringify({ ok: false, error: { code: "E_THREW", message } });
+    const error = `${RESULT_TAG.failed},${JSON.stringify({ code: "E_THREW", message })}`;
     for (let i = from; i < events.length; i++) parts.push(error);
     return { ...finish(), count: events.length };
   }
