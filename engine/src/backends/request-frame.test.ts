@@ -50,13 +50,37 @@ describe("request frame", () => {
     expect(dispatch?.op === "dispatch" && dispatch.body.events.map((e) => JSON.parse(e.payload) as unknown)).toEqual([{ text: 'he said "hi"\\' }, { text: "two\nlines" }, { text: 'he said "hi"\\' }]);
   });
 
+  it("writes a tick's events as one run, each mod's share as one range, and gives back every event", () => {
+    const tick: WireEvent[] = [1, 2, 3, 4].map((seq) => ({ seq, name: "hit", payload: `{"n":${seq}}`, now: 9 }));
+    const other: WireEvent = { seq: 5, name: "heal", payload: "{}", now: 9 };
+    const late: WireEvent = { seq: 6, name: "hit", payload: "{}", now: 10 };
+    const requests: SandboxRequest[] = [
+      { op: "dispatch", id: 1, body: { instance: "a", events: tick, replay: false } },
+      // Another mod handles only some of them: ranges of the same table.
+      { op: "dispatch", id: 2, body: { instance: "b", events: [tick[0] as WireEvent, tick[2] as WireEvent, tick[3] as WireEvent, other, late], replay: false } },
+    ];
+    const text = encodeRequestFrame(requests);
+    const header = JSON.parse(text.split("\n")[0] as string) as { events: unknown[]; requests: { body: { events: number[] } }[] };
+    expect(header.events).toEqual([[1, "hit", 9, 4], [5, "heal", 9, 1], [6, "hit", 10, 1]]);
+    expect(header.requests.map((r) => r.body.events)).toEqual([[0, 4], [0, 1, 2, 4]]);
+    const decoded = decodeRequestFrame(text);
+    expect(decoded).toEqual(requests);
+    const [a, b] = decoded;
+    expect(a?.op === "dispatch" && b?.op === "dispatch" && a.body.events[2] === b.body.events[1]).toBe(true);
+  });
+
   it("refuses a frame whose payload lines do not match its event table", () => {
     const text = encodeRequestFrame([{ op: "dispatch", id: 1, body: { instance: "a", events: [{ seq: 1, name: "e", payload: "1", now: 0 }], replay: false } }]);
     expect(() => decodeRequestFrame(`${text}\n2`)).toThrow(/2 payload lines for 1 events/);
   });
 
   it("refuses a dispatch naming an event the frame does not have", () => {
-    const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, events: [0] } }] });
-    expect(() => decodeRequestFrame(json)).toThrow(/names event 0 of 0/);
+    const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, events: [0, 1] } }] });
+    expect(() => decodeRequestFrame(json)).toThrow(/names events 0 to 0 of 0/);
+    const one = encodeRequestFrame([{ op: "dispatch", id: 1, body: { instance: "a", events: [{ seq: 1, name: "e", payload: "1", now: 0 }], replay: false } }]);
+    const [head, ...payloads] = one.split("\n");
+    const wider = (head as string).replace(`"events":[0,1]`, `"events":[0,2]`);
+    expect(wider).not.toBe(head);
+    expect(() => decodeRequestFrame([wider, ...payloads].join("\n"))).toThrow(/names events 0 to 1 of 1/);
   });
 });

@@ -8,30 +8,39 @@ import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import type { ReplayStep, RestoreRequest } from "../sandbox/sandbox-backend.js";
 import type { SandboxRequest } from "./sandbox-protocol.js";
 
-/** A dispatch as it travels: its events are indexes into the frame's event table. */
+/**
+ * Which events of the table a dispatch or replay step names, as ranges: `[first, count, first,
+ * count, ...]`. A tick's events enter the table in order, so a mod's share is most often one range.
+ */
+type EventRefs = readonly number[];
+
+/** A dispatch as it travels: its events are ranges of the frame's event table. */
 interface DispatchRef {
   readonly op: "dispatch";
   readonly id: number;
-  readonly body: { readonly instance: string; readonly replay: boolean; readonly events: readonly number[] };
+  readonly body: { readonly instance: string; readonly replay: boolean; readonly events: EventRefs };
 }
 
-/** A restore as it travels: the events of its replay steps are indexes into the event table. */
+/** A restore as it travels: the events of its replay steps are ranges of the event table. */
 interface RestoreRef {
   readonly op: "restore";
   readonly id: number;
-  readonly body: Omit<RestoreRequest, "steps"> & { readonly steps: readonly (Exclude<ReplayStep, { kind: "events" }> | { readonly kind: "events"; readonly events: readonly number[] })[] };
+  readonly body: Omit<RestoreRequest, "steps"> & { readonly steps: readonly (Exclude<ReplayStep, { kind: "events" }> | { readonly kind: "events"; readonly events: EventRefs })[] };
 }
 
 /**
- * An event of the table, all but its payload: [seq, name, now], with the capability answers of a
- * retry or replay as a fourth element, and, as a fifth, the payload itself when its text holds a
- * line break (JSON.stringify never writes one, so only a payload read back from elsewhere could).
+ * A run of the event table, all but its payloads: `[seq, name, now, count]` is `count` events
+ * seq, seq + 1, ... with that name and time, whose payloads are the next `count` payload lines.
+ * An event with the capability answers of a retry or replay, or whose payload text holds a line
+ * break (JSON.stringify never writes one, so only a payload read back from elsewhere could), is a
+ * run of its own with them: `[seq, name, now, 1, caps | null, payload?]` (its payload line empty).
+ * A tick is then one run, where an array per event was most of the header's JSON.
  */
-type EventHead = readonly [seq: number, name: string, now: number, caps?: readonly CapabilityRecord[] | null, payload?: string];
+type TableRun = [seq: number, name: string, now: number, count: number, caps?: readonly CapabilityRecord[] | null, payload?: string];
 
 /** One frame's header: the event table without payloads, and the requests. */
 interface RequestFrameHeader {
-  readonly events: readonly EventHead[];
+  readonly events: readonly TableRun[];
   readonly requests: readonly (Exclude<SandboxRequest, { op: "dispatch" | "restore" }> | DispatchRef | RestoreRef)[];
 }
 
@@ -47,27 +56,48 @@ interface RequestFrameHeader {
  */
 export function encodeRequestFrame(requests: readonly SandboxRequest[]): string {
   const index = new Map<WireEvent, number>();
-  const heads: EventHead[] = [];
+  const runs: TableRun[] = [];
+  let count = 0;
+  /** The run the next event may join (undefined after an event that is a run of its own). */
+  let open: TableRun | undefined;
   // The header first, then one line per event: the pieces are joined once.
   const text: string[] = [""];
-  const refOf = (event: WireEvent): number => {
-    let at = index.get(event);
-    if (at === undefined) {
-      at = heads.length;
-      index.set(event, at);
-      const inline = event.payload.includes("\n");
-      heads.push(inline ? [event.seq, event.name, event.now, event.caps ?? null, event.payload] : event.caps === undefined ? [event.seq, event.name, event.now] : [event.seq, event.name, event.now, event.caps]);
+  const add = (event: WireEvent): number => {
+    const inline = event.payload.includes("\n");
+    const caps = event.caps;
+    if (inline || caps !== undefined) {
+      runs.push(inline ? [event.seq, event.name, event.now, 1, caps ?? null, event.payload] : [event.seq, event.name, event.now, 1, caps as readonly CapabilityRecord[]]);
+      open = undefined;
       text.push(inline ? "" : event.payload);
+    } else if (open !== undefined && open[1] === event.name && open[2] === event.now && open[0] + open[3] === event.seq) {
+      open[3]++;
+      text.push(event.payload);
+    } else {
+      open = [event.seq, event.name, event.now, 1];
+      runs.push(open);
+      text.push(event.payload);
     }
-    return at;
+    index.set(event, count);
+    return count++;
+  };
+  const refsOf = (events: readonly WireEvent[]): EventRefs => {
+    const refs: number[] = [];
+    for (const event of events) {
+      const at = index.get(event) ?? add(event);
+      const last = refs.length - 2;
+      // Extends the last range when this event follows it in the table.
+      if (last >= 0 && (refs[last] as number) + (refs[last + 1] as number) === at) refs[last + 1] = (refs[last + 1] as number) + 1;
+      else refs.push(at, 1);
+    }
+    return refs;
   };
   const header: RequestFrameHeader = {
-    events: heads,
+    events: runs,
     requests: requests.map((r) => {
-      if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: r.body.events.map(refOf) } };
+      if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: refsOf(r.body.events) } };
       if (r.op !== "restore") return r;
       // A crash's restores replay the same recent events: each travels once for all of them.
-      const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: step.events.map(refOf) } : step));
+      const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: refsOf(step.events) } : step));
       return { op: "restore", id: r.id, body: { ...r.body, steps } };
     }),
   };
@@ -82,20 +112,30 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
 export function decodeRequestFrame(text: string): SandboxRequest[] {
   const lines = text.split("\n");
   const header = JSON.parse(lines[0] as string) as RequestFrameHeader;
-  if (lines.length !== header.events.length + 1) throw new Error(`the request frame has ${lines.length - 1} payload lines for ${header.events.length} events`);
-  const events: WireEvent[] = header.events.map(([seq, name, now, caps, inline], i) => {
-    const payload = inline ?? (lines[i + 1] as string);
-    return caps === undefined || caps === null ? { seq, name, payload, now } : { seq, name, payload, now, caps };
-  });
-  const eventAt = (at: number): WireEvent => {
-    const event = events[at];
-    if (event === undefined) throw new Error(`the request frame names event ${at} of ${events.length}`);
-    return event;
+  const events: WireEvent[] = [];
+  for (const [seq, name, now, count, caps, inline] of header.events) {
+    if (count === 1 && (caps !== undefined || inline !== undefined)) {
+      const payload = inline ?? (lines[events.length + 1] as string);
+      events.push(caps === undefined || caps === null ? { seq, name, payload, now } : { seq, name, payload, now, caps });
+      continue;
+    }
+    for (let k = 0; k < count; k++) events.push({ seq: seq + k, name, payload: lines[events.length + 1] as string, now });
+  }
+  if (lines.length !== events.length + 1) throw new Error(`the request frame has ${lines.length - 1} payload lines for ${events.length} events`);
+  const eventsOf = (refs: EventRefs): WireEvent[] => {
+    const out: WireEvent[] = [];
+    for (let r = 0; r < refs.length; r += 2) {
+      const first = refs[r] as number;
+      const count = refs[r + 1] as number;
+      if (!(first >= 0 && count >= 0 && first + count <= events.length)) throw new Error(`the request frame names events ${first} to ${first + count - 1} of ${events.length}`);
+      for (let k = 0; k < count; k++) out.push(events[first + k] as WireEvent);
+    }
+    return out;
   };
   return header.requests.map((r) => {
-    if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: r.body.events.map(eventAt) } };
+    if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: eventsOf(r.body.events) } };
     if (r.op !== "restore") return r;
-    const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: step.events.map(eventAt) } : step));
+    const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: eventsOf(step.events) } : step));
     return { op: "restore", id: r.id, body: { ...r.body, steps } };
   });
 }
