@@ -6,6 +6,7 @@ import { FleetServer } from "../support/fleet-fleet.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
 import { makePublisher, writeTrust, type Publisher } from "../support/signed-mod.js";
 import { startRegistry, type TestRegistry } from "../support/verdaccio.js";
+import { allStarted } from "../support/all-started.js";
 
 /** The counter mod: state { n }, every `hit` adds one and answers { v, n }. `failEvery` makes it throw on every n-th event. */
 export function counterSource(tag: string, failEvery?: number): string {
@@ -67,7 +68,7 @@ export interface FleetSetup {
 
 export async function startFleet(count: number, setup: FleetSetup = {}): Promise<Fleet> {
   const work = await mkdtemp(join(tmpdir(), "modhost-fleet-"));
-  const [redis, registry, publisher] = await Promise.all([startRedis(), startRegistry(), makePublisher()]);
+  const [redis, registry, publisher] = await allStarted<[TestRedis, TestRegistry, Publisher]>([startRedis(), startRegistry(), makePublisher()], [(r) => r.stop(), (r) => r.stop(), (p) => p.cleanup()]);
   const trust = await writeTrust(join(work, "trust.json"), [{ key: publisher.publicKey, mods: ["counter"] }]);
   const connection = connectFleet(redis.url);
   for (let i = 0; i < 100 && !connection.ready; i++) await new Promise((r) => setTimeout(r, 50));

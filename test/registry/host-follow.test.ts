@@ -6,6 +6,7 @@ import { ModHost, type LogEvent } from "modhost";
 import { CliProcess, runCli } from "../support/cli-runner.js";
 import { makePublisher, writeTrust, type Publisher } from "../support/signed-mod.js";
 import { startRegistry, type TestRegistry } from "../support/verdaccio.js";
+import { allStarted } from "../support/all-started.js";
 
 const V1 = `import { defineMod } from "@modhost/sdk";
 type State = { hits: Record<string, number> };
@@ -34,7 +35,7 @@ describe("a host following a package on a real npm registry", () => {
   let publisher: Publisher;
   let work: string;
   beforeAll(async () => {
-    [registry, publisher] = await Promise.all([startRegistry(), makePublisher()]);
+    [registry, publisher] = await allStarted<[TestRegistry, Publisher]>([startRegistry(), makePublisher()], [(r) => r.stop(), (p) => p.cleanup()]);
     work = await mkdtemp(join(tmpdir(), "modhost-follow-"));
   }, 120_000);
   afterAll(async () => {

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COUNTER_MAIN } from "../support/mod-fixture.js";
 import { makePublisher, type Publisher } from "../support/signed-mod.js";
 import { startRegistry, type TestRegistry } from "../support/verdaccio.js";
+import { allStarted } from "../support/all-started.js";
 import { PackageCache, RegistryClient, parseTrustedKeys, resolveSpec, verifyPackage } from "modhost";
 
 describe("a real npm registry (Verdaccio) and the real npm publish", () => {
   let registry: TestRegistry;
   let publisher: Publisher;
   beforeAll(async () => {
-    [registry, publisher] = await Promise.all([startRegistry(), makePublisher()]);
+    [registry, publisher] = await allStarted<[TestRegistry, Publisher]>([startRegistry(), makePublisher()], [(r) => r.stop(), (p) => p.cleanup()]);
   }, 120_000);
   afterAll(async () => {
     await registry?.stop();
