@@ -1,19 +1,19 @@
 import type { Diagnostic } from "../errors/diagnostic.js";
 
-/** Sent once to the type-check worker thread, as its `workerData`. */
-export interface TypeCheckWorkerData {
+/** Given once to the type-check child process, as its one argument (JSON). */
+export interface TypeCheckChildData {
   /** Extra declaration files (absolute paths) every mod sees. */
   readonly extraTypeFiles: readonly string[];
 }
 
-/** A request to the worker: check one mod's files (posix path -> text). */
+/** A request to the child: check one mod's files (posix path -> text). */
 export interface TypeCheckRequest {
   readonly id: number;
   readonly mod: string;
   readonly files: readonly (readonly [string, string])[];
 }
 
-/** What the worker sends back: `ready` once after warming up, then one answer per request. */
+/** What the child sends back: `ready` once after warming up, then one answer per request. */
 export type TypeCheckMessage =
   | { readonly kind: "ready" }
   | { readonly kind: "checked"; readonly id: number; readonly diagnostics: readonly Diagnostic[] }

@@ -100,11 +100,11 @@ export interface ModHostOptions {
   readonly modTypes?: readonly string[];
   /**
    * Wall time one type-check of a new version may take (ms, default 10000). Type-checking runs in
-   * a worker thread; past the budget the worker is stopped and the reload refused (E_TYPECHECK_BUDGET).
-   * The first check in a fresh worker (before its code is warm) gets five times the budget.
+   * a child process; past the budget the child is stopped and the reload refused (E_TYPECHECK_BUDGET).
+   * The first check in a fresh child (before its code is warm) gets five times the budget.
    */
   readonly typecheckBudgetMs?: number;
-  /** Heap of the type-check worker thread (MB, default 512); running out refuses the reload (E_TYPECHECK_BUDGET). */
+  /** Heap of the type-check child process (MB, default 512); running out refuses the reload (E_TYPECHECK_BUDGET). */
   readonly typecheckMemoryMb?: number;
   /** With `watch`: quiet time after the last change of a burst of saves before reloading (ms, default 10). */
   readonly watchDebounceMs?: number;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { DiskCompileCache } from "../compile/disk-cache.js";
-import { TypeCheckThread } from "../compile/type-check-thread.js";
+import { TypeCheckProcess } from "../compile/type-check-process.js";
 import type { ErrorInfo } from "../errors/modhost-error.js";
 import type { ModVersion } from "../compile/mod-version.js";
 
@@ -15,17 +15,17 @@ export interface VersionTypeCheckOptions {
 }
 
 /**
- * Type-checks mod versions for the host's lifetime, in a worker thread with a warm checker (see
- * `TypeCheckThread`): the thread and TypeScript's checker are started on first use only, so hosts
- * that never reload never pay for them, and a slow check never blocks events.
+ * Type-checks mod versions for the host's lifetime, in a child process with a warm checker (see
+ * `TypeCheckProcess`): the child and TypeScript's checker are started on first use only, so
+ * hosts that never reload never pay for them, and a slow check never blocks events.
  */
 export class VersionTypeCheck {
-  readonly #thread: TypeCheckThread;
+  readonly #checker: TypeCheckProcess;
   readonly #options: VersionTypeCheckOptions;
 
   constructor(options: VersionTypeCheckOptions) {
     this.#options = options;
-    this.#thread = new TypeCheckThread({ extraTypeFiles: options.modTypes, budgetMs: options.budgetMs, memoryMb: options.memoryMb });
+    this.#checker = new TypeCheckProcess({ extraTypeFiles: options.modTypes, budgetMs: options.budgetMs, memoryMb: options.memoryMb });
   }
 
   /**
@@ -41,7 +41,7 @@ export class VersionTypeCheck {
     const inputs = cache !== undefined ? this.#verdictInputs(version) : undefined;
     if (cache !== undefined && inputs !== undefined && cache.passed(inputs)) return { errors: [], ms: performance.now() - start };
     // A first load (at start-up, with everything else starting) gets the cold budget; a reload, the budget.
-    const diagnostics = await this.#thread.check(name, version.files, { cold: options.firstLoad === true });
+    const diagnostics = await this.#checker.check(name, version.files, { cold: options.firstLoad === true });
     const errors: ErrorInfo[] = diagnostics
       .filter((d) => d.severity === "error")
       .map((d) => ({
@@ -76,8 +76,8 @@ export class VersionTypeCheck {
     return parts;
   }
 
-  /** Stops the worker thread and its language services. */
+  /** Stops the child process and its language services. */
   close(): Promise<void> {
-    return this.#thread.close();
+    return this.#checker.close();
   }
 }

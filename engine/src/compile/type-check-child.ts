@@ -1,18 +1,20 @@
 /**
- * The entry of the type-check worker thread: owns the warm `ModTypeChecker` (one language service
- * per mod), so that a pathological type blocks this thread only. The host stops the thread when a
- * check runs past its budget; anything this thread throws is answered as data.
+ * The entry of the type-check child process (compile/type-check-process.ts): owns the warm
+ * `ModTypeChecker` (one language service per mod), so that a pathological type blocks or exhausts
+ * this process only. The host stops it when a check runs past its budget; anything it throws is
+ * answered as data. Its data comes as its one argument (JSON), its requests over the IPC channel.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import { messageOf } from "../errors/modhost-error.js";
 import { isStackOverflow } from "./source-limits.js";
-import type { TypeCheckMessage, TypeCheckRequest, TypeCheckWorkerData } from "./type-check-protocol.js";
+import type { TypeCheckMessage, TypeCheckRequest, TypeCheckChildData } from "./type-check-protocol.js";
 import { ModTypeChecker } from "./type-checker.js";
 
-const port = parentPort;
-if (port === null) throw new Error("type-check-worker.js runs only as a worker thread");
-const data = workerData as TypeCheckWorkerData;
-const send = (message: TypeCheckMessage): void => port.postMessage(message);
+const parentSend = process.send?.bind(process);
+if (parentSend === undefined) throw new Error("type-check-child.js runs only as a child process with an IPC channel");
+const data = JSON.parse(process.argv[2] ?? "{}") as TypeCheckChildData;
+const send = (message: TypeCheckMessage): void => void parentSend(message);
+// The host went away (it closed the channel or died): nothing is left to answer.
+process.on("disconnect", () => process.exit(0));
 
 const checker = await ModTypeChecker.create({ extraTypeFiles: data.extraTypeFiles });
 // Parse the libraries and the SDK before the first real check, so that a mod's budget pays for
@@ -22,7 +24,7 @@ checker.check(WARM_UP, new Map([["main.ts", "export default 1;\n"]]));
 checker.forget(WARM_UP);
 send({ kind: "ready" });
 
-port.on("message", (request: TypeCheckRequest) => {
+process.on("message", (request: TypeCheckRequest) => {
   try {
     send({ kind: "checked", id: request.id, diagnostics: checker.check(request.mod, new Map(request.files)) });
   } catch (err) {
