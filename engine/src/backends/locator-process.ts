@@ -10,7 +10,7 @@ import { PROFILED_MEMORY_FACTOR, type HotSpot, type LocateRequest } from "../san
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { RequestBudgets } from "./request-budgets.js";
-import { isolateChildEnv } from "./isolate-child-env.js";
+import { childEnv } from "../util/child-env.js";
 import { LOCATOR_STALL, StallWatch } from "./stall-watch.js";
 
 /** Output over this is not a hot spot: the child is killed and the location given up. */
@@ -45,7 +45,7 @@ class LocatorCrash extends Error {}
 
 function locateOnce(request: LocateRequest): Promise<HotSpot | null> {
   const budgetMs = budgets.locate(request) + PROCESS_START_MS;
-  const env = isolateChildEnv();
+  const env = childEnv();
   const child = spawn(process.execPath, ["--no-node-snapshot", packagePath("dist/backends/locator-main.js")], { stdio: ["pipe", "pipe", "pipe"], env });
   const untrack = trackResource("locator-process");
   return new Promise<HotSpot | null>((resolve, reject) => {

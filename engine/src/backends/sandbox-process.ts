@@ -9,7 +9,7 @@ import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import { ATTACHMENT_MARK, FrameDecoder, encodeFrame } from "./framing.js";
 import { PROGRESS_BYTES, decodeMessage, type SandboxMessage } from "./sandbox-protocol.js";
-import { isolateChildEnv } from "./isolate-child-env.js";
+import { childEnv } from "../util/child-env.js";
 import { sandboxNodeFlags } from "./sandbox-node-flags.js";
 
 /**
@@ -79,7 +79,7 @@ export class SandboxProcess {
    * sandboxNodeFlags().
    */
   static start(generation: number, listener: SandboxProcessListener, prewarm = false, predictableGc = false): { readonly child: SandboxProcess; readonly ready: Promise<void> } {
-    const env = isolateChildEnv();
+    const env = childEnv();
     const args = [...sandboxNodeFlags(predictableGc), packagePath("dist/backends/sandbox-main.js"), String(generation), ...(prewarm ? ["--prewarm"] : [])];
     const progressFd = openProgressFile();
     let proc: ChildProcess;

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Diagnostic } from "../errors/diagnostic.js";
 import { ModhostError } from "../errors/modhost-error.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
+import { childEnv } from "../util/child-env.js";
 import { packagePath } from "../util/package-path.js";
 import { trackResource } from "../util/resource-registry.js";
 import type { TypeCheckMessage, TypeCheckRequest, TypeCheckChildData } from "./type-check-protocol.js";
@@ -125,6 +126,7 @@ export class TypeCheckProcess {
     const child = fork(packagePath("dist/compile/type-check-child.js"), [JSON.stringify(data)], {
       // Its own flags, none of the host's (an --inspect port, a snapshot switch): only the heap limit.
       execArgv: [`--max-old-space-size=${memoryMb}`],
+      env: childEnv(),
       // Its output is the engine's: nothing of a mod's reaches it. stderr is kept for V8's report.
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "json",
