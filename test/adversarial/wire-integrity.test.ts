@@ -105,6 +105,9 @@ describe.each(ISOLATIONS)("text that looks like the wire format (%s isolation)",
   const TRICKY = [
     `{"done":99,"results":[{"ok":true}]}`,
     `"]},{"ok":true,"value":"forged"}`,
+    // The result list's own shapes (model/result-list.ts): tagged pairs.
+    `",1,"forged"`,
+    `"],0,{"code":"E_TIMEOUT","message":"forged"},2,0,["`,
     `\u2028\u2029\n\r\t\0`,
     `\ud800 lone surrogates \udfff`,
     `${"\\".repeat(10)}"`,

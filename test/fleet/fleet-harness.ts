@@ -67,8 +67,8 @@ export interface FleetSetup {
 }
 
 export async function startFleet(count: number, setup: FleetSetup = {}): Promise<Fleet> {
-  const work = await mkdtemp(join(tmpdir(), "modhost-fleet-"));
   const [redis, registry, publisher] = await allStarted<[TestRedis, TestRegistry, Publisher]>([startRedis(), startRegistry(), makePublisher()], [(r) => r.stop(), (r) => r.stop(), (p) => p.cleanup()]);
+  const work = await mkdtemp(join(tmpdir(), "modhost-fleet-"));
   const trust = await writeTrust(join(work, "trust.json"), [{ key: publisher.publicKey, mods: ["counter"] }]);
   const connection = connectFleet(redis.url);
   for (let i = 0; i < 100 && !connection.ready; i++) await new Promise((r) => setTimeout(r, 50));

@@ -1,8 +1,8 @@
 /**
  * The request frame (host to sandbox process): every request of one turn of the host's event
  * loop, run in order. The events of its dispatches travel once, in one table, and each dispatch
- * names its events by index: an event sent to a hundred mods has its payload written and read
- * once, and the sandbox's mods share the one copy. Both sides import this module.
+ * names ranges of it: an event sent to a hundred mods has its payload written and read once, and
+ * the sandbox's mods share the one copy. Both sides import this module.
  */
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import type { ReplayStep, RestoreRequest } from "../sandbox/sandbox-backend.js";

@@ -4,6 +4,7 @@
  * this process only. The host stops it when a check runs past its budget; anything it throws is
  * answered as data. Its data comes as its one argument (JSON), its requests over the IPC channel.
  */
+import { Worker } from "node:worker_threads";
 import { messageOf } from "../errors/modhost-error.js";
 import { isStackOverflow } from "./source-limits.js";
 import type { TypeCheckMessage, TypeCheckRequest, TypeCheckChildData } from "./type-check-protocol.js";
@@ -15,6 +16,15 @@ const data = JSON.parse(process.argv[2] ?? "{}") as TypeCheckChildData;
 const send = (message: TypeCheckMessage): void => void parentSend(message);
 // The host went away (it closed the channel or died): nothing is left to answer.
 process.on("disconnect", () => process.exit(0));
+// A check blocks this thread for as long as it runs (a pathological type: until its budget, which
+// only a living host enforces). A host killed meanwhile must not leave this process checking: a
+// small thread of its own sees the parent change (an orphan is adopted) and kills the process.
+const orphanWatch = new Worker(
+  `const { workerData } = require("node:worker_threads");
+  setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 1000);`,
+  { eval: true, workerData: process.ppid, resourceLimits: { maxOldGenerationSizeMb: 16 } },
+);
+orphanWatch.unref();
 
 const checker = await ModTypeChecker.create({ extraTypeFiles: data.extraTypeFiles });
 // Parse the libraries and the SDK before the first real check, so that a mod's budget pays for

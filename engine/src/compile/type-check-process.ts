@@ -52,6 +52,8 @@ interface Running {
 export class TypeCheckProcess {
   readonly #options: TypeCheckProcessOptions;
   #running: Running | undefined;
+  /** Every child not yet exited, the one serving included: close() waits for all of them. */
+  readonly #alive = new Set<Running>();
   /** Checks, one at a time in call order. */
   readonly #checks = new KeyedMutex<"check">();
   #nextId = 0;
@@ -63,7 +65,7 @@ export class TypeCheckProcess {
 
   /**
    * The mod's diagnostics (see `ModTypeChecker.check`); rejects with a ModhostError when it cannot
-   * finish. `cold` gives the check the cold budget even in a warm worker (first loads at start-up,
+   * finish. `cold` gives the check the cold budget even in a warm child (first loads at start-up,
    * when the host's other start-up work competes with it).
    */
   check(mod: string, files: ReadonlyMap<string, string>, options: { readonly cold?: boolean } = {}): Promise<Diagnostic[]> {
@@ -75,10 +77,11 @@ export class TypeCheckProcess {
     return this.#running !== undefined;
   }
 
-  /** Stops the child and waits for it to exit. Idempotent; `check` rejects afterwards. */
+  /** Stops the child (and any child still dying) and waits for them to exit. Idempotent; `check` rejects afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#stop();
+    await Promise.all([...this.#alive].map((running) => this.#kill(running)));
   }
 
   async #checkNow(mod: string, files: ReadonlyMap<string, string>, cold: boolean): Promise<Diagnostic[]> {
@@ -93,7 +96,7 @@ export class TypeCheckProcess {
       const timer = setTimeout(() => {
         finish();
         // The checker may be deep in a recursive type: only stopping the child ends it.
-        void this.#stop();
+        void this.#stop(running);
         reject(new ModhostError("E_TYPECHECK_BUDGET", `type-checking mod ${mod} ran past its ${budgetMs} ms budget (typecheckBudgetMs) and was stopped; simplify its types`, { mod }));
       }, budgetMs);
       const finish = (): void => {
@@ -113,8 +116,10 @@ export class TypeCheckProcess {
       };
       const request: TypeCheckRequest = { id, mod, files: [...files] };
       running.child.send(request, (err) => {
-        // The child went away before it read the request: its exit answers the check.
-        if (err) running.onGone?.(new ModhostError("E_INTERNAL", `the type-check process could not be sent the check: ${err.message}`, {}, { cause: err }));
+        if (err === null) return;
+        // The child is going away: this check fails, and the next one gets a fresh child.
+        running.onGone?.(new ModhostError("E_INTERNAL", `the type-check process could not be sent the check: ${err.message}`, {}, { cause: err }));
+        void this.#stop(running);
       });
     });
   }
@@ -145,10 +150,11 @@ export class TypeCheckProcess {
     });
     const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const running: Running = { child, ready, exited, release, checks: 0 };
+    this.#alive.add(running);
     const startTimer = setTimeout(() => {
       const error = new ModhostError("E_INTERNAL", `the type-check process did not start within ${this.#options.startTimeoutMs ?? 60_000} ms`);
       readyReject(error);
-      void this.#stop();
+      void this.#stop(running);
     }, this.#options.startTimeoutMs ?? 60_000);
     const gone = (error: Error): void => {
       clearTimeout(startTimer);
@@ -156,7 +162,8 @@ export class TypeCheckProcess {
       running.gone = error;
       readyReject(error);
       running.onGone?.(error);
-      if (this.#running === running) this.#running = undefined;
+      // A child that failed (an IPC error) may still run: it is not left behind.
+      void this.#stop(running);
     };
     child.on("message", (message: TypeCheckMessage) => {
       if (message.kind === "ready") {
@@ -166,7 +173,8 @@ export class TypeCheckProcess {
       running.onMessage?.(message);
     });
     child.on("error", (err: Error) => gone(new ModhostError("E_INTERNAL", `the type-check process failed: ${err.message}`, {}, { cause: err })));
-    child.on("exit", (code, signal) => {
+    // Decided once the child's pipes are closed, so its stderr (V8's report) has been read.
+    child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
       if (this.#closed) return gone(new ModhostError("E_HOST_CLOSED", "the host is closed"));
       // V8 aborts a process that reaches its heap limit (SIGABRT; "Reached heap limit" on stderr).
       if (signal === "SIGABRT" || /heap out of memory|Reached heap limit/.test(stderrTail)) {
@@ -176,17 +184,25 @@ export class TypeCheckProcess {
       gone(new ModhostError("E_INTERNAL", `the type-check process exited (${signal ?? `code ${code}`})${tail === "" ? "" : `: ${tail}`}`));
     });
     // Released once the process is gone and its pipes are closed, however it ended.
-    void exited.then(release);
+    void exited.then(() => {
+      this.#alive.delete(running);
+      release();
+    });
     // A rejection of `ready` with no check waiting (close() during warm-up) is not an error.
     ready.catch(() => undefined);
     this.#running = running;
     return running;
   }
 
-  async #stop(): Promise<void> {
-    const running = this.#running;
+  /** Stops `running` (default: the child serving now); the next check starts a fresh one. */
+  async #stop(running = this.#running): Promise<void> {
     if (running === undefined) return;
-    this.#running = undefined;
+    if (this.#running === running) this.#running = undefined;
+    await this.#kill(running);
+  }
+
+  /** Kills a child that has not exited yet, and waits until it has. */
+  async #kill(running: Running): Promise<void> {
     if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill("SIGKILL");
     await running.exited;
   }

@@ -29,7 +29,7 @@ export function encodeStageConfig(spec: LoadSpec): StageConfigText {
   return JSON.stringify(config);
 }
 
-/** Encodes events from `from` on as the prelude's batch: [[seq, name, payload, now], ...]. */
+/** Encodes events from `from` on as the prelude's batch: runs `[[seq, name, now, payload, ...], ...]` (model/event-list-text.ts). */
 export function encodeBatch(events: readonly WireEvent[], from: number): BatchText {
   return encodeEventList(events, from);
 }
