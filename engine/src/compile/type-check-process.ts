@@ -30,7 +30,6 @@ interface Running {
   readonly ready: Promise<void>;
   /** Settles once the child has exited and its pipes are closed. */
   readonly exited: Promise<void>;
-  readonly release: () => void;
   /** Why the child is gone, once it is (exit, crash, out of memory). */
   gone?: Error;
   /** Checks sent to this child so far. */
@@ -80,7 +79,8 @@ export class TypeCheckProcess {
   /** Stops the child (and any child still dying) and waits for them to exit. Idempotent; `check` rejects afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#stop();
+    this.#running = undefined;
+    // The child serving now is among them.
     await Promise.all([...this.#alive].map((running) => this.#kill(running)));
   }
 
@@ -149,7 +149,7 @@ export class TypeCheckProcess {
       readyReject = reject;
     });
     const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-    const running: Running = { child, ready, exited, release, checks: 0 };
+    const running: Running = { child, ready, exited, checks: 0 };
     this.#alive.add(running);
     const startTimer = setTimeout(() => {
       const error = new ModhostError("E_INTERNAL", `the type-check process did not start within ${this.#options.startTimeoutMs ?? 60_000} ms`);

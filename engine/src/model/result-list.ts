@@ -1,14 +1,14 @@
 import type { WireError, WireResult } from "./wire.js";
 
-/**
- * A dispatch's results as they cross from the isolate: one JSON array of tagged pairs, the tag
- * then its body, per event: `1,<value>` (ok, with a value), `2,0` (ok, no value: the handler
- * returned undefined), `0,<error>` (failed; the error is a WireError). Built by the prelude
- * (engine/runtime/prelude.ts, runEvent) and forwarded unparsed by the sandbox process. A pair is
- * two array elements, where an envelope `{"ok":true,"value":...}` was an object with two keys for
- * JSON.parse to build on the host for every event (V8 24: 10 results 551 -> 399 ns each).
+/*
+ * A dispatch's results as they cross from the isolate (DispatchOutcome.resultsJson): one JSON
+ * array of tagged pairs, the tag then its body, per event: `1,<value>` (ok, with a value), `2,0`
+ * (ok, no value: the handler returned undefined), `0,<error>` (failed; the error is a WireError).
+ * Built by the prelude (engine/runtime/prelude.ts, runEvent) and forwarded unparsed by the
+ * sandbox process. A pair is two array elements, where an envelope `{"ok":true,"value":...}` was
+ * an object with two keys for JSON.parse to build on the host for every event (V8 24: 10 results
+ * 551 -> 399 ns each).
  */
-export type ResultListJson = string;
 
 /** The tag of each kind of result in a result list. */
 export const RESULT_TAG = { failed: 0, value: 1, noValue: 2 } as const;
