@@ -11,7 +11,7 @@
 //
 //   node --no-node-snapshot benchmarks/probes/hundred.js [rounds] [case,case] [engineDir=label ...]
 //
-// HUNDRED_WARM=<ticks> (default: one sample's worth) sets the warm-up ticks per runner before the
+// HUNDRED_ISOLATION=inline|process limits the run to one isolation. HUNDRED_WARM=<ticks> (default: one sample's worth) sets the warm-up ticks per runner before the
 // first sample. With 100 isolates, each compiles its own optimized code for the prelude and the
 // handler: a short warm-up measures that tier-up (background compiler threads) too, a long one
 // (e.g. 400 ticks) the steady state.
@@ -34,6 +34,8 @@ const CASES = {
 };
 
 const engines = engineArgs(engineList);
+/** HUNDRED_ISOLATION=inline (or process) measures one isolation only: half the runners, a shorter run. */
+const ISOLATIONS = process.env.HUNDRED_ISOLATION ? [process.env.HUNDRED_ISOLATION] : ["inline", "process"];
 
 
 async function measureCase(name, { mods: modCount, entities, size, work }, out) {
@@ -47,7 +49,7 @@ async function measureCase(name, { mods: modCount, entities, size, work }, out) 
   try {
     for (const engine of engines) {
       const { ModHost } = await import(engine.url);
-      for (const isolation of ["inline", "process"]) {
+      for (const isolation of ISOLATIONS) {
         const host = await ModHost.create({ modsDir: dir.dir, isolation });
         closers.push(() => host.close());
         runners.push({ name: `${engine.label}_${isolation}`, host, run: () => host.emitMany(tick) });

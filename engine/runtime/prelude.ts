@@ -62,7 +62,7 @@ interface ModDefinition {
   const WeakMapCtor = WeakMap;
   const WeakMapGet = WeakMap.prototype.get;
   const WeakMapSet = WeakMap.prototype.set;
-  const ObjectSetPrototypeOf = Object.setPrototypeOf;
+  const ObjectHasOwn = Object.hasOwn;
 
   // ---- Hardening against the mod's own realm. ----
   // Mod code shares this realm: it can replace anything on Object.prototype / Array.prototype
@@ -219,15 +219,23 @@ interface ModDefinition {
   ObjectDefineProperty(Math, "random", { value: random, writable: true, configurable: true });
 
   // ---- Strict plain-data serialization (results, state, capability arguments). ----
-  // A hand-written walk checks every value and makes a copy of it that JSON.stringify then writes
-  // natively (a walk that wrote the text itself cost a string piece per value, in per-isolate code:
-  // with 100 isolates taking turns, JSON.stringify's shared machine code is the cheaper writer).
-  // It keeps the rules (and error texts) of the JSON.stringify-with-a-replacer it replaced, which
-  // called back into JavaScript for every value: each position is read once (Get, so getters and
-  // Proxy traps run, inside the timed call), toJSON is called as JSON.stringify calls it, objects
-  // are written in Object.keys order and arrays by index up to their length, and undefined is left
-  // out of objects only. Only the walk reads mod values: the copy holds checked primitives and
-  // copies, under a prototype no mod code can reach (COPY_PROTO), so writing it runs no mod code.
+  // A hand-written walk checks every value, and JSON.stringify then writes the same value
+  // natively. The walk keeps the rules (and error texts) of the JSON.stringify-with-a-replacer it
+  // replaced, which called back into JavaScript for every value: each position is read with Get
+  // (getters and Proxy traps run, inside the timed call), toJSON is called as JSON.stringify calls
+  // it and its result checked, objects are read in for-in order (own keys first, as Object.keys
+  // gives them) and arrays by index up to their length, and undefined is allowed in objects only.
+  // It copies nothing. It used to copy every value under a private prototype for JSON.stringify to
+  // write, and with 100 isolates taking turns that copy (a new object, megamorphic keyed stores)
+  // cost more than the handler: probes/hundred.js, 100 mods, CPU per mod-event, same runs, took
+  // 10-20 % off inline and 6-23 % off process isolation without it (docs/benchmarks.md, finding 15).
+  // Objects are read with for-in, whose member loads use the enum cache rather than a megamorphic
+  // keyed load as Object.keys + obj[key] does.
+  // What that gives up: JSON.stringify reads the value a second time, so a getter or Proxy that
+  // answers differently the second time (only code written to do so) gets its own answer written.
+  // That is still JSON text of JSON values, built inside the timed call and under the size limit
+  // checked below; a getter that returns a huge rope makes V8 flatten it there, which mod code can
+  // do on its own anyway (a memory-limit fault; test/adversarial/hostile-values.test.ts).
   /**
    * Characters toJson may still produce. The walk counts a lower bound of the output as it goes
    * and stops a result that will be too large before writing it: a huge string (a rope built in a
@@ -254,16 +262,6 @@ interface ModDefinition {
   const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
   const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
 
-  /**
-   * The prototype of every copy the walk makes (plain objects and arrays alike): frozen, with no
-   * properties and a null prototype, and never reachable from mod code (copies go to
-   * JSON.stringify only). So a store into a copy creates an own property whatever mod code put on
-   * Object.prototype or Array.prototype (setters, "__proto__"), and JSON.stringify of a copy finds
-   * no toJSON and runs no mod code. An array copy stays an Array (JSON.stringify writes it as one).
-   */
-  const COPY_PROTO = ObjectFreeze(ObjectCreate(null) as object);
-  /** Returned by the walk for an absent optional field (undefined in an object): not written. */
-  const ABSENT = ObjectFreeze(ObjectCreate(null) as object);
   /** What an error is about: `what`, or `${what}${handler}()` for a handler (see toJson). */
   function subject(what: string, handler: string | undefined): string {
     return handler === undefined ? what : `${what}${handler}()`;
@@ -277,33 +275,47 @@ interface ModDefinition {
   function describeKey(key: string): string {
     return key === "" ? "the value" : `field "${key}"`;
   }
+  /**
+   * True while Object.prototype has an enumerable property (mod code put one there): for-in lists
+   * it on every plain object, JSON.stringify does not, so the walk then skips keys that are not
+   * the object's own. Read when a walk starts.
+   */
+  let inheritedKeys = false;
+  function hasEnumerable(obj: object): boolean {
+    for (const key in obj) {
+      void key;
+      return true;
+    }
+    return false;
+  }
   // The budget counts, per value written: a string's length + 2, 1 for anything else, and in an
   // object the member's key length + 3 (`"key":`), except for the key "". Strings, numbers,
-  // booleans and null in objects and arrays are checked in objectCopy's own loop: with 100
+  // booleans and null in objects and arrays are checked in checkMembers' own loop: with 100
   // isolates taking turns every call runs on cold caches, and each function call more costs.
   /**
-   * The checked copy of the value at `key` of its holder (an array's element if `inArray`; "" at
-   * the root): the primitive itself, a copy of a plain object or array, or ABSENT for an absent
-   * optional field. `viaToJSON`: the value is what a toJSON returned, which is checked but not
-   * asked for its own toJSON (JSON.stringify asks once per position).
+   * Checks the value at `key` of its holder (an array's element if `inArray`; "" at the root):
+   * a string, finite number, boolean or null, a plain object or array of such values, or (in an
+   * object) undefined, which JSON.stringify leaves out. `viaToJSON`: the value is what a toJSON
+   * returned, which is checked but not asked for its own toJSON (JSON.stringify asks once per
+   * position).
    */
-  function plainCopy(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): unknown {
+  function checkValue(raw: unknown, key: string, inArray: boolean, viaToJSON: boolean): void {
     const keyCost = inArray || key === "" ? 0 : key.length + 3;
     switch (typeof raw) {
       case "string":
         if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
-        return raw;
+        return;
       case "number":
         if (!NumberIsFinite(raw)) throw notPlain(key, `${StringCtor(raw)}, which JSON cannot hold`);
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return raw;
+        return;
       case "boolean":
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return raw;
+        return;
       case "object": {
         if (raw === null) {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          return null;
+          return;
         }
         const proto = ObjectGetPrototypeOf(raw);
         if (proto !== ObjectProto && proto !== ArrayProto && proto !== null) {
@@ -316,71 +328,56 @@ interface ModDefinition {
           const toJSON = (raw as { toJSON?: unknown }).toJSON;
           if (typeof toJSON === "function") {
             const value = ReflectApply(toJSON, raw, [key]);
-            if (value !== raw) return plainCopy(value, key, inArray, true);
+            if (value !== raw) return checkValue(value, key, inArray, true);
           }
         }
         if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-        return objectCopy(raw);
+        checkMembers(raw);
+        return;
       }
       default:
-        if (raw === undefined && key !== "" && !inArray) return ABSENT; // absent optional field
+        if (raw === undefined && key !== "" && !inArray) return; // absent optional field
         throw notPlain(key, `a ${typeof raw}; only plain data crosses the sandbox`);
     }
   }
-  /** The copy of a plain object or array (checked and counted by plainCopy), member by member. */
-  function objectCopy(obj: object): object {
+  /** Checks the members of a plain object or array (itself checked and counted by checkValue). */
+  function checkMembers(obj: object): void {
     if (ancestorsTop >= MAX_DEPTH) throw TOO_DEEP;
     for (let i = walkBase; i < ancestorsTop; i++) if (ancestors[i] === obj) throw CYCLIC;
     ancestors[ancestorsTop++] = obj;
-    let out: object;
     if (ArrayIsArray(obj)) {
       const length = lengthOf((obj as unknown[]).length);
-      const copy: unknown[] = [];
-      ObjectSetPrototypeOf(copy, COPY_PROTO);
       for (let i = 0; i < length; i++) {
         const raw = (obj as unknown[])[i];
-        // The same as plainCopy's, for the common values, in this loop (see above).
+        // The same as checkValue's, for the common values, in this loop (see above).
         if (typeof raw === "string") {
           if ((jsonBudget -= raw.length + 2) < 0) throw tooLarge();
-          copy[i] = raw;
         } else if (typeof raw === "number" && NumberIsFinite(raw)) {
           if ((jsonBudget -= 1) < 0) throw tooLarge();
-          copy[i] = raw;
         } else if (typeof raw === "boolean") {
           if ((jsonBudget -= 1) < 0) throw tooLarge();
-          copy[i] = raw;
         } else {
-          // Never ABSENT: plainCopy refuses undefined in an array.
-          copy[i] = plainCopy(raw, `${i}`, true, false);
+          checkValue(raw, `${i}`, true, false);
         }
       }
-      out = copy;
     } else {
-      const keys = ObjectKeys(obj);
-      const copy = ObjectCreate(COPY_PROTO) as Record<string, unknown>;
-      for (let k = 0; k < keys.length; k++) {
-        const name = keys[k] as string;
+      for (const name in obj) {
+        if (inheritedKeys && !ObjectHasOwn(obj, name)) continue;
         const raw = (obj as Record<string, unknown>)[name];
-        // The same as plainCopy's, for the common values, in this loop (see above).
+        // The same as checkValue's, for the common values, in this loop (see above).
         const keyCost = name === "" ? 0 : name.length + 3;
         if (typeof raw === "string") {
           if ((jsonBudget -= raw.length + 2 + keyCost) < 0) throw tooLarge();
-          copy[name] = raw;
         } else if (typeof raw === "number" && NumberIsFinite(raw)) {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          copy[name] = raw;
         } else if (typeof raw === "boolean") {
           if ((jsonBudget -= 1 + keyCost) < 0) throw tooLarge();
-          copy[name] = raw;
         } else {
-          const member = plainCopy(raw, name, false, false);
-          if (member !== ABSENT) copy[name] = member;
+          checkValue(raw, name, false, false);
         }
       }
-      out = copy;
     }
     ancestors[--ancestorsTop] = null;
-    return out;
   }
   /**
    * Forgets any walk left half-done. A call the host stopped at its time limit does not run
@@ -392,6 +389,7 @@ interface ModDefinition {
     while (ancestorsTop > 0) ancestors[--ancestorsTop] = null;
     walkBase = 0;
     jsonBudget = Infinity;
+    inheritedKeys = false;
   }
   /** An array's length as JSON.stringify takes it (ToLength): a Proxy may answer anything. */
   function lengthOf(value: unknown): number {
@@ -405,9 +403,9 @@ interface ModDefinition {
    * event should not pay for the text of an error it does not have).
    */
   function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
-    // The copy holds only checked primitives and copies: JSON.stringify runs no mod code on it.
-    const text = JSONStringify(checkedCopy(value, what, maxBytes, handler)) as string | undefined;
-    // Only an absent optional field is undefined, and the root is none: refused by the walk.
+    checkPlainData(value, what, maxBytes, handler);
+    const text = JSONStringify(value) as string | undefined;
+    // The walk refuses a root that writes nothing; a toJSON that answers undefined the second time does.
     if (text === undefined) return "null";
     if (text.length > maxBytes) throw sandboxError("E_TOO_LARGE", `${subject(what, handler)} is ${text.length} characters, over the ${maxBytes} limit`);
     return text;
@@ -418,23 +416,25 @@ interface ModDefinition {
    * becomes the live one needs the check, and its text only when a checkpoint asks for it.
    */
   function checkPlain(value: unknown, what: string): void {
-    checkedCopy(value, what, Infinity);
+    checkPlainData(value, what, Infinity);
   }
 
   /**
-   * One walk reads every position of `value` once (getters, Proxy traps and toJSON run here,
-   * inside the timed call), checks it and copies it; throws toJson's engine errors.
+   * One walk reads every position of `value` (getters, Proxy traps and toJSON run here, inside the
+   * timed call) and checks it; throws toJson's engine errors.
    */
-  function checkedCopy(value: unknown, what: string, maxBytes: number, handler?: string): unknown {
+  function checkPlainData(value: unknown, what: string, maxBytes: number, handler?: string): void {
     // Saved and restored: a getter run by this walk may call a capability, which serializes its
     // arguments in turn, above this walk's ancestors.
     const outerBudget = jsonBudget;
     const outerBase = walkBase;
     const outerTop = ancestorsTop;
+    const outerInherited = inheritedKeys;
     jsonBudget = maxBytes;
     walkBase = ancestorsTop;
+    inheritedKeys = hasEnumerable(ObjectProto);
     try {
-      return plainCopy(value, "", false, false);
+      checkValue(value, "", false, false);
     } catch (err) {
       if (err === TOO_DEEP) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
       if (err === CYCLIC) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is cyclic`);
@@ -447,6 +447,7 @@ interface ModDefinition {
     } finally {
       jsonBudget = outerBudget;
       walkBase = outerBase;
+      inheritedKeys = outerInherited;
       while (ancestorsTop > outerTop) ancestors[--ancestorsTop] = null;
     }
   }

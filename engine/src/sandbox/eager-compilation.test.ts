@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const DIST = (path: string): string => JSON.stringify(new URL(`../../dist/sandbox/${path}`, import.meta.url).href);
 
 /** Prelude functions that no call of a pool fill runs: compiled at fill time only if compiled eagerly. */
-const PRELUDE_INNER = ["objectCopy", "runEvent", "checkedCopy"];
+const PRELUDE_INNER = ["checkMembers", "runEvent", "checkPlainData"];
 
 let dir = "";
 beforeAll(() => {

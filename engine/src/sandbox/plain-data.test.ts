@@ -250,14 +250,43 @@ describe("plain-data walk", () => {
     expect(differ).toEqual([]);
   });
 
-  it("writes each position once, reading getters and toJSON once (not twice, as the replacer did)", () => {
+  it("checks each position, then JSON.stringify writes it: a getter or toJSON runs twice", () => {
     const i = start(`let reads = 0, calls = 0;
       export default { on: {
         value() { return { get a() { reads++; return 1; }, b: { toJSON() { calls++; return 2; } } }; },
         count() { return [reads, calls]; },
       } };`);
     expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":2}}`);
-    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[1,1]}`);
+    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[2,2]}`);
+  });
+
+  it("writes what a getter answers the second time, as JSON text the host can read (a getter that changes its answer only fools itself)", () => {
+    const i = start(`const flip = (first, then) => { let n = 0; return { get v() { return n++ === 0 ? first : then; } }; };
+      export default { on: {
+        map() { return flip(1, new Map([["k", 1]])); },
+        nan() { return flip(1, NaN); },
+        fn() { return flip(1, () => 1); },
+        cycle() { const o = {}; let n = 0; Object.defineProperty(o, "v", { enumerable: true, get() { return n++ === 0 ? 1 : o; } }); return o; },
+        big() { return flip("x", "y".repeat(1000)); },
+        gone() { let n = 0; return { toJSON() { return n++ === 0 ? 1 : undefined; } }; },
+      } };`);
+    expect(oneResult(i, ev(1, "map"))).toBe(`{"ok":true,"value":{"v":{}}}`);
+    expect(oneResult(i, ev(2, "nan"))).toBe(`{"ok":true,"value":{"v":null}}`);
+    expect(oneResult(i, ev(3, "fn"))).toBe(`{"ok":true,"value":{}}`);
+    expect(JSON.parse(oneResult(i, ev(4, "cycle"))).error).toMatchObject({ code: "E_THREW", message: expect.stringMatching(/circular/i) });
+    expect(JSON.parse(oneResult(i, ev(5, "big"))).error).toMatchObject({ code: "E_TOO_LARGE" });
+    expect(oneResult(i, ev(6, "gone"))).toBe(`{"ok":true,"value":null}`);
+  });
+
+  it("skips keys inherited from Object.prototype, as JSON.stringify does, once mod code put an enumerable one there", () => {
+    const i = start(`export default { on: {
+        install() { Object.prototype.extra = () => 1; return 1; },
+        value() { return { a: 1, b: [{ c: "d" }] }; },
+        remove() { delete Object.prototype.extra; return { a: 2 }; },
+      } };`);
+    expect(oneResult(i, ev(1, "install"))).toBe(`{"ok":true,"value":1}`);
+    expect(oneResult(i, ev(2, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":[{"c":"d"}]}}`);
+    expect(oneResult(i, ev(3, "remove"))).toBe(`{"ok":true,"value":{"a":2}}`);
   });
 
   it("uses a toJSON that mod code put on Object.prototype, and checks what it returns", () => {
