@@ -7,7 +7,8 @@
 //
 // Figures are CPU time per mod-event: this process (every thread, inline isolates included) plus
 // the sandbox process(es) of a process host (/proc schedstat), medians over the rounds, and their
-// ratio to the naive loader's median of the same run.
+// ratio to the naive loader's median of the same run; and wall time per mod-event (wall_us) with
+// events per second as a ratio to the naive loader's (eps_ratio, above 1 is ahead).
 //
 //   node --no-node-snapshot benchmarks/probes/hundred.js [rounds] [case,case] [engineDir=label ...]
 //
@@ -19,6 +20,7 @@
 // Each engineDir is a copy of engine/ (package.json + dist/) inside the workspace, e.g.
 // `mkdir -p benchmarks/.engine/base && cp -r engine/package.json engine/dist benchmarks/.engine/base/`;
 // without one, the workspace's modhost is measured as "modhost". Prints one JSON object.
+import { performance } from "node:perf_hooks";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
 import { engineArgs } from "../lib/engine.js";
 import { roundRobin } from "../lib/compare.js";
@@ -62,8 +64,10 @@ async function measureCase(name, { mods: modCount, entities, size, work }, out) 
     const warm = Number(process.env.HUNDRED_WARM ?? ticksPerSample);
     for (let k = 0; k < runners.length; k++) for (let t = 0; t < warm; t++) await runners[k].run();
     const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
+    const walls = Object.fromEntries(runners.map((r) => [r.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
       await roundRobin(runners, r, async (runner) => {
+        const startedAt = performance.now();
         const ns = await cpuNsOfWork(runner.host, async () => {
           for (let t = 0; t < ticksPerSample; t++) {
             const results = await runner.run();
@@ -72,14 +76,19 @@ async function measureCase(name, { mods: modCount, entities, size, work }, out) 
             }
           }
         });
-        if (ns !== undefined) samples[runner.name].push(ns / 1000 / (ticksPerSample * modCount * size));
+        const modEvents = ticksPerSample * modCount * size;
+        if (ns !== undefined) samples[runner.name].push(ns / 1000 / modEvents);
+        walls[runner.name].push(((performance.now() - startedAt) * 1000) / modEvents);
       });
     }
     const naiveUs = percentile(samples.naive_ivm, 50);
+    const naiveWall = percentile(walls.naive_ivm, 50);
     out[name] = Object.fromEntries(
       runners.map((r) => {
         const us = percentile(samples[r.name], 50);
-        return [r.name, { cpu_us: round(us, 4), ratio_naive: round(us / naiveUs, 3), n: samples[r.name].length }];
+        const wall = percentile(walls[r.name], 50);
+        // eps_ratio: events per second against the naive loader's (above 1: ahead).
+        return [r.name, { cpu_us: round(us, 4), ratio_naive: round(us / naiveUs, 3), wall_us: round(wall, 4), eps_ratio: round(naiveWall / wall, 3), n: samples[r.name].length }];
       }),
     );
     process.stderr.write(`${name} ${JSON.stringify(out[name])}\n`);

@@ -216,7 +216,7 @@ describe.each(ISOLATIONS)("E_TIMEOUT location in a swap (%s isolation)", (isolat
   });
 
   /** Writes version 2 of `name` (with `limits` in its mod.json) and reloads it: refused, and version 1 stays live. */
-  async function refusedReload(name: string, main: string, limits = LOAD_LIMITS.limits) {
+  async function refusedReload(name: string, main: string, limits: { callTimeoutMs: number; memoryMb?: number } = LOAD_LIMITS.limits) {
     expect(await host.emit("inc")).toContainEqual(expect.objectContaining({ mod: name, ok: true }));
     const manifest = { name, version: "2.0.0", entry: "main.ts", permissions: [], limits };
     await writeFile(join(mods.dir, name, "mod.json"), JSON.stringify(manifest));

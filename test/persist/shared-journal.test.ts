@@ -89,7 +89,7 @@ describe("shared journal (durability batch)", () => {
   it("100 mods: one journal file, a few syncs per tick instead of one per mod; state intact across a restart", async () => {
     const mods = names(100);
     await counters(mods);
-    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, durability: "batch", isolation: "inline" });
+    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, durability: "batch", isolation: "inline" });
     scratch.hosts.push(host);
     const syncsBefore = host.metrics().journal.syncs;
     const ticks = 20;
@@ -102,7 +102,7 @@ describe("shared journal (durability batch)", () => {
     expect(await walFiles()).toHaveLength(1);
     await host.close();
     expect(await walFiles()).toEqual([]); // closed cleanly: every mod's own segment is synced
-    const again = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+    const again = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
     scratch.hosts.push(again);
     const all = Array.from({ length: ticks * 10 }, (_, i) => i);
     for (const mod of [mods[0], mods[57], mods[99]] as string[]) await expectAcked(again, mod, all);
@@ -118,7 +118,7 @@ describe("shared journal (durability batch)", () => {
       // No shared segment was retired, so nothing the run wrote to the mods' segments was synced.
       expect(await walFiles()).toHaveLength(1);
       await loseUnsyncedTails(mods, synced, () => (round === 0 ? 0 : Math.random()));
-      const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+      const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
       try {
         for (const m of host.mods()) expect(m, JSON.stringify(m.recovery)).toMatchObject({ status: "running", recovery: { outcome: "recovered" } });
         for (const mod of mods) {
@@ -148,7 +148,7 @@ describe("shared journal (durability batch)", () => {
     bytes[at] = (bytes[at] as number) ^ 0x04;
     await writeFile(walPath, bytes);
 
-    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
     scratch.hosts.push(host);
     const byName = new Map(host.mods().map((m) => [m.name, m]));
     expect(byName.get("b")).toMatchObject({ status: "faulted", error: { code: "E_STATE_CORRUPT" }, recovery: { outcome: "corrupt" } });
@@ -160,7 +160,7 @@ describe("shared journal (durability batch)", () => {
     await host.close();
     scratch.hosts.splice(0);
     // The finding outlives a clean restart (the shared file is gone by now: a note in b's folder says it).
-    const again = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+    const again = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
     scratch.hosts.push(again);
     expect(again.mods().find((m) => m.name === "b")).toMatchObject({ status: "faulted", error: { code: "E_STATE_CORRUPT" } });
     expect(await again.acceptStateLoss("b")).toBeUndefined();
@@ -176,7 +176,7 @@ describe("shared journal (durability batch)", () => {
     await counters(mods);
     const acked = await runAndKill("fsync", 8);
     expect(await readdir(scratch.stateDir as string)).not.toContain("wal");
-    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, durability: "batch", isolation: "inline" });
+    const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, durability: "batch", isolation: "inline" });
     try {
       for (const mod of mods) await expectAcked(host, mod, acked);
       expect((await host.emit("inc", { i: 1000 })).every((r) => r.ok)).toBe(true);
@@ -187,7 +187,7 @@ describe("shared journal (durability batch)", () => {
     const synced = await newestSegments(mods);
     const more = await runAndKill("batch", 5, 100_000);
     await loseUnsyncedTails(mods, synced, () => 0);
-    const last = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+    const last = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
     scratch.hosts.push(last);
     for (const mod of mods) {
       const state = (await last.state(mod)) as { seen: number[] };
@@ -198,7 +198,7 @@ describe("shared journal (durability batch)", () => {
 
 /** A mod's state as a host opened for the moment reads it. */
 async function readState(mod: string): Promise<unknown> {
-  const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir, isolation: "inline" });
+  const host = await ModHost.create({ modsDir: scratch.mods?.dir as string, stateDir: scratch.stateDir as string, isolation: "inline" });
   try {
     return await host.state(mod);
   } finally {

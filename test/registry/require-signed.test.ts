@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModHost } from "modhost";
+import { ModHost, type SwapReport } from "modhost";
 import { CliProcess, runCli } from "../support/cli-runner.js";
 import { COUNTER_MAIN } from "../support/mod-fixture.js";
 import { makePublisher, writeTrust, type Publisher } from "../support/signed-mod.js";
@@ -63,7 +63,7 @@ describe("requireSigned: unsigned code is refused from every route (E_UNSIGNED)"
     await mkdir(modsDir, { recursive: true });
     const host = await ModHost.create({ modsDir, isolation: "inline", probation: false, watch: true, requireSigned: true, registry: { trustedKeys: trust } });
     try {
-      const reports: { mod: string; ok: boolean; error?: { code: string } }[] = [];
+      const reports: SwapReport[] = [];
       host.on("swap", (report) => reports.push(report));
       const until = async (probe: () => boolean): Promise<void> => {
         for (let i = 0; i < 400 && !probe(); i++) await new Promise((r) => setTimeout(r, 25));

@@ -1,5 +1,5 @@
 import { gzipSync } from "node:zlib";
-import { pack, type Header } from "tar-stream";
+import { pack, type Headers } from "tar-stream";
 import { generateKeyPair, publicKeyLine, type SecretKey } from "../../engine/src/registry/minisign-key.js";
 import { signMessage } from "../../engine/src/registry/minisign-signature.js";
 import { LISTING_FILE, SIGNATURE_FILE, buildListing, serializeListing, type PackageListing } from "../../engine/src/registry/package-listing.js";
@@ -55,7 +55,7 @@ export function trustOf(entries: readonly { key: SecretKey; mods?: string[]; exp
 }
 
 /** A raw tarball from hand-made tar headers, for hostile entries the writer refuses to make. */
-export async function rawTarball(entries: readonly { header: Partial<Header> & { name: string }; body?: Buffer }[]): Promise<Buffer> {
+export async function rawTarball(entries: readonly { header: Partial<Headers> & { name: string }; body?: Buffer }[]): Promise<Buffer> {
   const tar = pack();
   const chunks: Buffer[] = [];
   const done = (async () => {

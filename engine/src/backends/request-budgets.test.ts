@@ -29,18 +29,19 @@ describe("RequestBudgets", () => {
   it("gives a restore what its start, dispatches, stages and commits would have had one by one, each under the limit live at that step", () => {
     const v1 = spec("1", 50);
     const v2 = spec("2", 200);
+    const migrate = { kind: "migrate" as const, fromVersion: "1", now: 0 };
     const request = {
       spec: v1,
       snapshot: { state: "{}", rng: [1, 2, 3, 4] },
       steps: [
         { kind: "events" as const, events: events(2) },
-        { kind: "version" as const, spec: v2, mode: { kind: "migrate" as const, fromVersion: "1", now: 0 } },
+        { kind: "version" as const, spec: v2, mode: migrate },
         { kind: "events" as const, events: events(5) },
       ],
     };
-    const oneByOne = budgets.start(50) + budgets.dispatch(50, 2) + budgets.start(200) + budgets.commit(request.steps[1]!.mode, 200) + budgets.dispatch(200, 5);
+    const oneByOne = budgets.start(50) + budgets.dispatch(50, 2) + budgets.start(200) + budgets.commit(migrate, 200) + budgets.dispatch(200, 5);
     expect(budgets.restore(request)).toBe(oneByOne);
-    expect(budgets.commit({ kind: "handover" }, 200)).toBeLessThan(budgets.commit({ kind: "migrate", fromVersion: "1", now: 0 }, 200));
+    expect(budgets.commit({ kind: "handover" }, 200)).toBeLessThan(budgets.commit(migrate, 200));
     expect(restoredSpec(request)).toBe(v2);
     expect(restoredSpec({ ...request, steps: [] })).toBe(v1);
   });

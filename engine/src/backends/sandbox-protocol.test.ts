@@ -40,7 +40,8 @@ describe("sandbox process protocol", () => {
         { id: 3, value: { kind: "ok", value: { rng: [5, 6, 7, 8], state: "null" } } },
       ],
     });
-    const exported = readReply("export", (message as { replies: { value: unknown }[] }).replies[0]?.value);
+    if (message.t !== "res") throw new Error(`expected a "res" message, got "${message.t}"`);
+    const exported = readReply("export", message.replies[0]?.value);
     expect(exported).toEqual({ kind: "ok", value: { rng: [1, 2, 3, 4], state: states[0] } });
     // The snapshot's fields in the order the sandbox's own has them.
     expect(exported.kind === "ok" && Object.keys(exported.value)).toEqual(["state", "rng"]);
