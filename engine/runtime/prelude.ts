@@ -143,6 +143,11 @@ interface ModDefinition {
   ]) {
     delete g[name];
   }
+  // JSON.rawJSON (V8 11.4+, Node 22+) makes an object that JSON.stringify writes as any number
+  // text it was given ("1e400", "-0", 30 digits): the host would read Infinity, -0 or a rounded
+  // number from a result, a capability's arguments or a checkpoint. Only plain data crosses.
+  delete (JSON as unknown as Record<string, unknown>)["rawJSON"];
+  delete (JSON as unknown as Record<string, unknown>)["isRawJSON"];
 
   // ---- Determinism: logical time and a seeded random generator. ----
   // Temporal (V8 14, Node 26) is pure date arithmetic except Temporal.Now, which reads the real
@@ -276,9 +281,10 @@ interface ModDefinition {
     return key === "" ? "the value" : `field "${key}"`;
   }
   /**
-   * True while Object.prototype has an enumerable property (mod code put one there): for-in lists
-   * it on every plain object, JSON.stringify does not, so the walk then skips keys that are not
-   * the object's own. Read when a walk starts.
+   * True while Array.prototype or Object.prototype has an enumerable property (mod code put one
+   * there): for-in lists it on every plain object (or object made with Array.prototype as its
+   * prototype), JSON.stringify does not, so the walk then skips keys that are not the object's
+   * own. Read when a walk starts.
    */
   let inheritedKeys = false;
   function hasEnumerable(obj: object): boolean {
@@ -432,7 +438,8 @@ interface ModDefinition {
     const outerInherited = inheritedKeys;
     jsonBudget = maxBytes;
     walkBase = ancestorsTop;
-    inheritedKeys = hasEnumerable(ObjectProto);
+    // Array.prototype's for-in also lists Object.prototype's keys.
+    inheritedKeys = hasEnumerable(ArrayProto);
     try {
       checkValue(value, "", false, false);
     } catch (err) {

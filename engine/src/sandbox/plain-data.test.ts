@@ -283,10 +283,21 @@ describe("plain-data walk", () => {
         install() { Object.prototype.extra = () => 1; return 1; },
         value() { return { a: 1, b: [{ c: "d" }] }; },
         remove() { delete Object.prototype.extra; return { a: 2 }; },
+        installOnArrays() { Array.prototype.last = function () { return this[this.length - 1]; }; return 1; },
+        arrayProto() { return { o: Object.setPrototypeOf({ a: 1 }, Array.prototype), l: [1, 2] }; },
       } };`);
     expect(oneResult(i, ev(1, "install"))).toBe(`{"ok":true,"value":1}`);
     expect(oneResult(i, ev(2, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":[{"c":"d"}]}}`);
     expect(oneResult(i, ev(3, "remove"))).toBe(`{"ok":true,"value":{"a":2}}`);
+    expect(oneResult(i, ev(4, "installOnArrays"))).toBe(`{"ok":true,"value":1}`);
+    expect(oneResult(i, ev(5, "arrayProto"))).toBe(`{"ok":true,"value":{"o":{"a":1},"l":[1,2]}}`);
+  });
+
+  it("gives mod code no JSON.rawJSON, which would let JSON.stringify write any number text (Infinity, -0) for the host to read", () => {
+    const i = start(`export default { on: {
+        probe() { return [typeof JSON.rawJSON, typeof JSON.isRawJSON, "rawJSON" in JSON]; },
+      } };`);
+    expect(oneResult(i, ev(1, "probe"))).toBe(`{"ok":true,"value":["undefined","undefined",false]}`);
   });
 
   it("uses a toJSON that mod code put on Object.prototype, and checks what it returns", () => {
