@@ -177,20 +177,12 @@ function answerSnapshot(id: number, outcome: SandboxOutcome<StateSnapshot>): voi
   attachments.push(state);
 }
 
-/**
- * Replies held this long (ms) are written before their frame ends. A tick's frame holds a request
- * per mod: written as they finish, the first replies are read, journaled and answered by the host
- * on its own core while the sandbox runs the later mods, instead of all of them after the last.
- */
-const REPLY_FLUSH_MS = 1;
-
 /** Set once the process serves (a spare was taken): the preloaded versions nobody took are then dropped. */
 let lingering: NodeJS.Timeout | undefined;
 
 const input = new Socket({ fd: FD_REQUESTS, readable: true, writable: false });
 const decoder = new FrameDecoder((text) => {
   const requests = decodeRequestFrame(text);
-  let flushedAt = performance.now();
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i] as SandboxRequest;
     // The first request of a frame needs no record: every request before it was answered, so
@@ -204,10 +196,6 @@ const decoder = new FrameDecoder((text) => {
       lingering.unref();
     }
     handle(request);
-    if (replies.length > 0 && performance.now() - flushedAt >= REPLY_FLUSH_MS) {
-      flushReplies();
-      flushedAt = performance.now();
-    }
   }
   flushReplies();
 });
