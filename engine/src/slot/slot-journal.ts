@@ -120,10 +120,6 @@ export class SlotJournal {
   /** The first checkpoint, written through (the version, the state, meta.json) before the mod serves. */
   async first(snapshot: StateSnapshot, version: ModVersion): Promise<void> {
     this.checkpoint = { snapshot, version };
-    // What this export cost is what the next one will: the first periodic checkpoint waits for its
-    // share of the events' time too, instead of stalling a large state's mod after its first
-    // checkpointEvery events (10k entities: a 20-45 ms export after 1000 events of ~3 us each).
-    if (snapshot.costMs !== undefined) this.#lastCheckpointMs = snapshot.costMs;
     const persistence = this.#slot.ctx.persistence;
     if (persistence === undefined) return;
     await persistence.versions.write(storedVersion(version));
