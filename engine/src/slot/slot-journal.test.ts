@@ -122,6 +122,40 @@ describe("SlotJournal (in memory)", () => {
     expect(exports).toBe(3);
   });
 
+  it("weighs a large state's first periodic checkpoint against the export the start made; a small state's comes after checkpointEvery events", async () => {
+    const version = fakeVersion("1.0.0");
+    let exports = 0;
+    const slot = {
+      name: "m",
+      version,
+      instance: { id: "i1" },
+      ctx: {
+        persistence: undefined,
+        checkpointEvery: 10,
+        checkpointIntervalMs: 60_000,
+        metrics: { checkpoint: () => undefined },
+        backend: { exportState: () => (exports++, Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4], costMs: 5 } })) },
+      },
+    } as unknown as SlotState;
+    const events = Array.from({ length: 10 }, (_, i) => event(i + 1));
+    // 300k characters of state, 5 ms to export at the start: not before 100 ms of events.
+    const large = new SlotJournal(slot);
+    await large.first({ state: JSON.stringify("x".repeat(300_000)), rng: [1, 2, 3, 4], costMs: 5 }, version);
+    await large.recordEvents(events);
+    large.addBusy(99);
+    await large.maybeCheckpoint();
+    expect(exports).toBe(0);
+    large.addBusy(1);
+    await large.maybeCheckpoint();
+    expect(exports).toBe(1);
+    // A small state (its first export as dear): after checkpointEvery events, as before.
+    const small = new SlotJournal(slot);
+    await small.first({ state: "{}", rng: [1, 2, 3, 4], costMs: 5 }, version);
+    await small.recordEvents(events);
+    await small.maybeCheckpoint();
+    expect(exports).toBe(2);
+  });
+
   it("through a slot: the events' own time (the backend's ranMs) brings the periodic checkpoints, one per 20x an export's cost", async () => {
     const backend = new FakeBackend();
     backend.ranMsPerEvent = 1;
