@@ -12,6 +12,16 @@ function slotWith(append?: () => Promise<void>): SlotState {
   return { ctx: { persistence } } as unknown as SlotState;
 }
 
+/** A slot whose checkpoints are taken every 10 events (time allowing) by `exportState`, with no stateDir. */
+function checkpointingSlot(version: ReturnType<typeof fakeVersion>, exportState: () => Promise<unknown>): SlotState {
+  return {
+    name: "m",
+    version,
+    instance: { id: "i1" },
+    ctx: { persistence: undefined, checkpointEvery: 10, checkpointIntervalMs: 60_000, metrics: { checkpoint: () => undefined }, backend: { exportState } },
+  } as unknown as SlotState;
+}
+
 const event = (seq: number, caps?: WireEvent["caps"]): WireEvent => ({ seq, name: "hit", payload: JSON.stringify({ seq, who: `e${seq}` }), now: 1000 + seq, ...(caps ? { caps } : {}) });
 
 describe("SlotJournal (in memory)", () => {
@@ -76,24 +86,11 @@ describe("SlotJournal (in memory)", () => {
     vi.spyOn(performance, "now").mockImplementation(() => clock);
     let exports = 0;
     const version = fakeVersion("1.0.0");
-    const slot = {
-      name: "m",
-      version,
-      instance: { id: "i1" },
-      ctx: {
-        persistence: undefined,
-        checkpointEvery: 10,
-        checkpointIntervalMs: 60_000,
-        metrics: { checkpoint: () => undefined },
-        backend: {
-          exportState: () => {
-            exports++;
-            clock += 5; // each export costs 5 ms
-            return Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4] } });
-          },
-        },
-      },
-    } as unknown as SlotState;
+    const slot = checkpointingSlot(version, () => {
+      exports++;
+      clock += 5; // each export costs 5 ms
+      return Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4] } });
+    });
     const journal = new SlotJournal(slot);
     const events = (from: number) => Array.from({ length: 10 }, (_, i) => event(from + i));
     // The first periodic checkpoint: nothing measured yet.
@@ -125,18 +122,7 @@ describe("SlotJournal (in memory)", () => {
   it("weighs a large state's first periodic checkpoint against the export the start made; a small state's comes after checkpointEvery events", async () => {
     const version = fakeVersion("1.0.0");
     let exports = 0;
-    const slot = {
-      name: "m",
-      version,
-      instance: { id: "i1" },
-      ctx: {
-        persistence: undefined,
-        checkpointEvery: 10,
-        checkpointIntervalMs: 60_000,
-        metrics: { checkpoint: () => undefined },
-        backend: { exportState: () => (exports++, Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4], costMs: 5 } })) },
-      },
-    } as unknown as SlotState;
+    const slot = checkpointingSlot(version, () => (exports++, Promise.resolve({ kind: "ok", value: { state: "{}", rng: [1, 2, 3, 4], costMs: 5 } })));
     const events = Array.from({ length: 10 }, (_, i) => event(i + 1));
     // 300k characters of state, 5 ms to export at the start: not before 100 ms of events.
     const large = new SlotJournal(slot);
