@@ -185,12 +185,12 @@ describe("type-checking off the event loop", () => {
     try {
       await mods.write("canary", counterMod("canary", { inc: "return s.n += 2;" }));
       expect((await host.reload("canary")).ok).toBe(true);
-      expect(live()["type-check worker"]).toBe(1);
+      expect(live()["type-check-process"]).toBe(1);
     } finally {
       await host.close();
       await mods.cleanup();
     }
-    expect(live()["type-check worker"] ?? 0).toBe(0);
+    expect(live()["type-check-process"] ?? 0).toBe(0);
   });
 });
 

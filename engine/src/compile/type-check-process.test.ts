@@ -44,7 +44,7 @@ describe("TypeCheckProcess", () => {
     await expect(checker.check("slow", SLOW_TYPES)).rejects.toMatchObject({ code: "E_TYPECHECK_BUDGET" });
     // The refused check's child is being killed; close() waits for it, however far it got.
     await checker.close();
-    expect(liveResources()["type-check worker"] ?? 0).toBe(0);
+    expect(liveResources()["type-check-process"] ?? 0).toBe(0);
     expect(checker.running).toBe(false);
     await expect(checker.check("slow", SLOW_TYPES)).rejects.toMatchObject({ code: "E_HOST_CLOSED" });
   }, 120_000);

@@ -136,7 +136,7 @@ export class TypeCheckProcess {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "json",
     });
-    const release = trackResource("type-check worker");
+    const release = trackResource("type-check-process");
     let stderrTail = "";
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
@@ -151,11 +151,11 @@ export class TypeCheckProcess {
     const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const running: Running = { child, ready, exited, checks: 0 };
     this.#alive.add(running);
+    const startTimeoutMs = this.#options.startTimeoutMs ?? 60_000;
     const startTimer = setTimeout(() => {
-      const error = new ModhostError("E_INTERNAL", `the type-check process did not start within ${this.#options.startTimeoutMs ?? 60_000} ms`);
-      readyReject(error);
+      readyReject(new ModhostError("E_INTERNAL", `the type-check process did not start within ${startTimeoutMs} ms`));
       void this.#stop(running);
-    }, this.#options.startTimeoutMs ?? 60_000);
+    }, startTimeoutMs);
     const gone = (error: Error): void => {
       clearTimeout(startTimer);
       if (running.gone !== undefined) return;
