@@ -15,7 +15,8 @@ const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 const DOC = join(DOCS, "benchmarks.md");
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 
-const isModhost = (r) => r === "process" || r === "inline";
+/** modhost's runners: its two isolations, and "pool" (process isolation, a sandbox process per core: tick.js's steady phase only). */
+const isModhost = (r) => r === "process" || r === "inline" || r === "pool";
 
 /** Key builders for each kind of figure: (runner) => [median key, tail key]. */
 const K = {
@@ -135,7 +136,7 @@ export function naiveRatios(metrics) {
     for (const row of section.rows) {
       const naive = num(metrics, (row.naive ?? row.keys("naive_ivm"))[0]);
       if (naive === undefined || naive === 0) continue;
-      for (const runner of ["process", "inline"]) {
+      for (const runner of ["process", "inline", "pool"]) {
         const key = row.keys(runner)[0];
         const mine = num(metrics, key);
         if (mine !== undefined) out[`${key}.ratio_naive`] = round(mine / naive);
@@ -177,6 +178,14 @@ function modhostOnlyBlock(metrics) {
   }
   if (g("recovery.mods1.crash_to_answer_ms") !== undefined) {
     out.push(`**Crash to every mod answering** (SIGKILL of the sandbox process until every idle mod answered an event; ms, median (p99)): 1 mod ${mt("recovery.mods1.crash_to_answer_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_ms")}${g("recovery.mods1.crash_to_answer_cpu_ms") !== undefined ? `; CPU (host + new sandbox process, ms): 1 mod ${mt("recovery.mods1.crash_to_answer_cpu_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_cpu_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_cpu_ms")}` : ""}.`);
+    out.push("");
+  }
+  const pool = "tick.ev10.steady.emitmany.eps_pool";
+  if (g(pool) !== undefined) {
+    const one = "tick.ev10.steady.emitmany.eps_process";
+    out.push(
+      `**A pool of sandbox processes** (\`sandboxProcesses: ${fmt(g("tick.pool_processes") ?? Number.NaN)}\`, one per core; 100 combat mods, 10-event ticks through host.emitMany after the warm-up): ${mt(pool)} events/s (${fmt(g(`${pool}.ratio_naive`) ?? Number.NaN)}x the naive loader; one sandbox process: ${mt(one)}, ${fmt(g(`${one}.ratio_naive`) ?? Number.NaN)}x), CPU ${mt("tick.ev10.steady.emitmany.cpu_us_pool")} µs per mod-event (one sandbox process: ${mt("tick.ev10.steady.emitmany.cpu_us_process")}).`,
+    );
     out.push("");
   }
   if (g("load.process.ticks") !== undefined) {

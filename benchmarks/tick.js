@@ -12,6 +12,15 @@
 //   tick.ev<E>.emitmany.eps_<isolation>, .emitmany.cpu_us_<isolation>   the same through emitMany
 //   tick.ev10.steady.* / <peer>.tick.ev10.steady.*               the same figures for 10-event ticks
 //                                                                 after `steadyWarm` more ticks each
+//   tick.ev10.steady.emitmany.{eps,cpu_us}_pool                  the same through a process host with a
+//                                                                 pool of sandbox processes, one per core
+//                                                                 (`sandboxProcesses`; params["tick.pool"]),
+//                                                                 made for the steady phase (2+ cores only)
+//
+// A full run measures in `PROCESSES` fresh processes one after another and pools their samples:
+// with 100 isolates per runner, a runner's speed is drawn once per process (the same build read
+// 3.7 and 5.6 µs per mod-event in two processes, the naive loader 3.3 and 5.3; finding 16), so one
+// process's ratio says more about that draw than about the runners.
 //
 // The ev10/ev1000 figures follow a 1-tick warm-up: with 100 isolates, each compiles its own
 // optimized code during them, so they include V8's tier-up (background compiler threads). The
@@ -19,6 +28,7 @@
 // of the ev10 and ev1000 rounds), when that compiling is done: the per-event cost that stays.
 //
 // CPU time is the figure to compare on a loaded machine (wall time includes waiting for a core).
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { noteFailure, noteFailedResult, takeFailures } from "./lib/failures.js";
 import { COMBAT_LIMITS, attackPayloads, combatMod, modSet } from "./lib/fixtures.js";
@@ -33,6 +43,10 @@ export const name = "tick";
 export const TICK_EVENTS = [10, 1000];
 /** Events per tick of the steady-state figures (tick.ev10.steady.*). */
 const STEADY_EVENTS = 10;
+/** Fresh processes a full run measures in, one after another (see the header). */
+const PROCESSES = 3;
+/** Sandbox processes of the steady phase's pool host: one per core; none on one core. */
+const POOL_SIZE = availableParallelism();
 
 function sizes(quick) {
   // rounds: ticks per runner at most; budgetMs: stop earlier once a size has taken this long
@@ -53,7 +67,7 @@ function sizes(quick) {
 export function tickKey(participant, events, what, phase = "") {
   const [runner, via] = participant.split(":");
   const p = phase === "" ? "" : `${phase}.`;
-  if (runner === "process" || runner === "inline") return `tick.ev${events}.${p}${via === "many" ? "emitmany." : ""}${what}_${runner}`;
+  if (runner === "process" || runner === "inline" || runner === "pool") return `tick.ev${events}.${p}${via === "many" ? "emitmany." : ""}${what}_${runner}`;
   return `${runner}.tick.ev${events}.${p}${what}`;
 }
 
@@ -118,7 +132,7 @@ async function measure(list, events, mods, rounds, minRounds, budgetMs) {
 export async function child({ runners, quick }) {
   const s = sizes(quick);
   const live = {};
-  const out = { emitMany: false, samples: {} };
+  const out = { emitMany: false, pool: false, samples: {} };
   try {
     for (const runner of runners) {
       const t0 = performance.now();
@@ -134,10 +148,17 @@ export async function child({ runners, quick }) {
       out.samples[count] = samples;
       progress(`${count} events per tick: ${Math.min(...Object.values(samples).map((x) => x.eps.length))} rounds`);
     }
-    // Steady state: the same 10-event ticks after a long warm-up of every runner (see the header).
+    // Steady state: the same 10-event ticks after a long warm-up of every runner (see the header),
+    // and a pool host (one sandbox process per core) made now, driven through emitMany only.
+    const steadyList = [...list];
+    if (POOL_SIZE > 1 && out.emitMany) {
+      live.pool = await createRunner("process", modSet("combat", s.mods, () => combatMod(s.entities)), { limits: COMBAT_LIMITS, modhost: { sandboxProcesses: POOL_SIZE } });
+      steadyList.push(participants({ pool: live.pool }).find((p) => p.id === "pool:many"));
+      out.pool = true;
+    }
     const events = attackPayloads(s.entities, STEADY_EVENTS).map((payload) => ["attack", payload]);
-    for (let i = 0; i < s.steadyWarm; i++) for (const p of list) await oneTick(p, events, s.mods);
-    out.steady = await measure(list, events, s.mods, s.rounds[STEADY_EVENTS], s.minRounds[STEADY_EVENTS], s.steadyBudgetMs);
+    for (let i = 0; i < s.steadyWarm; i++) for (const p of steadyList) await oneTick(p, events, s.mods);
+    out.steady = await measure(steadyList, events, s.mods, s.rounds[STEADY_EVENTS], s.minRounds[STEADY_EVENTS], s.steadyBudgetMs);
     progress(`steady, ${STEADY_EVENTS} events per tick after ${s.steadyWarm} more: ${Math.min(...Object.values(out.steady).map((x) => x.eps.length))} rounds`);
   } finally {
     for (const loader of Object.values(live)) await loader.close();
@@ -148,12 +169,33 @@ export async function child({ runners, quick }) {
   return out;
 }
 
+/** Pools the samples of several children's results (the same participants in each). */
+function pooled(results) {
+  const merge = (into, from) => {
+    for (const [id, { eps, cpuUs }] of Object.entries(from ?? {})) {
+      into[id] ??= { eps: [], cpuUs: [] };
+      into[id].eps.push(...eps);
+      into[id].cpuUs.push(...cpuUs);
+    }
+  };
+  const out = { emitMany: results.some((r) => r.emitMany), pool: results.some((r) => r.pool), samples: {}, failures: {} };
+  for (const r of results) {
+    for (const [count, samples] of Object.entries(r.samples)) merge((out.samples[count] ??= {}), samples);
+    if (r.steady !== undefined) merge((out.steady ??= {}), r.steady);
+    for (const [kind, n] of Object.entries(r.failures ?? {})) out.failures[kind] = (out.failures[kind] ?? 0) + n;
+  }
+  return out;
+}
+
 export async function run({ quick, peers = PEERS }) {
   const s = sizes(quick);
   const runners = ["process", "inline", ...peers];
   // --quick: in this process, as scale does (one node process fewer booting during the smoke run).
-  const result = quick ? await child({ runners, quick }) : await runChild(name, { runners, quick }, 900_000);
-  for (const [kind, n] of Object.entries(result.failures ?? {})) for (let i = 0; i < n; i++) noteFailure(kind, "in the tick child process");
+  const results = [];
+  if (quick) results.push(await child({ runners, quick }));
+  else for (let i = 0; i < PROCESSES; i++) results.push(await runChild(name, { runners, quick }, 900_000));
+  const result = pooled(results);
+  for (const [kind, n] of Object.entries(result.failures)) for (let i = 0; i < n; i++) noteFailure(kind, "in the tick child process");
   const metrics = {};
   const counts = {};
   const put = (samples, count, phase) => {
@@ -168,5 +210,10 @@ export async function run({ quick, peers = PEERS }) {
   };
   for (const count of TICK_EVENTS) put(result.samples[count], count, "");
   if (result.steady !== undefined) put(result.steady, STEADY_EVENTS, "steady");
-  return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm } };
+  const params = { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm, "tick.processes": results.length };
+  if (result.pool) {
+    params["tick.pool"] = POOL_SIZE;
+    metrics["tick.pool_processes"] = POOL_SIZE; // for the report's pool line (report.js reads metrics)
+  }
+  return { metrics, counts, params };
 }
