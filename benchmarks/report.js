@@ -15,8 +15,7 @@ const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 const DOC = join(DOCS, "benchmarks.md");
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 
-/** modhost's runners: its two isolations, and "pool" (process isolation, a sandbox process per core: tick.js's steady phase only). */
-const isModhost = (r) => r === "process" || r === "inline" || r === "pool";
+const isModhost = (r) => r === "process" || r === "inline";
 
 /** Key builders for each kind of figure: (runner) => [median key, tail key]. */
 const K = {
@@ -136,7 +135,7 @@ export function naiveRatios(metrics) {
     for (const row of section.rows) {
       const naive = num(metrics, (row.naive ?? row.keys("naive_ivm"))[0]);
       if (naive === undefined || naive === 0) continue;
-      for (const runner of ["process", "inline", "pool"]) {
+      for (const runner of ["process", "inline"]) {
         const key = row.keys(runner)[0];
         const mine = num(metrics, key);
         if (mine !== undefined) out[`${key}.ratio_naive`] = round(mine / naive);
@@ -180,11 +179,14 @@ function modhostOnlyBlock(metrics) {
     out.push(`**Crash to every mod answering** (SIGKILL of the sandbox process until every idle mod answered an event; ms, median (p99)): 1 mod ${mt("recovery.mods1.crash_to_answer_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_ms")}${g("recovery.mods1.crash_to_answer_cpu_ms") !== undefined ? `; CPU (host + new sandbox process, ms): 1 mod ${mt("recovery.mods1.crash_to_answer_cpu_ms")}, 10 mods ${mt("recovery.mods10.crash_to_answer_cpu_ms")}, 100 mods ${mt("recovery.mods100.crash_to_answer_cpu_ms")}` : ""}.`);
     out.push("");
   }
-  const pool = "tick.ev10.steady.emitmany.eps_pool";
-  if (g(pool) !== undefined) {
-    const one = "tick.ev10.steady.emitmany.eps_process";
+  // pool.js: the largest pool size it measured (one sandbox process per core) against one.
+  const poolSizes = Object.keys(metrics).map((k) => /^pool\.mods100\.eps_pool(\d+)$/.exec(k)?.[1]).filter((n) => n !== undefined).map(Number);
+  const widest = Math.max(...poolSizes);
+  if (poolSizes.length > 0 && widest > 1) {
+    const b = "pool.mods100";
+    const ratio = (key) => fmt(g(`${key}.ratio_naive`) ?? Number.NaN);
     out.push(
-      `**A pool of sandbox processes** (\`sandboxProcesses: ${fmt(g("tick.pool_processes") ?? Number.NaN)}\`, one per core; 100 combat mods, 10-event ticks through host.emitMany after the warm-up): ${mt(pool)} events/s (${fmt(g(`${pool}.ratio_naive`) ?? Number.NaN)}x the naive loader; one sandbox process: ${mt(one)}, ${fmt(g(`${one}.ratio_naive`) ?? Number.NaN)}x), CPU ${mt("tick.ev10.steady.emitmany.cpu_us_pool")} µs per mod-event (one sandbox process: ${mt("tick.ev10.steady.emitmany.cpu_us_process")}).`,
+      `**A pool of sandbox processes** (process isolation, \`sandboxProcesses: ${widest}\`, one per core, against one; 100 combat mods, 10-event ticks through host.emitMany after a warm-up, in a process holding only these hosts and the naive loader): ${mt(`${b}.eps_pool${widest}`)} events/s, ${ratio(`${b}.eps_pool${widest}`)}x the naive loader (one sandbox process: ${mt(`${b}.eps_pool1`)}, ${ratio(`${b}.eps_pool1`)}x); CPU ${mt(`${b}.cpu_us_pool${widest}`)} µs per mod-event (one: ${mt(`${b}.cpu_us_pool1`)}; the naive loader ${mt(`${b}.cpu_us_naive_ivm`)}). Crash to every mod answering, 100 mods: ${mt(`pool.recovery.mods100.crash_to_answer_ms_pool${widest}`)} ms (one: ${mt("pool.recovery.mods100.crash_to_answer_ms_pool1")} ms).`,
     );
     out.push("");
   }

@@ -12,10 +12,6 @@
 //   tick.ev<E>.emitmany.eps_<isolation>, .emitmany.cpu_us_<isolation>   the same through emitMany
 //   tick.ev10.steady.* / <peer>.tick.ev10.steady.*               the same figures for 10-event ticks
 //                                                                 after `steadyWarm` more ticks each
-//   tick.ev10.steady.emitmany.{eps,cpu_us}_pool                  the same through a process host with a
-//                                                                 pool of sandbox processes, one per core
-//                                                                 (`sandboxProcesses`; params["tick.pool"]),
-//                                                                 made for the steady phase (2+ cores only)
 //
 // A full run measures in `PROCESSES` fresh processes one after another and pools their samples:
 // with 100 isolates per runner, a runner's speed is drawn once per process (the same build read
@@ -28,7 +24,6 @@
 // of the ev10 and ev1000 rounds), when that compiling is done: the per-event cost that stays.
 //
 // CPU time is the figure to compare on a loaded machine (wall time includes waiting for a core).
-import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { noteFailure, noteFailedResult, takeFailures } from "./lib/failures.js";
 import { COMBAT_LIMITS, attackPayloads, combatMod, modSet } from "./lib/fixtures.js";
@@ -45,8 +40,6 @@ export const TICK_EVENTS = [10, 1000];
 const STEADY_EVENTS = 10;
 /** Fresh processes a full run measures in, one after another (see the header). */
 const PROCESSES = 3;
-/** Sandbox processes of the steady phase's pool host: one per core; none on one core. */
-const POOL_SIZE = availableParallelism();
 
 function sizes(quick) {
   // rounds: ticks per runner at most; budgetMs: stop earlier once a size has taken this long
@@ -67,15 +60,15 @@ function sizes(quick) {
 export function tickKey(participant, events, what, phase = "") {
   const [runner, via] = participant.split(":");
   const p = phase === "" ? "" : `${phase}.`;
-  if (runner === "process" || runner === "inline" || runner === "pool") return `tick.ev${events}.${p}${via === "many" ? "emitmany." : ""}${what}_${runner}`;
+  if (runner === "process" || runner === "inline") return `tick.ev${events}.${p}${via === "many" ? "emitmany." : ""}${what}_${runner}`;
   return `${runner}.tick.ev${events}.${p}${what}`;
 }
 
 /** A line on stderr (the parent shows it if the child fails, e.g. past its time limit). */
 const progress = (line) => process.stderr.write(`[tick] ${line}\n`);
 
-/** The ways to drive each runner: modhost's emit loop and (if the engine has it) emitMany. */
-function participants(live) {
+/** The ways to drive each runner: modhost's emit loop and (if the engine has it) emitMany. Shared with pool.js. */
+export function participants(live) {
   const out = [];
   for (const [runner, loader] of Object.entries(live)) {
     out.push({ id: runner, loader, emit: (events) => loader.emitBatch(events) });
@@ -86,8 +79,8 @@ function participants(live) {
   return out;
 }
 
-/** One tick through `p`: { ms, cpuNs }, or undefined if a sandbox process was replaced meanwhile. */
-async function oneTick(p, events, mods) {
+/** One tick through `p`: { ms, cpuNs }, or undefined if a sandbox process was replaced meanwhile. Shared with pool.js. */
+export async function oneTick(p, events, mods) {
   const pids = sandboxPidsOf(p.loader.host);
   const sandbox0 = cpuNsOfAll(pids);
   const cpu0 = selfCpuNs();
@@ -111,8 +104,8 @@ async function oneTick(p, events, mods) {
   return { ms, cpuNs: cpu1 - cpu0 + (sandbox1 - sandbox0) };
 }
 
-/** Ticks of `events` taking turns between the participants: { [id]: { eps: [], cpuUs: [] } }. */
-async function measure(list, events, mods, rounds, minRounds, budgetMs) {
+/** Ticks of `events` taking turns between the participants: { [id]: { eps: [], cpuUs: [] } }. Shared with pool.js. */
+export async function measure(list, events, mods, rounds, minRounds, budgetMs) {
   const samples = Object.fromEntries(list.map((p) => [p.id, { eps: [], cpuUs: [] }]));
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
@@ -132,7 +125,7 @@ async function measure(list, events, mods, rounds, minRounds, budgetMs) {
 export async function child({ runners, quick }) {
   const s = sizes(quick);
   const live = {};
-  const out = { emitMany: false, pool: false, samples: {} };
+  const out = { emitMany: false, samples: {} };
   try {
     for (const runner of runners) {
       const t0 = performance.now();
@@ -148,17 +141,10 @@ export async function child({ runners, quick }) {
       out.samples[count] = samples;
       progress(`${count} events per tick: ${Math.min(...Object.values(samples).map((x) => x.eps.length))} rounds`);
     }
-    // Steady state: the same 10-event ticks after a long warm-up of every runner (see the header),
-    // and a pool host (one sandbox process per core) made now, driven through emitMany only.
-    const steadyList = [...list];
-    if (POOL_SIZE > 1 && out.emitMany) {
-      live.pool = await createRunner("process", modSet("combat", s.mods, () => combatMod(s.entities)), { limits: COMBAT_LIMITS, modhost: { sandboxProcesses: POOL_SIZE } });
-      steadyList.push(participants({ pool: live.pool }).find((p) => p.id === "pool:many"));
-      out.pool = true;
-    }
+    // Steady state: the same 10-event ticks after a long warm-up of every runner (see the header).
     const events = attackPayloads(s.entities, STEADY_EVENTS).map((payload) => ["attack", payload]);
-    for (let i = 0; i < s.steadyWarm; i++) for (const p of steadyList) await oneTick(p, events, s.mods);
-    out.steady = await measure(steadyList, events, s.mods, s.rounds[STEADY_EVENTS], s.minRounds[STEADY_EVENTS], s.steadyBudgetMs);
+    for (let i = 0; i < s.steadyWarm; i++) for (const p of list) await oneTick(p, events, s.mods);
+    out.steady = await measure(list, events, s.mods, s.rounds[STEADY_EVENTS], s.minRounds[STEADY_EVENTS], s.steadyBudgetMs);
     progress(`steady, ${STEADY_EVENTS} events per tick after ${s.steadyWarm} more: ${Math.min(...Object.values(out.steady).map((x) => x.eps.length))} rounds`);
   } finally {
     for (const loader of Object.values(live)) await loader.close();
@@ -178,7 +164,7 @@ function pooled(results) {
       into[id].cpuUs.push(...cpuUs);
     }
   };
-  const out = { emitMany: results.some((r) => r.emitMany), pool: results.some((r) => r.pool), samples: {}, failures: {} };
+  const out = { emitMany: results.some((r) => r.emitMany), samples: {}, failures: {} };
   for (const r of results) {
     for (const [count, samples] of Object.entries(r.samples)) merge((out.samples[count] ??= {}), samples);
     if (r.steady !== undefined) merge((out.steady ??= {}), r.steady);
@@ -210,10 +196,5 @@ export async function run({ quick, peers = PEERS }) {
   };
   for (const count of TICK_EVENTS) put(result.samples[count], count, "");
   if (result.steady !== undefined) put(result.steady, STEADY_EVENTS, "steady");
-  const params = { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm, "tick.processes": results.length };
-  if (result.pool) {
-    params["tick.pool"] = POOL_SIZE;
-    metrics["tick.pool_processes"] = POOL_SIZE; // for the report's pool line (report.js reads metrics)
-  }
-  return { metrics, counts, params };
+  return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm, "tick.processes": results.length } };
 }

@@ -109,7 +109,7 @@ const TICK_KEYS = [10, 1000].flatMap((events) => [
 /** The tick API's figures, present only where the engine has host.emitMany (params["tick.emitMany"]). */
 const EMIT_MANY_KEYS = [10, 1000].flatMap((events) => ["process", "inline"].flatMap((iso) => [`tick.ev${events}.emitmany.eps_${iso}`, `tick.ev${events}.emitmany.cpu_us_${iso}`]));
 
-/** Journal ticks with a stateDir (durability.js), crash recovery (recovery.js), serving under CPU load (load.js). */
+/** Journal ticks with a stateDir (durability.js), crash recovery (recovery.js), a pool of sandbox processes (pool.js; --quick: 10 mods), serving under CPU load (load.js). */
 const MODHOST_ONLY_KEYS = [
   ...[1, 100].flatMap((n) => [
     ...["memory", "batch", "fsync"].flatMap((mode) => [`persist.tick.mods${n}.us_${mode}`, `persist.tick.mods${n}.us_${mode}.p99`, `persist.tick.mods${n}.cpu_us_${mode}`, `persist.tick.mods${n}.cpu_us_${mode}.p99`]),
@@ -118,6 +118,8 @@ const MODHOST_ONLY_KEYS = [
   ...[1, 10, 100].flatMap((n) => [`recovery.mods${n}.crash_to_answer_ms`, `recovery.mods${n}.crash_to_answer_ms.p99`]),
   ...["process", "inline"].flatMap((iso) => ["sandbox_restarts", "timeouts", "failed_events", "mods_not_running", "ticks", "tick_ms", "tick_ms.p99"].map((what) => `load.${iso}.${what}`)),
   "load.burner_cores",
+  ...["eps", "cpu_us"].flatMap((what) => [`pool.mods10.${what}_pool1`, `pool.mods10.${what}_pool1.p99`, `pool.mods10.${what}_pool1.ratio_naive`, `pool.mods10.${what}_naive_ivm`]),
+  ...[1, 10].map((n) => `pool.recovery.mods${n}.crash_to_answer_ms_pool1`),
 ];
 
 /** `<key>.ratio_naive` of modhost figures with a naive loader counterpart (a sample of them). */
