@@ -20,7 +20,7 @@ import { performance } from "node:perf_hooks";
 import { COMBAT_LIMITS, attackPayloads, combatMod, idleMod, modSet } from "./lib/fixtures.js";
 import { noteFailure, takeFailures } from "./lib/failures.js";
 import { runChild } from "./lib/spawn.js";
-import { record, round, sleep } from "./lib/stats.js";
+import { percentile, record, round, sleep } from "./lib/stats.js";
 import { createRunner } from "./peers/index.js";
 import { measure, oneTick, participants } from "./tick.js";
 
@@ -104,6 +104,8 @@ export async function run({ quick }) {
     const who = id.split(":")[0];
     if (eps.length === 0) continue; // every tick lost to a restart: counted in failures
     record(metrics, `${base}.eps_${who}`, eps, counts);
+    // For events/s the slow tail is the low end: ".p99" is the 1st percentile (as in tick.js).
+    metrics[`${base}.eps_${who}.p99`] = round(percentile(eps, 1));
     record(metrics, `${base}.cpu_us_${who}`, cpuUs, counts);
   }
   for (const n of POOLS) {
