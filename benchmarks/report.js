@@ -180,13 +180,16 @@ function modhostOnlyBlock(metrics) {
     out.push("");
   }
   // pool.js: the largest pool size it measured (one sandbox process per core) against one.
-  const poolSizes = Object.keys(metrics).map((k) => /^pool\.mods100\.eps_pool(\d+)$/.exec(k)?.[1]).filter((n) => n !== undefined).map(Number);
-  const widest = Math.max(...poolSizes);
-  if (poolSizes.length > 0 && widest > 1) {
-    const b = "pool.mods100";
+  const pool = Object.keys(metrics)
+    .map((k) => /^pool\.mods(\d+)\.eps_pool(\d+)$/.exec(k))
+    .filter((m) => m !== null)
+    .map((m) => ({ mods: Number(m[1]), size: Number(m[2]) }))
+    .sort((a, b) => b.size - a.size)[0];
+  if (pool !== undefined && pool.size > 1) {
+    const b = `pool.mods${pool.mods}`;
     const ratio = (key) => fmt(g(`${key}.ratio_naive`) ?? Number.NaN);
     out.push(
-      `**A pool of sandbox processes** (process isolation, \`sandboxProcesses: ${widest}\`, one per core, against one; 100 combat mods, 10-event ticks through host.emitMany after a warm-up, in a process holding only these hosts and the naive loader): ${mt(`${b}.eps_pool${widest}`)} events/s, ${ratio(`${b}.eps_pool${widest}`)}x the naive loader (one sandbox process: ${mt(`${b}.eps_pool1`)}, ${ratio(`${b}.eps_pool1`)}x); CPU ${mt(`${b}.cpu_us_pool${widest}`)} µs per mod-event (one: ${mt(`${b}.cpu_us_pool1`)}; the naive loader ${mt(`${b}.cpu_us_naive_ivm`)}). Crash to every mod answering, 100 mods: ${mt(`pool.recovery.mods100.crash_to_answer_ms_pool${widest}`)} ms (one: ${mt("pool.recovery.mods100.crash_to_answer_ms_pool1")} ms).`,
+      `**A pool of sandbox processes** (process isolation, \`sandboxProcesses: ${pool.size}\`, one per core, against one; ${pool.mods} combat mods, 10-event ticks through host.emitMany after a warm-up, in processes holding only these hosts and the naive loader; events/s median (1st percentile), CPU median (p99)): ${mt(`${b}.eps_pool${pool.size}`)} events/s, ${ratio(`${b}.eps_pool${pool.size}`)}x the naive loader (one sandbox process: ${mt(`${b}.eps_pool1`)}, ${ratio(`${b}.eps_pool1`)}x); CPU ${mt(`${b}.cpu_us_pool${pool.size}`)} µs per mod-event (one: ${mt(`${b}.cpu_us_pool1`)}; the naive loader ${mt(`${b}.cpu_us_naive_ivm`)}).`,
     );
     out.push("");
   }

@@ -15,8 +15,9 @@
 //
 // A full run measures in `PROCESSES` fresh processes one after another and pools their samples:
 // with 100 isolates per runner, a runner's speed is drawn once per process (the same build read
-// 3.7 and 5.6 µs per mod-event in two processes, the naive loader 3.3 and 5.3; finding 16), so one
-// process's ratio says more about that draw than about the runners.
+// 3.70 µs per mod-event against the naive loader's 5.26 in one process, 5.56 against 3.25 in
+// another; finding 16), so one process's ratio says more about that draw than about the runners.
+// Pooled, a tail (.p99) also spans the spread between processes.
 //
 // The ev10/ev1000 figures follow a 1-tick warm-up: with 100 isolates, each compiles its own
 // optimized code during them, so they include V8's tier-up (background compiler threads). The
@@ -79,8 +80,11 @@ export function participants(live) {
   return out;
 }
 
-/** One tick through `p`: { ms, cpuNs }, or undefined if a sandbox process was replaced meanwhile. Shared with pool.js. */
-export async function oneTick(p, events, mods) {
+/**
+ * One tick through `p`: { ms, cpuNs }, or undefined if a sandbox process was replaced meanwhile
+ * (counted as a failure `<bench>:<participant>:sandbox_replaced`). Shared with pool.js.
+ */
+export async function oneTick(p, events, mods, bench = "tick") {
   const pids = sandboxPidsOf(p.loader.host);
   const sandbox0 = cpuNsOfAll(pids);
   const cpu0 = selfCpuNs();
@@ -98,21 +102,21 @@ export async function oneTick(p, events, mods) {
   const now = sandboxPidsOf(p.loader.host);
   if (sandbox0 === undefined || sandbox1 === undefined || now.join(",") !== pids.join(",")) {
     // The sandbox process was restarted mid-tick: its CPU time is lost with it.
-    noteFailure(`tick:${p.id}:sandbox_replaced`, pids);
+    noteFailure(`${bench}:${p.id}:sandbox_replaced`, pids);
     return undefined;
   }
   return { ms, cpuNs: cpu1 - cpu0 + (sandbox1 - sandbox0) };
 }
 
 /** Ticks of `events` taking turns between the participants: { [id]: { eps: [], cpuUs: [] } }. Shared with pool.js. */
-export async function measure(list, events, mods, rounds, minRounds, budgetMs) {
+export async function measure(list, events, mods, rounds, minRounds, budgetMs, bench = "tick") {
   const samples = Object.fromEntries(list.map((p) => [p.id, { eps: [], cpuUs: [] }]));
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
     if (round >= minRounds && performance.now() - started > budgetMs) break;
     for (let k = 0; k < list.length; k++) {
       const p = list[(round + k) % list.length];
-      const r = await oneTick(p, events, mods);
+      const r = await oneTick(p, events, mods, bench);
       if (r === undefined) continue;
       samples[p.id].eps.push((events.length * 1000) / r.ms);
       samples[p.id].cpuUs.push(r.cpuNs / 1000 / (events.length * mods));
@@ -155,19 +159,44 @@ export async function child({ runners, quick }) {
   return out;
 }
 
+/** Adds participants' samples ({ [id]: { eps, cpuUs } }) from `from` into `into`. Shared with pool.js. */
+export function mergeSamples(into, from) {
+  for (const [id, { eps, cpuUs }] of Object.entries(from ?? {})) {
+    into[id] ??= { eps: [], cpuUs: [] };
+    into[id].eps.push(...eps);
+    into[id].cpuUs.push(...cpuUs);
+  }
+  return into;
+}
+
+/**
+ * Counts a child process's failures here, in the parent, each kind by its total: the children
+ * each stop at noteFailure's limit, their sum must not stop the run. Shared with pool.js.
+ */
+export function noteChildFailures(failures, bench) {
+  for (const [kind, n] of Object.entries(failures ?? {})) for (let i = 0; i < n; i++) noteFailure(kind, `in the ${bench} child process`, Number.POSITIVE_INFINITY);
+}
+
+/**
+ * Records participants' samples as `keyOf(id, "eps" | "cpu_us")` medians and tails; for events/s
+ * the slow tail is the low end, so its ".p99" is the 1st percentile. Shared with pool.js.
+ */
+export function recordTicks(metrics, counts, samples, keyOf) {
+  for (const [id, { eps, cpuUs }] of Object.entries(samples)) {
+    if (eps.length === 0) continue; // every tick lost to a restart: counted in failures
+    const epsKey = keyOf(id, "eps");
+    record(metrics, epsKey, eps, counts);
+    metrics[`${epsKey}.p99`] = round(percentile(eps, 1));
+    record(metrics, keyOf(id, "cpu_us"), cpuUs, counts);
+  }
+}
+
 /** Pools the samples of several children's results (the same participants in each). */
 function pooled(results) {
-  const merge = (into, from) => {
-    for (const [id, { eps, cpuUs }] of Object.entries(from ?? {})) {
-      into[id] ??= { eps: [], cpuUs: [] };
-      into[id].eps.push(...eps);
-      into[id].cpuUs.push(...cpuUs);
-    }
-  };
   const out = { emitMany: results.some((r) => r.emitMany), samples: {}, failures: {} };
   for (const r of results) {
-    for (const [count, samples] of Object.entries(r.samples)) merge((out.samples[count] ??= {}), samples);
-    if (r.steady !== undefined) merge((out.steady ??= {}), r.steady);
+    for (const [count, samples] of Object.entries(r.samples)) mergeSamples((out.samples[count] ??= {}), samples);
+    if (r.steady !== undefined) mergeSamples((out.steady ??= {}), r.steady);
     for (const [kind, n] of Object.entries(r.failures ?? {})) out.failures[kind] = (out.failures[kind] ?? 0) + n;
   }
   return out;
@@ -181,20 +210,10 @@ export async function run({ quick, peers = PEERS }) {
   if (quick) results.push(await child({ runners, quick }));
   else for (let i = 0; i < PROCESSES; i++) results.push(await runChild(name, { runners, quick }, 900_000));
   const result = pooled(results);
-  for (const [kind, n] of Object.entries(result.failures)) for (let i = 0; i < n; i++) noteFailure(kind, "in the tick child process");
+  noteChildFailures(result.failures, name);
   const metrics = {};
   const counts = {};
-  const put = (samples, count, phase) => {
-    for (const [id, { eps, cpuUs }] of Object.entries(samples)) {
-      if (eps.length === 0) continue; // every tick lost to a restart: counted in failures
-      const epsKey = tickKey(id, count, "eps", phase);
-      record(metrics, epsKey, eps, counts);
-      // For events/s the slow tail is the low end: ".p99" is the 1st percentile.
-      metrics[`${epsKey}.p99`] = round(percentile(eps, 1));
-      record(metrics, tickKey(id, count, "cpu_us", phase), cpuUs, counts);
-    }
-  };
-  for (const count of TICK_EVENTS) put(result.samples[count], count, "");
-  if (result.steady !== undefined) put(result.steady, STEADY_EVENTS, "steady");
+  for (const count of TICK_EVENTS) recordTicks(metrics, counts, result.samples[count], (id, what) => tickKey(id, count, what));
+  if (result.steady !== undefined) recordTicks(metrics, counts, result.steady, (id, what) => tickKey(id, STEADY_EVENTS, what, "steady"));
   return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm, "tick.processes": results.length } };
 }

@@ -40,7 +40,7 @@ export function peerLoader(peer) {
 export async function createRunner(runner, mods, options = {}) {
   if (runner === "process" || runner === "inline") {
     const { ModhostLoader } = await import("./modhost.js");
-    return ModhostLoader.create(mods, { isolation: runner, options: options.modhost ?? {}, limits: options.limits, kills: options.kills });
+    return ModhostLoader.create(mods, { isolation: runner, options: options.modhost ?? {}, limits: options.limits });
   }
   const Loader = await peerLoader(runner);
   return Loader.create(mods, options);

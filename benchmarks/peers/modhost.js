@@ -14,15 +14,14 @@ export class ModhostLoader {
     this.modsDir = mods;
   }
 
-  /** `kills`: the caller kills sandbox processes itself, so their restarts are not failures. */
-  static async create(mods, { isolation = "process", options = {}, limits, kills = false } = {}) {
+  static async create(mods, { isolation = "process", options = {}, limits } = {}) {
     const { ModHost } = await loadModhost();
     // MODHOST_BENCH_PREDICTABLE_GC=1: process hosts run their sandbox with sandboxPredictableGc
     // (docs/benchmarks.md, finding 10).
     if (isolation === "process" && process.env.MODHOST_BENCH_PREDICTABLE_GC === "1") options = { sandboxPredictableGc: true, ...options };
     const dir = await makeModsDir(mods, { limits });
     try {
-      return new ModhostLoader(await createHost(ModHost, { modsDir: dir.dir, isolation, typecheck: "off", ...options }, { kills }), dir);
+      return new ModhostLoader(await createHost(ModHost, { modsDir: dir.dir, isolation, typecheck: "off", ...options }), dir);
     } catch (err) {
       await dir.cleanup();
       throw err;

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -119,7 +119,6 @@ const MODHOST_ONLY_KEYS = [
   ...["process", "inline"].flatMap((iso) => ["sandbox_restarts", "timeouts", "failed_events", "mods_not_running", "ticks", "tick_ms", "tick_ms.p99"].map((what) => `load.${iso}.${what}`)),
   "load.burner_cores",
   ...["eps", "cpu_us"].flatMap((what) => [`pool.mods10.${what}_pool1`, `pool.mods10.${what}_pool1.p99`, `pool.mods10.${what}_pool1.ratio_naive`, `pool.mods10.${what}_naive_ivm`]),
-  ...[1, 10].map((n) => `pool.recovery.mods${n}.crash_to_answer_ms_pool1`),
 ];
 
 /** `<key>.ratio_naive` of modhost figures with a naive loader counterpart (a sample of them). */
@@ -300,6 +299,8 @@ describe("benchmarks/run.js --quick", () => {
     expect(text).toContain("With a stateDir");
     expect(text).toContain("Crash to every mod answering");
     expect(text).toContain("Under CPU load");
+    // pool.js measures a second pool size only where the machine has a second core.
+    if (availableParallelism() > 1) expect(text).toContain("A pool of sandbox processes");
     expect(text).not.toContain("NaN");
   });
 
