@@ -83,7 +83,7 @@ function parseArgs(argv) {
       process.stderr.write(
         [
           `usage: node --no-node-snapshot benchmarks/run.js [--quick] [--out <file>] [--only ${BENCHMARK_NAMES.join(",")}] [--peers ${PEERS.join(",")}] [--no-snapshot] [--docs]`,
-          "  --quick        smoke run (~15-30 s): tiny sizes, every benchmark at once; its figures mean nothing",
+          "  --quick        smoke run (about a minute): tiny sizes, every benchmark at once; its figures mean nothing",
           "  --only         run only these benchmarks",
           "  --peers        compare with only these peers (default: all)",
           "  --no-snapshot  measure engine/dist in place instead of a copy taken at the start",
