@@ -160,6 +160,17 @@ const CASES: Record<string, string> = {
   longNumbers: `new Array(60).fill(123456.789)`,
   escapedString: `"\\u0001".repeat(${Math.floor(MAX_BYTES / 3)})`,
   justFits: `"y".repeat(${MAX_BYTES - 2})`,
+  // flat plain objects (the walk's fast path, isFlatPlainObject): members of every kind, and sizes
+  // around the limit counted as the walk counts them ({ + each "key": and value)
+  flatMixed: `({ s: "x", n: -1.5, t: true, f: false, z: null, "": "empty", 3: 4 })`,
+  flatUndefined: `({ a: 1, u: undefined })`,
+  flatNaN: `({ a: 1, b: NaN })`,
+  flatNested: `({ a: 1, b: { c: 2 } })`,
+  flatToJSONNull: `({ a: 1, toJSON: null })`,
+  flatJustFits: `({ k: "y".repeat(${MAX_BYTES - 1 - 3 - 1 - 2}) })`,
+  flatOneOver: `({ k: "y".repeat(${MAX_BYTES - 1 - 3 - 1 - 2 + 1}) })`,
+  flatManyKeysOver: `Object.fromEntries(Array.from({ length: ${MAX_BYTES / 8} }, (_, i) => ["k" + (i % 10) + String(i).padStart(3, "0"), 1]))`,
+  flatEmptyKeysFit: `({ "": "y".repeat(${MAX_BYTES - 1 - 2}) })`,
 };
 
 function spec(js: string): LoadSpec {
@@ -253,11 +264,24 @@ describe("plain-data walk", () => {
   it("checks each position, then JSON.stringify writes it: a getter or toJSON runs twice", () => {
     const i = start(`let reads = 0, calls = 0;
       export default { on: {
-        value() { return { get a() { reads++; return 1; }, b: { toJSON() { calls++; return 2; } } }; },
+        flat() { return { get a() { reads++; return 1; }, c: "x" }; },
+        nested() { return { b: { get a() { reads++; return 1; }, c: { toJSON() { calls++; return 2; } } } }; },
         count() { return [reads, calls]; },
       } };`);
-    expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":2}}`);
-    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[2,2]}`);
+    expect(oneResult(i, ev(1, "flat"))).toBe(`{"ok":true,"value":{"a":1,"c":"x"}}`);
+    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[2,0]}`);
+    expect(oneResult(i, ev(3, "nested"))).toBe(`{"ok":true,"value":{"b":{"a":1,"c":2}}}`);
+    expect(oneResult(i, ev(4, "count"))).toBe(`{"ok":true,"value":[4,2]}`);
+  });
+
+  it("reads a getter among the top-level fields of an object that is not flat three times (the flat check, the walk, JSON.stringify)", () => {
+    const i = start(`let reads = 0;
+      export default { on: {
+        value() { return { get a() { reads++; return 1; }, b: [1] }; },
+        count() { return reads; },
+      } };`);
+    expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":[1]}}`);
+    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":3}`);
   });
 
   it("writes what a getter answers the second time, as JSON text the host can read (a getter that changes its answer only fools itself)", () => {
