@@ -410,6 +410,11 @@ interface ModDefinition {
    */
   function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
     if (!isFlatPlainObject(value, maxBytes)) checkPlainData(value, what, maxBytes, handler);
+    return writeJson(value, what, maxBytes, handler);
+  }
+
+  /** JSON.stringify of a value already checked as plain data, held to `maxBytes` (toJson's errors). */
+  function writeJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
     const text = JSONStringify(value) as string | undefined;
     // The walk refuses a root that writes nothing; a toJSON that answers undefined the second time does.
     if (text === undefined) return "null";
@@ -944,9 +949,17 @@ interface ModDefinition {
     try {
       const handler = on[name];
       if (typeof handler !== "function") throw sandboxError("E_THREW", `no handler for "${name}"`);
-      const value = checkSync(callHandler(boundHandler(on, name, handler), state, run[k], ctx), "on.", name);
+      const value = callHandler(boundHandler(on, name, handler), state, run[k], ctx);
       // A tagged pair of the result list (engine/src/model/result-list.ts): 1 value, 2 none, 0 failed.
-      return value === undefined ? "2,0" : `1,${toJson(value, "the result of on.", eventMaxBytes, name)}`;
+      if (value === undefined) return "2,0";
+      // A flat plain object is no Promise (its prototype is Object.prototype) and has no enumerable
+      // `then`: the flat check stands in for checkSync's too (one lookup less per event on cold
+      // caches). Only a non-enumerable `then` function on such an object passes as data now.
+      if (!isFlatPlainObject(value, eventMaxBytes)) {
+        checkSync(value, "on.", name);
+        checkPlainData(value, "the result of on.", eventMaxBytes, name);
+      }
+      return `1,${writeJson(value, "the result of on.", eventMaxBytes, name)}`;
     } catch (err) {
       return `0,${errorJson(err, "E_THREW")}`;
     }
