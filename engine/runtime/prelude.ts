@@ -424,29 +424,36 @@ interface ModDefinition {
 
   /**
    * The walk's verdict for the commonest result, a plain object whose members are all strings,
-   * finite numbers, booleans or null, within `maxBytes` by the walk's count: true only where the
-   * walk would pass it; false sends the value to the walk, which decides (and words the error).
+   * finite numbers, booleans, null or undefined, within `maxBytes` by the walk's count: true only
+   * where the walk would pass it; false sends the value to the walk, which decides and words the
+   * error as before (also when reading a member threw here: the walk reads it again).
    *
    * Why: with 100 isolates taking turns, each compiles its own optimized code for every hot
-   * function, and the walk's four functions were 40 % of that compiling (1.45 s of CPU per 100
-   * isolates in their first seconds) and a fifth of the per-event cost at 100 mods on cold
-   * caches, though a flat result needs none of their generality (depth, cycles, arrays, toJSON
-   * results). One loop here makes them cold for such mods (docs/benchmarks.md finding 17).
-   * Stricter than the walk where it is cheaper to be: a toJSON property, inherited enumerable
-   * keys, and any member value but those and undefined send the value to the walk.
+   * function, and the walk's four functions were 45 % of the isolates' compiling in their first
+   * seconds, and 11-15 % of a dispatch's cost at 100 mods on cold caches, though a flat result
+   * needs none of their generality (depth, cycles, arrays, toJSON results). One loop here keeps
+   * them cold for such results (docs/benchmarks.md finding 17). Stricter than the walk where that
+   * is cheaper: a toJSON property, or enumerable keys inherited from the prototypes, send the
+   * value to the walk.
    */
   function isFlatPlainObject(value: unknown, maxBytes: number): boolean {
-    if (typeof value !== "object" || value === null || ObjectGetPrototypeOf(value) !== ObjectProto) return false;
-    if ((value as { toJSON?: unknown }).toJSON !== undefined || hasEnumerable(ArrayProto)) return false;
-    let budget = maxBytes - 1;
-    for (const name in value) {
-      const raw = (value as Record<string, unknown>)[name];
-      const keyCost = name === "" ? 0 : name.length + 3;
-      if (typeof raw === "string") budget -= raw.length + 2 + keyCost;
-      else if ((typeof raw === "number" && NumberIsFinite(raw)) || typeof raw === "boolean" || raw === null) budget -= 1 + keyCost;
-      else if (raw !== undefined || name === "") return false; // an absent optional field passes, as in the walk
+    if (typeof value !== "object" || value === null) return false;
+    try {
+      if (ObjectGetPrototypeOf(value) !== ObjectProto) return false;
+      if ((value as { toJSON?: unknown }).toJSON !== undefined || hasEnumerable(ArrayProto)) return false;
+      let budget = maxBytes - 1;
+      for (const name in value) {
+        const raw = (value as Record<string, unknown>)[name];
+        const keyCost = name === "" ? 0 : name.length + 3;
+        if (typeof raw === "string") budget -= raw.length + 2 + keyCost;
+        else if ((typeof raw === "number" && NumberIsFinite(raw)) || typeof raw === "boolean" || raw === null) budget -= 1 + keyCost;
+        else if (raw !== undefined || name === "") return false; // an absent optional field passes, as in the walk
+      }
+      return budget >= 0;
+    } catch {
+      // A getter or Proxy trap threw: the walk meets it again and reports it in its own words.
+      return false;
     }
-    return budget >= 0;
   }
 
   /**
@@ -952,9 +959,11 @@ interface ModDefinition {
       const value = callHandler(boundHandler(on, name, handler), state, run[k], ctx);
       // A tagged pair of the result list (engine/src/model/result-list.ts): 1 value, 2 none, 0 failed.
       if (value === undefined) return "2,0";
-      // A flat plain object is no Promise (its prototype is Object.prototype) and has no enumerable
-      // `then`: the flat check stands in for checkSync's too (one lookup less per event on cold
-      // caches). Only a non-enumerable `then` function on such an object passes as data now.
+      // A flat plain object passed checkSync's instanceof already (its prototype is
+      // Object.prototype) and has no enumerable `then`: the flat check stands in for checkSync (one
+      // lookup less per event on cold caches). So a `then` function that is not enumerable (its
+      // own, or one mod code put on Object.prototype) passes as data on a flat object; JSON does
+      // not write it, and the host never awaits a result.
       if (!isFlatPlainObject(value, eventMaxBytes)) {
         checkSync(value, "on.", name);
         checkPlainData(value, "the result of on.", eventMaxBytes, name);

@@ -160,17 +160,21 @@ const CASES: Record<string, string> = {
   longNumbers: `new Array(60).fill(123456.789)`,
   escapedString: `"\\u0001".repeat(${Math.floor(MAX_BYTES / 3)})`,
   justFits: `"y".repeat(${MAX_BYTES - 2})`,
-  // flat plain objects (the walk's fast path, isFlatPlainObject): members of every kind, and sizes
-  // around the limit counted as the walk counts them ({ + each "key": and value)
+  // flat plain objects (the walk's fast path, isFlatPlainObject): members of every kind, a toJSON
+  // however defined, and sizes around the limit. The walk counts { and each "key": and value, not
+  // the closing }, so its count passes text one character over, which the text's length refuses.
   flatMixed: `({ s: "x", n: -1.5, t: true, f: false, z: null, "": "empty", 3: 4 })`,
   flatUndefined: `({ a: 1, u: undefined })`,
   flatNaN: `({ a: 1, b: NaN })`,
   flatNested: `({ a: 1, b: { c: 2 } })`,
   flatToJSONNull: `({ a: 1, toJSON: null })`,
-  flatJustFits: `({ k: "y".repeat(${MAX_BYTES - 1 - 3 - 1 - 2}) })`,
-  flatOneOver: `({ k: "y".repeat(${MAX_BYTES - 1 - 3 - 1 - 2 + 1}) })`,
+  flatToJSONHidden: `Object.defineProperty({ a: 1 }, "toJSON", { value: () => new Map() })`,
+  flatTextFits: `({ k: "y".repeat(${MAX_BYTES - 8}) })`,
+  flatTextOneOver: `({ k: "y".repeat(${MAX_BYTES - 7}) })`,
+  flatCountOneOver: `({ k: "y".repeat(${MAX_BYTES - 6}) })`,
   flatManyKeysOver: `Object.fromEntries(Array.from({ length: ${MAX_BYTES / 8} }, (_, i) => ["k" + (i % 10) + String(i).padStart(3, "0"), 1]))`,
-  flatEmptyKeysFit: `({ "": "y".repeat(${MAX_BYTES - 1 - 2}) })`,
+  flatEmptyKeyFits: `({ "": "y".repeat(${MAX_BYTES - 7}) })`,
+  flatEmptyKeyOver: `({ "": "y".repeat(${MAX_BYTES - 6}) })`,
 };
 
 function spec(js: string): LoadSpec {
@@ -274,7 +278,28 @@ describe("plain-data walk", () => {
     expect(oneResult(i, ev(4, "count"))).toBe(`{"ok":true,"value":[4,2]}`);
   });
 
-  it("reads a getter among the top-level fields of an object that is not flat three times (the flat check, the walk, JSON.stringify)", () => {
+  it("lets a flat object's non-enumerable then pass as data, and answers E_ASYNC_HANDLER for an enumerable one or a Promise", () => {
+    const i = start(`export default { on: {
+        hidden() { return Object.defineProperty({ a: 1 }, "then", { value: () => 1 }); },
+        shown() { return { a: 1, then() {} }; },
+        promise() { return Promise.resolve(1); },
+      } };`);
+    expect(oneResult(i, ev(1, "hidden"))).toBe(`{"ok":true,"value":{"a":1}}`);
+    expect(JSON.parse(oneResult(i, ev(2, "shown"))).error).toMatchObject({ code: "E_ASYNC_HANDLER" });
+    expect(JSON.parse(oneResult(i, ev(3, "promise"))).error).toMatchObject({ code: "E_ASYNC_HANDLER" });
+  });
+
+  it("sends a flat object to the walk once mod code put a non-enumerable toJSON on Object.prototype", () => {
+    const i = start(`export default { on: {
+        value() {
+          Object.defineProperty(Object.prototype, "toJSON", { value() { return new Map(); }, configurable: true });
+          return { a: 1 };
+        },
+      } };`);
+    expect(JSON.parse(oneResult(i, ev(1, "value"))).error).toMatchObject({ code: "E_NOT_PLAIN_DATA", message: expect.stringMatching(/Map/) });
+  });
+
+  it("reads a getter met before a nested field of the returned object three times (the flat check, the walk, JSON.stringify)", () => {
     const i = start(`let reads = 0;
       export default { on: {
         value() { return { get a() { reads++; return 1; }, b: [1] }; },
