@@ -468,6 +468,9 @@ interface ModDefinition {
    * One walk reads every position of `value` (getters, Proxy traps and toJSON run here, inside the
    * timed call) and checks it; throws toJson's engine errors.
    */
+  /** V8's message for a stack overflow (the same in V8 11 to 13, Node 20 to 24). */
+  const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
+
   function checkPlainData(value: unknown, what: string, maxBytes: number, handler?: string): void {
     // Saved and restored: a getter run by this walk may call a capability, which serializes its
     // arguments in turn, above this walk's ancestors.
@@ -487,8 +490,11 @@ interface ModDefinition {
       const code = engineCode(err);
       if (code === "E_TOO_LARGE") throw sandboxError(code, `${subject(what, handler)} is over the ${maxBytes} character limit`);
       if (code !== undefined) throw sandboxError(code, `${subject(what, handler)}: ${StringCtor((err as Error).message)}`);
-      // The walk's own recursion overflowed the stack (a walk started deep inside a handler).
-      if (err instanceof RangeErrorCtor) throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
+      // The walk's own recursion overflowed the stack (a walk started deep inside a handler). Any
+      // other RangeError came from mod code (a getter, a toJSON) and is reported as it threw it.
+      if (err instanceof RangeErrorCtor && (err as Error).message === STACK_OVERFLOW_MESSAGE) {
+        throw sandboxError("E_NOT_PLAIN_DATA", `${subject(what, handler)} is nested too deeply`);
+      }
       throw err;
     } finally {
       jsonBudget = outerBudget;

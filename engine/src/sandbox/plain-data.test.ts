@@ -17,7 +17,11 @@ afterEach(() => {
 
 const MAX_BYTES = 400;
 
-/** The serializer the walk replaced, as it was (with its engine errors as { code } errors). */
+/**
+ * The serializer the walk replaced, as it was (with its engine errors as { code } errors), but for
+ * one fix both now share: a RangeError that mod code throws (a getter, a toJSON) is reported as
+ * thrown, not taken for the stack running out ("nested too deeply").
+ */
 const OLD_TO_JSON = `
   let jsonBudget = Infinity;
   function sandboxError(code, message) { const e = new Error(message); e.code = code; return e; }
@@ -65,7 +69,7 @@ const OLD_TO_JSON = `
       const code = err && err.code;
       if (code === "E_TOO_LARGE") throw sandboxError(code, what + " is over the " + maxBytes + " character limit");
       if (code !== undefined) throw sandboxError(code, what + ": " + err.message);
-      if (err instanceof RangeError) throw sandboxError("E_NOT_PLAIN_DATA", what + " is nested too deeply");
+      if (err instanceof RangeError && err.message === "Maximum call stack size exceeded") throw sandboxError("E_NOT_PLAIN_DATA", what + " is nested too deeply");
       if (err instanceof TypeError && /circular/i.test(String(err.message))) throw sandboxError("E_NOT_PLAIN_DATA", what + " is cyclic");
       throw err;
     } finally {
@@ -175,6 +179,10 @@ const CASES: Record<string, string> = {
   flatManyKeysOver: `Object.fromEntries(Array.from({ length: ${MAX_BYTES / 8} }, (_, i) => ["k" + (i % 10) + String(i).padStart(3, "0"), 1]))`,
   flatEmptyKeyFits: `({ "": "y".repeat(${MAX_BYTES - 7}) })`,
   flatEmptyKeyOver: `({ "": "y".repeat(${MAX_BYTES - 6}) })`,
+  // a RangeError a getter or toJSON throws is the mod's own, not the walk running out of stack
+  getterRangeError: `({ get a() { return "x".repeat(-1); } })`,
+  nestedGetterRangeError: `({ a: { get b() { throw new RangeError("no range"); } } })`,
+  toJSONRangeError: `[{ toJSON() { return new Array(-1); } }]`,
 };
 
 function spec(js: string): LoadSpec {
