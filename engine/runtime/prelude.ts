@@ -464,13 +464,13 @@ interface ModDefinition {
     checkPlainData(value, what, Infinity);
   }
 
+  /** V8's message for a stack overflow (the same in V8 11 to 13, Node 20 to 24). */
+  const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
+
   /**
    * One walk reads every position of `value` (getters, Proxy traps and toJSON run here, inside the
    * timed call) and checks it; throws toJson's engine errors.
    */
-  /** V8's message for a stack overflow (the same in V8 11 to 13, Node 20 to 24). */
-  const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
-
   function checkPlainData(value: unknown, what: string, maxBytes: number, handler?: string): void {
     // Saved and restored: a getter run by this walk may call a capability, which serializes its
     // arguments in turn, above this walk's ancestors.
