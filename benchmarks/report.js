@@ -193,6 +193,18 @@ function modhostOnlyBlock(metrics) {
     );
     out.push("");
   }
+  if (g("naive_ivm_process.tick.ev1000.cpu_us") !== undefined) {
+    const floor = (events, phase, label) => {
+      const k = (what) => `naive_ivm_process.tick.ev${events}.${phase}${what}`;
+      const naive = g(`naive_ivm.tick.ev${events}.${phase}cpu_us`);
+      const mine = `tick.ev${events}.${phase}emitmany.cpu_us_process`;
+      return `${label}: ${mt(k("cpu_us"))} µs (${naive === undefined ? "—" : fmt(g(k("cpu_us")) / naive)}x the naive loader in one process), modhost (process, host.emitMany) ${fmt(g(`${mine}.ratio_naive_process`) ?? Number.NaN)}x that`;
+    };
+    out.push(
+      `**The floor of process isolation** (the tick benchmark's mods; the naive loader behind a process boundary, one frame each way per tick, \`benchmarks/peers/naive-ivm-process.js\`; CPU per mod-event of both processes, median (p99)): ${floor(1000, "", "1000-event ticks")}; ${floor(10, "steady.", "10-event ticks, warm")}.`,
+    );
+    out.push("");
+  }
   if (g("load.process.ticks") !== undefined) {
     out.push(`**Under CPU load** (another process spinning on every core, ${fmt(g("load.burner_cores") ?? Number.NaN)} cores' worth of CPU while it ran; a steady stream of 10-event ticks through 10 combat mods, default time limits):`);
     out.push("");

@@ -12,6 +12,11 @@
 //   tick.ev<E>.emitmany.eps_<isolation>, .emitmany.cpu_us_<isolation>   the same through emitMany
 //   tick.ev10.steady.* / <peer>.tick.ev10.steady.*               the same figures for 10-event ticks
 //                                                                 after `steadyWarm` more ticks each
+//   naive_ivm_process.tick.*                                      the naive loader behind a process
+//                                                                 boundary, one frame each way per tick
+//                                                                 (run with the naive loader): the least
+//                                                                 crossing a process costs
+//   tick.ev<E>.[steady.][emitmany.]<eps|cpu_us>_process.ratio_naive_process   modhost (process) over it
 //
 // A full run measures in `PROCESSES` fresh processes one after another and pools their samples:
 // with 100 isolates per runner, a runner's speed is drawn once per process (the same build read
@@ -28,7 +33,7 @@
 import { performance } from "node:perf_hooks";
 import { noteFailure, noteFailedResult, takeFailures } from "./lib/failures.js";
 import { COMBAT_LIMITS, attackPayloads, combatMod, modSet } from "./lib/fixtures.js";
-import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "./lib/machine.js";
+import { cpuNsOfAll, processPidsOf, selfCpuNs } from "./lib/machine.js";
 import { runChild } from "./lib/spawn.js";
 import { percentile, record, round } from "./lib/stats.js";
 import { PEERS, createRunner } from "./peers/index.js";
@@ -85,7 +90,7 @@ export function participants(live) {
  * (counted as a failure `<bench>:<participant>:sandbox_replaced`). Shared with pool.js.
  */
 export async function oneTick(p, events, mods, bench = "tick") {
-  const pids = sandboxPidsOf(p.loader.host);
+  const pids = processPidsOf(p.loader);
   const sandbox0 = cpuNsOfAll(pids);
   const cpu0 = selfCpuNs();
   const t0 = performance.now();
@@ -99,7 +104,7 @@ export async function oneTick(p, events, mods, bench = "tick") {
     if (results.length !== mods) throw new Error(`${p.id}: ${results.length} results, not ${mods}`);
     for (const r of results) if (!r.ok) noteFailedResult(p.id, r);
   }
-  const now = sandboxPidsOf(p.loader.host);
+  const now = processPidsOf(p.loader);
   if (sandbox0 === undefined || sandbox1 === undefined || now.join(",") !== pids.join(",")) {
     // The sandbox process was restarted mid-tick: its CPU time is lost with it.
     noteFailure(`${bench}:${p.id}:sandbox_replaced`, pids);
@@ -191,6 +196,26 @@ export function recordTicks(metrics, counts, samples, keyOf) {
   }
 }
 
+/**
+ * `tick.ev<E>.[steady.][emitmany.]<eps|cpu_us>_process.ratio_naive_process`: modhost in process
+ * isolation over the naive loader behind a process boundary, the least that crossing costs
+ * (medians of the same run; events/s above 1 is ahead, CPU below 1 is).
+ */
+export function processFloorRatios(metrics) {
+  const out = {};
+  for (const [events, phase] of [...TICK_EVENTS.map((e) => [e, ""]), [STEADY_EVENTS, "steady"]]) {
+    for (const what of ["eps", "cpu_us"]) {
+      const floor = metrics[tickKey("naive_ivm_process", events, what, phase)];
+      if (typeof floor !== "number" || floor === 0) continue;
+      for (const id of ["process", "process:many"]) {
+        const key = tickKey(id, events, what, phase);
+        if (typeof metrics[key] === "number") out[`${key}.ratio_naive_process`] = round(metrics[key] / floor, 3);
+      }
+    }
+  }
+  return out;
+}
+
 /** Pools the samples of several children's results (the same participants in each). */
 function pooled(results) {
   const out = { emitMany: results.some((r) => r.emitMany), samples: {}, failures: {} };
@@ -204,7 +229,9 @@ function pooled(results) {
 
 export async function run({ quick, peers = PEERS }) {
   const s = sizes(quick);
-  const runners = ["process", "inline", ...peers];
+  // With the naive loader, the same loader behind a process boundary (peers/naive-ivm-process.js):
+  // what crossing a process costs at the least, the floor of modhost's process figures.
+  const runners = ["process", "inline", ...peers, ...(peers.includes("naive_ivm") ? ["naive_ivm_process"] : [])];
   // --quick: in this process, as scale does (one node process fewer booting during the smoke run).
   const results = [];
   if (quick) results.push(await child({ runners, quick }));
@@ -215,5 +242,6 @@ export async function run({ quick, peers = PEERS }) {
   const counts = {};
   for (const count of TICK_EVENTS) recordTicks(metrics, counts, result.samples[count], (id, what) => tickKey(id, count, what));
   if (result.steady !== undefined) recordTicks(metrics, counts, result.steady, (id, what) => tickKey(id, STEADY_EVENTS, what, "steady"));
+  Object.assign(metrics, processFloorRatios(metrics));
   return { metrics, counts, params: { "tick.mods": s.mods, "tick.entities": s.entities, "tick.events": TICK_EVENTS, "tick.emitMany": result.emitMany, "tick.peers": peers.join(","), "tick.steady_warm": s.steadyWarm, "tick.processes": results.length } };
 }

@@ -75,6 +75,14 @@ export function sandboxPidsOf(host) {
   return host?.sandboxPid !== undefined ? [host.sandboxPid] : [];
 }
 
+/**
+ * The processes besides this one whose CPU a runner's work takes: a modhost host's sandbox
+ * processes, or a peer's own child processes (`childPids()`, peers/naive-ivm-process.js).
+ */
+export function processPidsOf(runner) {
+  return typeof runner?.childPids === "function" ? runner.childPids() : sandboxPidsOf(runner?.host);
+}
+
 /** CPU time (ns) used so far by all of `pids` together; undefined if one of them is gone. */
 export function cpuNsOfAll(pids) {
   let total = 0;

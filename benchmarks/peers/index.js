@@ -16,6 +16,7 @@ export const LABELS = {
   quickjs: "quickjs-emscripten (WASM)",
   nodevm: "node:vm (no security boundary)",
   native: "native host code (floor)",
+  naive_ivm_process: "isolated-vm, naive loader behind a process boundary",
 };
 
 const IMPORTS = {
@@ -23,6 +24,8 @@ const IMPORTS = {
   quickjs: async () => (await import("./quickjs.js")).QuickJsLoader,
   nodevm: async () => (await import("./node-vm.js")).NodeVmLoader,
   native: async () => (await import("./native.js")).NativeLoader,
+  // Not in PEERS: only the tick benchmark runs it, as the floor of process isolation.
+  naive_ivm_process: async () => (await import("./naive-ivm-process.js")).NaiveIvmProcessLoader,
 };
 
 /** The loader class of a peer (its static create(mods, options) builds one). */

@@ -4,15 +4,17 @@
 // benchmark runs every runner in one process taking turns; this shows each one's own figure, and
 // how far it moves from run to run (finding 12: on Node 20 the same runner reads 3 or 12-15 µs).
 //
-//   node --no-node-snapshot benchmarks/probes/alone.js <engineDir|naive> [seconds] [mods] [events] [entities]
+//   node --no-node-snapshot benchmarks/probes/alone.js <engineDir|naive|naive-process> [seconds] [mods] [events] [entities]
 //
+// naive-process: the naive loader behind a process boundary, one frame each way per tick
+// (peers/naive-ivm-process.js): the floor of the process-isolation figures.
 // <engineDir> is a copy of engine/ (package.json + dist/) inside the workspace, or "engine" for the
 // workspace's own. ALONE_ISOLATION=process for process isolation (default inline); ALONE_WARM=<ticks>
 // (default 300) ticks before measuring; ALONE_PROCESSES=<n> sandbox processes (process isolation);
 // ALONE_CHECKPOINT_EVERY=<events> the host's checkpointEvery; ALONE_VIA=emit (see below). Defaults: 10 s, 100 mods, 10 events per tick, 100 entities.
 import { readFileSync } from "node:fs";
 import { COMBAT_LIMITS, attackPayloads, combatMod, makeModsDir, modSet } from "../lib/fixtures.js";
-import { cpuNsOfAll, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
+import { cpuNsOfAll, processPidsOf, sandboxPidsOf, selfCpuNs } from "../lib/machine.js";
 import { createRunner } from "../peers/index.js";
 
 const [engineDir = "engine", secondsArg = "10", modsArg = "100", eventsArg = "10", entitiesArg = "100"] = process.argv.slice(2);
@@ -27,8 +29,11 @@ const minorFaults = () => Number(readFileSync("/proc/self/stat", "utf8").split("
 let emit;
 let close;
 let host;
-if (engineDir === "naive") {
-  const runner = await createRunner("naive_ivm", modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
+/** Processes besides this one whose CPU counts: a process host's sandboxes, or the naive loader's child. */
+let pidsOf = () => sandboxPidsOf(host);
+if (engineDir === "naive" || engineDir === "naive-process") {
+  const runner = await createRunner(engineDir === "naive" ? "naive_ivm" : "naive_ivm_process", modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
+  pidsOf = () => processPidsOf(runner);
   const tick = attackPayloads(entities, events).map((payload) => ["attack", payload]);
   emit = () => runner.emitBatch(tick);
   close = () => runner.close();
@@ -48,7 +53,7 @@ if (engineDir === "naive") {
 }
 try {
   for (let i = 0; i < Number(process.env.ALONE_WARM ?? 300); i++) await emit();
-  const pids = sandboxPidsOf(host);
+  const pids = pidsOf();
   const sandboxNs = () => (pids.length === 0 ? 0 : (cpuNsOfAll(pids) ?? NaN));
   const faults0 = minorFaults();
   const sandbox0 = sandboxNs();
@@ -65,7 +70,7 @@ try {
   const modEvents = ticks * mods * events;
   const round = (x) => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
-    runner: engineDir === "naive" ? "naive_ivm" : `${engineDir} (${isolation})`,
+    runner: engineDir === "naive" ? "naive_ivm" : engineDir === "naive-process" ? "naive_ivm_process" : `${engineDir} (${isolation})`,
     node: process.version,
     cpu_us_per_mod_event: round((self + sandbox) / 1000 / modEvents),
     host_us_per_mod_event: round(self / 1000 / modEvents),

@@ -100,10 +100,10 @@ const PERSIST_KEYS = [
   "persist.recovery_ms_1000",
 ];
 
-/** Tick figures (tick.js): 100 mods, 10 and 1000 events per tick, every runner. */
+/** Tick figures (tick.js): 100 mods, 10 and 1000 events per tick, every runner, and the naive loader behind a process boundary. */
 const TICK_KEYS = [10, 1000].flatMap((events) => [
   ...["process", "inline"].flatMap((iso) => [`tick.ev${events}.eps_${iso}`, `tick.ev${events}.cpu_us_${iso}`]),
-  ...["naive_ivm", "quickjs", "nodevm", "native"].flatMap((peer) => [`${peer}.tick.ev${events}.eps`, `${peer}.tick.ev${events}.cpu_us`]),
+  ...["naive_ivm", "quickjs", "nodevm", "native", "naive_ivm_process"].flatMap((peer) => [`${peer}.tick.ev${events}.eps`, `${peer}.tick.ev${events}.cpu_us`]),
 ]);
 
 /** The tick API's figures, present only where the engine has host.emitMany (params["tick.emitMany"]). */
@@ -266,6 +266,17 @@ describe("benchmarks/run.js --quick", () => {
     if (fromFile.params["tick.emitMany"]) for (const key of EMIT_MANY_KEYS) expect(`${key}.ratio_naive` in fromFile.metrics, key).toBe(true);
   });
 
+  it("puts modhost's process figures over the naive loader behind a process boundary, from the same run", () => {
+    for (const events of [10, 1000]) {
+      for (const what of ["eps", "cpu_us"]) {
+        const key = `tick.ev${events}.${what}_process`;
+        const floor = fromFile.metrics[`naive_ivm_process.tick.ev${events}.${what}`];
+        expect(floor, `naive_ivm_process.tick.ev${events}.${what}`).toBeGreaterThan(0);
+        expect(fromFile.metrics[`${key}.ratio_naive_process`]).toBeCloseTo((fromFile.metrics[key] as number) / (floor as number), 2);
+      }
+    }
+  });
+
   it("counts what the CPU-load run saw as whole numbers (restarts, timeouts, failed results)", () => {
     for (const iso of ["process", "inline"]) {
       for (const what of ["sandbox_restarts", "timeouts", "failed_events", "mods_not_running", "ticks"]) {
@@ -299,6 +310,7 @@ describe("benchmarks/run.js --quick", () => {
     expect(text).toContain("With a stateDir");
     expect(text).toContain("Crash to every mod answering");
     expect(text).toContain("Under CPU load");
+    expect(text).toContain("The floor of process isolation");
     // pool.js measures a second pool size only where the machine has a second core.
     if (availableParallelism() > 1) expect(text).toContain("A pool of sandbox processes");
     expect(text).not.toContain("NaN");
