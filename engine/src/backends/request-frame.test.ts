@@ -69,6 +69,24 @@ describe("request frame", () => {
     expect(a?.op === "dispatch" && b?.op === "dispatch" && a.body.events[2] === b.body.events[1]).toBe(true);
   });
 
+  it("finds an event shared with any earlier dispatch, not only the one before, and keeps an event named twice", () => {
+    const [e1, e2, e3] = [1, 2, 3].map((seq): WireEvent => ({ seq, name: "hit", payload: `{"n":${seq}}`, now: 9 }));
+    const requests: SandboxRequest[] = [
+      { op: "dispatch", id: 1, body: { instance: "a", events: [e1 as WireEvent, e2 as WireEvent], replay: false } },
+      { op: "dispatch", id: 2, body: { instance: "b", events: [e3 as WireEvent], replay: false } },
+      { op: "dispatch", id: 3, body: { instance: "c", events: [e1 as WireEvent, e2 as WireEvent], replay: false } },
+      { op: "dispatch", id: 4, body: { instance: "d", events: [e3 as WireEvent, e3 as WireEvent], replay: false } },
+    ];
+    const text = encodeRequestFrame(requests);
+    const header = JSON.parse(text.split("\n")[0] as string) as { events: unknown[]; requests: { body: { events: number[] } }[] };
+    expect(header.events).toEqual([[1, "hit", 9, 3]]);
+    expect(header.requests.map((r) => r.body.events)).toEqual([[0, 2], [2, 1], [0, 2], [2, 1, 2, 1]]);
+    expect(decodeRequestFrame(text)).toEqual(requests);
+    // The first dispatch of a frame names an event twice: written twice, given back twice.
+    const twice: SandboxRequest[] = [{ op: "dispatch", id: 1, body: { instance: "a", events: [e1 as WireEvent, e1 as WireEvent], replay: false } }];
+    expect(decodeRequestFrame(encodeRequestFrame(twice))).toEqual(twice);
+  });
+
   it("refuses a frame whose payload lines do not match its event table", () => {
     const text = encodeRequestFrame([{ op: "dispatch", id: 1, body: { instance: "a", events: [{ seq: 1, name: "e", payload: "1", now: 0 }], replay: false } }]);
     expect(() => decodeRequestFrame(`${text}\n2`)).toThrow(/2 payload lines for 1 events/);

@@ -55,9 +55,15 @@ interface RequestFrameHeader {
  * header's JSON, it would survive).
  */
 export function encodeRequestFrame(requests: readonly SandboxRequest[]): string {
-  const index = new Map<WireEvent, number>();
+  /** The table's events, in order. */
+  const table: WireEvent[] = [];
+  /**
+   * Each table event's place, made only when a dispatch names events the table may hold already
+   * and are not the previous dispatch's: a frame of one dispatch, or of many mods given the same
+   * tick, never needs it (a Map entry per event was a third of the frame's encoding).
+   */
+  let index: Map<WireEvent, number> | undefined;
   const runs: TableRun[] = [];
-  let count = 0;
   /** The run the next event may join (undefined after an event that is a run of its own). */
   let open: TableRun | undefined;
   // The header first, then one line per event: the pieces are joined once.
@@ -77,18 +83,35 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
       runs.push(open);
       text.push(event.payload);
     }
-    index.set(event, count);
-    return count++;
+    index?.set(event, table.length);
+    table.push(event);
+    return table.length - 1;
   };
+  /** The events of the last refsOf() and their ranges: the next dispatch most often names the same ones. */
+  let lastEvents: readonly WireEvent[] = [];
+  let lastRefs: EventRefs = [];
   const refsOf = (events: readonly WireEvent[]): EventRefs => {
+    if (sameEvents(events, lastEvents)) return lastRefs;
     const refs: number[] = [];
-    for (const event of events) {
-      const at = index.get(event) ?? add(event);
-      const last = refs.length - 2;
-      // Extends the last range when this event follows it in the table.
-      if (last >= 0 && (refs[last] as number) + (refs[last + 1] as number) === at) refs[last + 1] = (refs[last + 1] as number) + 1;
-      else refs.push(at, 1);
+    if (table.length === 0) {
+      // Nothing to share yet: each event is new, and their places follow each other.
+      for (let i = 0; i < events.length; i++) add(events[i] as WireEvent);
+      if (events.length > 0) refs.push(0, events.length);
+    } else {
+      if (index === undefined) {
+        index = new Map<WireEvent, number>();
+        for (let i = 0; i < table.length; i++) if (!index.has(table[i] as WireEvent)) index.set(table[i] as WireEvent, i);
+      }
+      for (const event of events) {
+        const at = index.get(event) ?? add(event);
+        const last = refs.length - 2;
+        // Extends the last range when this event follows it in the table.
+        if (last >= 0 && (refs[last] as number) + (refs[last + 1] as number) === at) refs[last + 1] = (refs[last + 1] as number) + 1;
+        else refs.push(at, 1);
+      }
     }
+    lastEvents = events;
+    lastRefs = refs;
     return refs;
   };
   const header: RequestFrameHeader = {
@@ -103,6 +126,13 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
   };
   text[0] = JSON.stringify(header);
   return text.join("\n");
+}
+
+/** Do `a` and `b` hold the very same events, in the same order? */
+function sameEvents(a: readonly WireEvent[], b: readonly WireEvent[]): boolean {
+  if (a.length !== b.length || a.length === 0) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
