@@ -1,7 +1,8 @@
 // Probe: CPU per event of the sandbox's ModInstance.dispatch (prelude + its host side only), for
 // engine builds side by side in one process, alternating in short stretches (A B A B ...) and
 // reported as the median of paired ratios to the first build. Mods: "noop" (returns a small
-// object), "combat" (the benchmark's combat mod, 100 entities). Shapes: one mod answering calls of
+// object), "nested" (returns objects in an array and an object), "combat" (the benchmark's combat
+// mod, 100 entities). Shapes: one mod answering calls of
 // `--events` events, and `--mods` mods each answering one call per tick (cold caches).
 //
 //   node --no-node-snapshot benchmarks/probes/prelude-micro.js --engine before=<dir> --engine after=<dir>
@@ -27,6 +28,7 @@ const cpuNs = () => {
 };
 const MODS = {
   noop: `export default { init: () => ({ n: 0 }), on: { ev(s, p) { s.n++; return { n: s.n, tag: "x", ok: true }; } } };`,
+  nested: `export default { init: () => ({ n: 0 }), on: { ev(s, p) { s.n++; return { n: s.n, hits: [{ id: p.target, dmg: 3 }, { id: p.attacker, dmg: 5 }], at: { x: 1, y: p.power } }; } } };`,
   combat: `${COMBAT_LOGIC}\nexport default { init: () => ({ entities: makeEntities(100), rounds: 0 }), on: { ev(s, e) { return attack(s, e); } } };`,
 };
 const spec = (name, js) => ({

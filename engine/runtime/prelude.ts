@@ -263,6 +263,10 @@ interface ModDefinition {
   const ancestors: unknown[] = new Array<unknown>(MAX_DEPTH).fill(null);
   let ancestorsTop = 0;
   let walkBase = 0;
+  /** A quick check is running (isQuickPlain). Reset by resetWalk: a stopped call skips finally blocks. */
+  let quickActive = false;
+  /** How deep isQuickPlain follows objects in objects; deeper trees go to the walk. */
+  const QUICK_DEPTH = 12;
   /** Thrown inside a walk only, and turned into an engine error by toJson (never seen by mod code). */
   const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
   const CYCLIC = ObjectFreeze(ObjectCreate(null) as object);
@@ -396,6 +400,7 @@ interface ModDefinition {
     walkBase = 0;
     jsonBudget = Infinity;
     inheritedKeys = false;
+    quickActive = false;
   }
   /** An array's length as JSON.stringify takes it (ToLength): a Proxy may answer anything. */
   function lengthOf(value: unknown): number {
@@ -409,7 +414,7 @@ interface ModDefinition {
    * event should not pay for the text of an error it does not have).
    */
   function toJson(value: unknown, what: string, maxBytes: number, handler?: string): string {
-    if (!isFlatPlainObject(value, maxBytes)) checkPlainData(value, what, maxBytes, handler);
+    if (!isQuickPlain(value, maxBytes)) checkPlainData(value, what, maxBytes, handler);
     return writeJson(value, what, maxBytes, handler);
   }
 
@@ -423,37 +428,86 @@ interface ModDefinition {
   }
 
   /**
-   * The walk's verdict for the commonest result, a plain object whose members are all strings,
-   * finite numbers, booleans, null or undefined, within `maxBytes` by the walk's count: true only
-   * where the walk would pass it; false sends the value to the walk, which decides and words the
-   * error as before (also when reading a member threw here: the walk reads it again).
+   * The walk's verdict for the commonest values, plain trees: plain objects (prototype
+   * Object.prototype, no `toJSON` property) and arrays (Array.prototype) whose members are strings,
+   * finite numbers, booleans, null, such objects and arrays no deeper than QUICK_DEPTH, or (in an
+   * object) undefined, within `maxBytes` by the walk's count: true only where the walk would pass
+   * the value; false sends it to the walk, which decides and words the error as before (also when
+   * reading a member threw here: the walk reads it again). Needs no cycle check: a cycle goes
+   * deeper than QUICK_DEPTH, and the walk finds it.
    *
    * Why: with 100 isolates taking turns, each compiles its own optimized code for every hot
    * function, and the walk's four functions were 45 % of the isolates' compiling in their first
-   * seconds, and 11-15 % of a dispatch's cost at 100 mods on cold caches, though a flat result
-   * needs none of their generality (depth, cycles, arrays, toJSON results). One loop here keeps
-   * them cold for such results (docs/benchmarks.md finding 17). Stricter than the walk where that
-   * is cheaper: a toJSON property, or enumerable keys inherited from the prototypes, send the
-   * value to the walk.
+   * seconds, and 11-15 % of a dispatch's cost at 100 mods on cold caches, though plain data needs
+   * none of their generality (cycles, toJSON results, errors' wording). One loop per object here
+   * keeps them cold: for results (docs/benchmarks.md finding 17) and for the state a checkpoint
+   * exports (finding 18). Stricter than the walk where that is cheaper: a toJSON property, a null
+   * prototype, or enumerable keys inherited from the prototypes send the value to the walk.
    */
-  function isFlatPlainObject(value: unknown, maxBytes: number): boolean {
-    if (typeof value !== "object" || value === null) return false;
+  function isQuickPlain(value: unknown, maxBytes: number): boolean {
+    // Not inside itself: a getter it reads may call a capability, whose arguments are checked in
+    // turn; a check there would read that getter again, and both it and the walk after it again
+    // at every level (a getter passing its own object to a capability would run 2^depth times).
+    if (quickActive || typeof value !== "object" || value === null) return false;
+    quickActive = true;
     try {
-      if (ObjectGetPrototypeOf(value) !== ObjectProto) return false;
-      if ((value as { toJSON?: unknown }).toJSON !== undefined || hasEnumerable(ArrayProto)) return false;
+      if (hasEnumerable(ArrayProto)) return false;
+      if (ObjectGetPrototypeOf(value) !== ObjectProto) return quickTree(value, QUICK_DEPTH, maxBytes) >= 0;
+      // A plain object, the commonest root, in this loop: each call more costs on cold caches
+      // (100 isolates taking turns). The same member rules as quickTree's.
+      if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
       let budget = maxBytes - 1;
       for (const name in value) {
         const raw = (value as Record<string, unknown>)[name];
         const keyCost = name === "" ? 0 : name.length + 3;
         if (typeof raw === "string") budget -= raw.length + 2 + keyCost;
         else if ((typeof raw === "number" && NumberIsFinite(raw)) || typeof raw === "boolean" || raw === null) budget -= 1 + keyCost;
-        else if (raw !== undefined || name === "") return false; // an absent optional field passes, as in the walk
+        else if (typeof raw === "object") {
+          budget = quickTree(raw, QUICK_DEPTH - 1, budget - keyCost);
+          if (budget < 0) return false; // the walk decides: read no further here
+        } else if (raw !== undefined || name === "") return false;
       }
       return budget >= 0;
     } catch {
-      // A getter or Proxy trap threw: the walk meets it again and reports it in its own words.
+      // A getter or Proxy trap threw (or the stack ran out): the walk meets it again and reports it in its own words.
       return false;
+    } finally {
+      quickActive = false;
     }
+  }
+  /**
+   * isQuickPlain's check of one object or array and its members, `depth` levels more allowed
+   * below it: what is left of `budget` after them by the walk's count, or -1 where the walk must
+   * decide (also when over the budget). The count travels as an argument, not a shared variable,
+   * so that it stays in a register.
+   */
+  function quickTree(obj: object, depth: number, budget: number): number {
+    if ((obj as { toJSON?: unknown }).toJSON !== undefined) return -1;
+    budget -= 1;
+    const proto = ObjectGetPrototypeOf(obj);
+    if (proto === ObjectProto) {
+      for (const name in obj) {
+        const raw = (obj as Record<string, unknown>)[name];
+        const keyCost = name === "" ? 0 : name.length + 3;
+        if (typeof raw === "string") budget -= raw.length + 2 + keyCost;
+        else if ((typeof raw === "number" && NumberIsFinite(raw)) || typeof raw === "boolean" || raw === null) budget -= 1 + keyCost;
+        else if (typeof raw === "object") budget = depth === 0 ? -1 : quickTree(raw, depth - 1, budget - keyCost);
+        else if (raw !== undefined || name === "") return -1; // an absent optional field passes, as in the walk
+        if (budget < 0) return -1;
+      }
+      return budget;
+    }
+    if (proto !== ArrayProto || !ArrayIsArray(obj)) return -1;
+    const length = lengthOf((obj as unknown[]).length);
+    for (let i = 0; i < length; i++) {
+      const raw = (obj as unknown[])[i];
+      if (typeof raw === "string") budget -= raw.length + 2;
+      else if ((typeof raw === "number" && NumberIsFinite(raw)) || typeof raw === "boolean" || raw === null) budget -= 1;
+      else if (typeof raw === "object") budget = depth === 0 ? -1 : quickTree(raw, depth - 1, budget);
+      else return -1; // undefined too: the walk refuses it in an array
+      if (budget < 0) return -1;
+    }
+    return budget;
   }
 
   /**
@@ -461,7 +515,7 @@ interface ModDefinition {
    * becomes the live one needs the check, and its text only when a checkpoint asks for it.
    */
   function checkPlain(value: unknown, what: string): void {
-    checkPlainData(value, what, Infinity);
+    if (!isQuickPlain(value, Infinity)) checkPlainData(value, what, Infinity);
   }
 
   /** V8's message for a stack overflow (the same in V8 11 to 13, Node 20 to 24). */
@@ -965,12 +1019,12 @@ interface ModDefinition {
       const value = callHandler(boundHandler(on, name, handler), state, run[k], ctx);
       // A tagged pair of the result list (engine/src/model/result-list.ts): 1 value, 2 none, 0 failed.
       if (value === undefined) return "2,0";
-      // A flat plain object passed checkSync's instanceof already (its prototype is
-      // Object.prototype) and has no enumerable `then`: the flat check stands in for checkSync (one
-      // lookup less per event on cold caches). So a `then` function that is not enumerable (its
-      // own, or one mod code put on Object.prototype) passes as data on a flat object; JSON does
-      // not write it, and the host never awaits a result.
-      if (!isFlatPlainObject(value, eventMaxBytes)) {
+      // A plain tree's root passed checkSync's instanceof already (its prototype is
+      // Object.prototype or Array.prototype) and has no enumerable `then`: the quick check stands
+      // in for checkSync (one lookup less per event on cold caches). So a `then` function that is
+      // not enumerable (its own, or one mod code put on a prototype) passes as data on a plain
+      // object or array; JSON does not write it, and the host never awaits a result.
+      if (!isQuickPlain(value, eventMaxBytes)) {
         checkSync(value, "on.", name);
         checkPlainData(value, "the result of on.", eventMaxBytes, name);
       }

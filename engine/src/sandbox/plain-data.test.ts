@@ -164,7 +164,7 @@ const CASES: Record<string, string> = {
   longNumbers: `new Array(60).fill(123456.789)`,
   escapedString: `"\\u0001".repeat(${Math.floor(MAX_BYTES / 3)})`,
   justFits: `"y".repeat(${MAX_BYTES - 2})`,
-  // flat plain objects (the walk's fast path, isFlatPlainObject): members of every kind, a toJSON
+  // flat plain objects (the quick check's commonest case, isQuickPlain): members of every kind, a toJSON
   // however defined, and sizes around the limit. The walk counts { and each "key": and value, not
   // the closing }, so its count passes text one character over, which the text's length refuses.
   flatMixed: `({ s: "x", n: -1.5, t: true, f: false, z: null, "": "empty", 3: 4 })`,
@@ -179,6 +179,27 @@ const CASES: Record<string, string> = {
   flatManyKeysOver: `Object.fromEntries(Array.from({ length: ${MAX_BYTES / 8} }, (_, i) => ["k" + (i % 10) + String(i).padStart(3, "0"), 1]))`,
   flatEmptyKeyFits: `({ "": "y".repeat(${MAX_BYTES - 7}) })`,
   flatEmptyKeyOver: `({ "": "y".repeat(${MAX_BYTES - 6}) })`,
+  // plain trees (the quick check, isQuickPlain): nested objects and arrays of every member kind,
+  // what sends them to the walk (undefined or a hole in an array, NaN deep down, a null
+  // prototype, a toJSON, a depth past QUICK_DEPTH, a Proxy), and sizes around the limit nested:
+  // { "a": { "k": "y..." } } is its string's length + 14 characters, counted 12 by the walk.
+  treeNested: `({ a: { b: [1, "x", null, { c: true, u: undefined }] }, d: [[1], [], {}] })`,
+  treeArrayUndefined: `({ a: [1, undefined] })`,
+  treeArrayHole: `({ a: [[1, , 2]] })`,
+  treeNestedNaN: `({ a: { b: [1, NaN] } })`,
+  treeNestedFunction: `[{ a: [() => 1] }]`,
+  treeNullProtoMember: `({ a: Object.assign(Object.create(null), { b: 1 }) })`,
+  treeToJSONMember: `({ a: [{ b: 1, toJSON: () => "member" }] })`,
+  treeDeepObjects: `(() => { let v = { x: 1 }; for (let i = 0; i < 14; i++) v = { v }; return v; })()`,
+  treeDeepArrays: `(() => { let v = [1]; for (let i = 0; i < 14; i++) v = [v]; return v; })()`,
+  treeProxyMember: `({ a: new Proxy([1, { b: 2 }], {}), c: new Proxy({ d: [3] }, {}) })`,
+  treeShared: `(() => { let v = { x: 1 }; for (let i = 0; i < 4; i++) v = { a: v, b: [v] }; return v; })()`,
+  treeCyclic: `(() => { const o = { a: { b: [1] } }; o.a.b.push(o); return o; })()`,
+  treeTextFits: `({ a: { k: "y".repeat(${MAX_BYTES - 14}) } })`,
+  treeTextOneOver: `({ a: { k: "y".repeat(${MAX_BYTES - 13}) } })`,
+  treeCountOneOver: `({ a: { k: "y".repeat(${MAX_BYTES - 11}) } })`,
+  treeArrayCountOver: `[[${"1,".repeat(MAX_BYTES / 2)}1]]`,
+  treeEmptyOver: `new Array(${MAX_BYTES}).fill({})`,
   // a RangeError a getter or toJSON throws is the mod's own, not the walk running out of stack
   getterRangeError: `({ get a() { return "x".repeat(-1); } })`,
   nestedGetterRangeError: `({ a: { get b() { throw new RangeError("no range"); } } })`,
@@ -277,12 +298,13 @@ describe("plain-data walk", () => {
     const i = start(`let reads = 0, calls = 0;
       export default { on: {
         flat() { return { get a() { reads++; return 1; }, c: "x" }; },
-        nested() { return { b: { get a() { reads++; return 1; }, c: { toJSON() { calls++; return 2; } } } }; },
+        // The toJSON comes first: the quick check leaves the value to the walk before the getter.
+        nested() { return { b: { c: { toJSON() { calls++; return 2; } }, get a() { reads++; return 1; } } }; },
         count() { return [reads, calls]; },
       } };`);
     expect(oneResult(i, ev(1, "flat"))).toBe(`{"ok":true,"value":{"a":1,"c":"x"}}`);
     expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":[2,0]}`);
-    expect(oneResult(i, ev(3, "nested"))).toBe(`{"ok":true,"value":{"b":{"a":1,"c":2}}}`);
+    expect(oneResult(i, ev(3, "nested"))).toBe(`{"ok":true,"value":{"b":{"c":2,"a":1}}}`);
     expect(oneResult(i, ev(4, "count"))).toBe(`{"ok":true,"value":[4,2]}`);
   });
 
@@ -307,14 +329,42 @@ describe("plain-data walk", () => {
     expect(JSON.parse(oneResult(i, ev(1, "value"))).error).toMatchObject({ code: "E_NOT_PLAIN_DATA", message: expect.stringMatching(/Map/) });
   });
 
-  it("reads a getter met before a nested field of the returned object three times (the flat check, the walk, JSON.stringify)", () => {
+  it("reads a getter twice in a plain tree, three times when the quick check sends the value to the walk after it (the quick check, the walk, JSON.stringify)", () => {
     const i = start(`let reads = 0;
       export default { on: {
-        value() { return { get a() { reads++; return 1; }, b: [1] }; },
-        count() { return reads; },
+        tree() { return { get a() { reads++; return 1; }, b: [1, { c: 2 }] }; },
+        walked() { return { get a() { reads++; return 1; }, b: Object.create(null) }; },
+        count() { const n = reads; reads = 0; return n; },
       } };`);
-    expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":1,"b":[1]}}`);
-    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":3}`);
+    expect(oneResult(i, ev(1, "tree"))).toBe(`{"ok":true,"value":{"a":1,"b":[1,{"c":2}]}}`);
+    expect(oneResult(i, ev(2, "count"))).toBe(`{"ok":true,"value":2}`);
+    expect(oneResult(i, ev(3, "walked"))).toBe(`{"ok":true,"value":{"a":1,"b":{}}}`);
+    expect(oneResult(i, ev(4, "count"))).toBe(`{"ok":true,"value":3}`);
+  });
+
+  it("sends arrays to the walk once mod code put a non-enumerable toJSON on Array.prototype, and checks what it returns", () => {
+    const i = start(`export default { on: {
+        value() {
+          Object.defineProperty(Array.prototype, "toJSON", { value() { return this.length > 1 ? new Set() : "short"; }, configurable: true });
+          return { a: [1], b: { c: [2] } };
+        },
+        bad() { return { a: [1, 2] }; },
+      } };`);
+    expect(oneResult(i, ev(1, "value"))).toBe(`{"ok":true,"value":{"a":"short","b":{"c":"short"}}}`);
+    expect(JSON.parse(oneResult(i, ev(2, "bad"))).error).toMatchObject({ code: "E_NOT_PLAIN_DATA", message: expect.stringMatching(/Set/) });
+  });
+
+  it("checks a state that is a plain tree and one the walk must read alike: init and the checkpoint export", () => {
+    const i = start(`export default {
+        init() { return { entities: { e1: { hp: 1, tags: ["a"] } }, rounds: 0 }; },
+        on: { hit(s) { s.rounds++; return s.rounds; }, spoil(s) { s.entities.e1.seen = new Map(); return 0; } },
+      };`);
+    expect(oneResult(i, ev(1, "hit"))).toBe(`{"ok":true,"value":1}`);
+    const good = i.exportState();
+    expect(good.kind === "ok" && JSON.parse(good.value.state)).toEqual({ entities: { e1: { hp: 1, tags: ["a"] } }, rounds: 1 });
+    expect(oneResult(i, ev(2, "spoil"))).toBe(`{"ok":true,"value":0}`);
+    const spoiled = i.exportState();
+    expect(spoiled).toMatchObject({ kind: "failed", error: { code: "E_NOT_PLAIN_DATA", message: expect.stringMatching(/the state: field "seen" is a Map/) } });
   });
 
   it("writes what a getter answers the second time, as JSON text the host can read (a getter that changes its answer only fools itself)", () => {
