@@ -23,7 +23,9 @@ export function runChild(moduleName, params, timeoutMs = 180_000) {
     proc.stderr.setEncoding("utf8").on("data", (text) => (err += text));
     const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
     proc.on("error", reject);
-    proc.on("exit", (code, signal) => {
+    // "close", not "exit": "exit" can come before the last of stdout was read (a loaded machine
+    // showed a child that exited 0 after printing, with nothing read yet).
+    proc.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`benchmark child ${moduleName} exited with ${code ?? signal}: ${err.trim().slice(-2000)}`));
       // The child's failures come back as counts; their first detail (lib/failures.js) is said here.

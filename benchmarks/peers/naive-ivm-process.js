@@ -66,9 +66,10 @@ export class NaiveIvmProcessLoader {
   async #start(mods, options) {
     const child = spawn(process.execPath, ["--no-node-snapshot", fileURLToPath(new URL("./naive-ivm-child.js", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
     this.#child = child;
-    this.#exited = new Promise((resolve) => child.once("exit", resolve));
+    // "close", not "exit": after "exit" the last replies may still be unread on stdout.
+    this.#exited = new Promise((resolve) => child.once("close", resolve));
     child.stdout.on("data", frameReader((text) => this.#waiting.shift()?.(text)));
-    child.once("exit", (code, signal) => {
+    child.once("close", (code, signal) => {
       for (const answer of this.#waiting.splice(0)) answer(JSON.stringify({ error: `the child exited (${code ?? signal})` }));
     });
     const ready = JSON.parse(await this.#request(JSON.stringify({ mods, options: { limits: options.limits } })));

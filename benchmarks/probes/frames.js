@@ -83,7 +83,7 @@ function runChild(variant, engine) {
     let text = "";
     proc.stdout.setEncoding("utf8").on("data", (chunk) => (text += chunk));
     proc.on("error", reject);
-    proc.on("exit", (code) => (code === 0 ? resolve(JSON.parse(text.trim().split("\n").pop())) : reject(new Error(`${variant} exited with ${code}`))));
+    proc.on("close", (code) => (code === 0 ? resolve(JSON.parse(text.trim().split("\n").pop())) : reject(new Error(`${variant} exited with ${code}`))));
   });
 }
 

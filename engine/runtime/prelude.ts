@@ -265,7 +265,7 @@ interface ModDefinition {
   let walkBase = 0;
   /** A quick check is running (isQuickPlain). Reset by resetWalk: a stopped call skips finally blocks. */
   let quickActive = false;
-  /** How deep isQuickPlain follows objects in objects; deeper trees go to the walk. */
+  /** How many levels below the value itself isQuickPlain follows objects and arrays; deeper trees go to the walk. */
   const QUICK_DEPTH = 12;
   /** Thrown inside a walk only, and turned into an engine error by toJson (never seen by mod code). */
   const TOO_DEEP = ObjectFreeze(ObjectCreate(null) as object);
@@ -445,14 +445,15 @@ interface ModDefinition {
    * prototype, or enumerable keys inherited from the prototypes send the value to the walk.
    */
   function isQuickPlain(value: unknown, maxBytes: number): boolean {
-    // Not inside itself: a getter it reads may call a capability, whose arguments are checked in
-    // turn; a check there would read that getter again, and both it and the walk after it again
-    // at every level (a getter passing its own object to a capability would run 2^depth times).
-    if (quickActive || typeof value !== "object" || value === null) return false;
+    // Not inside itself nor inside a walk: a getter either reads may call a capability, whose
+    // arguments are checked in turn; a quick check there would read that getter again before the
+    // walk does, at every level (a getter passing its own object to a capability ran 2^depth times
+    // inside quick checks, and depth^2 / 2 times under walks), and would not see the walk's depth.
+    if (quickActive || ancestorsTop > 0 || typeof value !== "object" || value === null) return false;
     quickActive = true;
     try {
       if (hasEnumerable(ArrayProto)) return false;
-      if (ObjectGetPrototypeOf(value) !== ObjectProto) return quickTree(value, QUICK_DEPTH, maxBytes) >= 0;
+      if (ArrayIsArray(value) || ObjectGetPrototypeOf(value) !== ObjectProto) return quickTree(value, QUICK_DEPTH, maxBytes) >= 0;
       // A plain object, the commonest root, in this loop: each call more costs on cold caches
       // (100 isolates taking turns). The same member rules as quickTree's.
       if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
@@ -484,8 +485,11 @@ interface ModDefinition {
   function quickTree(obj: object, depth: number, budget: number): number {
     if ((obj as { toJSON?: unknown }).toJSON !== undefined) return -1;
     budget -= 1;
-    const proto = ObjectGetPrototypeOf(obj);
-    if (proto === ObjectProto) {
+    // An array's members are read as JSON.stringify and the walk read them (by index, whatever its
+    // prototype): for-in would skip its holes.
+    const isArray = ArrayIsArray(obj);
+    if (ObjectGetPrototypeOf(obj) !== (isArray ? ArrayProto : ObjectProto)) return -1;
+    if (!isArray) {
       for (const name in obj) {
         const raw = (obj as Record<string, unknown>)[name];
         const keyCost = name === "" ? 0 : name.length + 3;
@@ -497,7 +501,6 @@ interface ModDefinition {
       }
       return budget;
     }
-    if (proto !== ArrayProto || !ArrayIsArray(obj)) return -1;
     const length = lengthOf((obj as unknown[]).length);
     for (let i = 0; i < length; i++) {
       const raw = (obj as unknown[])[i];
@@ -1019,15 +1022,16 @@ interface ModDefinition {
       const value = callHandler(boundHandler(on, name, handler), state, run[k], ctx);
       // A tagged pair of the result list (engine/src/model/result-list.ts): 1 value, 2 none, 0 failed.
       if (value === undefined) return "2,0";
-      // A plain tree's root passed checkSync's instanceof already (its prototype is
-      // Object.prototype or Array.prototype) and has no enumerable `then`: the quick check stands
-      // in for checkSync (one lookup less per event on cold caches). So a `then` function that is
-      // not enumerable (its own, or one mod code put on a prototype) passes as data on a plain
-      // object or array; JSON does not write it, and the host never awaits a result.
+      // A plain object passed checkSync's instanceof already (its prototype is Object.prototype)
+      // and has no enumerable `then` (the quick check read every enumerable key): the quick check
+      // stands in for checkSync (one lookup less per event on cold caches). So a `then` function
+      // that is not enumerable (its own, or one mod code put on Object.prototype) passes as data
+      // on a plain object; JSON does not write it, and the host never awaits a result. An array's
+      // keys other than its indices are not read by the quick check: it gets checkSync.
       if (!isQuickPlain(value, eventMaxBytes)) {
         checkSync(value, "on.", name);
         checkPlainData(value, "the result of on.", eventMaxBytes, name);
-      }
+      } else if (ArrayIsArray(value)) checkSync(value, "on.", name);
       return `1,${writeJson(value, "the result of on.", eventMaxBytes, name)}`;
     } catch (err) {
       return `0,${errorJson(err, "E_THREW")}`;

@@ -195,6 +195,12 @@ const CASES: Record<string, string> = {
   treeProxyMember: `({ a: new Proxy([1, { b: 2 }], {}), c: new Proxy({ d: [3] }, {}) })`,
   treeShared: `(() => { let v = { x: 1 }; for (let i = 0; i < 4; i++) v = { a: v, b: [v] }; return v; })()`,
   treeCyclic: `(() => { const o = { a: { b: [1] } }; o.a.b.push(o); return o; })()`,
+  treeAtDepthLimit: `(() => { let v = [1]; for (let i = 0; i < 12; i++) v = { v }; return v; })()`,
+  treeOverDepthLimit: `(() => { let v = [1]; for (let i = 0; i < 13; i++) v = { v }; return v; })()`,
+  treeArrayObjectProto: `Object.setPrototypeOf([1, , 3], Object.prototype)`,
+  treeArrayObjectProtoNested: `({ a: Object.setPrototypeOf([undefined], Object.prototype) })`,
+  treeProxyArrayObjectProto: `({ a: new Proxy([1, , 3], { getPrototypeOf: () => Object.prototype }) })`,
+  treeRootArrayFits: `[["y".repeat(${MAX_BYTES - 6})]]`,
   treeTextFits: `({ a: { k: "y".repeat(${MAX_BYTES - 14}) } })`,
   treeTextOneOver: `({ a: { k: "y".repeat(${MAX_BYTES - 13}) } })`,
   treeCountOneOver: `({ a: { k: "y".repeat(${MAX_BYTES - 11}) } })`,
@@ -342,6 +348,24 @@ describe("plain-data walk", () => {
     expect(oneResult(i, ev(4, "count"))).toBe(`{"ok":true,"value":3}`);
   });
 
+  it("reads an array by index whatever its prototype: one made with Object.prototype and a huge length is refused at its first hole", () => {
+    const i = start(`export default { on: {
+        value() { const a = []; a.length = 2 ** 32 - 1; return { a: Object.setPrototypeOf(a, Object.prototype) }; },
+      } };`);
+    expect(JSON.parse(oneResult(i, ev(1, "value"))).error).toMatchObject({ code: "E_NOT_PLAIN_DATA", message: expect.stringMatching(/field "0" is a undefined/) });
+  });
+
+  it("answers E_ASYNC_HANDLER for an array with a then function, as for an object with an enumerable one", () => {
+    const i = start(`export default { on: {
+        shown() { return Object.assign([1], { then() {} }); },
+        hidden() { return Object.defineProperty([1], "then", { value() {} }); },
+        plain() { return [1, { a: [2] }]; },
+      } };`);
+    expect(JSON.parse(oneResult(i, ev(1, "shown"))).error).toMatchObject({ code: "E_ASYNC_HANDLER" });
+    expect(JSON.parse(oneResult(i, ev(2, "hidden"))).error).toMatchObject({ code: "E_ASYNC_HANDLER" });
+    expect(oneResult(i, ev(3, "plain"))).toBe(`{"ok":true,"value":[1,{"a":[2]}]}`);
+  });
+
   it("sends arrays to the walk once mod code put a non-enumerable toJSON on Array.prototype, and checks what it returns", () => {
     const i = start(`export default { on: {
         value() {
@@ -469,8 +493,10 @@ describe("plain-data walk", () => {
   });
 
   it("keeps a walk started by a getter (a capability's arguments) apart from the walk it interrupts", () => {
-    const i = ModInstance.create({ ...spec(`export default { on: {
-        value(s, p, ctx) { const o = { a: 1 }; o.b = { get c() { return ctx.host.echo(o); } }; return o; },
+    const i = ModInstance.create({ ...spec(`let reads = 0;
+      export default { on: {
+        value(s, p, ctx) { const o = { a: 1 }; o.b = { get c() { reads++; return ctx.host.echo(o); } }; return o; },
+        reads() { return reads; },
       } };`), permissions: ["echo"] }, { log: () => undefined, capability: (call) => ({ reply: JSON.stringify({ ok: true, value: call.args }), late: false }) }, [1, 2, 3, 4]);
     instances.push(i);
     expect(i.initState(0).kind).toBe("ok");
@@ -480,6 +506,12 @@ describe("plain-data walk", () => {
     expect(out.ok).toBe(false);
     expect(out.error?.code).toBe("E_NOT_PLAIN_DATA");
     expect(out.error?.message).toMatch(/nested too deeply/);
+    // Each nesting of the walk holds [o], o and o.b: the getter runs about 2000 / 3 levels deep.
+    // The quick check reads it once at the top, then the walk: two chains of reads, not one per
+    // level (a quick check under each walk made it depth^2 / 2 reads).
+    const reads = JSON.parse(oneResult(i, ev(2, "reads"))) as { value: number };
+    expect(reads.value).toBeGreaterThan(600);
+    expect(reads.value).toBeLessThan(1500);
     // The walk's bookkeeping was restored: the next result is written normally.
     const j = start(`export default { on: { v() { return { a: [1, { b: 2 }] }; } } };`);
     expect(oneResult(j, ev(2, "v"))).toBe(`{"ok":true,"value":{"a":[1,{"b":2}]}}`);
