@@ -209,7 +209,7 @@ export function processFloorRatios(metrics) {
       if (typeof floor !== "number" || floor === 0) continue;
       for (const id of ["process", "process:many"]) {
         const key = tickKey(id, events, what, phase);
-        if (typeof metrics[key] === "number") out[`${key}.ratio_naive_process`] = round(metrics[key] / floor, 3);
+        if (typeof metrics[key] === "number") out[`${key}.ratio_naive_process`] = round(metrics[key] / floor);
       }
     }
   }
