@@ -68,6 +68,8 @@ export class FleetAgent {
   readonly #refused = new Set<string>();
   readonly #badData = new Map<string, string>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** The run of each timed loop in flight (close() waits for the heartbeat's). */
+  readonly #running = new Map<string, Promise<void>>();
   /** Installs run one at a time, in the order the release records asked for them. */
   readonly #installs = new KeyedMutex<"install">();
   #syncing = new Map<string, Promise<void>>();
@@ -95,9 +97,11 @@ export class FleetAgent {
     this.#loop = this.#follow();
     const every = (name: string, ms: number, fn: () => Promise<void>): void => {
       const tick = (): void => {
-        void fn().catch((err: unknown) => this.#lost(messageOf(err))).finally(() => {
+        const run = fn().catch((err: unknown) => this.#lost(messageOf(err))).finally(() => {
+          this.#running.delete(name);
           if (!this.#closed) this.#timers.set(name, setTimeout(tick, ms));
         });
+        this.#running.set(name, run);
       };
       this.#timers.set(name, setTimeout(tick, ms));
     };
@@ -317,7 +321,7 @@ export class FleetAgent {
     this.#port.log("warn", `fleet: Redis at ${redact(this.#settings.redis)} is unreachable (${message}); serving the current versions, reconnecting with backoff`);
   }
 
-  /** Writes the last counters (best effort), stops the loops and closes both connections. */
+  /** Stops the loops, writes the last counters and removes the heartbeat (best effort), closes both connections. */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
@@ -325,10 +329,15 @@ export class FleetAgent {
     for (const d of this.#driving.values()) d.stop.abort();
     await Promise.all([...this.#driving.values()].map((d) => d.done));
     await this.#installs.idle("install");
-    // Best effort: the counters' keys expire anyway, and Redis may be the thing that is gone.
-    await this.#flush().catch((err: unknown) => this.#port.log("warn", `fleet: last counters not written: ${messageOf(err)}`));
+    // No heartbeat after this one: the one in flight would write back the key deleted below.
     this.#closed = true;
     for (const t of this.#timers.values()) clearTimeout(t);
+    await this.#running.get("heartbeat");
+    // Best effort: the counters' keys expire anyway, and Redis may be the thing that is gone.
+    await this.#flush().catch((err: unknown) => this.#port.log("warn", `fleet: last counters not written: ${messageOf(err)}`));
+    // A stopped server leaves the live list at once rather than after its heartbeat's expiry, so a
+    // release window or `fleet status` read meanwhile does not count it (it stays in the expired list).
+    if (this.#redis.ready) await this.#store.leave(this.#settings.server).catch((err: unknown) => this.#port.log("warn", `fleet: heartbeat not removed (it expires in ${this.#settings.heartbeatMs * 3} ms): ${messageOf(err)}`));
     await Promise.all([this.#redis.close(), this.#blocking.close()]);
     await this.#loop;
   }

@@ -103,6 +103,14 @@ export class FleetStore {
     await this.#redis.command(["ZADD", this.keys.servers, String(beat.at), beat.server]);
   }
 
+  /**
+   * Removes a stopping server's heartbeat, so it is no longer live; its entry in the `servers`
+   * set stays, with its last heartbeat's time, and lists it among the expired ones.
+   */
+  async leave(server: string): Promise<void> {
+    await this.#redis.command(["DEL", this.keys.server(server)]);
+  }
+
   /** The heartbeats still alive (expired or malformed ones are left out). */
   async heartbeats(): Promise<Heartbeat[]> {
     const ids = strings(await this.#redis.command(["ZRANGE", this.keys.servers, "0", "-1"])).filter(isFleetId).slice(0, 10_000);
