@@ -23,6 +23,14 @@ export function loadModhost() {
 }
 
 /**
+ * A module of the measured build's dist/ (`path` below it, e.g. "backends/framing.js"): from
+ * MODHOST_BENCH_ENGINE's copy if set, the workspace's engine otherwise.
+ */
+export function importEngineModule(path) {
+  return import(pathToFileURL(join(process.env.MODHOST_BENCH_ENGINE ?? ENGINE, "dist", path)).href);
+}
+
+/**
  * Engine copies named on a probe's command line as `dir[=label]` (each a copy of engine/ with
  * package.json and dist/ inside the workspace); none: the workspace's modhost as "modhost".
  */

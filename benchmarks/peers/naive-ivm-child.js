@@ -3,11 +3,11 @@
 // `{ error }`); every later frame is a batch's JSON (`[[event, payload], ...]`), given as it is to
 // every mod (each must handle every event) and answered with their result arrays joined:
 // `[[results of the first mod], ...]`. stdin's end closes the loader.
-import { frame, frameReader } from "./naive-ivm-process.js";
+import { FrameDecoder, encodeFrame } from "./naive-ivm-process.js";
 import { NaiveIvmLoader } from "./naive-ivm.js";
 
 let loader;
-const answer = (text) => process.stdout.write(frame(text));
+const answer = (text) => process.stdout.write(encodeFrame(text));
 
 function onFrame(text) {
   if (loader === undefined) {
@@ -31,7 +31,8 @@ function onFrame(text) {
   answer(`[${parts.join(",")}]`);
 }
 
-process.stdin.on("data", frameReader(onFrame));
+const requests = new FrameDecoder(onFrame);
+process.stdin.on("data", (chunk) => requests.push(chunk));
 process.stdin.on("end", () => {
   loader?.close();
   process.exit(0);

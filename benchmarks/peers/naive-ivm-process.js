@@ -6,40 +6,13 @@
 // peer of the side-by-side tables. The child is naive-ivm-child.js.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { importEngineModule } from "../lib/engine.js";
 
-/** Frames on both pipes: a 4-byte little-endian byte length, then that much UTF-8. */
-export function frame(text) {
-  const body = Buffer.from(text, "utf8");
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32LE(body.length, 0);
-  return Buffer.concat([head, body]);
-}
-
-/** Calls `onFrame(text)` for each whole frame of a stream's chunks (joined once per frame, not per chunk). */
-export function frameReader(onFrame) {
-  let chunks = [];
-  let buffered = 0;
-  /** The length of the frame being read, once its head is in. */
-  let need = -1;
-  return (chunk) => {
-    chunks.push(chunk);
-    buffered += chunk.length;
-    for (;;) {
-      if (need < 0) {
-        if (buffered < 4) return;
-        if (chunks[0].length < 4) chunks = [Buffer.concat(chunks)];
-        need = chunks[0].readUInt32LE(0);
-      }
-      if (buffered < 4 + need) return;
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      onFrame(all.toString("utf8", 4, 4 + need));
-      const rest = all.subarray(4 + need);
-      chunks = rest.length > 0 ? [rest] : [];
-      buffered = rest.length;
-      need = -1;
-    }
-  };
-}
+/**
+ * Frames on both pipes: modhost's own codec (a 4-byte little-endian byte length, then UTF-8; a
+ * big frame joined once, when whole), the cheapest framing we have.
+ */
+export const { encodeFrame, FrameDecoder } = await importEngineModule("backends/framing.js");
 
 export class NaiveIvmProcessLoader {
   static peer = "naive_ivm_process";
@@ -68,7 +41,8 @@ export class NaiveIvmProcessLoader {
     this.#child = child;
     // "close", not "exit": after "exit" the last replies may still be unread on stdout.
     this.#exited = new Promise((resolve) => child.once("close", resolve));
-    child.stdout.on("data", frameReader((text) => this.#waiting.shift()?.(text)));
+    const replies = new FrameDecoder((text) => this.#waiting.shift()?.(text));
+    child.stdout.on("data", (chunk) => replies.push(chunk));
     child.once("close", (code, signal) => {
       for (const answer of this.#waiting.splice(0)) answer(JSON.stringify({ error: `the child exited (${code ?? signal})` }));
     });
@@ -80,7 +54,7 @@ export class NaiveIvmProcessLoader {
   #request(text) {
     return new Promise((resolve) => {
       this.#waiting.push(resolve);
-      this.#child.stdin.write(frame(text));
+      this.#child.stdin.write(encodeFrame(text));
     });
   }
 

@@ -4,6 +4,7 @@
  * names ranges of it: an event sent to a hundred mods has its payload written and read once, and
  * the sandbox's mods share the one copy. Both sides import this module.
  */
+import { sameEvents } from "../model/event-list-text.js";
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
 import type { ReplayStep, RestoreRequest } from "../sandbox/sandbox-backend.js";
 import type { SandboxRequest } from "./sandbox-protocol.js";
@@ -91,7 +92,7 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
   let lastEvents: readonly WireEvent[] = [];
   let lastRefs: EventRefs = [];
   const refsOf = (events: readonly WireEvent[]): EventRefs => {
-    if (sameEvents(events, lastEvents)) return lastRefs;
+    if (sameEvents(events, 0, events.length, lastEvents)) return lastRefs;
     const refs: number[] = [];
     if (table.length === 0) {
       // Nothing to share yet: each event is new, and their places follow each other.
@@ -126,13 +127,6 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
   };
   text[0] = JSON.stringify(header);
   return text.join("\n");
-}
-
-/** Do `a` and `b` hold the very same events, in the same order? */
-function sameEvents(a: readonly WireEvent[], b: readonly WireEvent[]): boolean {
-  if (a.length !== b.length || a.length === 0) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

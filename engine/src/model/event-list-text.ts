@@ -24,17 +24,17 @@ export type EventListText = string;
 let lastEvents: readonly WireEvent[] = [];
 let lastText: EventListText = "[]";
 
-/** Are `events[from..to)` the very objects of the last list encoded? */
-function sameAsLast(events: readonly WireEvent[], from: number, to: number): boolean {
+/** Are `events[from..to)` the very objects of `other`, in its order? */
+export function sameEvents(events: readonly WireEvent[], from: number, to: number, other: readonly WireEvent[]): boolean {
   const count = to - from;
-  if (count !== lastEvents.length) return false;
-  for (let i = 0; i < count; i++) if (events[from + i] !== lastEvents[i]) return false;
+  if (count !== other.length) return false;
+  for (let i = 0; i < count; i++) if (events[from + i] !== other[i]) return false;
   return true;
 }
 
 /** Encodes `events[from..to)` (to the end by default). */
 export function encodeEventList(events: readonly WireEvent[], from: number, to = events.length): EventListText {
-  if (sameAsLast(events, from, to)) return lastText;
+  if (sameEvents(events, from, to, lastEvents)) return lastText;
   const text = encodeFresh(events, from, to);
   // A copy: the caller's array may be changed or hold much more (a replay's whole journal).
   lastEvents = events.slice(from, to);
