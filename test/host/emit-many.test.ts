@@ -137,6 +137,18 @@ describe.each(ISOLATIONS)("emitMany (%s isolation)", (isolation) => {
     expect(counts).toEqual(Array.from({ length: counts.length }, (_, i) => i + 1));
   });
 
+  it("runs a tick longer than one slice in several, each event with its own payload, in order", async () => {
+    // A slice is a tenth of the call timeout (2 ms here); each event takes ~0.3-0.5 ms of CPU (Date.now() is the tick's
+    // logical time, so the work is counted): many slices,
+    // and every slice after the first resumes in the middle of the tick's events.
+    const busy = handlerMod("busy", { work: `let x = 0; for (let i = 0; i < 3e5; i++) x += i % 7; s.n += 1; return [s.n + (x < 0 ? 1 : 0), p.k, p.text];` }, { manifest: { name: "busy", limits: { callTimeoutMs: 20 } } });
+    const r = await rig({ busy }, { isolation });
+    const tick: TickEvent[] = Array.from({ length: 60 }, (_, k) => ({ event: "work", payload: { k, text: `line "${k}"\\ é` } }));
+    const results = await r.host.emitMany(tick);
+    expect(results.map((rs) => rs[0]?.value)).toEqual(tick.map((_, k) => [k + 1, k, `line "${k}"\\ é`]));
+    expect(r.faults).toEqual([]);
+  });
+
   it("refuses bad input whole, naming the index, and queues nothing", async () => {
     const r = await rig({ counter: MODS.counter }, { isolation });
     const refused = async (events: unknown): Promise<ModhostError> => {

@@ -1,11 +1,16 @@
 /**
  * The request frame (host to sandbox process): every request of one turn of the host's event
- * loop, run in order. The events of its dispatches travel once, in one table, and each dispatch
- * names ranges of it: an event sent to a hundred mods has its payload written and read once, and
- * the sandbox's mods share the one copy. Both sides import this module.
+ * loop, run in order. A dispatch's events travel as a list line: the event-list text the isolate
+ * reads as its batch (model/event-list-text.ts), which the host encodes once for the frame and
+ * its journal and the sandbox passes on as it is; dispatches naming the same events name the same
+ * line, so an event sent to a hundred mods is written and read once. Events a list cannot carry
+ * (with capability answers, or a payload holding a line break) and a crash's replays travel in the
+ * frame's event table instead, each dispatch or replay naming ranges of it. Both sides import
+ * this module.
  */
-import { sameEvents } from "../model/event-list-text.js";
+import { encodeEventList, sameEvents } from "../model/event-list-text.js";
 import type { CapabilityRecord, WireEvent } from "../model/wire.js";
+import { listedEvents, type ListRun } from "./listed-events.js";
 import type { ReplayStep, RestoreRequest } from "../sandbox/sandbox-backend.js";
 import type { SandboxRequest } from "./sandbox-protocol.js";
 
@@ -15,11 +20,11 @@ import type { SandboxRequest } from "./sandbox-protocol.js";
  */
 type EventRefs = readonly number[];
 
-/** A dispatch as it travels: its events are ranges of the frame's event table. */
+/** A dispatch as it travels: its events are one of the frame's lists, or ranges of its event table. */
 interface DispatchRef {
   readonly op: "dispatch";
   readonly id: number;
-  readonly body: { readonly instance: string; readonly replay: boolean; readonly events: EventRefs };
+  readonly body: { readonly instance: string; readonly replay: boolean } & ({ readonly list: number } | { readonly events: EventRefs });
 }
 
 /** A restore as it travels: the events of its replay steps are ranges of the event table. */
@@ -39,23 +44,56 @@ interface RestoreRef {
  */
 type TableRun = [seq: number, name: string, now: number, count: number, caps?: readonly CapabilityRecord[] | null, payload?: string];
 
-/** One frame's header: the event table without payloads, and the requests. */
+/**
+ * One frame's header: the runs of each list (its events' heads; the list's text is its line), the
+ * event table without payloads, and the requests. The lines after the header are the lists' texts,
+ * then the table's payloads.
+ */
 interface RequestFrameHeader {
+  readonly lists?: readonly (readonly ListRun[])[];
   readonly events: readonly TableRun[];
   readonly requests: readonly (Exclude<SandboxRequest, { op: "dispatch" | "restore" }> | DispatchRef | RestoreRef)[];
 }
 
 /**
- * Encodes requests as one frame's text: the header's JSON, then for each event of the table a
- * line holding its payload's JSON text as it is. A payload is JSON text already: written into the
- * header it would be escaped here and unescaped by the sandbox, which then only copies it into
- * the prelude's batch (sandbox/prelude-protocol.ts), so it travels unescaped and the sandbox
- * parses only the header. Events shared by several dispatches (one object) are written once.
- * Payloads are JSON.stringify's text (host/emit-tick.ts) or journal text read back as UTF-8:
- * neither holds a lone surrogate, which the UTF-8 framing would turn into U+FFFD (escaped in the
- * header's JSON, it would survive).
+ * Encodes requests as one frame's text: the header's JSON, a line per list (a fresh dispatch's
+ * events as the event-list text the isolate reads, written once for every dispatch naming the
+ * same events), then for each event of the table a line holding its payload's JSON text as it is.
+ * A payload is JSON text already: written into the header it would be escaped here and unescaped
+ * by the sandbox, so it travels unescaped and the sandbox parses only the header; a list's text
+ * goes to the isolate untouched. Events shared by several dispatches (one object) are written once.
+ * Replays (a starved rerun, a crash's restores) travel in the table, as do events with capability
+ * answers or a payload holding a line break. Payloads are JSON.stringify's text
+ * (host/emit-tick.ts) or journal text read back as UTF-8: neither holds a lone surrogate, which
+ * the UTF-8 framing would turn into U+FFFD (escaped in the header's JSON, it would survive).
  */
 export function encodeRequestFrame(requests: readonly SandboxRequest[]): string {
+  const lists: ListRun[][] = [];
+  const listLines: string[] = [];
+  /** The events of each list, in the order of `lists`. */
+  const listed: (readonly WireEvent[])[] = [];
+  /** The list of a dispatch's events: one written before (the last one most often), or a new one; undefined if a list cannot carry them. */
+  const listOf = (events: readonly WireEvent[]): number | undefined => {
+    const last = listed.length - 1;
+    if (last >= 0 && sameEvents(events, 0, events.length, listed[last] as readonly WireEvent[])) return last;
+    for (let i = 0; i < last; i++) {
+      const other = listed[i] as readonly WireEvent[];
+      if (other[0] === events[0] && sameEvents(events, 0, events.length, other)) return i;
+    }
+    const runs: [seq: number, name: string, now: number, count: number][] = [];
+    let open: [seq: number, name: string, now: number, count: number] | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as WireEvent;
+      if (event.caps !== undefined || event.payload.includes("\n")) return undefined;
+      if (open !== undefined && open[1] === event.name && open[2] === event.now && open[0] + open[3] === event.seq) open[3]++;
+      else runs.push((open = [event.seq, event.name, event.now, 1]));
+    }
+    lists.push(runs);
+    // The slot journals these very events next: encodeEventList gives it this text again.
+    listLines.push(encodeEventList(events, 0));
+    listed.push(events);
+    return lists.length - 1;
+  };
   /** The table's events, in order. */
   const table: WireEvent[] = [];
   /**
@@ -115,37 +153,49 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
     lastRefs = refs;
     return refs;
   };
-  const header: RequestFrameHeader = {
+  const header: { -readonly [K in keyof RequestFrameHeader]: RequestFrameHeader[K] } = {
     events: runs,
     requests: requests.map((r) => {
-      if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: refsOf(r.body.events) } };
+      if (r.op === "dispatch") {
+        const { instance, replay, events } = r.body;
+        const list = replay ? undefined : listOf(events);
+        return { op: "dispatch", id: r.id, body: list !== undefined ? { instance, replay, list } : { instance, replay, events: refsOf(events) } };
+      }
       if (r.op !== "restore") return r;
       // A crash's restores replay the same recent events: each travels once for all of them.
       const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: refsOf(step.events) } : step));
       return { op: "restore", id: r.id, body: { ...r.body, steps } };
     }),
   };
-  text[0] = JSON.stringify(header);
+  if (lists.length > 0) {
+    header.lists = lists;
+    text[0] = `${JSON.stringify(header)}\n${listLines.join("\n")}`;
+  } else text[0] = JSON.stringify(header);
   return text.join("\n");
 }
 
 /**
- * The requests of a frame, each dispatch with its events (shared objects, read-only). The host is
- * trusted: only a reference outside the table is checked, since it would be read as no event.
+ * The requests of a frame, each dispatch with its events (shared objects, read-only). A list's
+ * events read their payloads from its text only if asked (backends/listed-events.ts), and the
+ * text is their batch for the isolate. The host is trusted: only a reference outside the table or
+ * the lists is checked, since it would be read as no event.
  */
 export function decodeRequestFrame(text: string): SandboxRequest[] {
   const lines = text.split("\n");
   const header = JSON.parse(lines[0] as string) as RequestFrameHeader;
+  const lists = (header.lists ?? []).map((runs, i) => listedEvents(runs, lines[1 + i] ?? ""));
+  /** The line of the table's first payload. */
+  const first = 1 + lists.length;
   const events: WireEvent[] = [];
   for (const [seq, name, now, count, caps, inline] of header.events) {
     if (count === 1 && (caps !== undefined || inline !== undefined)) {
-      const payload = inline ?? (lines[events.length + 1] as string);
+      const payload = inline ?? (lines[first + events.length] as string);
       events.push(caps === undefined || caps === null ? { seq, name, payload, now } : { seq, name, payload, now, caps });
       continue;
     }
-    for (let k = 0; k < count; k++) events.push({ seq: seq + k, name, payload: lines[events.length + 1] as string, now });
+    for (let k = 0; k < count; k++) events.push({ seq: seq + k, name, payload: lines[first + events.length] as string, now });
   }
-  if (lines.length !== events.length + 1) throw new Error(`the request frame has ${lines.length - 1} payload lines for ${events.length} events`);
+  if (lines.length !== first + events.length) throw new Error(`the request frame has ${lines.length - 1} lines for ${lists.length} lists and ${events.length} events`);
   const eventsOf = (refs: EventRefs): WireEvent[] => {
     const out: WireEvent[] = [];
     for (let r = 0; r < refs.length; r += 2) {
@@ -157,7 +207,13 @@ export function decodeRequestFrame(text: string): SandboxRequest[] {
     return out;
   };
   return header.requests.map((r) => {
-    if (r.op === "dispatch") return { op: "dispatch", id: r.id, body: { instance: r.body.instance, replay: r.body.replay, events: eventsOf(r.body.events) } };
+    if (r.op === "dispatch") {
+      const body = r.body;
+      if (!("list" in body)) return { op: "dispatch", id: r.id, body: { instance: body.instance, replay: body.replay, events: eventsOf(body.events) } };
+      const listed = lists[body.list];
+      if (listed === undefined) throw new Error(`the request frame names list ${body.list} of ${lists.length}`);
+      return { op: "dispatch", id: r.id, body: { instance: body.instance, replay: body.replay, events: listed } };
+    }
     if (r.op !== "restore") return r;
     const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: eventsOf(step.events) } : step));
     return { op: "restore", id: r.id, body: { ...r.body, steps } };

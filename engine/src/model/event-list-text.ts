@@ -32,8 +32,24 @@ export function sameEvents(events: readonly WireEvent[], from: number, to: numbe
   return true;
 }
 
+/**
+ * Texts already known for whole lists of events: the sandbox process gets a dispatch's events as
+ * the text the host encoded (backends/request-frame.ts) and registers it here with the events it
+ * made of it, so that the batch for the isolate is that text, not written again.
+ */
+const knownTexts = new WeakMap<readonly WireEvent[], EventListText>();
+
+/** Makes `text` the encoding of the whole of `events` (which must never change). */
+export function rememberEventList(events: readonly WireEvent[], text: EventListText): void {
+  knownTexts.set(events, text);
+}
+
 /** Encodes `events[from..to)` (to the end by default). */
 export function encodeEventList(events: readonly WireEvent[], from: number, to = events.length): EventListText {
+  if (from === 0 && to === events.length) {
+    const known = knownTexts.get(events);
+    if (known !== undefined) return known;
+  }
   if (sameEvents(events, from, to, lastEvents)) return lastText;
   const text = encodeFresh(events, from, to);
   // A copy: the caller's array may be changed or hold much more (a replay's whole journal).
