@@ -1,7 +1,8 @@
 // Probe: what crossing to the sandbox process costs per event in encoding alone, piece by piece,
 // for one 1000-event dispatch of the combat mod's attacks (finding 18): the payloads' JSON (which
-// the naive loader pays too), the host's request frame, the event-list text a slot journals, and
-// the sandbox's decode of the frame and its batch text for the isolate. CPU ns per event, after a
+// the naive loader pays too), the host's request frame, the event-list text a slot journals (alone,
+// and after the frame, which since session 20 carries that text), and the sandbox's decode of the
+// frame and its batch text for the isolate. CPU ns per event, after a
 // warm-up; the pieces that need wire events are measured with making them and printed less it.
 //
 //   node benchmarks/probes/crossing-costs.js [engineDir] [reps]
@@ -41,6 +42,13 @@ const out = {
   wire_events_ns: making,
   request_frame_ns: nsPerEvent(() => encodeRequestFrame(dispatch(wireEvents()))) - making,
   journal_text_ns: nsPerEvent(() => encodeEventList(wireEvents(), 0)) - making,
+  // The slot journals the events the frame just sent: since the frame carries their event-list
+  // text (lists), the journal's text is the frame's (encodeEventList's last-list memo), not made again.
+  frame_and_journal_ns: nsPerEvent(() => {
+    const events = wireEvents();
+    encodeRequestFrame(dispatch(events));
+    encodeEventList(events, 0);
+  }) - making,
   sandbox_decode_ns: nsPerEvent(() => decodeRequestFrame(frame)),
   sandbox_decode_and_batch_ns: nsPerEvent(() => encodeEventList(decodeRequestFrame(frame)[0].body.events, 0)),
 };

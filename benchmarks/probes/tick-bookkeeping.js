@@ -1,11 +1,13 @@
 // Probe: the host's bookkeeping per (mod, event) on the tick path, inline isolation. For a no-op
 // and a combat mod, 1 and 100 mods, 10 and 1000 events per tick: a loop of emit() (awaited
-// together), host.emitMany() (when the build has it), and the naive isolated-vm loader's batch
-// (one call per mod per tick), taking turns (A B C A B C ...). Figures are process CPU time
+// together), host.emitMany() (when the build has it), the naive isolated-vm loader's batch
+// (one call per mod per tick), and the same loader behind a promise per event ("naive_promises":
+// the floor of any emit()-per-event API over it), taking turns (A B C A B C ...). Figures are process CPU time
 // (process.cpuUsage: every thread, isolates included) per mod-event, medians over the rounds, and
 // their ratio to the naive loader's median in the same run.
 //
 //   node --no-node-snapshot benchmarks/probes/tick-bookkeeping.js [rounds] [engineDir=label ...]
+//   (TICK_BOOKKEEPING_ONLY=combat_1mods_1000ev: that configuration alone)
 //
 // Each engineDir is a copy of engine/ (package.json + dist/) inside the workspace, to compare
 // builds in one run; without one, the workspace's modhost is measured as "modhost".
@@ -16,6 +18,8 @@ import { NaiveIvmLoader } from "../peers/naive-ivm.js";
 
 const [roundsArg = "5", ...engineArgs] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
+/** TICK_BOOKKEEPING_ONLY=<kind>_<mods>mods_<events>ev measures that configuration alone. */
+const ONLY = process.env.TICK_BOOKKEEPING_ONLY;
 const ENTITIES = 1000;
 /**
  * Checkpoints (a state export) out of the way, but not off: with none, the in-memory journal grows
@@ -46,6 +50,28 @@ function tickOf(kind, size) {
   return attackPayloads(ENTITIES, size).map((p) => ["attack", p]);
 }
 
+/**
+ * emit(event, payload) over a naive loader: a promise per event, the events emitted in one turn
+ * run as one batch in a microtask, each promise resolved with its event's results.
+ */
+function promisePerEvent(naive) {
+  let events = [];
+  let resolves = [];
+  const flush = () => {
+    const batch = events;
+    const waiting = resolves;
+    events = [];
+    resolves = [];
+    const results = naive.emitBatch(batch);
+    for (let i = 0; i < waiting.length; i++) waiting[i](results[i]);
+  };
+  return (event, payload) =>
+    new Promise((resolve) => {
+      if (events.push([event, payload]) === 1) queueMicrotask(flush);
+      resolves.push(resolve);
+    });
+}
+
 async function measureConfig(kind, modCount, size, out) {
   const source = kind === "noop" ? () => NOOP_MOD : () => combatMod(ENTITIES);
   const mods = modSet(kind, modCount, source);
@@ -66,6 +92,10 @@ async function measureConfig(kind, modCount, size, out) {
     const naive = await NaiveIvmLoader.create(mods);
     hosts.push({ close: async () => naive.close() });
     runners.push({ name: "naive_ivm", run: async () => naive.emitBatch(tick) });
+    // The floor of an emit()-per-event API: the naive loader behind one promise per event, the
+    // events of a turn run as one batch (what modhost's emit loop is measured against).
+    const emit = promisePerEvent(naive);
+    runners.push({ name: "naive_promises", run: () => Promise.all(tick.map(([e, p]) => emit(e, p))) });
 
     const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
     for (let round = -1; round < ROUNDS; round++) {
@@ -99,7 +129,7 @@ async function measureConfig(kind, modCount, size, out) {
 const out = { rounds: ROUNDS, entities: ENTITIES, isolation: "inline", unit: "CPU us per mod-event (median)" };
 for (const kind of ["noop", "combat"]) {
   for (const modCount of [1, 100]) {
-    for (const size of [10, 1000]) await measureConfig(kind, modCount, size, out);
+    for (const size of [10, 1000]) if (ONLY === undefined || ONLY === `${kind}_${modCount}mods_${size}ev`) await measureConfig(kind, modCount, size, out);
   }
 }
 console.log(JSON.stringify(out, null, 2));
