@@ -17,7 +17,7 @@ import { loadIsolatedVm } from "./lib/ivm.js";
 import { cpuNsOf, selfCpuNs } from "./lib/machine.js";
 import { nowNs, percentile, record, recordValue, round, tick } from "./lib/stats.js";
 import { PEERS, createRunner } from "./peers/index.js";
-import { loadModhost } from "./lib/engine.js";
+import { importEngineModule, loadModhost } from "./lib/engine.js";
 
 export const name = "event-cost";
 
@@ -197,31 +197,21 @@ function ivmFloor(entities, runs, calls) {
 
 /** Round trip of one small request frame to a child that echoes it (the sandbox's I/O pattern). */
 async function ipcFloor(count) {
+  // The engine's own framing, as the sandbox process and the host frame their pipes.
+  const { FrameDecoder, encodeFrame } = await importEngineModule("backends/framing.js");
   const child = spawn(process.execPath, [fileURLToPath(new URL("./lib/echo-child.js", import.meta.url))], {
     stdio: ["ignore", "ignore", "inherit", "pipe", "pipe"],
   });
   const toChild = child.stdio[3];
   const fromChild = child.stdio[4];
   let waiting;
-  let buffered = Buffer.alloc(0);
-  fromChild.on("data", (chunk) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32LE(0)) {
-      const size = buffered.readUInt32LE(0);
-      const json = buffered.toString("utf8", 4, 4 + size);
-      buffered = buffered.subarray(4 + size);
-      waiting?.(JSON.parse(json));
-    }
-  });
+  const replies = new FrameDecoder((json) => waiting?.(JSON.parse(json)));
+  fromChild.on("data", (chunk) => replies.push(chunk));
   const payload = JSON.stringify(attackPayloads(1000, 1)[0]);
   const roundTrip = (id) =>
     new Promise((resolve) => {
       waiting = resolve;
-      const body = Buffer.from(JSON.stringify([{ op: "dispatch", id, instance: "p1:combat#1", events: [{ seq: id, name: "attack", payload, now: Date.now() }], replay: false }]));
-      const frame = Buffer.allocUnsafe(4 + body.length);
-      frame.writeUInt32LE(body.length, 0);
-      body.copy(frame, 4);
-      toChild.write(frame);
+      toChild.write(encodeFrame(JSON.stringify([{ op: "dispatch", id, instance: "p1:combat#1", events: [{ seq: id, name: "attack", payload, now: Date.now() }], replay: false }])));
     });
   const samples = [];
   for (let i = 0; i < count + Math.min(500, count); i++) {
