@@ -146,6 +146,39 @@ describe("request frame", () => {
     expect(events.map((e) => e.payload)).toEqual(tick.map((e) => e.payload));
   });
 
+  it("writes a payload at most twice when mods get different shares of a tick: a share overlapping a list goes to the table", () => {
+    const tick: WireEvent[] = Array.from({ length: 50 }, (_, k) => ({ seq: 100 + k, name: k % 2 === 0 ? "hit" : "heal", payload: JSON.stringify({ marker: `p${k}!` }), now: 9 }));
+    // Mod i handles "hit" and every event whose index is a multiple of i + 1: 30 different shares.
+    const requests: SandboxRequest[] = Array.from({ length: 30 }, (_, i) => ({ op: "dispatch", id: i + 1, body: { instance: `m${i}`, events: tick.filter((e, k) => e.name === "hit" || k % (i + 1) === 0), replay: false } }));
+    const text = encodeRequestFrame(requests);
+    for (let k = 0; k < tick.length; k++) expect(text.split(`p${k}!`).length - 1).toBeLessThanOrEqual(2);
+    const header = headerOf(text);
+    expect(header.lists).toHaveLength(1);
+    expect(header.requests.slice(1).every((r) => r.body.list === undefined && r.body.events !== undefined)).toBe(true);
+    expect(plainData(decodeRequestFrame(text))).toEqual(requests);
+    // Shares that do not overlap each get a list.
+    const apart: SandboxRequest[] = [0, 1].map((half) => ({ op: "dispatch", id: half + 1, body: { instance: `h${half}`, events: tick.slice(half * 25, half * 25 + 25), replay: false } }));
+    const split = encodeRequestFrame(apart);
+    expect(headerOf(split).requests.map((r) => r.body.list)).toEqual([0, 1]);
+    expect(plainData(decodeRequestFrame(split))).toEqual(apart);
+  });
+
+  it("sends an empty dispatch and odd event names as lists, and events with an empty caps list in the table", () => {
+    const odd: WireEvent = { seq: 1, name: 'line\nbreak "quoted" \u2028', payload: '"\u2028 text"', now: 3 };
+    const capped: WireEvent = { seq: 2, name: "c", payload: "1", now: 3, caps: [] };
+    const requests: SandboxRequest[] = [
+      { op: "dispatch", id: 1, body: { instance: "a", events: [], replay: false } },
+      { op: "dispatch", id: 2, body: { instance: "b", events: [odd], replay: false } },
+      { op: "dispatch", id: 3, body: { instance: "c", events: [capped], replay: false } },
+    ];
+    const text = encodeRequestFrame(requests);
+    expect(headerOf(text).requests.map((r) => r.body.list ?? "table")).toEqual([0, 1, "table"]);
+    const decoded = decodeRequestFrame(text);
+    expect(plainData(decoded)).toEqual(requests);
+    const [, named] = decoded;
+    expect(named?.op === "dispatch" && named.body.events[0]?.name).toBe(odd.name);
+  });
+
   it("refuses a dispatch naming a list the frame does not have, and a list whose text does not match its header", () => {
     const json = JSON.stringify({ events: [], requests: [{ op: "dispatch", id: 1, body: { instance: "a", replay: false, list: 0 } }] });
     expect(() => decodeRequestFrame(json)).toThrow(/names list 0 of 0/);

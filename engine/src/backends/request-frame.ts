@@ -62,8 +62,10 @@ interface RequestFrameHeader {
  * A payload is JSON text already: written into the header it would be escaped here and unescaped
  * by the sandbox, so it travels unescaped and the sandbox parses only the header; a list's text
  * goes to the isolate untouched. Events shared by several dispatches (one object) are written once.
- * Replays (a starved rerun, a crash's restores) travel in the table, as do events with capability
- * answers or a payload holding a line break. Payloads are JSON.stringify's text
+ * A restore's replayed events (a crash, a recovery) and a dispatch marked replay travel in the
+ * table, as do events with capability answers or a payload holding a line break, and a dispatch
+ * sharing events with a list written before (another mod's share of the same tick, say).
+ * Payloads are JSON.stringify's text
  * (host/emit-tick.ts) or journal text read back as UTF-8: neither holds a lone surrogate, which
  * the UTF-8 framing would turn into U+FFFD (escaped in the header's JSON, it would survive).
  */
@@ -72,7 +74,14 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
   const listLines: string[] = [];
   /** The events of each list, in the order of `lists`. */
   const listed: (readonly WireEvent[])[] = [];
-  /** The list of a dispatch's events: one written before (the last one most often), or a new one; undefined if a list cannot carry them. */
+  /** The lowest and highest seq of each list, in the same order: `[low, high, low, high, ...]`. */
+  const spans: number[] = [];
+  /**
+   * The list of a dispatch's events: one written before (the last one most often), or a new one.
+   * Undefined when a list cannot carry them, or when they may share events with a list written
+   * before (their seqs overlap): mods given different shares of a tick then name ranges of the
+   * table, so each payload is written at most twice (in a list and the table), not once per mod.
+   */
   const listOf = (events: readonly WireEvent[]): number | undefined => {
     const last = listed.length - 1;
     if (last >= 0 && sameEvents(events, 0, events.length, listed[last] as readonly WireEvent[])) return last;
@@ -82,14 +91,21 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
     }
     const runs: [seq: number, name: string, now: number, count: number][] = [];
     let open: [seq: number, name: string, now: number, count: number] | undefined;
+    let low = Infinity;
+    let high = -Infinity;
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as WireEvent;
       if (event.caps !== undefined || event.payload.includes("\n")) return undefined;
       if (open !== undefined && open[1] === event.name && open[2] === event.now && open[0] + open[3] === event.seq) open[3]++;
       else runs.push((open = [event.seq, event.name, event.now, 1]));
+      if (event.seq < low) low = event.seq;
+      if (event.seq > high) high = event.seq;
     }
+    for (let i = 0; i < spans.length; i += 2) if (low <= (spans[i + 1] as number) && (spans[i] as number) <= high) return undefined;
+    spans.push(low, high);
     lists.push(runs);
-    // The slot journals these very events next: encodeEventList gives it this text again.
+    // The slot journals these very events next: encodeEventList gives it this text again (when
+    // no other list was encoded in between: it keeps the last one).
     listLines.push(encodeEventList(events, 0));
     listed.push(events);
     return lists.length - 1;
