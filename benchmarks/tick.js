@@ -22,7 +22,9 @@
 // with 100 isolates per runner, a runner's speed is drawn once per process (the same build read
 // 3.70 µs per mod-event against the naive loader's 5.26 in one process, 5.56 against 3.25 in
 // another; finding 16), so one process's ratio says more about that draw than about the runners.
-// Pooled, a tail (.p99) also spans the spread between processes.
+// Pooled, a tail (.p99) also spans the spread between processes. Five, not three (session 20):
+// the same engine's warm 100-mod inline ratio read 0.89x and 0.995x on the two Nodes of one run
+// and 0.98x / 0.90x in the run before, with the naive loader's own figure moving 10-15 %.
 //
 // The ev10/ev1000 figures follow a 1-tick warm-up: with 100 isolates, each compiles its own
 // optimized code during them, so they include V8's tier-up (background compiler threads). The
@@ -45,7 +47,7 @@ export const TICK_EVENTS = [10, 1000];
 /** Events per tick of the steady-state figures (tick.ev10.steady.*). */
 const STEADY_EVENTS = 10;
 /** Fresh processes a full run measures in, one after another (see the header). */
-const PROCESSES = 3;
+const PROCESSES = 5;
 
 function sizes(quick) {
   // rounds: ticks per runner at most; budgetMs: stop earlier once a size has taken this long
