@@ -44,6 +44,11 @@ interface RestoreRef {
  */
 type TableRun = [seq: number, name: string, now: number, count: number, caps?: readonly CapabilityRecord[] | null, payload?: string];
 
+/** Does `event` extend `run` (same name and time, the next seq)? The one rule of the lists' runs and the table's. */
+function extendsRun<R extends readonly [seq: number, name: string, now: number, count: number, ...rest: unknown[]]>(run: R | undefined, event: WireEvent): run is R {
+  return run !== undefined && run[1] === event.name && run[2] === event.now && run[0] + run[3] === event.seq;
+}
+
 /**
  * One frame's header: the runs of each list (its events' heads; the list's text is its line), the
  * event table without payloads, and the requests. The lines after the header are the lists' texts,
@@ -96,7 +101,7 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as WireEvent;
       if (event.caps !== undefined || event.payload.includes("\n")) return undefined;
-      if (open !== undefined && open[1] === event.name && open[2] === event.now && open[0] + open[3] === event.seq) open[3]++;
+      if (extendsRun(open, event)) open[3]++;
       else runs.push((open = [event.seq, event.name, event.now, 1]));
       if (event.seq < low) low = event.seq;
       if (event.seq > high) high = event.seq;
@@ -130,7 +135,7 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
       runs.push(inline ? [event.seq, event.name, event.now, 1, caps ?? null, event.payload] : [event.seq, event.name, event.now, 1, caps as readonly CapabilityRecord[]]);
       open = undefined;
       text.push(inline ? "" : event.payload);
-    } else if (open !== undefined && open[1] === event.name && open[2] === event.now && open[0] + open[3] === event.seq) {
+    } else if (extendsRun(open, event)) {
       open[3]++;
       text.push(event.payload);
     } else {
@@ -169,24 +174,20 @@ export function encodeRequestFrame(requests: readonly SandboxRequest[]): string 
     lastRefs = refs;
     return refs;
   };
-  const header: { -readonly [K in keyof RequestFrameHeader]: RequestFrameHeader[K] } = {
-    events: runs,
-    requests: requests.map((r) => {
-      if (r.op === "dispatch") {
-        const { instance, replay, events } = r.body;
-        const list = replay ? undefined : listOf(events);
-        return { op: "dispatch", id: r.id, body: list !== undefined ? { instance, replay, list } : { instance, replay, events: refsOf(events) } };
-      }
-      if (r.op !== "restore") return r;
-      // A crash's restores replay the same recent events: each travels once for all of them.
-      const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: refsOf(step.events) } : step));
-      return { op: "restore", id: r.id, body: { ...r.body, steps } };
-    }),
-  };
-  if (lists.length > 0) {
-    header.lists = lists;
-    text[0] = `${JSON.stringify(header)}\n${listLines.join("\n")}`;
-  } else text[0] = JSON.stringify(header);
+  const travelling: RequestFrameHeader["requests"] = requests.map((r) => {
+    if (r.op === "dispatch") {
+      const { instance, replay, events } = r.body;
+      const list = replay ? undefined : listOf(events);
+      return { op: "dispatch", id: r.id, body: list !== undefined ? { instance, replay, list } : { instance, replay, events: refsOf(events) } };
+    }
+    if (r.op !== "restore") return r;
+    // A crash's restores replay the same recent events: each travels once for all of them.
+    const steps = r.body.steps.map((step) => (step.kind === "events" ? { kind: "events" as const, events: refsOf(step.events) } : step));
+    return { op: "restore", id: r.id, body: { ...r.body, steps } };
+  });
+  // The lists are known once every request is: the header, then their lines, then the table's.
+  if (lists.length === 0) text[0] = JSON.stringify({ events: runs, requests: travelling } satisfies RequestFrameHeader);
+  else text[0] = `${JSON.stringify({ lists, events: runs, requests: travelling } satisfies RequestFrameHeader)}\n${listLines.join("\n")}`;
   return text.join("\n");
 }
 
