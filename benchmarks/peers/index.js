@@ -17,6 +17,7 @@ export const LABELS = {
   nodevm: "node:vm (no security boundary)",
   native: "native host code (floor)",
   naive_ivm_process: "isolated-vm, naive loader behind a process boundary",
+  naive_ivm_shared: "isolated-vm, naive loader writing a tick's JSON once",
 };
 
 const IMPORTS = {
@@ -26,6 +27,8 @@ const IMPORTS = {
   native: async () => (await import("./native.js")).NativeLoader,
   // Not in PEERS: only the tick benchmark runs it, as the floor of process isolation.
   naive_ivm_process: async () => (await import("./naive-ivm-process.js")).NaiveIvmProcessLoader,
+  // Not in PEERS: probes/alone.js runs it, as the floor of a one-thread inline loader.
+  naive_ivm_shared: async () => (await import("./naive-ivm.js")).NaiveIvmSharedTextLoader,
 };
 
 /** The loader class of a peer (its static create(mods, options) builds one). */

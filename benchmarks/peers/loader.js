@@ -89,11 +89,7 @@ export class PeerLoader {
         }
       }
       if (mine.length === 0) continue;
-      const results = JSON.parse(mod.sandbox.call("__dispatchBatch", JSON.stringify(mine)));
-      for (let k = 0; k < results.length; k++) {
-        const r = results[k];
-        out[indexes[k]].push(r.ok ? { mod: name, ok: true, value: r.value } : { mod: name, ok: false, error: { message: r.error } });
-      }
+      collectResults(out, name, indexes, mod.sandbox.call("__dispatchBatch", JSON.stringify(mine)));
     }
     return out;
   }
@@ -147,3 +143,12 @@ export class PeerLoader {
 }
 
 export { eventSet };
+
+/** Puts a mod's batch results (`resultText`, one per event it was given) under `out[indexes[k]]`. */
+export function collectResults(out, name, indexes, resultText) {
+  const results = JSON.parse(resultText);
+  for (let k = 0; k < results.length; k++) {
+    const r = results[k];
+    out[indexes[k]].push(r.ok ? { mod: name, ok: true, value: r.value } : { mod: name, ok: false, error: { message: r.error } });
+  }
+}

@@ -4,8 +4,10 @@
 // benchmark runs every runner in one process taking turns; this shows each one's own figure, and
 // how far it moves from run to run (finding 12: on Node 20 the same runner reads 3 or 12-15 µs).
 //
-//   node --no-node-snapshot benchmarks/probes/alone.js <engineDir|naive|naive-process> [seconds] [mods] [events] [entities]
+//   node --no-node-snapshot benchmarks/probes/alone.js <engineDir|naive|naive-shared|naive-process> [seconds] [mods] [events] [entities]
 //
+// naive-shared: the naive loader writing each tick's JSON once for every mod (it writes it per mod):
+// the floor of a one-thread inline loader (peers/naive-ivm.js).
 // naive-process: the naive loader behind a process boundary, one frame each way per tick
 // (peers/naive-ivm-process.js): the floor of the process-isolation figures.
 // <engineDir> is a copy of engine/ (package.json + dist/) inside the workspace, or "engine" for the
@@ -31,8 +33,11 @@ let close;
 let host;
 /** Processes besides this one whose CPU counts: a process host's sandboxes, or the naive loader's child. */
 let pidsOf = () => sandboxPidsOf(host);
-if (engineDir === "naive" || engineDir === "naive-process") {
-  const runner = await createRunner(engineDir === "naive" ? "naive_ivm" : "naive_ivm_process", modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
+/** The peer each non-engine argument names. */
+const PEER_OF = { naive: "naive_ivm", "naive-shared": "naive_ivm_shared", "naive-process": "naive_ivm_process" };
+const peer = PEER_OF[engineDir];
+if (peer !== undefined) {
+  const runner = await createRunner(peer, modSet("combat", mods, () => combatMod(entities)), { limits: COMBAT_LIMITS });
   pidsOf = () => processPidsOf(runner);
   const tick = attackPayloads(entities, events).map((payload) => ["attack", payload]);
   emit = () => runner.emitBatch(tick);
@@ -70,7 +75,7 @@ try {
   const modEvents = ticks * mods * events;
   const round = (x) => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
-    runner: engineDir === "naive" ? "naive_ivm" : engineDir === "naive-process" ? "naive_ivm_process" : `${engineDir} (${isolation})`,
+    runner: peer ?? `${engineDir} (${isolation})`,
     node: process.version,
     cpu_us_per_mod_event: round((self + sandbox) / 1000 / modEvents),
     host_us_per_mod_event: round(self / 1000 / modEvents),

@@ -1,6 +1,7 @@
 // Probe: issue 17's two tick targets through the tick API (host.emitMany), inline and process,
-// for one or more engine builds against the naive isolated-vm loader, all in one process, taking
-// turns (A B C ... with the first one rotating each round):
+// for one or more engine builds against the naive isolated-vm loader and the same loader writing a
+// tick's JSON once for all mods (naive_ivm_shared, the floor of a one-thread inline loader), all in
+// one process, taking turns (A B C ... with the first one rotating each round):
 //
 //   mods100   100 combat mods (100 entities each), 10-event ticks
 //   mods1     1 combat mod (10k entities), 1000-event ticks
@@ -26,7 +27,7 @@ import { engineArgs } from "../lib/engine.js";
 import { roundRobin } from "../lib/compare.js";
 import { cpuNsOfWork } from "../lib/machine.js";
 import { percentile, round } from "../lib/stats.js";
-import { NaiveIvmLoader } from "../peers/naive-ivm.js";
+import { NaiveIvmLoader, NaiveIvmSharedTextLoader } from "../peers/naive-ivm.js";
 
 const [roundsArg = "5", casesArg = "mods100,mods1", ...engineList] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
@@ -60,6 +61,10 @@ async function measureCase(name, { mods: modCount, entities, size, work }, out) 
     const naive = await NaiveIvmLoader.create(mods);
     closers.push(async () => naive.close());
     runners.push({ name: "naive_ivm", host: undefined, run: async () => naive.emitBatch(pairs) });
+    // The floor of a one-thread inline loader: the naive loader writing the tick's JSON once.
+    const shared = await NaiveIvmSharedTextLoader.create(mods);
+    closers.push(async () => shared.close());
+    runners.push({ name: "naive_ivm_shared", host: undefined, run: async () => shared.emitBatch(pairs) });
 
     const warm = Number(process.env.HUNDRED_WARM ?? ticksPerSample);
     for (let k = 0; k < runners.length; k++) for (let t = 0; t < warm; t++) await runners[k].run();
