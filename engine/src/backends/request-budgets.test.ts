@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LoadSpec, WireEvent } from "../model/wire.js";
-import { backstopWallMs } from "../sandbox/cpu-budget.js";
+import { alignedMaxMs, backstopWallMs } from "../sandbox/cpu-budget.js";
 import { RequestBudgets, restoredSpec } from "./request-budgets.js";
 
 const spec = (version: string, callTimeoutMs: number): LoadSpec => ({
@@ -22,7 +22,10 @@ describe("RequestBudgets", () => {
 
   it("gives a start four backstops of 10x its call limit, and a dispatch one backstop past its events' limits", () => {
     expect(budgets.start(50)).toBe(4 * backstopWallMs(500, 10) + 1000);
-    const perCall = Math.ceil(50 * 1.1 + 1);
+    // 57 (50 ms, its 5 ms slice, a margin) + an eighth of it + 1 (the deadline's alignment): at
+    // least what a dispatch call's timeout (50 + 5 ms, aligned) can be.
+    const perCall = 57 + 8 + 1;
+    expect(perCall).toBeGreaterThanOrEqual(alignedMaxMs(55));
     expect(budgets.dispatch(50, 3)).toBe(3 * perCall + backstopWallMs(perCall, 10));
   });
 

@@ -6,7 +6,7 @@
  * that were only slow.
  */
 import type { LoadSpec } from "../model/wire.js";
-import { DEFAULT_WALL_BACKSTOP_FACTOR, backstopWallMs } from "../sandbox/cpu-budget.js";
+import { DEFAULT_WALL_BACKSTOP_FACTOR, alignedMaxMs, backstopWallMs } from "../sandbox/cpu-budget.js";
 import { locatesEvent, type CommitMode, type LocateRequest, type RestoreRequest } from "../sandbox/sandbox-backend.js";
 
 /** What a commit of a handover costs at most (ms): no mod code runs. */
@@ -73,9 +73,12 @@ export class RequestBudgets {
   }
 }
 
-/** What one event of a dispatch may take against a call limit of `callTimeoutMs`, with a margin. */
+/**
+ * What one event of a dispatch may take against a call limit of `callTimeoutMs`: the limit and
+ * the slice (a tenth), with the deadline's alignment (sandbox/cpu-budget.ts alignedTimeoutMs).
+ */
 function dispatchCallMs(callTimeoutMs: number): number {
-  return Math.ceil(callTimeoutMs * 1.1 + 1);
+  return alignedMaxMs(Math.ceil(callTimeoutMs * 1.1 + 1));
 }
 
 /** The version a restore leaves live: its last version step's, or the one it starts from. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CpuBudget, StarvedEvents, backstopWallMs, chargedMs, cutVerdict, stretchedWallMs } from "./cpu-budget.js";
+import { CpuBudget, StarvedEvents, alignedMaxMs, alignedTimeoutMs, backstopWallMs, chargedMs, cutVerdict, deadlineStepMs, stretchedWallMs } from "./cpu-budget.js";
 import { SchedClock, SchedStatReader, parseSchedStat, runShareBetween } from "../util/sched-stat.js";
 
 describe("cpu budget math", () => {
@@ -60,7 +60,9 @@ describe("schedstat", () => {
     const missing = new SchedStatReader("/proc/does-not-exist/schedstat");
     expect(missing.read()).toBeUndefined();
     const budget = new CpuBudget(new SchedClock(missing, 10), 10);
-    expect(budget.begin(50)).toBe(50);
+    const timeout = budget.begin(50);
+    expect(timeout).toBeGreaterThanOrEqual(50);
+    expect(timeout).toBeLessThanOrEqual(alignedMaxMs(50));
     expect(budget.judgeCut()).toBe("timeout");
     const here = new SchedStatReader("/proc/thread-self/schedstat");
     const reading = here.read();
@@ -77,5 +79,36 @@ describe("schedstat", () => {
     expect(budget.inBackstop(() => budget.begin(500))).toBe(5000);
     expect(budget.inBackstop(() => budget.judgeCut())).toBe("timeout");
     expect(budget.inBackstopMode).toBe(false);
+  });
+});
+
+describe("aligned deadlines", () => {
+  it("gives at least the wall timeout and at most an eighth and 1 ms more", () => {
+    for (const now of [0, 0.25, 3.5, 1234.567, 99_999.999]) {
+      for (const wall of [1, 7, 50, 55, 500]) {
+        const timeout = alignedTimeoutMs(now, wall, Infinity);
+        expect(Number.isInteger(timeout)).toBe(true);
+        expect(timeout).toBeGreaterThanOrEqual(wall);
+        expect(timeout).toBeLessThanOrEqual(alignedMaxMs(wall));
+        expect(alignedMaxMs(wall)).toBe(wall + deadlineStepMs(wall) + 1);
+      }
+    }
+    expect(deadlineStepMs(55)).toBe(7);
+    expect(deadlineStepMs(1)).toBe(1);
+  });
+
+  it("puts calls starting within one step on one deadline, to the whole ms", () => {
+    // isolated-vm's deadline is the call's start plus a whole number of ms.
+    const deadlines = [99.5, 101.3, 103.9, 105.99].map((now) => now + alignedTimeoutMs(now, 55, Infinity));
+    for (const deadline of deadlines) expect(deadline).toBeGreaterThanOrEqual(161);
+    expect(Math.max(...deadlines) - Math.min(...deadlines)).toBeLessThan(1);
+    // The next step's calls share the next grid point.
+    expect(106.5 + alignedTimeoutMs(106.5, 55, Infinity)).toBeGreaterThanOrEqual(168);
+  });
+
+  it("never moves a deadline past the cap (the wall backstop)", () => {
+    expect(alignedTimeoutMs(3, 1050, 1050)).toBe(1050);
+    expect(alignedTimeoutMs(3, 1049, 1050)).toBe(1050);
+    expect(alignedTimeoutMs(0, 56, 1050)).toBe(56);
   });
 });
