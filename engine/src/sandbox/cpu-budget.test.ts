@@ -95,6 +95,9 @@ describe("aligned deadlines", () => {
     }
     expect(deadlineStepMs(55)).toBe(7);
     expect(deadlineStepMs(1)).toBe(1);
+    // A long limit's grid stays fine: one grid point gathers at most 8 ms of calls.
+    expect(deadlineStepMs(500)).toBe(8);
+    expect(alignedMaxMs(5000)).toBe(5009);
   });
 
   it("puts calls starting within one step on one deadline, to the whole ms", () => {

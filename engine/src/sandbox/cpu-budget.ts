@@ -8,8 +8,8 @@
  * isolate goes through this budget:
  * - before the call, its wall timeout is the limit stretched by how starved the thread has been
  *   lately (from the share of its runnable time it ran), capped at limit x backstop factor, and
- *   rounded up by at most an eighth so that calls share deadlines (alignedTimeoutMs: each timed
- *   call costs isolated-vm's timer thread a wake-up at its deadline);
+ *   rounded up by at most an eighth of it (and 8 ms) so that calls share deadlines
+ *   (alignedTimeoutMs: each timed call costs isolated-vm's timer thread a wake-up at its deadline);
  * - if the call is cut anyway, the verdict is "starved" when the thread's wall time minus its
  *   run-queue wait during the call stayed under the limit (it never got its limit of CPU) and the
  *   backstop was not reached, otherwise "timeout". A starved cut is not the mod's fault: the
@@ -17,7 +17,7 @@
  *   timeout is the wall backstop (below) and any cut is final.
  * So a healthy mod on a starved machine is not failed, and a real infinite loop is still stopped
  * within the wall backstop, max(limit x backstop factor, limit + 1 s), at the very worst (and
- * within about its limit of CPU, plus up to an eighth).
+ * within about its limit of CPU, plus up to 9 ms).
  */
 import { performance } from "node:perf_hooks";
 import { SchedClock, SchedStatReader, THREAD_SCHEDSTAT } from "../util/sched-stat.js";
@@ -54,7 +54,16 @@ export function stretchedWallMs(limitMs: number, share: number, backstopFactor: 
 }
 
 /**
- * The grid a call's deadline is put on: an eighth of its wall timeout, at least 1 ms.
+ * The most calls' deadlines one grid point gathers is what the calling thread makes in this long
+ * (ms): isolated-vm's timer thread drops the timers that are due by recursion, a stack frame each
+ * (laverdet/isolated-vm#572: 200k timers due at once overflowed its stack), and at 7 µs a call 8 ms
+ * gathers about 1 100.
+ */
+const MAX_DEADLINE_STEP_MS = 8;
+
+/**
+ * The grid a call's deadline is put on: an eighth of its wall timeout, at least 1 ms and at most
+ * MAX_DEADLINE_STEP_MS.
  *
  * Why: isolated-vm arms one timer per timed call (a deadline in its timer thread's heap, under a
  * lock the calling thread takes when the call starts and again when it ends), and a finished
@@ -65,7 +74,7 @@ export function stretchedWallMs(limitMs: number, share: number, backstopFactor: 
  * with the grid at 10 ms (benchmarks/probes/call-timer-cost.js, docs/benchmarks.md finding 20).
  */
 export function deadlineStepMs(wallMs: number): number {
-  return Math.max(1, Math.ceil(wallMs / 8));
+  return Math.min(MAX_DEADLINE_STEP_MS, Math.max(1, Math.ceil(wallMs / 8)));
 }
 
 /**
