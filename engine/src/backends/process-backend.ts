@@ -154,7 +154,7 @@ export class ProcessBackend implements SandboxBackend {
   async exportState(id: string): Promise<SandboxOutcome<StateSnapshot>> {
     const timeout = this.#timeouts.get(id);
     if (timeout === undefined) return { kind: "disposed" };
-    const reply = await this.#request("export", { instance: id }, timeout * 10);
+    const reply = await this.#request("export", { instance: id }, this.#budgets.exportState(timeout));
     return isCrash(reply) ? { kind: "disposed" } : reply;
   }
 

@@ -22,9 +22,9 @@ describe("RequestBudgets", () => {
 
   it("gives a start four backstops of 10x its call limit, and a dispatch one backstop past its events' limits", () => {
     expect(budgets.start(50)).toBe(4 * backstopWallMs(500, 10) + 1000);
-    // 57 (50 ms, its 5 ms slice, a margin) + an eighth of it + 1 (the deadline's alignment): at
+    // 57 (50 ms, its 5 ms slice, a margin) + a 4 ms grid step + 1 (the deadline's alignment): at
     // least what a dispatch call's timeout (50 + 5 ms, aligned) can be.
-    const perCall = 57 + 8 + 1;
+    const perCall = 57 + 4 + 1;
     expect(perCall).toBeGreaterThanOrEqual(alignedMaxMs(55));
     expect(budgets.dispatch(50, 3)).toBe(3 * perCall + backstopWallMs(perCall, 10));
   });
@@ -45,6 +45,9 @@ describe("RequestBudgets", () => {
     const oneByOne = budgets.start(50) + budgets.dispatch(50, 2) + budgets.start(200) + budgets.commit(migrate, 200) + budgets.dispatch(200, 5);
     expect(budgets.restore(request)).toBe(oneByOne);
     expect(budgets.commit({ kind: "handover" }, 200)).toBeLessThan(budgets.commit(migrate, 200));
+    // A migration and a state export: one call at 10x the limit, and its deadline's 8 ms grid step + 1.
+    expect(budgets.commit(migrate, 200)).toBe(2000 + 8 + 1);
+    expect(budgets.exportState(50)).toBe(500 + 8 + 1);
     expect(restoredSpec(request)).toBe(v2);
     expect(restoredSpec({ ...request, steps: [] })).toBe(v1);
   });

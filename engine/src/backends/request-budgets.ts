@@ -39,9 +39,17 @@ export class RequestBudgets {
     return events * perCall + backstopWallMs(perCall, this.#backstopFactor);
   }
 
-  /** A commit: a migration runs mod code under 10x the staged version's limit; a handover does not. */
+  /**
+   * A commit: a migration runs mod code under 10x the staged version's limit (its deadline
+   * aligned, sandbox/cpu-budget.ts); a handover does not.
+   */
   commit(mode: CommitMode, stagedCallTimeoutMs: number): number {
-    return mode.kind === "migrate" ? stagedCallTimeoutMs * 10 : HANDOVER_BUDGET_MS;
+    return mode.kind === "migrate" ? alignedMaxMs(stagedCallTimeoutMs * 10) : HANDOVER_BUDGET_MS;
+  }
+
+  /** A state export: one call under 10x the call limit, its deadline aligned. */
+  exportState(callTimeoutMs: number): number {
+    return alignedMaxMs(callTimeoutMs * 10);
   }
 
   /** A restore: what its start, dispatches, stages and commits would have had one by one. */

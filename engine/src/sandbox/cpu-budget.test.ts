@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { performance } from "node:perf_hooks";
+import { describe, expect, it, vi } from "vitest";
 import { CpuBudget, StarvedEvents, alignedMaxMs, alignedTimeoutMs, backstopWallMs, chargedMs, cutVerdict, deadlineStepMs, stretchedWallMs } from "./cpu-budget.js";
 import { SchedClock, SchedStatReader, parseSchedStat, runShareBetween } from "../util/sched-stat.js";
 
@@ -83,35 +84,50 @@ describe("schedstat", () => {
 });
 
 describe("aligned deadlines", () => {
-  it("gives at least the wall timeout and at most an eighth and 1 ms more", () => {
+  it("gives at least the wall timeout and at most a step more, on a grid of powers of two ms", () => {
     for (const now of [0, 0.25, 3.5, 1234.567, 99_999.999]) {
-      for (const wall of [1, 7, 50, 55, 500]) {
+      for (const wall of [1, 2, 7, 15, 16, 50, 55, 63, 64, 500]) {
         const timeout = alignedTimeoutMs(now, wall, Infinity);
         expect(Number.isInteger(timeout)).toBe(true);
         expect(timeout).toBeGreaterThanOrEqual(wall);
-        expect(timeout).toBeLessThanOrEqual(alignedMaxMs(wall));
+        expect(timeout).toBeLessThanOrEqual(wall + deadlineStepMs(wall));
         expect(alignedMaxMs(wall)).toBe(wall + deadlineStepMs(wall) + 1);
       }
     }
-    expect(deadlineStepMs(55)).toBe(7);
-    expect(deadlineStepMs(1)).toBe(1);
-    // A long limit's grid stays fine: one grid point gathers at most 8 ms of calls.
-    expect(deadlineStepMs(500)).toBe(8);
+    // The largest power of two that is at most an eighth of the wall timeout, from 1 to 8 ms.
+    expect([1, 15, 16, 31, 32, 55, 63, 64, 500, 5000].map(deadlineStepMs)).toEqual([1, 1, 2, 2, 4, 4, 4, 8, 8, 8]);
     expect(alignedMaxMs(5000)).toBe(5009);
   });
 
-  it("puts calls starting within one step on one deadline, to the whole ms", () => {
-    // isolated-vm's deadline is the call's start plus a whole number of ms.
-    const deadlines = [99.5, 101.3, 103.9, 105.99].map((now) => now + alignedTimeoutMs(now, 55, Infinity));
-    for (const deadline of deadlines) expect(deadline).toBeGreaterThanOrEqual(161);
+  it("puts calls starting within one step within 1 ms of one grid point", () => {
+    // isolated-vm's deadline is the call's start plus a whole number of ms; 55 ms: a 4 ms grid.
+    const deadlines = [101.5, 102.3, 104, 104.99].map((now) => now + alignedTimeoutMs(now, 55, Infinity));
+    for (const deadline of deadlines) expect(deadline).toBeGreaterThanOrEqual(160);
     expect(Math.max(...deadlines) - Math.min(...deadlines)).toBeLessThan(1);
-    // The next step's calls share the next grid point.
-    expect(106.5 + alignedTimeoutMs(106.5, 55, Infinity)).toBeGreaterThanOrEqual(168);
+    // The next step's calls gather at the next grid point.
+    expect(105.5 + alignedTimeoutMs(105.5, 55, Infinity)).toBeGreaterThanOrEqual(164);
   });
 
-  it("never moves a deadline past the cap (the wall backstop)", () => {
+  it("leaves a deadline where it is when aligning it would pass the cap (the wall backstop)", () => {
     expect(alignedTimeoutMs(3, 1050, 1050)).toBe(1050);
-    expect(alignedTimeoutMs(3, 1049, 1050)).toBe(1050);
+    expect(alignedTimeoutMs(3, 1049, 1050)).toBe(1049);
     expect(alignedTimeoutMs(0, 56, 1050)).toBe(56);
+  });
+
+  it("aligns every call's timeout CpuBudget.begin() gives", () => {
+    const budget = new CpuBudget(new SchedClock(new SchedStatReader("/proc/does-not-exist/schedstat"), 10), 10);
+    const now = vi.spyOn(performance, "now");
+    try {
+      now.mockReturnValue(1000.3);
+      // 55 ms from 1000.3 is 1055.3; the 4 ms grid's next point is 1056.
+      expect(budget.begin(55)).toBe(56);
+      now.mockReturnValue(1000.9);
+      expect(budget.begin(55)).toBe(56); // 1056.9: whole ms, within 1 ms of the same point
+      now.mockReturnValue(1001.2);
+      expect(budget.begin(55)).toBe(59); // 1056.2 is past it: the next point, 1060
+      expect(budget.inBackstop(() => budget.begin(55))).toBe(1055); // the backstop is not moved
+    } finally {
+      now.mockRestore();
+    }
   });
 });

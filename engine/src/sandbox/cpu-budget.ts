@@ -8,8 +8,9 @@
  * isolate goes through this budget:
  * - before the call, its wall timeout is the limit stretched by how starved the thread has been
  *   lately (from the share of its runnable time it ran), capped at limit x backstop factor, and
- *   rounded up by at most an eighth of it (and 8 ms) so that calls share deadlines
- *   (alignedTimeoutMs: each timed call costs isolated-vm's timer thread a wake-up at its deadline);
+ *   rounded up by at most a step of a grid (a power of two ms, at most an eighth of it and 8
+ *   ms) so that calls' deadlines gather (alignedTimeoutMs: each timed call costs isolated-vm's
+ *   timer thread a wake-up at its deadline);
  * - if the call is cut anyway, the verdict is "starved" when the thread's wall time minus its
  *   run-queue wait during the call stayed under the limit (it never got its limit of CPU) and the
  *   backstop was not reached, otherwise "timeout". A starved cut is not the mod's fault: the
@@ -17,7 +18,7 @@
  *   timeout is the wall backstop (below) and any cut is final.
  * So a healthy mod on a starved machine is not failed, and a real infinite loop is still stopped
  * within the wall backstop, max(limit x backstop factor, limit + 1 s), at the very worst (and
- * within about its limit of CPU, plus up to 9 ms).
+ * within about its limit of CPU, plus at most a step).
  */
 import { performance } from "node:perf_hooks";
 import { SchedClock, SchedStatReader, THREAD_SCHEDSTAT } from "../util/sched-stat.js";
@@ -54,42 +55,46 @@ export function stretchedWallMs(limitMs: number, share: number, backstopFactor: 
 }
 
 /**
- * The most calls' deadlines one grid point gathers is what the calling thread makes in this long
- * (ms): isolated-vm's timer thread drops the timers that are due by recursion, a stack frame each
- * (laverdet/isolated-vm#572: 200k timers due at once overflowed its stack), and at 7 µs a call 8 ms
- * gathers about 1 100.
+ * The coarsest grid (ms). isolated-vm's timer thread drops the timers that are due by recursion, a
+ * stack frame each (laverdet/isolated-vm#572: 200k timers due at once overflowed its stack): a
+ * thread that wakes on time at a grid point drops the calls of about one step (at 7 µs a call,
+ * 8 ms is about 1 100 frames), however long the calls' limits.
  */
 const MAX_DEADLINE_STEP_MS = 8;
 
 /**
- * The grid a call's deadline is put on: an eighth of its wall timeout, at least 1 ms and at most
- * MAX_DEADLINE_STEP_MS.
+ * The grid a call's deadline is put on: the largest power of two ms that is at most an eighth of
+ * its wall timeout, between 1 and MAX_DEADLINE_STEP_MS. Powers of two nest, so calls of different
+ * timeouts (a dispatch's stretched on a loaded machine, a collect's) still meet on the coarser grid.
  *
  * Why: isolated-vm arms one timer per timed call (a deadline in its timer thread's heap, under a
  * lock the calling thread takes when the call starts and again when it ends), and a finished
  * call's timer stays in the heap until its deadline, where the timer thread wakes to drop it. With
- * deadlines as far apart as the calls, that thread woke every few tens of µs at 100 mods, and a
- * bare 10-event call cost 11.5 µs of CPU against 7.7 with no timeout (Node 20; 10.9 against 7.3 on
- * Node 24). Calls whose deadlines fall on the same grid point share a wake-up: 9.2 and 9.1 µs
- * with the grid at 10 ms (benchmarks/probes/call-timer-cost.js, docs/benchmarks.md finding 20).
+ * deadlines as far apart as the calls, that thread woke every few tens of µs at 100 mods: a bare
+ * 10-event call cost 11.2 / 11.7 µs of CPU with a 55 ms timeout against 7.3 with none (Node 20 /
+ * 24). isolated-vm's deadline is the call's own start plus whole ms, so a step's calls fall within
+ * 1 ms of their grid point, and the thread wakes a few times per step instead: 9.1 / 9.2 µs
+ * (benchmarks/probes/call-timer-cost.js, docs/benchmarks.md finding 20).
  */
 export function deadlineStepMs(wallMs: number): number {
-  return Math.min(MAX_DEADLINE_STEP_MS, Math.max(1, Math.ceil(wallMs / 8)));
+  let step = 1;
+  while (step < MAX_DEADLINE_STEP_MS && step * 2 * 8 <= wallMs) step *= 2;
+  return step;
 }
 
 /**
  * The wall timeout to give a call that starts at `nowMs` (performance.now()) and may take
- * `wallMs`: at least `wallMs`, rounded up so that its deadline falls on the grid of
- * deadlineStepMs (to the whole ms isolated-vm takes), so at most a step and 1 ms more, and never
- * more than `capMs` (there the deadline is not moved: the wall backstop is a promise).
+ * `wallMs` (whole ms): at least `wallMs`, rounded up so that its deadline falls on the grid of
+ * deadlineStepMs (to the whole ms isolated-vm takes), so at most a step more. Where that would
+ * pass `capMs` (the wall backstop, a promise), `wallMs` as it is.
  */
 export function alignedTimeoutMs(nowMs: number, wallMs: number, capMs: number): number {
   const step = deadlineStepMs(wallMs);
-  const aligned = Math.ceil(Math.ceil((nowMs + wallMs) / step) * step - nowMs);
-  return aligned > capMs ? Math.max(wallMs, capMs) : Math.max(wallMs, aligned);
+  const aligned = Math.max(wallMs, Math.ceil(Math.ceil((nowMs + wallMs) / step) * step - nowMs));
+  return aligned > capMs ? wallMs : aligned;
 }
 
-/** The most wall time a call whose timeout is `wallMs` gets once its deadline is aligned (alignedTimeoutMs). */
+/** The most wall time a call whose timeout is `wallMs` gets once its deadline is aligned (alignedTimeoutMs), with 1 ms to spare. */
 export function alignedMaxMs(wallMs: number): number {
   return wallMs + deadlineStepMs(wallMs) + 1;
 }

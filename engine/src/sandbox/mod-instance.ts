@@ -233,7 +233,8 @@ export class ModInstance {
 
   /**
    * Runs events in order. Each event gets the full call timeout: the prelude starts new events
-   * only during the first tenth of it, and the call is cut at slice + timeout. A replay serves
+   * only during the first tenth of it, and the call is cut at slice + timeout (its deadline then
+   * aligned to a grid, sandbox/cpu-budget.ts alignedTimeoutMs: at most a step later). A replay serves
    * capability calls from the records only and drops log lines. `limitFactor` overrides the
    * time limit's multiple (a replay's is 10).
    */
