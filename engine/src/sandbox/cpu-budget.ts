@@ -73,8 +73,10 @@ const MAX_DEADLINE_STEP_MS = 8;
  * deadlines as far apart as the calls, that thread woke every few tens of µs at 100 mods: a bare
  * 10-event call cost 11.2 / 11.7 µs of CPU with a 55 ms timeout against 7.3 with none (Node 20 /
  * 24). isolated-vm's deadline is the call's own start plus whole ms, so a step's calls fall within
- * 1 ms of their grid point, and the thread wakes a few times per step instead: 9.1 / 9.2 µs
- * (benchmarks/probes/call-timer-cost.js, docs/benchmarks.md finding 20).
+ * 1 ms of their grid point, and the thread wakes a few times per step instead: 8.85 / 9.44 µs
+ * on the 4 ms grid of a 55 ms timeout (benchmarks/probes/call-timer-cost.js, docs/benchmarks.md
+ * finding 20). The grid lives in performance.now()'s time and isolated-vm's in its steady clock's:
+ * one constant apart, so the calls gather all the same.
  */
 export function deadlineStepMs(wallMs: number): number {
   let step = 1;
