@@ -6,7 +6,10 @@
 //   none      no timeout
 //   plain     { timeout: 55 } (modhost's dispatch call at a 50 ms limit: the limit and its slice)
 //   aligned   the same limit with its deadline put on the engine's grid (sandbox/cpu-budget.ts
-//             alignedTimeoutMs: an eighth of the timeout, so calls share a deadline)
+//             alignedTimeoutMs: 4 ms for 55 ms, so a step's calls' deadlines fall within 1 ms)
+//
+// The modes run in a fixed order: plain's timers still pending (55 ms) at the start of aligned's
+// round count against aligned, the conservative direction.
 //
 //   node --no-node-snapshot benchmarks/probes/call-timer-cost.js [callsPerIsolate=2000]
 import { performance } from "node:perf_hooks";
