@@ -79,6 +79,8 @@ export class PeerLoader {
    */
   emitBatch(events) {
     const out = events.map(() => []);
+    /** What batchText keeps for the rest of this call (NaiveIvmSharedTextLoader: the tick's text). */
+    const thisCall = {};
     for (const [name, mod] of this.mods) {
       const indexes = [];
       const mine = [];
@@ -89,9 +91,19 @@ export class PeerLoader {
         }
       }
       if (mine.length === 0) continue;
-      collectResults(out, name, indexes, mod.sandbox.call("__dispatchBatch", JSON.stringify(mine)));
+      const results = JSON.parse(mod.sandbox.call("__dispatchBatch", this.batchText(mine, events, thisCall)));
+      for (let k = 0; k < results.length; k++) {
+        const r = results[k];
+        out[indexes[k]].push(r.ok ? { mod: name, ok: true, value: r.value } : { mod: name, ok: false, error: { message: r.error } });
+      }
     }
     return out;
+  }
+
+  /** The JSON a mod's batch call gets: `mine`, its share of the tick's `events`, written for it. */
+  // eslint-disable-next-line class-methods-use-this
+  batchText(mine, _events, _thisCall) {
+    return JSON.stringify(mine);
   }
 
   /** The state of a mod, as a copy. */
@@ -143,12 +155,3 @@ export class PeerLoader {
 }
 
 export { eventSet };
-
-/** Puts a mod's batch results (`resultText`, one per event it was given) under `out[indexes[k]]`. */
-export function collectResults(out, name, indexes, resultText) {
-  const results = JSON.parse(resultText);
-  for (let k = 0; k < results.length; k++) {
-    const r = results[k];
-    out[indexes[k]].push(r.ok ? { mod: name, ok: true, value: r.value } : { mod: name, ok: false, error: { message: r.error } });
-  }
-}

@@ -4,7 +4,7 @@
 // JSON strings. Hot swap: export the state as JSON, dispose of the isolate, create a new one with
 // the new code, import the state. What it lacks next to modhost: no process isolation, no fault
 // handling or quarantine, no type check or safety rules, no checkpoints, no in-place swap.
-import { PeerLoader, collectResults, eventSet } from "./loader.js";
+import { PeerLoader, eventSet } from "./loader.js";
 import { glue } from "./mod-glue.js";
 import { loadIsolatedVm } from "../lib/ivm.js";
 
@@ -72,16 +72,10 @@ export class NaiveIvmSharedTextLoader extends NaiveIvmLoader {
     return new NaiveIvmSharedTextLoader().load(mods, options);
   }
 
-  emitBatch(events) {
-    const out = events.map(() => []);
-    let shared;
-    for (const [name, mod] of this.mods) {
-      const indexes = [];
-      for (let i = 0; i < events.length; i++) if (mod.events.has(events[i][0])) indexes.push(i);
-      if (indexes.length === 0) continue;
-      const text = indexes.length === events.length ? (shared ??= JSON.stringify(events)) : JSON.stringify(indexes.map((i) => events[i]));
-      collectResults(out, name, indexes, mod.sandbox.call("__dispatchBatch", text));
-    }
-    return out;
+  /** A mod given the whole tick gets the text written once in this call for every such mod. */
+  batchText(mine, events, thisCall) {
+    if (mine.length !== events.length) return super.batchText(mine, events, thisCall);
+    thisCall.whole ??= JSON.stringify(events);
+    return thisCall.whole;
   }
 }
